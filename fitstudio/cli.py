@@ -1,0 +1,215 @@
+"""The `fitstudio` command: up, api, worker, db upgrade, users create, tokens create."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Sequence
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from server.settings import get_settings
+
+    return get_settings()
+
+
+def cmd_db_upgrade(_args: argparse.Namespace) -> int:
+    """Alembic to head."""
+    from server.services.bootstrap import migrate
+
+    settings = _settings()
+    migrate(settings)
+    print(f"database at head: {settings.sql_url.split('@')[-1]}")
+    return 0
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    """Create a user (prompting for nothing: --password or token-only)."""
+    from server.db import session_scope
+    from server.errors import ApiError
+    from server.services import auth
+    from server.services.bootstrap import migrate
+
+    migrate(_settings())
+    try:
+        with session_scope() as db:
+            auth.create_user(db, args.name, password=args.password, is_admin=args.admin)
+    except ApiError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 1
+    print(f"user {args.name} created{' (admin)' if args.admin else ''}")
+    return 0
+
+
+def cmd_tokens_create(args: argparse.Namespace) -> int:
+    """Print a new API token for a user, alone on the last line."""
+    from server.db import session_scope
+    from server.services import auth
+    from server.services.bootstrap import migrate
+
+    migrate(_settings())
+    with session_scope() as db:
+        user = auth.get_user(db, args.name)
+        if user is None:
+            print(f"error: no user {args.name!r}; create it with 'fitstudio users create {args.name}'", file=sys.stderr)
+            return 1
+        token = auth.create_token(db, user, args.token_name or "cli")
+    print(f"new token for {args.name}:")
+    print(token)
+    return 0
+
+
+def _default_worker_name() -> str:
+    return f"fitstudio-{os.getpid()}@{socket.gethostname()}"
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Run a Celery worker that trains sessions from the given queues."""
+    gpus = [g.strip() for g in (args.gpus or "").split(",") if g.strip()]
+    os.environ["FITSTUDIO_WORKER_GPUS"] = ",".join(gpus)
+    from server.services.bootstrap import migrate
+
+    migrate(_settings())
+    from worker.celery_app import app
+
+    concurrency = args.concurrency or max(1, len(gpus))
+    argv = [
+        "worker",
+        f"--loglevel={args.loglevel}",
+        "-Q",
+        args.queues,
+        "-c",
+        str(concurrency),
+        "-P",
+        "threads",
+        "-n",
+        args.name or _default_worker_name(),
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
+    app.worker_main(argv=argv)
+    return 0
+
+
+def _default_public_url(host: str, port: int) -> None:
+    """Download links point at the address we serve on, unless FITSTUDIO_PUBLIC_URL says otherwise."""
+    if not os.environ.get("FITSTUDIO_PUBLIC_URL"):
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        os.environ["FITSTUDIO_PUBLIC_URL"] = f"http://{shown}:{port}"
+        from server.settings import get_settings
+
+        get_settings.cache_clear()
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    """Serve the API and web UI with uvicorn."""
+    import uvicorn
+
+    _default_public_url(args.host, args.port)
+    from server.services.bootstrap import migrate
+
+    migrate(_settings())
+    uvicorn.run("server.main:create_app", factory=True, host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Everything on one machine: migrate, admin + demo on first start, a worker, and the API."""
+    import uvicorn
+
+    from server.db import session_scope
+    from server.services import bootstrap
+
+    _default_public_url(args.host, args.port)
+    settings = _settings()
+    settings.ensure_dirs()
+    bootstrap.migrate(settings)
+    with session_scope() as db:
+        admin, token = bootstrap.ensure_admin(db)
+        bootstrap.ensure_demo(db, settings, admin)
+    base = f"http://{args.host}:{args.port}"
+    print(f"fitstudio home: {settings.home}", flush=True)
+    if token:
+        print(f"admin user: {admin.username}\nAPI token: {token}", flush=True)
+        print(f"log in: {base}/login?token={token}", flush=True)
+    else:
+        print(
+            f"open {base}/ (new login link: FITSTUDIO_HOME={settings.home} fitstudio tokens create {admin.username})",
+            flush=True,
+        )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "fitstudio.cli", "worker", "--queues", "gpu,cpu", "--loglevel", "warning"]
+        + (["--gpus", args.gpus] if args.gpus else []),
+    )
+    try:
+        uvicorn.run("server.main:create_app", factory=True, host=args.host, port=args.port, log_level="warning")
+    finally:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+        print("fitstudio stopped", flush=True)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    p = argparse.ArgumentParser(prog="fitstudio", description="Train Keras models as a service.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run everything on this machine (embedded defaults)")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=8000)
+    up.add_argument("--gpus", default="", help="GPUs for the embedded worker, e.g. 0,1")
+    up.set_defaults(fn=cmd_up)
+
+    api = sub.add_parser("api", help="run the API and web UI")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.set_defaults(fn=cmd_api)
+
+    wk = sub.add_parser("worker", help="run a training worker")
+    wk.add_argument("--queues", default="gpu,cpu")
+    wk.add_argument("--gpus", default="")
+    wk.add_argument("--concurrency", type=int, default=0)
+    wk.add_argument("--name", default="")
+    wk.add_argument("--loglevel", default="info")
+    wk.set_defaults(fn=cmd_worker)
+
+    db = sub.add_parser("db", help="database commands")
+    dbsub = db.add_subparsers(dest="db_command", required=True)
+    dbsub.add_parser("upgrade", help="migrate to the newest schema").set_defaults(fn=cmd_db_upgrade)
+
+    users = sub.add_parser("users", help="user accounts")
+    usub = users.add_subparsers(dest="users_command", required=True)
+    uc = usub.add_parser("create", help="create a user")
+    uc.add_argument("name")
+    uc.add_argument("--admin", action="store_true")
+    uc.add_argument("--password", default=None)
+    uc.set_defaults(fn=cmd_users_create)
+
+    tokens = sub.add_parser("tokens", help="API tokens")
+    tsub = tokens.add_subparsers(dest="tokens_command", required=True)
+    tc = tsub.add_parser("create", help="print a new token for user NAME (last line)")
+    tc.add_argument("name")
+    tc.add_argument("--token-name", default="cli")
+    tc.set_defaults(fn=cmd_tokens_create)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI."""
+    args = parser().parse_args(argv)
+    return int(args.fn(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Helpers importable from code cells (also as dataiku.doctor.deep_learning.* inside cells)."""

@@ -1,0 +1,110 @@
+"""Routes: datasets (multipart upload, details, preview, delete)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.api.deps import current_user, settings_dep
+from server.db import get_db
+from server.errors import ApiError
+from server.models import Dataset, User
+from server.services import access, datasets, storage
+from server.settings import Settings
+
+router = APIRouter(tags=["datasets"])
+CHUNK = 1 << 20
+
+
+def dataset_dict(ds: Dataset) -> dict[str, Any]:
+    """The API shape of a dataset."""
+    return {
+        "id": ds.id,
+        "name": ds.name,
+        "kind": ds.kind,
+        "n_rows": ds.n_rows,
+        "columns": ds.columns,
+        "size_bytes": ds.size_bytes,
+        "created_at": ds.created_at,
+    }
+
+
+def too_large(settings: Settings) -> ApiError:
+    """413 naming the limit."""
+    return ApiError(
+        413, "too_large", f"The upload is larger than {settings.max_upload_mb} MB (FITSTUDIO_MAX_UPLOAD_MB)."
+    )
+
+
+@router.post("/projects/{key}/datasets", status_code=201)
+async def upload_dataset(
+    key: str,
+    request: Request,
+    name: str = Form(..., max_length=200),
+    file: UploadFile = File(...),
+    db: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(settings_dep),
+) -> dict[str, Any]:
+    """Upload a CSV, Parquet or image ZIP as a new dataset."""
+    project = access.project(db, user, key, "writer")
+    limit = settings.max_upload_mb << 20
+    datasets.suffix_of(file.filename or "")
+    tmp = storage.upload_tmp(settings)
+    size = 0
+    try:
+        with open(tmp, "wb") as out:
+            while chunk := await file.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise too_large(settings)
+                out.write(chunk)
+        ds = datasets.create_from_file(db, settings, project, user, name, file.filename or "", tmp)
+        db.commit()
+    finally:
+        tmp.unlink(missing_ok=True)
+    return dataset_dict(ds)
+
+
+@router.get("/projects/{key}/datasets")
+def list_datasets(key: str, db: Session = Depends(get_db), user: User = Depends(current_user)) -> list[dict[str, Any]]:
+    """The project's datasets."""
+    project = access.project(db, user, key)
+    rows = db.scalars(select(Dataset).where(Dataset.project_id == project.id).order_by(Dataset.id))
+    return [dataset_dict(d) for d in rows]
+
+
+@router.get("/datasets/{dataset_id}")
+def get_dataset(dataset_id: int, db: Session = Depends(get_db), user: User = Depends(current_user)) -> dict[str, Any]:
+    """One dataset's metadata and schema."""
+    return dataset_dict(access.dataset(db, user, dataset_id))
+
+
+@router.get("/datasets/{dataset_id}/preview")
+def preview_dataset(
+    dataset_id: int,
+    limit: int = 50,
+    db: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(settings_dep),
+) -> dict[str, Any]:
+    """The first rows of a dataset."""
+    ds = access.dataset(db, user, dataset_id)
+    return datasets.preview(settings, ds, limit)
+
+
+@router.delete("/datasets/{dataset_id}", status_code=204)
+def delete_dataset(
+    dataset_id: int,
+    db: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(settings_dep),
+) -> Response:
+    """Delete a dataset (409 while an analysis uses it)."""
+    ds = access.dataset(db, user, dataset_id, "writer")
+    datasets.delete(db, settings, ds)
+    db.commit()
+    return Response(status_code=204)

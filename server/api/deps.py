@@ -1,0 +1,57 @@
+"""Request dependencies: the settings, a DB session, and the authenticated user."""
+
+from __future__ import annotations
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from server.db import get_db
+from server.errors import ApiError
+from server.models import User
+from server.services import auth
+from server.settings import Settings, get_settings
+
+SESSION_COOKIE = "fitstudio_session"
+
+
+def settings_dep() -> Settings:
+    """The settings (a dependency so tests can override it)."""
+    return get_settings()
+
+
+def _unauthorized() -> ApiError:
+    return ApiError(401, "unauthorized", "Authentication needed: send 'Authorization: Bearer <token>'.")
+
+
+def user_from_cookie(request: Request, db: Session) -> User | None:
+    """The user of the web UI's signed session cookie, or None."""
+    from webui.session import read_session
+
+    data = read_session(request)
+    if not data:
+        return None
+    user = db.get(User, data.get("uid"))
+    return user
+
+
+def current_user(request: Request, db: Session = Depends(get_db)) -> User:
+    """The caller: a Bearer token, or (for reads and CSRF-checked writes) the web UI session cookie."""
+    header = request.headers.get("authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise ApiError(401, "unauthorized", "The Authorization header must be 'Bearer <token>'.")
+        user = auth.user_for_token(db, token.strip())
+        if user is None:
+            raise ApiError(
+                401, "bad_token", "This token is unknown or revoked; create one with 'fitstudio tokens create'."
+            )
+        return user
+    user = user_from_cookie(request, db)
+    if user is None:
+        raise _unauthorized()
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        from webui.session import check_csrf_header
+
+        check_csrf_header(request)
+    return user

@@ -1,0 +1,84 @@
+"""Routes: training submission and sessions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends
+from fastapi.responses import PlainTextResponse
+from sqlalchemy.orm import Session
+
+from server.api.deps import current_user, settings_dep
+from server.db import get_db
+from server.errors import not_found
+from server.models import TrainingSession, User
+from server.services import access, session_log, sessions
+from server.settings import Settings
+
+router = APIRouter(tags=["sessions"])
+
+
+def _dict(db: Session, row: TrainingSession) -> dict[str, Any]:
+    return sessions.as_dict(row)
+
+
+@router.post("/ml-tasks/{mltask_id}/train", status_code=202)
+def train(
+    mltask_id: str, _body: Any = Body(None), db: Session = Depends(get_db), user: User = Depends(current_user)
+) -> dict[str, Any]:
+    """Freeze the design into a new queued session and queue it for a worker."""
+    task = access.ml_task(db, user, mltask_id, "writer")
+    return _dict(db, sessions.submit(db, user, task))
+
+
+@router.get("/ml-tasks/{mltask_id}/sessions")
+def list_sessions(
+    mltask_id: str, db: Session = Depends(get_db), user: User = Depends(current_user)
+) -> list[dict[str, Any]]:
+    """The ML task's sessions, newest first."""
+    task = access.ml_task(db, user, mltask_id)
+    return [_dict(db, s) for s in sessions.of_task(db, task)]
+
+
+@router.get("/ml-tasks/{mltask_id}/sessions/{number}")
+def get_session_by_number(
+    mltask_id: str, number: str, db: Session = Depends(get_db), user: User = Depends(current_user)
+) -> dict[str, Any]:
+    """One session by its number in the ML task (3 or s3)."""
+    task = access.ml_task(db, user, mltask_id)
+    row = sessions.by_number(db, task, number)
+    if row is None:
+        raise not_found("session", f"{mltask_id}/sessions/{number}")
+    return _dict(db, row)
+
+
+@router.get("/sessions/{session_id}")
+def get_session(session_id: int, db: Session = Depends(get_db), user: User = Depends(current_user)) -> dict[str, Any]:
+    """One session: status, progress, history, error."""
+    return _dict(db, access.session(db, user, session_id))
+
+
+@router.get("/sessions/{session_id}/log", response_class=PlainTextResponse)
+def get_log(
+    session_id: int,
+    db: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(settings_dep),
+) -> PlainTextResponse:
+    """The training's output (stdout and stderr of the child process)."""
+    row = access.session(db, user, session_id)
+    return PlainTextResponse(session_log.read_all(settings, row))
+
+
+@router.post("/sessions/{session_id}/interrupt", status_code=202)
+def interrupt(session_id: int, db: Session = Depends(get_db), user: User = Depends(current_user)) -> dict[str, Any]:
+    """Stop after the current batch, keep the best epoch, end succeeded + interrupted."""
+    row = access.session(db, user, session_id, "writer")
+    return _dict(db, sessions.interrupt(db, user, row))
+
+
+@router.post("/sessions/{session_id}/abort", status_code=202)
+def abort(session_id: int, db: Session = Depends(get_db), user: User = Depends(current_user)) -> dict[str, Any]:
+    """Kill the training (or dequeue it); no model is kept."""
+    row = access.session(db, user, session_id, "writer")
+    return _dict(db, sessions.abort(db, user, row))

@@ -1,0 +1,32 @@
+"""The FastAPI application: REST API under /api/v1, service endpoints, and the web UI."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from server.api import analyses, datasets, errors, projects, service, sessions, trained_models
+from server.api.hosts import AllowedHostsMiddleware
+from server.settings import get_settings
+
+
+def create_app() -> FastAPI:
+    """Build the app from the current settings."""
+    settings = get_settings()
+    settings.ensure_dirs()
+    app = FastAPI(
+        title="fitstudio",
+        version="0.1.0",
+        description="Train Keras models as a service: datasets, ML tasks, training sessions, models.",
+    )
+    errors.install(app)
+    for module in (projects, datasets, analyses, sessions, trained_models):
+        app.include_router(module.router, prefix="/api/v1")
+    app.include_router(service.api_router, prefix="/api/v1")
+    app.include_router(service.router)
+    from webui.routes import mount_static
+    from webui.routes import router as web_router
+
+    app.include_router(web_router)
+    mount_static(app)
+    app.add_middleware(AllowedHostsMiddleware, allowed=settings.allowed_hosts)
+    return app

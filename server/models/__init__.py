@@ -1,0 +1,27 @@
+"""SQL tables (SQLAlchemy 2); import from here so every table is registered on the metadata."""
+
+from server.models.accounts import ApiToken, User
+from server.models.base import Base, utcnow
+from server.models.ops import AuditEvent, WorkerRecord
+from server.models.projects import Analysis, Dataset, MLTask, Project, ProjectMember
+from server.models.registry import SavedModel, SavedModelVersion
+from server.models.training import TERMINAL, TrainedModel, TrainingSession
+
+__all__ = [
+    "TERMINAL",
+    "Analysis",
+    "ApiToken",
+    "AuditEvent",
+    "Base",
+    "Dataset",
+    "MLTask",
+    "Project",
+    "ProjectMember",
+    "SavedModel",
+    "SavedModelVersion",
+    "TrainedModel",
+    "TrainingSession",
+    "User",
+    "WorkerRecord",
+    "utcnow",
+]

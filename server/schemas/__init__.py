@@ -1,0 +1,1 @@
+"""Pydantic schemas of the API's request and response bodies (apart from the SQL tables)."""

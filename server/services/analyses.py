@@ -1,0 +1,47 @@
+"""Analyses: a workbench on one dataset."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.errors import invalid
+from server.models import Analysis, Dataset, Project, User
+from server.services import audit
+from server.services.ids import short_id
+
+
+def create(db: Session, user: User, project: Project, dataset_id: int, name: str) -> Analysis:
+    """Create an analysis of PROJECT on dataset DATASET_ID (which must be in the same project)."""
+    dataset = db.get(Dataset, dataset_id)
+    if dataset is None or dataset.project_id != project.id:
+        raise invalid(
+            f"Dataset {dataset_id} is not in project {project.key}; "
+            f"use an id from GET /projects/{project.key}/datasets.",
+            errors=[{"field": "dataset_id", "message": "unknown dataset"}],
+            code="unknown_dataset",
+        )
+    name = (name or "").strip() or f"Analysis of {dataset.name}"
+    if len(name) > 200:
+        raise invalid("Analysis name must be at most 200 characters.", code="bad_name")
+    analysis = Analysis(id=short_id(), project_id=project.id, dataset_id=dataset.id, name=name)
+    db.add(analysis)
+    db.flush()
+    audit.record(db, user, "analysis.create", analysis.id, project=project.key)
+    return analysis
+
+
+def of_project(db: Session, project: Project) -> list[Analysis]:
+    """The analyses of PROJECT, oldest first."""
+    return list(db.scalars(select(Analysis).where(Analysis.project_id == project.id).order_by(Analysis.created_at)))
+
+
+def as_dict(analysis: Analysis) -> dict[str, object]:
+    """The API shape of an analysis."""
+    return {
+        "id": analysis.id,
+        "name": analysis.name,
+        "dataset_id": analysis.dataset_id,
+        "project_key": analysis.project.key,
+        "created_at": analysis.created_at,
+    }

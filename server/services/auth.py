@@ -1,0 +1,87 @@
+"""Users, passwords (argon2), API tokens (stored hashed) and project roles."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.errors import ApiError, not_found
+from server.models import ApiToken, Project, ProjectMember, User, utcnow
+
+ROLES = ("reader", "writer", "admin")
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    """An argon2 hash of PASSWORD."""
+    return _hasher.hash(password)
+
+
+def verify_password(user: User, password: str) -> bool:
+    """True when PASSWORD is USER's password."""
+    if not user.password_hash:
+        return False
+    try:
+        return _hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def get_user(db: Session, username: str) -> User | None:
+    """The user called USERNAME, or None."""
+    return db.scalar(select(User).where(User.username == username))
+
+
+def create_user(db: Session, username: str, password: str | None = None, is_admin: bool = False) -> User:
+    """Create a user; 409 when the name is taken."""
+    if not username or len(username) > 64 or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        raise ApiError(
+            422, "invalid_username", f"User name {username!r} must be 1-64 letters, digits, '.', '_' or '-'."
+        )
+    if get_user(db, username):
+        raise ApiError(409, "user_exists", f"User {username!r} already exists.")
+    user = User(username=username, password_hash=hash_password(password) if password else None, is_admin=is_admin)
+    db.add(user)
+    db.flush()
+    return user
+
+
+def create_token(db: Session, user: User, name: str = "default") -> str:
+    """Create an API token for USER and return it (only its hash is stored)."""
+    token = "fst_" + secrets.token_urlsafe(32)
+    db.add(ApiToken(user_id=user.id, name=name[:128], token_hash=_digest(token), prefix=token[:10]))
+    db.flush()
+    return token
+
+
+def user_for_token(db: Session, token: str) -> User | None:
+    """The user owning a live TOKEN, or None."""
+    row = db.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token), ApiToken.revoked_at.is_(None)))
+    if row is None:
+        return None
+    return row.user
+
+
+def revoke_token(db: Session, user: User, token_id: int) -> None:
+    """Revoke one of USER's tokens."""
+    row = db.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise not_found("token", token_id)
+    row.revoked_at = utcnow()
+
+
+def role_in(db: Session, user: User, project: Project) -> str | None:
+    """USER's role in PROJECT; site admins are admins everywhere."""
+    if user.is_admin:
+        return "admin"
+    member = db.get(ProjectMember, (project.id, user.id))
+    return member.role if member else None

@@ -1,0 +1,132 @@
+"""ML tasks: creation with generated defaults, and settings validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.errors import invalid
+from server.models import Analysis, MLTask, User
+from server.schemas.settings import MLTaskSettings
+from server.services import audit, code_check, datasets
+from server.services.catalog import CUSTOM_SCORE, PREDICTION_TYPES, is_valid_metric, metric_names
+from server.services.defaults import default_settings
+from server.services.ids import short_id
+from server.services.inference import check_prediction_type, infer_prediction_type
+from server.settings import Settings
+
+
+def create(
+    db: Session,
+    settings: Settings,
+    user: User,
+    analysis: Analysis,
+    target: str,
+    prediction_type: str | None,
+    name: str | None,
+) -> MLTask:
+    """Create an ML task predicting TARGET, inferring the prediction type when not given."""
+    dataset = analysis.dataset
+    columns = {c["name"]: c for c in dataset.columns}
+    if target not in columns:
+        raise invalid(
+            f"Target {target!r} is not a column of dataset {dataset.name!r}; pick one of: "
+            + ", ".join(list(columns)[:20]),
+            errors=[{"field": "target", "message": "unknown column"}],
+            code="unknown_column",
+        )
+    if columns[target]["type"] == "image":
+        raise invalid(f"Column {target!r} holds images; it cannot be a target.", code="bad_target")
+    if prediction_type is not None and prediction_type not in PREDICTION_TYPES:
+        raise invalid(
+            f"Prediction type {prediction_type!r} is not one of regression, binary, multiclass.",
+            errors=[{"field": "prediction_type", "message": "unknown prediction type"}],
+            code="bad_prediction_type",
+        )
+    values = datasets.load_frame(settings, dataset, columns=[target])[target]
+    if prediction_type is None:
+        prediction_type = infer_prediction_type(values, columns[target]["type"])
+    else:
+        check_prediction_type(values, columns[target]["type"], prediction_type)
+    name = (name or "").strip() or f"Predict {target} ({prediction_type})"
+    task = MLTask(
+        id=short_id(),
+        analysis_id=analysis.id,
+        name=name[:200],
+        target=target,
+        prediction_type=prediction_type,
+        settings=default_settings(dataset.columns, target, prediction_type),
+    )
+    db.add(task)
+    db.flush()
+    audit.record(db, user, "mltask.create", task.id, analysis=analysis.id)
+    return task
+
+
+def of_analysis(db: Session, analysis: Analysis) -> list[MLTask]:
+    """The ML tasks of ANALYSIS, oldest first."""
+    return list(db.scalars(select(MLTask).where(MLTask.analysis_id == analysis.id).order_by(MLTask.created_at)))
+
+
+def validate_settings(task: MLTask, raw: Any) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """Validate a settings document for TASK; returns the normalised settings or the list of errors."""
+    if not isinstance(raw, dict):
+        return None, [{"field": "settings", "message": "settings must be a JSON object"}]
+    merged = {**task.settings, **raw}
+    try:
+        parsed = MLTaskSettings.model_validate(merged)
+    except ValidationError as exc:
+        return None, [{"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in exc.errors()]
+    doc = parsed.model_dump()
+    errors: list[dict[str, Any]] = []
+    columns = {c["name"]: c for c in task.analysis.dataset.columns}
+    for col, spec in doc["features"].items():
+        if col not in columns:
+            errors.append({"field": f"features.{col}", "message": f"{col!r} is not a column of the dataset"})
+        elif col == task.target:
+            errors.append({"field": f"features.{col}", "message": "the target cannot be a feature"})
+        elif spec["type"] == "image" and columns[col]["type"] != "image":
+            errors.append({"field": f"features.{col}", "message": "only image columns can have type 'image'"})
+        elif spec["type"] != "image" and columns[col]["type"] == "image" and spec["role"] == "input":
+            errors.append({"field": f"features.{col}", "message": "an image column must have type 'image'"})
+    if not any(s["role"] == "input" for s in doc["features"].values()):
+        errors.append({"field": "features", "message": "at least one column must have role 'input'"})
+    if not is_valid_metric(task.prediction_type, doc["metric"]):
+        errors.append(
+            {
+                "field": "metric",
+                "message": f"{doc['metric']!r} is not a metric of {task.prediction_type}; use one of "
+                + ", ".join([*metric_names(task.prediction_type), CUSTOM_SCORE]),
+            }
+        )
+    errors += code_check.check_code(
+        doc["code"], advanced=doc["training"]["mode"] == "advanced", custom_metric=doc["metric"] == CUSTOM_SCORE
+    )
+    return (None, errors) if errors else (doc, [])
+
+
+def update_settings(db: Session, user: User, task: MLTask, raw: Any) -> MLTask:
+    """Replace TASK's settings after validation (422 with every error found)."""
+    doc, errors = validate_settings(task, raw)
+    if doc is None:
+        raise invalid("The settings are not valid; see errors.", errors=errors, code="invalid_settings")
+    task.settings = doc
+    db.flush()
+    audit.record(db, user, "mltask.settings", task.id)
+    return task
+
+
+def as_dict(task: MLTask) -> dict[str, Any]:
+    """The API shape of an ML task."""
+    return {
+        "id": task.id,
+        "analysis_id": task.analysis_id,
+        "name": task.name,
+        "target": task.target,
+        "prediction_type": task.prediction_type,
+        "settings": task.settings,
+        "created_at": task.created_at,
+    }

@@ -1,0 +1,149 @@
+"""Training sessions: submit (commit, then publish), read, interrupt, abort."""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from server.errors import conflict, invalid
+from server.models import TERMINAL, MLTask, TrainingSession, User, utcnow
+from server.services import audit, mltasks
+from server.services.ids import parse_session_ref
+
+log = logging.getLogger(__name__)
+
+
+def queue_of(design: dict[str, Any]) -> str:
+    """The Celery queue a design trains on: gpu when it asks for a GPU, else cpu."""
+    return "gpu" if design.get("gpu", {}).get("use_gpu") else "cpu"
+
+
+def submit(db: Session, user: User, task: MLTask) -> TrainingSession:
+    """Validate TASK's design, freeze it into a new queued session, commit, then publish it."""
+    doc, errors = mltasks.validate_settings(task, {})
+    if doc is None:
+        raise invalid("The design cannot be trained; fix these errors first.", errors=errors, code="invalid_settings")
+    # Lock the task row so two concurrent submits get distinct numbers.
+    number = (
+        db.execute(
+            update(MLTask)
+            .where(MLTask.id == task.id)
+            .values(next_session_number=MLTask.next_session_number + 1)
+            .returning(MLTask.next_session_number)
+        ).scalar_one()
+        - 1
+    )
+    design = {
+        "settings": copy.deepcopy(doc),
+        "target": task.target,
+        "prediction_type": task.prediction_type,
+        "analysis_id": task.analysis_id,
+        "ml_task_id": task.id,
+        "project_key": task.analysis.project.key,
+        "dataset_id": task.analysis.dataset_id,
+        "submitted_by": user.username,
+    }
+    session = TrainingSession(
+        ml_task_id=task.id,
+        number=number,
+        status="queued",
+        submitted_by=user.id,
+        design=design,
+        queue=queue_of(doc),
+        progress={"epoch": 0, "epochs": doc["training"]["epochs"], "batch": 0, "batches": None},
+        history=[],
+    )
+    db.add(session)
+    db.flush()
+    audit.record(db, user, "session.submit", f"{task.id}/s{number}", session_id=session.id, code=doc["code"])
+    db.commit()
+    publish(session)
+    return session
+
+
+def publish(session: TrainingSession) -> None:
+    """Put SESSION's Celery task on its queue (a lost publish is repaired by the worker's reconciler)."""
+    from server.settings import get_settings
+    from worker.celery_app import app_for
+
+    try:
+        app_for(get_settings()).send_task("fitstudio.train", args=[session.id], queue=session.queue)
+    except Exception:  # the session stays queued in SQL; the reconciler re-publishes it
+        log.exception("publishing session %s failed; the reconciler will retry", session.id)
+
+
+def of_task(db: Session, task: MLTask) -> list[TrainingSession]:
+    """TASK's sessions, newest first."""
+    return list(
+        db.scalars(
+            select(TrainingSession).where(TrainingSession.ml_task_id == task.id).order_by(TrainingSession.number.desc())
+        )
+    )
+
+
+def by_number(db: Session, task: MLTask, ref: str | int) -> TrainingSession | None:
+    """TASK's session number REF (3, "3" or "s3")."""
+    try:
+        number = parse_session_ref(ref)
+    except ValueError:
+        return None
+    return db.scalar(
+        select(TrainingSession).where(TrainingSession.ml_task_id == task.id, TrainingSession.number == number)
+    )
+
+
+def interrupt(db: Session, user: User, session: TrainingSession) -> TrainingSession:
+    """Ask a running session to stop after the current batch and keep its best epoch."""
+    if session.status != "running":
+        raise conflict(
+            "not_running", f"Session {session.id} is {session.status}; only a running session can be interrupted."
+        )
+    session.cancel_request = "interrupt"
+    audit.record(db, user, "session.interrupt", str(session.id))
+    db.commit()
+    return session
+
+
+def abort(db: Session, user: User, session: TrainingSession) -> TrainingSession:
+    """Abort SESSION: a queued one never starts; a running one is killed and ends aborted."""
+    if session.status in TERMINAL:
+        raise conflict("already_ended", f"Session {session.id} already ended ({session.status}).")
+    audit.record(db, user, "session.abort", str(session.id))
+    # Conditional update: a worker may be claiming it at this very moment.
+    done = db.execute(
+        update(TrainingSession)
+        .where(TrainingSession.id == session.id, TrainingSession.status == "queued")
+        .values(status="aborted", ended_at=utcnow(), cancel_request="abort")
+    ).rowcount
+    if not done:
+        session.cancel_request = "abort"
+    db.commit()
+    db.refresh(session)
+    return session
+
+
+def as_dict(session: TrainingSession, submitter: str | None = None) -> dict[str, Any]:
+    """The API shape of a session."""
+    design = session.design or {}
+    return {
+        "id": session.id,
+        "ml_task_id": session.ml_task_id,
+        "number": session.number,
+        "status": session.status,
+        "interrupted": session.interrupted,
+        "queued_at": session.queued_at,
+        "started_at": session.started_at,
+        "ended_at": session.ended_at,
+        "worker": session.worker,
+        "queue": session.queue,
+        "submitted_by": submitter or design.get("submitted_by"),
+        "metric": design.get("settings", {}).get("metric"),
+        "progress": session.progress or {},
+        "history": session.history or [],
+        "error": session.error,
+        "trained_model_id": session.trained_model_id,
+    }

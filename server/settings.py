@@ -1,0 +1,109 @@
+"""The one settings object: every process reads FITSTUDIO_* variables through it."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """fitstudio's configuration, from `FITSTUDIO_*` environment variables (operations.md)."""
+
+    model_config = SettingsConfigDict(env_prefix="FITSTUDIO_", extra="ignore")
+
+    home: Path = Field(default_factory=lambda: Path.home() / ".fitstudio")
+    database_url: str | None = None
+    broker_url: str | None = None
+    artifact_root: Path | None = None
+    secret_key: str | None = None
+    max_upload_mb: int = 1024
+    training_memory_mb: int = 8192
+    public_url: str = "http://127.0.0.1:8000"
+    allowed_hosts: list[str] = ["127.0.0.1", "localhost", "::1", "testserver"]
+
+    # Worker and training runtime knobs (not in the spec's list; documented in docs/configuration.md).
+    worker_heartbeat_s: float = 5.0
+    training_cpu_time_s: int = 0  # 0 = no RLIMIT_CPU beyond the session's wall-clock limit
+    training_max_open_files: int = 4096
+    training_max_processes: int = 4096
+    training_max_file_mb: int = 16384
+    python_executable: str | None = None
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [h.strip() for h in value.split(",") if h.strip()]
+        return value
+
+    @field_validator("home", mode="after")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    # Derived locations -------------------------------------------------------
+
+    @property
+    def data_root(self) -> Path:
+        """Where uploaded datasets live."""
+        return self.home / "data"
+
+    @property
+    def artifacts(self) -> Path:
+        """Where model files live (shared by the API and every worker)."""
+        root = self.artifact_root if self.artifact_root else self.home / "artifacts"
+        return Path(root).expanduser().resolve()
+
+    @property
+    def scratch_root(self) -> Path:
+        """Scratch directories of training child processes."""
+        return self.home / "scratch"
+
+    @property
+    def broker_folder(self) -> Path:
+        """Folder of the embedded (filesystem) broker."""
+        return self.home / "broker"
+
+    @property
+    def sql_url(self) -> str:
+        """The database URL, SQLite under HOME unless FITSTUDIO_DATABASE_URL is set."""
+        return self.database_url or f"sqlite:///{self.home / 'fitstudio.db'}"
+
+    @property
+    def celery_broker_url(self) -> str:
+        """The broker URL, the embedded filesystem broker unless FITSTUDIO_BROKER_URL is set."""
+        return self.broker_url or "filesystem://"
+
+    @property
+    def embedded_broker(self) -> bool:
+        """True when the broker is kombu's filesystem transport."""
+        return self.celery_broker_url.startswith("filesystem://")
+
+    @property
+    def signing_key(self) -> str:
+        """SECRET_KEY, or a random key persisted under HOME on first use."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.home / "secret_key"
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(secrets.token_urlsafe(48))
+            tmp.chmod(0o600)
+            tmp.replace(path)
+        return path.read_text().strip()
+
+    def ensure_dirs(self) -> None:
+        """Create HOME and the folders under it."""
+        for folder in (self.home, self.data_root, self.artifacts, self.scratch_root, self.broker_folder):
+            folder.mkdir(parents=True, exist_ok=True)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests clear the cache to change them)."""
+    return Settings()

@@ -1,0 +1,119 @@
+"""Start the training child: scrubbed environment, own process group and scratch dir; kill its whole group."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+# Only these variables of the worker's environment reach user code; nothing FITSTUDIO_*, no URLs, no keys.
+ENV_ALLOWLIST = (
+    "PATH",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "OMP_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+    "LD_LIBRARY_PATH",
+    "CUDA_HOME",
+    "XLA_FLAGS",
+    "TF_FORCE_GPU_ALLOW_GROWTH",
+)
+
+
+def child_env(scratch: Path, gpus: list[int] | None) -> dict[str, str]:
+    """The environment of a training child: the allowlist, plus its own HOME/TMPDIR and GPU selection."""
+    env = {k: os.environ[k] for k in ENV_ALLOWLIST if k in os.environ}
+    env.update(
+        HOME=str(scratch),
+        TMPDIR=str(scratch / "tmp"),
+        KERAS_HOME=str(scratch / ".keras"),
+        MPLCONFIGDIR=str(scratch / ".mpl"),
+        PYTHONUNBUFFERED="1",
+        PYTHONDONTWRITEBYTECODE="1",
+        TF_CPP_MIN_LOG_LEVEL=os.environ.get("TF_CPP_MIN_LOG_LEVEL", "2"),
+        KERAS_BACKEND="tensorflow",
+        CUDA_VISIBLE_DEVICES=",".join(str(g) for g in gpus) if gpus else "-1",
+    )
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    return env
+
+
+def start(
+    job_path: Path, scratch: Path, log_path: Path, gpus: list[int] | None, python: str | None = None
+) -> tuple[subprocess.Popen[bytes], int, int]:
+    """Start `python -m worker.runtime.child JOB`; returns the process, the events pipe and the replies pipe."""
+    events_r, events_w = os.pipe()
+    replies_r, replies_w = os.pipe()
+    (scratch / "tmp").mkdir(parents=True, exist_ok=True)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    # The package may be run from a source checkout: tell the child where it lives, nothing else.
+    src_root = str(Path(__file__).resolve().parents[1])
+    env = child_env(scratch, gpus)
+    env["PYTHONPATH"] = src_root
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(
+            [
+                python or sys.executable,
+                "-m",
+                "worker.runtime.child",
+                str(job_path),
+                "--events-fd",
+                str(events_w),
+                "--replies-fd",
+                str(replies_r),
+            ],
+            cwd=scratch,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            pass_fds=(events_w, replies_r),
+            start_new_session=True,
+            close_fds=True,
+        )
+    os.close(events_w)
+    os.close(replies_r)
+    return proc, events_r, replies_w
+
+
+def group_rss_bytes(pid: int) -> int:
+    """Resident memory of PID and all its descendants."""
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for p in procs:
+        try:
+            total += p.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+def kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the child's whole process group (it leads its own session)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def signal_child(proc: subprocess.Popen[bytes], sig: int) -> None:
+    """Send SIG to the child process itself (not its group)."""
+    try:
+        proc.send_signal(sig)
+    except ProcessLookupError:
+        pass

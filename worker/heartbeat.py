@@ -1,0 +1,71 @@
+"""The worker's heartbeat: its row in the workers table, refreshed while it lives."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from typing import Any
+
+from server.models import WorkerRecord, utcnow
+from worker import state
+
+log = logging.getLogger(__name__)
+
+
+class Heartbeat:
+    """A daemon thread that upserts this worker's row every INTERVAL seconds."""
+
+    def __init__(self, name: str, queues: list[str], gpus: list[int], concurrency: int, interval: float):
+        self.name = name
+        self.queues = queues
+        self.gpus = gpus
+        self.concurrency = concurrency
+        self.interval = interval
+        self.current: set[int] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="fitstudio-heartbeat", daemon=True)
+
+    def start(self) -> None:
+        """Write the first beat and start beating."""
+        self.beat(first=True)
+        self._thread.start()
+
+    def beat(self, first: bool = False) -> None:
+        """Upsert the row once."""
+
+        def _do(db: Any) -> None:
+            row = db.get(WorkerRecord, self.name)
+            if row is None:
+                row = WorkerRecord(name=self.name, hostname=socket.gethostname(), queues=self.queues, gpus=self.gpus)
+                db.add(row)
+            if first:
+                row.started_at = utcnow()
+                row.stopped_at = None
+            row.queues, row.gpus, row.concurrency = self.queues, self.gpus, self.concurrency
+            row.current_sessions = sorted(self.current)
+            row.last_heartbeat = utcnow()
+
+        state.with_retry(_do, "heartbeat")
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.beat()
+            except Exception:
+                log.exception("heartbeat failed")
+
+    def stop(self) -> None:
+        """Stop beating and mark the worker stopped."""
+        self._stop.set()
+
+        def _do(db: Any) -> None:
+            row = db.get(WorkerRecord, self.name)
+            if row is not None:
+                row.stopped_at = utcnow()
+                row.current_sessions = []
+
+        try:
+            state.with_retry(_do, "heartbeat stop")
+        except Exception:
+            log.exception("could not mark worker %s stopped", self.name)

@@ -1,0 +1,183 @@
+"""Run one training session end to end: claim, prepare the job, supervise the child, store the result."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import signal
+import traceback
+from pathlib import Path
+from typing import Any
+
+from server.models import Dataset, TrainedModel
+from server.services import datasets, storage
+from server.services.ids import trained_model_id
+from server.settings import Settings, get_settings
+from worker import child_process, requests, state
+from worker.gpus import GpuPool
+from worker.supervisor import Outcome, Supervisor
+
+log = logging.getLogger(__name__)
+
+
+def _dataset(settings: Settings, dataset_id: int) -> Dataset:
+    def _do(db: Any) -> Dataset:
+        row = db.get(Dataset, dataset_id)
+        if row is None:
+            raise LookupError(f"dataset {dataset_id} no longer exists")
+        db.expunge(row)
+        return row
+
+    return state.with_retry(_do, "load dataset")
+
+
+def build_job(settings: Settings, session: Any, scratch: Path, gpus: list[int] | None) -> dict[str, Any]:
+    """The job description the child reads: the frozen design and where its inputs and outputs are."""
+    design = session.design
+    ds = _dataset(settings, design["dataset_id"])
+    return {
+        "session_id": session.id,
+        "session_number": session.number,
+        "design": design,
+        "dataset": {
+            "parquet": str(datasets.parquet_path(settings, ds)),
+            "files_root": str(datasets.files_root(settings, ds)),
+            "kind": ds.kind,
+            "columns": ds.columns,
+        },
+        "out_dir": str(scratch / "out"),
+        "gpus": gpus or [],
+        "allow_growth": bool(design["settings"]["gpu"].get("allow_growth", True)),
+        "limits": {
+            "cpu_time_s": settings.training_cpu_time_s,
+            "time_limit_s": design["settings"]["training"]["time_limit_s"],
+            "max_open_files": settings.training_max_open_files,
+            "max_processes": settings.training_max_processes,
+            "max_file_mb": settings.training_max_file_mb,
+        },
+    }
+
+
+def _error_from_child(out_dir: Path, outcome: Outcome) -> dict[str, Any]:
+    err_file = out_dir / "error.json"
+    if outcome.killed_for in ("time_limit", "memory_limit", "shutdown", "lease_lost"):
+        return {"type": outcome.killed_for, "message": outcome.message, "cell": None, "line": None, "traceback": None}
+    if err_file.exists():
+        try:
+            return json.loads(err_file.read_text())
+        except ValueError:
+            pass
+    code = outcome.returncode
+    if code is not None and code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+        message = f"The training process was killed by {name}"
+        if -code == signal.SIGKILL:
+            message += " (possibly out of memory)"
+    else:
+        message = f"The training process exited with code {code} without a result"
+    return {
+        "type": "process_died",
+        "message": message + "; see the log.",
+        "cell": None,
+        "line": None,
+        "traceback": None,
+    }
+
+
+def _store_model(settings: Settings, session: Any, result: dict[str, Any], out_dir: Path) -> TrainedModel:
+    design = session.design
+    tmid = trained_model_id(design["project_key"], design["analysis_id"], design["ml_task_id"], session.number)
+    folder = storage.trained_model_dir(settings, design["project_key"], tmid)
+    target = folder / "model.keras"
+    storage.atomic_move(out_dir / "model.keras", target)
+    project_id = state.with_retry(
+        lambda db: db.get(type(session), session.id).ml_task.analysis.project_id, "project of session"
+    )
+    return TrainedModel(
+        id=tmid,
+        session_id=session.id,
+        project_id=project_id,
+        analysis_id=design["analysis_id"],
+        ml_task_id=design["ml_task_id"],
+        prediction_type=design["prediction_type"],
+        metric=design["settings"]["metric"],
+        best_epoch=result.get("best_epoch"),
+        metrics=result.get("metrics") or {},
+        history=result.get("history") or [],
+        input_shapes=result.get("input_shapes") or {},
+        n_classes=int(result.get("n_classes") or 1),
+        class_labels=result.get("class_labels"),
+        preprocessing=result.get("preprocessing") or {},
+        lineage=result.get("lineage"),
+        path=str(target.relative_to(settings.artifacts)),
+    )
+
+
+def run_session(session_id: int, worker_name: str, pool: GpuPool, should_stop: Any = lambda: False) -> str:
+    """Train SESSION_ID if it is still queued; returns the status it ended with (or 'skipped')."""
+    settings = get_settings()
+    lease = state.claim(session_id, worker_name)
+    if lease is None:
+        log.info("session %s is not queued any more; skipping", session_id)
+        return "skipped"
+    session = state.load(session_id)
+    assert session is not None
+    gpu_settings = session.design["settings"]["gpu"]
+    gpus: list[int] = []
+    scratch = settings.scratch_root / f"s{session_id}-l{lease}"
+    try:
+        if gpu_settings.get("use_gpu") and pool.gpus:
+            gpus = pool.acquire(gpu_settings.get("gpu_list") or [0])
+        scratch.mkdir(parents=True, exist_ok=True)
+        out_dir = scratch / "out"
+        out_dir.mkdir(exist_ok=True)
+        job = build_job(settings, session, scratch, gpus)
+        job_path = scratch / "job.json"
+        job_path.write_text(json.dumps(job))
+        log_path = storage.session_dir(settings, session_id) / "output.log"
+        proc, events_fd, replies_fd = child_process.start(job_path, scratch, log_path, gpus, settings.python_executable)
+        supervisor = Supervisor(
+            proc,
+            events_fd,
+            replies_fd,
+            session_id,
+            lease,
+            time_limit_s=job["limits"]["time_limit_s"],
+            memory_limit_mb=settings.training_memory_mb,
+            on_request=lambda req: requests.answer(settings, session, req),
+            should_stop=should_stop,
+        )
+        outcome = supervisor.run()
+        return _conclude(settings, session, lease, outcome, out_dir)
+    except Exception as exc:
+        log.exception("session %s failed in the worker", session_id)
+        error = {
+            "type": type(exc).__name__,
+            "message": f"Internal error in the worker: {exc}",
+            "cell": None,
+            "line": None,
+            "traceback": traceback.format_exc()[-4000:],
+        }
+        state.finish(session_id, lease, "failed", error=error)
+        return "failed"
+    finally:
+        if gpus:
+            pool.release(gpus)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _conclude(settings: Settings, session: Any, lease: int, outcome: Outcome, out_dir: Path) -> str:
+    if outcome.killed_for == "abort":
+        state.finish(session.id, lease, "aborted")
+        return "aborted"
+    if outcome.killed_for == "lease_lost":
+        return "lost"
+    result_file = out_dir / "result.json"
+    if outcome.killed_for is None and outcome.returncode == 0 and result_file.exists():
+        result = json.loads(result_file.read_text())
+        model = _store_model(settings, session, result, out_dir)
+        state.finish(session.id, lease, "succeeded", interrupted=bool(result.get("interrupted")), model=model)
+        return "succeeded"
+    state.finish(session.id, lease, "failed", error=_error_from_child(out_dir, outcome))
+    return "failed"

@@ -1,0 +1,148 @@
+"""The base callbacks: metrics after every epoch, progress, interrupt, and keeping the best epoch."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import keras
+import numpy as np
+
+from worker.runtime import control, metrics
+from worker.runtime.sequences import ArraySequence
+
+BATCH_EVENT_EVERY_S = 0.25
+PREDICT_BATCH = 1024
+
+
+@dataclass
+class EvalSet:
+    """Inputs and true values (class indices, or floats for regression) to compute metrics on."""
+
+    inputs: dict[str, np.ndarray]
+    y_true: np.ndarray
+
+    def predict(self, model: keras.Model) -> np.ndarray:
+        """The model's output on the whole set, in one pass."""
+        seq = ArraySequence(self.inputs, None, PREDICT_BATCH)
+        return np.asarray(model.predict(seq, verbose=0))
+
+
+@dataclass
+class RunState:
+    """What the base callbacks learned during training (read by the trainer at the end)."""
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int | None = None
+    best_value: float | None = None
+    best_weights: list[np.ndarray] | None = None
+    interrupted: bool = False
+
+
+class BaseCallback(keras.callbacks.Callback):
+    """Computes "Test <metric>" / "Train <metric>" logs each epoch, reports progress, honours interrupts."""
+
+    def __init__(
+        self,
+        prediction_type: str,
+        metric: str,
+        greater_is_better: bool,
+        validation: EvalSet,
+        train_sample: EvalSet,
+        send: Callable[[dict[str, Any]], None],
+        epochs_hint: int | None,
+        custom_score: Callable[[np.ndarray, np.ndarray], float] | None = None,
+        run: RunState | None = None,
+    ):
+        super().__init__()
+        self.prediction_type = prediction_type
+        self.metric_key = f"Test {metric}"
+        self.greater = greater_is_better
+        self.validation = validation
+        self.train_sample = train_sample
+        self.send = send
+        self.epochs_hint = epochs_hint
+        self.custom_score = custom_score
+        self.run = run or RunState()
+        self._epoch = 0
+        self._epoch_started = 0.0
+        self._last_batch_event = 0.0
+        self._interrupted_in_epoch = False
+        self._epoch_offset = 0
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        # A second fit() call continues the numbering instead of restarting at 1.
+        self._epoch_offset = len(self.run.history)
+
+    def _epochs(self) -> int | None:
+        return (self.params or {}).get("epochs") or self.epochs_hint
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._epoch = self._epoch_offset + epoch + 1
+        self._epoch_started = time.time()
+        self._interrupted_in_epoch = False
+
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        if control.interrupt_requested.is_set():
+            self.model.stop_training = True
+            self._interrupted_in_epoch = True
+            self.run.interrupted = True
+        now = time.monotonic()
+        if now - self._last_batch_event >= BATCH_EVENT_EVERY_S:
+            self._last_batch_event = now
+            self.send(
+                {
+                    "type": "batch",
+                    "epoch": self._epoch,
+                    "epochs": self._epochs(),
+                    "batch": batch + 1,
+                    "batches": (self.params or {}).get("steps"),
+                }
+            )
+
+    def scores(self, model: keras.Model) -> dict[str, float]:
+        """Test and Train metrics of MODEL now."""
+        out: dict[str, float] = {}
+        for prefix, data in (("Test", self.validation), ("Train", self.train_sample)):
+            if data is None or len(data.y_true) == 0:
+                continue
+            values = metrics.compute(self.prediction_type, data.y_true, data.predict(model), self.custom_score)
+            out.update({f"{prefix} {name}": value for name, value in values.items()})
+        return out
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self._interrupted_in_epoch:
+            return  # an epoch cut short is not a completed epoch: it is neither reported nor kept
+        logs = logs if logs is not None else {}
+        logs.update(self.scores(self.model))
+        entry = {k: float(v) if isinstance(v, (int, float, np.floating, np.integer)) else v for k, v in logs.items()}
+        duration = time.time() - self._epoch_started
+        self.run.history.append({"epoch": self._epoch, **entry})
+        value = entry.get(self.metric_key)
+        if self._better(value):
+            self.run.best_epoch = self._epoch
+            self.run.best_value = value
+            self.run.best_weights = [np.array(w, copy=True) for w in self.model.get_weights()]
+        self.send(
+            {
+                "type": "epoch",
+                "epoch": self._epoch,
+                "epochs": self._epochs(),
+                "logs": entry,
+                "time": round(duration, 4),
+                "started_at": self._epoch_started,
+            }
+        )
+
+    def _better(self, value: float | None) -> bool:
+        if self.run.best_weights is None:
+            return True
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return False
+        best = self.run.best_value
+        if best is None or (isinstance(best, float) and math.isnan(best)):
+            return True
+        return value > best if self.greater else value < best

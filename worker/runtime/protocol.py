@@ -1,0 +1,61 @@
+"""The pipe protocol between the training child and its worker: JSON lines, one message a line."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+from typing import Any
+
+
+def jsonable(value: Any) -> Any:
+    """VALUE with numpy scalars turned into Python numbers and NaN/inf into None (JSON has neither)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            return str(value)
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    return value
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    """One protocol line."""
+    return (json.dumps(jsonable(message), separators=(",", ":")) + "\n").encode()
+
+
+class ChildChannel:
+    """The child's end: send events to the worker, ask it questions and wait for answers."""
+
+    def __init__(self, events_fd: int, replies_fd: int | None):
+        self._out = os.fdopen(events_fd, "wb", buffering=0)
+        self._in = os.fdopen(replies_fd, "rb") if replies_fd is not None else None
+        self._lock = threading.Lock()
+        self._next = 0
+
+    def send(self, message: dict[str, Any]) -> None:
+        """Send one event."""
+        with self._lock:
+            self._out.write(encode(message))
+
+    def ask(self, kind: str, **payload: Any) -> dict[str, Any]:
+        """Send a request and block for the worker's reply."""
+        if self._in is None:
+            raise RuntimeError("this training has no reply channel to the worker")
+        with self._lock:
+            self._next += 1
+            rid = self._next
+            self._out.write(encode({"type": "request", "id": rid, "kind": kind, **payload}))
+            line = self._in.readline()
+        if not line:
+            raise RuntimeError("the worker closed the reply channel")
+        reply = json.loads(line)
+        if reply.get("id") != rid:
+            raise RuntimeError("out-of-order reply from the worker")
+        return reply

@@ -1,0 +1,212 @@
+"""One training, inside the child: data → preprocessing → the user's cells → fit → best epoch → model file."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fitstudio.deep_learning import _context
+from server.services.catalog import CUSTOM_SCORE, greater_is_better
+from worker.runtime import cells, data, preprocessing
+from worker.runtime.callbacks import BaseCallback, EvalSet, RunState
+from worker.runtime.sequences import ArraySequence, as_model_input
+
+TRAIN_SAMPLE_ROWS = 2000
+
+
+class TrainingError(RuntimeError):
+    """The training cannot go on, for a reason stated in the message (not a bug in user code)."""
+
+
+def _say(message: str) -> None:
+    print(f"[fitstudio] {message}", flush=True)
+
+
+def check_output(model: Any, inputs: dict[str, np.ndarray], prediction_type: str, n_classes: int) -> int:
+    """Run one tiny batch and check the output fits the prediction type; returns the output width."""
+    expected = set(inputs)
+    names = {getattr(t, "name", None) for t in (getattr(model, "inputs", None) or [])}
+    if names and None not in names and names != expected:
+        raise TrainingError(
+            f"build_model returned a model with inputs {sorted(names)}, but the data provides {sorted(expected)}; "
+            "name each Input after a key of input_shapes."
+        )
+    sample = {k: as_model_input(v[:2]) for k, v in inputs.items()}
+    out = cells.call("architecture", model.predict_on_batch, sample)
+    if isinstance(out, (list, tuple, dict)):
+        raise TrainingError("The model has several outputs; fitstudio trains models with one output.")
+    out = np.asarray(out)
+    if out.ndim != 2:
+        raise TrainingError(f"The model's output has shape {out.shape[1:]}; it must be 2-D (batch, width).")
+    width = out.shape[1]
+    if prediction_type == "regression" and width != 1:
+        raise TrainingError(f"Regression needs an output of width 1; the model's last layer has width {width}.")
+    if prediction_type == "binary" and width not in (1, 2):
+        raise TrainingError(
+            f"Binary classification needs an output of width 1 (sigmoid) or 2 (softmax); the model's is {width}."
+        )
+    if prediction_type == "multiclass" and width != n_classes:
+        raise TrainingError(
+            f"This target has {n_classes} classes; the model's output has width {width}. "
+            "Use Dense(n_classes, activation='softmax')."
+        )
+    return width
+
+
+def _true_values(series: Any, target: dict[str, Any]) -> np.ndarray:
+    if target["kind"] == "regression":
+        return series.to_numpy(dtype="float64")
+    return preprocessing.class_indices(series, target)
+
+
+def _strategy(n_gpus: int) -> Any:
+    if n_gpus > 1:
+        import tensorflow as tf
+
+        return tf.distribute.MirroredStrategy().scope()
+    return contextlib.nullcontext()
+
+
+def train(job: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """Run the whole training of JOB; returns the result document (the model is saved in out_dir)."""
+    import keras
+
+    design = job["design"]
+    settings = design["settings"]
+    ptype = design["prediction_type"]
+    target_col = design["target"]
+    code = settings["code"]
+    started = time.time()
+
+    frame = data.load(job)
+    train_df, val_df = data.split(frame, settings["split"]["train_ratio"], settings["split"]["seed"])
+    _say(f"{len(frame)} rows: {len(train_df)} for training, {len(val_df)} for validation")
+    prep = preprocessing.fit(train_df, design)
+    prep["target"] = preprocessing.fit_target(frame[target_col], ptype)
+    classes = prep["target"].get("classes")
+    n_classes = len(classes) if classes is not None else 1
+    if classes is not None and n_classes < 2:
+        raise TrainingError(f"The target {target_col!r} has a single class; there is nothing to learn.")
+    files_root = job["dataset"].get("files_root")
+    train_x = preprocessing.transform(train_df, prep, files_root)
+    val_x = preprocessing.transform(val_df, prep, files_root)
+    shapes = {k: tuple(v) for k, v in prep["input_shapes"].items()}
+    _say(f"inputs: {shapes}; preprocessing took {time.time() - started:.1f}s")
+
+    metric = settings["metric"]
+    custom_score = None
+    custom_greater = None
+    if metric == CUSTOM_SCORE:
+        score_cell = cells.load("custom_score", code["custom_score"])
+        (score_fn,) = cells.require(score_cell, "custom_score", ["score"])
+        custom_greater = bool(getattr(score_cell, "GREATER_IS_BETTER", True))
+
+        def custom_score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+            return float(cells.call("custom_score", score_fn, y_true, y_pred))
+
+    greater = greater_is_better(ptype, metric, custom_greater)
+    _context.variables.update({"DKU_MODEL_METRIC": f"Test {metric}", "DKU_MODEL_METRIC_GREATER_IS_BETTER": greater})
+
+    arch = cells.load("architecture", code["architecture"])
+    build_model, compile_model = cells.require(arch, "architecture", ["build_model", "compile_model"])
+    with _strategy(len(job.get("gpus") or [])):
+        model = cells.call("architecture", build_model, shapes, n_classes)
+        if not isinstance(model, keras.Model):
+            raise TrainingError(f"build_model must return a keras Model, not {type(model).__name__}.")
+        compiled = cells.call("architecture", compile_model, model)
+        model = compiled if isinstance(compiled, keras.Model) else model
+    if not getattr(model, "compiled", True) or getattr(model, "optimizer", None) is None:
+        raise TrainingError("compile_model must call model.compile(...) (and return the model).")
+    width = check_output(model, val_x, ptype, n_classes)
+
+    train_y = preprocessing.encode_targets(train_df[target_col], prep["target"], width)
+    val_y = preprocessing.encode_targets(val_df[target_col], prep["target"], width)
+    rng = np.random.default_rng(settings["split"]["seed"])
+    sample_rows = np.sort(rng.choice(len(train_df), size=min(TRAIN_SAMPLE_ROWS, len(train_df)), replace=False))
+    validation = EvalSet(val_x, _true_values(val_df[target_col], prep["target"]))
+    train_sample = EvalSet(
+        {k: v[sample_rows] for k, v in train_x.items()},
+        _true_values(train_df[target_col].iloc[sample_rows], prep["target"]),
+    )
+    run = RunState()
+    training = settings["training"]
+    base = BaseCallback(ptype, metric, greater, validation, train_sample, send, training["epochs"], custom_score, run)
+    base_callbacks: list[Any] = [base]
+    seed = settings["split"]["seed"]
+
+    def build_train_sequence_with_batch_size(batch_size: int) -> ArraySequence:
+        return ArraySequence(train_x, train_y, batch_size, shuffle=training["shuffle"], seed=seed)
+
+    def build_validation_sequence_with_batch_size(batch_size: int) -> ArraySequence:
+        return ArraySequence(val_x, val_y, batch_size)
+
+    send({"type": "status", "phase": "training"})
+    if training["mode"] == "standard":
+        callbacks = list(base_callbacks)
+        if training["early_stopping"]["enabled"]:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor=f"Test {metric}",
+                    mode="max" if greater else "min",
+                    patience=training["early_stopping"]["patience"],
+                )
+            )
+        model.fit(
+            build_train_sequence_with_batch_size(training["batch_size"]),
+            epochs=training["epochs"],
+            steps_per_epoch=training["steps_per_epoch"],
+            validation_data=build_validation_sequence_with_batch_size(training["batch_size"]),
+            callbacks=callbacks,
+            verbose=2,
+        )
+    else:
+        tcell = cells.load("training", code["training"])
+        seq_name = "build_sequences" if callable(getattr(tcell, "build_sequences", None)) else "build_sequence"
+        build_sequences, fit_model = cells.require(tcell, "training", [seq_name, "fit_model"])
+        sequences = cells.call(
+            "training", build_sequences, build_train_sequence_with_batch_size, build_validation_sequence_with_batch_size
+        )
+        if not isinstance(sequences, (tuple, list)) or len(sequences) != 2:
+            raise cells.CellError(
+                {
+                    "type": "TypeError",
+                    "cell": "training",
+                    "line": None,
+                    "traceback": None,
+                    "message": f"{seq_name} must return (train_sequence, validation_sequence).",
+                }
+            )
+        cells.call("training", fit_model, model, sequences[0], sequences[1], base_callbacks)
+
+    if run.best_weights is not None:
+        model.set_weights(run.best_weights)
+        best = next(h for h in run.history if h["epoch"] == run.best_epoch)
+        final = {k: v for k, v in best.items() if k != "epoch"}
+    elif run.interrupted:
+        raise TrainingError("The training was interrupted before its first epoch completed; there is no model to keep.")
+    else:
+        _say("fit_model did not pass base_callbacks to fit(): computing the metrics once, at the end")
+        final = base.scores(model)
+    out_dir = Path(job["out_dir"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir / "model.tmp.keras"
+    model.save(tmp)
+    tmp.replace(out_dir / "model.keras")
+    _say(f"done in {time.time() - started:.1f}s; kept epoch {run.best_epoch}")
+    return {
+        "metrics": final,
+        "history": run.history,
+        "best_epoch": run.best_epoch,
+        "interrupted": run.interrupted,
+        "input_shapes": {k: list(v) for k, v in shapes.items()},
+        "n_classes": n_classes,
+        "class_labels": classes,
+        "preprocessing": prep,
+        "output_width": width,
+        "lineage": list(_context.loaded_models) or None,
+    }

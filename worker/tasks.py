@@ -1,0 +1,54 @@
+"""Celery tasks and the worker's start/stop hooks."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+from celery import signals
+
+from server.settings import get_settings
+from worker.celery_app import app
+from worker.gpus import GpuPool
+from worker.heartbeat import Heartbeat
+
+log = logging.getLogger(__name__)
+
+_pool = GpuPool([int(g) for g in os.environ.get("FITSTUDIO_WORKER_GPUS", "").split(",") if g.strip()])
+_heartbeat: Heartbeat | None = None
+_stopping = threading.Event()
+
+
+@signals.worker_ready.connect
+def _on_ready(sender: object = None, **_kw: object) -> None:
+    global _heartbeat
+    consumer = sender
+    name = getattr(consumer, "hostname", None) or "worker"
+    queues = sorted(q.name for q in getattr(getattr(consumer, "task_consumer", None), "queues", []) or [])
+    concurrency = int(getattr(getattr(consumer, "pool", None), "limit", 1) or 1)
+    _heartbeat = Heartbeat(name, queues or ["cpu"], _pool.gpus, concurrency, get_settings().worker_heartbeat_s)
+    _heartbeat.start()
+    log.info("fitstudio worker %s ready on queues %s with GPUs %s", name, queues, _pool.gpus)
+
+
+@signals.worker_shutting_down.connect
+def _on_shutdown(**_kw: object) -> None:
+    _stopping.set()
+    if _heartbeat is not None:
+        _heartbeat.stop()
+
+
+@app.task(name="fitstudio.train", bind=True, acks_late=True, reject_on_worker_lost=True)
+def train(self, session_id: int) -> str:  # type: ignore[no-untyped-def]
+    """Train one session (the work runs in a child process; this thread supervises it)."""
+    from worker.runner import run_session
+
+    name = self.request.hostname or "worker"
+    if _heartbeat is not None:
+        _heartbeat.current.add(session_id)
+    try:
+        return run_session(int(session_id), name, _pool)
+    finally:
+        if _heartbeat is not None:
+            _heartbeat.current.discard(session_id)
