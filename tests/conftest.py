@@ -1,0 +1,152 @@
+"""Shared fixtures: isolated settings per test, SQLite/PostgreSQL databases, Redis, API clients, workers."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests import helpers
+
+# No test may read the developer's own ~/.fitstudio or service credentials.
+for _var in [v for v in os.environ if v.startswith("FITSTUDIO_") and not v.startswith("FITSTUDIO_TEST_")]:
+    os.environ.pop(_var)
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def configure(monkeypatch: pytest.MonkeyPatch, home: Path, **values: str) -> Any:
+    """Point every FITSTUDIO_* setting at HOME (plus VALUES), clear caches, return the settings."""
+    from server.settings import get_settings
+
+    monkeypatch.setenv("FITSTUDIO_HOME", str(home))
+    monkeypatch.setenv("FITSTUDIO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+    monkeypatch.setenv("FITSTUDIO_WORKER_HEARTBEAT_S", "1")
+    for key, value in values.items():
+        monkeypatch.setenv(f"FITSTUDIO_{key.upper()}", value)
+    get_settings.cache_clear()
+    settings = get_settings()
+    settings.ensure_dirs()
+    return settings
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Settings on a fresh HOME with SQLite and the embedded broker, migrated."""
+    from server.services.bootstrap import migrate
+
+    settings = configure(monkeypatch, tmp_path / "home")
+    migrate(settings)
+    yield settings
+    from server.settings import get_settings
+
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database (required in CI)."""
+    helpers.require_service("PostgreSQL", helpers.postgres_problem())
+    url = helpers.create_pg_database()
+    yield url
+    helpers.drop_pg_database(url)
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A flushed Redis database (required in CI)."""
+    helpers.require_service("Redis", helpers.redis_problem())
+    import redis
+
+    client = redis.Redis.from_url(helpers.REDIS_URL)
+    client.flushdb()
+    yield helpers.REDIS_URL
+    client.flushdb()
+
+
+@pytest.fixture
+def pg_redis_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str, redis_url: str) -> Iterator[Any]:
+    """Settings on PostgreSQL + Redis, migrated."""
+    from server.services.bootstrap import migrate
+
+    settings = configure(monkeypatch, tmp_path / "home", database_url=pg_url, broker_url=redis_url)
+    migrate(settings)
+    yield settings
+    from server.settings import get_settings
+
+    get_settings.cache_clear()
+
+
+@dataclass
+class Api:
+    """A TestClient plus the owner's token and helpers to make users with roles."""
+
+    client: TestClient
+    token: str
+    settings: Any
+
+    def headers(self, token: str | None = None) -> dict[str, str]:
+        """Authorization headers for TOKEN (the owner's by default)."""
+        return {"Authorization": f"Bearer {token or self.token}"}
+
+    def get(self, path: str, token: str | None = None, **kw: Any) -> Any:
+        return self.client.get(path, headers=self.headers(token), **kw)
+
+    def post(self, path: str, token: str | None = None, **kw: Any) -> Any:
+        return self.client.post(path, headers=self.headers(token), **kw)
+
+    def put(self, path: str, token: str | None = None, **kw: Any) -> Any:
+        return self.client.put(path, headers=self.headers(token), **kw)
+
+    def delete(self, path: str, token: str | None = None, **kw: Any) -> Any:
+        return self.client.delete(path, headers=self.headers(token), **kw)
+
+    def user(self, name: str, project: str | None = None, role: str | None = None) -> str:
+        """Create user NAME (optionally with ROLE in PROJECT) and return a token for it."""
+        from server.db import session_scope
+        from server.services import auth
+
+        with session_scope() as db:
+            user = auth.get_user(db, name) or auth.create_user(db, name, password="pw-" + name)
+            token = auth.create_token(db, user, "test")
+        if project and role:
+            r = self.put(f"/api/v1/projects/{project}/members/{name}", json={"role": role})
+            assert r.status_code == 200, r.text
+        return token
+
+    def upload_csv(self, project: str, name: str, payload: bytes, filename: str = "data.csv",
+                   token: str | None = None) -> Any:
+        """POST a file as a dataset."""
+        return self.post(f"/api/v1/projects/{project}/datasets", token=token, data={"name": name},
+                         files={"file": (filename, io.BytesIO(payload), "application/octet-stream")})
+
+
+def make_api(settings: Any) -> Api:
+    """An Api on SETTINGS' database with user 'owner'."""
+    from server.db import session_scope
+    from server.main import create_app
+    from server.services import auth
+
+    with session_scope() as db:
+        admin = auth.get_user(db, "owner") or auth.create_user(db, "owner", password="owner-pw")
+        token = auth.create_token(db, admin, "test")
+    return Api(TestClient(create_app(), raise_server_exceptions=False), token, settings)
+
+
+@pytest.fixture
+def api(sqlite_settings: Any) -> Api:
+    """The API on SQLite, with user 'owner' (a normal user, not a site admin), whose token is api.token."""
+    return make_api(sqlite_settings)
+
+
+@pytest.fixture
+def demo_csv() -> bytes:
+    """The breast cancer demo CSV (binary target 'diagnosis')."""
+    from server.services.bootstrap import demo_bytes
+
+    return demo_bytes("breast_cancer").getvalue()
