@@ -63,8 +63,10 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def _default_worker_name() -> str:
-    return f"fitstudio-{os.getpid()}@{socket.gethostname()}"
+def _worker_name(name: str) -> str:
+    """NAME@host (Celery would otherwise prefix 'celery@'); a unique default per process."""
+    name = name or f"fitstudio-{os.getpid()}"
+    return name if "@" in name else f"{name}@{socket.gethostname()}"
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -87,7 +89,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         "-P",
         "threads",
         "-n",
-        args.name or _default_worker_name(),
+        _worker_name(args.name),
         "--without-gossip",
         "--without-mingle",
         "--without-heartbeat",

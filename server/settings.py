@@ -5,9 +5,10 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -23,7 +24,7 @@ class Settings(BaseSettings):
     max_upload_mb: int = 1024
     training_memory_mb: int = 8192
     public_url: str = "http://127.0.0.1:8000"
-    allowed_hosts: list[str] = ["127.0.0.1", "localhost", "::1", "testserver"]
+    allowed_hosts: Annotated[list[str], NoDecode] = ["127.0.0.1", "localhost", "::1"]
 
     # Worker and training runtime knobs (not in the spec's list; documented in docs/configuration.md).
     worker_heartbeat_s: float = 5.0
@@ -36,8 +37,13 @@ class Settings(BaseSettings):
     @field_validator("allowed_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip().startswith("["):
-            return [h.strip() for h in value.split(",") if h.strip()]
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [h.strip() for h in text.split(",") if h.strip()]
         return value
 
     @field_validator("home", mode="after")
@@ -76,7 +82,7 @@ class Settings(BaseSettings):
     @property
     def celery_broker_url(self) -> str:
         """The broker URL, the embedded filesystem broker unless FITSTUDIO_BROKER_URL is set."""
-        return self.broker_url or "filesystem://"
+        return self.broker_url or "filesystem://localhost/"
 
     @property
     def embedded_broker(self) -> bool:

@@ -16,6 +16,7 @@ from server.models import (
     User,
 )
 from server.services.auth import role_in
+from server.services.ids import is_sql_int
 
 _RANK = {"reader": 0, "writer": 1, "admin": 2}
 
@@ -49,7 +50,7 @@ def project(db: Session, user: User, key: str, needed: str = "reader") -> Projec
 def dataset(db: Session, user: User, dataset_id: int, needed: str = "reader") -> Dataset:
     """The dataset DATASET_ID if USER holds NEEDED in its project."""
     missing = not_found("dataset", dataset_id)
-    row = db.get(Dataset, dataset_id)
+    row = db.get(Dataset, dataset_id) if is_sql_int(dataset_id) else None
     if row is None:
         raise missing
     check(db, user, db.get(Project, row.project_id), needed, missing)  # type: ignore[arg-type]
@@ -79,7 +80,7 @@ def ml_task(db: Session, user: User, mltask_id: str, needed: str = "reader") -> 
 def session(db: Session, user: User, session_id: int, needed: str = "reader") -> TrainingSession:
     """The training session SESSION_ID if USER holds NEEDED in its project."""
     missing = not_found("session", session_id)
-    row = db.get(TrainingSession, session_id)
+    row = db.get(TrainingSession, session_id) if is_sql_int(session_id) else None
     if row is None:
         raise missing
     check(db, user, row.ml_task.analysis.project, needed, missing)
@@ -99,7 +100,7 @@ def trained_model(db: Session, user: User, tmid: str, needed: str = "reader") ->
 def saved_model(db: Session, user: User, saved_model_id: int, needed: str = "reader") -> SavedModel:
     """The saved model SAVED_MODEL_ID if USER holds NEEDED in its project."""
     missing = not_found("saved model", saved_model_id)
-    row = db.get(SavedModel, saved_model_id)
+    row = db.get(SavedModel, saved_model_id) if is_sql_int(saved_model_id) else None
     if row is None:
         raise missing
     check(db, user, db.get(Project, row.project_id), needed, missing)  # type: ignore[arg-type]

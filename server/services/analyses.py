@@ -8,12 +8,12 @@ from sqlalchemy.orm import Session
 from server.errors import invalid
 from server.models import Analysis, Dataset, Project, User
 from server.services import audit
-from server.services.ids import short_id
+from server.services.ids import is_sql_int, short_id
 
 
 def create(db: Session, user: User, project: Project, dataset_id: int, name: str) -> Analysis:
     """Create an analysis of PROJECT on dataset DATASET_ID (which must be in the same project)."""
-    dataset = db.get(Dataset, dataset_id)
+    dataset = db.get(Dataset, dataset_id) if is_sql_int(dataset_id) else None
     if dataset is None or dataset.project_id != project.id:
         raise invalid(
             f"Dataset {dataset_id} is not in project {project.key}; "

@@ -48,7 +48,7 @@ def check_cell(cell: str, source: str, required: bool) -> list[dict[str, Any]]:
     funcs = _functions(tree)
     needed = dict(REQUIRED[cell])
     if cell == "training":
-        name = "build_sequences" if "build_sequences" in funcs else "build_sequence"
+        name = "build_sequence" if "build_sequence" in funcs and "build_sequences" not in funcs else "build_sequences"
         needed[name] = 2
     for name, n_args in needed.items():
         fn = funcs.get(name)
@@ -61,6 +61,11 @@ def check_cell(cell: str, source: str, required: bool) -> list[dict[str, Any]]:
     if cell == "custom_score":
         assigned = {
             t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)
+        }
+        assigned |= {
+            node.target.id
+            for node in tree.body
+            if isinstance(node, ast.AnnAssign) and node.value is not None and isinstance(node.target, ast.Name)
         }
         if "GREATER_IS_BETTER" not in assigned:
             errors.append({"cell": cell, "line": 1, "message": "The custom_score cell must set GREATER_IS_BETTER."})

@@ -6,15 +6,23 @@ import re
 import secrets
 import string
 
-PROJECT_KEY_RE = re.compile(r"^[A-Z][A-Z0-9_]{1,31}$")
-SHORT_ID_RE = re.compile(r"^[A-Za-z0-9]{8}$")
+PROJECT_KEY_RE = re.compile(r"^[A-Z][A-Z0-9_]{1,31}\Z")
+SHORT_ID_RE = re.compile(r"^[A-Za-z0-9]{8}\Z")
 TRAINED_MODEL_RE = re.compile(
     r"^A-(?P<project>[A-Z][A-Z0-9_]{1,31})-(?P<analysis>[A-Za-z0-9]{8})-(?P<mltask>[A-Za-z0-9]{8})"
-    r"-s(?P<session>[0-9]+)-pp1-m1$"
+    r"-s(?P<session>[0-9]+)-pp1-m1\Z"
 )
-VERSION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+VERSION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\Z")
 
 _ALPHABET = string.ascii_letters + string.digits
+
+
+MAX_SQL_INT = 2**63 - 1
+
+
+def is_sql_int(value: int) -> bool:
+    """True when VALUE fits a SQL BIGINT id (larger ints make the driver raise, which would be a 500)."""
+    return -MAX_SQL_INT <= value <= MAX_SQL_INT
 
 
 def short_id() -> str:

@@ -60,7 +60,7 @@ def set_member(db: Session, actor: User, project: Project, username: str, role: 
                 raise conflict("last_admin", f"{username} is the last admin of {project.key}; add another admin first.")
         member.role = role
     db.flush()
-    audit.record(db, actor, "project.member", project.key, user=username, role=role)
+    audit.record(db, actor, "project.member", project.key, member=username, role=role)
     return member
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from server.errors import conflict, invalid
 from server.models import TERMINAL, MLTask, TrainingSession, User, utcnow
 from server.services import audit, mltasks
-from server.services.ids import parse_session_ref
+from server.services.ids import is_sql_int, parse_session_ref
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,8 @@ def by_number(db: Session, task: MLTask, ref: str | int) -> TrainingSession | No
     try:
         number = parse_session_ref(ref)
     except ValueError:
+        return None
+    if not is_sql_int(number):
         return None
     return db.scalar(
         select(TrainingSession).where(TrainingSession.ml_task_id == task.id, TrainingSession.number == number)

@@ -74,12 +74,17 @@ def read_csv(path: Path) -> pa.Table:
     return _check_columns(table, "CSV")
 
 
+def _without_path(exc: Exception, path: Path) -> str:
+    """EXC's first 200 characters with the server-side upload path left out."""
+    return str(exc).replace(str(path), "<upload>")[:200]
+
+
 def read_parquet(path: Path) -> pa.Table:
     """Read a Parquet file into an Arrow table; 415 when it is not Parquet."""
     try:
         table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise ApiError(
-            415, "unsupported_file", f"This file is not a readable Parquet file ({str(exc)[:200]})."
+            415, "unsupported_file", f"This file is not a readable Parquet file ({_without_path(exc, path)})."
         ) from None
     return _check_columns(table, "Parquet file")

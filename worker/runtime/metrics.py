@@ -124,7 +124,7 @@ def compute(
     """All metrics of PREDICTION_TYPE; OUTPUT is the model's raw output (n, width)."""
     output = np.asarray(output, dtype=float)
     if prediction_type == "regression":
-        pred = output.reshape(len(output), -1)[:, 0]
+        pred = output.reshape(len(output), -1)[:, 0] if output.size else np.zeros(0)
         values = regression(y_true, pred)
         custom_pred: np.ndarray = pred
     else:
