@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 
 class GpuPool:
@@ -26,11 +27,14 @@ class GpuPool:
 
     def acquire(self, wanted: list[int], timeout: float | None = None) -> list[int]:
         """Block until enough GPUs are free and take them; TimeoutError after TIMEOUT seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
         with self._cond:
             pick = self.choose(wanted)
             while pick is None:
-                if not self._cond.wait(timeout):
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
                     raise TimeoutError("no GPU became free in time")
+                self._cond.wait(remaining)
                 pick = self.choose(wanted)
             self._busy.update(pick)
             return pick

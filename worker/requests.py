@@ -7,11 +7,11 @@ from typing import Any
 from server.settings import Settings
 
 
-def answer(settings: Settings, session: Any, request: dict[str, Any]) -> dict[str, Any]:
-    """Reply to one request of SESSION's child."""
+def answer(settings: Settings, design: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+    """Reply to one request of the child training DESIGN (a frozen design names its submitter)."""
     kind = request.get("kind")
     if kind == "model_location":
         from worker.model_resolver import resolve
 
-        return resolve(settings, session, request)
+        return resolve(settings, design, request)
     return {"ok": False, "error": f"unknown request {kind!r}"}

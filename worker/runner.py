@@ -16,7 +16,7 @@ from server.services.ids import trained_model_id
 from server.settings import Settings, get_settings
 from worker import child_process, requests, state
 from worker.gpus import GpuPool
-from worker.supervisor import Outcome, Supervisor
+from worker.supervisor import Outcome, SessionSink, Sink, Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +32,21 @@ def _dataset(settings: Settings, dataset_id: int) -> Dataset:
     return state.with_retry(_do, "load dataset")
 
 
-def build_job(settings: Settings, session: Any, scratch: Path, gpus: list[int] | None) -> dict[str, Any]:
+def build_job(
+    settings: Settings,
+    design: dict[str, Any],
+    scratch: Path,
+    gpus: list[int] | None,
+    session_id: int | None = None,
+    number: int | None = None,
+    dry_run: bool = False,
+) -> dict[str, Any]:
     """The job description the child reads: the frozen design and where its inputs and outputs are."""
-    design = session.design
     ds = _dataset(settings, design["dataset_id"])
     return {
-        "session_id": session.id,
-        "session_number": session.number,
+        "session_id": session_id,
+        "session_number": number,
+        "dry_run": dry_run,
         "design": design,
         "dataset": {
             "parquet": str(datasets.parquet_path(settings, ds)),
@@ -59,7 +67,7 @@ def build_job(settings: Settings, session: Any, scratch: Path, gpus: list[int] |
     }
 
 
-def _error_from_child(out_dir: Path, outcome: Outcome) -> dict[str, Any]:
+def error_from_child(out_dir: Path, outcome: Outcome) -> dict[str, Any]:
     err_file = out_dir / "error.json"
     if outcome.killed_for in ("time_limit", "memory_limit", "shutdown", "lease_lost"):
         return {"type": outcome.killed_for, "message": outcome.message, "cell": None, "line": None, "traceback": None}
@@ -114,6 +122,33 @@ def _store_model(settings: Settings, session: Any, result: dict[str, Any], out_d
     )
 
 
+def run_in_child(
+    settings: Settings,
+    scratch: Path,
+    job: dict[str, Any],
+    gpus: list[int],
+    sink: Sink,
+    log_path: Path,
+    on_request: Any,
+    should_stop: Any,
+) -> Outcome:
+    """Write JOB into SCRATCH, start the child on it and supervise it to the end."""
+    job_path = scratch / "job.json"
+    job_path.write_text(json.dumps(job))
+    proc, events_fd, replies_fd = child_process.start(job_path, scratch, log_path, gpus, settings.python_executable)
+    supervisor = Supervisor(
+        proc,
+        events_fd,
+        replies_fd,
+        sink,
+        time_limit_s=job["limits"]["time_limit_s"],
+        memory_limit_mb=settings.training_memory_mb,
+        on_request=on_request,
+        should_stop=should_stop,
+    )
+    return supervisor.run()
+
+
 def run_session(session_id: int, worker_name: str, pool: GpuPool, should_stop: Any = lambda: False) -> str:
     """Train SESSION_ID if it is still queued; returns the status it ended with (or 'skipped')."""
     settings = get_settings()
@@ -132,23 +167,17 @@ def run_session(session_id: int, worker_name: str, pool: GpuPool, should_stop: A
         scratch.mkdir(parents=True, exist_ok=True)
         out_dir = scratch / "out"
         out_dir.mkdir(exist_ok=True)
-        job = build_job(settings, session, scratch, gpus)
-        job_path = scratch / "job.json"
-        job_path.write_text(json.dumps(job))
-        log_path = storage.session_dir(settings, session_id) / "output.log"
-        proc, events_fd, replies_fd = child_process.start(job_path, scratch, log_path, gpus, settings.python_executable)
-        supervisor = Supervisor(
-            proc,
-            events_fd,
-            replies_fd,
-            session_id,
-            lease,
-            time_limit_s=job["limits"]["time_limit_s"],
-            memory_limit_mb=settings.training_memory_mb,
-            on_request=lambda req: requests.answer(settings, session, req),
-            should_stop=should_stop,
+        job = build_job(settings, session.design, scratch, gpus, session_id=session.id, number=session.number)
+        outcome = run_in_child(
+            settings,
+            scratch,
+            job,
+            gpus,
+            SessionSink(session_id, lease),
+            storage.session_dir(settings, session_id) / "output.log",
+            lambda req: requests.answer(settings, session.design, req),
+            should_stop,
         )
-        outcome = supervisor.run()
         return _conclude(settings, session, lease, outcome, out_dir)
     except Exception as exc:
         log.exception("session %s failed in the worker", session_id)
@@ -179,5 +208,5 @@ def _conclude(settings: Settings, session: Any, lease: int, outcome: Outcome, ou
         model = _store_model(settings, session, result, out_dir)
         state.finish(session.id, lease, "succeeded", interrupted=bool(result.get("interrupted")), model=model)
         return "succeeded"
-    state.finish(session.id, lease, "failed", error=_error_from_child(out_dir, outcome))
+    state.finish(session.id, lease, "failed", error=error_from_child(out_dir, outcome))
     return "failed"

@@ -23,6 +23,42 @@ CANCEL_POLL_EVERY_S = 0.5
 TICK_S = 0.1
 
 
+class Sink:
+    """Where a child's progress goes; the base class drops it (dry runs)."""
+
+    label: str = "dry run"
+
+    def progress(self, progress: dict[str, Any]) -> bool:
+        """Store batch progress; False when the work is no longer ours."""
+        return True
+
+    def add_epoch(self, entry: dict[str, Any], progress: dict[str, Any]) -> bool:
+        """Store one epoch; False when the work is no longer ours."""
+        return True
+
+    def cancel_request(self) -> str | None:
+        """'interrupt', 'abort' or None."""
+        return None
+
+
+class SessionSink(Sink):
+    """A training session's row, written only while we hold its lease."""
+
+    def __init__(self, session_id: int, lease: int):
+        self.session_id = session_id
+        self.lease = lease
+        self.label = f"session {session_id}"
+
+    def progress(self, progress: dict[str, Any]) -> bool:
+        return state.progress(self.session_id, self.lease, progress)
+
+    def add_epoch(self, entry: dict[str, Any], progress: dict[str, Any]) -> bool:
+        return state.add_epoch(self.session_id, self.lease, entry, progress)
+
+    def cancel_request(self) -> str | None:
+        return state.cancel_request(self.session_id)
+
+
 @dataclass
 class Outcome:
     """How the child ended, as far as the supervisor knows."""
@@ -41,16 +77,15 @@ class Supervisor:
         proc: subprocess.Popen[bytes],
         events_fd: int,
         replies_fd: int,
-        session_id: int,
-        lease: int,
+        sink: Sink,
         time_limit_s: float,
         memory_limit_mb: int,
         on_request: Callable[[dict[str, Any]], dict[str, Any]],
         should_stop: Callable[[], bool] = lambda: False,
     ):
         self.proc = proc
-        self.session_id = session_id
-        self.lease = lease
+        self.sink = sink
+        self.session_id = sink.label
         self.time_limit_s = time_limit_s
         self.memory_limit = memory_limit_mb << 20
         self.on_request = on_request
@@ -68,7 +103,7 @@ class Supervisor:
                 try:
                     self._events.put(json.loads(line))
                 except ValueError:
-                    log.warning("session %s: unreadable event line dropped", self.session_id)
+                    log.warning("%s: unreadable event line dropped", self.session_id)
         self._events.put(None)
 
     def _handle(self, event: dict[str, Any], pending_batch: list[dict[str, Any]]) -> None:
@@ -85,13 +120,13 @@ class Supervisor:
                 "batches": self.progress.get("batches"),
             }
             self.outcome.epochs.append(entry)
-            if not state.add_epoch(self.session_id, self.lease, entry, self.progress):
+            if not self.sink.add_epoch(entry, self.progress):
                 self._kill("lease_lost", "Another worker owns this session now.")
         elif kind == "request":
             try:
                 reply = self.on_request(event)
             except Exception as exc:  # an answer, never a crash of the worker
-                log.exception("session %s: request failed", self.session_id)
+                log.exception("%s: request failed", self.session_id)
                 reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
             try:
                 self._replies.write((json.dumps({"id": event.get("id"), **reply}) + "\n").encode())
@@ -125,7 +160,7 @@ class Supervisor:
                 pass
             now = time.monotonic()
             if pending_batch and now - last_batch_write >= BATCH_WRITE_EVERY_S:
-                if not state.progress(self.session_id, self.lease, pending_batch[0]):
+                if not self.sink.progress(pending_batch[0]):
                     self._kill("lease_lost", "Another worker owns this session now.")
                 pending_batch.clear()
                 last_batch_write = now
@@ -145,7 +180,7 @@ class Supervisor:
                     self._kill("shutdown", "The worker was stopped.")
                 elif now - last_cancel_poll >= CANCEL_POLL_EVERY_S:
                     last_cancel_poll = now
-                    request = state.cancel_request(self.session_id)
+                    request = self.sink.cancel_request()
                     if request == "abort":
                         self._kill("abort", "Aborted by a user.")
                     elif request == "interrupt" and not self._interrupt_sent:

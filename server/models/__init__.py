@@ -5,7 +5,7 @@ from server.models.base import Base, utcnow
 from server.models.ops import AuditEvent, WorkerRecord
 from server.models.projects import Analysis, Dataset, MLTask, Project, ProjectMember
 from server.models.registry import SavedModel, SavedModelVersion
-from server.models.training import TERMINAL, TrainedModel, TrainingSession
+from server.models.training import TERMINAL, DryRun, TrainedModel, TrainingSession
 
 __all__ = [
     "TERMINAL",
@@ -14,6 +14,7 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Dataset",
+    "DryRun",
     "MLTask",
     "Project",
     "ProjectMember",

@@ -69,3 +69,18 @@ class TrainedModel(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     session: Mapped[TrainingSession] = relationship()
+
+
+class DryRun(Base):
+    """A design run on one small batch in a worker, to show the model summary or the error."""
+
+    __tablename__ = "dry_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ml_task_id: Mapped[str] = mapped_column(ForeignKey("ml_tasks.id", ondelete="CASCADE"), index=True)
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    design: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    result: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]

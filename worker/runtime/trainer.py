@@ -17,6 +17,7 @@ from worker.runtime.callbacks import BaseCallback, EvalSet, RunState
 from worker.runtime.sequences import ArraySequence, as_model_input
 
 TRAIN_SAMPLE_ROWS = 2000
+DRY_RUN_ROWS = 256
 
 
 class TrainingError(RuntimeError):
@@ -84,6 +85,8 @@ def train(job: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> dict[s
     started = time.time()
 
     frame = data.load(job)
+    if job.get("dry_run") and len(frame) > DRY_RUN_ROWS:
+        frame = frame.sample(n=DRY_RUN_ROWS, random_state=settings["split"]["seed"]).reset_index(drop=True)
     train_df, val_df = data.split(frame, settings["split"]["train_ratio"], settings["split"]["seed"])
     _say(f"{len(frame)} rows: {len(train_df)} for training, {len(val_df)} for validation")
     prep = preprocessing.fit(train_df, design)
@@ -145,6 +148,9 @@ def train(job: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> dict[s
     def build_validation_sequence_with_batch_size(batch_size: int) -> ArraySequence:
         return ArraySequence(val_x, val_y, batch_size)
 
+    if job.get("dry_run"):
+        return _dry_run(model, training, code, shapes, width, build_train_sequence_with_batch_size,
+                        build_validation_sequence_with_batch_size)
     send({"type": "status", "phase": "training"})
     if training["mode"] == "standard":
         callbacks = list(base_callbacks)
@@ -210,3 +216,22 @@ def train(job: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> dict[s
         "output_width": width,
         "lineage": list(_context.loaded_models) or None,
     }
+
+
+def _dry_run(model: Any, training: dict[str, Any], code: dict[str, str], shapes: dict[str, tuple[int, ...]],
+             width: int, build_train: Callable[[int], Any], build_validation: Callable[[int], Any]) -> dict[str, Any]:
+    """Train one small batch (through the user's build_sequences in advanced mode); return the summary."""
+    train_seq: Any = build_train(min(training["batch_size"], 32))
+    if training["mode"] == "advanced":
+        tcell = cells.load("training", code["training"])
+        seq_name = "build_sequences" if callable(getattr(tcell, "build_sequences", None)) else "build_sequence"
+        build_sequences, _fit = cells.require(tcell, "training", [seq_name, "fit_model"])
+        sequences = cells.call("training", build_sequences, build_train, build_validation)
+        train_seq = sequences[0]
+    batch = cells.call("training", train_seq.__getitem__, 0)
+    loss = cells.call("architecture", model.train_on_batch, batch[0], batch[1])
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, *args, **kw: lines.append(line))
+    loss_value = float(np.asarray(loss).reshape(-1)[0]) if loss is not None else None
+    return {"summary": "\n".join(lines), "input_shapes": {k: list(v) for k, v in shapes.items()},
+            "output_width": width, "loss": loss_value, "params": int(model.count_params())}

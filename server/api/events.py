@@ -1,0 +1,60 @@
+"""Route: GET /sessions/{id}/events — live progress as Server-Sent Events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from server.api.deps import current_user, settings_dep
+from server.db import get_db
+from server.models import User
+from server.services import access
+from server.services.session_events import Cursor, SessionStream
+from server.settings import Settings
+
+router = APIRouter(tags=["sessions"])
+POLL_S = 0.5
+KEEPALIVE_S = 15.0
+
+
+@router.get("/sessions/{session_id}/events", response_class=StreamingResponse)
+async def session_events(
+    session_id: int,
+    request: Request,
+    last_event_id: str | None = Header(None),
+    db: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(settings_dep),
+) -> StreamingResponse:
+    """status, batch, epoch (with logs), log and end events; reconnect with Last-Event-ID to miss nothing."""
+    access.session(db, user, session_id)
+    db.close()
+    stream = SessionStream(settings, session_id, Cursor.parse(last_event_id))
+
+    async def generate() -> AsyncIterator[str]:
+        yield "retry: 2000\n\n"
+        idle = 0.0
+        while not stream.ended:
+            if await request.is_disconnected():
+                return
+            frames = await run_in_threadpool(stream.poll)
+            for frame in frames:
+                yield frame
+            if frames:
+                idle = 0.0
+            else:
+                idle += POLL_S
+                if idle >= KEEPALIVE_S:
+                    idle = 0.0
+                    yield ": keep-alive\n\n"
+            if not stream.ended:
+                await asyncio.sleep(POLL_S)
+
+    return StreamingResponse(
+        generate(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    )

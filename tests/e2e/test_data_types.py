@@ -1,0 +1,115 @@
+"""Image (ZIP of PNGs, with augmentation), text and regression trainings on a real worker."""
+
+from __future__ import annotations
+
+import io
+import math
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.e2e.conftest import Runtime, csv_bytes
+
+pytestmark = pytest.mark.slow
+
+AUGMENTED_TRAINING = '''
+from dataiku.doctor.deep_learning.sequences import DataAugmentationSequence
+from tensorflow.keras.preprocessing.image import ImageDataGenerator
+
+
+def build_sequences(build_train_sequence_with_batch_size, build_validation_sequence_with_batch_size):
+    batch_size = 16
+    augmentator = ImageDataGenerator(zoom_range=0.1, rotation_range=10, width_shift_range=0.1,
+                                     height_shift_range=0.1)
+    train_sequence = build_train_sequence_with_batch_size(batch_size)
+    validation_sequence = build_validation_sequence_with_batch_size(batch_size)
+    augmented_sequence = DataAugmentationSequence(train_sequence, "image_preprocessed", augmentator, 2)
+    return augmented_sequence, validation_sequence
+
+
+def fit_model(model, train_sequence, validation_sequence, base_callbacks):
+    model.fit_generator(train_sequence, epochs=3, callbacks=base_callbacks, validation_data=validation_sequence)
+'''
+
+
+def digits_zip(n_per_class: int = 40) -> bytes:
+    """scikit-learn's digits 0-3 as 8x8 PNGs in <class>/<file> folders."""
+    from PIL import Image
+    from sklearn.datasets import load_digits
+
+    digits = load_digits(n_class=4)
+    counts = dict.fromkeys(range(4), 0)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for image, label in zip(digits.images, digits.target, strict=True):
+            if counts[label] >= n_per_class:
+                continue
+            counts[label] += 1
+            png = io.BytesIO()
+            Image.fromarray((image * 16).astype("uint8")).save(png, format="PNG")
+            zf.writestr(f"digit_{label}/{counts[label]}.png", png.getvalue())
+    return buf.getvalue()
+
+
+def test_image_zip_trains_with_augmentation(runtime: Runtime) -> None:
+    ds = runtime.dataset("digits", digits_zip(), "digits.zip")
+    meta = runtime.api.get(f"/api/v1/datasets/{ds}").json()
+    assert meta["kind"] == "images" and meta["n_rows"] == 160
+    assert {c["name"]: c["type"] for c in meta["columns"]} == {"image": "image", "label": "categorical"}
+    task = runtime.task(ds, "label", patch={"image": {"height": 16, "width": 16, "channels": 1},
+                                            "training": {"mode": "advanced"},
+                                            "code": {"training": AUGMENTED_TRAINING}})
+    assert task["prediction_type"] == "multiclass"
+    assert 'input_shapes["image_preprocessed"]' in task["settings"]["code"]["architecture"]
+    final = runtime.train_and_wait(task["id"])
+    assert final["status"] == "succeeded", (final["error"], runtime.log_tail())
+    assert len(final["history"]) == 3
+    details = runtime.api.get(f"/api/v1/trained-models/{final['trained_model_id']}").json()
+    assert details["input_shapes"] == {"image_preprocessed": [16, 16, 1]}
+    assert details["n_classes"] == 4 and details["class_labels"] == ["digit_0", "digit_1", "digit_2", "digit_3"]
+    assert details["metrics"]["Test Accuracy"] > 0.3  # 4 balanced classes: chance is 0.25
+
+
+def text_corpus(n: int = 400) -> pd.DataFrame:
+    """Short reviews whose words give their sentiment away."""
+    rng = np.random.default_rng(0)
+    good = ["great", "excellent", "lovely", "wonderful", "superb"]
+    bad = ["awful", "terrible", "boring", "dreadful", "poor"]
+    neutral = ["the", "film", "was", "quite", "really", "plot", "acting", "and", "story"]
+    rows = []
+    for i in range(n):
+        label = "pos" if i % 2 else "neg"
+        words = list(rng.choice(neutral, 6)) + list(rng.choice(good if label == "pos" else bad, 2))
+        rng.shuffle(words)
+        rows.append({"review": " ".join(words), "label": label})
+    return pd.DataFrame(rows)
+
+
+def test_text_classification(runtime: Runtime) -> None:
+    ds = runtime.dataset("reviews", csv_bytes(text_corpus()))
+    types = {c["name"]: c["type"] for c in runtime.api.get(f"/api/v1/datasets/{ds}").json()["columns"]}
+    assert types["review"] == "text"
+    task = runtime.task(ds, "label", patch={"text": {"max_tokens": 200, "sequence_length": 16},
+                                            "training": {"epochs": 8, "batch_size": 16}})
+    final = runtime.train_and_wait(task["id"])
+    assert final["status"] == "succeeded", (final["error"], runtime.log_tail())
+    details = runtime.api.get(f"/api/v1/trained-models/{final['trained_model_id']}").json()
+    assert details["input_shapes"] == {"review_preprocessed": [16]}
+    assert details["metrics"]["Test ROC AUC"] > 0.8
+
+
+def test_regression_has_every_metric_finite(runtime: Runtime) -> None:
+    from server.services.bootstrap import demo_bytes
+
+    ds = runtime.dataset("diabetes", demo_bytes("diabetes").getvalue())
+    task = runtime.task(ds, "progression", patch={"training": {"epochs": 3}})
+    assert task["prediction_type"] == "regression" and task["settings"]["metric"] == "R2 Score"
+    final = runtime.train_and_wait(task["id"])
+    assert final["status"] == "succeeded", (final["error"], runtime.log_tail())
+    for entry in final["history"]:
+        for name in ("EVS", "MAPE", "MAE", "MSE", "RMSE", "RMSLE", "R2 Score"):
+            for prefix in ("Test", "Train"):
+                value = entry[f"{prefix} {name}"]
+                assert isinstance(value, float) and math.isfinite(value), (prefix, name, value)
