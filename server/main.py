@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from server.api import analyses, datasets, errors, events, projects, service, sessions, trained_models
+from server.api import (
+    analyses,
+    datasets,
+    errors,
+    events,
+    projects,
+    saved_models,
+    service,
+    sessions,
+    trained_models,
+)
 from server.api.hosts import AllowedHostsMiddleware
 from server.settings import get_settings
 
@@ -19,7 +29,7 @@ def create_app() -> FastAPI:
         description="Train Keras models as a service: datasets, ML tasks, training sessions, models.",
     )
     errors.install(app)
-    for module in (projects, datasets, analyses, sessions, events, trained_models):
+    for module in (projects, datasets, analyses, sessions, events, trained_models, saved_models):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(service.api_router, prefix="/api/v1")
     app.include_router(service.router)

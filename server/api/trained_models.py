@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from server.api.deps import current_user, settings_dep
 from server.db import get_db
 from server.models import User
-from server.services import access, trained_models
+from server.schemas.requests import DeployRequest, PredictRequest
+from server.services import access, model_files, registry, scoring, trained_models
 from server.settings import Settings
 
 router = APIRouter(tags=["trained models"])
@@ -56,3 +57,48 @@ def download(
     model = access.trained_model(db, user, tmid)
     path = trained_models.file_path(settings, model)
     return FileResponse(path, media_type="application/octet-stream", filename=f"{model.id}.keras")
+
+
+@router.post("/trained-models/{tmid}/predict")
+def predict(
+    tmid: str,
+    body: PredictRequest,
+    db: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(settings_dep),
+) -> dict[str, Any]:
+    """Score rows with the model and the preprocessing saved with it."""
+    model = access.trained_model(db, user, tmid)
+    path = trained_models.file_path(settings, model)
+    return scoring.predict(model, path, body.rows, model_files.files_root(db, settings, model))
+
+
+@router.post("/trained-models/{tmid}/deploy", status_code=201)
+def deploy(
+    tmid: str,
+    body: DeployRequest,
+    db: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(settings_dep),
+) -> dict[str, Any]:
+    """Deploy into a saved model (new, or a new version of an existing one)."""
+    model = access.trained_model(db, user, tmid, "writer")
+    version = registry.deploy(
+        db, settings, user, model, body.saved_model_id, body.saved_model_name, body.version_id, body.activate
+    )
+    db.commit()
+    return {"saved_model_id": version.saved_model_id, "version_id": version.version_id}
+
+
+@router.delete("/trained-models/{tmid}", status_code=204)
+def delete_trained_model(
+    tmid: str,
+    db: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(settings_dep),
+) -> Response:
+    """Delete a trained model and its file (409 while deployed)."""
+    model = access.trained_model(db, user, tmid, "admin")
+    registry.delete_trained_model(db, settings, user, model)
+    db.commit()
+    return Response(status_code=204)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -43,3 +43,24 @@ class TrainRequest(BaseModel):
     """POST /ml-tasks/{id}/train (no fields yet; unknown ones are ignored)."""
 
     model_config = ConfigDict(extra="ignore")
+
+
+class DeployRequest(_Body):
+    """POST /trained-models/{tmid}/deploy."""
+
+    saved_model_id: int | None = None
+    saved_model_name: str | None = Field(None, max_length=200)
+    version_id: str | None = Field(None, max_length=64)
+    activate: bool = True
+
+
+class ActiveVersion(_Body):
+    """POST /saved-models/{id}/active-version."""
+
+    version_id: str = Field(max_length=64)
+
+
+class PredictRequest(_Body):
+    """POST …/predict."""
+
+    rows: list[dict[str, Any]]

@@ -60,10 +60,10 @@ class Runtime:
         assert r.status_code == 202, r.text
         return r.json()
 
-    def wait(self, session_id: int, timeout: float = 240, statuses: tuple[str, ...] = ("succeeded", "failed", "aborted")
-             ) -> dict[str, Any]:
+    def wait(self, session_id: int, timeout: float = 240, statuses: tuple[str, ...] = ("succeeded", "failed", "aborted"),
+             token: str | None = None) -> dict[str, Any]:
         def done() -> dict[str, Any] | None:
-            body = self.api.get(f"/api/v1/sessions/{session_id}").json()
+            body = self.api.get(f"/api/v1/sessions/{session_id}", token=token).json()
             return body if body["status"] in statuses else None
 
         return helpers.wait_for(done, timeout, f"session {session_id} in {statuses}", every=0.2)

@@ -60,6 +60,18 @@ def install_aliases() -> None:
         sys.meta_path.insert(0, _AliasFinder())
     import keras
 
+    # DSS's examples import the legacy ImageDataGenerator from keras.preprocessing.image, which keras 3
+    # no longer exports there (only tensorflow.keras does): put it back for code cells.
+    try:
+        import keras.preprocessing.image as keras_image
+
+        if not hasattr(keras_image, "ImageDataGenerator"):
+            from keras.src.legacy.preprocessing.image import ImageDataGenerator
+
+            keras_image.ImageDataGenerator = ImageDataGenerator
+    except ImportError:
+        pass
+
     _GEN_ONLY = ("max_queue_size", "workers", "use_multiprocessing")
 
     def _drop(kwargs: dict[str, Any]) -> dict[str, Any]:

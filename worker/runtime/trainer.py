@@ -149,8 +149,15 @@ def train(job: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> dict[s
         return ArraySequence(val_x, val_y, batch_size)
 
     if job.get("dry_run"):
-        return _dry_run(model, training, code, shapes, width, build_train_sequence_with_batch_size,
-                        build_validation_sequence_with_batch_size)
+        return _dry_run(
+            model,
+            training,
+            code,
+            shapes,
+            width,
+            build_train_sequence_with_batch_size,
+            build_validation_sequence_with_batch_size,
+        )
     send({"type": "status", "phase": "training"})
     if training["mode"] == "standard":
         callbacks = list(base_callbacks)
@@ -218,8 +225,15 @@ def train(job: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> dict[s
     }
 
 
-def _dry_run(model: Any, training: dict[str, Any], code: dict[str, str], shapes: dict[str, tuple[int, ...]],
-             width: int, build_train: Callable[[int], Any], build_validation: Callable[[int], Any]) -> dict[str, Any]:
+def _dry_run(
+    model: Any,
+    training: dict[str, Any],
+    code: dict[str, str],
+    shapes: dict[str, tuple[int, ...]],
+    width: int,
+    build_train: Callable[[int], Any],
+    build_validation: Callable[[int], Any],
+) -> dict[str, Any]:
     """Train one small batch (through the user's build_sequences in advanced mode); return the summary."""
     train_seq: Any = build_train(min(training["batch_size"], 32))
     if training["mode"] == "advanced":
@@ -233,5 +247,10 @@ def _dry_run(model: Any, training: dict[str, Any], code: dict[str, str], shapes:
     lines: list[str] = []
     model.summary(print_fn=lambda line, *args, **kw: lines.append(line))
     loss_value = float(np.asarray(loss).reshape(-1)[0]) if loss is not None else None
-    return {"summary": "\n".join(lines), "input_shapes": {k: list(v) for k, v in shapes.items()},
-            "output_width": width, "loss": loss_value, "params": int(model.count_params())}
+    return {
+        "summary": "\n".join(lines),
+        "input_shapes": {k: list(v) for k, v in shapes.items()},
+        "output_width": width,
+        "loss": loss_value,
+        "params": int(model.count_params()),
+    }

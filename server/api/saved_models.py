@@ -1,0 +1,156 @@
+"""Routes: saved models, their versions, locations, downloads, scoring and export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
+
+from server.api.deps import current_user, settings_dep
+from server.db import get_db
+from server.errors import not_found
+from server.models import SavedModel, SavedModelVersion, TrainedModel, User
+from server.schemas.requests import ActiveVersion, PredictRequest
+from server.services import access, export, model_files, registry, scoring
+from server.settings import Settings
+
+router = APIRouter(tags=["saved models"])
+
+
+def _version(db: Session, user: User, saved_model_id: int, version: str | None) -> tuple[SavedModel, SavedModelVersion]:
+    saved = access.saved_model(db, user, saved_model_id)
+    return saved, registry.version_of(db, saved, version)
+
+
+@router.get("/projects/{key}/saved-models")
+def list_saved_models(
+    key: str, db: Session = Depends(get_db), user: User = Depends(current_user)
+) -> list[dict[str, Any]]:
+    """The project's saved models."""
+    project = access.project(db, user, key)
+    return [registry.as_dict(db, s) for s in registry.of_project(db, project)]
+
+
+@router.get("/saved-models/{saved_model_id}")
+def get_saved_model(
+    saved_model_id: int, db: Session = Depends(get_db), user: User = Depends(current_user)
+) -> dict[str, Any]:
+    """A saved model with its versions and the active one."""
+    return registry.as_dict(db, access.saved_model(db, user, saved_model_id))
+
+
+@router.post("/saved-models/{saved_model_id}/active-version")
+def set_active_version(
+    saved_model_id: int, body: ActiveVersion, db: Session = Depends(get_db), user: User = Depends(current_user)
+) -> dict[str, Any]:
+    """Switch the active version (a revert is just this)."""
+    saved = access.saved_model(db, user, saved_model_id, "writer")
+    registry.set_active(db, user, saved, body.version_id)
+    db.commit()
+    return registry.as_dict(db, saved)
+
+
+@router.get("/saved-models/{saved_model_id}/location")
+def saved_location(
+    saved_model_id: int,
+    db: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(settings_dep),
+) -> dict[str, Any]:
+    """Where the active version's file lives."""
+    saved, version = _version(db, user, saved_model_id, None)
+    return registry.location(settings, saved, version)
+
+
+@router.get("/saved-models/{saved_model_id}/versions/{version_id}/location")
+def version_location(
+    saved_model_id: int,
+    version_id: str,
+    db: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(settings_dep),
+) -> dict[str, Any]:
+    """Where one version's file lives."""
+    saved, version = _version(db, user, saved_model_id, version_id)
+    return registry.location(settings, saved, version)
+
+
+@router.get("/saved-models/{saved_model_id}/download")
+def download(
+    saved_model_id: int,
+    version: str | None = Query(None, max_length=64),
+    db: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(settings_dep),
+) -> FileResponse:
+    """The .keras file of the active version (or ?version=)."""
+    saved, row = _version(db, user, saved_model_id, version)
+    path = registry.file_path(settings, row)
+    return FileResponse(path, media_type="application/octet-stream", filename=f"{saved.name}-{row.version_id}.keras")
+
+
+@router.post("/saved-models/{saved_model_id}/predict")
+def predict(
+    saved_model_id: int,
+    body: PredictRequest,
+    version: str | None = Query(None, max_length=64),
+    db: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(settings_dep),
+) -> dict[str, Any]:
+    """Score rows with the active version (or ?version=)."""
+    _saved, row = _version(db, user, saved_model_id, version)
+    model = db.get(TrainedModel, row.trained_model_id)
+    if model is None:
+        raise not_found("trained model", row.trained_model_id)
+    out = scoring.predict(
+        model, registry.file_path(settings, row), body.rows, model_files.files_root(db, settings, model)
+    )
+    return {**out, "version_id": row.version_id}
+
+
+@router.get("/saved-models/{saved_model_id}/export")
+def export_model(
+    saved_model_id: int,
+    format: str = Query("savedmodel", max_length=16),
+    version: str | None = Query(None, max_length=64),
+    db: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(settings_dep),
+) -> FileResponse:
+    """The version as a zipped SavedModel or an .onnx file."""
+    saved, row = _version(db, user, saved_model_id, version)
+    path = export.export(registry.file_path(settings, row), format)
+    media = "application/zip" if format == "savedmodel" else "application/octet-stream"
+    return FileResponse(path, media_type=media, filename=f"{saved.name}-{row.version_id}-{path.name}")
+
+
+@router.delete("/saved-models/{saved_model_id}", status_code=204)
+def delete_saved_model(
+    saved_model_id: int,
+    db: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(settings_dep),
+) -> Response:
+    """Delete a saved model with all its versions and files (admins)."""
+    saved = access.saved_model(db, user, saved_model_id, "admin")
+    registry.delete_saved_model(db, settings, user, saved)
+    db.commit()
+    return Response(status_code=204)
+
+
+@router.delete("/saved-models/{saved_model_id}/versions/{version_id}", status_code=204)
+def delete_version(
+    saved_model_id: int,
+    version_id: str,
+    db: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(settings_dep),
+) -> Response:
+    """Delete a version that is not active (409 for the active one)."""
+    saved = access.saved_model(db, user, saved_model_id, "admin")
+    registry.delete_version(db, settings, user, saved, version_id)
+    db.commit()
+    return Response(status_code=204)

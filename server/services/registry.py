@@ -1,0 +1,199 @@
+"""Saved models: deploy trained models as immutable versions, switch the active one, locate and delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.errors import ApiError, conflict, invalid, not_found
+from server.models import Project, SavedModel, SavedModelVersion, TrainedModel, User
+from server.services import audit, storage
+from server.services.ids import VERSION_ID_RE
+from server.settings import Settings
+
+
+def deploy(
+    db: Session,
+    settings: Settings,
+    user: User,
+    model: TrainedModel,
+    saved_model_id: int | None,
+    saved_model_name: str | None,
+    version_id: str | None,
+    activate: bool,
+) -> SavedModelVersion:
+    """Deploy MODEL as a new version of a saved model (an existing one by id or name, or a new one by name)."""
+    project = db.get(Project, model.project_id)
+    assert project is not None
+    saved: SavedModel | None = None
+    if saved_model_id is not None:
+        saved = db.get(SavedModel, saved_model_id)
+        if saved is None or saved.project_id != project.id:
+            raise not_found("saved model", saved_model_id)
+    elif saved_model_name:
+        name = saved_model_name.strip()
+        if not name or len(name) > 200:
+            raise invalid("saved_model_name must be 1-200 characters.", code="bad_name")
+        saved = db.scalar(select(SavedModel).where(SavedModel.project_id == project.id, SavedModel.name == name))
+        if saved is None:
+            saved = SavedModel(project_id=project.id, name=name, created_by=user.id)
+            db.add(saved)
+            db.flush()
+    else:
+        raise invalid(
+            "Give saved_model_id (a new version of it) or saved_model_name (found or created).",
+            errors=[{"field": "saved_model_name", "message": "required without saved_model_id"}],
+            code="missing_saved_model",
+        )
+    if version_id is None:
+        version_id = f"v{saved.next_version_number}"
+    elif not VERSION_ID_RE.match(version_id):
+        raise invalid(
+            f"Version id {version_id!r} must be 1-64 letters, digits, '.', '_' or '-'.", code="bad_version_id"
+        )
+    if db.scalar(
+        select(SavedModelVersion.id).where(
+            SavedModelVersion.saved_model_id == saved.id, SavedModelVersion.version_id == version_id
+        )
+    ):
+        raise conflict(
+            "version_exists", f"Saved model {saved.id} already has a version {version_id!r}; versions are immutable."
+        )
+    source = settings.artifacts / model.path
+    if not source.is_file():
+        raise ApiError(409, "file_missing", f"The file of trained model {model.id} is missing; it cannot be deployed.")
+    target = storage.saved_version_dir(settings, project.key, saved.id, version_id) / "model.keras"
+    storage.atomic_copy(source, target)
+    version = SavedModelVersion(
+        saved_model_id=saved.id,
+        version_id=version_id,
+        trained_model_id=model.id,
+        path=str(target.relative_to(settings.artifacts)),
+        created_by=user.id,
+    )
+    db.add(version)
+    saved.next_version_number += 1
+    if activate or saved.active_version is None:
+        saved.active_version = version_id
+    db.flush()
+    audit.record(db, user, "model.deploy", f"{saved.id}/{version_id}", trained_model=model.id, activate=activate)
+    return version
+
+
+def version_of(db: Session, saved: SavedModel, version_id: str | None) -> SavedModelVersion:
+    """The named version of SAVED, or its active one."""
+    wanted = version_id or saved.active_version
+    row = db.scalar(
+        select(SavedModelVersion).where(
+            SavedModelVersion.saved_model_id == saved.id, SavedModelVersion.version_id == wanted
+        )
+    )
+    if row is None:
+        raise not_found("version", f"{saved.id}/{wanted}")
+    return row
+
+
+def set_active(db: Session, user: User, saved: SavedModel, version_id: str) -> SavedModel:
+    """Make VERSION_ID the active version (a revert is just this)."""
+    version_of(db, saved, version_id)
+    saved.active_version = version_id
+    db.flush()
+    audit.record(db, user, "model.activate", f"{saved.id}/{version_id}")
+    return saved
+
+
+def location(settings: Settings, saved: SavedModel, version: SavedModelVersion) -> dict[str, Any]:
+    """{location, uri, download_url, version_id} of one version's file."""
+    path = (settings.artifacts / version.path).resolve()
+    base = settings.public_url.rstrip("/")
+    return {
+        "location": str(path),
+        "uri": path.as_uri(),
+        "download_url": f"{base}/api/v1/saved-models/{saved.id}/download?version={version.version_id}",
+        "version_id": version.version_id,
+    }
+
+
+def file_path(settings: Settings, version: SavedModelVersion) -> Path:
+    """The version's .keras file (404 if it vanished from the store)."""
+    path = settings.artifacts / version.path
+    if not path.is_file():
+        raise ApiError(404, "file_missing", f"The file of version {version.version_id} is missing from the store.")
+    return path
+
+
+def of_project(db: Session, project: Project) -> list[SavedModel]:
+    """The project's saved models."""
+    return list(db.scalars(select(SavedModel).where(SavedModel.project_id == project.id).order_by(SavedModel.id)))
+
+
+def as_dict(db: Session, saved: SavedModel) -> dict[str, Any]:
+    """The API shape of a saved model with its versions."""
+    project = db.get(Project, saved.project_id)
+    return {
+        "id": saved.id,
+        "name": saved.name,
+        "project_key": project.key if project else None,
+        "active_version": saved.active_version,
+        "created_at": saved.created_at,
+        "versions": [
+            {
+                "id": v.version_id,
+                "trained_model_id": v.trained_model_id,
+                "created_at": v.created_at,
+                "active": v.version_id == saved.active_version,
+            }
+            for v in saved.versions
+        ],
+    }
+
+
+def delete_version(db: Session, settings: Settings, user: User, saved: SavedModel, version_id: str) -> None:
+    """Delete a version that is not the active one, with its file."""
+    version = version_of(db, saved, version_id)
+    if version.version_id == saved.active_version:
+        raise conflict("version_active", f"Version {version_id} is active; activate another version first.")
+    folder = (settings.artifacts / version.path).parent
+    db.delete(version)
+    db.flush()
+    storage.remove_tree(folder, settings.artifacts)
+    audit.record(db, user, "model.version.delete", f"{saved.id}/{version_id}")
+
+
+def delete_saved_model(db: Session, settings: Settings, user: User, saved: SavedModel) -> None:
+    """Delete a saved model, all its versions and their files."""
+    project = db.get(Project, saved.project_id)
+    folders = [(settings.artifacts / v.path).parent for v in saved.versions]
+    ident = saved.id
+    db.delete(saved)
+    db.flush()
+    for folder in folders:
+        storage.remove_tree(folder, settings.artifacts)
+    if project is not None:
+        parent = storage.saved_version_dir(settings, project.key, ident, "x").parent
+        if parent.exists():
+            storage.remove_tree(parent, settings.artifacts)
+    audit.record(db, user, "model.saved.delete", str(ident))
+
+
+def delete_trained_model(db: Session, settings: Settings, user: User, model: TrainedModel) -> None:
+    """Delete a trained model and its file (409 while a saved model version was deployed from it)."""
+    used = db.scalar(select(SavedModelVersion).where(SavedModelVersion.trained_model_id == model.id).limit(1))
+    if used is not None:
+        raise conflict(
+            "model_in_use",
+            f"Trained model {model.id} is deployed as version {used.version_id} of saved "
+            f"model {used.saved_model_id}; delete that version first.",
+        )
+    folder = (settings.artifacts / model.path).parent
+    session = model.session
+    if session is not None:
+        session.trained_model_id = None
+    ident = model.id
+    db.delete(model)
+    db.flush()
+    storage.remove_tree(folder, settings.artifacts)
+    audit.record(db, user, "model.trained.delete", ident)

@@ -1,0 +1,321 @@
+"""worker/runtime/metrics.py: hand-computed lift and cost matrix gain, formulas, sklearn, keys, NaN."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+
+from server.services.catalog import METRICS
+from worker.runtime import metrics
+
+# The metric names of code-cells.md, per prediction type.
+SPEC_KEYS = {
+    "regression": {"EVS", "MAPE", "MAE", "MSE", "RMSE", "RMSLE", "R2 Score"},
+    "binary": {
+        "Accuracy",
+        "Precision",
+        "Recall",
+        "F1 Score",
+        "Cost Matrix Gain",
+        "Log Loss",
+        "Cumulative Lift",
+        "ROC AUC",
+        "Average Precision",
+    },
+    "multiclass": {"Accuracy", "Precision", "Recall", "F1 Score", "Log Loss", "ROC AUC", "Average Precision"},
+}
+
+# ----------------------------------------------------------------------------- cumulative lift (hand computed)
+
+
+def test_cumulative_lift_by_hand() -> None:
+    # 10 rows, scores already in decreasing order; 3 positives -> base rate 3/10 = 0.3.
+    y = np.array([1, 0, 1, 0, 0, 1, 0, 0, 0, 0])
+    p = np.array([0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1])
+    # Top 40% = 4 rows (0.95, 0.9, 0.8, 0.7) -> labels 1,0,1,0 -> rate 2/4 = 0.5; lift = 0.5 / 0.3 = 5/3.
+    assert metrics.cumulative_lift(y, p) == pytest.approx(5 / 3)
+
+
+def test_cumulative_lift_uses_the_scores_not_the_row_order() -> None:
+    # Same 10 rows shuffled: the lift depends on the ranking by score only.
+    y = np.array([0, 0, 1, 0, 1, 0, 0, 1, 0, 0])
+    p = np.array([0.3, 0.6, 0.95, 0.1, 0.8, 0.4, 0.7, 0.5, 0.2, 0.9])
+    # By score: 0.95(1) 0.9(0) 0.8(1) 0.7(0) | ... -> top 4 hold 2 positives; base 3/10 -> (2/4)/(3/10) = 5/3.
+    assert metrics.cumulative_lift(y, p) == pytest.approx(5 / 3)
+
+
+def test_cumulative_lift_perfect_ranking() -> None:
+    # 10 rows, 2 positives ranked first: base 2/10 = 0.2; top 4 hold 2 -> 2/4 = 0.5; lift 0.5/0.2 = 2.5.
+    y = np.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0])
+    p = np.linspace(1.0, 0.1, 10)
+    assert metrics.cumulative_lift(y, p) == pytest.approx(2.5)
+
+
+def test_cumulative_lift_rounds_the_top_fraction_up() -> None:
+    # 5 rows: 40% of 5 = 2 rows exactly; 7 rows: 40% of 7 = 2.8 -> 3 rows.
+    y5 = np.array([1, 0, 0, 1, 0])
+    p5 = np.array([0.9, 0.8, 0.7, 0.6, 0.5])
+    # top 2: labels 1,0 -> 1/2; base 2/5 -> (1/2)/(2/5) = 1.25
+    assert metrics.cumulative_lift(y5, p5) == pytest.approx(1.25)
+    y7 = np.array([1, 0, 1, 0, 0, 0, 1])
+    p7 = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3])
+    # top 3: labels 1,0,1 -> 2/3; base 3/7 -> (2/3)/(3/7) = 14/9
+    assert metrics.cumulative_lift(y7, p7) == pytest.approx(14 / 9)
+
+
+def test_cumulative_lift_other_point() -> None:
+    # 10 rows, 3 positives at ranks 1, 3, 6. Top 10% = 1 row -> 1/1; lift = 1 / 0.3 = 10/3.
+    y = np.array([1, 0, 1, 0, 0, 1, 0, 0, 0, 0])
+    p = np.linspace(1.0, 0.1, 10)
+    assert metrics.cumulative_lift(y, p, point=0.1) == pytest.approx(10 / 3)
+    # Top 100% = everything -> lift 1.
+    assert metrics.cumulative_lift(y, p, point=1.0) == pytest.approx(1.0)
+
+
+def test_cumulative_lift_undefined_without_positives() -> None:
+    assert math.isnan(metrics.cumulative_lift(np.zeros(5), np.linspace(0, 1, 5)))
+    assert math.isnan(metrics.cumulative_lift(np.array([]), np.array([])))
+
+
+# ----------------------------------------------------------------------------- cost matrix gain (hand computed)
+
+
+def test_cost_matrix_gain_by_hand() -> None:
+    y_true = np.array([1, 1, 1, 0, 0, 0, 0, 1])
+    y_pred = np.array([1, 1, 0, 1, 1, 0, 0, 0])
+    # tp: rows 0,1 = 2; fn: rows 2,7 = 2; fp: rows 3,4 = 2; tn: rows 5,6 = 2.
+    # gain = (2*1 + 2*0 + 2*(-0.3) + 2*0) / 8 = 1.4 / 8 = 0.175
+    assert metrics.cost_matrix_gain(y_true, y_pred) == pytest.approx(0.175)
+
+
+def test_cost_matrix_gain_with_custom_gains() -> None:
+    y_true = np.array([1, 0, 1, 0, 1])
+    y_pred = np.array([1, 1, 0, 0, 1])
+    # tp: rows 0,4 = 2; fp: row 1 = 1; fn: row 2 = 1; tn: row 3 = 1.
+    # gain = (2*3 + 1*1 + 1*(-2) + 1*(-5)) / 5 = (6 + 1 - 2 - 5) / 5 = 0
+    gains = {"tp": 3.0, "tn": 1.0, "fp": -2.0, "fn": -5.0}
+    assert metrics.cost_matrix_gain(y_true, y_pred, gains) == pytest.approx(0.0)
+    # Only true positives: every row gains tp=1 with the default matrix -> 1.0
+    assert metrics.cost_matrix_gain(np.ones(4), np.ones(4)) == pytest.approx(1.0)
+    # Only false positives: -0.3 each -> -0.3
+    assert metrics.cost_matrix_gain(np.zeros(4), np.ones(4)) == pytest.approx(-0.3)
+
+
+def test_cost_matrix_gain_empty_is_nan() -> None:
+    assert math.isnan(metrics.cost_matrix_gain(np.array([]), np.array([])))
+
+
+def test_binary_uses_the_half_threshold_for_cost_matrix_gain_and_the_scores_for_lift() -> None:
+    y = np.array([1, 0, 1, 0, 0, 1, 0, 0, 0, 0])
+    p1 = np.array([0.95, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1])
+    proba = np.stack([1 - p1, p1], axis=1)
+    out = metrics.binary(y, proba)
+    # p >= 0.5 -> predicted positive: rows 0-5. tp: rows 0,2,5 = 3; fp: rows 1,3,4 = 3; tn: 4; fn: 0.
+    # gain = (3*1 + 3*(-0.3)) / 10 = 2.1 / 10 = 0.21; accuracy = (3 + 4) / 10 = 0.7
+    assert out["Cost Matrix Gain"] == pytest.approx(0.21)
+    assert out["Accuracy"] == pytest.approx(0.7)
+    assert out["Precision"] == pytest.approx(0.5)
+    assert out["Recall"] == pytest.approx(1.0)
+    assert out["Cumulative Lift"] == pytest.approx(5 / 3)
+
+
+# ----------------------------------------------------------------------------- regression against numpy formulas
+
+
+def test_regression_against_formulas() -> None:
+    y = np.array([3.0, 0.5, 2.0, 7.0, 4.0, 10.0])
+    yhat = np.array([2.5, 1.0, 2.0, 8.0, 3.0, 9.5])
+    err = y - yhat
+    out = metrics.regression(y, yhat)
+    assert out["MAE"] == pytest.approx(np.mean(np.abs(err)))
+    assert out["MSE"] == pytest.approx(np.mean(err**2))
+    assert out["RMSE"] == pytest.approx(np.sqrt(np.mean(err**2)))
+    assert out["MAPE"] == pytest.approx(np.mean(np.abs(err) / np.abs(y)))
+    assert out["RMSLE"] == pytest.approx(np.sqrt(np.mean((np.log1p(yhat) - np.log1p(y)) ** 2)))
+    assert out["R2 Score"] == pytest.approx(1 - np.sum(err**2) / np.sum((y - y.mean()) ** 2))
+    assert out["EVS"] == pytest.approx(1 - np.var(err) / np.var(y))
+
+
+def test_regression_accepts_column_vectors() -> None:
+    y = np.array([1.0, 2.0, 3.0])
+    yhat = np.array([[1.5], [2.0], [2.0]])
+    assert metrics.regression(y[:, None], yhat)["MAE"] == pytest.approx((0.5 + 0 + 1) / 3)
+
+
+def test_rmsle_clips_negative_values_at_zero() -> None:
+    y = np.array([1.0, 2.0])
+    yhat = np.array([-3.0, 2.0])
+    # log1p(max(-3, 0)) = 0; errors: (0 - log 2), 0 -> sqrt(log(2)^2 / 2)
+    assert metrics.regression(y, yhat)["RMSLE"] == pytest.approx(math.sqrt(math.log(2) ** 2 / 2))
+
+
+def test_perfect_regression() -> None:
+    y = np.array([1.0, 2.0, 3.0, 4.0])
+    out = metrics.regression(y, y.copy())
+    assert out["MAE"] == 0 and out["MSE"] == 0 and out["RMSE"] == 0 and out["RMSLE"] == 0
+    assert out["R2 Score"] == pytest.approx(1.0)
+    assert out["EVS"] == pytest.approx(1.0)
+
+
+# ----------------------------------------------------------------------------- classification against sklearn
+
+
+def _binary_case(n: int = 200, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    p1 = np.clip(0.35 * y + 0.65 * rng.random(n), 0, 1)  # informative but imperfect scores
+    return y, p1
+
+
+def test_binary_against_sklearn() -> None:
+    y, p1 = _binary_case()
+    out = metrics.binary(y, np.stack([1 - p1, p1], axis=1))
+    pred = (p1 >= 0.5).astype(int)
+    assert out["Accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
+    assert out["Precision"] == pytest.approx(skm.precision_score(y, pred))
+    assert out["Recall"] == pytest.approx(skm.recall_score(y, pred))
+    assert out["F1 Score"] == pytest.approx(skm.f1_score(y, pred))
+    assert out["Log Loss"] == pytest.approx(skm.log_loss(y, p1))
+    assert out["ROC AUC"] == pytest.approx(skm.roc_auc_score(y, p1))
+    assert out["Average Precision"] == pytest.approx(skm.average_precision_score(y, p1))
+    assert 0.5 < out["ROC AUC"] < 1.0  # the case is neither trivial nor random
+
+
+def test_binary_from_a_sigmoid_output_equals_softmax_output() -> None:
+    y, p1 = _binary_case(50, seed=7)
+    from_sigmoid = metrics.compute("binary", y, p1[:, None])
+    from_softmax = metrics.compute("binary", y, np.stack([1 - p1, p1], axis=1))
+    assert from_sigmoid == pytest.approx(from_softmax)
+
+
+def _multiclass_case(n: int = 300, k: int = 4, seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, k, n)
+    logits = rng.normal(size=(n, k)) + 1.5 * np.eye(k)[y]
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return y, proba
+
+
+def test_multiclass_against_sklearn() -> None:
+    y, proba = _multiclass_case()
+    out = metrics.multiclass(y, proba)
+    pred = proba.argmax(axis=1)
+    onehot = np.eye(proba.shape[1])[y]
+    assert out["Accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
+    assert out["Precision"] == pytest.approx(skm.precision_score(y, pred, average="macro"))
+    assert out["Recall"] == pytest.approx(skm.recall_score(y, pred, average="macro"))
+    assert out["F1 Score"] == pytest.approx(skm.f1_score(y, pred, average="macro"))
+    assert out["Log Loss"] == pytest.approx(skm.log_loss(y, proba))
+    assert out["ROC AUC"] == pytest.approx(skm.roc_auc_score(y, proba, multi_class="ovr", average="macro"))
+    assert out["Average Precision"] == pytest.approx(skm.average_precision_score(onehot, proba, average="macro"))
+    assert 0.5 < out["ROC AUC"] < 1.0
+
+
+def test_multiclass_normalises_unnormalised_outputs_for_log_loss() -> None:
+    y, proba = _multiclass_case(60, k=3, seed=11)
+    assert metrics.multiclass(y, proba * 3.0)["Log Loss"] == pytest.approx(skm.log_loss(y, proba))
+
+
+# ----------------------------------------------------------------------------- keys, custom score, NaN
+
+
+@pytest.mark.parametrize("prediction_type", ["regression", "binary", "multiclass"])
+def test_all_keys_present(prediction_type: str) -> None:
+    rng = np.random.default_rng(0)
+    if prediction_type == "regression":
+        y, output = rng.random(30), rng.random((30, 1))
+    elif prediction_type == "binary":
+        y, p1 = _binary_case(30)
+        output = np.stack([1 - p1, p1], axis=1)
+    else:
+        y, output = _multiclass_case(30, k=3)
+    out = metrics.compute(prediction_type, y, output)
+    assert set(out) == SPEC_KEYS[prediction_type]
+    assert set(out) == set(METRICS[prediction_type])  # the catalogue offers exactly what is computed
+    assert all(isinstance(v, float) and math.isfinite(v) for v in out.values()), out
+
+    with_custom = metrics.compute(prediction_type, y, output, custom=lambda t, p: 0.25)
+    assert set(with_custom) == SPEC_KEYS[prediction_type] | {"Custom score"}
+    assert with_custom["Custom score"] == 0.25
+
+
+def test_custom_score_receives_true_values_and_probabilities() -> None:
+    seen: dict[str, np.ndarray] = {}
+
+    def score(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+        seen["y_true"], seen["y_pred"] = y_true, y_pred
+        return float(np.mean(y_pred.argmax(axis=1) == y_true))
+
+    y = np.array([0, 1, 1, 0])
+    output = np.array([[0.9], [0.8], [0.2], [0.1]])  # 1-wide sigmoid
+    out = metrics.compute("binary", y, output, custom=score)
+    # predicted classes 1, 1, 0, 0 vs 0, 1, 1, 0 -> 2/4 right
+    assert out["Custom score"] == pytest.approx(0.5)
+    assert seen["y_pred"].shape == (4, 2)
+    np.testing.assert_array_equal(seen["y_true"], y)
+
+
+def test_custom_score_for_regression_receives_flat_predictions() -> None:
+    out = metrics.compute(
+        "regression", np.array([1.0, 2.0]), np.array([[1.5], [2.5]]), custom=lambda t, p: float(np.sum(p - t))
+    )
+    assert out["Custom score"] == pytest.approx(1.0)
+
+
+def test_roc_auc_with_one_class_is_nan_not_an_error() -> None:
+    y = np.ones(6, dtype=int)
+    p1 = np.linspace(0.1, 0.9, 6)
+    out = metrics.binary(y, np.stack([1 - p1, p1], axis=1))
+    assert math.isnan(out["ROC AUC"])
+    # p1 = 0.1, 0.26, 0.42, 0.58, 0.74, 0.9: the last three are >= 0.5 -> 3 of 6 right
+    assert out["Accuracy"] == pytest.approx(3 / 6)
+
+
+def test_lift_with_no_positive_is_nan() -> None:
+    y = np.zeros(6, dtype=int)
+    p1 = np.linspace(0.1, 0.9, 6)
+    out = metrics.binary(y, np.stack([1 - p1, p1], axis=1))
+    assert math.isnan(out["Cumulative Lift"])
+    assert math.isnan(out["ROC AUC"])
+
+
+def test_multiclass_with_one_class_present_has_nan_auc() -> None:
+    y = np.array([2, 2, 2])
+    proba = np.array([[0.2, 0.2, 0.6], [0.1, 0.1, 0.8], [0.5, 0.2, 0.3]])
+    out = metrics.multiclass(y, proba)
+    assert math.isnan(out["ROC AUC"])
+    assert math.isnan(out["Average Precision"])
+    assert out["Accuracy"] == pytest.approx(2 / 3)
+
+
+def test_multiclass_auc_over_the_classes_present() -> None:
+    # Class 3 never occurs in y_true: the AUC is the mean over classes 0-2 (sklearn with labels restricted).
+    y, proba = _multiclass_case(120, k=4, seed=2)
+    keep = y != 3
+    y, proba = y[keep], proba[keep]
+    out = metrics.multiclass(y, proba)
+    normed = proba / proba.sum(axis=1, keepdims=True)
+    expected = np.mean([skm.roc_auc_score(y == c, normed[:, c]) for c in range(3)])
+    assert out["ROC AUC"] == pytest.approx(expected)
+
+
+def test_r2_with_one_sample_is_nan() -> None:
+    assert math.isnan(metrics.regression(np.array([2.0]), np.array([1.0]))["R2 Score"])
+
+
+@pytest.mark.parametrize("prediction_type", ["regression", "binary", "multiclass"])
+def test_empty_inputs_give_nan_everywhere(prediction_type: str) -> None:
+    width = {"regression": 1, "binary": 2, "multiclass": 3}[prediction_type]
+    out = metrics.compute(prediction_type, np.array([], dtype=int), np.zeros((0, width)))
+    assert set(out) == SPEC_KEYS[prediction_type]
+    assert all(math.isnan(v) for v in out.values()), out
+
+
+def test_probabilities() -> None:
+    np.testing.assert_allclose(metrics.probabilities(np.array([[0.2], [0.9]])), [[0.8, 0.2], [0.1, 0.9]])
+    np.testing.assert_allclose(metrics.probabilities(np.array([0.2, 0.9])), [[0.8, 0.2], [0.1, 0.9]])
+    three = np.array([[0.2, 0.3, 0.5]])
+    np.testing.assert_allclose(metrics.probabilities(three), three)
