@@ -31,8 +31,9 @@ class Runtime:
         assert r.status_code == 201, r.text
         return int(r.json()["id"])
 
-    def task(self, dataset_id: int, target: str, prediction_type: str | None = None,
-             patch: dict[str, Any] | None = None) -> dict[str, Any]:
+    def task(
+        self, dataset_id: int, target: str, prediction_type: str | None = None, patch: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """An ML task on DATASET_ID with SETTINGS patched (CPU queue, small epochs unless given)."""
         r = self.api.post(f"/api/v1/projects/{self.project}/analyses", json={"dataset_id": dataset_id})
         assert r.status_code == 201, r.text
@@ -60,8 +61,13 @@ class Runtime:
         assert r.status_code == 202, r.text
         return r.json()
 
-    def wait(self, session_id: int, timeout: float = 240, statuses: tuple[str, ...] = ("succeeded", "failed", "aborted"),
-             token: str | None = None) -> dict[str, Any]:
+    def wait(
+        self,
+        session_id: int,
+        timeout: float = 240,
+        statuses: tuple[str, ...] = ("succeeded", "failed", "aborted"),
+        token: str | None = None,
+    ) -> dict[str, Any]:
         def done() -> dict[str, Any] | None:
             body = self.api.get(f"/api/v1/sessions/{session_id}", token=token).json()
             return body if body["status"] in statuses else None

@@ -14,7 +14,7 @@ from tests.e2e.conftest import Runtime, csv_bytes
 
 pytestmark = pytest.mark.slow
 
-AUGMENTED_TRAINING = '''
+AUGMENTED_TRAINING = """
 from dataiku.doctor.deep_learning.sequences import DataAugmentationSequence
 from tensorflow.keras.preprocessing.image import ImageDataGenerator
 
@@ -31,7 +31,7 @@ def build_sequences(build_train_sequence_with_batch_size, build_validation_seque
 
 def fit_model(model, train_sequence, validation_sequence, base_callbacks):
     model.fit_generator(train_sequence, epochs=3, callbacks=base_callbacks, validation_data=validation_sequence)
-'''
+"""
 
 
 def digits_zip(n_per_class: int = 40) -> bytes:
@@ -58,9 +58,15 @@ def test_image_zip_trains_with_augmentation(runtime: Runtime) -> None:
     meta = runtime.api.get(f"/api/v1/datasets/{ds}").json()
     assert meta["kind"] == "images" and meta["n_rows"] == 160
     assert {c["name"]: c["type"] for c in meta["columns"]} == {"image": "image", "label": "categorical"}
-    task = runtime.task(ds, "label", patch={"image": {"height": 16, "width": 16, "channels": 1},
-                                            "training": {"mode": "advanced"},
-                                            "code": {"training": AUGMENTED_TRAINING}})
+    task = runtime.task(
+        ds,
+        "label",
+        patch={
+            "image": {"height": 16, "width": 16, "channels": 1},
+            "training": {"mode": "advanced"},
+            "code": {"training": AUGMENTED_TRAINING},
+        },
+    )
     assert task["prediction_type"] == "multiclass"
     assert 'input_shapes["image_preprocessed"]' in task["settings"]["code"]["architecture"]
     final = runtime.train_and_wait(task["id"])
@@ -91,8 +97,11 @@ def test_text_classification(runtime: Runtime) -> None:
     ds = runtime.dataset("reviews", csv_bytes(text_corpus()))
     types = {c["name"]: c["type"] for c in runtime.api.get(f"/api/v1/datasets/{ds}").json()["columns"]}
     assert types["review"] == "text"
-    task = runtime.task(ds, "label", patch={"text": {"max_tokens": 200, "sequence_length": 16},
-                                            "training": {"epochs": 8, "batch_size": 16}})
+    task = runtime.task(
+        ds,
+        "label",
+        patch={"text": {"max_tokens": 200, "sequence_length": 16}, "training": {"epochs": 8, "batch_size": 16}},
+    )
     final = runtime.train_and_wait(task["id"])
     assert final["status"] == "succeeded", (final["error"], runtime.log_tail())
     details = runtime.api.get(f"/api/v1/trained-models/{final['trained_model_id']}").json()

@@ -13,7 +13,7 @@ from tests.e2e.conftest import Runtime, csv_bytes
 
 pytestmark = pytest.mark.slow
 
-FINE_TUNE = '''
+FINE_TUNE = """
 from dataiku.doctor.deep_learning.load_model import get_keras_model_from_saved_model
 from keras.layers import Dense
 from keras.models import Model
@@ -31,13 +31,13 @@ def build_model(input_shapes, n_classes=None):
 def compile_model(model):
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     return model
-'''
+"""
 
 
 def cancer_frame() -> pd.DataFrame:
-    from server.services.bootstrap import demo_bytes
-
     import io
+
+    from server.services.bootstrap import demo_bytes
 
     return pd.read_csv(io.BytesIO(demo_bytes("breast_cancer").getvalue()))
 
@@ -76,8 +76,9 @@ def test_fine_tuning_from_a_saved_model(runtime: Runtime, model_a: dict[str, Any
     final = runtime.train_and_wait(task["id"])
     assert final["status"] == "succeeded", (final["error"], runtime.log_tail())
     details = runtime.api.get(f"/api/v1/trained-models/{final['trained_model_id']}").json()
-    assert details["lineage"] == [{"kind": "saved_model", "id": model_a["saved_id"], "version_id": "v1",
-                                   "trained_model_id": model_a["tmid"]}]
+    assert details["lineage"] == [
+        {"kind": "saved_model", "id": model_a["saved_id"], "version_id": "v1", "trained_model_id": model_a["tmid"]}
+    ]
     assert details["n_classes"] == 3
     a_file = runtime.api.get(f"/api/v1/saved-models/{model_a['saved_id']}/download")
     (tmp_path / "a.keras").write_bytes(a_file.content)
@@ -92,8 +93,9 @@ def test_fine_tuning_from_a_saved_model(runtime: Runtime, model_a: dict[str, Any
             np.testing.assert_array_equal(wa, wb, err_msg=f"frozen layer {name} changed")
 
 
-def test_predictions_match_keras_on_the_downloaded_file(runtime: Runtime, model_a: dict[str, Any],
-                                                         tmp_path: Path) -> None:
+def test_predictions_match_keras_on_the_downloaded_file(
+    runtime: Runtime, model_a: dict[str, Any], tmp_path: Path
+) -> None:
     import keras
 
     from server.db import session_scope
@@ -115,8 +117,7 @@ def test_predictions_match_keras_on_the_downloaded_file(runtime: Runtime, model_
     np.testing.assert_allclose(np.array(body["probabilities"]), expected, rtol=1e-5, atol=1e-6)
     assert body["predictions"] == [body["class_labels"][i] for i in expected.argmax(axis=1)]
     # A missing column is the client's mistake, named.
-    r = runtime.api.post(f"/api/v1/trained-models/{model_a['tmid']}/predict",
-                         json={"rows": [{"mean radius": 10.0}]})
+    r = runtime.api.post(f"/api/v1/trained-models/{model_a['tmid']}/predict", json={"rows": [{"mean radius": 10.0}]})
     assert r.status_code == 422 and r.json()["code"] == "missing_columns"
     assert "mean texture" in r.json()["detail"]
 
@@ -128,8 +129,10 @@ def test_scoring_caches_the_loaded_model(runtime: Runtime, model_a: dict[str, An
     runtime.api.post(f"/api/v1/trained-models/{model_a['tmid']}/predict", json={"rows": rows})
     before = scoring.loads
     for _ in range(3):
-        assert runtime.api.post(f"/api/v1/trained-models/{model_a['tmid']}/predict",
-                                json={"rows": rows}).status_code == 200
+        assert (
+            runtime.api.post(f"/api/v1/trained-models/{model_a['tmid']}/predict", json={"rows": rows}).status_code
+            == 200
+        )
     assert scoring.loads == before
 
 
@@ -137,8 +140,9 @@ def test_versions_switch_location_and_predict(runtime: Runtime, model_a: dict[st
     saved_id = model_a["saved_id"]
     final = runtime.train_and_wait(model_a["task"]["id"])
     assert final["status"] == "succeeded"
-    r = runtime.api.post(f"/api/v1/trained-models/{final['trained_model_id']}/deploy",
-                         json={"saved_model_id": saved_id})
+    r = runtime.api.post(
+        f"/api/v1/trained-models/{final['trained_model_id']}/deploy", json={"saved_model_id": saved_id}
+    )
     assert r.status_code == 201 and r.json()["version_id"] == "v2"
     summary = runtime.api.get(f"/api/v1/saved-models/{saved_id}").json()
     assert summary["active_version"] == "v2"
@@ -149,8 +153,10 @@ def test_versions_switch_location_and_predict(runtime: Runtime, model_a: dict[st
     p2 = runtime.api.post(f"/api/v1/saved-models/{saved_id}/predict", json={"rows": rows}).json()
     assert p2["version_id"] == "v2"
     # Revert: v1 becomes active again; location and predictions follow.
-    assert runtime.api.post(f"/api/v1/saved-models/{saved_id}/active-version",
-                            json={"version_id": "v1"}).status_code == 200
+    assert (
+        runtime.api.post(f"/api/v1/saved-models/{saved_id}/active-version", json={"version_id": "v1"}).status_code
+        == 200
+    )
     loc1 = runtime.api.get(f"/api/v1/saved-models/{saved_id}/location").json()
     assert loc1["version_id"] == "v1" and loc1["location"] != loc2["location"]
     assert loc1 == runtime.api.get(f"/api/v1/saved-models/{saved_id}/versions/v1/location").json()
@@ -159,12 +165,16 @@ def test_versions_switch_location_and_predict(runtime: Runtime, model_a: dict[st
     assert p1["version_id"] == "v1" and p1["probabilities"] == direct["probabilities"]
     assert p1["probabilities"] != p2["probabilities"]
     # Versions are immutable; the active one cannot be deleted; an unknown one is 404.
-    dup = runtime.api.post(f"/api/v1/trained-models/{final['trained_model_id']}/deploy",
-                           json={"saved_model_id": saved_id, "version_id": "v2"})
+    dup = runtime.api.post(
+        f"/api/v1/trained-models/{final['trained_model_id']}/deploy",
+        json={"saved_model_id": saved_id, "version_id": "v2"},
+    )
     assert dup.status_code == 409
     assert runtime.api.delete(f"/api/v1/saved-models/{saved_id}/versions/v1").status_code == 409
-    assert runtime.api.post(f"/api/v1/saved-models/{saved_id}/active-version",
-                            json={"version_id": "v9"}).status_code == 404
+    assert (
+        runtime.api.post(f"/api/v1/saved-models/{saved_id}/active-version", json={"version_id": "v9"}).status_code
+        == 404
+    )
 
 
 def test_onnx_and_savedmodel_export(runtime: Runtime, model_a: dict[str, Any], tmp_path: Path) -> None:
@@ -178,7 +188,8 @@ def test_onnx_and_savedmodel_export(runtime: Runtime, model_a: dict[str, Any], t
     assert r.status_code == 200, r.text
     (tmp_path / "m.onnx").write_bytes(r.content)
     (tmp_path / "m.keras").write_bytes(
-        runtime.api.get(f"/api/v1/saved-models/{saved_id}/download", params={"version": "v1"}).content)
+        runtime.api.get(f"/api/v1/saved-models/{saved_id}/download", params={"version": "v1"}).content
+    )
     x = np.random.default_rng(0).normal(size=(16, 30)).astype("float32")
     session = ort.InferenceSession(str(tmp_path / "m.onnx"))
     got = session.run(None, {session.get_inputs()[0].name: x})[0]
@@ -198,8 +209,9 @@ def test_code_cell_cannot_load_a_model_of_an_unreadable_project(runtime: Runtime
     up = api.upload_csv("OUTSIDE", "cancer", csv_bytes(cancer_frame()), token=outsider)
     assert up.status_code == 201
     analysis = api.post("/api/v1/projects/OUTSIDE/analyses", token=outsider, json={"dataset_id": up.json()["id"]})
-    task = api.post(f"/api/v1/analyses/{analysis.json()['id']}/ml-tasks", token=outsider,
-                    json={"target": "diagnosis"}).json()
+    task = api.post(
+        f"/api/v1/analyses/{analysis.json()['id']}/ml-tasks", token=outsider, json={"target": "diagnosis"}
+    ).json()
     code = dict(task["settings"]["code"], architecture=FINE_TUNE.format(saved_id=model_a["saved_id"]))
     settings = dict(task["settings"], code=code, gpu={"use_gpu": False, "gpu_list": [0], "allow_growth": True})
     assert api.put(f"/api/v1/ml-tasks/{task['id']}/settings", token=outsider, json=settings).status_code == 200

@@ -37,8 +37,14 @@ def test_readme_run_command_trains_the_demo(tmp_path: Path) -> None:
     env["FITSTUDIO_HOME"] = str(tmp_path / "home")
     log = tmp_path / "up.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen(["bash", "-c", command], cwd=helpers.ROOT, env=env, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            ["bash", "-c", command],
+            cwd=helpers.ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         base = "http://127.0.0.1:8000"
 

@@ -55,8 +55,10 @@ def test_interrupt_keeps_the_best_epoch(runtime: Runtime, long_sessions: dict[st
     r = runtime.api.post(f"/api/v1/sessions/{session_id}/interrupt")
     assert r.status_code == 202, r.text
     final, latency = time_to_terminal(runtime, session_id, asked)
-    print(f"\ninterrupt latency: {latency:.2f}s (POST /interrupt to status {final['status']}, "
-          f"after {len(final['history'])} epoch(s))")
+    print(
+        f"\ninterrupt latency: {latency:.2f}s (POST /interrupt to status {final['status']}, "
+        f"after {len(final['history'])} epoch(s))"
+    )
     assert latency < 10, f"interrupt took {latency:.2f}s to end the session"
     assert final["status"] == "succeeded", (final["error"], runtime.log_tail())
     assert final["interrupted"] is True

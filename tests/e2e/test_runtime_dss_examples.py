@@ -12,7 +12,7 @@ from tests.e2e.conftest import Runtime
 pytestmark = pytest.mark.slow
 
 # DSS's "Early stopping" example, as its docs print it (Keras 2 spelling: fit_generator).
-EARLY_STOPPING_TRAINING = '''
+EARLY_STOPPING_TRAINING = """
 from dataiku.doctor.deep_learning.shared_variables import get_variable
 from keras.callbacks import EarlyStopping
 
@@ -37,10 +37,10 @@ def fit_model(model, train_sequence, validation_sequence, base_callbacks):
                         epochs=epochs,
                         callbacks=base_callbacks,
                         validation_data=validation_sequence)
-'''
+"""
 
 # The singular spelling DSS's docs use for the sequences function.
-SINGULAR_TRAINING = '''
+SINGULAR_TRAINING = """
 def build_sequence(build_train_sequence_with_batch_size, build_validation_sequence_with_batch_size):
     train_sequence = build_train_sequence_with_batch_size(16)
     validation_sequence = build_validation_sequence_with_batch_size(16)
@@ -49,7 +49,7 @@ def build_sequence(build_train_sequence_with_batch_size, build_validation_sequen
 
 def fit_model(model, train_sequence, validation_sequence, base_callbacks):
     model.fit_generator(train_sequence, epochs=2, callbacks=base_callbacks, validation_data=validation_sequence)
-'''
+"""
 
 CUSTOM_SCORE = '''
 import numpy as np

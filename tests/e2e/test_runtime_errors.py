@@ -11,7 +11,7 @@ from tests.e2e.conftest import Runtime
 
 pytestmark = pytest.mark.slow
 
-RAISING_ARCHITECTURE = '''from keras.layers import Input, Dense
+RAISING_ARCHITECTURE = """from keras.layers import Input, Dense
 from keras.models import Model
 
 
@@ -23,10 +23,10 @@ def build_model(input_shapes, n_classes=None):
 def compile_model(model):
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     return model
-'''
+"""
 RAISING_ARCHITECTURE_LINE = 7
 
-RAISING_TRAINING = '''def build_sequences(build_train, build_validation):
+RAISING_TRAINING = """def build_sequences(build_train, build_validation):
     return build_train(32), build_validation(32)
 
 
@@ -37,10 +37,10 @@ def helper(sequence):
 def fit_model(model, train_sequence, validation_sequence, base_callbacks):
     width = helper(train_sequence)
     model.fit(train_sequence, epochs=1, callbacks=base_callbacks, validation_data=validation_sequence)
-'''
+"""
 RAISING_TRAINING_LINE = 6  # the division, in helper(), called by fit_model()
 
-WIDE_OUTPUT_ARCHITECTURE = '''from keras.layers import Input, Dense
+WIDE_OUTPUT_ARCHITECTURE = """from keras.layers import Input, Dense
 from keras.models import Model
 
 
@@ -53,7 +53,7 @@ def build_model(input_shapes, n_classes=None):
 def compile_model(model):
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     return model
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +71,10 @@ def failing(runtime: Runtime, dataset: int) -> dict[str, int]:
         "training": {"training": {"mode": "advanced"}, "code": {"training": RAISING_TRAINING}},
         "width": {"code": {"architecture": WIDE_OUTPUT_ARCHITECTURE}},
     }
-    return {name: runtime.train(runtime.task(dataset, "diagnosis", patch=patch)["id"])["id"]
-            for name, patch in patches.items()}
+    return {
+        name: runtime.train(runtime.task(dataset, "diagnosis", patch=patch)["id"])["id"]
+        for name, patch in patches.items()
+    }
 
 
 def failed(runtime: Runtime, session_id: int) -> dict[str, Any]:
@@ -113,8 +115,9 @@ def test_syntax_error_is_refused_on_save(runtime: Runtime, dataset: int) -> None
     r = runtime.api.put(f"/api/v1/ml-tasks/{task['id']}/settings", json=broken)
     assert r.status_code == 422, r.text
     errors = r.json()["errors"]
-    assert {"cell": "architecture", "line": bad_line} in [{"cell": e.get("cell"), "line": e.get("line")}
-                                                           for e in errors], errors
+    assert {"cell": "architecture", "line": bad_line} in [
+        {"cell": e.get("cell"), "line": e.get("line")} for e in errors
+    ], errors
     assert runtime.api.get(f"/api/v1/ml-tasks/{task['id']}/settings").json() == before
     # Training the stored (valid) design still works: nothing was half-saved.
     assert runtime.api.post(f"/api/v1/ml-tasks/{task['id']}/validate").json() == {"ok": True, "errors": []}
@@ -126,8 +129,9 @@ def test_output_of_the_wrong_width_fails_with_a_clear_message(runtime: Runtime, 
     assert "binary" in error["message"].lower() or "Binary" in error["message"], error
 
 
-def test_worker_survives_and_trains_normally_afterwards(runtime: Runtime, dataset: int,
-                                                        failing: dict[str, int]) -> None:
+def test_worker_survives_and_trains_normally_afterwards(
+    runtime: Runtime, dataset: int, failing: dict[str, int]
+) -> None:
     for session_id in failing.values():
         assert runtime.wait(session_id)["status"] == "failed"
     task = runtime.task(dataset, "diagnosis", patch={"training": {"epochs": 1}})

@@ -12,7 +12,7 @@ from tests.e2e.conftest import Runtime
 
 pytestmark = pytest.mark.slow
 
-RAISING_ARCHITECTURE = '''from keras.layers import Input, Dense
+RAISING_ARCHITECTURE = """from keras.layers import Input, Dense
 from keras.models import Model
 
 
@@ -24,7 +24,7 @@ def build_model(input_shapes, n_classes=None):
 def compile_model(model):
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     return model
-'''
+"""
 RAISING_LINE = 7
 
 
@@ -42,8 +42,7 @@ def read_events(runtime: Runtime, session_id: int, last_event_id: str | None = N
         headers["Last-Event-ID"] = last_event_id
     events: list[dict[str, Any]] = []
     frame: dict[str, Any] = {}
-    with runtime.api.client.stream("GET", f"/api/v1/sessions/{session_id}/events", headers=headers,
-                                   timeout=300) as r:
+    with runtime.api.client.stream("GET", f"/api/v1/sessions/{session_id}/events", headers=headers, timeout=300) as r:
         assert r.status_code == 200, r.read()
         assert r.headers["content-type"].startswith("text/event-stream")
         for line in r.iter_lines():
@@ -130,8 +129,10 @@ def test_static_validation_reports_a_syntax_error(runtime: Runtime, dataset: int
     task = runtime.task(dataset, "diagnosis")
     training = "def build_sequences(a, b):\n    return a(8), b(8)\n\n\ndef fit_model(model, t, v, cbs)\n    pass\n"
     code = {**task["settings"]["code"], "training": training}
-    r = runtime.api.post(f"/api/v1/ml-tasks/{task['id']}/validate",
-                         json={"code": code, "training": {**task["settings"]["training"], "mode": "advanced"}})
+    r = runtime.api.post(
+        f"/api/v1/ml-tasks/{task['id']}/validate",
+        json={"code": code, "training": {**task["settings"]["training"], "mode": "advanced"}},
+    )
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["ok"] is False and "dry_run" not in body, body

@@ -13,7 +13,7 @@ from tests.e2e.conftest import SECRET, Runtime
 
 pytestmark = pytest.mark.slow
 
-HEAD = '''from keras.layers import Input, Dense
+HEAD = """from keras.layers import Input, Dense
 from keras.models import Model
 
 
@@ -27,9 +27,11 @@ def default_model(input_shapes, n_classes):
     x = Dense(16, activation="relu")(main_input)
     return Model(inputs=main_input, outputs=Dense(n_classes, activation="softmax")(x))
 
-'''
+"""
 
-PROBE_ARCHITECTURE = HEAD + f'''
+PROBE_ARCHITECTURE = (
+    HEAD
+    + f"""
 import os
 
 SECRET = {SECRET[::-1]!r}[::-1]  # spelled backwards, so the cell's own text never shows the secret
@@ -46,22 +48,29 @@ def build_model(input_shapes, n_classes=None):
     print("ENV-KEYS", sorted(os.environ), flush=True)
     print("CWD=" + os.getcwd(), flush=True)
     return default_model(input_shapes, n_classes)
-'''
+"""
+)
 
-SPINNING_ARCHITECTURE = HEAD + '''
+SPINNING_ARCHITECTURE = (
+    HEAD
+    + """
 def build_model(input_shapes, n_classes=None):
     while True:
         pass
-'''
+"""
+)
 
-MEMORY_HOG_ARCHITECTURE = HEAD + '''
+MEMORY_HOG_ARCHITECTURE = (
+    HEAD
+    + """
 import numpy
 
 
 def build_model(input_shapes, n_classes=None):
     hog = numpy.ones(700_000_000)  # 5.6 GB, every page touched
     return default_model(input_shapes, n_classes + int(hog[-1]) - 1)
-'''
+"""
+)
 
 
 def seconds_between(start: str, end: str) -> float:

@@ -12,8 +12,9 @@ from tests import helpers
 from tests.conftest import Api, make_api
 
 
-def train_demo(api: Api, epochs: int = 3, key: str = "E2E", csv: bytes | None = None,
-               settings_patch: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+def train_demo(
+    api: Api, epochs: int = 3, key: str = "E2E", csv: bytes | None = None, settings_patch: dict[str, Any] | None = None
+) -> tuple[str, dict[str, Any]]:
     """Create project/dataset/analysis/ML task on breast cancer, submit a training; returns (mltask id, session)."""
     from server.services.bootstrap import demo_bytes
 
@@ -26,8 +27,10 @@ def train_demo(api: Api, epochs: int = 3, key: str = "E2E", csv: bytes | None = 
     assert r.status_code == 201, r.text
     task = r.json()
     assert task["prediction_type"] == "binary"
-    patch = {"training": {**task["settings"]["training"], "epochs": epochs, "batch_size": 32},
-             "gpu": {"use_gpu": False, "gpu_list": [0], "allow_growth": True}}
+    patch = {
+        "training": {**task["settings"]["training"], "epochs": epochs, "batch_size": 32},
+        "gpu": {"use_gpu": False, "gpu_list": [0], "allow_growth": True},
+    }
     patch.update(settings_patch or {})
     r = api.put(f"/api/v1/ml-tasks/{task['id']}/settings", json=patch)
     assert r.status_code == 200, r.text
@@ -37,8 +40,9 @@ def train_demo(api: Api, epochs: int = 3, key: str = "E2E", csv: bytes | None = 
     return task["id"], r.json()
 
 
-def wait_session(api: Api, session_id: int, timeout: float = 240, statuses: tuple[str, ...] = ("succeeded", "failed",
-                                                                                                 "aborted")) -> dict:
+def wait_session(
+    api: Api, session_id: int, timeout: float = 240, statuses: tuple[str, ...] = ("succeeded", "failed", "aborted")
+) -> dict:
     """Poll the session until it reaches one of STATUSES."""
 
     def done() -> dict | None:
