@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -30,9 +30,12 @@ class Settings(BaseSettings):
     worker_heartbeat_s: float = 5.0
     training_cpu_time_s: int = 0  # 0 = no RLIMIT_CPU beyond the session's wall-clock limit
     training_max_open_files: int = 4096
-    training_max_processes: int = 4096
+    training_max_processes: int = 1024
     training_max_file_mb: int = 16384
     python_executable: str | None = None
+    log_format: Literal["text", "json"] = "text"  # FITSTUDIO_LOG_FORMAT=json: one JSON object per log line
+    training_sandbox: bool = True  # namespaces: read-only filesystem, masked secrets (docs/security.md)
+    training_network: bool = False  # whether user code may open network connections
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod

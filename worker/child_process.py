@@ -83,6 +83,14 @@ def start(
     return proc, events_r, replies_w
 
 
+def group_process_count(pid: int) -> int:
+    """How many processes PID and its descendants are."""
+    try:
+        return 1 + len(psutil.Process(pid).children(recursive=True))
+    except psutil.Error:
+        return 0
+
+
 def group_rss_bytes(pid: int) -> int:
     """Resident memory of PID and all its descendants."""
     try:

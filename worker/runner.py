@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import signal
 import traceback
@@ -15,7 +16,9 @@ from server.services import datasets, storage
 from server.services.ids import trained_model_id
 from server.settings import Settings, get_settings
 from worker import child_process, requests, state
+from worker.cgroups import PidsCgroup
 from worker.gpus import GpuPool
+from worker.runtime import evaluation
 from worker.supervisor import Outcome, SessionSink, Sink, Supervisor
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,7 @@ def build_job(
         "out_dir": str(scratch / "out"),
         "gpus": gpus or [],
         "allow_growth": bool(design["settings"]["gpu"].get("allow_growth", True)),
+        "sandbox": sandbox_spec(settings, scratch, session_id),
         "limits": {
             "cpu_time_s": settings.training_cpu_time_s,
             "time_limit_s": design["settings"]["training"]["time_limit_s"],
@@ -67,9 +71,32 @@ def build_job(
     }
 
 
+def sandbox_spec(settings: Settings, scratch: Path, session_id: int | None) -> dict[str, Any]:
+    """What the child locks down: writable folders, the service's secret files and broker folder."""
+    writable = [str(scratch)]
+    if session_id is not None:
+        checkpoints = storage.session_dir(settings, session_id) / "checkpoint"
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        writable.append(str(checkpoints))
+    hidden = [str(settings.home / "secret_key")]
+    url = settings.sql_url
+    if url.startswith("sqlite:///"):
+        db = url.removeprefix("sqlite:///")
+        hidden += [db, f"{db}-wal", f"{db}-shm", f"{db}-journal"]
+    return {
+        "enabled": settings.training_sandbox,
+        "network": settings.training_network,
+        "writable": writable,
+        "hidden_files": hidden,
+        "hidden_dirs": [str(settings.broker_folder)] if settings.embedded_broker else [],
+        # other trainings' scratch folders (their jobs hold other users' designs)
+        "hide_siblings_of": str(scratch),
+    }
+
+
 def error_from_child(out_dir: Path, outcome: Outcome) -> dict[str, Any]:
     err_file = out_dir / "error.json"
-    if outcome.killed_for in ("time_limit", "memory_limit", "shutdown", "lease_lost"):
+    if outcome.killed_for in ("time_limit", "memory_limit", "process_limit", "shutdown", "lease_lost"):
         return {"type": outcome.killed_for, "message": outcome.message, "cell": None, "line": None, "traceback": None}
     if err_file.exists():
         try:
@@ -99,6 +126,8 @@ def _store_model(settings: Settings, session: Any, result: dict[str, Any], out_d
     folder = storage.trained_model_dir(settings, design["project_key"], tmid)
     target = folder / "model.keras"
     storage.atomic_move(out_dir / "model.keras", target)
+    if result.get("evaluation"):
+        evaluation.save(folder, result["evaluation"])
     project_id = state.with_retry(
         lambda db: db.get(type(session), session.id).ml_task.analysis.project_id, "project of session"
     )
@@ -132,10 +161,18 @@ def run_in_child(
     on_request: Any,
     should_stop: Any,
 ) -> Outcome:
-    """Write JOB into SCRATCH, start the child on it and supervise it to the end."""
+    """Write JOB into SCRATCH, start the child on it (in its own pids cgroup when possible), supervise it."""
     job_path = scratch / "job.json"
     job_path.write_text(json.dumps(job))
     proc, events_fd, replies_fd = child_process.start(job_path, scratch, log_path, gpus, settings.python_executable)
+    cgroup = PidsCgroup.create(f"{scratch.name}-{proc.pid}", settings.training_max_processes)
+    try:
+        if cgroup is not None:
+            cgroup.add(proc.pid)
+        # The child waits for this line, so it is in its cgroup before it can fork anything.
+        os.write(replies_fd, b'{"type": "go"}\n')
+    except OSError:
+        pass  # the child died at start; the supervisor reports how
     supervisor = Supervisor(
         proc,
         events_fd,
@@ -143,10 +180,15 @@ def run_in_child(
         sink,
         time_limit_s=job["limits"]["time_limit_s"],
         memory_limit_mb=settings.training_memory_mb,
+        max_processes=settings.training_max_processes,
         on_request=on_request,
         should_stop=should_stop,
     )
-    return supervisor.run()
+    try:
+        return supervisor.run()
+    finally:
+        if cgroup is not None:
+            cgroup.remove()
 
 
 def run_session(session_id: int, worker_name: str, pool: GpuPool, should_stop: Any = lambda: False) -> str:

@@ -80,6 +80,7 @@ class Supervisor:
         sink: Sink,
         time_limit_s: float,
         memory_limit_mb: int,
+        max_processes: int,
         on_request: Callable[[dict[str, Any]], dict[str, Any]],
         should_stop: Callable[[], bool] = lambda: False,
     ):
@@ -88,6 +89,7 @@ class Supervisor:
         self.session_id = sink.label
         self.time_limit_s = time_limit_s
         self.memory_limit = memory_limit_mb << 20
+        self.max_processes = max_processes
         self.on_request = on_request
         self.should_stop = should_stop
         self._events: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -175,6 +177,12 @@ class Supervisor:
                         "memory_limit",
                         f"The training used more than {self.memory_limit >> 20} MB of memory "
                         "(FITSTUDIO_TRAINING_MEMORY_MB).",
+                    )
+                elif child_process.group_process_count(self.proc.pid) > self.max_processes:
+                    self._kill(
+                        "process_limit",
+                        f"The training started more than {self.max_processes} processes "
+                        "(FITSTUDIO_TRAINING_MAX_PROCESSES).",
                     )
                 elif self.should_stop():
                     self._kill("shutdown", "The worker was stopped.")

@@ -8,6 +8,7 @@ import threading
 
 from celery import signals
 
+from server.observability.logs import install_worker_logging, session_context
 from server.settings import get_settings
 from worker.celery_app import app
 from worker.gpus import GpuPool
@@ -18,6 +19,7 @@ log = logging.getLogger(__name__)
 _pool = GpuPool([int(g) for g in os.environ.get("FITSTUDIO_WORKER_GPUS", "").split(",") if g.strip()])
 _heartbeat: Heartbeat | None = None
 _stopping = threading.Event()
+install_worker_logging()  # issue 8: JSON log lines when FITSTUDIO_LOG_FORMAT=json
 
 
 @signals.worker_ready.connect
@@ -48,7 +50,12 @@ def train(self, session_id: int) -> str:  # type: ignore[no-untyped-def]
     if _heartbeat is not None:
         _heartbeat.current.add(session_id)
     try:
-        return run_session(int(session_id), name, _pool)
+        with session_context(int(session_id)):  # issue 8: log lines carry the session id
+            queue = (self.request.delivery_info or {}).get("routing_key")
+            log.info("training session %s from queue %s", session_id, queue)
+            status = run_session(int(session_id), name, _pool)
+            log.info("session %s done: %s", session_id, status)
+            return status
     finally:
         if _heartbeat is not None:
             _heartbeat.current.discard(session_id)

@@ -19,6 +19,33 @@ def _write_json(path: Path, doc: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
+def _wait_for_go(fd: int) -> None:
+    """Block until the worker has put us in our cgroup (one line on the replies pipe)."""
+    while True:
+        byte = os.read(fd, 1)
+        if not byte or byte == b"\n":
+            return
+
+
+def _contain(spec: dict[str, Any]) -> str:
+    """Enter the sandbox (single-threaded: before numpy/TensorFlow load); describe what holds."""
+    if not spec.get("enabled"):
+        return "sandbox disabled (FITSTUDIO_TRAINING_SANDBOX=false)"
+    from worker.runtime import sandbox
+
+    try:
+        done = sandbox.contain(
+            spec.get("writable") or [],
+            spec.get("hidden_files") or [],
+            spec.get("hidden_dirs") or [],
+            bool(spec.get("network")),
+            spec.get("hide_siblings_of"),
+        )
+    except (OSError, ValueError) as exc:
+        return f"sandbox unavailable on this host ({exc}); resource limits only"
+    return "; ".join(done)
+
+
 def _setup_gpus(allow_growth: bool) -> None:
     import tensorflow as tf
 
@@ -39,11 +66,15 @@ def main(argv: list[str] | None = None) -> int:
     job = json.loads(Path(args.job).read_text())
     out_dir = Path(job["out_dir"])
     out_dir.mkdir(parents=True, exist_ok=True)
+    if args.replies_fd is not None:
+        _wait_for_go(args.replies_fd)
+    contained = _contain(job.get("sandbox") or {})
 
     from worker.runtime import control, limits
 
     limits.apply(job.get("limits") or {})
     control.install()
+    print(f"[fitstudio] isolation: {contained}", flush=True)
 
     from fitstudio.deep_learning import _context
     from worker.runtime.protocol import ChildChannel

@@ -12,7 +12,7 @@ import numpy as np
 
 from fitstudio.deep_learning import _context
 from server.services.catalog import CUSTOM_SCORE, greater_is_better
-from worker.runtime import cells, data, preprocessing
+from worker.runtime import cells, data, evaluation, preprocessing
 from worker.runtime.callbacks import BaseCallback, EvalSet, RunState
 from worker.runtime.sequences import ArraySequence, as_model_input
 
@@ -222,6 +222,7 @@ def train(job: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> dict[s
         "preprocessing": prep,
         "output_width": width,
         "lineage": list(_context.loaded_models) or None,
+        "evaluation": evaluation.of_model(ptype, validation, model, classes),
     }
 
 

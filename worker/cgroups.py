@@ -1,0 +1,58 @@
+"""A pids cgroup per training, where the worker may create one (root with cgroup v1 or v2): a fork bomb stops there."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+V1_PIDS = Path("/sys/fs/cgroup/pids")
+V2_ROOTS = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup"))
+
+
+def _base() -> Path | None:
+    if (V1_PIDS / "cgroup.procs").exists() and os.access(V1_PIDS, os.W_OK):
+        return V1_PIDS / "fitstudio"
+    for root in V2_ROOTS:
+        controllers = root / "cgroup.controllers"
+        if controllers.exists() and "pids" in controllers.read_text().split() and os.access(root, os.W_OK):
+            return root / "fitstudio"
+    return None
+
+
+class PidsCgroup:
+    """One training's cgroup with pids.max; remove() after the child is gone."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    @classmethod
+    def create(cls, name: str, pids_max: int) -> PidsCgroup | None:
+        """Make the cgroup, or None when this worker may not (then the supervisor counts processes)."""
+        base = _base()
+        if base is None:
+            return None
+        try:
+            base.mkdir(exist_ok=True)
+            if base.parent != V1_PIDS:  # cgroup v2: let the children use the pids controller
+                (base / "cgroup.subtree_control").write_text("+pids")
+            path = base / name
+            path.mkdir(exist_ok=True)
+            (path / "pids.max").write_text(str(pids_max))
+            return cls(path)
+        except OSError as exc:
+            log.warning("no pids cgroup for %s: %s", name, exc)
+            return None
+
+    def add(self, pid: int) -> None:
+        """Move PID (and its future children) into the cgroup."""
+        (self.path / "cgroup.procs").write_text(str(pid))
+
+    def remove(self) -> None:
+        """Delete the cgroup (it must be empty)."""
+        try:
+            self.path.rmdir()
+        except OSError as exc:
+            log.warning("could not remove cgroup %s: %s", self.path, exc)
