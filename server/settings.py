@@ -28,6 +28,12 @@ class Settings(BaseSettings):
 
     # Worker and training runtime knobs (not in the spec's list; documented in docs/configuration.md).
     worker_heartbeat_s: float = 5.0
+    worker_lost_after_s: float = 60.0  # no heartbeat for this long: its sessions are re-queued or failed
+    reconcile_every_s: float = 15.0
+    republish_after_s: float = 60.0  # a queued session absent from the broker this long is published again
+    checkpoint_every_s: float = 300.0  # epoch checkpoints for resuming, at most this often (0 = every epoch)
+    max_attempts: int = 2  # a session lost with its worker is re-queued once
+    drain_timeout_s: float = 120.0  # on SIGTERM, how long a training may take to checkpoint and hand back
     training_cpu_time_s: int = 0  # 0 = no RLIMIT_CPU beyond the session's wall-clock limit
     training_max_open_files: int = 4096
     training_max_processes: int = 1024

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from typing import Any
 
 from server.models import WorkerRecord, utcnow
@@ -49,11 +50,22 @@ class Heartbeat:
         state.with_retry(_do, "heartbeat")
 
     def _loop(self) -> None:
+        from server.settings import get_settings
+        from worker import reconciler, runner
+
+        last_reconcile = 0.0
         while not self._stop.wait(self.interval):
             try:
                 self.beat()
             except Exception:
                 log.exception("heartbeat failed")
+            settings = get_settings()
+            if time.monotonic() - last_reconcile >= settings.reconcile_every_s:
+                last_reconcile = time.monotonic()
+                try:
+                    reconciler.loop_once(settings, set(runner.ACTIVE_SCRATCH))
+                except Exception:
+                    log.exception("reconciler pass failed")
 
     def stop(self) -> None:
         """Stop beating and mark the worker stopped."""

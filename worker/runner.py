@@ -18,10 +18,13 @@ from server.settings import Settings, get_settings
 from worker import child_process, requests, state
 from worker.cgroups import PidsCgroup
 from worker.gpus import GpuPool
+from worker.runtime import checkpoint as ckpt
 from worker.runtime import evaluation
+from worker.runtime.control import DRAINED_EXIT_CODE
 from worker.supervisor import Outcome, SessionSink, Sink, Supervisor
 
 log = logging.getLogger(__name__)
+ACTIVE_SCRATCH: set[str] = set()  # scratch folders in use in this process (the orphan cleaner spares them)
 
 
 def _dataset(settings: Settings, dataset_id: int) -> Dataset:
@@ -162,6 +165,7 @@ def run_in_child(
     should_stop: Any,
 ) -> Outcome:
     """Write JOB into SCRATCH, start the child on it (in its own pids cgroup when possible), supervise it."""
+    ACTIVE_SCRATCH.add(scratch.name)
     job_path = scratch / "job.json"
     job_path.write_text(json.dumps(job))
     proc, events_fd, replies_fd = child_process.start(job_path, scratch, log_path, gpus, settings.python_executable)
@@ -183,10 +187,12 @@ def run_in_child(
         max_processes=settings.training_max_processes,
         on_request=on_request,
         should_stop=should_stop,
+        drain_timeout_s=settings.drain_timeout_s,
     )
     try:
         return supervisor.run()
     finally:
+        ACTIVE_SCRATCH.discard(scratch.name)
         if cgroup is not None:
             cgroup.remove()
 
@@ -210,6 +216,12 @@ def run_session(session_id: int, worker_name: str, pool: GpuPool, should_stop: A
         out_dir = scratch / "out"
         out_dir.mkdir(exist_ok=True)
         job = build_job(settings, session.design, scratch, gpus, session_id=session.id, number=session.number)
+        checkpoints = storage.session_dir(settings, session_id) / "checkpoint"
+        job["checkpoint_dir"] = str(checkpoints)
+        job["checkpoint_every_s"] = settings.checkpoint_every_s
+        saved = ckpt.load(checkpoints) if session.design["settings"]["training"]["mode"] == "standard" else None
+        # The stored history is what the checkpoint holds: a session resumed continues it, a restart clears it.
+        state.reset_history(session_id, lease, saved["history"] if saved else [])
         outcome = run_in_child(
             settings,
             scratch,
@@ -239,11 +251,20 @@ def run_session(session_id: int, worker_name: str, pool: GpuPool, should_stop: A
 
 
 def _conclude(settings: Settings, session: Any, lease: int, outcome: Outcome, out_dir: Path) -> str:
+    from server.services.sessions import publish
+
+    if outcome.killed_for == "lease_lost":
+        return "lost"
+    if outcome.killed_for == "shutdown" or (outcome.killed_for is None and outcome.returncode == DRAINED_EXIT_CODE):
+        if state.hand_back(session.id, lease, "worker stopped"):
+            session.status = "queued"
+            publish(session)
+        return "handed back"
+    checkpoints = storage.session_dir(settings, session.id) / "checkpoint"
+    shutil.rmtree(checkpoints, ignore_errors=True)
     if outcome.killed_for == "abort":
         state.finish(session.id, lease, "aborted")
         return "aborted"
-    if outcome.killed_for == "lease_lost":
-        return "lost"
     result_file = out_dir / "result.json"
     if outcome.killed_for is None and outcome.returncode == 0 and result_file.exists():
         result = json.loads(result_file.read_text())

@@ -153,3 +153,22 @@ def load(session_id: int) -> TrainingSession | None:
         return row
 
     return with_retry(_do, "load session")
+
+
+def hand_back(session_id: int, lease: int, reason: str) -> bool:
+    """Put a running session we hold back in the queue, for another worker to resume."""
+
+    def _do(db: Session) -> bool:
+        row = db.get(TrainingSession, session_id)
+        if row is None or row.lease != lease or row.status != "running":
+            return False
+        row.status, row.worker, row.lease, row.published_at = "queued", None, lease + 1, None
+        row.progress = {**(row.progress or {}), "requeued": reason}
+        return True
+
+    return with_retry(_do, f"hand back session {session_id}")
+
+
+def reset_history(session_id: int, lease: int, history: list[dict[str, Any]]) -> bool:
+    """Make the stored history what the checkpoint holds (empty when starting over)."""
+    return _guarded(session_id, lease, {"history": history}, "reset history")

@@ -83,6 +83,7 @@ class Supervisor:
         max_processes: int,
         on_request: Callable[[dict[str, Any]], dict[str, Any]],
         should_stop: Callable[[], bool] = lambda: False,
+        drain_timeout_s: float = 120.0,
     ):
         self.proc = proc
         self.sink = sink
@@ -98,6 +99,8 @@ class Supervisor:
         self.progress: dict[str, Any] = {}
         self.outcome = Outcome()
         self._interrupt_sent = False
+        self._drain_started: float | None = None
+        self.drain_timeout_s = drain_timeout_s
 
     def _read(self, fd: int) -> None:
         with os.fdopen(fd, "rb") as pipe:
@@ -185,7 +188,12 @@ class Supervisor:
                         "(FITSTUDIO_TRAINING_MAX_PROCESSES).",
                     )
                 elif self.should_stop():
-                    self._kill("shutdown", "The worker was stopped.")
+                    # Drain: the child checkpoints at its next batch and exits; past the timeout it is killed.
+                    if self._drain_started is None:
+                        self._drain_started = now
+                        child_process.signal_child(self.proc, signal.SIGUSR2)
+                    elif now - self._drain_started > self.drain_timeout_s:
+                        self._kill("shutdown", "The worker stopped before the training could checkpoint.")
                 elif now - last_cancel_poll >= CANCEL_POLL_EVERY_S:
                     last_cancel_poll = now
                     request = self.sink.cancel_request()

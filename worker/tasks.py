@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 
 from celery import signals
@@ -35,10 +36,18 @@ def _on_ready(sender: object = None, **_kw: object) -> None:
 
 
 @signals.worker_shutting_down.connect
-def _on_shutdown(**_kw: object) -> None:
+def _on_shutdown(sig: str | None = None, **_kw: object) -> None:
+    """First SIGTERM: drain (trainings checkpoint and go back to the queue). A second one: stop at once."""
     _stopping.set()
     if _heartbeat is not None:
         _heartbeat.stop()
+    if threading.current_thread() is threading.main_thread():
+
+        def _now(_signum: int, _frame: object) -> None:
+            log.warning("second SIGTERM: stopping at once; running trainings die with the worker")
+            os._exit(1)
+
+        signal.signal(signal.SIGTERM, _now)
 
 
 @app.task(name="fitstudio.train", bind=True, acks_late=True, reject_on_worker_lost=True)
@@ -53,7 +62,7 @@ def train(self, session_id: int) -> str:  # type: ignore[no-untyped-def]
         with session_context(int(session_id)):  # issue 8: log lines carry the session id
             queue = (self.request.delivery_info or {}).get("routing_key")
             log.info("training session %s from queue %s", session_id, queue)
-            status = run_session(int(session_id), name, _pool)
+            status = run_session(int(session_id), name, _pool, should_stop=_stopping.is_set)
             log.info("session %s done: %s", session_id, status)
             return status
     finally:

@@ -29,6 +29,7 @@ class TrainingSession(Base):
     design: Mapped[dict[str, Any]]
     queue: Mapped[str] = mapped_column(String(32), default="cpu")
     queued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
     worker: Mapped[str | None] = mapped_column(String(200))

@@ -65,15 +65,26 @@ def submit(db: Session, user: User, task: MLTask) -> TrainingSession:
     return session
 
 
-def publish(session: TrainingSession) -> None:
-    """Put SESSION's Celery task on its queue (a lost publish is repaired by the worker's reconciler)."""
+def publish(session: TrainingSession) -> bool:
+    """Put SESSION's Celery task on its queue and note when; a failed publish is repaired by the reconciler."""
+    from server.db import session_scope
     from server.settings import get_settings
     from worker.celery_app import app_for
 
     try:
-        app_for(get_settings()).send_task("fitstudio.train", args=[session.id], queue=session.queue)
+        app_for(get_settings()).send_task(
+            "fitstudio.train",
+            args=[session.id],
+            queue=session.queue,
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
+        )
     except Exception:  # the session stays queued in SQL; the reconciler re-publishes it
         log.exception("publishing session %s failed; the reconciler will retry", session.id)
+        return False
+    with session_scope() as db:
+        db.execute(update(TrainingSession).where(TrainingSession.id == session.id).values(published_at=utcnow()))
+    return True
 
 
 def of_task(db: Session, task: MLTask) -> list[TrainingSession]:

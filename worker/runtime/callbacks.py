@@ -72,10 +72,13 @@ class BaseCallback(keras.callbacks.Callback):
         self._last_batch_event = 0.0
         self._interrupted_in_epoch = False
         self._epoch_offset = 0
+        self.initial_epoch = 0  # set by the trainer when it resumes from a checkpoint
+        self.on_epoch_done: Callable[[int], None] | None = None
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        # A second fit() call continues the numbering instead of restarting at 1.
-        self._epoch_offset = len(self.run.history)
+        # A second fit() call continues the numbering; a resumed fit() already starts at initial_epoch.
+        self._epoch_offset = len(self.run.history) - self.initial_epoch
+        self.initial_epoch = 0
 
     def _epochs(self) -> int | None:
         return (self.params or {}).get("epochs") or self.epochs_hint
@@ -90,6 +93,9 @@ class BaseCallback(keras.callbacks.Callback):
             self.model.stop_training = True
             self._interrupted_in_epoch = True
             self.run.interrupted = True
+        elif control.drain_requested.is_set():
+            self.model.stop_training = True  # the trainer checkpoints and hands the session back
+            self._interrupted_in_epoch = True
         now = time.monotonic()
         if now - self._last_batch_event >= BATCH_EVENT_EVERY_S:
             self._last_batch_event = now
@@ -136,6 +142,8 @@ class BaseCallback(keras.callbacks.Callback):
                 "started_at": self._epoch_started,
             }
         )
+        if self.on_epoch_done is not None:
+            self.on_epoch_done(self._epoch)
 
     def _better(self, value: float | None) -> bool:
         if self.run.best_weights is None:

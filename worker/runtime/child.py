@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     limits.apply(job.get("limits") or {})
     control.install()
+    control.die_with_parent()  # after the sandbox: a change of credentials clears this setting
     print(f"[fitstudio] isolation: {contained}", flush=True)
 
     from fitstudio.deep_learning import _context
@@ -84,14 +85,17 @@ def main(argv: list[str] | None = None) -> int:
     design = job["design"]
     _context.current = {k: design.get(k) for k in ("project_key", "analysis_id", "ml_task_id")}
     channel.send({"type": "status", "phase": "starting", "pid": os.getpid()})
-    try:
-        from worker.runtime import cells, trainer
+    from worker.runtime import cells, trainer
 
+    try:
         _setup_gpus(bool(job.get("allow_growth", True)))
         cells.install_aliases()
         result = trainer.train(job, channel.send)
         _write_json(out_dir / "result.json", result)
         return 0
+    except trainer.Drained as exc:
+        print(f"[fitstudio] handing the session back: {exc}", flush=True)
+        return control.DRAINED_EXIT_CODE
     except BaseException as exc:  # every failure becomes a readable error.json
         from worker.runtime import cells, data, preprocessing, trainer
 

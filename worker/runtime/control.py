@@ -6,8 +6,24 @@ import signal
 import threading
 
 interrupt_requested = threading.Event()
+drain_requested = threading.Event()  # SIGUSR2: the worker is stopping; checkpoint and hand the session back
+DRAINED_EXIT_CODE = 75
 
 
 def install() -> None:
-    """Route SIGUSR1 to the interrupt flag."""
+    """Route SIGUSR1 to the interrupt flag and SIGUSR2 to the drain flag."""
     signal.signal(signal.SIGUSR1, lambda *_: interrupt_requested.set())
+    signal.signal(signal.SIGUSR2, lambda *_: drain_requested.set())
+
+
+def die_with_parent() -> None:
+    """Ask the kernel to SIGKILL us when the worker thread that started us dies (Linux)."""
+    import ctypes
+    import os
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the worker died before we could ask
+        os._exit(1)

@@ -12,12 +12,16 @@ import numpy as np
 
 from fitstudio.deep_learning import _context
 from server.services.catalog import CUSTOM_SCORE, greater_is_better
-from worker.runtime import cells, data, evaluation, preprocessing
+from worker.runtime import cells, checkpoint, control, data, evaluation, preprocessing
 from worker.runtime.callbacks import BaseCallback, EvalSet, RunState
 from worker.runtime.sequences import ArraySequence, as_model_input
 
 TRAIN_SAMPLE_ROWS = 2000
 DRY_RUN_ROWS = 256
+
+
+class Drained(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """The worker is stopping: the session was checkpointed (when it can be) and goes back to the queue."""
 
 
 class TrainingError(RuntimeError):
@@ -158,6 +162,40 @@ def train(job: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> dict[s
             build_train_sequence_with_batch_size,
             build_validation_sequence_with_batch_size,
         )
+    ckpt_dir = Path(job["checkpoint_dir"]) if job.get("checkpoint_dir") else None
+    resumable = ckpt_dir is not None and training["mode"] == "standard"
+    state = checkpoint.load(ckpt_dir) if resumable else None
+    initial_epoch = 0
+    if state is not None:
+        model.load_weights(state["weights_path"])
+        run.history = list(state["history"])
+        run.best_epoch, run.best_value = state.get("best_epoch"), state.get("best_value")
+        run.best_weights = checkpoint.best_weights(state)
+        _context.loaded_models[:] = state.get("lineage") or []
+        initial_epoch = base.initial_epoch = int(state["completed_epochs"])
+        _say(f"resuming from the checkpoint after epoch {initial_epoch}")
+    last_checkpoint = time.monotonic()
+
+    def save_checkpoint(completed: int) -> None:
+        checkpoint.save(
+            ckpt_dir,
+            model,
+            completed,
+            run.history,
+            run.best_epoch,
+            run.best_value,  # type: ignore[arg-type]
+            run.best_weights,
+            list(_context.loaded_models) or None,
+        )
+
+    def on_epoch_done(epoch: int) -> None:
+        nonlocal last_checkpoint
+        every = float(job.get("checkpoint_every_s") or 0)
+        if resumable and time.monotonic() - last_checkpoint >= every:
+            save_checkpoint(epoch)
+            last_checkpoint = time.monotonic()
+
+    base.on_epoch_done = on_epoch_done
     send({"type": "status", "phase": "training"})
     if training["mode"] == "standard":
         callbacks = list(base_callbacks)
@@ -176,6 +214,7 @@ def train(job: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> dict[s
             validation_data=build_validation_sequence_with_batch_size(training["batch_size"]),
             callbacks=callbacks,
             verbose=2,
+            initial_epoch=initial_epoch,
         )
     else:
         tcell = cells.load("training", code["training"])
@@ -196,6 +235,11 @@ def train(job: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> dict[s
             )
         cells.call("training", fit_model, model, sequences[0], sequences[1], base_callbacks)
 
+    if control.drain_requested.is_set():
+        if resumable:
+            save_checkpoint(len(run.history))
+            raise Drained(f"checkpointed after epoch {len(run.history)}")
+        raise Drained("advanced mode cannot resume; the session starts again on another worker")
     if run.best_weights is not None:
         model.set_weights(run.best_weights)
         best = next(h for h in run.history if h["epoch"] == run.best_epoch)

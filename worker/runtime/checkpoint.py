@@ -1,0 +1,71 @@
+"""Epoch checkpoints a session resumes from after its worker is lost or drained (standard mode)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+STATE = "state.json"
+
+
+def save(
+    folder: Path,
+    model: Any,
+    completed_epochs: int,
+    history: list[dict[str, Any]],
+    best_epoch: int | None,
+    best_value: float | None,
+    best_weights: list[np.ndarray] | None,
+    lineage: list[Any] | None,
+) -> None:
+    """Write a new generation of weights, best weights and state; state.json (last) makes it current."""
+    folder.mkdir(parents=True, exist_ok=True)
+    generation = time.time_ns()
+    weights = folder / f"model-{generation}.weights.h5"
+    model.save_weights(weights)
+    best = None
+    if best_weights is not None:
+        best = folder / f"best-{generation}.npz"
+        with open(best, "wb") as fh:
+            np.savez(fh, *best_weights)
+    state = {
+        "weights": weights.name,
+        "best": best.name if best else None,
+        "completed_epochs": completed_epochs,
+        "history": history,
+        "best_epoch": best_epoch,
+        "best_value": best_value,
+        "lineage": lineage,
+        "saved_at": time.time(),
+    }
+    tmp = folder / f".{STATE}.tmp"
+    from worker.runtime.protocol import jsonable
+
+    tmp.write_text(json.dumps(jsonable(state)))
+    tmp.replace(folder / STATE)
+    for old in folder.iterdir():
+        if old.name not in (STATE, weights.name, best.name if best else "") and not old.name.startswith("."):
+            old.unlink(missing_ok=True)
+
+
+def load(folder: Path) -> dict[str, Any] | None:
+    """The current checkpoint's state, with the paths of its files, or None."""
+    path = folder / STATE
+    if not path.is_file():
+        return None
+    state = json.loads(path.read_text())
+    state["weights_path"] = folder / state["weights"]
+    state["best_path"] = folder / state["best"] if state.get("best") else None
+    return state if state["weights_path"].is_file() else None
+
+
+def best_weights(state: dict[str, Any]) -> list[np.ndarray] | None:
+    """The best epoch's weights stored with a checkpoint."""
+    if not state.get("best_path"):
+        return None
+    with np.load(state["best_path"]) as data:
+        return [data[f"arr_{i}"] for i in range(len(data.files))]
