@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from server.api import (
     analyses,
+    audit,
     datasets,
     errors,
     events,
@@ -13,10 +17,25 @@ from server.api import (
     saved_models,
     service,
     sessions,
+    tokens,
     trained_models,
 )
+from server.api.body_limit import BodyLimitMiddleware
 from server.api.hosts import AllowedHostsMiddleware
 from server.settings import get_settings
+
+
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    """Run the reconciler while the API serves."""
+    from server.services.background import Reconciler
+
+    reconciler = Reconciler()
+    reconciler.start()
+    try:
+        yield
+    finally:
+        reconciler.stop()
 
 
 def create_app() -> FastAPI:
@@ -24,12 +43,13 @@ def create_app() -> FastAPI:
     settings = get_settings()
     settings.ensure_dirs()
     app = FastAPI(
+        lifespan=lifespan,
         title="fitstudio",
         version="0.1.0",
         description="Train Keras models as a service: datasets, ML tasks, training sessions, models.",
     )
     errors.install(app)
-    for module in (projects, datasets, analyses, sessions, events, trained_models, saved_models):
+    for module in (projects, datasets, analyses, sessions, events, trained_models, saved_models, tokens, audit):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(service.api_router, prefix="/api/v1")
     app.include_router(service.router)
@@ -38,5 +58,10 @@ def create_app() -> FastAPI:
 
     app.include_router(web_router)
     mount_static(app)
+    app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(AllowedHostsMiddleware, allowed=settings.allowed_hosts)
+    # Observability (issue 8): GET /metrics, request-latency middleware, JSON logs when FITSTUDIO_LOG_FORMAT=json.
+    from server.observability.api import install as install_observability
+
+    install_observability(app)
     return app

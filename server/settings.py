@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     checkpoint_every_s: float = 300.0  # epoch checkpoints for resuming, at most this often (0 = every epoch)
     max_attempts: int = 2  # a session lost with its worker is re-queued once
     drain_timeout_s: float = 120.0  # on SIGTERM, how long a training may take to checkpoint and hand back
+    orphan_max_age_s: float = 3600.0  # scratch folders and temporary files older than this are removed
     training_cpu_time_s: int = 0  # 0 = no RLIMIT_CPU beyond the session's wall-clock limit
     training_max_open_files: int = 4096
     training_max_processes: int = 1024

@@ -8,7 +8,9 @@ import threading
 import time
 from typing import Any
 
-from server.models import WorkerRecord, utcnow
+from sqlalchemy import update
+
+from server.models import TrainingSession, WorkerRecord, utcnow
 from worker import state
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,16 @@ class Heartbeat:
             row.queues, row.gpus, row.concurrency = self.queues, self.gpus, self.concurrency
             row.current_sessions = sorted(self.current)
             row.last_heartbeat = utcnow()
+            if self.current:  # its sessions are alive too, even in phases that report no progress
+                db.execute(
+                    update(TrainingSession)
+                    .where(
+                        TrainingSession.id.in_(list(self.current)),
+                        TrainingSession.worker == self.name,
+                        TrainingSession.status == "running",
+                    )
+                    .values(heartbeat_at=utcnow())
+                )
 
         state.with_retry(_do, "heartbeat")
 

@@ -20,7 +20,6 @@ from server.settings import Settings
 from worker import broker_inspect, state
 
 log = logging.getLogger(__name__)
-TEMP_MAX_AGE_S = 3600
 
 
 def requeue(db: Session, row: TrainingSession, reason: str) -> bool:
@@ -144,6 +143,11 @@ def reconcile(settings: Settings) -> dict[str, list[int]]:
         for row in stale:
             if present is not None and row.id in present:
                 continue
+            log.warning(
+                "session %s is queued but not in the broker (seen there: %s); publishing it again",
+                row.id,
+                "unknown" if present is None else sorted(present)[:20],
+            )
             if session_service.publish(row):
                 done["republished"].append(row.id)
     if any(done.values()):
@@ -163,7 +167,7 @@ def clean_orphans(settings: Settings, active_scratch: set[str]) -> list[str]:
             if folder.name in active_scratch:
                 continue
             try:
-                if now - folder.stat().st_mtime > TEMP_MAX_AGE_S:
+                if now - folder.stat().st_mtime > settings.orphan_max_age_s:
                     shutil.rmtree(folder, ignore_errors=True)
                     removed.append(str(folder))
             except OSError:
@@ -171,7 +175,7 @@ def clean_orphans(settings: Settings, active_scratch: set[str]) -> list[str]:
     for base in (settings.artifacts, settings.data_root):
         for tmp in _temp_files(base):
             try:
-                if now - tmp.stat().st_mtime > TEMP_MAX_AGE_S:
+                if now - tmp.stat().st_mtime > settings.orphan_max_age_s:
                     tmp.unlink()
                     removed.append(str(tmp))
             except OSError:

@@ -23,16 +23,18 @@ _stopping = threading.Event()
 install_worker_logging()  # issue 8: JSON log lines when FITSTUDIO_LOG_FORMAT=json
 
 
-@signals.worker_ready.connect
-def _on_ready(sender: object = None, **_kw: object) -> None:
+@signals.celeryd_after_setup.connect
+def _on_setup(sender: str | None = None, instance: object = None, **_kw: object) -> None:
+    """Beat before the first task can arrive: a session is never running on a worker that has no row."""
     global _heartbeat
-    consumer = sender
-    name = getattr(consumer, "hostname", None) or "worker"
-    queues = sorted(q.name for q in getattr(getattr(consumer, "task_consumer", None), "queues", []) or [])
-    concurrency = int(getattr(getattr(consumer, "pool", None), "limit", 1) or 1)
-    _heartbeat = Heartbeat(name, queues or ["cpu"], _pool.gpus, concurrency, get_settings().worker_heartbeat_s)
+    name = sender or getattr(instance, "hostname", None) or "worker"
+    app_ = getattr(instance, "app", app)
+    consume = getattr(getattr(app_.amqp, "queues", None), "consume_from", None) or {}
+    queues = sorted(consume) or ["cpu"]
+    concurrency = int(getattr(instance, "concurrency", 1) or 1)
+    _heartbeat = Heartbeat(name, queues, _pool.gpus, concurrency, get_settings().worker_heartbeat_s)
     _heartbeat.start()
-    log.info("fitstudio worker %s ready on queues %s with GPUs %s", name, queues, _pool.gpus)
+    log.info("fitstudio worker %s set up on queues %s with GPUs %s", name, queues, _pool.gpus)
 
 
 @signals.worker_shutting_down.connect
