@@ -1,0 +1,177 @@
+"""Broker restart, database restart and API restart while trainings run (PostgreSQL + Redis, real processes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests import helpers
+from tests.reliability.conftest import Cluster, epochs_of
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
+
+REDIS_START = [
+    "redis-server",
+    "--daemonize",
+    "yes",
+    "--bind",
+    "127.0.0.1",
+    "-::1",
+    "--port",
+    "6379",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--dir",
+    "/var/lib/redis",
+    "--logfile",
+    "/var/log/redis/ci.log",
+]
+
+
+def _redis_up() -> bool:
+    return helpers.redis_problem() is None
+
+
+def _restart_redis() -> None:
+    """Stop Redis without saving (queued messages are lost, as in a crash) and start it again."""
+    subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], capture_output=True, timeout=30)
+    helpers.wait_for(lambda: not _redis_up(), 20, "Redis to stop")
+    try:
+        subprocess.run(REDIS_START, check=True, capture_output=True, timeout=30)
+    except (OSError, subprocess.CalledProcessError):
+        subprocess.run(
+            ["redis-server", "--daemonize", "yes", "--port", "6379", "--save", "", "--appendonly", "no"],
+            check=True,
+            capture_output=True,
+            timeout=30,
+        )
+    helpers.wait_for(_redis_up, 30, "Redis to come back")
+
+
+def _restart_postgres() -> None:
+    clusters = [p.name for p in Path("/etc/postgresql").iterdir()] if Path("/etc/postgresql").is_dir() else []
+    assert clusters, "this test restarts the local PostgreSQL cluster; none found under /etc/postgresql"
+    subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", clusters[0], "main", "restart"],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    helpers.wait_for(lambda: helpers.postgres_problem() is None, 60, "PostgreSQL to come back")
+
+
+def test_broker_restart_loses_no_session(cluster: Cluster) -> None:
+    cluster.worker("b1", concurrency=1)
+    task = cluster.long_task(epochs=8)
+    first = cluster.train(task)
+    cluster.wait(first, lambda s: s["status"] == "running" and len(s["history"]) >= 1, 180, "the first session to run")
+    queued = [cluster.train(task) for _ in range(2)]
+    assert all(cluster.session(s)["status"] == "queued" for s in queued)
+    try:
+        _restart_redis()
+    finally:
+        if not _redis_up():
+            subprocess.run(REDIS_START, capture_output=True, timeout=30)
+    finals = [cluster.wait_end(s, timeout=300) for s in [first, *queued]]
+    assert [f["status"] for f in finals] == ["succeeded"] * 3, (finals, cluster.worker_logs())
+    for final in finals:
+        assert epochs_of(final) == list(range(1, 9)), "each session trained once, every epoch once"
+
+
+def test_database_restart_during_training(cluster: Cluster) -> None:
+    cluster.worker("p1")
+    task = cluster.long_task(epochs=12)
+    sid = cluster.train(task)
+    cluster.wait(sid, lambda s: s["status"] == "running" and len(s["history"]) >= 2, 180, "two epochs")
+    _restart_postgres()
+    final = cluster.wait_end(sid, timeout=300)
+    assert final["status"] == "succeeded", (final["error"], cluster.worker_logs())
+    assert epochs_of(final) == list(range(1, 13)), "no gap in the history"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start_api(port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fitstudio.cli", "api", "--port", str(port)],
+        env=dict(os.environ),
+        cwd=helpers.ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    helpers.wait_for(up, 60, "the API")
+    return proc
+
+
+def _read_events(
+    client: httpx.Client, url: str, last_id: str | None, stop_after_epochs: int | None
+) -> tuple[list[dict[str, Any]], str | None, bool]:
+    """Read SSE frames until `end` (or STOP_AFTER_EPOCHS epoch events); returns epochs, last id, ended."""
+    headers = {"Last-Event-ID": last_id} if last_id else {}
+    epochs: list[dict[str, Any]] = []
+    event, data, ident = None, None, last_id
+    with client.stream("GET", url, headers=headers, timeout=120) as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if line.startswith("id: "):
+                ident = line[4:]
+            elif line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: "):
+                data = json.loads(line[6:])
+            elif line == "" and event:
+                if event == "epoch":
+                    epochs.append(data)
+                    if stop_after_epochs and len(epochs) >= stop_after_epochs:
+                        return epochs, ident, False
+                if event == "end":
+                    return epochs, ident, True
+                event = None
+    return epochs, ident, False
+
+
+def test_api_restart_sse_clients_miss_no_epoch(cluster: Cluster) -> None:
+    cluster.worker("a1")
+    task = cluster.long_task(epochs=10)
+    sid = cluster.train(task)
+    port = _free_port()
+    api = _start_api(port)
+    url = f"http://127.0.0.1:{port}/api/v1/sessions/{sid}/events"
+    client = httpx.Client(headers=cluster.api.headers())
+    try:
+        seen, last_id, ended = _read_events(client, url, None, stop_after_epochs=2)
+        assert not ended and [e["epoch"] for e in seen] == [1, 2]
+        os.killpg(api.pid, signal.SIGKILL)
+        api.wait(timeout=10)
+        time.sleep(2)  # epochs go on while the API is down
+        api = _start_api(port)
+        more, _, ended = _read_events(client, url, last_id, stop_after_epochs=None)
+        assert ended
+        assert [e["epoch"] for e in seen + more] == list(range(1, 11)), "each epoch exactly once across the restart"
+    finally:
+        client.close()
+        helpers.stop_process(api)
