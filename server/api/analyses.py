@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends
+from fastapi import APIRouter, Body, Depends, Response
 from sqlalchemy.orm import Session
 
 from server.api.deps import current_user, settings_dep
@@ -39,6 +39,20 @@ def list_analyses(key: str, db: Session = Depends(get_db), user: User = Depends(
 def get_analysis(analysis_id: str, db: Session = Depends(get_db), user: User = Depends(current_user)) -> dict[str, Any]:
     """One analysis."""
     return analyses.as_dict(access.analysis(db, user, analysis_id))
+
+
+@router.delete("/analyses/{analysis_id}", status_code=204)
+def delete_analysis(
+    analysis_id: str,
+    db: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(settings_dep),
+) -> Response:
+    """Delete an analysis with its ML tasks, sessions and trained models (admins; 409 while in use)."""
+    analysis = access.analysis(db, user, analysis_id, "admin")
+    analyses.delete(db, settings, user, analysis)
+    db.commit()
+    return Response(status_code=204)
 
 
 @router.post("/analyses/{analysis_id}/ml-tasks", status_code=201)

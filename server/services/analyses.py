@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.errors import invalid
+from server.errors import conflict, invalid
 from server.models import Analysis, Dataset, Project, User
 from server.services import audit
 from server.services.ids import is_sql_int, short_id
+from server.settings import Settings
 
 
 def create(db: Session, user: User, project: Project, dataset_id: int, name: str) -> Analysis:
@@ -45,3 +46,39 @@ def as_dict(analysis: Analysis) -> dict[str, object]:
         "project_key": analysis.project.key,
         "created_at": analysis.created_at,
     }
+
+
+def delete(db: Session, settings: Settings, user: User, analysis: Analysis) -> None:
+    """Delete ANALYSIS with its ML tasks, sessions and trained models (and their files).
+
+    409 while one of its sessions is queued or running, or while one of its models is deployed.
+    """
+    from server.models import MLTask, SavedModelVersion, TrainedModel, TrainingSession
+    from server.services import storage
+
+    task_ids = select(MLTask.id).where(MLTask.analysis_id == analysis.id)
+    busy = db.scalar(
+        select(TrainingSession.id)
+        .where(TrainingSession.ml_task_id.in_(task_ids), TrainingSession.status.in_(("queued", "running")))
+        .limit(1)
+    )
+    if busy:
+        raise conflict("session_running", f"Session {busy} of analysis {analysis.id} is queued or running; abort it.")
+    models = list(db.scalars(select(TrainedModel).where(TrainedModel.analysis_id == analysis.id)))
+    deployed = db.scalar(
+        select(SavedModelVersion).where(SavedModelVersion.trained_model_id.in_([m.id for m in models])).limit(1)
+    )
+    if deployed is not None:
+        raise conflict(
+            "model_in_use",
+            f"Trained model {deployed.trained_model_id} is deployed as version {deployed.version_id} of saved model "
+            f"{deployed.saved_model_id}; delete that version first.",
+        )
+    folders = [(settings.artifacts / m.path).parent for m in models]
+    ident = analysis.id
+    db.delete(analysis)
+    db.flush()
+    for folder in folders:
+        if folder.exists():
+            storage.remove_tree(folder, settings.artifacts)
+    audit.record(db, user, "analysis.delete", ident)

@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import configure
 from tests.server.api import support
-from tests.server.api.support import expect
+from tests.server.api.support import expect, settings_from_template
 
 
 @pytest.fixture(scope="session")
@@ -38,13 +38,6 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     get_settings.cache_clear()
     assert path.exists()
     return path
-
-
-def settings_from_template(mp: pytest.MonkeyPatch, home: Path, template: Path) -> Any:
-    """Settings on HOME whose database is a copy of TEMPLATE (as if freshly migrated)."""
-    settings = configure(mp, home)
-    shutil.copyfile(template, settings.home / "fitstudio.db")
-    return settings
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -76,9 +69,12 @@ def fast_home(tmp_path: Path) -> Iterator[Path]:
 @pytest.fixture
 def sqlite_settings(fast_home: Path, monkeypatch: pytest.MonkeyPatch, migrated_template: Path) -> Iterator[Any]:
     """Settings on a fresh HOME with SQLite (migrated) and the embedded broker."""
+    from server.db import engine_for
     from server.settings import get_settings
 
-    yield settings_from_template(monkeypatch, fast_home, migrated_template)
+    settings = settings_from_template(monkeypatch, fast_home, migrated_template)
+    yield settings
+    engine_for(settings.sql_url).dispose()  # close the pooled connections before HOME is removed
     get_settings.cache_clear()
 
 

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 import io
 import re
+import shutil
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+
+from tests.conftest import configure
 
 API = "/api/v1"
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 SHORT_ID = re.compile(r"^[A-Za-z0-9]{8}$")
 BAD_TOKEN = "fst_this-token-was-never-issued"
+
+
+def settings_from_template(mp: pytest.MonkeyPatch, home: Path, template: Path) -> Any:
+    """Settings on HOME whose database is a copy of TEMPLATE, a database migrated by the real migrate()."""
+    settings = configure(mp, home)
+    shutil.copyfile(template, settings.home / "fitstudio.db")
+    return settings
 
 
 def assert_error_shape(r: httpx.Response) -> dict[str, Any]:
@@ -50,15 +62,19 @@ def install_checks(client: httpx.Client) -> None:
     client.event_hooks = {"request": [], "response": [check_response]}
 
 
+def _mismatch(r: httpx.Response, status: int) -> str:
+    return f"{r.request.method} {r.request.url.path}: want {status}, got {r.status_code}: {r.text}"
+
+
 def expect(r: httpx.Response, status: int) -> Any:
     """Assert the status and return the JSON body (None for an empty body)."""
-    assert r.status_code == status, f"{r.request.method} {r.request.url.path}: want {status}, got {r.status_code}: {r.text}"
+    assert r.status_code == status, _mismatch(r, status)
     return r.json() if r.content else None
 
 
 def expect_error(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
     """Assert an error STATUS (and CODE when given) with the spec's shape; return the body."""
-    assert r.status_code == status, f"{r.request.method} {r.request.url.path}: want {status}, got {r.status_code}: {r.text}"
+    assert r.status_code == status, _mismatch(r, status)
     body = assert_error_shape(r)
     if code is not None:
         assert body["code"] == code, body

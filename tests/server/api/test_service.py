@@ -1,0 +1,180 @@
+"""Service endpoints, authentication and the error contract that every route shares (api.md "Auth", "Errors",
+"Service")."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.server.api import support
+from tests.server.api.support import API, BAD_TOKEN, expect, expect_error
+
+# --- service endpoints ---------------------------------------------------------------------------------------------
+
+
+def test_healthz_is_200_without_a_token(api: Any) -> None:
+    r = api.client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+
+
+def test_readyz_is_200_when_sql_and_the_embedded_broker_answer(api: Any) -> None:
+    r = api.client.get("/readyz")
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["status"] == "ready"
+    assert body["checks"] == {"sql": "ok", "broker": "ok"}
+
+
+def test_workers_is_an_empty_list_when_no_worker_ran(api: Any) -> None:
+    assert expect(api.get(f"{API}/workers"), 200) == []
+
+
+def test_workers_needs_a_token(api: Any) -> None:
+    expect_error(api.client.get(f"{API}/workers"), 401)
+    expect_error(api.client.get(f"{API}/workers", headers=support.auth_headers(BAD_TOKEN)), 401)
+
+
+def test_workers_is_visible_to_any_authenticated_user(api: Any) -> None:
+    nobody = api.user("nobody")
+    assert expect(api.get(f"{API}/workers", token=nobody), 200) == []
+
+
+def test_openapi_document_is_served(api: Any) -> None:
+    r = api.client.get("/openapi.json")
+    assert r.status_code == 200
+    paths = r.json()["paths"]
+    for path in ("/api/v1/projects", "/api/v1/datasets/{dataset_id}", "/api/v1/ml-tasks/{mltask_id}/train"):
+        assert path in paths
+
+
+# --- Host header ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", f"{API}/projects", f"{API}/workers"])
+def test_a_foreign_host_header_is_refused_with_400_json(api: Any, path: str) -> None:
+    r = api.client.get(path, headers={**api.headers(), "host": "evil.example"})
+    body = expect_error(r, 400)
+    assert body["code"] == "bad_host"
+    assert "evil.example" in body["detail"]
+
+
+@pytest.mark.parametrize("host", ["evil.example:80", "testserver.evil.example", "127.0.0.1.evil.example", ""])
+def test_host_headers_that_only_look_allowed_are_refused(api: Any, host: str) -> None:
+    expect_error(api.client.get("/healthz", headers={"host": host}), 400, "bad_host")
+
+
+@pytest.mark.parametrize("host", ["testserver", "localhost:8000", "127.0.0.1:8000", "LOCALHOST"])
+def test_allowed_host_headers_pass(api: Any, host: str) -> None:
+    assert api.client.get("/healthz", headers={"host": host}).status_code == 200
+
+
+def test_a_foreign_host_cannot_write(api: Any) -> None:
+    r = api.client.post(f"{API}/projects", json={"key": "EVIL"}, headers={**api.headers(), "host": "evil.example"})
+    expect_error(r, 400, "bad_host")
+    assert expect(api.get(f"{API}/projects"), 200) == []
+
+
+# --- authentication ------------------------------------------------------------------------------------------------
+
+
+def test_no_token_is_401_with_a_bearer_challenge(api: Any) -> None:
+    r = api.client.get(f"{API}/projects")
+    expect_error(r, 401)
+    assert r.headers.get("www-authenticate", "").lower().startswith("bearer")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [f"Bearer {BAD_TOKEN}", "Bearer ", "Bearer", "Basic b3duZXI6b3duZXItcHc=", "Token abc", "bearer", "  "],
+    ids=["unknown-token", "empty-token", "scheme-only", "basic-auth", "other-scheme", "lower-scheme-only", "blank"],
+)
+def test_bad_authorization_headers_are_401(api: Any, header: str) -> None:
+    expect_error(api.client.get(f"{API}/projects", headers={"Authorization": header}), 401)
+
+
+def test_the_bearer_scheme_is_case_insensitive(api: Any) -> None:
+    assert api.client.get(f"{API}/projects", headers={"Authorization": f"bearer {api.token}"}).status_code == 200
+
+
+def test_a_token_of_another_user_identifies_that_user(api: Any, project: str) -> None:
+    other = api.user("olga")
+    assert expect(api.get(f"{API}/projects", token=other), 200) == []
+    assert [p["key"] for p in expect(api.get(f"{API}/projects"), 200)] == [project]
+
+
+def test_a_revoked_token_is_401(api: Any) -> None:
+    from server.db import session_scope
+    from server.models import ApiToken
+    from server.services import auth
+
+    token = api.user("rex")
+    assert api.get(f"{API}/projects", token=token).status_code == 200
+    with session_scope() as db:
+        user = auth.get_user(db, "rex")
+        row = db.query(ApiToken).filter(ApiToken.user_id == user.id).one()
+        auth.revoke_token(db, user, row.id)
+    expect_error(api.get(f"{API}/projects", token=token), 401)
+
+
+def test_auth_is_checked_before_the_body_is_validated(api: Any) -> None:
+    r = api.client.post(f"{API}/projects", json={"key": "lower case"})
+    expect_error(r, 401)
+
+
+# --- error contract ------------------------------------------------------------------------------------------------
+
+
+def test_unknown_path_is_404_json(api: Any) -> None:
+    for path in (f"{API}/nothing-here", "/api/v2/projects", f"{API}/projects/DEMO/unknown"):
+        expect_error(api.get(path), 404, "not_found")
+
+
+def test_wrong_method_is_405_json(api: Any) -> None:
+    r = api.client.request("PATCH", f"{API}/projects", headers=api.headers(), json={})
+    expect_error(r, 405)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/projects"),
+        ("PUT", "/projects/DEMO/members/owner"),
+        ("POST", "/projects/DEMO/analyses"),
+    ],
+)
+def test_malformed_json_is_400_everywhere(api: Any, project: str, method: str, path: str) -> None:
+    for payload in (b"{", b"{'a': 1}", b"[1,", b"\x00"):
+        body = expect_error(support.send_raw(api, method, API + path, payload), 400)
+        assert "json" in body["detail"].lower()
+
+
+def test_error_bodies_are_json_even_when_the_client_asks_for_html(api: Any) -> None:
+    r = api.client.get(f"{API}/projects/NOPE", headers={**api.headers(), "accept": "text/html"})
+    expect_error(r, 404, "not_found")
+
+
+def test_error_shape_helper_rejects_what_the_spec_forbids() -> None:
+    """The helper every test relies on really fails on a 500 and on bodies that are not {detail, code[, errors]}."""
+    request = httpx.Request("GET", "http://testserver/x")
+
+    def response(status: int, **kw: Any) -> httpx.Response:
+        return httpx.Response(status, request=request, **kw)
+
+    support.check_response(response(404, json={"detail": "No such thing.", "code": "not_found"}))
+    support.check_response(response(422, json={"detail": "Bad.", "code": "invalid", "errors": [
+        {"cell": "architecture", "line": 2, "message": "SyntaxError"}]}))
+    bad = [
+        response(500, json={"detail": "Internal error.", "code": "internal_error"}),
+        response(404, text="<html>Not Found</html>", headers={"content-type": "text/html"}),
+        response(404, json={"detail": "Not Found"}),
+        response(404, json={"detail": "x", "code": "NotFound"}),
+        response(404, json={"detail": ["x"], "code": "not_found"}),
+        response(404, json={"detail": "x", "code": "not_found", "extra": 1}),
+        response(422, json={"detail": "x", "code": "invalid", "errors": [{"msg": "no field"}]}),
+    ]
+    for r in bad:
+        with pytest.raises(AssertionError):
+            support.check_response(r)
