@@ -1,0 +1,1 @@
+"""Observability: Prometheus /metrics (api.py, metrics.py, http.py) and structured JSON logs (logs.py)."""
