@@ -25,7 +25,8 @@ def dataset(runtime: Runtime) -> int:
 
 @pytest.fixture(scope="module")
 def long_sessions(runtime: Runtime, dataset: int) -> dict[str, tuple[str, int]]:
-    """Two long trainings started together (the worker runs both): name -> (ML task id, session id)."""
+    """Two long trainings started together (the worker runs both; the abort test ends its one first, so that the
+    interrupted one then has the CPU to itself): name -> (ML task id, session id)."""
     out = {}
     for name in ("interrupt", "abort"):
         task = runtime.task(dataset, "diagnosis", patch=LONG)
@@ -45,6 +46,23 @@ def wait_for_epochs(runtime: Runtime, session_id: int, n: int = 1) -> dict[str, 
 def time_to_terminal(runtime: Runtime, session_id: int, since: float) -> tuple[dict[str, Any], float]:
     final = runtime.wait(session_id, timeout=60)
     return final, time.monotonic() - since
+
+
+def test_abort_a_running_session(runtime: Runtime, long_sessions: dict[str, Any]) -> None:
+    task_id, session_id = long_sessions["abort"]
+    wait_for_epochs(runtime, session_id)
+    asked = time.monotonic()
+    r = runtime.api.post(f"/api/v1/sessions/{session_id}/abort")
+    assert r.status_code == 202, r.text
+    final, latency = time_to_terminal(runtime, session_id, asked)
+    print(f"\nabort latency (running): {latency:.2f}s (POST /abort to status {final['status']})")
+    assert latency < 10, f"abort took {latency:.2f}s to end the session"
+    assert final["status"] == "aborted", (final, runtime.log_tail())
+    assert final["trained_model_id"] is None
+    assert runtime.api.get(f"/api/v1/ml-tasks/{task_id}/trained-models").json() == []
+    # An ended session cannot be aborted or interrupted again.
+    assert runtime.api.post(f"/api/v1/sessions/{session_id}/abort").status_code == 409
+    assert runtime.api.post(f"/api/v1/sessions/{session_id}/interrupt").status_code == 409
 
 
 def test_interrupt_keeps_the_best_epoch(runtime: Runtime, long_sessions: dict[str, Any]) -> None:
@@ -69,23 +87,6 @@ def test_interrupt_keeps_the_best_epoch(runtime: Runtime, long_sessions: dict[st
     assert 1 <= details["best_epoch"] <= len(final["history"]), (details["best_epoch"], len(final["history"]))
     assert details["best_epoch"] in [h["epoch"] for h in final["history"]]
     assert runtime.api.get(f"/api/v1/trained-models/{tmid}/download").status_code == 200
-
-
-def test_abort_a_running_session(runtime: Runtime, long_sessions: dict[str, Any]) -> None:
-    task_id, session_id = long_sessions["abort"]
-    wait_for_epochs(runtime, session_id)
-    asked = time.monotonic()
-    r = runtime.api.post(f"/api/v1/sessions/{session_id}/abort")
-    assert r.status_code == 202, r.text
-    final, latency = time_to_terminal(runtime, session_id, asked)
-    print(f"\nabort latency (running): {latency:.2f}s (POST /abort to status {final['status']})")
-    assert latency < 10, f"abort took {latency:.2f}s to end the session"
-    assert final["status"] == "aborted", (final, runtime.log_tail())
-    assert final["trained_model_id"] is None
-    assert runtime.api.get(f"/api/v1/ml-tasks/{task_id}/trained-models").json() == []
-    # An ended session cannot be aborted or interrupted again.
-    assert runtime.api.post(f"/api/v1/sessions/{session_id}/abort").status_code == 409
-    assert runtime.api.post(f"/api/v1/sessions/{session_id}/interrupt").status_code == 409
 
 
 def test_abort_a_queued_session(runtime: Runtime, dataset: int) -> None:

@@ -11,13 +11,14 @@ from tests.e2e.conftest import Runtime
 
 pytestmark = pytest.mark.slow
 
-# DSS's "Early stopping" example, as its docs print it (Keras 2 spelling: fit_generator).
+# DSS's "Early stopping" example as its docs print it: Keras 2's fit_generator, and the sequences function named
+# build_sequence (singular).
 EARLY_STOPPING_TRAINING = """
 from dataiku.doctor.deep_learning.shared_variables import get_variable
 from keras.callbacks import EarlyStopping
 
 
-def build_sequences(build_train_sequence_with_batch_size, build_validation_sequence_with_batch_size):
+def build_sequence(build_train_sequence_with_batch_size, build_validation_sequence_with_batch_size):
     batch_size = 32
     train_sequence = build_train_sequence_with_batch_size(batch_size)
     validation_sequence = build_validation_sequence_with_batch_size(batch_size)
@@ -37,18 +38,6 @@ def fit_model(model, train_sequence, validation_sequence, base_callbacks):
                         epochs=epochs,
                         callbacks=base_callbacks,
                         validation_data=validation_sequence)
-"""
-
-# The singular spelling DSS's docs use for the sequences function.
-SINGULAR_TRAINING = """
-def build_sequence(build_train_sequence_with_batch_size, build_validation_sequence_with_batch_size):
-    train_sequence = build_train_sequence_with_batch_size(16)
-    validation_sequence = build_validation_sequence_with_batch_size(16)
-    return train_sequence, validation_sequence
-
-
-def fit_model(model, train_sequence, validation_sequence, base_callbacks):
-    model.fit_generator(train_sequence, epochs=2, callbacks=base_callbacks, validation_data=validation_sequence)
 """
 
 CUSTOM_SCORE = '''
@@ -71,7 +60,6 @@ def sessions(runtime: Runtime) -> dict[str, tuple[dict[str, Any], int]]:
     ds = runtime.dataset("bc", demo_bytes("breast_cancer").getvalue())
     patches: dict[str, dict[str, Any]] = {
         "early_stopping": {"training": {"mode": "advanced"}, "code": {"training": EARLY_STOPPING_TRAINING}},
-        "singular": {"training": {"mode": "advanced"}, "code": {"training": SINGULAR_TRAINING}},
         "custom_score": {"metric": "Custom score", "training": {"epochs": 2}, "code": {"custom_score": CUSTOM_SCORE}},
         "standard_es": {"training": {"epochs": 30, "early_stopping": {"enabled": True, "patience": 1}}},
     }
@@ -102,10 +90,14 @@ def test_dss_early_stopping_example_runs_unchanged(runtime: Runtime, sessions: d
 
 
 def test_singular_build_sequence_is_accepted(runtime: Runtime, sessions: dict[str, Any]) -> None:
-    _task, session_id = sessions["singular"]
+    # The early stopping example above defines build_sequence (singular) and no build_sequences.
+    task, session_id = sessions["early_stopping"]
+    training = task["settings"]["code"]["training"]
+    assert "def build_sequence(" in training and "def build_sequences(" not in training
+    r = runtime.api.post(f"/api/v1/ml-tasks/{task['id']}/validate")
+    assert r.json() == {"ok": True, "errors": []}, r.text
     final = succeeded(runtime, session_id)
-    assert [h["epoch"] for h in final["history"]] == [1, 2]
-    assert final["trained_model_id"]
+    assert final["history"] and final["trained_model_id"]
 
 
 def test_custom_score_cell_is_the_metric(runtime: Runtime, sessions: dict[str, Any]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -35,6 +37,31 @@ def dataset(runtime: Runtime) -> int:
     return runtime.dataset("bc", demo_bytes("breast_cancer").getvalue())
 
 
+@pytest.fixture(scope="module")
+def dry_runs(runtime: Runtime, dataset: int) -> Iterator[dict[str, tuple[dict[str, Any], Future[Any]]]]:
+    """Both dry runs, requested in the background (each request waits for a worker to run it) so that they overlap
+    with the training of the SSE test: name -> (ML task, future of the validate response)."""
+    default = runtime.task(dataset, "diagnosis")
+    failing = runtime.task(dataset, "diagnosis")
+    code = {**failing["settings"]["code"], "architecture": RAISING_ARCHITECTURE}
+    with ThreadPoolExecutor(2) as pool:
+        yield {
+            "default": (
+                default,
+                pool.submit(runtime.api.post, f"/api/v1/ml-tasks/{default['id']}/validate", params={"dry_run": "true"}),
+            ),
+            "failing": (
+                failing,
+                pool.submit(
+                    runtime.api.post,
+                    f"/api/v1/ml-tasks/{failing['id']}/validate",
+                    params={"dry_run": "true"},
+                    json={"code": code},
+                ),
+            ),
+        }
+
+
 def read_events(runtime: Runtime, session_id: int, last_event_id: str | None = None) -> list[dict[str, Any]]:
     """Every SSE frame of the session's stream until its `end` event: [{id, event, data}]."""
     headers = runtime.api.headers()
@@ -63,7 +90,7 @@ def read_events(runtime: Runtime, session_id: int, last_event_id: str | None = N
     return events
 
 
-def test_sse_stream_and_resume(runtime: Runtime, dataset: int) -> None:
+def test_sse_stream_and_resume(runtime: Runtime, dataset: int, dry_runs: dict[str, Any]) -> None:
     task = runtime.task(dataset, "diagnosis", patch={"training": {"epochs": 4}})
     session = runtime.train(task["id"])
     events = read_events(runtime, session["id"])
@@ -96,9 +123,9 @@ def test_sse_stream_and_resume(runtime: Runtime, dataset: int) -> None:
     assert resumed_log and full_log[offset:].decode().startswith(resumed_log), (offset, resumed_log[:500])
 
 
-def test_dry_run_of_the_default_design(runtime: Runtime, dataset: int) -> None:
-    task = runtime.task(dataset, "diagnosis")
-    r = runtime.api.post(f"/api/v1/ml-tasks/{task['id']}/validate", params={"dry_run": "true"})
+def test_dry_run_of_the_default_design(runtime: Runtime, dry_runs: dict[str, Any]) -> None:
+    task, future = dry_runs["default"]
+    r = future.result(timeout=240)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["ok"] is True and body["errors"] == [], (body, runtime.log_tail())
@@ -110,10 +137,9 @@ def test_dry_run_of_the_default_design(runtime: Runtime, dataset: int) -> None:
     assert runtime.api.get(f"/api/v1/ml-tasks/{task['id']}/sessions").json() == []
 
 
-def test_dry_run_reports_the_cell_and_line_of_an_error(runtime: Runtime, dataset: int) -> None:
-    task = runtime.task(dataset, "diagnosis")
-    code = {**task["settings"]["code"], "architecture": RAISING_ARCHITECTURE}
-    r = runtime.api.post(f"/api/v1/ml-tasks/{task['id']}/validate", params={"dry_run": "true"}, json={"code": code})
+def test_dry_run_reports_the_cell_and_line_of_an_error(runtime: Runtime, dry_runs: dict[str, Any]) -> None:
+    task, future = dry_runs["failing"]
+    r = future.result(timeout=240)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["ok"] is False, body

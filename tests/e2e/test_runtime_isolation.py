@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests import helpers
 from tests.e2e.conftest import SECRET, Runtime
 
 pytestmark = pytest.mark.slow
@@ -88,14 +89,18 @@ def dataset(runtime: Runtime) -> int:
 
 @pytest.fixture(scope="module")
 def submitted(runtime: Runtime, dataset: int) -> dict[str, tuple[int, float]]:
-    """The spinning and the probing trainings, started together: name -> (session id, monotonic submit time)."""
+    """This module's limit-testing trainings, submitted together (the worker runs two at a time, the memory hog
+    after the first to end): name -> (session id, monotonic submit time)."""
     patches: dict[str, dict[str, Any]] = {
         "spin": {"training": {"time_limit_s": 10}, "code": {"architecture": SPINNING_ARCHITECTURE}},
         "probe": {"training": {"epochs": 1}, "code": {"architecture": PROBE_ARCHITECTURE}},
+        "hog": {"code": {"architecture": MEMORY_HOG_ARCHITECTURE}},
     }
+    tasks = {name: runtime.task(dataset, "diagnosis", patch=patch) for name, patch in patches.items()}
+    # Time the sessions, not the worker's start: wait for its first heartbeat.
+    helpers.wait_for(lambda: runtime.api.get("/api/v1/workers").json(), 120, "the worker to be ready", every=0.2)
     out = {}
-    for name, patch in patches.items():
-        task = runtime.task(dataset, "diagnosis", patch=patch)
+    for name, task in tasks.items():
         out[name] = (runtime.train(task["id"])["id"], time.monotonic())
     return out
 
@@ -128,9 +133,9 @@ def test_child_environment_holds_no_service_secret(runtime: Runtime, submitted: 
     assert not cwd.exists()
 
 
-def test_memory_limit_ends_a_memory_hog(runtime: Runtime, dataset: int, submitted: dict[str, Any]) -> None:
-    task = runtime.task(dataset, "diagnosis", patch={"code": {"architecture": MEMORY_HOG_ARCHITECTURE}})
-    final = runtime.train_and_wait(task["id"], timeout=120)
+def test_memory_limit_ends_a_memory_hog(runtime: Runtime, submitted: dict[str, Any]) -> None:
+    session_id, _ = submitted["hog"]
+    final = runtime.wait(session_id, timeout=120)
     assert final["status"] == "failed", final
     assert final["error"]["type"] == "memory_limit", final["error"]
     assert "3000 MB" in final["error"]["message"], final["error"]
