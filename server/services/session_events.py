@@ -34,6 +34,12 @@ class Cursor:
         return f"{self.epochs}:{self.log_offset}"
 
 
+def log_lines(text: str) -> list[str]:
+    """Lines as a terminal would show them: a carriage return redraws its line (Keras progress bars)."""
+    lines = [line.rsplit("\r", 1)[-1].rstrip() for line in text.split("\n")]
+    return [line for line in lines if line]
+
+
 def format_event(kind: str, data: Any, cursor: Cursor) -> str:
     """One SSE frame."""
     return f"id: {cursor.event_id()}\nevent: {kind}\ndata: {json.dumps(data, default=str)}\n\n"
@@ -78,7 +84,7 @@ class SessionStream:
             text, offset = session_log.read_from(self.settings, row, self.cursor.log_offset)
             if text:
                 self.cursor.log_offset = offset
-                frames.append(format_event("log", {"lines": text.splitlines()}, self.cursor))
+                frames.append(format_event("log", {"lines": log_lines(text)}, self.cursor))
             if row.status in TERMINAL:
                 body = sessions.as_dict(row)
                 body.pop("history", None)

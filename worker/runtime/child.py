@@ -85,8 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     design = job["design"]
     _context.current = {k: design.get(k) for k in ("project_key", "analysis_id", "ml_task_id")}
     channel.send({"type": "status", "phase": "starting", "pid": os.getpid()})
+    import warnings
+
     from worker.runtime import cells, trainer
 
+    # Keras matches a dict of inputs to a single-input model by name, as intended; its warning is noise here.
+    warnings.filterwarnings("ignore", message=r"The structure of `inputs` doesn't match the expected structure")
     try:
         _setup_gpus(bool(job.get("allow_growth", True)))
         cells.install_aliases()
