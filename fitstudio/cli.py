@@ -1,4 +1,4 @@
-"""The `fitstudio` command: up, api, worker, db upgrade, users create, tokens create."""
+"""The `fitstudio` command: up, api, worker, db upgrade, users create, tokens create / revoke."""
 
 from __future__ import annotations
 
@@ -60,6 +60,27 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
         token = auth.create_token(db, user, args.token_name or "cli")
     print(f"new token for {args.name}:")
     print(token)
+    return 0
+
+
+def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    """Revoke an API token by its id (GET /api/v1/tokens lists a user's tokens with their ids)."""
+    from server.db import session_scope
+    from server.models import ApiToken, utcnow
+    from server.services import audit
+    from server.services.bootstrap import migrate
+
+    migrate(_settings())
+    with session_scope() as db:
+        row = db.get(ApiToken, args.id)
+        if row is None:
+            print(f"error: no token with id {args.id}", file=sys.stderr)
+            return 1
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+            audit.record(db, None, "token.revoke", str(row.id), via="cli", owner=row.user.username)
+        owner, prefix = row.user.username, row.prefix
+    print(f"token {args.id} ({prefix}…) of {owner} is revoked")
     return 0
 
 
@@ -204,6 +225,9 @@ def parser() -> argparse.ArgumentParser:
     tc.add_argument("name")
     tc.add_argument("--token-name", default="cli")
     tc.set_defaults(fn=cmd_tokens_create)
+    tr = tsub.add_parser("revoke", help="revoke the token with id ID (see GET /api/v1/tokens)")
+    tr.add_argument("id", type=int)
+    tr.set_defaults(fn=cmd_tokens_revoke)
     return p
 
 

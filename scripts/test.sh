@@ -8,5 +8,19 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+# tests/deploy runs `docker compose config` on docker-compose.yml: where no compose client runs (neither the
+# `docker compose` plugin nor `docker-compose`), install Debian's docker-compose (root or passwordless sudo).
+if ! docker compose version >/dev/null 2>&1 && ! docker-compose version >/dev/null 2>&1 \
+  && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    docker-compose; } >/dev/null 2>&1 || echo "note: could not install docker-compose; its test will skip" >&2
+fi
+# The browser tests (tests/webui) drive Debian's Chromium through Playwright; no browser is downloaded.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium; } >/dev/null 2>&1 \
+    || echo "note: could not install chromium; the browser test fails when CI=true, skips otherwise" >&2
+fi
 .venv/bin/ruff check .
 exec .venv/bin/python -m pytest -p no:cacheprovider -q -ra "$@"

@@ -1,23 +1,20 @@
-"""HTML routes: login (password or token link), logout, and the home page."""
+"""HTML routes: login (password or token link) and logout here; every other page in webui/pages/."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Depends, FastAPI, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
-from server.api.deps import user_from_cookie
 from server.db import get_db
-from server.services import auth, projects
+from server.services import auth, ratelimit
+from server.settings import get_settings
 from webui import session as websession
+from webui.pages import analyses, datasets, mltasks, models, projects, sessions, workers
+from webui.web import HERE, PageRoute, redirect, render
 
-HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=str(HERE / "templates"))
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
 
 def mount_static(app: FastAPI) -> None:
@@ -25,52 +22,68 @@ def mount_static(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
 
+def _secure(request: Request) -> bool:
+    """Mark the cookie Secure when the service is reached over HTTPS (directly or per FITSTUDIO_PUBLIC_URL)."""
+    return request.url.scheme == "https" or get_settings().public_url.startswith("https://")
+
+
+def _next_url(value: str | None) -> str:
+    """A local path to go to after logging in ('/' for anything else)."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
 @router.get("/login", response_class=HTMLResponse)
-def login_page(request: Request, token: str | None = None, db: Session = Depends(get_db)) -> Response:
+def login_page(
+    request: Request, token: str | None = None, next: str | None = None, db: Session = Depends(get_db)
+) -> Response:
     """The login form; ?token=… (the link `fitstudio up` prints) logs in directly."""
     if token:
         user = auth.user_for_token(db, token)
         if user is not None:
-            response = RedirectResponse("/", status_code=303)
-            websession.start_session(response, user.id)
+            response = redirect(_next_url(next))
+            websession.start_session(response, user.id, secure=_secure(request))
             return response
-        return templates.TemplateResponse(
-            request, "login.html", {"error": "That login link is not valid any more."}, status_code=401
-        )
-    return templates.TemplateResponse(request, "login.html", {"error": None})
+        return render(request, "login.html", {"error": "That login link is not valid any more."}, status_code=401)
+    return render(request, "login.html", {"error": None, "next": _next_url(next)})
 
 
 @router.post("/login", response_class=HTMLResponse)
 def login_submit(
-    request: Request, username: str = Form(""), password: str = Form(""), db: Session = Depends(get_db)
+    request: Request,
+    username: str = Form(""),
+    password: str = Form(""),
+    next: str = Form("/"),
+    db: Session = Depends(get_db),
 ) -> Response:
-    """Check a username and password and start a session."""
+    """Check a username and password and start a session (failures are rate-limited per client and name)."""
+    client = request.client.host if request.client else "unknown"
+    wait = ratelimit.logins.retry_after(client, username)
+    if wait:
+        return JSONResponse(
+            {"detail": f"Too many failed logins; try again in {wait} s.", "code": "too_many_attempts"},
+            status_code=429,
+            headers={"Retry-After": str(wait)},
+        )
     user = auth.get_user(db, username)
     if user is None or not auth.verify_password(user, password):
-        return templates.TemplateResponse(
-            request, "login.html", {"error": "Wrong user name or password."}, status_code=401
-        )
-    response = RedirectResponse("/", status_code=303)
-    websession.start_session(response, user.id)
+        ratelimit.logins.failure(client, username)
+        context = {"error": "Wrong user name or password.", "next": _next_url(next), "username": username}
+        return render(request, "login.html", context, status_code=401)
+    ratelimit.logins.success(client, username)
+    response = redirect(_next_url(next))
+    websession.start_session(response, user.id, secure=_secure(request))
     return response
 
 
 @router.post("/logout")
 def logout() -> Response:
-    """End the session."""
-    response = RedirectResponse("/login", status_code=303)
+    """End the session (a forged logout can do no more than log someone out, so no CSRF check)."""
+    response = redirect("/login")
     websession.end_session(response)
     return response
 
 
-@router.get("/", response_class=HTMLResponse)
-def home(request: Request, db: Session = Depends(get_db)) -> Response:
-    """The projects the user can see."""
-    user = user_from_cookie(request, db)
-    if user is None:
-        return RedirectResponse("/login", status_code=303)
-    return templates.TemplateResponse(
-        request,
-        "home.html",
-        {"user": user, "projects": projects.visible(db, user), "csrf": websession.csrf_token(request)},
-    )
+for _module in (projects, datasets, analyses, mltasks, sessions, models, workers):
+    router.include_router(_module.router)

@@ -56,3 +56,20 @@ class PidsCgroup:
             self.path.rmdir()
         except OSError as exc:
             log.warning("could not remove cgroup %s: %s", self.path, exc)
+
+
+def clean_stale(active_scratch: set[str]) -> list[str]:
+    """Remove empty cgroups of trainings no longer running here (left by a killed worker)."""
+    base = _base()
+    if base is None or not base.is_dir():
+        return []
+    removed = []
+    for path in base.iterdir():
+        if not path.is_dir() or any(path.name.startswith(f"{name}-") for name in active_scratch):
+            continue
+        try:
+            path.rmdir()  # refuses a cgroup that still holds processes
+            removed.append(str(path))
+        except OSError:
+            continue
+    return removed

@@ -196,5 +196,7 @@ def _temp_files(base: Path) -> list[Path]:
 def loop_once(settings: Settings, active_scratch: set[str]) -> dict[str, Any]:
     """What the heartbeat thread runs every reconcile_every_s."""
     result: dict[str, Any] = dict(reconcile(settings))
-    result["cleaned"] = clean_orphans(settings, active_scratch)
+    from worker.cgroups import clean_stale
+
+    result["cleaned"] = clean_orphans(settings, active_scratch) + clean_stale(active_scratch)
     return result

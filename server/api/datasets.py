@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 from server.api.deps import current_user, settings_dep
 from server.db import get_db
 from server.errors import ApiError
-from server.models import Dataset, User
-from server.services import access, datasets, storage
+from server.models import Dataset, Project, User
+from server.services import access, audit, datasets, storage
 from server.settings import Settings
 
 router = APIRouter(tags=["datasets"])
@@ -63,6 +63,7 @@ async def upload_dataset(
                     raise too_large(settings)
                 out.write(chunk)
         ds = datasets.create_from_file(db, settings, project, user, name, file.filename or "", tmp)
+        audit.record(db, user, "dataset.create", str(ds.id), project=project.key, name=ds.name)
         db.commit()
     finally:
         tmp.unlink(missing_ok=True)
@@ -105,6 +106,9 @@ def delete_dataset(
 ) -> Response:
     """Delete a dataset (409 while an analysis uses it)."""
     ds = access.dataset(db, user, dataset_id, "writer")
+    project = db.get(Project, ds.project_id)
+    ident, name = ds.id, ds.name
     datasets.delete(db, settings, ds)
+    audit.record(db, user, "dataset.delete", str(ident), project=project.key if project else None, name=name)
     db.commit()
     return Response(status_code=204)

@@ -22,9 +22,18 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(user: User, password: str) -> bool:
-    """True when PASSWORD is USER's password."""
-    if not user.password_hash:
+_DUMMY_HASH: str | None = None
+
+
+def verify_password(user: User | None, password: str) -> bool:
+    """True when PASSWORD is USER's password; as slow for an unknown user, so timing reveals no names."""
+    global _DUMMY_HASH
+    if user is None or not user.password_hash:
+        _DUMMY_HASH = _DUMMY_HASH or _hasher.hash("fitstudio-dummy-password")
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            pass
         return False
     try:
         return _hasher.verify(user.password_hash, password)

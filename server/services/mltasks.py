@@ -62,7 +62,7 @@ def create(
     )
     db.add(task)
     db.flush()
-    audit.record(db, user, "mltask.create", task.id, analysis=analysis.id)
+    audit.record(db, user, "mltask.create", task.id, analysis=analysis.id, project=analysis.project.key)
     return task
 
 
@@ -115,7 +115,7 @@ def update_settings(db: Session, user: User, task: MLTask, raw: Any) -> MLTask:
         raise invalid("The settings are not valid; see errors.", errors=errors, code="invalid_settings")
     task.settings = doc
     db.flush()
-    audit.record(db, user, "mltask.settings", task.id)
+    audit.record(db, user, "mltask.settings", task.id, project=task.analysis.project.key)
     return task
 
 

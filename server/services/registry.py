@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from server.errors import ApiError, conflict, invalid, not_found
 from server.models import Project, SavedModel, SavedModelVersion, TrainedModel, User
 from server.services import audit, storage
-from server.services.ids import VERSION_ID_RE
+from server.services.ids import VERSION_ID_RE, is_sql_int
 from server.settings import Settings
 
 
@@ -30,7 +30,7 @@ def deploy(
     assert project is not None
     saved: SavedModel | None = None
     if saved_model_id is not None:
-        saved = db.get(SavedModel, saved_model_id)
+        saved = db.get(SavedModel, saved_model_id) if is_sql_int(saved_model_id) else None
         if saved is None or saved.project_id != project.id:
             raise not_found("saved model", saved_model_id)
     elif saved_model_name:
@@ -79,8 +79,22 @@ def deploy(
     if activate or saved.active_version is None:
         saved.active_version = version_id
     db.flush()
-    audit.record(db, user, "model.deploy", f"{saved.id}/{version_id}", trained_model=model.id, activate=activate)
+    audit.record(
+        db,
+        user,
+        "model.deploy",
+        f"{saved.id}/{version_id}",
+        trained_model=model.id,
+        activate=activate,
+        project=project.key,
+    )
     return version
+
+
+def _project_key(db: Session, project_id: int) -> str | None:
+    """The key of project PROJECT_ID (for the audit log)."""
+    project = db.get(Project, project_id)
+    return project.key if project else None
 
 
 def version_of(db: Session, saved: SavedModel, version_id: str | None) -> SavedModelVersion:
@@ -101,7 +115,7 @@ def set_active(db: Session, user: User, saved: SavedModel, version_id: str) -> S
     version_of(db, saved, version_id)
     saved.active_version = version_id
     db.flush()
-    audit.record(db, user, "model.activate", f"{saved.id}/{version_id}")
+    audit.record(db, user, "model.activate", f"{saved.id}/{version_id}", project=_project_key(db, saved.project_id))
     return saved
 
 
@@ -160,7 +174,9 @@ def delete_version(db: Session, settings: Settings, user: User, saved: SavedMode
     db.delete(version)
     db.flush()
     storage.remove_tree(folder, settings.artifacts)
-    audit.record(db, user, "model.version.delete", f"{saved.id}/{version_id}")
+    audit.record(
+        db, user, "model.version.delete", f"{saved.id}/{version_id}", project=_project_key(db, saved.project_id)
+    )
 
 
 def delete_saved_model(db: Session, settings: Settings, user: User, saved: SavedModel) -> None:
@@ -176,7 +192,7 @@ def delete_saved_model(db: Session, settings: Settings, user: User, saved: Saved
         parent = storage.saved_version_dir(settings, project.key, ident, "x").parent
         if parent.exists():
             storage.remove_tree(parent, settings.artifacts)
-    audit.record(db, user, "model.saved.delete", str(ident))
+    audit.record(db, user, "model.saved.delete", str(ident), project=project.key if project else None)
 
 
 def delete_trained_model(db: Session, settings: Settings, user: User, model: TrainedModel) -> None:
@@ -196,4 +212,4 @@ def delete_trained_model(db: Session, settings: Settings, user: User, model: Tra
     db.delete(model)
     db.flush()
     storage.remove_tree(folder, settings.artifacts)
-    audit.record(db, user, "model.trained.delete", ident)
+    audit.record(db, user, "model.trained.delete", ident, project=_project_key(db, model.project_id))

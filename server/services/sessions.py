@@ -59,7 +59,15 @@ def submit(db: Session, user: User, task: MLTask) -> TrainingSession:
     )
     db.add(session)
     db.flush()
-    audit.record(db, user, "session.submit", f"{task.id}/s{number}", session_id=session.id, code=doc["code"])
+    audit.record(
+        db,
+        user,
+        "session.submit",
+        f"{task.id}/s{number}",
+        session_id=session.id,
+        code=doc["code"],
+        project=design["project_key"],
+    )
     db.commit()
     publish(session)
     return session
@@ -116,7 +124,7 @@ def interrupt(db: Session, user: User, session: TrainingSession) -> TrainingSess
             "not_running", f"Session {session.id} is {session.status}; only a running session can be interrupted."
         )
     session.cancel_request = "interrupt"
-    audit.record(db, user, "session.interrupt", str(session.id))
+    audit.record(db, user, "session.interrupt", str(session.id), project=session.ml_task.analysis.project.key)
     db.commit()
     return session
 
@@ -125,7 +133,7 @@ def abort(db: Session, user: User, session: TrainingSession) -> TrainingSession:
     """Abort SESSION: a queued one never starts; a running one is killed and ends aborted."""
     if session.status in TERMINAL:
         raise conflict("already_ended", f"Session {session.id} already ended ({session.status}).")
-    audit.record(db, user, "session.abort", str(session.id))
+    audit.record(db, user, "session.abort", str(session.id), project=session.ml_task.analysis.project.key)
     # Conditional update: a worker may be claiming it at this very moment.
     done = db.execute(
         update(TrainingSession)

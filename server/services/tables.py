@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import mmap
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,6 +14,8 @@ import pyarrow.parquet as pq
 from server.errors import ApiError, invalid
 
 MAX_COLUMNS = 10_000
+MAX_ROW_BYTES = 4 << 20  # one CSV line (the header or a row) may be at most 4 MiB (docs/security.md)
+PARSE_BLOCK_BYTES = 16 << 20  # a row spread over several lines (quoted line breaks) may be at most this long
 
 
 def _check_columns(table: pa.Table, what: str) -> pa.Table:
@@ -38,8 +43,53 @@ def _check_columns(table: pa.Table, what: str) -> pa.Table:
     return table
 
 
+def _row_too_long(offset: int) -> ApiError:
+    return invalid(
+        f"The CSV has a line longer than {MAX_ROW_BYTES >> 20} MB (starting at byte {offset}); "
+        "split or shorten it, or upload Parquet.",
+        code="row_too_long",
+    )
+
+
+def _check_line_lengths(path: Path, size: int) -> None:
+    """422 row_too_long when a line of the file is longer than MAX_ROW_BYTES, found without reading the whole file.
+
+    A line longer than MAX_ROW_BYTES covers at least one whole aligned window of MAX_ROW_BYTES / 2 bytes, so it is
+    enough to look for a line end in each window (the first one is usually a few hundred bytes in) and to measure
+    the line only around a window that has none.
+    """
+    if size <= MAX_ROW_BYTES:
+        return
+    window = MAX_ROW_BYTES // 2
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        for start in range(0, size, window):
+            end = min(start + window, size)
+            if mm.find(b"\n", start, end) != -1 or mm.find(b"\r", start, end) != -1:
+                continue
+            line_start = max(mm.rfind(b"\n", 0, start), mm.rfind(b"\r", 0, start)) + 1
+            stop = min(size, line_start + MAX_ROW_BYTES + 1)
+            ends = [i for i in (mm.find(b"\n", end, stop), mm.find(b"\r", end, stop)) if i != -1]
+            line_end = min(ends) if ends else stop
+            if line_end - line_start > MAX_ROW_BYTES:
+                raise _row_too_long(line_start)
+
+
+def _check_header(head: bytes) -> None:
+    """Refuse a header with more than MAX_COLUMNS names before the parser builds a column for each."""
+    text = head.decode("utf-8", "replace")
+    try:
+        count = len(next(csv.reader(io.StringIO(text, newline="")), []))
+    except csv.Error:  # a field over the csv module's size limit: count separators instead
+        count = text.splitlines()[0].count(",") + 1 if text else 0
+    if count > MAX_COLUMNS:
+        raise invalid(
+            f"The CSV header has {count} columns; at most {MAX_COLUMNS} are supported.", code="too_many_columns"
+        )
+
+
 def read_csv(path: Path) -> pa.Table:
     """Parse a CSV file (UTF-8, header row) into an Arrow table; 415/422 with the reason when it cannot."""
+    size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(65536)
     if not head.strip():
@@ -50,15 +100,20 @@ def read_csv(path: Path) -> pa.Table:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         # A multi-byte character may be cut at the 64 KiB boundary; only fail on errors well inside it.
-        if exc.start < len(head) - 4:
+        if len(head) < 65536 or exc.start < len(head) - 4:
             raise invalid(
                 f"The CSV is not UTF-8 (bad byte at offset {exc.start}). Re-save it as UTF-8 and upload again.",
                 code="bad_encoding",
             ) from None
+    _check_line_lengths(path, size)
+    if b"\n" not in head and b"\r" not in head and size > len(head):
+        with open(path, "rb") as fh:
+            head = fh.read(MAX_ROW_BYTES + 1)
+    _check_header(head)
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(block_size=16 << 20),
+            read_options=pacsv.ReadOptions(block_size=PARSE_BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(newlines_in_values=True),
             convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
         )
@@ -69,8 +124,17 @@ def read_csv(path: Path) -> pa.Table:
                 "The CSV is not valid UTF-8. Re-save it as UTF-8 and upload again.", code="bad_encoding"
             ) from None
         if "straddling" in msg.lower() or "block" in msg.lower():
-            raise invalid("The CSV has a row longer than 16 MB; split or shorten it.", code="bad_csv") from None
+            # A quoted value holding line breaks can make a row longer than its lines.
+            raise invalid(
+                f"The CSV has a row longer than {PARSE_BLOCK_BYTES >> 20} MB; split or shorten it.", code="row_too_long"
+            ) from None
         raise invalid(f"The CSV could not be parsed: {msg}", code="bad_csv") from None
+    binary = [f.name for f in table.schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+    if binary:  # the parser keeps a column whose bytes are not UTF-8 as binary
+        raise invalid(
+            f"Column {binary[0]!r} of the CSV is not UTF-8 text. Re-save the file as UTF-8 and upload again.",
+            code="bad_encoding",
+        )
     return _check_columns(table, "CSV")
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from server.errors import ApiError
 from server.models import MLTask, TrainedModel
 from server.settings import Settings
+from worker.runtime import evaluation
 
 
 def ids_of_task(db: Session, task: MLTask) -> list[str]:
@@ -58,4 +59,5 @@ def as_dict(settings: Settings, model: TrainedModel) -> dict[str, Any]:
         "location": loc["location"],
         "download_url": loc["download_url"],
         "created_at": model.created_at,
+        "evaluation": evaluation.load(settings.artifacts / model.path),
     }

@@ -115,6 +115,9 @@ def contain(
         except SandboxError:
             continue  # a mount we may not touch stays as it is; the writable ones matter most
     done.append("read-only filesystem except " + ", ".join(writable))
+    if Path("/dev/shm").is_dir():  # shared memory stays usable (multiprocessing, TensorFlow) but private
+        _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
+        done.append("private /dev/shm")
     for path in hidden_files:
         if Path(path).exists():
             _mount("/dev/null", path, None, MS_BIND)

@@ -1,0 +1,167 @@
+"""The ML task design form: form fields ⇄ the settings document, and the model inputs a design produces."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import FormData
+
+from server.models import MLTask
+from server.services import datasets
+from server.services.catalog import CUSTOM_SCORE, metric_names
+from server.services.defaults import TRAINING_DEFAULT
+from server.settings import Settings
+
+CELLS = ("architecture", "training", "custom_score")
+IMAGE_KEYS = ("height", "width", "channels")
+TABS = (
+    ("features", "Target & features"),
+    ("metric", "Metric & split"),
+    ("architecture", "Architecture"),
+    ("training", "Training"),
+    ("custom_score", "Custom score"),
+    ("gpu", "GPU"),
+)
+# Which tab shows the field an error names (first part of its "field", or its "cell").
+TAB_OF = {
+    "features": "features",
+    "image": "features",
+    "text": "features",
+    "metric": "metric",
+    "split": "metric",
+    "training": "training",
+    "gpu": "gpu",
+    "architecture": "architecture",
+    "custom_score": "custom_score",
+    "dry_run": "architecture",
+}
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _number(form: FormData, name: str) -> Any:
+    """The field as a number when it reads as one, else as given (pydantic then names the field in its error)."""
+    raw = _text(form, name)
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def _gpu_list(raw: str) -> Any:
+    parts = [p.strip() for p in raw.replace(";", ",").split(",") if p.strip()]
+    try:
+        return [int(p) for p in parts]
+    except ValueError:
+        return raw  # pydantic reports "gpu.gpu_list: Input should be a valid list"
+
+
+def settings_from_form(form: FormData, task: MLTask) -> dict[str, Any]:
+    """The settings document the design form describes (values still unchecked; validate_settings checks them)."""
+    features: dict[str, dict[str, str]] = {}
+    i = 0
+    while f"feature-{i}-name" in form:
+        name = form.get(f"feature-{i}-name")
+        if isinstance(name, str):
+            features[name] = {"role": _text(form, f"feature-{i}-role"), "type": _text(form, f"feature-{i}-type")}
+        i += 1
+    code = {cell: str(form.get(f"code-{cell}") or "").replace("\r\n", "\n") for cell in CELLS}
+    steps = _text(form, "training-steps_per_epoch")
+    return {
+        "features": features,
+        "split": {"train_ratio": _number(form, "split-train_ratio"), "seed": _number(form, "split-seed")},
+        "metric": _text(form, "metric"),
+        "training": {
+            "mode": "advanced" if form.get("training-advanced") else "standard",
+            "epochs": _number(form, "training-epochs"),
+            "batch_size": _number(form, "training-batch_size"),
+            "steps_per_epoch": steps or None,
+            "shuffle": bool(form.get("training-shuffle")),
+            "early_stopping": {
+                "enabled": bool(form.get("training-early_stopping")),
+                "patience": _number(form, "training-patience"),
+            },
+            "time_limit_s": _number(form, "training-time_limit_s"),
+        },
+        "gpu": {
+            "use_gpu": bool(form.get("gpu-use_gpu")),
+            "gpu_list": _gpu_list(_text(form, "gpu-gpu_list")),
+            "allow_growth": bool(form.get("gpu-allow_growth")),
+        },
+        "image": {k: _number(form, f"image-{k}") for k in ("height", "width", "channels")},
+        "text": {k: _number(form, f"text-{k}") for k in ("max_tokens", "sequence_length")},
+        "code": code,
+    }
+
+
+def tab_of(error: dict[str, Any]) -> str:
+    """The design tab where ERROR ({cell|field, line?, message}) is shown."""
+    key = str(error.get("cell") or error.get("field") or "").split(".")[0]
+    return TAB_OF.get(key, "features")
+
+
+def form_context(task: MLTask, doc: dict[str, Any]) -> dict[str, Any]:
+    """What the design template needs besides the task: columns with their settings, metrics, cells."""
+    dataset = task.analysis.dataset
+    features = doc.get("features") or {}
+    columns = []
+    for col in dataset.columns:
+        if col["name"] == task.target:
+            continue
+        spec = features.get(col["name"]) or {"role": "reject", "type": col["type"]}
+        columns.append({"name": col["name"], "inferred": col["type"], "role": spec["role"], "type": spec["type"]})
+    code = dict(doc.get("code") or {})
+    if not (code.get("training") or "").strip():
+        code["training"] = TRAINING_DEFAULT  # advanced mode starts from the default code
+    kinds = {c["type"] for c in columns if c["role"] == "input"}
+    return {
+        "columns": columns,
+        "metrics": [*metric_names(task.prediction_type), CUSTOM_SCORE],
+        "code": code,
+        "tabs": TABS,
+        "has_images": "image" in kinds,
+        "has_text": "text" in kinds,
+        "training_default": TRAINING_DEFAULT,
+    }
+
+
+def input_shapes(settings: Settings, task: MLTask, doc: dict[str, Any]) -> dict[str, list[int]]:
+    """The input_shapes build_model will receive for the (validated) settings DOC.
+
+    Numeric columns count 1 each and text/image inputs follow their settings; categorical columns need the
+    distinct values of the train split, so only they are read, and split exactly as the training splits.
+    """
+    from worker.runtime import data, preprocessing
+
+    design = {"settings": doc, "target": task.target, "prediction_type": task.prediction_type}
+    inputs = {c: s for c, s in doc["features"].items() if s["role"] == "input"}
+    categorical = {c: s for c, s in inputs.items() if s["type"] == "categorical"}
+    values: dict[str, list[Any]] = {}
+    if categorical:
+        job = {
+            "design": {**design, "settings": {**doc, "features": categorical}},
+            "dataset": {"parquet": str(datasets.parquet_path(settings, task.analysis.dataset))},
+        }
+        train, _ = data.split(data.load(job), doc["split"]["train_ratio"], doc["split"]["seed"])
+        for col in categorical:
+            counts = train[col].dropna().astype(str).value_counts()
+            values[col] = list(counts.index[: preprocessing.MAX_DUMMIES])
+    prep = {
+        "main": [
+            {"kind": s["type"], "values": values.get(c, [])}
+            for c, s in inputs.items()
+            if s["type"] in ("numeric", "categorical")
+        ],
+        "text": {c: {"sequence_length": int(doc["text"]["sequence_length"])} for c in _of_type(inputs, "text")},
+        "image": {c: {k: int(doc["image"][k]) for k in IMAGE_KEYS} for c in _of_type(inputs, "image")},
+    }
+    return preprocessing.input_shapes(prep)
+
+
+def _of_type(inputs: dict[str, dict[str, str]], kind: str) -> list[str]:
+    return [c for c, spec in inputs.items() if spec["type"] == kind]

@@ -1,0 +1,123 @@
+"""Pages: an ML task's design (tabs, code editors) and its actions: save, validate, dry run, inputs, train."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from server.api.deps import settings_dep
+from server.db import get_db
+from server.errors import ApiError
+from server.models import MLTask, User
+from server.services import access, auth, mltasks, registry, sessions
+from server.settings import Settings
+from webui import design
+from webui.samples import code_samples
+from webui.web import PageRoute, csrf_form, form_str, page_user, redirect, render, wants_json
+
+router = APIRouter(route_class=PageRoute)
+ACTIONS = ("save", "validate", "dry_run", "inputs", "train")
+
+
+@router.get("/ml-tasks/{mltask_id}/design", response_class=HTMLResponse)
+def design_page(
+    mltask_id: str,
+    request: Request,
+    saved: int = 0,
+    db: Session = Depends(get_db),
+    user: User = Depends(page_user),
+) -> Response:
+    """The design: tabs for features, metric & split, architecture, training, custom score and GPU."""
+    task = access.ml_task(db, user, mltask_id)
+    notice = "Design saved." if saved else None
+    return _render(request, db, user, task, task.settings, [], notice=notice)
+
+
+def _render(
+    request: Request,
+    db: Session,
+    user: User,
+    task: MLTask,
+    doc: dict[str, Any],
+    errors: list[dict[str, Any]],
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    project = task.analysis.project
+    role = auth.role_in(db, user, project)
+    ctx = design.form_context(task, doc)
+    columns = ctx["columns"]
+    image_inputs = [f"{c['name']}_preprocessed" for c in columns if c["type"] == "image" and c["role"] == "input"]
+    first_tab = design.tab_of(errors[0]) if errors else "features"
+    context = {
+        "project": project,
+        "analysis": task.analysis,
+        "task": task,
+        "doc": doc,
+        "errors": errors,
+        "first_tab": first_tab,
+        "notice": notice,
+        "can_write": role in ("writer", "admin"),
+        "samples": code_samples(task.prediction_type, image_inputs, registry.of_project(db, project)),
+        **ctx,
+    }
+    return render(request, "design.html", context, status_code=status_code)
+
+
+def _json_or_page(
+    request: Request, db: Session, user: User, task: MLTask, doc: dict[str, Any], body: dict[str, Any]
+) -> Response:
+    """BODY as JSON for the page's scripts; without scripts, the design page showing it."""
+    if wants_json(request):
+        return JSONResponse(body)
+    errors = body.get("errors") or []
+    notice = None if errors else "The design is valid."
+    return _render(request, db, user, task, doc, errors, notice=notice, status_code=422 if errors else 200)
+
+
+@router.post("/ml-tasks/{mltask_id}/design", response_class=HTMLResponse)
+def design_submit(
+    mltask_id: str,
+    request: Request,
+    form: FormData = Depends(csrf_form),
+    db: Session = Depends(get_db),
+    user: User = Depends(page_user),
+    settings: Settings = Depends(settings_dep),
+) -> Response:
+    """Save, validate, dry-run, show the inputs of, or train the design the form holds."""
+    action = form_str(form, "action", "save")
+    if action not in ACTIONS:
+        action = "save"
+    needed = "writer" if action in ("save", "dry_run", "train") else "reader"
+    task = access.ml_task(db, user, mltask_id, needed)
+    raw = design.settings_from_form(form, task)
+    doc, errors = mltasks.validate_settings(task, raw)
+    if action in ("validate", "dry_run", "inputs"):
+        body: dict[str, Any] = {"ok": not errors, "errors": errors}
+        if doc is not None and action == "dry_run":
+            from server.services import dry_run
+
+            body.update(dry_run.run(db, settings, user, task, doc))
+            body["ok"] = not body["errors"]
+        elif doc is not None and action == "inputs":
+            body["input_shapes"] = design.input_shapes(settings, task, doc)
+        return _json_or_page(request, db, user, task, doc or raw, body)
+    if doc is None:
+        if wants_json(request):
+            return JSONResponse({"ok": False, "errors": errors}, status_code=422)
+        return _render(request, db, user, task, raw, errors, status_code=422)
+    mltasks.update_settings(db, user, task, doc)
+    db.commit()
+    if action == "train":
+        try:
+            session = sessions.submit(db, user, task)
+        except ApiError as exc:
+            db.rollback()
+            errors = exc.errors or [{"field": "training", "message": exc.detail}]
+            return _render(request, db, user, task, doc, errors, status_code=exc.status)
+        return redirect(f"/ml-tasks/{task.id}?session={session.id}")
+    return redirect(f"/ml-tasks/{task.id}/design?saved=1")

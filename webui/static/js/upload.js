@@ -1,0 +1,56 @@
+// Dataset upload with a progress bar: XMLHttpRequest to the REST API (cookie + X-CSRF-Token), then the dataset page.
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  const form = document.getElementById("upload-form");
+  if (!form) return;
+  const bar = form.querySelector(".progress");
+  const fill = bar.querySelector("div");
+  const status = form.querySelector(".upload-status");
+  const button = form.querySelector('button[type="submit"]');
+  const fileInput = form.querySelector('input[type="file"]');
+  const nameInput = form.querySelector('input[name="name"]');
+
+  fileInput.addEventListener("change", () => {
+    const file = fileInput.files[0];
+    if (file && !nameInput.value) nameInput.value = file.name.replace(/\.(csv|parquet|zip)$/i, "");
+  });
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", form.dataset.url);
+    xhr.setRequestHeader("X-CSRF-Token", window.csrfToken());
+    xhr.upload.addEventListener("progress", (e) => {
+      if (!e.lengthComputable) return;
+      const pct = Math.round((100 * e.loaded) / e.total);
+      fill.style.width = `${pct}%`;
+      status.textContent = pct < 100 ? `Uploading… ${pct}%` : "Reading and profiling the data…";
+    });
+    xhr.addEventListener("load", () => {
+      let body = {};
+      try { body = JSON.parse(xhr.responseText); } catch (err) { body = {}; }
+      if (xhr.status === 201) {
+        status.textContent = `Stored ${body.n_rows} rows.`;
+        window.location.href = `/datasets/${body.id}`;
+        return;
+      }
+      button.disabled = false;
+      bar.hidden = true;
+      status.className = "upload-status error";
+      status.textContent = body.detail || `Upload failed (HTTP ${xhr.status}).`;
+    });
+    xhr.addEventListener("error", () => {
+      button.disabled = false;
+      status.className = "upload-status error";
+      status.textContent = "The upload was interrupted; check the connection and retry.";
+    });
+    button.disabled = true;
+    bar.hidden = false;
+    fill.style.width = "0";
+    status.className = "upload-status hint";
+    status.textContent = "Uploading…";
+    xhr.send(data);
+  });
+});
