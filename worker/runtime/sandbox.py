@@ -114,19 +114,19 @@ def contain(
             _mount(None, point, None, MS_REMOUNT | MS_BIND | MS_RDONLY | locked)
         except SandboxError:
             continue  # a mount we may not touch stays as it is; the writable ones matter most
-    done.append("read-only filesystem except " + ", ".join(writable))
+    done.append(f"read-only filesystem except {len(writable)} working folder(s)")
     if Path("/dev/shm").is_dir():  # shared memory stays usable (multiprocessing, TensorFlow) but private
         _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777")
         done.append("private /dev/shm")
     for path in hidden_files:
         if Path(path).exists():
             _mount("/dev/null", path, None, MS_BIND)
-            done.append(f"masked {Path(path).name}")
+            done.append("masked a service file")
     if hide_siblings_of:
         own = Path(hide_siblings_of).resolve()
         hidden_dirs = [*hidden_dirs, *(str(p) for p in own.parent.iterdir() if p.is_dir() and p != own)]
     for path in hidden_dirs:
         if Path(path).is_dir():
             _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=000")
-            done.append(f"masked {path}/")
+            done.append("masked a service folder")
     return done
