@@ -122,3 +122,21 @@ def test_regression_has_every_metric_finite(runtime: Runtime) -> None:
             for prefix in ("Test", "Train"):
                 value = entry[f"{prefix} {name}"]
                 assert isinstance(value, float) and math.isfinite(value), (prefix, name, value)
+
+
+def test_image_zip_trains_in_standard_mode(runtime: Runtime) -> None:
+    ds = runtime.dataset("digits_std", digits_zip(n_per_class=30), "digits.zip")
+    task = runtime.task(
+        ds,
+        "label",
+        patch={
+            "image": {"height": 16, "width": 16, "channels": 1},
+            "training": {"epochs": 2, "batch_size": 16, "steps_per_epoch": 5},
+        },
+    )
+    final = runtime.train_and_wait(task["id"])
+    assert final["status"] == "succeeded", (final["error"], runtime.log_tail())
+    assert [h["epoch"] for h in final["history"]] == [1, 2]
+    assert all(isinstance(h["val_loss"], float) and h["val_loss"] > 0 for h in final["history"])
+    log = runtime.api.get(f"/api/v1/sessions/{final['id']}/log").text
+    assert "5/5" in log  # steps_per_epoch honoured

@@ -63,6 +63,25 @@ def check_output(model: Any, inputs: dict[str, np.ndarray], prediction_type: str
     return width
 
 
+def fast_training_data(x: dict[str, np.ndarray], y: np.ndarray, training: dict[str, Any], seed: int) -> dict[str, Any]:
+    """model.fit arguments for standard mode: the arrays themselves (as a hand-written fit would), or for uint8
+    images a tf.data pipeline that scales each batch, so the images are never held in memory as float32."""
+    if not any(v.dtype == np.uint8 for v in x.values()):
+        return {"x": x, "y": y, "batch_size": training["batch_size"], "shuffle": training["shuffle"]}
+    import tensorflow as tf
+
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if training["shuffle"]:
+        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(training["batch_size"]).map(
+        lambda a, b: ({k: tf.cast(v, tf.float32) / 255.0 if v.dtype == tf.uint8 else v for k, v in a.items()}, b),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    if training["steps_per_epoch"]:
+        ds = ds.repeat()
+    return {"x": ds.prefetch(tf.data.AUTOTUNE)}
+
+
 def _true_values(series: Any, target: dict[str, Any]) -> np.ndarray:
     if target["kind"] == "regression":
         return series.to_numpy(dtype="float64")
@@ -135,7 +154,7 @@ def train(job: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> dict[s
     val_y = preprocessing.encode_targets(val_df[target_col], prep["target"], width)
     rng = np.random.default_rng(settings["split"]["seed"])
     sample_rows = np.sort(rng.choice(len(train_df), size=min(TRAIN_SAMPLE_ROWS, len(train_df)), replace=False))
-    validation = EvalSet(val_x, _true_values(val_df[target_col], prep["target"]))
+    validation = EvalSet(val_x, _true_values(val_df[target_col], prep["target"]), encoded=val_y)
     train_sample = EvalSet(
         {k: v[sample_rows] for k, v in train_x.items()},
         _true_values(train_df[target_col].iloc[sample_rows], prep["target"]),
@@ -207,11 +226,11 @@ def train(job: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> dict[s
                     patience=training["early_stopping"]["patience"],
                 )
             )
+        base.compute_val_loss = True
         model.fit(
-            build_train_sequence_with_batch_size(training["batch_size"]),
+            **fast_training_data(train_x, train_y, training, seed),
             epochs=training["epochs"],
             steps_per_epoch=training["steps_per_epoch"],
-            validation_data=build_validation_sequence_with_batch_size(training["batch_size"]),
             callbacks=callbacks,
             verbose=2,
             initial_epoch=initial_epoch,
