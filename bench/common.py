@@ -1,0 +1,398 @@
+"""Shared pieces of the benchmarks: an isolated fitstudio (SQLite + embedded broker) with a real API server and
+real workers, an HTTP client, synthetic datasets, the machine's description and the results files.
+
+Benchmarks print figures and write JSON under bench/results/; they never fail on a timing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+PY = sys.executable
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+PROJECT = "BENCH"
+TERMINAL = ("succeeded", "failed", "aborted")
+
+
+# ---------------------------------------------------------------- numbers, machine, results
+
+
+def median(values: Iterable[float]) -> float:
+    """The median of VALUES (nan when empty)."""
+    items = [float(v) for v in values]
+    return statistics.median(items) if items else float("nan")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The Q-th percentile (0..100) of VALUES by linear interpolation (nan when empty)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def machine() -> dict[str, Any]:
+    """The machine and its load right now (for the results file and docs/benchmarks.md)."""
+    from importlib import metadata
+
+    cpu = next((ln.split(":", 1)[1].strip() for ln in _lines("/proc/cpuinfo") if ln.startswith("model name")), "")
+    mem = next((int(ln.split()[1]) >> 20 for ln in _lines("/proc/meminfo") if ln.startswith("MemTotal")), 0)
+    versions = {}
+    for package in ("tensorflow-cpu", "tensorflow", "keras", "numpy", "pyarrow"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    return {"cpu": cpu or platform.processor(), "cores": os.cpu_count(), "memory_gib": mem, "gpu": None,
+            "os": platform.platform(), "python": platform.python_version(), "versions": versions,
+            "loadavg": [round(x, 2) for x in os.getloadavg()]}
+
+
+def _lines(path: str) -> list[str]:
+    try:
+        return Path(path).read_text().splitlines()
+    except OSError:
+        return []
+
+
+def write_result(name: str, quick: bool, figures: dict[str, Any], load_before: list[float]) -> Path:
+    """Write NAME[-quick].json with the figures, the machine and the load before/after into bench/results/
+    (or $BENCH_RESULTS_DIR: the smoke test keeps its quick runs out of the committed results)."""
+    folder = Path(os.environ.get("BENCH_RESULTS_DIR") or RESULTS)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}{'-quick' if quick else ''}.json"
+    doc = {
+        "benchmark": name,
+        "quick": quick,
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "loadavg_before": load_before,
+        "figures": figures,
+    }
+    path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    print(f"results: {path}")
+    return path
+
+
+def show(title: str, rows: list[tuple[str, Any]]) -> None:
+    """Print a small two-column table."""
+    print(f"\n== {title}")
+    width = max((len(k) for k, _ in rows), default=0)
+    for key, value in rows:
+        text = f"{value:.4g}" if isinstance(value, float) else str(value)
+        print(f"  {key:<{width}}  {text}")
+
+
+def wait(predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.2) -> Any:
+    """Poll PREDICATE until it returns something truthy; TimeoutError after TIMEOUT seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tf_import_seconds(repeats: int = 3) -> float:
+    """Median wall time of `python -c "import tensorflow"` in a fresh interpreter, measured now."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run([PY, "-c", "import tensorflow"], env=env, check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    return median(times)
+
+
+# ---------------------------------------------------------------- synthetic data
+
+
+def tabular_frame(rows: int, n_numeric: int = 24, n_categorical: int = 6, seed: int = 0) -> Any:
+    """ROWS × (N_NUMERIC + N_CATEGORICAL) features and a learnable binary 'label' (numeric + categorical)."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    num = rng.normal(size=(rows, n_numeric)).astype("float32")
+    cats = rng.integers(0, 8, size=(rows, n_categorical))
+    frame = pd.DataFrame(num, columns=[f"x{i}" for i in range(n_numeric)])
+    for j in range(n_categorical):
+        frame[f"c{j}"] = np.array([f"v{k}" for k in range(8)])[cats[:, j]]
+    score = num[:, :4].sum(axis=1) + (cats[:, 0] % 3) - 1 + rng.normal(scale=0.5, size=rows)
+    frame["label"] = np.where(score > 0, "yes", "no")
+    return frame
+
+
+def tabular_csv(path: Path, rows: int, **kw: Any) -> Path:
+    """Write tabular_frame(ROWS) as CSV (via Arrow: fast) and return PATH."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    pacsv.write_csv(pa.Table.from_pandas(tabular_frame(rows, **kw), preserve_index=False), path)
+    return path
+
+
+def image_zip(path: Path, n_images: int, size: int = 64, n_classes: int = 4, seed: int = 0) -> Path:
+    """A ZIP of N_IMAGES PNGs (SIZE×SIZE RGB) in one folder per class; each class has its own colour pattern."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:size, 0:size]
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
+        for i in range(n_images):
+            cls = i % n_classes
+            base = np.stack([(xx * (cls + 1) * 4) % 256, (yy * (cls + 2) * 3) % 256, np.full_like(xx, cls * 60)], -1)
+            noise = rng.integers(0, 64, size=(size, size, 3))
+            buf = io.BytesIO()
+            Image.fromarray(((base + noise) % 256).astype("uint8")).save(buf, format="PNG", compress_level=1)
+            zf.writestr(f"class_{cls}/img_{i:06d}.png", buf.getvalue())
+    return path
+
+
+# ---------------------------------------------------------------- processes
+
+
+def rss_bytes(pid: int, children: bool = True) -> int:
+    """Resident memory of PID (and its descendants)."""
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *(proc.children(recursive=True) if children else [])]
+        total = 0
+        for p in procs:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+    except psutil.Error:
+        return 0
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """SIGTERM the process group we started, wait, then SIGKILL it."""
+    for sig, wait_s in ((signal.SIGTERM, timeout), (signal.SIGTERM, 5), (signal.SIGKILL, 10)):
+        if proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+            proc.wait(timeout=wait_s)
+        except (subprocess.TimeoutExpired, ProcessLookupError):
+            continue
+
+
+class Stack:
+    """A throw-away FITSTUDIO_HOME (SQLite + embedded broker), a real `fitstudio api` and real workers.
+
+    Use as a context manager; everything it started is stopped and the home removed on exit (unless KEEP).
+    """
+
+    def __init__(self, name: str, keep: bool = False, memory_mb: int = 8000):
+        self.folder = Path(tempfile.mkdtemp(prefix=f"fitstudio-bench-{name}-"))
+        self.home = self.folder / "home"
+        self.keep = keep
+        self.env = {
+            "FITSTUDIO_HOME": str(self.home),
+            "FITSTUDIO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+            "FITSTUDIO_WORKER_HEARTBEAT_S": "2",
+            "FITSTUDIO_TRAINING_MEMORY_MB": str(memory_mb),
+            "FITSTUDIO_MAX_UPLOAD_MB": "4096",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        }
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.api_proc: subprocess.Popen[bytes] | None = None
+        self.base_url = ""
+        self.token = ""
+        self._client: Any = None
+
+    def __enter__(self) -> Stack:
+        for var in [v for v in os.environ if v.startswith("FITSTUDIO_")]:
+            os.environ.pop(var)
+        os.environ.update(self.env)
+        from server.services.bootstrap import migrate
+        from server.settings import get_settings
+
+        get_settings.cache_clear()
+        self.settings = get_settings()
+        self.settings.ensure_dirs()
+        migrate(self.settings)
+        from server.db import session_scope
+        from server.services import auth
+
+        with session_scope() as db:
+            user = auth.create_user(db, "bench", password="bench-pw-1")
+            self.token = auth.create_token(db, user, "bench")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._client is not None:
+            self._client.close()
+        for proc in reversed(self.procs):
+            stop(proc)
+        if not self.keep:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        else:
+            print(f"kept {self.folder}")
+
+    def _spawn(self, args: list[str], log: Path) -> subprocess.Popen[bytes]:
+        out = open(log, "ab")  # noqa: SIM115 - the child keeps it
+        proc = subprocess.Popen([PY, "-m", "fitstudio.cli", *args], env={**os.environ}, cwd=ROOT, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        out.close()
+        self.procs.append(proc)
+        return proc
+
+    def start_api(self) -> str:
+        """Start `fitstudio api` on a free loopback port; returns its base URL once /healthz answers."""
+        import httpx
+
+        port = free_port()
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.api_proc = self._spawn(["api", "--host", "127.0.0.1", "--port", str(port)], self.folder / "api.log")
+
+        def up() -> bool:
+            if self.api_proc is not None and self.api_proc.poll() is not None:
+                raise RuntimeError("the API exited:\n" + (self.folder / "api.log").read_text()[-2000:])
+            try:
+                return httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait(up, 120, "the API server")
+        return self.base_url
+
+    def start_worker(self, name: str, concurrency: int = 1) -> subprocess.Popen[bytes]:
+        """Start `fitstudio worker` on the cpu queue; returns once Celery says it is ready."""
+        log = self.folder / f"worker-{name}.log"
+        proc = self._spawn(["worker", "--queues", "cpu", "--name", name, "--concurrency", str(concurrency)], log)
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(f"worker {name} exited:\n" + log.read_text(errors="replace")[-2000:])
+            return log.exists() and " ready" in log.read_text(errors="replace")
+
+        wait(ready, 120, f"worker {name}")
+        return proc
+
+    @property
+    def client(self) -> Any:
+        """An httpx.Client on the API with the bench user's token."""
+        import httpx
+
+        if self._client is None:
+            self._client = httpx.Client(base_url=self.base_url + "/api/v1", timeout=600,
+                                        headers={"Authorization": f"Bearer {self.token}"})
+        return self._client
+
+    def call(self, method: str, path: str, expect: int = 200, **kw: Any) -> Any:
+        """One API call; raises with the body unless the status is EXPECT."""
+        r = self.client.request(method, path, **kw)
+        if r.status_code != expect:
+            raise RuntimeError(f"{method} {path}: {r.status_code} {r.text[:500]}")
+        return r.json() if r.content else None
+
+    # ------------------------------------------------------------ fitstudio objects
+
+    def project(self, key: str = PROJECT) -> str:
+        """Create project KEY (once)."""
+        r = self.client.get(f"/projects/{key}")
+        if r.status_code != 200:
+            self.call("POST", "/projects", 201, json={"key": key, "name": key.lower()})
+        return key
+
+    def upload(self, path: Path, name: str, key: str = PROJECT) -> dict[str, Any]:
+        """Upload the file at PATH as dataset NAME (streamed from disk)."""
+        with open(path, "rb") as fh:
+            return self.call("POST", f"/projects/{key}/datasets", 201, data={"name": name},
+                             files={"file": (path.name, fh, "application/octet-stream")})
+
+    def ml_task(self, dataset_id: int, target: str, patch: dict[str, Any] | None = None,
+                key: str = PROJECT) -> dict[str, Any]:
+        """An analysis and ML task on DATASET_ID, CPU queue, settings PATCHed (one level deep)."""
+        analysis = self.call("POST", f"/projects/{key}/analyses", 201, json={"dataset_id": dataset_id})
+        task = self.call("POST", f"/analyses/{analysis['id']}/ml-tasks", 201, json={"target": target})
+        settings = task["settings"]
+        settings["gpu"]["use_gpu"] = False
+        for k, value in (patch or {}).items():
+            if isinstance(value, dict) and isinstance(settings.get(k), dict):
+                settings[k].update(value)
+            else:
+                settings[k] = value
+        task["settings"] = self.call("PUT", f"/ml-tasks/{task['id']}/settings", json=settings)
+        return task
+
+    def train(self, task_id: str) -> dict[str, Any]:
+        """POST /train; the queued session."""
+        return self.call("POST", f"/ml-tasks/{task_id}/train", 202, json={})
+
+    def session(self, session_id: int) -> dict[str, Any]:
+        """GET /sessions/{id}."""
+        return self.call("GET", f"/sessions/{session_id}")
+
+    def wait_session(self, session_id: int, timeout: float = 1800, every: float = 0.5) -> dict[str, Any]:
+        """Poll until the session ends; returns it."""
+        def done() -> dict[str, Any] | None:
+            body = self.session(session_id)
+            return body if body["status"] in TERMINAL else None
+
+        return wait(done, timeout, f"session {session_id}", every)
+
+    def job(self, session_id: int, scratch: Path) -> dict[str, Any]:
+        """The job document a worker would give the child for SESSION_ID's frozen design (sandbox off)."""
+        from server.db import session_scope
+        from server.models import TrainingSession
+        from worker.runner import build_job
+
+        with session_scope() as db:
+            design = db.get(TrainingSession, session_id).design
+        scratch.mkdir(parents=True, exist_ok=True)
+        job = build_job(self.settings, design, scratch, None)
+        job["sandbox"]["enabled"] = False
+        return job
+
+    def log_path(self, session_id: int) -> Path:
+        """The session's output log (written by the worker)."""
+        return self.settings.artifacts / "sessions" / str(int(session_id)) / "output.log"
+
+    def session_log(self, session_id: int) -> str:
+        """The session's output log text."""
+        path = self.log_path(session_id)
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def base_args(parser: Any) -> None:
+    """The options every benchmark takes."""
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run in well under a minute")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary FITSTUDIO_HOME")
