@@ -26,9 +26,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import PY, Stack, base_args, percentile, show, tabular_csv, wait, write_result  # noqa: E402
+from bench.common import PY, Stack, base_args, percentile, show, wait, write_result  # noqa: E402
+from bench.datasets import tabular_csv  # noqa: E402
 
 TIMEOUT_S = 5.0
+SLOW_S = 0.05  # the target's p99
 CONNECTIONS = 32
 
 
@@ -38,6 +40,7 @@ async def _load(base_url: str, token: str, paths: list[str], rate: float, durati
     host, port = base_url.removeprefix("http://").split(":")
     due_lat: list[float] = []
     sent_lat: list[float] = []
+    slow_at: list[float] = []  # when (seconds into the run) the requests slower than SLOW_S were due
     errors: dict[str, int] = {}
     queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
     n = int(rate * duration)
@@ -73,11 +76,13 @@ async def _load(base_url: str, token: str, paths: list[str], rate: float, durati
                 else:
                     due_lat.append(end - due)
                     sent_lat.append(end - sent)
+                    if end - due > SLOW_S:
+                        slow_at.append(due - t0)
         finally:
             writer.close()
 
-    workers = [asyncio.create_task(connection()) for _ in range(CONNECTIONS)]
     cpu0, t0 = time.process_time(), loop.time()
+    workers = [asyncio.create_task(connection()) for _ in range(CONNECTIONS)]
     for i in range(n):
         delay = t0 + i / rate - loop.time()
         if delay > 0:
@@ -101,7 +106,16 @@ async def _load(base_url: str, token: str, paths: list[str], rate: float, durati
         "p50_ms": percentile(due_lat, 50) * ms, "p90_ms": percentile(due_lat, 90) * ms,
         "p99_ms": percentile(due_lat, 99) * ms, "max_ms": max(due_lat, default=float("nan")) * ms,
         "p50_sent_ms": percentile(sent_lat, 50) * ms, "p99_sent_ms": percentile(sent_lat, 99) * ms,
+        "slow_per_second": _per_second(slow_at, wall),
     }
+
+
+def _per_second(times: list[float], wall: float) -> list[int]:
+    """How many of TIMES fall in each second of the run: whether slow requests come in bursts, and when."""
+    counts = [0] * (int(wall) + 1)
+    for t in times:
+        counts[min(len(counts) - 1, max(0, int(t)))] += 1
+    return counts
 
 
 def load(stack: Stack, session_ids: list[int], rate: float, duration: float, profile: Path | None = None

@@ -1,12 +1,9 @@
-"""Shared pieces of the benchmarks: an isolated fitstudio (SQLite + embedded broker) with a real API server and
-real workers, an HTTP client, synthetic datasets, the machine's description and the results files.
-
-Benchmarks print figures and write JSON under bench/results/; they never fail on a timing.
-"""
+"""Shared pieces of the benchmarks (which print figures, write JSON under bench/results/, never fail on a timing):
+an isolated fitstudio (SQLite + embedded broker) with a real API server and real workers, an HTTP client,
+synthetic datasets, the machine's description and the results files."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import platform
@@ -18,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,11 +74,13 @@ def _lines(path: str) -> list[str]:
 
 
 def write_result(name: str, quick: bool, figures: dict[str, Any], load_before: list[float]) -> Path:
-    """Write NAME[-quick].json with the figures, the machine and the load before/after into bench/results/
-    (or $BENCH_RESULTS_DIR: the smoke test keeps its quick runs out of the committed results)."""
+    """Write NAME[-quick].json with the figures, the machine, the load and the share of the CPU other processes
+    used since this module was imported into bench/results/ (or $BENCH_RESULTS_DIR: the smoke test's folder)."""
     folder = Path(os.environ.get("BENCH_RESULTS_DIR") or RESULTS)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}{'-quick' if quick else ''}.json"
+    foreign = max(0.0, (_busy() - _START[1]) - (_ours() - _START[2]))
+    figures["foreign_cpu_share"] = foreign / max(1e-9, (time.monotonic() - _START[0]) * (os.cpu_count() or 1))
     doc = {
         "benchmark": name,
         "quick": quick,
@@ -98,11 +96,9 @@ def write_result(name: str, quick: bool, figures: dict[str, Any], load_before: l
 
 def show(title: str, rows: list[tuple[str, Any]]) -> None:
     """Print a small two-column table."""
-    print(f"\n== {title}")
     width = max((len(k) for k, _ in rows), default=0)
-    for key, value in rows:
-        text = f"{value:.4g}" if isinstance(value, float) else str(value)
-        print(f"  {key:<{width}}  {text}")
+    print(f"\n== {title}\n" + "\n".join(f"  {k:<{width}}  {f'{v:.4g}' if isinstance(v, float) else v}"
+                                         for k, v in rows))
 
 
 def wait(predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.2) -> Any:
@@ -123,64 +119,60 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def tf_import_seconds(repeats: int = 3) -> float:
-    """Median wall time of `python -c "import tensorflow"` in a fresh interpreter, measured now."""
+def tf_import_seconds(repeats: int = 3) -> tuple[float, float]:
+    """Medians of (wall time of `python -c "import tensorflow"`, the import alone as timed inside that process).
+
+    The wall time includes the interpreter's start and its teardown after TensorFlow (a second or more)."""
+    code = "import time; t = time.perf_counter(); import tensorflow; print(time.perf_counter() - t)"
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    times = []
+    walls, imports = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        subprocess.run([PY, "-c", "import tensorflow"], env=env, check=True, capture_output=True)
-        times.append(time.perf_counter() - t0)
-    return median(times)
-
-
-# ---------------------------------------------------------------- synthetic data
-
-
-def tabular_frame(rows: int, n_numeric: int = 24, n_categorical: int = 6, seed: int = 0) -> Any:
-    """ROWS × (N_NUMERIC + N_CATEGORICAL) features and a learnable binary 'label' (numeric + categorical)."""
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(seed)
-    num = rng.normal(size=(rows, n_numeric)).astype("float32")
-    cats = rng.integers(0, 8, size=(rows, n_categorical))
-    frame = pd.DataFrame(num, columns=[f"x{i}" for i in range(n_numeric)])
-    for j in range(n_categorical):
-        frame[f"c{j}"] = np.array([f"v{k}" for k in range(8)])[cats[:, j]]
-    score = num[:, :4].sum(axis=1) + (cats[:, 0] % 3) - 1 + rng.normal(scale=0.5, size=rows)
-    frame["label"] = np.where(score > 0, "yes", "no")
-    return frame
-
-
-def tabular_csv(path: Path, rows: int, **kw: Any) -> Path:
-    """Write tabular_frame(ROWS) as CSV (via Arrow: fast) and return PATH."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    pacsv.write_csv(pa.Table.from_pandas(tabular_frame(rows, **kw), preserve_index=False), path)
-    return path
-
-
-def image_zip(path: Path, n_images: int, size: int = 64, n_classes: int = 4, seed: int = 0) -> Path:
-    """A ZIP of N_IMAGES PNGs (SIZE×SIZE RGB) in one folder per class; each class has its own colour pattern."""
-    import numpy as np
-    from PIL import Image
-
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:size, 0:size]
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
-        for i in range(n_images):
-            cls = i % n_classes
-            base = np.stack([(xx * (cls + 1) * 4) % 256, (yy * (cls + 2) * 3) % 256, np.full_like(xx, cls * 60)], -1)
-            noise = rng.integers(0, 64, size=(size, size, 3))
-            buf = io.BytesIO()
-            Image.fromarray(((base + noise) % 256).astype("uint8")).save(buf, format="PNG", compress_level=1)
-            zf.writestr(f"class_{cls}/img_{i:06d}.png", buf.getvalue())
-    return path
+        out = subprocess.run([PY, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
+        walls.append(time.perf_counter() - t0)
+        imports.append(float(out.strip().splitlines()[-1]))
+    return median(walls), median(imports)
 
 
 # ---------------------------------------------------------------- processes
+
+
+class Interference:
+    """CPU time that processes outside this benchmark's process tree used while the block ran (other work on the
+    machine only ever slows a timing down); `share` = that time / (wall × cores)."""
+
+    def __enter__(self) -> Interference:
+        self.t0, self.busy0, self.ours0 = time.monotonic(), _busy(), _ours()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        wall = time.monotonic() - self.t0
+        self.foreign_s = max(0.0, (_busy() - self.busy0) - (_ours() - self.ours0))
+        self.share = self.foreign_s / max(1e-9, wall * (os.cpu_count() or 1))
+
+
+def _busy() -> float:
+    import psutil
+
+    t = psutil.cpu_times()
+    return float(sum(getattr(t, k, 0.0) for k in ("user", "nice", "system", "irq", "softirq", "steal")))
+
+
+def _ours() -> float:
+    """CPU seconds of this process and its descendants, reaped ones included."""
+    import psutil
+
+    total = 0.0
+    me = psutil.Process()
+    for proc in [me, *me.children(recursive=True)]:
+        try:
+            t = proc.cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except psutil.Error:
+            pass
+    return total
+
+
 
 
 def rss_bytes(pid: int, children: bool = True) -> int:
@@ -396,3 +388,6 @@ def base_args(parser: Any) -> None:
     """The options every benchmark takes."""
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run in well under a minute")
     parser.add_argument("--keep", action="store_true", help="keep the temporary FITSTUDIO_HOME")
+
+
+_START = (time.monotonic(), _busy(), _ours())

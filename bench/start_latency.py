@@ -6,7 +6,9 @@ A real API server and one real worker on a fresh FITSTUDIO_HOME; a small tabular
 columns). One warm-up session, then REPEATS measured ones, each on an idle worker: POST /train, then the session
 row (status, progress) and its output log are polled every 50 ms, so each phase gets a timestamp: queued →
 running (the worker claimed it) → the child's "[fitstudio] ..." lines → epoch 1 batch 1 in the progress. TF's
-bare import (`python -c "import tensorflow"`) is measured in the same run; target: latency - import <= 3 s.
+bare import (`python -c "import tensorflow"`) is measured in the same run; target: latency - import <= 3 s. That
+command's wall time includes the interpreter's start and teardown, so the import alone (timed inside it) is
+reported too, with the stricter difference.
 It also prints where the child's import time goes (python -X importtime, self time summed per package).
 """
 
@@ -24,7 +26,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import PY, ROOT, Stack, base_args, median, show, tabular_csv, tf_import_seconds  # noqa: E402
+from bench.common import PY, ROOT, Stack, base_args, median, show, tf_import_seconds  # noqa: E402
+from bench.datasets import tabular_csv  # noqa: E402
 
 POLL_S = 0.05
 PHASES = [  # (key, what marks its end)
@@ -124,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         task = stack.ml_task(ds["id"], "label", {"training": {"epochs": 1, "batch_size": 32}})
         db_path = Path(stack.settings.sql_url.removeprefix("sqlite:///"))
         tf_before = tf_import_seconds(1 if args.quick else 3)
-        print(f"TensorFlow bare import: {tf_before:.2f}s; warm-up session...", flush=True)
+        print(f"TensorFlow bare import: {tf_before[0]:.2f}s; warm-up session...", flush=True)
         warm = measure_one(stack, task["id"], db_path)
         runs, idle_cpu = [], []
         for i in range(repeats):
@@ -132,18 +135,22 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(measure_one(stack, task["id"], db_path))
             print(f"run {i + 1}: first batch after {runs[-1]['first_batch_s']:.2f}s", flush=True)
         tf_after = tf_import_seconds(1 if args.quick else 3)
-    tf_s = median([tf_before, tf_after])
+    tf_s, tf_in = median([tf_before[0], tf_after[0]]), median([tf_before[1], tf_after[1]])
     latency = median(r["first_batch_s"] for r in runs)
     imports = {} if args.quick else import_profile()
     figures = {
-        "tf_import_s": tf_s, "tf_import_before_after_s": [tf_before, tf_after],
-        "first_batch_s": latency, "beyond_tf_import_s": latency - tf_s, "warmup": warm, "runs": runs,
+        "tf_import_s": tf_s, "tf_import_before_after_s": [tf_before, tf_after], "tf_import_in_process_s": tf_in,
+        "first_batch_s": latency, "beyond_tf_import_s": latency - tf_s,
+        "beyond_tf_import_in_process_s": latency - tf_in,
+        "warmup": warm, "runs": runs,
         "phase_median_s": {k: median(r["phase_s"].get(k, float("nan")) for r in runs) for k, _ in PHASES},
         "child_import_self_s": imports, "idle_worker_cpu_share": median(idle_cpu),
     }
     show("start latency", [
-        ("POST /train -> first batch (s, median)", latency), ("TensorFlow bare import (s)", tf_s),
-        ("beyond TF import (s, target <= 3)", latency - tf_s),
+        ("POST /train -> first batch (s, median)", latency),
+        ('`python -c "import tensorflow"` wall time (s)', tf_s), ("beyond TF import (s, target <= 3)", latency - tf_s),
+        ("  the import alone, timed in that process (s)", tf_in),
+        ("  beyond the import alone (s, stricter)", latency - tf_in),
         ("idle worker's CPU use (share of one core)", figures["idle_worker_cpu_share"]),
         *((f"  phase: {desc}", figures["phase_median_s"][k]) for k, desc in PHASES),
         *((f"  import self time: {k}", v) for k, v in imports.items()),

@@ -16,7 +16,11 @@ from server.settings import get_settings
 def engine_for(url: str) -> Engine:
     """A pooled engine for URL; SQLite gets WAL and a busy timeout so API and worker can share it."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # As many pooled connections as the API's worker threads (anyio: 40): overflow connections are closed
+        # on return, and each new one pays the PRAGMAs below.
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=40, max_overflow=10
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

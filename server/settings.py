@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     training_max_open_files: int = 4096
     training_max_processes: int = 1024
     training_max_file_mb: int = 16384
+    training_nice: int = 19  # training yields the CPU: the API and heartbeats stay responsive (0 = no change)
     python_executable: str | None = None
     log_format: Literal["text", "json"] = "text"  # FITSTUDIO_LOG_FORMAT=json: one JSON object per log line
     training_sandbox: bool = True  # namespaces: read-only filesystem, masked secrets (docs/security.md)

@@ -70,6 +70,7 @@ def build_job(
             "max_open_files": settings.training_max_open_files,
             "max_processes": settings.training_max_processes,
             "max_file_mb": settings.training_max_file_mb,
+            "nice": settings.training_nice,
         },
     }
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -39,6 +41,15 @@ def too_large(settings: Settings) -> ApiError:
     )
 
 
+def _create(
+    db: Session, settings: Settings, project: Project, user: User, name: str, filename: str, tmp: Path
+) -> Dataset:
+    ds = datasets.create_from_file(db, settings, project, user, name, filename, tmp)
+    audit.record(db, user, "dataset.create", str(ds.id), project=project.key, name=ds.name)
+    db.commit()
+    return ds
+
+
 @router.post("/projects/{key}/datasets", status_code=201)
 async def upload_dataset(
     key: str,
@@ -62,9 +73,8 @@ async def upload_dataset(
                 if size > limit:
                     raise too_large(settings)
                 out.write(chunk)
-        ds = datasets.create_from_file(db, settings, project, user, name, file.filename or "", tmp)
-        audit.record(db, user, "dataset.create", str(ds.id), project=project.key, name=ds.name)
-        db.commit()
+        # Parsing and writing take seconds for a big file: off the event loop, so other requests go on meanwhile.
+        ds = await run_in_threadpool(_create, db, settings, project, user, name, file.filename or "", tmp)
     finally:
         tmp.unlink(missing_ok=True)
     return dataset_dict(ds)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, lazyload
 
 from server.errors import ApiError, not_found
 from server.models import (
@@ -10,6 +11,7 @@ from server.models import (
     Dataset,
     MLTask,
     Project,
+    ProjectMember,
     SavedModel,
     TrainedModel,
     TrainingSession,
@@ -23,22 +25,24 @@ _RANK = {"reader": 0, "writer": 1, "admin": 2}
 
 def check(db: Session, user: User, project: Project, needed: str, missing: ApiError) -> str:
     """USER's role in PROJECT if at least NEEDED; MISSING (a 404) when they cannot see it, else 403."""
-    role = role_in(db, user, project)
+    return require(role_in(db, user, project), needed, project.key, missing)
+
+
+def require(role: str | None, needed: str, project_key: str, missing: ApiError) -> str:
+    """ROLE if at least NEEDED; MISSING (a 404) when there is none (the project stays invisible), else 403."""
     if role is None:
         raise missing
     if _RANK[role] < _RANK[needed]:
         raise ApiError(
             403,
             "forbidden",
-            f"This needs the {needed!r} role in project {project.key}; you have {role!r}. Ask a project admin.",
+            f"This needs the {needed!r} role in project {project_key}; you have {role!r}. Ask a project admin.",
         )
     return role
 
 
 def project(db: Session, user: User, key: str, needed: str = "reader") -> Project:
     """The project KEY if USER holds NEEDED in it."""
-    from sqlalchemy import select
-
     missing = not_found("project", key)
     row = db.scalar(select(Project).where(Project.key == key))
     if row is None:
@@ -80,11 +84,29 @@ def ml_task(db: Session, user: User, mltask_id: str, needed: str = "reader") -> 
 def session(db: Session, user: User, session_id: int, needed: str = "reader") -> TrainingSession:
     """The training session SESSION_ID if USER holds NEEDED in its project."""
     missing = not_found("session", session_id)
-    row = db.get(TrainingSession, session_id) if is_sql_int(session_id) else None
-    if row is None:
+    if not is_sql_int(session_id):
         raise missing
-    check(db, user, row.ml_task.analysis.project, needed, missing)
+    found = db.execute(_SESSION_WITH_ROLE, {"session_id": session_id, "user_id": user.id}).first()
+    if found is None:
+        raise missing
+    row, key, member_role = found
+    require("admin" if user.is_admin else member_role, needed, key, missing)
     return row
+
+
+# The most polled read, built once: the session, its project's key and the caller's membership in one query
+# instead of the eager chain session → task → analysis → project → members (ml_task loads lazily when touched).
+_SESSION_WITH_ROLE = (
+    select(TrainingSession, Project.key, ProjectMember.role)
+    .join(MLTask, MLTask.id == TrainingSession.ml_task_id)
+    .join(Analysis, Analysis.id == MLTask.analysis_id)
+    .join(Project, Project.id == Analysis.project_id)
+    .outerjoin(
+        ProjectMember, (ProjectMember.project_id == Project.id) & (ProjectMember.user_id == bindparam("user_id"))
+    )
+    .where(TrainingSession.id == bindparam("session_id"))
+    .options(lazyload(TrainingSession.ml_task))
+)
 
 
 def trained_model(db: Session, user: User, tmid: str, needed: str = "reader") -> TrainedModel:

@@ -13,12 +13,11 @@ from sqlalchemy.orm import Session
 
 from server.errors import ApiError, conflict, invalid
 from server.models import Analysis, Dataset, Project, User
-from server.services import image_zip, storage, tables
+from server.services import image_zip, storage, table_store
 from server.services.inference import infer_schema
 from server.settings import Settings
 
 SUPPORTED = (".csv", ".parquet", ".zip")
-SCHEMA_SAMPLE_ROWS = 50_000
 
 
 def check_name(name: str) -> str:
@@ -53,16 +52,18 @@ def create_from_file(
     folder = storage.dataset_dir(settings, project.key, row.id)
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / ".data.parquet.tmp"
+        image_columns: set[str] = set()
         if suffix == ".zip":
             table, image_columns = image_zip.ingest(upload, folder / "files")
             row.kind = "images"
+            stored = table_store.write(table.schema, table.to_batches(), tmp)
+        elif suffix == ".csv":
+            stored = table_store.store_csv(upload, tmp)
         else:
-            table = tables.read_csv(upload) if suffix == ".csv" else tables.read_parquet(upload)
-            image_columns = set()
-        row.columns = schema_of(table, image_columns)
-        row.n_rows = table.num_rows
-        tmp = folder / ".data.parquet.tmp"
-        pq.write_table(table, tmp)
+            stored = table_store.store_parquet(upload, tmp)
+        row.columns = schema_of(stored.sample, image_columns)
+        row.n_rows = stored.n_rows
         tmp.replace(folder / "data.parquet")
         row.path = str(folder.relative_to(settings.data_root))
         row.size_bytes = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
@@ -75,10 +76,9 @@ def create_from_file(
     return row
 
 
-def schema_of(table: pa.Table, image_columns: set[str]) -> list[dict[str, Any]]:
-    """Column names and inferred types, from a sample of the table."""
-    sample = table.slice(0, SCHEMA_SAMPLE_ROWS).to_pandas()
-    schema = infer_schema(sample)
+def schema_of(sample: pa.Table, image_columns: set[str]) -> list[dict[str, Any]]:
+    """Column names and inferred types, from SAMPLE (the table's first rows)."""
+    schema = infer_schema(sample.to_pandas())
     for col in schema:
         if col["name"] in image_columns:
             col["type"] = "image"

@@ -1,15 +1,16 @@
-"""Reading uploaded tables (CSV, Parquet) into Arrow, with errors a person can act on."""
+"""Reading uploaded CSV tables into Arrow (streamed or whole), with errors a person can act on."""
 
 from __future__ import annotations
 
 import csv
 import io
 import mmap
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
 from server.errors import ApiError, invalid
 
@@ -18,8 +19,8 @@ MAX_ROW_BYTES = 4 << 20  # one CSV line (the header or a row) may be at most 4 M
 PARSE_BLOCK_BYTES = 16 << 20  # a row spread over several lines (quoted line breaks) may be at most this long
 
 
-def _check_columns(table: pa.Table, what: str) -> pa.Table:
-    names = table.column_names
+def check_names(names: list[str], what: str) -> None:
+    """422 unless NAMES (a table's column names) are there, not too many, all named and unique."""
     if not names:
         raise invalid(f"The {what} has no columns.", code="empty_dataset")
     if len(names) > MAX_COLUMNS:
@@ -38,8 +39,17 @@ def _check_columns(table: pa.Table, what: str) -> pa.Table:
                 f"Column name {n!r} appears twice in the {what}; column names must be unique.", code="bad_header"
             )
         seen.add(n)
-    if table.num_rows == 0:
+
+
+def check_rows(n_rows: int, what: str) -> None:
+    """422 when the table has a header but no rows."""
+    if n_rows == 0:
         raise invalid(f"The {what} has a header but no rows; upload a file with data.", code="empty_dataset")
+
+
+def _check_columns(table: pa.Table, what: str) -> pa.Table:
+    check_names(table.column_names, what)
+    check_rows(table.num_rows, what)
     return table
 
 
@@ -87,8 +97,9 @@ def _check_header(head: bytes) -> None:
         )
 
 
-def read_csv(path: Path) -> pa.Table:
-    """Parse a CSV file (UTF-8, header row) into an Arrow table; 415/422 with the reason when it cannot."""
+def check_csv(path: Path) -> None:
+    """Refuse what the parser should never see: an empty or binary file, bad UTF-8 at the start, an over-long
+    line, a header with too many columns."""
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(65536)
@@ -110,45 +121,99 @@ def read_csv(path: Path) -> pa.Table:
         with open(path, "rb") as fh:
             head = fh.read(MAX_ROW_BYTES + 1)
     _check_header(head)
-    try:
-        table = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=PARSE_BLOCK_BYTES),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
-            convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
+
+
+def _options(column_types: dict[str, pa.DataType] | None = None) -> dict[str, object]:
+    return {
+        "read_options": pacsv.ReadOptions(block_size=PARSE_BLOCK_BYTES),
+        "parse_options": pacsv.ParseOptions(newlines_in_values=True),
+        "convert_options": pacsv.ConvertOptions(strings_can_be_null=True, column_types=column_types or {}),
+    }
+
+
+def _parse_error(exc: pa.ArrowInvalid) -> ApiError:
+    msg = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+    if "utf8" in msg.lower() or "utf-8" in msg.lower():
+        return invalid("The CSV is not valid UTF-8. Re-save it as UTF-8 and upload again.", code="bad_encoding")
+    if "straddling" in msg.lower() or "block" in msg.lower():
+        # A quoted value holding line breaks can make a row longer than its lines.
+        return invalid(
+            f"The CSV has a row longer than {PARSE_BLOCK_BYTES >> 20} MB; split or shorten it.", code="row_too_long"
         )
-    except pa.ArrowInvalid as exc:
-        msg = str(exc).splitlines()[0][:300]
-        if "utf8" in msg.lower() or "utf-8" in msg.lower():
-            raise invalid(
-                "The CSV is not valid UTF-8. Re-save it as UTF-8 and upload again.", code="bad_encoding"
-            ) from None
-        if "straddling" in msg.lower() or "block" in msg.lower():
-            # A quoted value holding line breaks can make a row longer than its lines.
-            raise invalid(
-                f"The CSV has a row longer than {PARSE_BLOCK_BYTES >> 20} MB; split or shorten it.", code="row_too_long"
-            ) from None
-        raise invalid(f"The CSV could not be parsed: {msg}", code="bad_csv") from None
-    binary = [f.name for f in table.schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
+    return invalid(f"The CSV could not be parsed: {msg}", code="bad_csv")
+
+
+def _check_text(schema: pa.Schema) -> None:
+    binary = [f.name for f in schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
     if binary:  # the parser keeps a column whose bytes are not UTF-8 as binary
         raise invalid(
             f"Column {binary[0]!r} of the CSV is not UTF-8 text. Re-save the file as UTF-8 and upload again.",
             code="bad_encoding",
         )
+
+
+def read_csv(path: Path) -> pa.Table:
+    """Parse a CSV file (UTF-8, header row) into an Arrow table in memory, types inferred from every row; 415/422
+    with the reason when it cannot."""
+    check_csv(path)
+    try:
+        table = pacsv.read_csv(path, **_options())  # type: ignore[arg-type]
+    except pa.ArrowInvalid as exc:
+        raise _parse_error(exc) from None
+    _check_text(table.schema)
     return _check_columns(table, "CSV")
 
 
-def _without_path(exc: Exception, path: Path) -> str:
-    """EXC's first 200 characters with the server-side upload path left out."""
-    return str(exc).replace(str(path), "<upload>")[:200]
+class Retype(Exception):
+    """A later block of a streamed CSV holds a value the type inferred from the first block cannot take."""
+
+    def __init__(self, column: str, wider: pa.DataType):
+        """COLUMN needs the type WIDER."""
+        super().__init__(f"column {column!r} needs {wider}")
+        self.column = column
+        self.wider = wider
 
 
-def read_parquet(path: Path) -> pa.Table:
-    """Read a Parquet file into an Arrow table; 415 when it is not Parquet."""
+_CONVERSION = re.compile(r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error to (\w+): invalid value '(.*)'")
+
+
+def _wider(current: str, value: str) -> pa.DataType:
+    """The type a column inferred as CURRENT needs to hold VALUE as well (read_csv's order: null, int, float,
+    then text)."""
+    if current in ("null", "int64", "bool"):
+        try:
+            float(value)
+            return pa.float64()
+        except ValueError:
+            pass
+    return pa.string()
+
+
+def csv_batches(path: Path, column_types: dict[str, pa.DataType]) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    """Stream a checked CSV (check_csv) as record batches: its schema (names checked), then the batches.
+
+    Types come from the first block (16 MB) or COLUMN_TYPES; a later value that does not fit raises Retype
+    naming the column and the wider type it needs, so the caller can start again with it.
+    """
     try:
-        table = pq.read_table(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        raise ApiError(
-            415, "unsupported_file", f"This file is not a readable Parquet file ({_without_path(exc, path)})."
-        ) from None
-    return _check_columns(table, "Parquet file")
+        reader = pacsv.open_csv(path, **_options(column_types))  # type: ignore[arg-type]
+    except pa.ArrowInvalid as exc:
+        raise _parse_error(exc) from None
+    check_names(reader.schema.names, "CSV")
+    _check_text(reader.schema)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            except pa.ArrowInvalid as exc:
+                found = _CONVERSION.match(str(exc))
+                if found and found.group(2) != "string":
+                    name = reader.schema.names[int(found.group(1))]
+                    raise Retype(name, _wider(found.group(2), found.group(3))) from None
+                raise _parse_error(exc) from None
+            yield batch
+
+    return reader.schema, batches()

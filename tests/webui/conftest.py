@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,21 +139,3 @@ def task(web: Web, demo_csv: bytes) -> dict[str, Any]:
     return {"dataset": dataset_id, "analysis": analysis_id, "id": task_id}
 
 
-@contextmanager
-def count_queries() -> Iterator[list[str]]:
-    """Collect the SQL statements run inside the block."""
-    from sqlalchemy import event
-
-    from server.db import get_engine
-
-    engine = get_engine()
-    statements: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)

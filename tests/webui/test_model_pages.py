@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.webui.conftest import Web, count_queries, location
+from tests.helpers import count_queries
+from tests.webui.conftest import Web, location
 from tests.webui.support import design_form, fake_trained_model, image_zip
 
 MAX_QUERIES = 10  # "no page needs more than a few SQL queries"

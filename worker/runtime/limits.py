@@ -15,7 +15,7 @@ def _lower(which: int, value: int) -> None:
 
 
 def apply(limits: dict[str, Any]) -> None:
-    """Open files, processes, file size and CPU time (memory is watched by the worker, not RLIMIT_AS)."""
+    """Open files, processes, file size, CPU time and niceness (memory is watched by the worker, not RLIMIT_AS)."""
     _lower(resource.RLIMIT_NOFILE, int(limits.get("max_open_files") or 4096))
     _lower(resource.RLIMIT_NPROC, int(limits.get("max_processes") or 4096))
     _lower(resource.RLIMIT_FSIZE, int(limits.get("max_file_mb") or 16384) << 20)
@@ -24,3 +24,20 @@ def apply(limits: dict[str, Any]) -> None:
         # All threads count towards CPU time: allow the wall-clock limit on every core, plus a margin.
         cpu = int(limits.get("time_limit_s") or 86400) * (os.cpu_count() or 1) + 60
     _lower(resource.RLIMIT_CPU, cpu)
+    # Training is batch work; on a machine it shares with the API (the embedded setup, a small server) a lower
+    # priority keeps requests fast, and costs nothing when the child has the CPUs to itself. Set before TensorFlow
+    # starts its thread pools, which inherit it; raising it back would need privileges user code lacks.
+    nice = int(limits.get("nice") or 0)
+    if nice > 0:
+        os.nice(nice)
+        _autogroup_nice(nice)
+
+
+def _autogroup_nice(nice: int) -> None:
+    """With autogroup scheduling (most desktop and many server kernels) the child, a session leader, is its own
+    group and a thread's niceness only ranks it inside that group: lower the group's share too."""
+    try:
+        with open("/proc/self/autogroup", "w") as fh:
+            fh.write(str(nice))
+    except OSError:  # no autogroup support, or not allowed: the thread niceness above still applies
+        pass

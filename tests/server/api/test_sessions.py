@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import count_queries
 from tests.server.api import support
 from tests.server.api.support import API, expect, expect_error, send_raw
 
@@ -119,6 +120,16 @@ def test_get_session_by_global_id(api: Any, ml_task: dict[str, Any]) -> None:
     body = expect(api.get(f"{API}/sessions/{session['id']}"), 200)
     assert SESSION_KEYS <= set(body)
     assert body == session
+
+
+def test_polling_a_session_costs_two_sql_statements(api: Any, ml_task: dict[str, Any]) -> None:
+    # The most polled read (results pages, clients): the token's user, then the session with the caller's role.
+    session = support.train(api, ml_task["id"])
+    with count_queries() as statements:
+        body = expect(api.get(f"{API}/sessions/{session['id']}"), 200)
+    assert body["id"] == session["id"]
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 2, statements
 
 
 def test_get_session_by_number_accepts_n_and_s_n(api: Any, ml_task: dict[str, Any]) -> None:

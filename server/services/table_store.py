@@ -1,0 +1,91 @@
+"""Store an uploaded table as the dataset's Parquet file in one streaming pass: memory stays bounded by a few
+parse blocks whatever the file's size (docs/benchmarks.md, ingest)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from server.errors import ApiError
+from server.services import tables
+
+SAMPLE_ROWS = 50_000  # rows kept for schema inference (the rest only passes through)
+MAX_RETYPES = 4  # late type changes handled by streaming again; beyond that, one in-memory read
+PARQUET_BATCH_ROWS = 65_536
+
+
+@dataclass
+class Stored:
+    """What was written: the row count and the first SAMPLE_ROWS rows."""
+
+    n_rows: int
+    sample: pa.Table
+
+
+def write(schema: pa.Schema, batches: Iterable[pa.RecordBatch], dest: Path) -> Stored:
+    """Write BATCHES (of SCHEMA) to the Parquet file DEST, keeping a sample; DEST is removed on any error."""
+    n_rows, kept, kept_rows = 0, [], 0
+    try:
+        with pq.ParquetWriter(dest, schema) as writer:
+            for batch in batches:
+                if not batch.num_rows:
+                    continue
+                writer.write_batch(batch)
+                n_rows += batch.num_rows
+                if kept_rows < SAMPLE_ROWS:
+                    kept.append(batch.slice(0, SAMPLE_ROWS - kept_rows))
+                    kept_rows += kept[-1].num_rows
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    return Stored(n_rows, pa.Table.from_batches(kept, schema=schema))
+
+
+def store_csv(upload: Path, dest: Path) -> Stored:
+    """Parse the CSV UPLOAD into the Parquet file DEST; 415/422 with the reason when it cannot.
+
+    Column types come from the first parse block; a column whose later values need a wider type (a number
+    column with text further down) is streamed again with that type, as pyarrow.csv.read_csv would infer it.
+    """
+    tables.check_csv(upload)
+    column_types: dict[str, pa.DataType] = {}
+    for _ in range(MAX_RETYPES):
+        try:
+            schema, batches = tables.csv_batches(upload, column_types)
+            stored = write(schema, batches, dest)
+        except tables.Retype as retype:
+            column_types[retype.column] = retype.wider
+            continue
+        tables.check_rows(stored.n_rows, "CSV")
+        return stored
+    table = tables.read_csv(upload)  # many late changes: one read of the whole file infers every type at once
+    return write(table.schema, table.to_batches(), dest)
+
+
+def store_parquet(upload: Path, dest: Path) -> Stored:
+    """Copy the Parquet file UPLOAD into DEST batch by batch; 415 when it is not Parquet."""
+    try:
+        source = pq.ParquetFile(upload)
+        schema = source.schema_arrow
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise _not_parquet(exc, upload) from None
+    tables.check_names(schema.names, "Parquet file")
+
+    def batches() -> Iterable[pa.RecordBatch]:
+        try:
+            yield from source.iter_batches(batch_size=PARQUET_BATCH_ROWS)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise _not_parquet(exc, upload) from None
+
+    stored = write(schema, batches(), dest)
+    tables.check_rows(stored.n_rows, "Parquet file")
+    return stored
+
+
+def _not_parquet(exc: Exception, upload: Path) -> ApiError:
+    detail = str(exc).replace(str(upload), "<upload>")[:200]
+    return ApiError(415, "unsupported_file", f"This file is not a readable Parquet file ({detail}).")

@@ -1,0 +1,118 @@
+"""Streaming a CSV or Parquet upload into the dataset's Parquet file: late type changes, errors, bounded batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from server.errors import ApiError
+from server.services import table_store, tables
+
+SMALL_BLOCK = 64 << 10
+
+
+@pytest.fixture
+def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parse in 64 KiB blocks, so a few thousand rows span many blocks (the server uses 16 MB)."""
+    monkeypatch.setattr(tables, "PARSE_BLOCK_BYTES", SMALL_BLOCK)
+
+
+def write_csv(path: Path, header: str, rows: list[str]) -> Path:
+    path.write_text(header + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def stored_table(tmp_path: Path, upload: Path) -> tuple[table_store.Stored, pa.Table]:
+    dest = tmp_path / "out.parquet"
+    stored = table_store.store_csv(upload, dest)
+    return stored, pq.read_table(dest)
+
+
+def test_a_big_csv_is_written_in_several_row_groups_with_the_same_rows(tmp_path: Path, small_blocks: None) -> None:
+    rows = [f"{i},{i * 0.5},name{i % 7}" for i in range(20_000)]
+    upload = write_csv(tmp_path / "t.csv", "id,x,name", rows)
+    stored, table = stored_table(tmp_path, upload)
+    assert stored.n_rows == table.num_rows == 20_000
+    assert pq.ParquetFile(tmp_path / "out.parquet").metadata.num_row_groups > 1  # streamed, not one whole table
+    assert table.equals(pacsv.read_csv(upload))  # what a one-shot read gives
+    assert stored.sample.num_rows == 20_000 and stored.sample.schema == table.schema
+
+
+def test_the_sample_stops_at_sample_rows(tmp_path: Path, small_blocks: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(table_store, "SAMPLE_ROWS", 1_234)
+    upload = write_csv(tmp_path / "t.csv", "a,b", [f"{i},{i}" for i in range(10_000)])
+    stored, _ = stored_table(tmp_path, upload)
+    assert stored.sample.num_rows == 1_234 and stored.n_rows == 10_000
+    assert stored.sample.column("a").to_pylist() == list(range(1_234))
+
+
+@pytest.mark.parametrize(
+    ("late_value", "expected_type"),
+    [("not a number", pa.string()), ("2.5", pa.float64())],
+)
+def test_a_number_column_with_a_late_different_value_is_widened(
+    tmp_path: Path, small_blocks: None, late_value: str, expected_type: pa.DataType
+) -> None:
+    rows = [f"{i},{i}" for i in range(15_000)] + [f"{late_value},7"]
+    upload = write_csv(tmp_path / "t.csv", "a,b", rows)
+    stored, table = stored_table(tmp_path, upload)
+    assert table.schema.field("a").type == expected_type
+    assert table.schema.field("b").type == pa.int64()
+    assert stored.n_rows == 15_001
+    assert table.column("a")[-1].as_py() in (late_value, float(late_value) if expected_type == pa.float64() else None)
+    assert table.column("a")[10].as_py() in ("10", 10.0)
+
+
+def test_an_empty_column_that_fills_later_becomes_numeric(tmp_path: Path, small_blocks: None) -> None:
+    rows = [f"{i}," for i in range(15_000)] + ["15000,3.25"]
+    stored, table = stored_table(tmp_path, write_csv(tmp_path / "t.csv", "a,late", rows))
+    assert table.schema.field("late").type == pa.float64()
+    assert table.column("late")[-1].as_py() == 3.25 and table.column("late")[0].as_py() is None
+
+
+def test_many_late_changes_fall_back_to_one_whole_read(tmp_path: Path, small_blocks: None) -> None:
+    n = table_store.MAX_RETYPES + 2
+    header = ",".join(f"c{j}" for j in range(n))
+    rows = [",".join(str(i) for _ in range(n)) for i in range(12_000)]
+    rows += [",".join("text" if j == k else "1" for j in range(n)) for k in range(n)]  # one late change per column
+    upload = write_csv(tmp_path / "t.csv", header, rows)
+    stored, table = stored_table(tmp_path, upload)
+    assert all(f.type == pa.string() for f in table.schema)
+    assert stored.n_rows == 12_000 + n
+    assert table.equals(pacsv.read_csv(upload, convert_options=pacsv.ConvertOptions(strings_can_be_null=True)))
+
+
+def test_bad_utf8_far_into_the_file_is_a_clear_422(tmp_path: Path, small_blocks: None) -> None:
+    upload = tmp_path / "t.csv"
+    upload.write_bytes(b"id,name\n" + b"1,plain\n" * 20_000 + "2,café\n".encode("latin-1"))
+    with pytest.raises(ApiError) as err:
+        table_store.store_csv(upload, tmp_path / "out.parquet")
+    assert err.value.status == 422 and err.value.code == "bad_encoding"
+    assert not (tmp_path / "out.parquet").exists()  # nothing half-written is left
+
+
+def test_a_header_only_csv_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ApiError) as err:
+        table_store.store_csv(write_csv(tmp_path / "t.csv", "a,b", []), tmp_path / "out.parquet")
+    assert err.value.code == "empty_dataset"
+
+
+def test_parquet_is_copied_batch_by_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(table_store, "PARQUET_BATCH_ROWS", 1_000)
+    source = pa.table({"a": list(range(5_500)), "b": [f"v{i}" for i in range(5_500)]})
+    pq.write_table(source, tmp_path / "in.parquet")
+    stored = table_store.store_parquet(tmp_path / "in.parquet", tmp_path / "out.parquet")
+    assert stored.n_rows == 5_500
+    assert pq.read_table(tmp_path / "out.parquet").equals(source)
+    assert pq.ParquetFile(tmp_path / "out.parquet").metadata.num_row_groups == 6
+
+
+def test_a_file_that_is_not_parquet_is_a_415(tmp_path: Path) -> None:
+    (tmp_path / "in.parquet").write_bytes(b"PAR1 but not really")
+    with pytest.raises(ApiError) as err:
+        table_store.store_parquet(tmp_path / "in.parquet", tmp_path / "out.parquet")
+    assert err.value.status == 415 and str(tmp_path) not in err.value.detail

@@ -1,0 +1,42 @@
+"""The limits a training child sets on itself: rlimits and a lower CPU priority (niceness and autogroup)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[3]
+PROBE = """
+import json, os, resource
+from worker.runtime import limits
+limits.apply({"nice": %d, "max_open_files": 321})
+try:
+    group = open("/proc/self/autogroup").read().split()
+except OSError:
+    group = []
+print(json.dumps({"nice": os.nice(0), "autogroup": group, "nofile": resource.getrlimit(resource.RLIMIT_NOFILE)[0]}))
+"""
+
+
+def probe(nice: int) -> dict[str, Any]:
+    """Apply the limits in a new session (as the worker starts its children) and report what holds."""
+    out = subprocess.run([sys.executable, "-c", PROBE % nice], cwd=ROOT, capture_output=True, text=True,
+                         check=True, start_new_session=True).stdout
+    return json.loads(out)
+
+
+def test_the_child_lowers_its_priority_and_its_autogroups() -> None:
+    before = probe(0)
+    after = probe(19)
+    assert after["nice"] == min(19, before["nice"] + 19)
+    assert after["nofile"] == 321
+    if after["autogroup"]:  # kernels with autogroup scheduling: the child's group yields too
+        assert after["autogroup"][-1] == "19" and before["autogroup"][-1] == "0"
+
+
+def test_nice_zero_leaves_the_priority_alone() -> None:
+    assert probe(0)["nice"] == os.nice(0)
