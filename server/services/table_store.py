@@ -3,7 +3,8 @@ parse blocks whatever the file's size (docs/benchmarks.md, ingest)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def write(schema: pa.Schema, batches: Iterable[pa.RecordBatch], dest: Path) -> S
     n_rows, kept, kept_rows = 0, [], 0
     try:
         with pq.ParquetWriter(dest, schema) as writer:
-            for batch in batches:
+            for batch in _read_ahead(batches):
                 if not batch.num_rows:
                     continue
                 writer.write_batch(batch)
@@ -43,6 +44,17 @@ def write(schema: pa.Schema, batches: Iterable[pa.RecordBatch], dest: Path) -> S
         dest.unlink(missing_ok=True)
         raise
     return Stored(n_rows, pa.Table.from_batches(kept, schema=schema))
+
+
+def _read_ahead(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """BATCHES with the next one parsed in a thread while the current one is written (both release the GIL):
+    parse and write overlap, and memory holds two batches."""
+    items = iter(batches)
+    with ThreadPoolExecutor(1, thread_name_prefix="fitstudio-ingest") as pool:
+        pending = pool.submit(next, items, None)
+        while (batch := pending.result()) is not None:
+            pending = pool.submit(next, items, None)
+            yield batch
 
 
 def store_csv(upload: Path, dest: Path) -> Stored:
