@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from worker.runtime import control, metrics
 from worker.runtime.sequences import ArraySequence, as_model_input
 
 BATCH_EVENT_EVERY_S = 0.25
+WATCH_EVERY_S = 0.05  # how soon an interrupt stops the training (at the end of the batch under way then)
 PREDICT_BATCH = 1024
 
 
@@ -92,8 +94,10 @@ class BaseCallback(keras.callbacks.Callback):
         self.run = run or RunState()
         self._epoch = 0
         self._epoch_started = 0.0
-        self._last_batch_event = 0.0
-        self._interrupted_in_epoch = False
+        self._steps_before: int | None = None
+        self._stop_requested = False
+        self._watcher: threading.Thread | None = None
+        self._watching = threading.Event()
         self._epoch_offset = 0
         self.initial_epoch = 0  # set by the trainer when it resumes from a checkpoint
         self.compute_val_loss = False  # standard mode: val_loss from our predictions, no second validation pass
@@ -103,6 +107,15 @@ class BaseCallback(keras.callbacks.Callback):
         # A second fit() call continues the numbering; a resumed fit() already starts at initial_epoch.
         self._epoch_offset = len(self.run.history) - self.initial_epoch
         self.initial_epoch = 0
+        self._stop_watching()
+        self._stop_requested = False
+        self._watching = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, args=(self._watching,), name="fitstudio-batches",
+                                         daemon=True)
+        self._watcher.start()
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        self._stop_watching()
 
     def _epochs(self) -> int | None:
         return (self.params or {}).get("epochs") or self.epochs_hint
@@ -110,28 +123,50 @@ class BaseCallback(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self._epoch = self._epoch_offset + epoch + 1
         self._epoch_started = time.time()
-        self._interrupted_in_epoch = False
+        self._steps_before = self._steps()
 
-    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        if control.interrupt_requested.is_set():
-            self.model.stop_training = True
-            self._interrupted_in_epoch = True
-            self.run.interrupted = True
-        elif control.drain_requested.is_set():
-            self.model.stop_training = True  # the trainer checkpoints and hands the session back
-            self._interrupted_in_epoch = True
-        now = time.monotonic()
-        if now - self._last_batch_event >= BATCH_EVENT_EVERY_S:
-            self._last_batch_event = now
-            self.send(
-                {
-                    "type": "batch",
-                    "epoch": self._epoch,
-                    "epochs": self._epochs(),
-                    "batch": batch + 1,
-                    "batches": (self.params or {}).get("steps"),
-                }
-            )
+    # No per-batch hook: a batch hook makes Keras convert every batch's logs in Python, a tenth of a
+    # millisecond per step on a CPU (docs/benchmarks.md). A thread watches for interrupts and reports progress.
+
+    def _steps(self) -> int | None:
+        try:
+            return int(self.model.optimizer.iterations)
+        except (AttributeError, TypeError, ValueError):
+            return None
+
+    def _watch(self, done: threading.Event) -> None:
+        last_event = 0.0
+        while not done.wait(WATCH_EVERY_S):
+            if not self._stop_requested and (control.interrupt_requested.is_set() or control.drain_requested.is_set()):
+                self._stop_requested = True  # drain: the trainer then checkpoints and hands the session back
+                self.run.interrupted = self.run.interrupted or control.interrupt_requested.is_set()
+                self.model.stop_training = True
+            now = time.monotonic()
+            if now - last_event >= BATCH_EVENT_EVERY_S and (steps := self._steps()) is not None:
+                last_event = now
+                before = self._steps_before or 0
+                self.send(
+                    {
+                        "type": "batch",
+                        "epoch": self._epoch,
+                        "epochs": self._epochs(),
+                        "batch": max(0, steps - before),
+                        "batches": (self.params or {}).get("steps"),
+                    }
+                )
+
+    def _stop_watching(self) -> None:
+        if self._watcher is not None:
+            self._watching.set()
+            self._watcher.join()
+            self._watcher = None
+
+    def _cut_short(self) -> bool:
+        """Whether this epoch ended because we stopped the training before its last step."""
+        if not self._stop_requested:
+            return False
+        total, now, before = (self.params or {}).get("steps"), self._steps(), self._steps_before
+        return not (total and now is not None and before is not None and now - before >= total)
 
     def scores(self, model: keras.Model) -> dict[str, float]:
         """Test and Train metrics of MODEL now."""
@@ -149,7 +184,7 @@ class BaseCallback(keras.callbacks.Callback):
         return out
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if self._interrupted_in_epoch:
+        if self._cut_short():
             return  # an epoch cut short is not a completed epoch: it is neither reported nor kept
         logs = logs if logs is not None else {}
         logs.update(self.scores(self.model))

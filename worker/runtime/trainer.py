@@ -70,13 +70,20 @@ def fast_training_data(x: dict[str, np.ndarray], y: np.ndarray, training: dict[s
         return {"x": x, "y": y, "batch_size": training["batch_size"], "shuffle": training["shuffle"]}
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    # Shuffle row numbers and gather each batch: shuffling the rows themselves would copy every image through
+    # a shuffle buffer as large as the dataset, once per epoch.
+    xs, ys = {k: tf.constant(v) for k, v in x.items()}, tf.constant(y)
+
+    def gather(rows: Any) -> tuple[dict[str, Any], Any]:
+        batch = {k: tf.gather(v, rows) for k, v in xs.items()}
+        return {k: tf.cast(v, tf.float32) / 255.0 if v.dtype == tf.uint8 else v for k, v in batch.items()}, tf.gather(
+            ys, rows
+        )
+
+    ds = tf.data.Dataset.range(len(y))
     if training["shuffle"]:
         ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(training["batch_size"]).map(
-        lambda a, b: ({k: tf.cast(v, tf.float32) / 255.0 if v.dtype == tf.uint8 else v for k, v in a.items()}, b),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
+    ds = ds.batch(training["batch_size"]).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
     if training["steps_per_epoch"]:
         ds = ds.repeat()
     return {"x": ds.prefetch(tf.data.AUTOTUNE)}
