@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+from sklearn import metrics as skm
 
 # DSS's default cost matrix (gain per record of each outcome) and lift point.
 COST_MATRIX = {"tp": 1.0, "tn": 0.0, "fp": -0.3, "fn": 0.0}
@@ -53,8 +54,6 @@ def _safe(fn: Callable[[], float]) -> float:
 
 def regression(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """EVS, MAPE, MAE, MSE, RMSE, RMSLE (on values clipped at 0), R2 Score."""
-    from sklearn import metrics as skm  # on first use: sklearn and scipy are 2 s of a training's start
-
     y_true = np.asarray(y_true, dtype=float).ravel()
     y_pred = np.asarray(y_pred, dtype=float).ravel()
     mse = _safe(lambda: skm.mean_squared_error(y_true, y_pred))
@@ -73,8 +72,6 @@ def regression(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
 
 def binary(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     """Binary metrics from class indices (0/1) and probabilities of shape (n, 2)."""
-    from sklearn import metrics as skm  # on first use: sklearn and scipy are 2 s of a training's start
-
     y_true = np.asarray(y_true).astype(int)
     p1 = np.clip(np.asarray(proba, dtype=float)[:, 1], 0.0, 1.0)
     y_pred = (p1 >= THRESHOLD).astype(int)
@@ -94,8 +91,6 @@ def binary(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
 
 def multiclass(y_true: np.ndarray, proba: np.ndarray) -> dict[str, float]:
     """Multiclass metrics (macro averages) from class indices and probabilities of shape (n, k)."""
-    from sklearn import metrics as skm  # on first use: sklearn and scipy are 2 s of a training's start
-
     y_true = np.asarray(y_true).astype(int)
     proba = np.asarray(proba, dtype=float)
     k = proba.shape[1]
