@@ -239,7 +239,9 @@ def test_a_person_trains_deploys_and_scores_in_the_browser(page: Any, live: Live
     with page.expect_navigation() as navigation:
         page.click("#train-button")
     assert 'class="badge queued" data-status>queued<' in navigation.value.text()
-    expect(page.locator("#session-detail")).to_have_attribute("data-live-epochs", "1", timeout=120_000)
+    # At least one epoch arrived live (a fast training may deliver several between two looks).
+    expect(page.locator("#session-detail")).to_have_attribute("data-live-epochs", re.compile(r"^[1-9][0-9]*$"),
+                                                              timeout=120_000)
     shot(page, live, "results-live")
     workers = page.context.new_page()  # a second tab: the worker shows the session it is training
     workers.goto("/workers")
