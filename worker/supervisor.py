@@ -21,8 +21,7 @@ log = logging.getLogger(__name__)
 BATCH_WRITE_EVERY_S = 1.0
 CANCEL_POLL_EVERY_S = 0.5
 TICK_S = 0.1
-# Memory and process count, at most this often: each look scans the whole process table (about 1 % of a core
-# at 4 per second, 9 % at 10).
+# Memory and process count, at most this often: each look reads /proc for the child's process tree.
 USAGE_EVERY_S = 0.25
 
 

@@ -153,9 +153,8 @@ def _check_text(schema: pa.Schema) -> None:
 
 
 def read_csv(path: Path) -> pa.Table:
-    """Parse a CSV file (UTF-8, header row) into an Arrow table in memory, types inferred from every row; 415/422
-    with the reason when it cannot."""
-    check_csv(path)
+    """Parse a CSV file that check_csv passed into an Arrow table in memory, types inferred from every row;
+    422 with the reason when it cannot."""
     try:
         table = pacsv.read_csv(path, **_options())  # type: ignore[arg-type]
     except pa.ArrowInvalid as exc:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import ROOT
+from tests.helpers import IN_CI, ROOT
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
@@ -61,6 +61,8 @@ def compose_cmd() -> list[str]:
     """The compose client; skip (with the reason) only where no compose client is installed."""
     cmd = compose_client()
     if cmd is None:
+        if IN_CI:
+            pytest.fail("no docker compose client here, and CI=true needs one (scripts/test.sh installs it)")
         pytest.skip(
             "no docker compose client here (neither `docker compose` nor `docker-compose` runs); "
             "scripts/test.sh installs Debian's docker-compose where apt-get can"

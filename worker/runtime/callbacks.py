@@ -109,9 +109,9 @@ class BaseCallback(keras.callbacks.Callback):
         self.initial_epoch = 0
         self._stop_watching()
         self._stop_requested = False
-        self._watching = threading.Event()
-        self._watcher = threading.Thread(target=self._watch, args=(self._watching,), name="fitstudio-batches",
-                                         daemon=True)
+        self._steps_before = None
+        self._watching.clear()
+        self._watcher = threading.Thread(target=self._watch, name="fitstudio-batches", daemon=True)
         self._watcher.start()
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
@@ -134,26 +134,29 @@ class BaseCallback(keras.callbacks.Callback):
         except (AttributeError, TypeError, ValueError):
             return None
 
-    def _watch(self, done: threading.Event) -> None:
-        last_event = 0.0
-        while not done.wait(WATCH_EVERY_S):
+    def _watch(self) -> None:
+        last_event, last_steps = 0.0, None
+        while not self._watching.wait(WATCH_EVERY_S):
             if not self._stop_requested and (control.interrupt_requested.is_set() or control.drain_requested.is_set()):
                 self._stop_requested = True  # drain: the trainer then checkpoints and hands the session back
                 self.run.interrupted = self.run.interrupted or control.interrupt_requested.is_set()
                 self.model.stop_training = True
-            now = time.monotonic()
-            if now - last_event >= BATCH_EVENT_EVERY_S and (steps := self._steps()) is not None:
-                last_event = now
-                before = self._steps_before or 0
-                self.send(
-                    {
-                        "type": "batch",
-                        "epoch": self._epoch,
-                        "epochs": self._epochs(),
-                        "batch": max(0, steps - before),
-                        "batches": (self.params or {}).get("steps"),
-                    }
-                )
+            now, before = time.monotonic(), self._steps_before
+            if now - last_event < BATCH_EVENT_EVERY_S or before is None:
+                continue  # progress only inside an epoch, at a bounded rate
+            steps = self._steps()
+            if steps is None or steps == last_steps or steps <= before:
+                continue  # no batch finished since the last report (metrics at the epoch's end, say)
+            last_event, last_steps = now, steps
+            self.send(
+                {
+                    "type": "batch",
+                    "epoch": self._epoch,
+                    "epochs": self._epochs(),
+                    "batch": max(0, steps - before),
+                    "batches": (self.params or {}).get("steps"),
+                }
+            )
 
     def _stop_watching(self) -> None:
         if self._watcher is not None:
