@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.api import form_stream
 from server.api.deps import current_user, settings_dep
 from server.db import get_db
 from server.errors import ApiError
@@ -18,7 +19,6 @@ from server.services import access, audit, datasets, storage
 from server.settings import Settings
 
 router = APIRouter(tags=["datasets"])
-CHUNK = 1 << 20
 
 
 def dataset_dict(ds: Dataset) -> dict[str, Any]:
@@ -50,31 +50,46 @@ def _create(
     return ds
 
 
-@router.post("/projects/{key}/datasets", status_code=201)
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "title": "DatasetUpload",
+                "required": ["name", "file"],
+                "properties": {
+                    "name": {"type": "string", "maxLength": 200, "title": "Name"},
+                    "file": {"type": "string", "format": "binary", "title": "File",
+                             "description": "A .csv, .parquet or .zip (of images) file."},
+                },
+            }
+        }
+    },
+}
+
+
+@router.post("/projects/{key}/datasets", status_code=201, openapi_extra={"requestBody": UPLOAD_BODY})
 async def upload_dataset(
     key: str,
     request: Request,
-    name: str = Form(..., max_length=200),
-    file: UploadFile = File(...),
     db: Session = Depends(get_db),
     user: User = Depends(current_user),
     settings: Settings = Depends(settings_dep),
 ) -> dict[str, Any]:
-    """Upload a CSV, Parquet or image ZIP as a new dataset."""
+    """Upload a CSV, Parquet or image ZIP (multipart fields name and file) as a new dataset."""
     project = access.project(db, user, key, "writer")
-    limit = settings.max_upload_mb << 20
-    datasets.suffix_of(file.filename or "")
     tmp = storage.upload_tmp(settings)
-    size = 0
     try:
+        # The body is parsed here rather than by FastAPI's form reader: the file is written once, straight to tmp.
         with open(tmp, "wb") as out:
-            while chunk := await file.read(CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise too_large(settings)
-                out.write(chunk)
+            form = await form_stream.receive_form(
+                request, out, file_field="file", required=["name", "file"], check_filename=datasets.suffix_of,
+                limit=settings.max_upload_mb << 20, too_large=lambda: too_large(settings),
+            )
+        filename = form.filename or ""
         # Parsing and writing take seconds for a big file: off the event loop, so other requests go on meanwhile.
-        ds = await run_in_threadpool(_create, db, settings, project, user, name, file.filename or "", tmp)
+        ds = await run_in_threadpool(_create, db, settings, project, user, form.fields["name"], filename, tmp)
     finally:
         tmp.unlink(missing_ok=True)
     return dataset_dict(ds)
