@@ -34,6 +34,8 @@ def headline(folder: Path, quick: bool) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     if tp := doc("throughput"):
         for w, f in tp.items():
+            if not isinstance(f, dict):  # run-wide figures beside the workloads (foreign_cpu_share)
+                continue
             rows.append((f"1. throughput {w}: session / plain samples/s, with metrics",
                          f"{f['ratio_with_metrics']:.2f}", ">= 0.90"))
             rows.append((f"1. throughput {w}: same, raw fit (metrics subtracted)", f"{f['ratio_raw_fit']:.2f}",
@@ -45,6 +47,8 @@ def headline(folder: Path, quick: bool) -> list[tuple[str, str, str]]:
                              ">= 0.90"))
     if mo := doc("metric_overhead"):
         for t, f in mo.items():
+            if not isinstance(f, dict):
+                continue
             rows.append((f"2. metrics per epoch, {t}, {f['n_val']} val rows", f"{f['overhead_vs_session_epoch']:.1%}",
                          "<= 5 %"))
     if sl := doc("start_latency"):

@@ -181,8 +181,10 @@ def run_session(stack: Stack, task_id: str) -> dict[str, Any]:
     }
 
 
-def workload(stack: Stack, name: str, quick: bool, repeats: int, variants: list[str]) -> dict[str, Any]:
-    """Prepare the dataset and ML task of workload NAME; interleave sessions and plain runs."""
+def workload(
+    stack: Stack, name: str, quick: bool, repeats: int, variants: list[str], feed_rows: int = 0
+) -> dict[str, Any]:
+    """Prepare the dataset and ML task of workload NAME; interleave sessions and plain runs (feeds on FEED_ROWS)."""
     full, small, epochs, batch, default_repeats = SIZES[name]
     size = small if quick else full
     repeats = repeats or (1 if quick else default_repeats)
@@ -241,7 +243,7 @@ def workload(stack: Stack, name: str, quick: bool, repeats: int, variants: list[
         "metrics_s": median(r["scores_s"] for r in reps),
     }
     if variants and job_file is not None:  # (c): feeds compared on a subset, 2 epochs (the second is timed)
-        limit = 0 if quick else VARIANT_ROWS[name]
+        limit = 0 if quick else (feed_rows or VARIANT_ROWS[name])
         runs = {}
         for v in ["arrays", *[v for v in variants if v != "arrays"]]:
             with Interference() as during:
@@ -264,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feeds", default="sequence,tfdata",
                         help="feeds compared with plain arrays on a subset (arrays, sequence, sequence-workers, "
                              "tfdata; empty: none)")
+    parser.add_argument("--feed-rows", type=int, default=0,
+                        help="rows the feeds are compared on (default: mlp 40000, cnn 2500; 0 rows = the default)")
     parser.add_argument("--plain", help=argparse.SUPPRESS)
     parser.add_argument("--variant", default="arrays", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -281,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.start_worker("tp")
         stack.project()
         for name in [w.strip() for w in args.workloads.split(",") if w.strip()]:
-            figures[name] = w = workload(stack, name, args.quick, args.repeats, feeds)
+            figures[name] = w = workload(stack, name, args.quick, args.repeats, feeds, args.feed_rows)
             rows = [("train samples / epoch", w["n_train"]), ("batch size", w["batch_size"]),
                     ("fitstudio samples/s (with metrics)", w["fitstudio_samples_per_s"]),
                     ("plain model.fit samples/s", w["plain_samples_per_s"]),
