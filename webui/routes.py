@@ -12,7 +12,7 @@ from server.services import auth, ratelimit
 from server.settings import get_settings
 from webui import session as websession
 from webui.pages import analyses, datasets, mltasks, models, projects, sessions, workers
-from webui.web import HERE, PageRoute, redirect, render
+from webui.web import HERE, PageRoute, csrf_form, redirect, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 
@@ -78,8 +78,10 @@ def login_submit(
 
 
 @router.post("/logout")
-def logout() -> Response:
-    """End the session (a forged logout can do no more than log someone out, so no CSRF check)."""
+async def logout(request: Request) -> Response:
+    """End the session; the form's CSRF token must match it (403), so another site cannot log a user out."""
+    if websession.read_session(request) is not None:  # no session: nothing to end, nothing to forge
+        await csrf_form(request)
     response = redirect("/login")
     websession.end_session(response)
     return response

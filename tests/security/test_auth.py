@@ -163,15 +163,21 @@ def test_the_login_form_itself_needs_no_csrf_token(api: Api) -> None:
     assert r.status_code == 303 and "fitstudio_session=" in r.headers.get("set-cookie", "")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="POST /logout does not check the CSRF token (webui/routes.py: 'a forged logout can only log someone out')",
-)
 def test_logout_without_the_csrf_token_is_refused(api: Api) -> None:
     browser = _browser(api)
-    _login(api, browser)
-    r = browser.post("/logout")
-    assert r.status_code == 403, (r.status_code, r.headers.get("location"))
+    csrf = _login(api, browser)
+    for form in ({}, {"csrf": "forged"}):
+        r = browser.post("/logout", data=form)
+        assert r.status_code == 403, (form, r.status_code, r.headers.get("location"))
+    assert browser.get("/", headers={"accept": "text/html"}).status_code == 200  # still logged in
+    r = browser.post("/logout", data={"csrf": csrf})
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert browser.get("/", headers={"accept": "text/html"}).status_code == 303  # logged out
+
+
+def test_logout_without_a_session_just_goes_to_the_login_page(api: Api) -> None:
+    r = _browser(api).post("/logout")
+    assert r.status_code == 303 and r.headers["location"] == "/login"
 
 
 # Passwords and login limits ----------------------------------------------------------------------------------

@@ -24,8 +24,11 @@ def test_login_logout_and_redirects(api: Api) -> None:
     assert r.headers["location"] == "/"
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
-    assert client.get("/", headers={"accept": "text/html"}).status_code == 200
-    assert location(client.post("/logout", follow_redirects=False)) == "/login"
+    home = client.get("/", headers={"accept": "text/html"})
+    assert home.status_code == 200
+    csrf = re.search(r'name="csrf" value="([^"]+)"', home.text)
+    assert csrf, "the page's logout form carries no CSRF token"
+    assert location(client.post("/logout", data={"csrf": csrf.group(1)}, follow_redirects=False)) == "/login"
     assert client.get("/", follow_redirects=False).status_code == 303
 
 
