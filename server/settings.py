@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     training_nice: int = 19  # training yields the CPU: the API and heartbeats stay responsive (0 = no change)
     python_executable: str | None = None
     log_format: Literal["text", "json"] = "text"  # FITSTUDIO_LOG_FORMAT=json: one JSON object per log line
+    metrics_token: str | None = None  # when set, GET /metrics wants `Authorization: Bearer <it>` (Prometheus)
     training_sandbox: bool = True  # namespaces: read-only filesystem, masked secrets (docs/security.md)
     training_network: bool = False  # whether user code may open network connections
 

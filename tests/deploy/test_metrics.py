@@ -148,3 +148,23 @@ def test_route_template_adds_the_prefix_a_router_was_included_under() -> None:
     assert route_template({"route": SimpleNamespace(path="/a/{x}"), "path": "/b/1"}) == "/a/{x}"
     assert route_template({"route": SimpleNamespace(path="/"), "path": "/"}) == "/"
     assert route_template({"path": "/nothing/here"}) == "unmatched"
+
+
+def test_metrics_token_when_set_is_required(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.settings import get_settings
+
+    monkeypatch.setenv("FITSTUDIO_METRICS_TOKEN", "scrape-secret")
+    get_settings.cache_clear()
+    try:
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic scrape-secret"},
+                        {"Authorization": f"Bearer {api.token}"}):  # a user's API token is not the scrape token
+            r = api.client.get("/metrics", headers=headers)
+            assert r.status_code == 401, (headers, r.status_code)
+            assert r.json()["code"] == "unauthorized" and "FITSTUDIO_METRICS_TOKEN" in r.json()["detail"]
+            assert r.headers.get("www-authenticate", "").lower().startswith("bearer")
+        r = api.client.get("/metrics", headers={"Authorization": "Bearer scrape-secret"})
+        assert r.status_code == 200 and "fitstudio_" in r.text
+    finally:
+        monkeypatch.delenv("FITSTUDIO_METRICS_TOKEN")
+        get_settings.cache_clear()
+    assert api.client.get("/metrics").status_code == 200  # unset again: open, like /healthz
