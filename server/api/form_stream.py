@@ -31,9 +31,10 @@ class Received:
     size: int = 0
 
 
-def _invalid(field_name: str, message: str) -> ApiError:
-    errors = [{"field": field_name, "message": message}]
-    return ApiError(422, "invalid_request", f"Invalid request: {field_name}: {message}.", errors)
+def _invalid(names: list[str], message: str, detail: str | None = None) -> ApiError:
+    """422 invalid_request with MESSAGE for each field of NAMES, in the shape of FastAPI's validation errors."""
+    errors = [{"field": name, "message": message} for name in names]
+    return ApiError(422, "invalid_request", detail or f"Invalid request: {names[0]}: {message}.", errors)
 
 
 def _malformed(why: str) -> ApiError:
@@ -44,7 +45,7 @@ def _decode(raw: bytes, what: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise _invalid(what, "not valid UTF-8 text") from None
+        raise _invalid([what], "not valid UTF-8 text") from None
 
 
 class _Parts:
@@ -109,7 +110,7 @@ class _Parts:
         self.name = _decode(options[b"name"], "field name")
         if self.name == self.file_field:
             if self.received.filename is not None:
-                raise _invalid(self.file_field, "send exactly one file")
+                raise _invalid([self.file_field], "send exactly one file")
             self.is_file = True
             filename = _decode(options.get(b"filename", b""), self.file_field)
             self.check_filename(filename)  # refuse a file we cannot read before its bytes arrive
@@ -129,7 +130,7 @@ class _Parts:
             return
         self.data += data[start:end]
         if len(self.data) > FIELD_MAX:
-            raise _invalid(self.name, "a text field may hold at most 64 KiB")
+            raise _invalid([self.name], "a text field may hold at most 64 KiB")
 
     def on_part_end(self) -> None:
         if not self.is_file and not self.skip:
@@ -150,11 +151,10 @@ def _boundary(request: Request, required: list[str]) -> bytes:
     content_type = request.headers.get("content-type", "")
     kind, params = parse_options_header(content_type)
     if kind != b"multipart/form-data":
-        raise ApiError(
-            422, "invalid_request",
+        raise _invalid(
+            required, "Field required",
             f"Send the upload as multipart/form-data with the fields {', '.join(required)} "
             f"(the request's Content-Type is {content_type or 'missing'!r}).",
-            [{"field": name, "message": "Field required"} for name in required],
         )
     boundary = params.get(b"boundary")
     if not boundary:
@@ -196,8 +196,5 @@ async def receive_form(
     if file_field in required and received.filename is None:
         missing.append(file_field)
     if missing:
-        raise ApiError(
-            422, "invalid_request", f"Invalid request: {missing[0]}: Field required.",
-            [{"field": name, "message": "Field required"} for name in missing],
-        )
+        raise _invalid(missing, "Field required")
     return received
