@@ -205,3 +205,9 @@ def test_the_openapi_document_declares_the_multipart_fields(api: Any) -> None:
     schema = body_["content"]["multipart/form-data"]["schema"]
     assert body_["required"] is True and set(schema["required"]) == {"name", "file"}
     assert schema["properties"]["file"]["format"] == "binary"
+
+
+def test_an_over_long_part_header_is_400(api: Any, project: str) -> None:
+    content = body(part("name", b"x", headers="X-Pad: " + "p" * (64 << 10) + "\r\n"), part("file", b"a\n1\n", "a.csv"))
+    expect_error(post(api, project, content), 400, "malformed_multipart")
+    assert leftovers(api) == []
