@@ -65,19 +65,9 @@ def feed(variant: str, x: dict[str, Any], y: Any, batch: int, seed: int, train: 
     if variant in ("sequence", "sequence-workers"):  # fitstudio's feed today (workers: PyDataset's own threads)
         kw = {"workers": 2, "max_queue_size": 8} if variant == "sequence-workers" else {}
         return ArraySequence(x, y, batch, shuffle=train, seed=seed, **kw), {}
-    import tensorflow as tf  # "tfdata": the proposed standard-mode feed: shuffled row indices, gathered per batch
+    from worker.runtime.trainer import gathered_batches  # "tfdata": standard mode's image feed, for any data
 
-    xs, ys = {k: tf.constant(v) for k, v in x.items()}, tf.constant(y)  # uint8 stays uint8: scaled per batch
-
-    def take(rows: Any) -> tuple[dict[str, Any], Any]:
-        out = {k: tf.gather(v, rows) for k, v in xs.items()}
-        return {k: tf.cast(v, tf.float32) / 255.0 if v.dtype == tf.uint8 else v for k, v in out.items()}, \
-            tf.gather(ys, rows)
-
-    ds = tf.data.Dataset.range(len(y))
-    if train:
-        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch).map(take, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE), {}
+    return gathered_batches(x, y, batch, train, seed), {}
 
 
 def plain_main(job_path: str, variant: str, out_path: str, limit: int, epochs: int) -> None:

@@ -68,6 +68,15 @@ def fast_training_data(x: dict[str, np.ndarray], y: np.ndarray, training: dict[s
     images a tf.data pipeline that scales each batch, so the images are never held in memory as float32."""
     if not any(v.dtype == np.uint8 for v in x.values()):
         return {"x": x, "y": y, "batch_size": training["batch_size"], "shuffle": training["shuffle"]}
+    repeat = bool(training["steps_per_epoch"])
+    return {"x": gathered_batches(x, y, training["batch_size"], training["shuffle"], seed, repeat=repeat)}
+
+
+def gathered_batches(
+    x: dict[str, np.ndarray], y: np.ndarray, batch_size: int, shuffle: bool, seed: int, repeat: bool = False
+) -> Any:
+    """A tf.data pipeline of (inputs, targets) batches gathered by row number, uint8 inputs scaled to [0, 1]
+    (REPEAT: endless, for fits with steps_per_epoch)."""
     import tensorflow as tf
 
     # Shuffle row numbers and gather each batch: shuffling the rows themselves would copy every image through
@@ -81,12 +90,10 @@ def fast_training_data(x: dict[str, np.ndarray], y: np.ndarray, training: dict[s
         )
 
     ds = tf.data.Dataset.range(len(y))
-    if training["shuffle"]:
+    if shuffle:
         ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(training["batch_size"]).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
-    if training["steps_per_epoch"]:
-        ds = ds.repeat()
-    return {"x": ds.prefetch(tf.data.AUTOTUNE)}
+    ds = ds.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+    return (ds.repeat() if repeat else ds).prefetch(tf.data.AUTOTUNE)
 
 
 def _true_values(series: Any, target: dict[str, Any]) -> np.ndarray:
