@@ -25,6 +25,11 @@ from bench.common import PY, RESULTS, ROOT, write_result  # noqa: E402
 ORDER = ["start_latency", "metric_overhead", "ingest", "api_load", "throughput", "queue_scale"]
 
 
+def _per_case(figures: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The per-workload entries of FIGURES, without the run-wide figures beside them (foreign_cpu_share)."""
+    return [(name, f) for name, f in figures.items() if isinstance(f, dict)]
+
+
 def headline(folder: Path, quick: bool) -> list[tuple[str, str, str]]:
     """(figure, measured, target) rows from the results files present in FOLDER."""
     def doc(name: str) -> dict[str, Any] | None:
@@ -33,9 +38,7 @@ def headline(folder: Path, quick: bool) -> list[tuple[str, str, str]]:
 
     rows: list[tuple[str, str, str]] = []
     if tp := doc("throughput"):
-        for w, f in tp.items():
-            if not isinstance(f, dict):  # run-wide figures beside the workloads (foreign_cpu_share)
-                continue
+        for w, f in _per_case(tp):
             rows.append((f"1. throughput {w}: session / plain samples/s, with metrics",
                          f"{f['ratio_with_metrics']:.2f}", ">= 0.90"))
             rows.append((f"1. throughput {w}: same, raw fit (metrics subtracted)", f"{f['ratio_raw_fit']:.2f}",
@@ -46,9 +49,7 @@ def headline(folder: Path, quick: bool) -> list[tuple[str, str, str]]:
                 rows.append((f"1. throughput {w}: best epochs, with metrics", f"{f['ratio_best_epochs']:.2f}",
                              ">= 0.90"))
     if mo := doc("metric_overhead"):
-        for t, f in mo.items():
-            if not isinstance(f, dict):
-                continue
+        for t, f in _per_case(mo):
             rows.append((f"2. metrics per epoch, {t}, {f['n_val']} val rows", f"{f['overhead_vs_session_epoch']:.1%}",
                          "<= 5 %"))
     if sl := doc("start_latency"):
