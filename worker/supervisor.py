@@ -120,11 +120,14 @@ class Supervisor:
             pending_batch[:] = [self.progress]
         elif kind == "epoch":
             entry = {"epoch": event["epoch"], **(event.get("logs") or {}), "time": event.get("time")}
+            # Only completed epochs are reported: all their batches are done, whichever batch event came last
+            # (they are sent at most 4 times a second).
+            batches = self.progress.get("batches")
             self.progress = {
                 "epoch": event["epoch"],
                 "epochs": event.get("epochs"),
-                "batch": self.progress.get("batch"),
-                "batches": self.progress.get("batches"),
+                "batch": batches or self.progress.get("batch"),
+                "batches": batches,
             }
             self.outcome.epochs.append(entry)
             if not self.sink.add_epoch(entry, self.progress):

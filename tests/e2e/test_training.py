@@ -63,6 +63,8 @@ def test_breast_cancer_trains_end_to_end(backend: str, request: pytest.FixtureRe
         final = wait_session(api, session["id"])
         assert final["status"] == "succeeded", (final["error"], (tmp_path / "worker.log").read_text()[-3000:])
         assert [h["epoch"] for h in final["history"]] == [1, 2, 3]
+        progress = final["progress"]  # the last epoch is whole: every batch of it done
+        assert progress["epoch"] == progress["epochs"] == 3 and progress["batch"] == progress["batches"] > 0, progress
         assert final["history"][-1]["Test ROC AUC"] > 0.9
         assert final["worker"].startswith(f"e2e-{backend}@")
         tmid = final["trained_model_id"]
