@@ -44,6 +44,10 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     FITSTUDIO_HOME=/var/lib/fitstudio \
     FITSTUDIO_LOG_FORMAT=json
+# bubblewrap + libseccomp: the training sandbox (docs/security.md)
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends bubblewrap libseccomp2 \
+ && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 fitstudio \
  && useradd --system --uid 10001 --gid fitstudio --home-dir /var/lib/fitstudio --shell /usr/sbin/nologin fitstudio \
  && mkdir -p /var/lib/fitstudio \

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import socket
-import subprocess
 import sys
 from collections.abc import Sequence
+
+from fitstudio.supervise import ProcessWatch, StopSignals
 
 
 def _settings():  # type: ignore[no-untyped-def]
@@ -84,9 +84,9 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def _worker_name(name: str) -> str:
-    """NAME@host (Celery would otherwise prefix 'celery@'); a unique default per process."""
-    name = name or f"fitstudio-{os.getpid()}"
+def _worker_name(name: str, pid: int | None = None) -> str:
+    """NAME@host (Celery would otherwise prefix 'celery@'); the default, fitstudio-PID, is unique per process."""
+    name = name or f"fitstudio-{pid or os.getpid()}"
     return name if "@" in name else f"{name}@{socket.gethostname()}"
 
 
@@ -137,14 +137,14 @@ def cmd_api(args: argparse.Namespace) -> int:
     from server.services.bootstrap import migrate
 
     migrate(_settings())
-    uvicorn.run("server.main:create_app", factory=True, host=args.host, port=args.port, log_level="info")
+    uvicorn.run(
+        "server.main:create_app", factory=True, host=args.host, port=args.port, log_level="info", proxy_headers=False
+    )
     return 0
 
 
-def cmd_up(args: argparse.Namespace) -> int:
-    """Everything on one machine: migrate, admin + demo on first start, a worker, and the API."""
-    import uvicorn
-
+def _prepare_up(args: argparse.Namespace) -> None:
+    """Migrate, create the admin and the demo on first start, print the login link."""
     from server.db import session_scope
     from server.services import bootstrap
 
@@ -165,20 +165,49 @@ def cmd_up(args: argparse.Namespace) -> int:
             f"open {base}/ (new login link: FITSTUDIO_HOME={settings.home} fitstudio tokens create {admin.username})",
             flush=True,
         )
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "fitstudio.cli", "worker", "--queues", "gpu,cpu", "--loglevel", "warning"]
-        + (["--gpus", args.gpus] if args.gpus else []),
-    )
+
+
+def _mark_worker_stopped(pid: int, _code: int) -> None:
+    """The row of up's worker that died says stopped: /readyz and the workers page no longer count it."""
+    from server.db import session_scope
+    from server.models import WorkerRecord, utcnow
+
+    with session_scope() as db:
+        row = db.get(WorkerRecord, _worker_name("", pid))
+        if row is not None and row.stopped_at is None:
+            row.stopped_at, row.current_sessions = utcnow(), []
+
+
+def _worker_watch(args: argparse.Namespace) -> ProcessWatch:
+    """up's worker (queues gpu,cpu), restarted with backoff whenever it dies."""
+    argv = [sys.executable, "-m", "fitstudio.cli", "worker", "--queues", "gpu,cpu", "--loglevel", "warning"]
+    return ProcessWatch("worker", argv + (["--gpus", args.gpus] if args.gpus else []), on_exit=_mark_worker_stopped)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Everything on one machine: migrate, admin + demo on first start, a supervised worker, and the API."""
+    import uvicorn
+
+    watch: ProcessWatch | None = None
+    StopSignals(again=lambda: watch.terminate() if watch else None).install()  # a second signal: stop at once
     try:
-        uvicorn.run("server.main:create_app", factory=True, host=args.host, port=args.port, log_level="warning")
+        _prepare_up(args)
+        watch = _worker_watch(args)
+        watch.start()
+        uvicorn.run(  # X-Forwarded-For is ours to judge (FITSTUDIO_TRUSTED_PROXIES), not uvicorn's
+            "server.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            log_level="warning",
+            proxy_headers=False,
+        )
+    except KeyboardInterrupt:
+        pass
     finally:
-        if worker.poll() is None:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
+        if watch is not None:
+            print("stopping the worker (its trainings checkpoint and go back to the queue)", flush=True)
+            watch.stop(timeout=_settings().drain_timeout_s + 30)
         print("fitstudio stopped", flush=True)
     return 0
 

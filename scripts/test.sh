@@ -4,10 +4,7 @@
 # with CI=true they fail instead of skipping when a service is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+EXTRAS='[test]' bash scripts/setup.sh  # system packages (bubblewrap), .venv, fitstudio with its test extras
 # tests/deploy runs `docker compose config` on docker-compose.yml: where no compose client runs (neither the
 # `docker compose` plugin nor `docker-compose`), install Debian's docker-compose (root or passwordless sudo).
 if ! docker compose version >/dev/null 2>&1 && ! docker-compose version >/dev/null 2>&1 \
@@ -23,4 +20,6 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
     || echo "note: could not install chromium; the browser test fails when CI=true, skips otherwise" >&2
 fi
 .venv/bin/ruff check .
+# --fast: the inner loop, without the tests that train real models (marker `slow`).
+if [ "${1:-}" = "--fast" ]; then shift; set -- -m "not slow" "$@"; fi
 exec .venv/bin/python -m pytest -p no:cacheprovider -q -ra "$@"

@@ -13,13 +13,15 @@ from server.settings import get_settings
 
 
 @lru_cache
-def engine_for(url: str) -> Engine:
-    """A pooled engine for URL; SQLite gets WAL and a busy timeout so API and worker can share it."""
+def engine_for(url: str, pool: tuple[int, int] | None = None) -> Engine:
+    """A pooled engine for URL (POOL: (size, overflow) instead of the default); SQLite gets WAL and a busy timeout
+    so API and worker can share it."""
     if url.startswith("sqlite"):
         # As many pooled connections as the API's worker threads (anyio: 40): overflow connections are closed
         # on return, and each new one pays the PRAGMAs below.
+        size, overflow = pool or (40, 10)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=40, max_overflow=10
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=size, max_overflow=overflow
         )
 
         @event.listens_for(engine, "connect")
@@ -31,7 +33,8 @@ def engine_for(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    size, overflow = pool or (10, 20)
+    return create_engine(url, pool_pre_ping=True, pool_size=size, max_overflow=overflow)
 
 
 def get_engine() -> Engine:
@@ -47,6 +50,18 @@ def _factory(url: str) -> sessionmaker[Session]:
 def new_session() -> Session:
     """A new ORM session on the current settings' database."""
     return _factory(get_settings().sql_url)()
+
+
+@lru_cache
+def _poll_factory(url: str, size: int) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine_for(url, (size, 0)), expire_on_commit=False)
+
+
+def poll_session() -> Session:
+    """A session for live-stream polls: its own small pool (FITSTUDIO_SSE_POLL_THREADS connections), so waiting
+    streams never take a connection from the one requests use; hold it only for one poll."""
+    settings = get_settings()
+    return _poll_factory(settings.sql_url, max(1, settings.sse_poll_threads))()
 
 
 @contextmanager

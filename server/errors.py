@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Any
+
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+_FULL_TEXT = ("no space left on device", "database or disk is full", "disk quota exceeded", "could not extend file")
 
 
 class ApiError(Exception):
@@ -36,3 +40,29 @@ def conflict(code: str, detail: str) -> ApiError:
 def invalid(detail: str, errors: list[dict[str, Any]] | None = None, code: str = "invalid") -> ApiError:
     """422: the content is well-formed but not acceptable."""
     return ApiError(422, code, detail, errors)
+
+
+def insufficient_storage(what: str = "The server") -> ApiError:
+    """507: the disk the data goes to is full; nothing partial was kept."""
+    return ApiError(
+        507,
+        "insufficient_storage",
+        f"{what} ran out of disk space; nothing was stored. Free space (or ask the operator to) and retry.",
+    )
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """True when EXC, or an exception it was raised from or wraps (SQLAlchemy's .orig), means a full disk."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+            return True
+        text = str(exc).lower()
+        if any(t in text for t in _FULL_TEXT) or getattr(exc, "sqlstate", None) == "53100":
+            return True
+        orig = getattr(exc, "orig", None)
+        if isinstance(orig, BaseException) and id(orig) not in seen and is_disk_full(orig):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

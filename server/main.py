@@ -20,8 +20,10 @@ from server.api import (
     tokens,
     trained_models,
 )
+from server.api.auth_first import AuthFirstMiddleware
 from server.api.body_limit import BodyLimitMiddleware
 from server.api.hosts import AllowedHostsMiddleware
+from server.api.path_guard import PathGuardMiddleware
 from server.settings import get_settings
 
 
@@ -59,6 +61,8 @@ def create_app() -> FastAPI:
     app.include_router(web_router)
     mount_static(app)
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(AuthFirstMiddleware)
+    app.add_middleware(PathGuardMiddleware)
     app.add_middleware(AllowedHostsMiddleware, allowed=settings.allowed_hosts)
     # Observability (issue 8): GET /metrics, request-latency middleware, JSON logs when FITSTUDIO_LOG_FORMAT=json.
     from server.observability.api import install as install_observability

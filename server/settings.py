@@ -22,9 +22,17 @@ class Settings(BaseSettings):
     artifact_root: Path | None = None
     secret_key: str | None = None
     max_upload_mb: int = 1024
+    max_json_mb: int = 1  # any other request body (JSON, web forms); refused while it streams (413)
+    max_predict_mb: int = 32  # bodies of …/predict: up to 10 000 rows, images as base64
+    max_zip_expanded_mb: int = 20480  # bytes one image ZIP upload may write once extracted
+    sse_max_streams: int = 200  # live event streams one API process serves at once (beyond: 503)
+    sse_max_per_user: int = 20  # live event streams of one user at once (beyond: 429)
+    sse_poll_threads: int = 4  # threads (and their own SQL connections) that poll for all live streams
+    min_free_disk_mb: int = 256  # an extraction never leaves less than this free on the data disk (else 507)
     training_memory_mb: int = 8192
     public_url: str = "http://127.0.0.1:8000"
     allowed_hosts: Annotated[list[str], NoDecode] = ["127.0.0.1", "localhost", "::1"]
+    trusted_proxies: Annotated[list[str], NoDecode] = []  # addresses/CIDRs whose X-Forwarded-For is believed
 
     # Worker and training runtime knobs (not in the spec's list; documented in docs/configuration.md).
     worker_heartbeat_s: float = 5.0
@@ -43,10 +51,12 @@ class Settings(BaseSettings):
     python_executable: str | None = None
     log_format: Literal["text", "json"] = "text"  # FITSTUDIO_LOG_FORMAT=json: one JSON object per log line
     metrics_token: str | None = None  # when set, GET /metrics wants `Authorization: Bearer <it>` (Prometheus)
-    training_sandbox: bool = True  # namespaces: read-only filesystem, masked secrets (docs/security.md)
+    training_sandbox: bool = True  # bubblewrap sandbox (docs/security.md); false = the operator's explicit opt-out
+    training_uid_base: int = 200_000  # a root worker runs user code as uid base + (0..49999), never as root
+    training_sandbox_paths: Annotated[list[str], NoDecode] = []  # extra read-only paths in the sandbox (drivers…)
     training_network: bool = False  # whether user code may open network connections
 
-    @field_validator("allowed_hosts", mode="before")
+    @field_validator("allowed_hosts", "training_sandbox_paths", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):

@@ -88,6 +88,55 @@ def start_worker(name: str, queues: str = "gpu,cpu", extra_env: dict[str, str] |
     )
 
 
+def free_port() -> int:
+    """A TCP port nobody listens on now (on 127.0.0.1)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def up_env(home: Path, **values: str) -> dict[str, str]:
+    """The environment of a `fitstudio up` on HOME: none of the test run's FITSTUDIO_* settings, plus VALUES."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FITSTUDIO_")}
+    env["FITSTUDIO_HOME"] = str(home)
+    env.update({f"FITSTUDIO_{key.upper()}": value for key, value in values.items()})
+    return env
+
+
+def start_up(home: Path, log: Path, port: int, **values: str) -> subprocess.Popen[bytes]:
+    """A real `fitstudio up` on HOME and PORT (settings VALUES), its output in LOG, in a process group of its own."""
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "fitstudio.cli", "up", "--port", str(port)],
+            cwd=ROOT,
+            env=up_env(home, **values),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait_for_up(proc: subprocess.Popen[bytes], log: Path, base: str, timeout: float = 300) -> str:
+    """The API token `fitstudio up` printed, once BASE/healthz answers; fails if the process ends first."""
+    import re
+
+    import httpx
+
+    def token() -> str | None:
+        found = re.search(r"login\?token=(\S+)", log.read_text(errors="replace"))
+        if not found:
+            assert proc.poll() is None, log.read_text(errors="replace")[-3000:]
+            return None
+        try:
+            return found.group(1) if httpx.get(f"{base}/healthz", timeout=2).status_code == 200 else None
+        except httpx.HTTPError:
+            return None
+
+    return str(wait_for(token, timeout, "fitstudio up to serve", every=0.5))
+
+
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
     """SIGTERM, wait, then SIGKILL the whole group."""
     import signal

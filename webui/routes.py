@@ -7,6 +7,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
 
+from server.api.hosts import client_address
 from server.db import get_db
 from server.services import auth, ratelimit
 from server.settings import get_settings
@@ -58,7 +59,7 @@ def login_submit(
     db: Session = Depends(get_db),
 ) -> Response:
     """Check a username and password and start a session (failures are rate-limited per client and name)."""
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request, get_settings().trusted_proxies)  # X-Forwarded-For only from trusted proxies
     wait = ratelimit.logins.retry_after(client, username)
     if wait:
         return JSONResponse(

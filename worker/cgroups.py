@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,24 @@ class PidsCgroup:
     def add(self, pid: int) -> None:
         """Move PID (and its future children) into the cgroup."""
         (self.path / "cgroup.procs").write_text(str(pid))
+
+    def add_tree(self, pid: int, expected: int = 1) -> None:
+        """Move PID and every process under it, until EXPECTED processes are in (cgroup v1 moves one process at a
+        time, and a sandboxed training is three: bwrap, its init and the child, which waits until this is done)."""
+        from worker.child_process import descendants
+
+        seen: list[int] = []
+        for _ in range(200):
+            tree = descendants(pid)
+            for member in tree:
+                try:
+                    self.add(member)
+                except ProcessLookupError:
+                    continue
+            if tree == seen and len(tree) >= expected:
+                return
+            seen = tree
+            time.sleep(0.005)
 
     def remove(self) -> None:
         """Delete the cgroup (it must be empty)."""

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import psutil
 
+from worker import sandbox
+
 # Only these variables of the worker's environment reach user code; nothing FITSTUDIO_*, no URLs, no keys.
 ENV_ALLOWLIST = (
     "PATH",
@@ -46,9 +48,15 @@ def child_env(scratch: Path, gpus: list[int] | None) -> dict[str, str]:
 
 
 def start(
-    job_path: Path, scratch: Path, log_path: Path, gpus: list[int] | None, python: str | None = None
+    job_path: Path,
+    scratch: Path,
+    log_path: Path,
+    gpus: list[int] | None,
+    python: str | None = None,
+    view: sandbox.View | None = None,
 ) -> tuple[subprocess.Popen[bytes], int, int]:
-    """Start `python -m worker.runtime.child JOB`; returns the process, the events pipe and the replies pipe."""
+    """Start `python -m worker.runtime.child JOB` (inside VIEW's sandbox when given); returns the process, the
+    events pipe and the replies pipe."""
     events_r, events_w = os.pipe()
     replies_r, replies_w = os.pipe()
     (scratch / "tmp").mkdir(parents=True, exist_ok=True)
@@ -57,29 +65,36 @@ def start(
     src_root = str(Path(__file__).resolve().parents[1])
     env = child_env(scratch, gpus)
     env["PYTHONPATH"] = src_root
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            [
-                python or sys.executable,
-                "-m",
-                "worker.runtime.child",
-                str(job_path),
-                "--events-fd",
-                str(events_w),
-                "--replies-fd",
-                str(replies_r),
-            ],
-            cwd=scratch,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            pass_fds=(events_w, replies_r),
-            start_new_session=True,
-            close_fds=True,
-        )
-    os.close(events_w)
-    os.close(replies_r)
+    argv = [
+        python or sys.executable,
+        "-m",
+        "worker.runtime.child",
+        str(job_path),
+        "--events-fd",
+        str(events_w),
+        "--replies-fd",
+        str(replies_r),
+    ]
+    fds = [events_w, replies_r]
+    if view is not None:
+        argv, filter_fd = sandbox.command(view, argv)
+        fds.append(filter_fd)
+    try:
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                argv,
+                cwd=scratch,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=fds,
+                start_new_session=True,
+                close_fds=True,
+            )
+    finally:
+        for fd in fds:
+            os.close(fd)
     return proc, events_r, replies_w
 
 
@@ -87,7 +102,7 @@ def start(
 _CHILDREN_FILES = os.path.exists(f"/proc/self/task/{os.getpid()}/children")
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     """PID and its descendants, from the children files (no scan of the whole process table as psutil does)."""
     if not _CHILDREN_FILES:
         return [pid, *(c.pid for c in psutil.Process(pid).children(recursive=True))]
@@ -107,7 +122,7 @@ def _descendants(pid: int) -> list[int]:
 def group_usage(pid: int) -> tuple[int, int]:
     """(How many processes, their resident memory) of PID and its descendants."""
     try:
-        procs = _descendants(pid)
+        procs = descendants(pid)
     except psutil.Error:
         return 0, 0
     total = 0
@@ -131,9 +146,25 @@ def kill_group(proc: subprocess.Popen[bytes]) -> None:
         pass
 
 
-def signal_child(proc: subprocess.Popen[bytes], sig: int) -> None:
-    """Send SIG to the child process itself (not its group)."""
+def training_pid(proc: subprocess.Popen[bytes], sandboxed: bool) -> int | None:
+    """The host pid of the training itself: PROC, or inside the sandbox pid 2 of its PID namespace (pid 1 is
+    bubblewrap's init)."""
+    if not sandboxed:
+        return proc.pid
+    for pid in descendants(proc.pid):
+        try:
+            with open(f"/proc/{pid}/status") as fh:
+                nspids = next((line.split()[1:] for line in fh if line.startswith("NSpid:")), [])
+        except OSError:
+            continue
+        if len(nspids) >= 2 and nspids[-1] == "2":
+            return pid
+    return None
+
+
+def signal_pid(pid: int, sig: int) -> None:
+    """Send SIG to one process (not its group)."""
     try:
-        proc.send_signal(sig)
+        os.kill(pid, sig)
     except ProcessLookupError:
         pass

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import shutil
 import traceback
 from typing import Any
 
@@ -12,9 +10,10 @@ from sqlalchemy import update
 
 from server.models import DryRun, utcnow
 from server.settings import get_settings
-from worker import requests, state
+from worker import child_files, requests, state
 from worker.runner import build_job, error_from_child, run_in_child
 from worker.supervisor import Sink
+from worker.workspace import Workspace
 
 log = logging.getLogger(__name__)
 DRY_RUN_TIME_LIMIT_S = 300
@@ -33,10 +32,11 @@ def run_dry_run(dry_run_id: int) -> str:
     design = state.with_retry(_claim, "claim dry run")
     if design is None:
         return "skipped"
-    scratch = settings.scratch_root / f"dry{dry_run_id}"
+    workspace = Workspace(settings.scratch_root / f"dry{dry_run_id}")
+    scratch = workspace.scratch
     result: dict[str, Any]
     try:
-        scratch.mkdir(parents=True, exist_ok=True)
+        workspace.create()
         job = build_job(settings, design, scratch, [], dry_run=True)
         job["limits"]["time_limit_s"] = min(job["limits"]["time_limit_s"], DRY_RUN_TIME_LIMIT_S)
         outcome = run_in_child(
@@ -45,20 +45,16 @@ def run_dry_run(dry_run_id: int) -> str:
             job,
             [],
             Sink(),
-            scratch / "output.log",
-            lambda req: requests.answer(settings, design, req),
+            workspace.log,
+            lambda req: requests.answer(settings, design, req, workspace.granted),
             lambda: False,
         )
-        out = scratch / "out" / "result.json"
-        if outcome.returncode == 0 and outcome.killed_for is None and out.exists():
-            result = {"ok": True, **json.loads(out.read_text())}
+        done = child_files.read_json(workspace.out / "result.json")
+        if outcome.returncode == 0 and outcome.killed_for is None and isinstance(done, dict):
+            result = {"ok": True, **done}
         else:
-            error = error_from_child(scratch / "out", outcome)
-            output = (
-                (scratch / "output.log").read_text(errors="replace")[-4000:]
-                if (scratch / "output.log").exists()
-                else ""
-            )
+            error = error_from_child(workspace.out, outcome)
+            output = workspace.log.read_text(errors="replace")[-4000:] if workspace.log.exists() else ""
             result = {"ok": False, "error": error, "log": output}
     except Exception as exc:
         log.exception("dry run %s failed in the worker", dry_run_id)
@@ -73,7 +69,7 @@ def run_dry_run(dry_run_id: int) -> str:
             },
         }
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        workspace.remove()
 
     def _store(db: Any) -> None:
         row = db.get(DryRun, dry_run_id)

@@ -6,21 +6,70 @@ import logging
 import socket
 import threading
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 
 from server.models import TrainingSession, WorkerRecord, utcnow
 from worker import state
 
+if TYPE_CHECKING:
+    from worker.sandbox import Isolation
+
 log = logging.getLogger(__name__)
+OPT_OUT = "FITSTUDIO_TRAINING_SANDBOX=false"
+
+
+@dataclass(frozen=True)
+class SandboxStatus:
+    """What the workers page shows of this worker's sandbox, and whether the worker takes trainings."""
+
+    summary: str
+    isolated: bool
+    trains: bool
+
+
+def decide(found: Isolation, enabled: bool) -> SandboxStatus:
+    """Isolated: trains. Sandbox disabled by the operator: trains unisolated. Unavailable: refuses trainings."""
+    if not enabled:
+        return SandboxStatus(found.summary, isolated=False, trains=True)
+    return SandboxStatus(found.summary, isolated=found.available, trains=found.available)
+
+
+def sandbox_status(enabled: bool) -> SandboxStatus:
+    """Probe worker.sandbox once and log the answer (a warning or an error when user code is not isolated)."""
+    from worker.sandbox import isolation
+
+    status = decide(isolation(enabled), enabled)
+    if not enabled:
+        log.warning("training sandbox disabled by the operator (%s): user code runs without isolation", OPT_OUT)
+    elif status.trains:
+        log.info("user code isolation: %s", status.summary)
+    else:
+        log.error(
+            "no training sandbox here (%s): this worker refuses trainings and consumes no queue; "
+            "make the sandbox work (docs/security.md) or set %s to train without isolation",
+            status.summary,
+            OPT_OUT,
+        )
+    return status
 
 
 class Heartbeat:
     """A daemon thread that upserts this worker's row every INTERVAL seconds."""
 
-    def __init__(self, name: str, queues: list[str], gpus: list[int], concurrency: int, interval: float):
+    def __init__(
+        self,
+        name: str,
+        queues: list[str],
+        gpus: list[int],
+        concurrency: int,
+        interval: float,
+        sandbox: SandboxStatus | None = None,
+    ):
         self.name = name
+        self.sandbox = sandbox
         self.queues = queues
         self.gpus = gpus
         self.concurrency = concurrency
@@ -45,6 +94,9 @@ class Heartbeat:
             if first:
                 row.started_at = utcnow()
                 row.stopped_at = None
+                if self.sandbox is not None:
+                    row.isolation, row.isolated = self.sandbox.summary, self.sandbox.isolated
+                    row.accepts_trainings = self.sandbox.trains
             row.queues, row.gpus, row.concurrency = self.queues, self.gpus, self.concurrency
             row.current_sessions = sorted(self.current)
             row.last_heartbeat = utcnow()

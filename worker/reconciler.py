@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from server.models import TrainingSession, WorkerRecord, utcnow
 from server.settings import Settings
 from worker import broker_inspect, state
+from worker.workspace import owner_name
 
 log = logging.getLogger(__name__)
 
@@ -164,11 +165,14 @@ def clean_orphans(settings: Settings, active_scratch: set[str]) -> list[str]:
     root = settings.scratch_root
     if root.is_dir():
         for folder in root.iterdir():
-            if folder.name in active_scratch:
+            if owner_name(folder.name) in active_scratch:
                 continue
             try:
-                if now - folder.stat().st_mtime > settings.orphan_max_age_s:
-                    shutil.rmtree(folder, ignore_errors=True)
+                if now - folder.lstat().st_mtime > settings.orphan_max_age_s:
+                    if folder.is_dir() and not folder.is_symlink():
+                        shutil.rmtree(folder, ignore_errors=True)
+                    else:
+                        folder.unlink()
                     removed.append(str(folder))
             except OSError:
                 continue

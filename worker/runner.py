@@ -12,18 +12,25 @@ from pathlib import Path
 from typing import Any
 
 from server.models import Dataset, TrainedModel
-from server.services import datasets, storage
+from server.services import datasets, model_files, storage
 from server.services.ids import trained_model_id
 from server.settings import Settings, get_settings
-from worker import child_process, requests, state
+from worker import child_files, child_process, requests, sandbox, state
 from worker.cgroups import PidsCgroup
 from worker.gpus import GpuPool
 from worker.runtime import checkpoint as ckpt
 from worker.runtime import evaluation
 from worker.runtime.control import DRAINED_EXIT_CODE
 from worker.supervisor import Outcome, SessionSink, Sink, Supervisor
+from worker.workspace import Workspace
 
 log = logging.getLogger(__name__)
+
+
+class TrainingOutputError(RuntimeError):
+    """The child ended well but left no usable result."""
+
+
 ACTIVE_SCRATCH: set[str] = set()  # scratch folders in use in this process (the orphan cleaner spares them)
 
 
@@ -60,10 +67,9 @@ def build_job(
             "kind": ds.kind,
             "columns": ds.columns,
         },
-        "out_dir": str(scratch / "out"),
+        "out_dir": str(Workspace(scratch).out),
         "gpus": gpus or [],
         "allow_growth": bool(design["settings"]["gpu"].get("allow_growth", True)),
-        "sandbox": sandbox_spec(settings, scratch, session_id),
         "limits": {
             "cpu_time_s": settings.training_cpu_time_s,
             "time_limit_s": design["settings"]["training"]["time_limit_s"],
@@ -75,38 +81,38 @@ def build_job(
     }
 
 
-def sandbox_spec(settings: Settings, scratch: Path, session_id: int | None) -> dict[str, Any]:
-    """What the child locks down: writable folders, the service's secret files and broker folder."""
-    writable = [str(scratch)]
-    if session_id is not None:
-        checkpoints = storage.session_dir(settings, session_id) / "checkpoint"
-        checkpoints.mkdir(parents=True, exist_ok=True)
-        writable.append(str(checkpoints))
-    hidden = [str(settings.home / "secret_key")]
-    url = settings.sql_url
-    if url.startswith("sqlite:///"):
-        db = url.removeprefix("sqlite:///")
-        hidden += [db, f"{db}-wal", f"{db}-shm", f"{db}-journal"]
-    return {
-        "enabled": settings.training_sandbox,
-        "network": settings.training_network,
-        "writable": writable,
-        "hidden_files": hidden,
-        "hidden_dirs": [str(settings.broker_folder)] if settings.embedded_broker else [],
-        # other trainings' scratch folders (their jobs hold other users' designs)
-        "hide_siblings_of": str(scratch),
-    }
+def sandbox_view(settings: Settings, job: dict[str, Any], scratch: Path) -> sandbox.View | None:
+    """What the training's sandbox shows (None when the operator turned the sandbox off)."""
+    if not settings.training_sandbox:
+        return None
+    dataset = job["dataset"]
+    workspace = Workspace(scratch)
+    writable = [str(scratch), str(workspace.out)] + ([job["checkpoint_dir"]] if job.get("checkpoint_dir") else [])
+    return sandbox.View(
+        read_only=[
+            str(workspace.granted),
+            *sandbox.python_roots(settings.python_executable),
+            *sandbox.source_roots(),
+            *settings.training_sandbox_paths,
+            dataset["parquet"],
+            dataset["files_root"],
+        ],
+        writable=writable,
+        cwd=str(scratch),
+        uid=sandbox.sandbox_uid(settings.training_uid_base, scratch.name),
+        network=settings.training_network,
+        devices=sandbox.gpu_devices() if job.get("gpus") else [],
+        shm_bytes=max(64, settings.training_memory_mb // 2) << 20,
+    )
 
 
 def error_from_child(out_dir: Path, outcome: Outcome) -> dict[str, Any]:
-    err_file = out_dir / "error.json"
-    if outcome.killed_for in ("time_limit", "memory_limit", "process_limit", "shutdown", "lease_lost"):
+    """The error to store: the supervisor's reason, else the child's error.json, else how the process ended."""
+    if outcome.killed_for in ("time_limit", "memory_limit", "process_limit", "shutdown", "lease_lost", "event_flood"):
         return {"type": outcome.killed_for, "message": outcome.message, "cell": None, "line": None, "traceback": None}
-    if err_file.exists():
-        try:
-            return json.loads(err_file.read_text())
-        except ValueError:
-            pass
+    info = child_files.read_json(out_dir / "error.json", limit=1 << 20)
+    if isinstance(info, dict) and isinstance(info.get("message"), str):
+        return {k: info.get(k) for k in ("type", "message", "cell", "line", "traceback")}
     code = outcome.returncode
     if code is not None and code < 0:
         name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
@@ -129,7 +135,9 @@ def _store_model(settings: Settings, session: Any, result: dict[str, Any], out_d
     tmid = trained_model_id(design["project_key"], design["analysis_id"], design["ml_task_id"], session.number)
     folder = storage.trained_model_dir(settings, design["project_key"], tmid)
     target = folder / "model.keras"
-    storage.atomic_move(out_dir / "model.keras", target)
+    if not child_files.take_file(out_dir / "model.keras", target):
+        raise TrainingOutputError("the training wrote no model file (or something other than a plain file)")
+    model_files.write_checksum(target)  # the API verifies it before serving, scoring, exporting or deploying
     if result.get("evaluation"):
         evaluation.save(folder, result["evaluation"])
     project_id = state.with_retry(
@@ -167,13 +175,21 @@ def run_in_child(
 ) -> Outcome:
     """Write JOB into SCRATCH, start the child on it (in its own pids cgroup when possible), supervise it."""
     ACTIVE_SCRATCH.add(scratch.name)
+    view = sandbox_view(settings, job, scratch)
+    job["isolation"] = (
+        sandbox.describe(view) if view else "none: the sandbox is disabled (FITSTUDIO_TRAINING_SANDBOX=false)"
+    )
     job_path = scratch / "job.json"
     job_path.write_text(json.dumps(job))
-    proc, events_fd, replies_fd = child_process.start(job_path, scratch, log_path, gpus, settings.python_executable)
+    if view is not None:
+        sandbox.hand_over([Path(p) for p in view.writable], view.uid)
+    proc, events_fd, replies_fd = child_process.start(
+        job_path, scratch, log_path, gpus, settings.python_executable, view
+    )
     cgroup = PidsCgroup.create(f"{scratch.name}-{proc.pid}", settings.training_max_processes)
     try:
         if cgroup is not None:
-            cgroup.add(proc.pid)
+            cgroup.add_tree(proc.pid, expected=3 if view is not None else 1)
         # The child waits for this line, so it is in its cgroup before it can fork anything.
         os.write(replies_fd, b'{"type": "go"}\n')
     except OSError:
@@ -189,6 +205,7 @@ def run_in_child(
         on_request=on_request,
         should_stop=should_stop,
         drain_timeout_s=settings.drain_timeout_s,
+        sandboxed=view is not None,
     )
     try:
         return supervisor.run()
@@ -209,15 +226,15 @@ def run_session(session_id: int, worker_name: str, pool: GpuPool, should_stop: A
     assert session is not None
     gpu_settings = session.design["settings"]["gpu"]
     gpus: list[int] = []
-    scratch = settings.scratch_root / f"s{session_id}-l{lease}"
+    workspace = Workspace(settings.scratch_root / f"s{session_id}-l{lease}")
+    scratch = workspace.scratch
     try:
         if gpu_settings.get("use_gpu") and pool.gpus:
             gpus = pool.acquire(gpu_settings.get("gpu_list") or [0])
-        scratch.mkdir(parents=True, exist_ok=True)
-        out_dir = scratch / "out"
-        out_dir.mkdir(exist_ok=True)
+        workspace.create()
         job = build_job(settings, session.design, scratch, gpus, session_id=session.id, number=session.number)
         checkpoints = storage.session_dir(settings, session_id) / "checkpoint"
+        checkpoints.mkdir(parents=True, exist_ok=True)
         job["checkpoint_dir"] = str(checkpoints)
         job["checkpoint_every_s"] = settings.checkpoint_every_s
         saved = ckpt.load(checkpoints) if session.design["settings"]["training"]["mode"] == "standard" else None
@@ -230,10 +247,10 @@ def run_session(session_id: int, worker_name: str, pool: GpuPool, should_stop: A
             gpus,
             SessionSink(session_id, lease),
             storage.session_dir(settings, session_id) / "output.log",
-            lambda req: requests.answer(settings, session.design, req),
+            lambda req: requests.answer(settings, session.design, req, workspace.granted),
             should_stop,
         )
-        return _conclude(settings, session, lease, outcome, out_dir)
+        return _conclude(settings, session, lease, outcome, workspace.out)
     except Exception as exc:
         log.exception("session %s failed in the worker", session_id)
         error = {
@@ -248,7 +265,7 @@ def run_session(session_id: int, worker_name: str, pool: GpuPool, should_stop: A
     finally:
         if gpus:
             pool.release(gpus)
-        shutil.rmtree(scratch, ignore_errors=True)
+        workspace.remove()
 
 
 def _conclude(settings: Settings, session: Any, lease: int, outcome: Outcome, out_dir: Path) -> str:
@@ -266,9 +283,8 @@ def _conclude(settings: Settings, session: Any, lease: int, outcome: Outcome, ou
     if outcome.killed_for == "abort":
         state.finish(session.id, lease, "aborted")
         return "aborted"
-    result_file = out_dir / "result.json"
-    if outcome.killed_for is None and outcome.returncode == 0 and result_file.exists():
-        result = json.loads(result_file.read_text())
+    result = child_files.read_json(out_dir / "result.json")
+    if outcome.killed_for is None and outcome.returncode == 0 and isinstance(result, dict):
         model = _store_model(settings, session, result, out_dir)
         state.finish(session.id, lease, "succeeded", interrupted=bool(result.get("interrupted")), model=model)
         return "succeeded"

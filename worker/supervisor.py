@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from worker import child_process, state
+from worker.runtime.protocol import reply_line
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,12 @@ CANCEL_POLL_EVERY_S = 0.5
 TICK_S = 0.1
 # Memory and process count, at most this often: each look reads /proc for the child's process tree.
 USAGE_EVERY_S = 0.25
+EVENT_QUEUE = 1000  # events parsed but not yet handled; past it the child's writes wait
+MAX_EVENT_BYTES = 1 << 20
+FLOOD_EVENTS = 2000  # more events than this in FLOOD_WINDOW_S ends the training (honest ones send a few a second)
+FLOOD_WINDOW_S = 5.0
+MAX_REQUESTS = 10_000  # model look-ups a training may make
+MAX_UNREAD_REPLY_BYTES = 256 << 10
 
 
 class Sink:
@@ -72,7 +79,12 @@ class Outcome:
 
 
 class Supervisor:
-    """One child's supervision loop (runs in the worker's task thread)."""
+    """One child's supervision: events relayed on the task thread, limits enforced on a thread of their own.
+
+    Nothing the child sends can stall the limits: the enforcer thread checks memory, processes, the wall clock,
+    drain and cancel requests on its own timer; replies are written without blocking and a child that does not
+    read them, or floods events, is ended with a reason saying so.
+    """
 
     def __init__(
         self,
@@ -86,31 +98,62 @@ class Supervisor:
         on_request: Callable[[dict[str, Any]], dict[str, Any]],
         should_stop: Callable[[], bool] = lambda: False,
         drain_timeout_s: float = 120.0,
+        sandboxed: bool = False,
     ):
         self.proc = proc
         self.sink = sink
         self.session_id = sink.label
         self.time_limit_s = time_limit_s
         self.memory_limit = memory_limit_mb << 20
-        self.max_processes = max_processes
+        # bubblewrap adds two processes of its own (the launcher and the namespace's init)
+        self.max_processes = max_processes + (2 if sandboxed else 0)
+        self.sandboxed = sandboxed
         self.on_request = on_request
         self.should_stop = should_stop
-        self._events: queue.Queue[dict[str, Any] | None] = queue.Queue()
-        self._replies = os.fdopen(replies_fd, "wb", buffering=0)
+        self.drain_timeout_s = drain_timeout_s
+        self._events: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=EVENT_QUEUE)
+        self._replies_fd = replies_fd
+        os.set_blocking(replies_fd, False)
+        self._unsent = bytearray()
+        self._requests = 0
         self._reader = threading.Thread(target=self._read, args=(events_fd,), daemon=True)
+        self._enforcer = threading.Thread(target=self._enforce, daemon=True)
+        self._finished = threading.Event()
+        self._kill_lock = threading.Lock()
+        self._training_pid: int | None = None
         self.progress: dict[str, Any] = {}
         self.outcome = Outcome()
-        self._interrupt_sent = False
-        self._drain_started: float | None = None
-        self.drain_timeout_s = drain_timeout_s
+
+    # The child's side --------------------------------------------------------------------------------------
 
     def _read(self, fd: int) -> None:
+        """Parse event lines into the bounded queue (a full queue makes the child wait, not the supervisor)."""
+        window_start, count = time.monotonic(), 0
         with os.fdopen(fd, "rb") as pipe:
-            for line in pipe:
+            while True:
+                line = pipe.readline(MAX_EVENT_BYTES + 1)
+                if not line:
+                    break
+                if len(line) > MAX_EVENT_BYTES:
+                    self._kill("event_flood", f"The training sent an event over {MAX_EVENT_BYTES >> 10} KiB.")
+                    break
+                now = time.monotonic()
+                if now - window_start > FLOOD_WINDOW_S:
+                    window_start, count = now, 0
+                count += 1
+                if count > FLOOD_EVENTS:
+                    self._kill(
+                        "event_flood",
+                        f"The training sent more than {FLOOD_EVENTS} events in {FLOOD_WINDOW_S:g} s to the worker.",
+                    )
+                    break
                 try:
-                    self._events.put(json.loads(line))
+                    event = json.loads(line)
                 except ValueError:
                     log.warning("%s: unreadable event line dropped", self.session_id)
+                    continue
+                if isinstance(event, dict):
+                    self._events.put(event)
         self._events.put(None)
 
     def _handle(self, event: dict[str, Any], pending_batch: list[dict[str, Any]]) -> None:
@@ -119,29 +162,92 @@ class Supervisor:
             self.progress = {k: event.get(k) for k in ("epoch", "epochs", "batch", "batches")}
             pending_batch[:] = [self.progress]
         elif kind == "epoch":
-            entry = {"epoch": event["epoch"], **(event.get("logs") or {}), "time": event.get("time")}
-            # Only completed epochs are reported: all their batches are done, whichever batch event came last
-            # (they are sent at most 4 times a second).
-            batches = self.progress.get("batches")
-            self.progress = {
-                "epoch": event["epoch"],
-                "epochs": event.get("epochs"),
-                "batch": batches or self.progress.get("batch"),
-                "batches": batches,
-            }
-            self.outcome.epochs.append(entry)
-            if not self.sink.add_epoch(entry, self.progress):
-                self._kill("lease_lost", "Another worker owns this session now.")
+            self._epoch(event)
         elif kind == "request":
+            self._answer(event)
+
+    def _epoch(self, event: dict[str, Any]) -> None:
+        entry = {"epoch": event.get("epoch"), **(event.get("logs") or {}), "time": event.get("time")}
+        # Only completed epochs are reported: all their batches are done, whichever batch event came last
+        # (they are sent at most 4 times a second).
+        batches = self.progress.get("batches")
+        self.progress = {
+            "epoch": event.get("epoch"),
+            "epochs": event.get("epochs"),
+            "batch": batches or self.progress.get("batch"),
+            "batches": batches,
+        }
+        self.outcome.epochs.append(entry)
+        if not self.sink.add_epoch(entry, self.progress):
+            self._kill("lease_lost", "Another worker owns this session now.")
+
+    def _answer(self, event: dict[str, Any]) -> None:
+        self._requests += 1
+        if self._requests > MAX_REQUESTS:
+            self._kill("event_flood", f"The training sent more than {MAX_REQUESTS} requests to the worker.")
+            return
+        try:
+            reply = self.on_request(event)
+        except Exception as exc:  # an answer, never a crash of the worker
+            log.exception("%s: request failed", self.session_id)
+            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        self._unsent += reply_line(event.get("id"), reply)
+        self._flush_replies()
+
+    def _flush_replies(self) -> None:
+        """Write what the pipe takes now; a child that leaves its replies unread is ended, never waited for."""
+        while self._unsent:
             try:
-                reply = self.on_request(event)
-            except Exception as exc:  # an answer, never a crash of the worker
-                log.exception("%s: request failed", self.session_id)
-                reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-            try:
-                self._replies.write((json.dumps({"id": event.get("id"), **reply}) + "\n").encode())
-            except (BrokenPipeError, OSError):
-                pass
+                written = os.write(self._replies_fd, self._unsent)
+            except BlockingIOError:
+                break
+            except OSError:  # the child closed its end
+                self._unsent.clear()
+                return
+            del self._unsent[:written]
+        if len(self._unsent) > MAX_UNREAD_REPLY_BYTES:
+            self._unsent.clear()
+            self._kill("event_flood", "The training sent requests to the worker without reading the answers.")
+
+    # Limits, on their own timer ---------------------------------------------------------------------------
+
+    def _enforce(self) -> None:
+        started = time.monotonic()
+        last_usage = last_cancel = 0.0
+        drain_started: float | None = None
+        interrupt_sent = False
+        while not self._finished.wait(TICK_S):
+            if self.outcome.killed_for is not None:
+                continue
+            now = time.monotonic()
+            if now - last_usage >= USAGE_EVERY_S:
+                last_usage = now
+                self._check_usage()
+            if now - started > self.time_limit_s:
+                message = f"The training exceeded its time limit of {self.time_limit_s:g} s (training.time_limit_s)."
+                self._kill("time_limit", message)
+            elif self.should_stop():
+                # Drain: the child checkpoints at its next batch and exits; past the timeout it is killed.
+                if drain_started is None:
+                    drain_started = now
+                    self._signal_training(signal.SIGUSR2)
+                elif now - drain_started > self.drain_timeout_s:
+                    self._kill("shutdown", "The worker stopped before the training could checkpoint.")
+            elif now - last_cancel >= CANCEL_POLL_EVERY_S:
+                last_cancel = now
+                request = self._cancel_request()
+                if request == "abort":
+                    self._kill("abort", "Aborted by a user.")
+                elif request == "interrupt" and not interrupt_sent:
+                    interrupt_sent = True
+                    self._signal_training(signal.SIGUSR1)
+
+    def _cancel_request(self) -> str | None:
+        try:
+            return self.sink.cancel_request()
+        except Exception:  # the database may be away for a moment; the next poll asks again
+            log.exception("%s: cancel poll failed", self.session_id)
+            return None
 
     def _check_usage(self) -> None:
         """Kill the child when it is over its memory or process limit."""
@@ -152,24 +258,47 @@ class Supervisor:
                 f"The training used more than {self.memory_limit >> 20} MB of memory (FITSTUDIO_TRAINING_MEMORY_MB).",
             )
         elif processes > self.max_processes:
+            limit = self.max_processes - (2 if self.sandboxed else 0)
             self._kill(
                 "process_limit",
-                f"The training started more than {self.max_processes} processes (FITSTUDIO_TRAINING_MAX_PROCESSES).",
+                f"The training started more than {limit} processes (FITSTUDIO_TRAINING_MAX_PROCESSES).",
             )
 
+    def _signal_training(self, sig: int) -> None:
+        """Signal the process that runs the training (inside the sandbox: the one bubblewrap started)."""
+        if self._training_pid is None:
+            self._training_pid = child_process.training_pid(self.proc, self.sandboxed)
+        if self._training_pid is not None:
+            child_process.signal_pid(self._training_pid, sig)
+
     def _kill(self, reason: str, message: str) -> None:
-        if self.outcome.killed_for is None:
-            self.outcome.killed_for = reason
-            self.outcome.message = message
+        with self._kill_lock:
+            if self.outcome.killed_for is None:
+                self.outcome.killed_for = reason
+                self.outcome.message = message
         child_process.kill_group(self.proc)
+
+    # The loop ---------------------------------------------------------------------------------------------
 
     def run(self) -> Outcome:
         """Supervise until the child exits; returns what happened."""
         self._reader.start()
-        started = time.monotonic()
+        self._enforcer.start()
+        try:
+            self._relay()
+        finally:
+            self._finished.set()
+            self._enforcer.join(timeout=5)
+        self.outcome.returncode = self.proc.wait()
+        try:
+            os.close(self._replies_fd)
+        except OSError:
+            pass
+        return self.outcome
+
+    def _relay(self) -> None:
+        """Relay events until the child and everything holding its pipe are gone."""
         last_batch_write = 0.0
-        last_cancel_poll = 0.0
-        last_usage_check = 0.0
         pending_batch: list[dict[str, Any]] = []
         reader_done = False
         exited_at = 0.0
@@ -180,50 +309,21 @@ class Supervisor:
                     reader_done = True
                 else:
                     self._handle(event, pending_batch)
-                    continue
             except queue.Empty:
                 pass
+            if self._unsent:
+                self._flush_replies()
             now = time.monotonic()
             if pending_batch and now - last_batch_write >= BATCH_WRITE_EVERY_S:
                 if not self.sink.progress(pending_batch[0]):
                     self._kill("lease_lost", "Another worker owns this session now.")
                 pending_batch.clear()
                 last_batch_write = now
-            if self.outcome.killed_for is None and now - last_usage_check >= USAGE_EVERY_S:
-                last_usage_check = now
-                self._check_usage()
-            if self.outcome.killed_for is None:
-                if now - started > self.time_limit_s:
-                    self._kill(
-                        "time_limit",
-                        f"The training exceeded its time limit of {self.time_limit_s:g} s (training.time_limit_s).",
-                    )
-                elif self.should_stop():
-                    # Drain: the child checkpoints at its next batch and exits; past the timeout it is killed.
-                    if self._drain_started is None:
-                        self._drain_started = now
-                        child_process.signal_child(self.proc, signal.SIGUSR2)
-                    elif now - self._drain_started > self.drain_timeout_s:
-                        self._kill("shutdown", "The worker stopped before the training could checkpoint.")
-                elif now - last_cancel_poll >= CANCEL_POLL_EVERY_S:
-                    last_cancel_poll = now
-                    request = self.sink.cancel_request()
-                    if request == "abort":
-                        self._kill("abort", "Aborted by a user.")
-                    elif request == "interrupt" and not self._interrupt_sent:
-                        self._interrupt_sent = True
-                        child_process.signal_child(self.proc, signal.SIGUSR1)
             if self.proc.poll() is not None:
                 if reader_done:
-                    break
+                    return
                 # A grandchild may hold the pipe open after the child is gone: end the whole group.
                 exited_at = exited_at or now
                 if now - exited_at > 5:
                     child_process.kill_group(self.proc)
-                    break
-        self.outcome.returncode = self.proc.wait()
-        try:
-            self._replies.close()
-        except OSError:
-            pass
-        return self.outcome
+                    return

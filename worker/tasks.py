@@ -13,7 +13,7 @@ from server.observability.logs import install_worker_logging, session_context
 from server.settings import get_settings
 from worker.celery_app import app
 from worker.gpus import GpuPool
-from worker.heartbeat import Heartbeat
+from worker.heartbeat import Heartbeat, sandbox_status
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,11 @@ def _on_setup(sender: str | None = None, instance: object = None, **_kw: object)
     consume = getattr(getattr(app_.amqp, "queues", None), "consume_from", None) or {}
     queues = sorted(consume) or ["cpu"]
     concurrency = int(getattr(instance, "concurrency", 1) or 1)
-    _heartbeat = Heartbeat(name, queues, _pool.gpus, concurrency, get_settings().worker_heartbeat_s)
+    settings = get_settings()
+    sandbox = sandbox_status(settings.training_sandbox)
+    if not sandbox.trains:  # it cannot isolate user code: it consumes none of its queues (trainings, dry runs)
+        app_.amqp.queues.deselect(list(consume))
+    _heartbeat = Heartbeat(name, queues, _pool.gpus, concurrency, settings.worker_heartbeat_s, sandbox)
     _heartbeat.start()
     log.info("fitstudio worker %s set up on queues %s with GPUs %s", name, queues, _pool.gpus)
 

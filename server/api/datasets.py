@@ -8,12 +8,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from server.api import form_stream
 from server.api.deps import current_user, settings_dep
 from server.db import get_db
-from server.errors import ApiError
+from server.errors import ApiError, insufficient_storage, is_disk_full
 from server.models import Dataset, Project, User
 from server.services import access, audit, datasets, storage
 from server.settings import Settings
@@ -90,6 +91,10 @@ async def upload_dataset(
         filename = form.filename or ""
         # Parsing and writing take seconds for a big file: off the event loop, so other requests go on meanwhile.
         ds = await run_in_threadpool(_create, db, settings, project, user, form.fields["name"], filename, tmp)
+    except (OSError, SQLAlchemyError) as exc:
+        if is_disk_full(exc):  # the partial upload and dataset folder are removed (here and in create_from_file)
+            raise insufficient_storage("Storing the upload") from None
+        raise
     finally:
         tmp.unlink(missing_ok=True)
     return dataset_dict(ds)

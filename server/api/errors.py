@@ -7,9 +7,10 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from server.errors import ApiError
+from server.errors import ApiError, insufficient_storage, is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ _CODES = {
     415: "unsupported_file",
     422: "invalid",
     429: "too_many_requests",
+    503: "unavailable",
+    507: "insufficient_storage",
 }
 
 
@@ -70,13 +73,20 @@ def install(app: FastAPI) -> None:
         status, body = _validation_body(exc)
         return JSONResponse(body, status_code=status)
 
-    @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_disk_full(exc):  # ENOSPC from a write, SQLite's "database or disk is full", PostgreSQL's 53100
+            log.error("disk full on %s %s: %s", request.method, request.url.path, exc)
+            return JSONResponse(insufficient_storage().body(), status_code=507)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return JSONResponse(
             {"detail": "Internal error; it has been logged. Please report it.", "code": "internal_error"},
             status_code=500,
         )
+
+    # Storage errors are answered where routes' errors are (a full disk is a 507, not a 500 the server re-raises).
+    app.add_exception_handler(OSError, _unexpected)  # type: ignore[arg-type]
+    app.add_exception_handler(SQLAlchemyError, _unexpected)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)  # type: ignore[arg-type]
 
 
 def _auth_header(status: int) -> dict[str, str] | None:

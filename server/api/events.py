@@ -8,18 +8,32 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from server.api.deps import current_user, settings_dep
 from server.db import get_db
 from server.models import User
 from server.services import access
-from server.services.session_events import Cursor, SessionStream
+from server.services.session_events import Cursor, SessionStream, poll_executor, slots
 from server.settings import Settings
 
 router = APIRouter(tags=["sessions"])
 POLL_S = 0.5
 KEEPALIVE_S = 15.0
+
+
+class _SlotResponse(StreamingResponse):
+    """A stream that gives its slot back however it ends (finished, client gone, never started)."""
+
+    def __init__(self, *args: object, user_id: int, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.user_id = user_id
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            slots.release(self.user_id)
 
 
 @router.get("/sessions/{session_id}/events", response_class=StreamingResponse)
@@ -33,8 +47,11 @@ async def session_events(
 ) -> StreamingResponse:
     """status, batch, epoch (with logs), log and end events; reconnect with Last-Event-ID to miss nothing."""
     access.session(db, user, session_id)
-    db.close()
+    user_id = user.id
+    db.close()  # the request's pooled connection goes back now; polls use their own, one poll at a time
+    slots.acquire(user_id, settings)
     stream = SessionStream(settings, session_id, Cursor.parse(last_event_id))
+    loop = asyncio.get_running_loop()
 
     async def generate() -> AsyncIterator[str]:
         yield "retry: 2000\n\n"
@@ -42,7 +59,7 @@ async def session_events(
         while not stream.ended:
             if await request.is_disconnected():
                 return
-            frames = await run_in_threadpool(stream.poll)
+            frames = await loop.run_in_executor(poll_executor(), stream.poll)
             for frame in frames:
                 yield frame
             if frames:
@@ -55,6 +72,9 @@ async def session_events(
             if not stream.ended:
                 await asyncio.sleep(POLL_S)
 
-    return StreamingResponse(
-        generate(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return _SlotResponse(
+        generate(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        user_id=user_id,
     )

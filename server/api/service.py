@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from server.api.deps import current_user, settings_dep
 from server.db import get_db
-from server.models import User, WorkerRecord
+from server.models import User, WorkerRecord, utcnow
+from server.services import workers as worker_service
 from server.settings import Settings
 
 router = APIRouter(tags=["service"])
@@ -26,7 +27,7 @@ def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 def readyz(db: Session = Depends(get_db), settings: Settings = Depends(settings_dep)) -> JSONResponse:
-    """200 when SQL and the broker answer, 503 otherwise."""
+    """200 when SQL and the broker answer and a live worker consumes a queue; 503 otherwise, saying why."""
     checks: dict[str, str] = {}
     try:
         db.execute(text("SELECT 1"))
@@ -40,25 +41,19 @@ def readyz(db: Session = Depends(get_db), settings: Settings = Depends(settings_
         checks["broker"] = "ok"
     except Exception as exc:
         checks["broker"] = f"error: {type(exc).__name__}"
+    try:
+        checks["workers"] = worker_service.readiness(db, settings) if checks["sql"] == "ok" else "unknown: no SQL"
+    except Exception as exc:
+        checks["workers"] = f"error: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
     return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
 
 
 @api_router.get("/workers")
-def workers(db: Session = Depends(get_db), _user: User = Depends(current_user)) -> list[dict[str, Any]]:
-    """Workers seen: queues, GPUs, current sessions, last heartbeat."""
+def workers(
+    db: Session = Depends(get_db), settings: Settings = Depends(settings_dep), _user: User = Depends(current_user)
+) -> list[dict[str, Any]]:
+    """Workers seen: state, queues, GPUs, current sessions, last heartbeat, how they isolate user code."""
+    now = utcnow()
     rows = db.scalars(select(WorkerRecord).order_by(WorkerRecord.name))
-    return [
-        {
-            "name": w.name,
-            "hostname": w.hostname,
-            "queues": w.queues,
-            "gpus": w.gpus,
-            "concurrency": w.concurrency,
-            "current_sessions": w.current_sessions,
-            "started_at": w.started_at,
-            "last_heartbeat": w.last_heartbeat,
-            "stopped_at": w.stopped_at,
-        }
-        for w in rows
-    ]
+    return [worker_service.describe(w, settings, now) for w in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.models.base import Base, utcnow
@@ -25,6 +25,10 @@ class WorkerRecord(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_heartbeat: Mapped[datetime] = mapped_column(default=utcnow)
     stopped_at: Mapped[datetime | None]
+    # How the worker runs user code, in words (worker.sandbox), written at its start; None before revision 0004.
+    isolation: Mapped[str | None] = mapped_column(Text)
+    isolated: Mapped[bool | None]  # the training sandbox works on this worker
+    accepts_trainings: Mapped[bool | None]  # False: it cannot isolate user code and consumes no queue
 
 
 class AuditEvent(Base):

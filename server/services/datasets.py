@@ -55,7 +55,9 @@ def create_from_file(
         tmp = folder / ".data.parquet.tmp"
         image_columns: set[str] = set()
         if suffix == ".zip":
-            table, image_columns = image_zip.ingest(upload, folder / "files")
+            table, image_columns = image_zip.ingest(
+                upload, folder / "files", settings.max_zip_expanded_mb << 20, settings.min_free_disk_mb << 20
+            )
             row.kind = "images"
             stored = table_store.write(table.schema, table.to_batches(), tmp)
         elif suffix == ".csv":

@@ -8,7 +8,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from server.errors import ApiError
+from server.errors import ApiError, insufficient_storage, is_disk_full
 from server.services.scoring import load_model
 
 FORMATS = {"savedmodel": "savedmodel.zip", "onnx": "model.onnx"}
@@ -37,6 +37,8 @@ def export(model_file: Path, fmt: str) -> Path:
                     model.export(str(folder), format="tf_saved_model", verbose=False)
                     out = Path(shutil.make_archive(str(Path(tmp) / "savedmodel"), "zip", folder))
             except Exception as exc:  # an exporter limitation is the client's answer, not a 500
+                if is_disk_full(exc):
+                    raise insufficient_storage("Exporting the model") from None
                 raise ApiError(422, "export_failed", f"This model cannot be exported as {fmt}: {exc}") from None
             partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
             shutil.move(str(out), partial)

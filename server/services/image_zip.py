@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import stat
 import struct
 import zipfile
@@ -13,7 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from PIL import Image
 
-from server.errors import ApiError, invalid
+from server.errors import ApiError, insufficient_storage, invalid, is_disk_full
 
 MAX_ENTRIES = 200_000
 MAX_DIRECTORY_BYTES = 64 << 20  # the central directory of an archive of MAX_ENTRIES entries with long names
@@ -21,6 +22,7 @@ MAX_INDEX_BYTES = 256 << 20
 MAX_TOTAL_BYTES = 20 << 30
 MAX_RATIO = 200
 MAX_PIXELS = 40_000_000
+CHUNK = 1 << 20  # entries are copied to disk in blocks of this size: memory does not grow with an entry
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
@@ -44,9 +46,10 @@ def _too_many_pixels(name: str, size: tuple[int, int] | None) -> ApiError:
     return invalid(f"Image {name!r} declares {declared}; the limit is {MAX_PIXELS} pixels.", code="image_too_large")
 
 
-def _check_image(data: bytes, name: str) -> None:
+def _check_image(source: Path, name: str) -> None:
+    """422 unless SOURCE is an image Pillow recognises, within the pixel limit (only its header is read)."""
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with Image.open(source) as img:
             w, h = img.size
     except Image.DecompressionBombError:  # Pillow's own guard, for sizes far above ours
         raise _too_many_pixels(name, None) from None
@@ -80,15 +83,50 @@ def _check_directory(upload: Path) -> None:
         )
 
 
-def ingest(upload: Path, dest: Path) -> tuple[pa.Table, set[str]]:
-    """Extract the image archive UPLOAD into DEST and return its table and the names of its image columns."""
+def ingest(upload: Path, dest: Path, max_bytes: int = MAX_TOTAL_BYTES, reserve: int = 0) -> tuple[pa.Table, set[str]]:
+    """Extract the image archive UPLOAD into DEST and return its table and the names of its image columns.
+
+    At most MAX_BYTES are written, and never more than the disk's free space less RESERVE bytes.
+    """
     _check_directory(upload)
     try:
         archive = zipfile.ZipFile(upload)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         raise ApiError(415, "unsupported_file", "This .zip file is not a readable ZIP archive.") from None
+    dest.mkdir(parents=True, exist_ok=True)
+    budget = Budget(max_bytes, shutil.disk_usage(dest).free - reserve)
     with archive:
-        return _ingest(archive, dest)
+        return _ingest(archive, dest, budget)
+
+
+class Budget:
+    """The bytes one upload may still write: the setting's limit and the disk's free space, counted as written."""
+
+    def __init__(self, limit: int, free: int):
+        self.limit = limit
+        self.free = free
+        self.written = 0
+
+    def check_planned(self, planned: int) -> None:
+        """Refuse before writing when the entries to extract declare more than may be written."""
+        if planned > self.limit:
+            raise _too_much(self.limit)
+        if planned > self.free:
+            raise insufficient_storage("Extracting the archive")
+
+    def add(self, count: int) -> None:
+        """Count COUNT more bytes written; refuse as soon as a bound is passed."""
+        self.written += count
+        if self.written > self.limit:
+            raise _too_much(self.limit)
+        if self.written > self.free:
+            raise insufficient_storage("Extracting the archive")
+
+
+def _too_much(limit: int) -> ApiError:
+    return invalid(
+        f"The archive expands to more than {limit >> 20} MB (FITSTUDIO_MAX_ZIP_EXPANDED_MB).", code="bad_archive"
+    )
 
 
 # What reading a damaged, encrypted or oddly compressed entry raises.
@@ -101,15 +139,35 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> b
         with archive.open(info) as fh:
             data = fh.read(info.file_size + 1)
     except _READ_ERRORS as exc:
-        raise invalid(
-            f"ZIP entry {name!r} cannot be read ({type(exc).__name__}: {str(exc)[:150]}).", code="bad_archive"
-        ) from None
+        raise _unreadable(name, exc) from None
     if len(data) > info.file_size:
         raise invalid(f"ZIP entry {name!r} is larger than it declares.", code="bad_archive")
     return data
 
 
-def _ingest(archive: zipfile.ZipFile, dest: Path) -> tuple[pa.Table, set[str]]:
+def _unreadable(name: str, exc: BaseException) -> ApiError:
+    return invalid(f"ZIP entry {name!r} cannot be read ({type(exc).__name__}: {str(exc)[:150]}).", code="bad_archive")
+
+
+def _copy_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, target: Path, budget: Budget) -> int:
+    """Stream entry INFO into TARGET in CHUNK blocks, counting each against BUDGET and its declared size."""
+    size = 0
+    try:
+        with archive.open(info) as src, open(target, "wb") as out:
+            while block := src.read(CHUNK):
+                size += len(block)
+                if size > info.file_size:
+                    raise invalid(f"ZIP entry {name!r} is larger than it declares.", code="bad_archive")
+                budget.add(len(block))
+                out.write(block)
+    except _READ_ERRORS as exc:
+        if is_disk_full(exc):
+            raise insufficient_storage("Extracting the archive") from None
+        raise _unreadable(name, exc) from None
+    return size
+
+
+def _ingest(archive: zipfile.ZipFile, dest: Path, budget: Budget) -> tuple[pa.Table, set[str]]:
     infos = [i for i in archive.infolist() if not i.is_dir()]
     if len(infos) > MAX_ENTRIES:
         raise invalid(
@@ -117,13 +175,11 @@ def _ingest(archive: zipfile.ZipFile, dest: Path) -> tuple[pa.Table, set[str]]:
         )
     total = sum(i.file_size for i in infos)
     packed = max(1, sum(i.compress_size for i in infos))
-    if total > MAX_TOTAL_BYTES or total / packed > MAX_RATIO and total > (64 << 20):
+    if total / packed > MAX_RATIO and total > (64 << 20):
         raise invalid("The archive expands to too much data (zip bomb guard).", code="bad_archive")
     paths = {_safe_name(i): i for i in infos}
     paths = {p: i for p, i in paths.items() if not p.name.startswith(".") and "__MACOSX" not in p.parts}
     index = [p for p in paths if p.name == "index.csv"]
-    dest.mkdir(parents=True, exist_ok=True)
-    written = 0
     if index:
         root = min(index, key=lambda p: len(p.parts))
         if paths[root].file_size > MAX_INDEX_BYTES:
@@ -144,6 +200,7 @@ def _ingest(archive: zipfile.ZipFile, dest: Path) -> tuple[pa.Table, set[str]]:
         )
         if image_col is None:
             raise invalid("index.csv has no column of image file paths (.png, .jpg, ...).", code="bad_archive")
+        wanted: dict[PurePosixPath, zipfile.ZipInfo] = {}  # an entry named by many rows is extracted once
         for value in table[image_col].to_pylist():
             rel = PurePosixPath(str(value))
             if rel.is_absolute() or ".." in rel.parts:
@@ -151,37 +208,50 @@ def _ingest(archive: zipfile.ZipFile, dest: Path) -> tuple[pa.Table, set[str]]:
             info = paths.get(base / rel)
             if info is None:
                 raise invalid(f"index.csv names {value!r}, which is not in the archive.", code="bad_archive")
-            written += _extract(archive, info, base / rel, dest, rel)
+            wanted[rel] = info
+        budget.check_planned(sum(i.file_size for i in wanted.values()))
+        for rel, info in wanted.items():
+            _extract(archive, info, base / rel, dest, rel, budget)
     else:
         rows: list[tuple[str, str]] = []
-        for p, info in sorted(paths.items(), key=lambda kv: str(kv[0])):
-            if p.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
+        images = [
+            (p, i) for p, i in sorted(paths.items(), key=lambda kv: str(kv[0])) if p.suffix.lower() in IMAGE_SUFFIXES
+        ]
+        budget.check_planned(sum(i.file_size for _, i in images))
+        for p, info in images:
             if len(p.parts) < 2:
                 raise invalid(
                     f"Image {str(p)!r} is not in a class folder; use <class>/<file> or an index.csv.",
                     code="bad_archive",
                 )
             rel = PurePosixPath(*p.parts[-2:])
-            written += _extract(archive, info, p, dest, rel)
+            _extract(archive, info, p, dest, rel, budget)
             rows.append((str(rel), p.parts[-2]))
         if not rows:
             raise invalid("The archive holds no images (.png, .jpg, ...) and no index.csv.", code="empty_dataset")
         table = pa.table({"image": [r[0] for r in rows], "label": [r[1] for r in rows]})
         image_col = "image"
-    if written > MAX_TOTAL_BYTES:
-        raise invalid("The archive expands to too much data.", code="bad_archive")
     return table, {image_col}
 
 
 def _extract(
-    archive: zipfile.ZipFile, info: zipfile.ZipInfo, src: PurePosixPath, dest: Path, rel: PurePosixPath
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    src: PurePosixPath,
+    dest: Path,
+    rel: PurePosixPath,
+    budget: Budget,
 ) -> int:
+    """Stream entry INFO to DEST/REL (bounded by BUDGET), then check it is an image within the pixel limit."""
     target = (dest / Path(*rel.parts)).resolve()
     if dest.resolve() not in target.parents:
         raise invalid(f"ZIP entry {str(src)!r} would land outside the dataset folder.", code="bad_archive")
-    data = _read_entry(archive, info, str(src))  # capped: the declared size of an entry can lie
-    _check_image(data, str(src))
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(data)
-    return len(data)
+    tmp = target.with_name(f".{target.name}.part")
+    try:
+        size = _copy_entry(archive, info, str(src), tmp, budget)  # capped: the declared size of an entry can lie
+        _check_image(tmp, str(src))
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return size

@@ -8,6 +8,8 @@ import pandas as pd
 
 from server.errors import invalid
 
+_NOT_SCALAR = (dict, list, tuple, set, bytes, bytearray, memoryview)
+
 CATEGORICAL_MAX_DISTINCT = 100
 TEXT_MIN_MEAN_TOKENS = 4.0
 MULTICLASS_MAX_INT_CLASSES = 20
@@ -39,8 +41,22 @@ def infer_schema(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{"name": str(col), "type": infer_column_type(frame[col])} for col in frame.columns]
 
 
+def check_scalar_target(target: pd.Series) -> None:
+    """422 when TARGET holds nested or binary values (a struct, list or bytes column) that cannot be a target."""
+    if target.dtype != object:
+        return
+    odd = next((v for v in target.dropna() if isinstance(v, _NOT_SCALAR) or hasattr(v, "shape")), None)
+    if odd is not None:
+        raise invalid(
+            f"Target column {target.name!r} holds {type(odd).__name__} values, not numbers or labels; "
+            "pick another target.",
+            code="bad_target",
+        )
+
+
 def infer_prediction_type(target: pd.Series, column_type: str) -> str:
     """binary, multiclass or regression from the target's values; 422 when it cannot be a target."""
+    check_scalar_target(target)
     values = target.dropna()
     name = target.name
     if values.empty:
@@ -66,6 +82,7 @@ def infer_prediction_type(target: pd.Series, column_type: str) -> str:
 
 def check_prediction_type(target: pd.Series, column_type: str, prediction_type: str) -> None:
     """422 when PREDICTION_TYPE cannot work with the target's values."""
+    check_scalar_target(target)
     values = target.dropna()
     distinct = values.nunique()
     name = target.name

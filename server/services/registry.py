@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.errors import ApiError, conflict, invalid, not_found
+from server.errors import conflict, invalid, not_found
 from server.models import Project, SavedModel, SavedModelVersion, TrainedModel, User
-from server.services import audit, storage
+from server.services import audit, model_files, storage
 from server.services.ids import VERSION_ID_RE, is_sql_int
 from server.settings import Settings
 
@@ -63,10 +63,9 @@ def deploy(
             "version_exists", f"Saved model {saved.id} already has a version {version_id!r}; versions are immutable."
         )
     source = settings.artifacts / model.path
-    if not source.is_file():
-        raise ApiError(409, "file_missing", f"The file of trained model {model.id} is missing; it cannot be deployed.")
+    digest = model_files.verify_digest(source, f"trained model {model.id}")  # never deploy a damaged file
     target = storage.saved_version_dir(settings, project.key, saved.id, version_id) / "model.keras"
-    storage.atomic_copy(source, target)
+    _copy_verified(source, target, digest, f"trained model {model.id}")
     version = SavedModelVersion(
         saved_model_id=saved.id,
         version_id=version_id,
@@ -89,6 +88,19 @@ def deploy(
         project=project.key,
     )
     return version
+
+
+def _copy_verified(source: Path, target: Path, digest: str, what: str) -> None:
+    """Copy SOURCE to TARGET with its sidecar; the copy must hash to DIGEST (else it is removed, 409)."""
+    try:
+        storage.atomic_copy(source, target)
+        copied = model_files.write_checksum(target)
+        if copied != digest:
+            raise model_files.corrupt(what, "it changed while it was copied")
+    except BaseException:
+        target.unlink(missing_ok=True)
+        model_files.checksum_path(target).unlink(missing_ok=True)
+        raise
 
 
 def _project_key(db: Session, project_id: int) -> str | None:
@@ -132,11 +144,9 @@ def location(settings: Settings, saved: SavedModel, version: SavedModelVersion) 
 
 
 def file_path(settings: Settings, version: SavedModelVersion) -> Path:
-    """The version's .keras file (404 if it vanished from the store)."""
-    path = settings.artifacts / version.path
-    if not path.is_file():
-        raise ApiError(404, "file_missing", f"The file of version {version.version_id} is missing from the store.")
-    return path
+    """The version's .keras file, checked against its SHA-256: 404 file_missing, 409 model_file_corrupt."""
+    what = f"saved model {version.saved_model_id} version {version.version_id}"
+    return model_files.verified(settings.artifacts / version.path, what)
 
 
 def of_project(db: Session, project: Project) -> list[SavedModel]:

@@ -33,7 +33,14 @@ def load_model(path: Path) -> tuple[Any, threading.Lock]:
             return _cache[key]
     import keras
 
-    model = keras.models.load_model(path, compile=False)  # safe_mode: no arbitrary code from the file
+    try:
+        model = keras.models.load_model(path, compile=False)  # safe_mode: no arbitrary code from the file
+    except MemoryError:
+        raise
+    except Exception as exc:  # a file that passed its checksum but Keras cannot read is still the client's 409
+        raise ApiError(
+            409, "model_file_corrupt", f"The model file cannot be loaded ({type(exc).__name__}: {str(exc)[:200]})."
+        ) from None
     with _cache_lock:
         loads += 1
         _cache[key] = (model, threading.Lock())

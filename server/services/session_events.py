@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from server.db import new_session
+from server.db import poll_session
+from server.errors import ApiError
 from server.models import TERMINAL, TrainingSession
 from server.services import session_log, sessions
-from server.settings import Settings
+from server.settings import Settings, get_settings
 
 
 @dataclass
@@ -58,7 +63,7 @@ class SessionStream:
 
     def poll(self) -> list[str]:
         """The frames produced since the last poll (blocking SQL; run it in a thread from async code)."""
-        db = new_session()
+        db = poll_session()  # held for this poll only, from the streams' own small pool
         try:
             row = db.get(TrainingSession, self.session_id)
             if row is None:
@@ -97,3 +102,60 @@ class SessionStream:
     def frames(self) -> Iterator[str]:
         """Everything new now (for tests and one-shot readers)."""
         yield from self.poll()
+
+
+class StreamSlots:
+    """Counts live streams per user and in all; refuses one over FITSTUDIO_SSE_MAX_PER_USER (429) or
+    FITSTUDIO_SSE_MAX_STREAMS (503)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._per_user: Counter[int] = Counter()
+        self._total = 0
+
+    def acquire(self, user_id: int, settings: Settings) -> None:
+        """Take a slot for USER_ID, or raise the 429/503 ApiError."""
+        with self._lock:
+            if self._per_user[user_id] >= settings.sse_max_per_user:
+                raise ApiError(
+                    429,
+                    "too_many_streams",
+                    f"You already have {settings.sse_max_per_user} live event streams open "
+                    "(FITSTUDIO_SSE_MAX_PER_USER); close one, or poll GET /sessions/{id}.",
+                )
+            if self._total >= settings.sse_max_streams:
+                raise ApiError(
+                    503,
+                    "too_many_streams",
+                    f"This server already serves {settings.sse_max_streams} live event streams "
+                    "(FITSTUDIO_SSE_MAX_STREAMS); retry later, or poll GET /sessions/{id}.",
+                )
+            self._per_user[user_id] += 1
+            self._total += 1
+
+    def release(self, user_id: int) -> None:
+        """Give back a slot of USER_ID."""
+        with self._lock:
+            if self._per_user[user_id] > 0:
+                self._per_user[user_id] -= 1
+                self._total -= 1
+            if self._per_user[user_id] <= 0:
+                del self._per_user[user_id]
+
+    def open_streams(self) -> int:
+        """How many streams are open now."""
+        with self._lock:
+            return self._total
+
+
+slots = StreamSlots()
+
+
+@lru_cache
+def _executor(threads: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max(1, threads), thread_name_prefix="fitstudio-sse")
+
+
+def poll_executor() -> ThreadPoolExecutor:
+    """The few threads every stream's polls run on (never the request threads)."""
+    return _executor(get_settings().sse_poll_threads)

@@ -44,10 +44,13 @@ def atomic_move(src: Path, dst: Path) -> None:
         os.replace(src, dst)
     except OSError:
         tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex}.tmp")
-        shutil.copyfile(src, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, dst)
+        try:
+            shutil.copyfile(src, tmp)
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, dst)
+        finally:
+            tmp.unlink(missing_ok=True)  # a copy cut short (a full disk) leaves nothing behind
         src.unlink(missing_ok=True)
 
 
@@ -55,8 +58,11 @@ def atomic_copy(src: Path, dst: Path) -> None:
     """Copy SRC to DST through a temporary name, so DST is complete or absent."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.{uuid.uuid4().hex}.tmp")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)  # a copy cut short (a full disk) leaves nothing behind
 
 
 def remove_tree(path: Path, root: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from server.errors import ApiError
+from server.errors import ApiError, invalid
 from server.services import tables
 
 SAMPLE_ROWS = 50_000  # rows kept for schema inference (the rest only passes through)
@@ -86,6 +86,7 @@ def store_parquet(upload: Path, dest: Path) -> Stored:
     except (pa.ArrowInvalid, OSError) as exc:
         raise _not_parquet(exc, upload) from None
     tables.check_names(schema.names, "Parquet file")
+    check_column_types(schema)
 
     def batches() -> Iterable[pa.RecordBatch]:
         try:
@@ -96,6 +97,29 @@ def store_parquet(upload: Path, dest: Path) -> Stored:
     stored = write(schema, batches(), dest)
     tables.check_rows(stored.n_rows, "Parquet file")
     return stored
+
+
+def _supported(kind: pa.DataType) -> bool:
+    """True for the column types a dataset can hold: numbers, booleans, text, dates and times."""
+    if pa.types.is_dictionary(kind):
+        return _supported(kind.value_type) and not pa.types.is_dictionary(kind.value_type)
+    checks = (
+        pa.types.is_null, pa.types.is_boolean, pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal,
+        pa.types.is_string, pa.types.is_large_string, pa.types.is_temporal,
+    )
+    return any(check(kind) for check in checks) and not pa.types.is_interval(kind)
+
+
+def check_column_types(schema: pa.Schema) -> None:
+    """422 unsupported_column naming the first column whose type (binary, struct, list, map, …) we cannot use."""
+    for column in schema:
+        if not _supported(column.type):
+            raise invalid(
+                f"Column {column.name!r} of the Parquet file has type {column.type}, which datasets cannot hold "
+                "(supported: numbers, booleans, text, dates and times). Drop or convert it and upload again.",
+                errors=[{"field": column.name, "message": f"unsupported type {column.type}"}],
+                code="unsupported_column",
+            )
 
 
 def _not_parquet(exc: Exception, upload: Path) -> ApiError:

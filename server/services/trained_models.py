@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.errors import ApiError
 from server.models import MLTask, TrainedModel
+from server.services import model_files
 from server.settings import Settings
 from worker.runtime import evaluation
 
@@ -22,11 +22,8 @@ def ids_of_task(db: Session, task: MLTask) -> list[str]:
 
 
 def file_path(settings: Settings, model: TrainedModel) -> Path:
-    """The absolute path of the model's .keras file; 404-style error if it vanished from the store."""
-    path = settings.artifacts / model.path
-    if not path.is_file():
-        raise ApiError(404, "file_missing", f"The file of trained model {model.id} is missing from the artifact store.")
-    return path
+    """The model's .keras file, checked against its SHA-256: 404 file_missing, 409 model_file_corrupt."""
+    return model_files.verified(settings.artifacts / model.path, f"trained model {model.id}")
 
 
 def location(settings: Settings, model: TrainedModel) -> dict[str, Any]:

@@ -202,6 +202,58 @@ def test_onnx_and_savedmodel_export(runtime: Runtime, model_a: dict[str, Any], t
     assert runtime.api.get(f"/api/v1/saved-models/{saved_id}/export", params={"format": "pmml"}).status_code == 400
 
 
+LOAD_EVERY_WAY = """
+from dataiku.doctor.deep_learning import load_model as lm
+from keras.layers import Dense
+from keras.models import Model
+
+
+def build_model(input_shapes, n_classes=None):
+    loaded = [
+        lm.get_keras_model_from_trained_model(session_id="s{number}", mltask_id="{mltask}"),
+        lm.get_keras_model_from_trained_model(analysis_id="{analysis}", mltask_id="{mltask}"),
+        lm.get_keras_model_from_saved_model({saved_id}),
+        lm.get_keras_model_from_saved_model("{saved_name}"),
+        lm.get_keras_model_from_saved_model({saved_id}, version_id="v1"),
+    ]
+    print("LOADED", len(loaded), flush=True)
+    base = loaded[-1]
+    features = base.layers[-2].output
+    return Model(inputs=base.inputs, outputs=Dense(n_classes, activation="softmax", name="head")(features))
+
+
+def compile_model(model):
+    model.compile(optimizer="adam", loss="categorical_crossentropy")
+    return model
+"""
+
+
+def test_load_helpers_answer_for_any_ids(runtime: Runtime, model_a: dict[str, Any]) -> None:
+    """Trained models by session and by ML task, saved models by id, name and version, in one cell: the worker's
+    request ids (1 to 5 here) never coincide with the models' own ids (a saved model id above 5, string ids)."""
+    tmid = model_a["tmid"]
+    saved_id, saved_name = model_a["saved_id"], "cancer"
+    while saved_id <= 5:
+        r = runtime.api.post(f"/api/v1/trained-models/{tmid}/deploy", json={"saved_model_name": f"copy-{saved_id}"})
+        assert r.status_code == 201, r.text
+        saved_id, saved_name = r.json()["saved_model_id"], f"copy-{saved_id}"
+    trained = runtime.api.get(f"/api/v1/trained-models/{tmid}").json()
+    task = model_a["task"]
+    number = int(tmid.rsplit("-s", 1)[1].split("-")[0])
+    cell = LOAD_EVERY_WAY.format(
+        number=number, mltask=task["id"], analysis=trained["analysis_id"], saved_id=saved_id, saved_name=saved_name
+    )
+    task2 = runtime.task(model_a["dataset"], "diagnosis", patch={"training": {"epochs": 1}})
+    code = dict(task2["settings"]["code"], architecture=cell)
+    assert (
+        runtime.api.put(f"/api/v1/ml-tasks/{task2['id']}/settings", json=dict(task2["settings"], code=code)).status_code
+        == 200
+    )
+    final = runtime.train_and_wait(task2["id"])
+    assert final["status"] == "succeeded", (final["error"], runtime.log_tail())
+    assert "LOADED 5" in runtime.api.get(f"/api/v1/sessions/{final['id']}/log").text
+
+
 def test_code_cell_cannot_load_a_model_of_an_unreadable_project(runtime: Runtime, model_a: dict[str, Any]) -> None:
     api = runtime.api
     outsider = api.user("outsider")

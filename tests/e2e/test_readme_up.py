@@ -33,32 +33,19 @@ def test_ci_runs_the_readme_test_command() -> None:
 @pytest.mark.slow
 def test_readme_run_command_trains_the_demo(tmp_path: Path) -> None:
     command = readme_command("<!-- run-command -->")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FITSTUDIO_")}
-    env["FITSTUDIO_HOME"] = str(tmp_path / "home")
     log = tmp_path / "up.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             ["bash", "-c", command],
             cwd=helpers.ROOT,
-            env=env,
+            env=helpers.up_env(tmp_path / "home"),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
     try:
         base = "http://127.0.0.1:8000"
-
-        def token() -> str | None:
-            found = re.search(r"login\?token=(\S+)", log.read_text())
-            if not found:
-                assert proc.poll() is None, log.read_text()[-3000:]
-                return None
-            try:
-                return found.group(1) if httpx.get(f"{base}/healthz", timeout=2).status_code == 200 else None
-            except httpx.HTTPError:
-                return None
-
-        tok = helpers.wait_for(token, 300, "fitstudio up to serve", every=1)
+        tok = helpers.wait_for_up(proc, log, base)
         h = {"Authorization": f"Bearer {tok}"}
         with httpx.Client(base_url=f"{base}/api/v1", headers=h, timeout=30) as c:
             datasets = {d["name"]: d for d in c.get("/projects/DEMO/datasets").json()}

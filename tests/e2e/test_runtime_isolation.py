@@ -1,4 +1,4 @@
-"""The training child's isolation on a real worker: scrubbed environment, scratch cwd, own process group,
+"""The training child's isolation on a real worker: scrubbed environment, scratch cwd, own PID namespace,
 wall-clock and memory limits; the worker survives them."""
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ def build_model(input_shapes, n_classes=None):
     found += ["value of " + k for k, v in os.environ.items() if SECRET in v]
     if found:
         raise RuntimeError("service secrets reached user code: " + ", ".join(sorted(found)))
-    if os.getpgrp() != os.getpid():
-        raise RuntimeError("the child does not lead its own process group")
+    if os.getpid() != 2 or os.getppid() != 1:  # pid 1 is bubblewrap's init
+        raise RuntimeError("the training does not run alone in its own PID namespace")
     print("ENV-KEYS", sorted(os.environ), flush=True)
     print("CWD=" + os.getcwd(), flush=True)
     return default_model(input_shapes, n_classes)

@@ -50,7 +50,7 @@ def fabricate_trained_model(api: Api, mltask_id: str, real_keras: bool = True) -
     """
     from server.db import session_scope
     from server.models import Dataset, MLTask
-    from server.services import datasets
+    from server.services import datasets, model_files
     from worker import runner, state
     from worker.runtime import preprocessing
 
@@ -87,6 +87,7 @@ def fabricate_trained_model(api: Api, mltask_id: str, real_keras: bool = True) -
             "preprocessing": prep,
         }
         model = runner._store_model(api.settings, row, result, out_dir)
+        model_files.write_checksum(api.settings.artifacts / model.path)  # as the worker stores it (idempotent)
         tmid = model.id
         assert state.finish(session["id"], lease, "succeeded", model=model)
     finally:

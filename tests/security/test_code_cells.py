@@ -1,8 +1,9 @@
 """Code cells cannot escape the training child (operations.md "Security"), on a real worker.
 
 One training per attempt; each ends failed with a clear reason, or succeeds with the containment proven in its
-log. Afterwards a normal training still succeeds on the same worker. What the sandbox gives (user, mount and
-network namespaces, pids cgroup, memory watch) is described in docs/security.md.
+log. Afterwards a normal training still succeeds on the same worker. What the sandbox gives (bubblewrap: PID,
+mount and network namespaces, an unprivileged uid, seccomp; pids cgroup, memory watch) is described in
+docs/security.md; tests/security/test_sandbox.py tries to undo the sandbox itself.
 
 Reading another project's model through the load helpers is refused by the submitter's permissions; that is
 tests/e2e/test_models.py::test_code_cell_cannot_load_a_model_of_an_unreadable_project (not repeated here).
@@ -227,12 +228,13 @@ def test_the_database_file_reads_as_empty(runtime: Runtime, attempts: dict[str, 
     got = _ended(attempts, "database", "succeeded", runtime)
     line = next(x for x in got["log"].splitlines() if x.startswith("CONTAINED database:"))
     results = json.loads(line.split(":", 1)[1])
-    assert results[str(runtime.home / "fitstudio.db")] in (0, "PermissionError: Permission denied"), results
+    # Outside the sandbox's view: the file does not exist for user code.
+    assert results[str(runtime.home / "fitstudio.db")] == "FileNotFoundError: No such file or directory", results
 
 
 def test_the_secret_key_file_reads_as_empty(runtime: Runtime, attempts: dict[str, Any]) -> None:
     got = _ended(attempts, "secret_key", "succeeded", runtime)
-    assert "CONTAINED secret_key: 0" in got["log"] or "CONTAINED secret_key: PermissionError" in got["log"]
+    assert "CONTAINED secret_key: FileNotFoundError" in got["log"], got["log"][-2000:]
     assert (runtime.home / "secret_key").read_text() == FILE_SECRET  # masked for the child, intact for the service
 
 
@@ -274,13 +276,13 @@ def test_writing_outside_the_scratch_directory_fails(runtime: Runtime, attempts:
 
     got = _ended(attempts, "write_outside", "failed", runtime)
     error = got["final"]["error"]
-    assert error["type"] == "OSError" and "Read-only file system" in error["message"], error
+    assert error["type"] == "PermissionError" and "Permission denied" in error["message"], error
     assert error["cell"] == "architecture" and error["line"], error
     line = next(x for x in got["log"].splitlines() if x.startswith("WRITE-RESULTS "))
     results = json.loads(line.removeprefix("WRITE-RESULTS "))
     for path, outcome in results.items():
         if path != SHM_TARGET:
-            assert outcome == errno.EROFS, (path, outcome)
+            assert outcome in (errno.EACCES, errno.EROFS), (path, outcome)
     for path in (
         runtime.home / "pwned.txt",
         Path(TMP_TARGET),
@@ -304,7 +306,8 @@ def test_shared_memory_is_private(runtime: Runtime, attempts: dict[str, Any]) ->
 def test_the_network_is_unreachable(runtime: Runtime, attempts: dict[str, Any]) -> None:
     got = _ended(attempts, "network", "failed", runtime)
     error = got["final"]["error"]
-    assert "Network is unreachable" in error["message"], error
+    # The training's own network namespace has a loopback and nothing listening on it.
+    assert error["type"] == "ConnectionRefusedError", error
     assert "CONNECTED" not in got["log"]
     assert error["cell"] == "architecture", error
 
@@ -315,7 +318,7 @@ def test_a_normal_training_still_succeeds_afterwards(runtime: Runtime, dataset: 
     final = runtime.train_and_wait(task["id"])
     assert final["status"] == "succeeded", (final["error"], runtime.log_tail())
     assert final["trained_model_id"]
-    assert "isolation: user namespace" in runtime.api.get(f"/api/v1/sessions/{final['id']}/log").text
+    assert "isolation: bubblewrap sandbox" in runtime.api.get(f"/api/v1/sessions/{final['id']}/log").text
     print(f"\nnormal training after the attempts: {time.monotonic() - started:.1f}s")
 
 

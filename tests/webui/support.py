@@ -34,7 +34,7 @@ def fake_trained_model(web: Web, task: dict[str, Any], evaluation: dict[str, Any
     """A succeeded session with a trained model row, a (dummy) model file and its evaluation.json."""
     from server.db import session_scope
     from server.models import MLTask, TrainedModel, User
-    from server.services import sessions, storage
+    from server.services import model_files, sessions, storage
     from server.services.ids import trained_model_id
     from server.settings import get_settings
     from worker.runtime import evaluation as ev
@@ -47,6 +47,7 @@ def fake_trained_model(web: Web, task: dict[str, Any], evaluation: dict[str, Any
         folder = storage.trained_model_dir(settings, "P1", tmid)
         folder.mkdir(parents=True)
         (folder / "model.keras").write_bytes(b"not really a model")
+        model_files.write_checksum(folder / "model.keras")  # stored as the worker stores a model: with its SHA-256
         ev.save(folder, evaluation)
         history = [
             {"epoch": 1, "loss": 0.6, "val_loss": 0.5, "Test ROC AUC": 0.9, "Train ROC AUC": 0.91},

@@ -42,6 +42,39 @@ def test_token_link_logs_in_directly(api: Api) -> None:
     assert TestClient(api.client.app).get("/login?token=fst_bad").status_code == 401
 
 
+def test_workers_page_shows_each_workers_state_and_sandbox(web: Web) -> None:
+    from datetime import timedelta
+
+    from server.db import session_scope
+    from server.models import WorkerRecord, utcnow
+
+    def row(name: str, isolation: str | None, trains: bool | None, seconds_ago: float = 0) -> WorkerRecord:
+        beat = utcnow() - timedelta(seconds=seconds_ago)
+        return WorkerRecord(
+            name=name,
+            hostname="h",
+            queues=["cpu"],
+            gpus=[],
+            last_heartbeat=beat,
+            isolation=isolation,
+            isolated=trains,
+            accepts_trainings=trains,
+        )
+
+    with session_scope() as db:
+        db.add(row("boxed@h", "bubblewrap 0.8.0: own PID namespace", True))
+        db.add(row("bare@h", "cannot isolate user code: bwrap not found", False))
+        db.add(row("old@h", None, None, seconds_ago=300))
+    page = web.get("/workers").text
+    rows = re.findall(r"<tr>\s*<td><b>([^<]+)</b>(.*?)</tr>", page, re.S)
+    cells = dict(rows)
+    assert "bubblewrap 0.8.0: own PID namespace" in cells["boxed@h"] and ">alive<" in cells["boxed@h"]
+    assert ">refusing<" in cells["bare@h"] and "refuses trainings: it cannot isolate user code" in cells["bare@h"]
+    assert "cannot isolate user code: bwrap not found" in cells["bare@h"]
+    assert ">silent<" in cells["old@h"] and "not reported" in cells["old@h"]
+    assert "FITSTUDIO_TRAINING_SANDBOX=false" in page
+
+
 def test_forms_need_the_csrf_token(web: Web) -> None:
     r = web.post("/projects", {"key": "NOCSRF"}, csrf=False)
     assert r.status_code == 403

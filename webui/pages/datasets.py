@@ -66,8 +66,12 @@ def thumbnail(
     """A small PNG of one image of an image dataset (paths are checked to stay inside the dataset's files)."""
     ds = access.dataset(db, user, dataset_id)
     root = datasets.files_root(settings, ds).resolve()
-    file = (root / path).resolve()
-    if ds.kind != "images" or root not in file.parents or not file.is_file():
+    try:
+        file = (root / path).resolve()
+        found = ds.kind == "images" and root in file.parents and file.is_file()
+    except (OSError, ValueError):  # an embedded NUL or a name the filesystem refuses: no such image
+        found = False
+    if not found:
         raise not_found("image", path)
     return Response(_thumbnail_bytes(file), media_type="image/png", headers={"Cache-Control": "private, max-age=3600"})
 

@@ -1,4 +1,4 @@
-"""Page: the workers, their queues, GPUs, current sessions and last heartbeat."""
+"""Page: the workers, their state, queues, GPUs, sandbox, current sessions and last heartbeat."""
 
 from __future__ import annotations
 
@@ -7,17 +7,24 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from server.api.deps import settings_dep
 from server.db import get_db
 from server.models import TrainingSession, User, WorkerRecord, utcnow
+from server.services.workers import state_of
+from server.settings import Settings
 from webui.web import PageRoute, page_user, render
 
 router = APIRouter(route_class=PageRoute)
-STALE_AFTER_S = 60.0
 
 
 @router.get("/workers", response_class=HTMLResponse)
-def workers_page(request: Request, db: Session = Depends(get_db), user: User = Depends(page_user)) -> Response:
-    """Every worker seen, newest heartbeat first, with whether it looks alive."""
+def workers_page(
+    request: Request,
+    db: Session = Depends(get_db),
+    settings: Settings = Depends(settings_dep),
+    user: User = Depends(page_user),
+) -> Response:
+    """Every worker seen, newest heartbeat first, with whether it is alive and how it isolates user code."""
     now = utcnow()
     rows = sorted(db.scalars(select(WorkerRecord)), key=lambda w: w.last_heartbeat, reverse=True)
     current = {s for w in rows for s in (w.current_sessions or []) if isinstance(s, int)}
@@ -33,7 +40,6 @@ def workers_page(request: Request, db: Session = Depends(get_db), user: User = D
     workers = []
     for w in rows:
         age = (now - w.last_heartbeat).total_seconds()
-        state = "stopped" if w.stopped_at else ("alive" if age < STALE_AFTER_S else "silent")
         sessions = [{"id": s, "task": tasks.get(s)} for s in (w.current_sessions or [])]
-        workers.append({"row": w, "age": age, "state": state, "sessions": sessions})
-    return render(request, "workers.html", {"workers": workers})
+        workers.append({"row": w, "age": age, "state": state_of(w, settings, now), "sessions": sessions})
+    return render(request, "workers.html", {"workers": workers, "lost_after_s": settings.worker_lost_after_s})

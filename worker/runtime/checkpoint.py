@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -55,9 +57,19 @@ def save(
 def load(folder: Path) -> dict[str, Any] | None:
     """The current checkpoint's state, with the paths of its files, or None."""
     path = folder / STATE
-    if not path.is_file():
+    try:  # the worker reads this too: never through a link the training put in place of it
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
         return None
-    state = json.loads(path.read_text())
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            return None
+        try:
+            state = json.loads(fh.read(64 << 20))
+        except ValueError:
+            return None
+    if not isinstance(state, dict) or not isinstance(state.get("weights"), str):
+        return None
     state["weights_path"] = folder / state["weights"]
     state["best_path"] = folder / state["best"] if state.get("best") else None
     return state if state["weights_path"].is_file() else None

@@ -27,25 +27,6 @@ def _wait_for_go(fd: int) -> None:
             return
 
 
-def _contain(spec: dict[str, Any]) -> str:
-    """Enter the sandbox (single-threaded: before numpy/TensorFlow load); describe what holds."""
-    if not spec.get("enabled"):
-        return "sandbox disabled (FITSTUDIO_TRAINING_SANDBOX=false)"
-    from worker.runtime import sandbox
-
-    try:
-        done = sandbox.contain(
-            spec.get("writable") or [],
-            spec.get("hidden_files") or [],
-            spec.get("hidden_dirs") or [],
-            bool(spec.get("network")),
-            spec.get("hide_siblings_of"),
-        )
-    except (OSError, ValueError) as exc:
-        return f"sandbox unavailable on this host ({exc}); resource limits only"
-    return "; ".join(done)
-
-
 def _setup_gpus(allow_growth: bool) -> None:
     import tensorflow as tf
 
@@ -68,14 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     if args.replies_fd is not None:
         _wait_for_go(args.replies_fd)
-    contained = _contain(job.get("sandbox") or {})
 
     from worker.runtime import control, limits
 
     limits.apply(job.get("limits") or {})
     control.install()
-    control.die_with_parent()  # after the sandbox: a change of credentials clears this setting
-    print(f"[fitstudio] isolation: {contained}", flush=True)
+    control.die_with_parent()
+    print(f"[fitstudio] isolation: {job.get('isolation') or 'none'}", flush=True)
 
     from fitstudio.deep_learning import _context
     from worker.runtime.protocol import ChildChannel

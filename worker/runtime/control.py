@@ -21,9 +21,10 @@ def die_with_parent() -> None:
     import ctypes
     import os
 
+    parent = os.getppid()  # in the sandbox this is bubblewrap's init, pid 1 of the training's PID namespace
     try:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         return
-    if os.getppid() == 1:  # the worker died before we could ask
+    if os.getppid() != parent:  # the parent died before we could ask
         os._exit(1)

@@ -25,6 +25,11 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def reply_line(request_id: Any, reply: dict[str, Any]) -> bytes:
+    """The worker's answer to request REQUEST_ID: an envelope, so the reply's own fields never mix with it."""
+    return encode({"id": request_id, "reply": reply})
+
+
 def encode(message: dict[str, Any]) -> bytes:
     """One protocol line."""
     return (json.dumps(jsonable(message), separators=(",", ":")) + "\n").encode()
@@ -55,7 +60,8 @@ class ChildChannel:
             line = self._in.readline()
         if not line:
             raise RuntimeError("the worker closed the reply channel")
-        reply = json.loads(line)
-        if reply.get("id") != rid:
+        envelope = json.loads(line)
+        # The envelope keeps the request id apart from the answer, whose own fields (a model's "id") are free.
+        if envelope.get("id") != rid or not isinstance(envelope.get("reply"), dict):
             raise RuntimeError("out-of-order reply from the worker")
-        return reply
+        return envelope["reply"]

@@ -50,8 +50,15 @@ def assert_error_shape(r: httpx.Response) -> dict[str, Any]:
 
 
 def check_response(r: httpx.Response) -> None:
-    """Applied to every response of the tests' clients: never a 500, and every error has the spec's shape."""
+    """Applied to every response of the tests' clients: never a 500, and every error has the spec's shape.
+
+    Except /readyz's 503: a readiness report ({"status": "not_ready", "checks": {name: reason}}), not an error.
+    """
     r.read()
+    if r.request.url.path == "/readyz" and r.status_code == 503:
+        body = r.json()
+        assert body["status"] == "not_ready" and any(v != "ok" for v in body["checks"].values()), body
+        return
     assert r.status_code < 500, f"{r.request.method} {r.request.url} -> {r.status_code}: {r.text[:500]}"
     if r.status_code >= 400:
         assert_error_shape(r)

@@ -143,7 +143,8 @@ ENDPOINTS = [
     Endpoint("get unknown trained model", "GET", "/trained-models/{tm}", "user", 404),
     Endpoint("workers", "GET", "/workers", "user", 200),
     Endpoint("healthz", "GET", "/healthz", "public", 200),
-    Endpoint("readyz", "GET", "/readyz", "public", 200),
+    # Public: every caller gets the same answer, never 401. No worker runs in this world, so it is not ready (503).
+    Endpoint("readyz", "GET", "/readyz", "public", 503),
 ]
 
 

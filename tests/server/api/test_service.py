@@ -20,12 +20,72 @@ def test_healthz_is_200_without_a_token(api: Any) -> None:
     assert r.json() == {"status": "ok"}
 
 
-def test_readyz_is_200_when_sql_and_the_embedded_broker_answer(api: Any) -> None:
+def test_readyz_is_503_with_the_reason_when_no_worker_sends_a_heartbeat(api: Any) -> None:
+    r = api.client.get("/readyz")
+    assert r.status_code == 503, r.text
+    assert r.json() == {
+        "status": "not_ready",
+        "checks": {
+            "sql": "ok",
+            "broker": "ok",
+            "workers": "no live worker: none has sent a heartbeat in the last 60 s",
+        },
+    }
+
+
+def _worker_row(name: str, seconds_ago: float = 0, **values: Any) -> Any:
+    from datetime import timedelta
+
+    from server.models import WorkerRecord, utcnow
+
+    isolated = {"isolation": "bubblewrap 0.8.0: own namespaces", "isolated": True, "accepts_trainings": True}
+    return WorkerRecord(
+        name=name,
+        hostname="host",
+        queues=["cpu"],
+        gpus=[],
+        current_sessions=[],
+        last_heartbeat=utcnow() - timedelta(seconds=seconds_ago),
+        **{**isolated, **values},
+    )
+
+
+def test_readyz_counts_only_a_beating_worker_that_takes_trainings(api: Any) -> None:
+    from server.db import session_scope
+    from server.models import utcnow
+
+    refusal = "cannot isolate user code: bwrap not found (apt-get install bubblewrap)"
+    with session_scope() as db:
+        db.add(_worker_row("stopped@host", stopped_at=utcnow()))
+        db.add(_worker_row("silent@host", seconds_ago=61))
+        db.add(_worker_row("refusing@host", isolation=refusal, isolated=False, accepts_trainings=False))
+    r = api.client.get("/readyz")
+    assert r.status_code == 503, r.text
+    reason = r.json()["checks"]["workers"]
+    assert reason.startswith("no live worker: every worker that sends a heartbeat refuses trainings"), reason
+    assert f"refusing@host: {refusal}" in reason and "FITSTUDIO_TRAINING_SANDBOX=false" in reason
+    assert "silent@host" not in reason and "stopped@host" not in reason
+    with session_scope() as db:
+        db.add(_worker_row("opted-out@host", isolation="sandbox disabled by the operator", isolated=False))
     r = api.client.get("/readyz")
     assert r.status_code == 200, r.text
-    body = r.json()
-    assert body["status"] == "ready"
-    assert body["checks"] == {"sql": "ok", "broker": "ok"}
+    assert r.json() == {"status": "ready", "checks": {"sql": "ok", "broker": "ok", "workers": "ok"}}
+
+
+def test_workers_shows_each_workers_state_and_isolation(api: Any) -> None:
+    from server.db import session_scope
+
+    with session_scope() as db:
+        db.add(_worker_row("alive@host"))
+        db.add(_worker_row("silent@host", seconds_ago=120))
+        refusing = {"isolation": "cannot isolate user code", "isolated": False, "accepts_trainings": False}
+        db.add(_worker_row("refusing@host", **refusing))
+    rows = {w["name"]: w for w in expect(api.get(f"{API}/workers"), 200)}
+    states = {name: w["state"] for name, w in rows.items()}
+    assert states == {"alive@host": "alive", "silent@host": "silent", "refusing@host": "refusing"}
+    assert rows["alive@host"]["isolation"] == "bubblewrap 0.8.0: own namespaces"
+    assert rows["alive@host"]["isolated"] is True and rows["alive@host"]["accepts_trainings"] is True
+    assert rows["refusing@host"]["isolated"] is False and rows["refusing@host"]["accepts_trainings"] is False
 
 
 def test_workers_is_an_empty_list_when_no_worker_ran(api: Any) -> None:

@@ -1,0 +1,64 @@
+"""Workers as the service sees them: each one's state, and whether a live one consumes a queue (/readyz)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.models import WorkerRecord, utcnow
+from server.settings import Settings
+
+OPT_OUT = "FITSTUDIO_TRAINING_SANDBOX=false"
+
+
+def state_of(row: WorkerRecord, settings: Settings, now: datetime | None = None) -> str:
+    """stopped, silent (no heartbeat for worker_lost_after_s), refusing (no isolation: no queue) or alive."""
+    if row.stopped_at is not None:
+        return "stopped"
+    age = ((now or utcnow()) - row.last_heartbeat).total_seconds()
+    if age >= settings.worker_lost_after_s:
+        return "silent"
+    return "alive" if row.accepts_trainings and row.queues else "refusing"
+
+
+def _beating(db: Session, settings: Settings) -> list[WorkerRecord]:
+    """Workers not stopped whose last heartbeat is newer than worker_lost_after_s."""
+    cutoff = utcnow() - timedelta(seconds=settings.worker_lost_after_s)
+    query = select(WorkerRecord).where(WorkerRecord.stopped_at.is_(None), WorkerRecord.last_heartbeat >= cutoff)
+    return list(db.scalars(query.order_by(WorkerRecord.name)))
+
+
+def readiness(db: Session, settings: Settings) -> str:
+    """'ok' when a live worker consumes a queue, else why not, in words."""
+    beating = _beating(db, settings)
+    if any(state_of(w, settings) == "alive" for w in beating):
+        return "ok"
+    if not beating:
+        return f"no live worker: none has sent a heartbeat in the last {settings.worker_lost_after_s:g} s"
+    refusing = "; ".join(f"{w.name}: {w.isolation or 'isolation not reported'}" for w in beating)
+    return (
+        f"no live worker: every worker that sends a heartbeat refuses trainings ({refusing}); "
+        f"make the training sandbox work or set {OPT_OUT} on the worker"
+    )
+
+
+def describe(row: WorkerRecord, settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    """GET /api/v1/workers' entry of one worker."""
+    return {
+        "name": row.name,
+        "hostname": row.hostname,
+        "state": state_of(row, settings, now),
+        "queues": row.queues,
+        "gpus": row.gpus,
+        "concurrency": row.concurrency,
+        "current_sessions": row.current_sessions,
+        "started_at": row.started_at,
+        "last_heartbeat": row.last_heartbeat,
+        "stopped_at": row.stopped_at,
+        "isolation": row.isolation,
+        "isolated": row.isolated,
+        "accepts_trainings": row.accepts_trainings,
+    }

@@ -1,0 +1,85 @@
+"""Image ZIP ingestion streams entries to disk: bounded total, bounded by free space, one file per entry."""
+
+from __future__ import annotations
+
+import io
+import os
+import tracemalloc
+import zipfile
+from collections import namedtuple
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import configure
+from tests.security.support import png_bytes, zip_bytes
+from tests.server.api.support import API, assert_error_shape, expect, expect_error, upload
+
+
+def _files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def _datasets_root(api: Any) -> Path:
+    return api.settings.data_root / "projects" / "DEMO" / "datasets"
+
+
+def padded_png(extra: int) -> bytes:
+    """A valid PNG followed by EXTRA zero bytes (Pillow reads the header; the padding compresses to nothing)."""
+    return png_bytes() + b"\x00" * extra
+
+
+def test_an_entry_named_by_many_index_rows_is_one_file(api: Any, project: str) -> None:
+    index = "image,label\n" + "".join(f"pics/a.png,{'xy'[i % 2]}\n" for i in range(30))
+    archive = zip_bytes({"index.csv": index.encode(), "pics/a.png": padded_png(1 << 20)})
+    ds = expect(upload(api, project, "dup", archive, "dup.zip"), 201)
+    assert ds["n_rows"] == 30
+    images = [p for p in _files(_datasets_root(api)) if p.suffix == ".png"]
+    assert len(images) == 1
+    assert ds["size_bytes"] < 2 << 20  # one copy, not thirty
+
+
+def test_the_expanded_total_is_bounded_by_a_setting(api: Any, project: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(monkeypatch, api.settings.home, max_zip_expanded_mb="1")
+    archive = zip_bytes({"c/a.png": padded_png(600 << 10), "c/b.png": padded_png(600 << 10)})
+    body = expect_error(upload(api, project, "big", archive, "big.zip"), 422, "bad_archive")
+    assert "FITSTUDIO_MAX_ZIP_EXPANDED_MB" in body["detail"]
+    assert _files(_datasets_root(api)) == []
+    configure(monkeypatch, api.settings.home, max_zip_expanded_mb="2")
+    expect(upload(api, project, "big", archive, "big.zip"), 201)
+
+
+def test_the_expanded_total_is_bounded_by_free_disk_space(
+    api: Any, project: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.services import image_zip
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(image_zip.shutil, "disk_usage", lambda _p: usage(1 << 40, 1 << 40, (256 << 20) + (1 << 20)))
+    api.client.event_hooks = {"request": [], "response": []}  # 507 is the answer wanted
+    archive = zip_bytes({"c/a.png": padded_png(2 << 20)})
+    r = upload(api, project, "full", archive, "full.zip")
+    assert r.status_code == 507, r.text
+    assert assert_error_shape(r)["code"] == "insufficient_storage"
+    assert _files(_datasets_root(api)) == []
+    assert [d["name"] for d in expect(api.get(f"{API}/projects/DEMO/datasets"), 200)] == []
+
+
+def test_api_memory_does_not_grow_with_an_entry_size(api: Any, project: str) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        # 64 MiB once extracted, ~400 KiB in the upload (incompressible enough to stay under the zip bomb ratio)
+        zf.writestr("c/big.png", padded_png(64 << 20) + os.urandom(400 << 10))
+        zf.writestr("d/small.png", png_bytes())
+    archive = buf.getvalue()
+    assert len(archive) < 1 << 20
+    archive_mb = len(archive) >> 20
+    tracemalloc.start()
+    try:
+        ds = expect(upload(api, project, "huge-entry", archive, "huge.zip"), 201)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert ds["size_bytes"] > 64 << 20
+    assert peak < (24 + archive_mb) << 20, f"peak traced memory {peak >> 20} MiB while extracting a 64 MiB entry"
