@@ -1,4 +1,4 @@
-"""The `fitstudio` command: up, api, worker, db upgrade, users create, tokens create / revoke."""
+"""The `fitstudio` command: up, api, worker, db upgrade, users create, tokens create / revoke, weights import."""
 
 from __future__ import annotations
 
@@ -81,6 +81,36 @@ def cmd_tokens_revoke(args: argparse.Namespace) -> int:
             audit.record(db, None, "token.revoke", str(row.id), via="cli", owner=row.user.username)
         owner, prefix = row.user.username, row.prefix
     print(f"token {args.id} ({prefix}…) of {owner} is revoked")
+    return 0
+
+
+def cmd_weights_import(args: argparse.Namespace) -> int:
+    """Copy pre-trained weights files into the site-wide weights store (the Keras cache of every training)."""
+    from pathlib import Path
+
+    from server.errors import ApiError
+    from server.services import weights
+
+    settings = _settings()
+    failed = 0
+    for name in args.files:
+        try:
+            info = weights.import_file(settings, Path(name))
+        except (ApiError, OSError) as exc:
+            print(f"error: {name}: {getattr(exc, 'detail', None) or exc}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"imported {info['name']} ({info['size']} bytes) into {settings.weights_store}")
+    return 1 if failed else 0
+
+
+def cmd_weights_list(_args: argparse.Namespace) -> int:
+    """Print the weights store's files."""
+    from server.services import weights
+
+    settings = _settings()
+    for info in weights.list_files(settings):
+        print(f"{info['size']:>12}  {info['name']}")
     return 0
 
 
@@ -257,6 +287,13 @@ def parser() -> argparse.ArgumentParser:
     tr = tsub.add_parser("revoke", help="revoke the token with id ID (see GET /api/v1/tokens)")
     tr.add_argument("id", type=int)
     tr.set_defaults(fn=cmd_tokens_revoke)
+
+    wt = sub.add_parser("weights", help="the pre-trained weights store (FITSTUDIO_WEIGHTS_DIR)")
+    wsub = wt.add_subparsers(dest="weights_command", required=True)
+    wi = wsub.add_parser("import", help="copy weights files (named as Keras asks for them) into the store")
+    wi.add_argument("files", nargs="+", metavar="FILE")
+    wi.set_defaults(fn=cmd_weights_import)
+    wsub.add_parser("list", help="list the store's files").set_defaults(fn=cmd_weights_list)
     return p
 
 

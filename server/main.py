@@ -24,6 +24,7 @@ from server.api.auth_first import AuthFirstMiddleware
 from server.api.body_limit import BodyLimitMiddleware
 from server.api.hosts import AllowedHostsMiddleware
 from server.api.path_guard import PathGuardMiddleware
+from server.api.security_headers import SecurityHeadersMiddleware
 from server.settings import get_settings
 
 
@@ -53,17 +54,26 @@ def create_app() -> FastAPI:
     errors.install(app)
     for module in (projects, datasets, analyses, sessions, events, trained_models, saved_models, tokens, audit):
         app.include_router(module.router, prefix="/api/v1")
+    from server.api import folders as folders_api
+    from server.api import weights as weights_api
+
+    for extra in (folders_api, weights_api):  # managed folders and the weights store (data.md)
+        app.include_router(extra.router, prefix="/api/v1")
     app.include_router(service.api_router, prefix="/api/v1")
     app.include_router(service.router)
     from webui.routes import mount_static
     from webui.routes import router as web_router
 
     app.include_router(web_router)
+    from webui import tensorboard
+
+    tensorboard.install(app)  # TensorBoard behind the login: /sessions/{id}/tensorboard/, /ml-tasks/{id}/tensorboard/
     mount_static(app)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(AuthFirstMiddleware)
     app.add_middleware(PathGuardMiddleware)
     app.add_middleware(AllowedHostsMiddleware, allowed=settings.allowed_hosts)
+    app.add_middleware(SecurityHeadersMiddleware)  # CSP, X-Frame-Options, nosniff on every answer, refusals too
     # Observability (issue 8): GET /metrics, request-latency middleware, JSON logs when FITSTUDIO_LOG_FORMAT=json.
     from server.observability.api import install as install_observability
 

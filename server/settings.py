@@ -28,6 +28,10 @@ class Settings(BaseSettings):
     sse_max_streams: int = 200  # live event streams one API process serves at once (beyond: 503)
     sse_max_per_user: int = 20  # live event streams of one user at once (beyond: 429)
     sse_poll_threads: int = 4  # threads (and their own SQL connections) that poll for all live streams
+    dry_run_wait_s: float = 20.0  # validate?dry_run=true waits this long for the worker, then answers 202 to poll
+    dry_run_max_waiting: int = 16  # dry-run requests one API process keeps waiting at once (beyond: 503)
+    dry_run_max_per_user: int = 4  # dry-run requests of one user waiting at once (beyond: 429)
+    login_link_ttl_s: int = 86400  # a /login?token= link logs in once, within this long of its token's creation
     min_free_disk_mb: int = 256  # an extraction never leaves less than this free on the data disk (else 507)
     training_memory_mb: int = 8192
     public_url: str = "http://127.0.0.1:8000"
@@ -55,6 +59,8 @@ class Settings(BaseSettings):
     training_uid_base: int = 200_000  # a root worker runs user code as uid base + (0..49999), never as root
     training_sandbox_paths: Annotated[list[str], NoDecode] = []  # extra read-only paths in the sandbox (drivers…)
     training_network: bool = False  # whether user code may open network connections
+    max_log_mb: int = 100  # a training's output log is cut here, with a truncation line (docs/reliability.md)
+    weights_dir: Path | None = None  # the site-wide Keras weights store (default HOME/weights), read-only in trainings
 
     @field_validator("allowed_hosts", "training_sandbox_paths", mode="before")
     @classmethod
@@ -84,6 +90,12 @@ class Settings(BaseSettings):
     def artifacts(self) -> Path:
         """Where model files live (shared by the API and every worker)."""
         root = self.artifact_root if self.artifact_root else self.home / "artifacts"
+        return Path(root).expanduser().resolve()
+
+    @property
+    def weights_store(self) -> Path:
+        """The site-wide pre-trained weights store: the Keras cache (`models/`) of every training (data.md)."""
+        root = self.weights_dir if self.weights_dir else self.home / "weights"
         return Path(root).expanduser().resolve()
 
     @property
@@ -127,7 +139,9 @@ class Settings(BaseSettings):
 
     def ensure_dirs(self) -> None:
         """Create HOME and the folders under it."""
-        for folder in (self.home, self.data_root, self.artifacts, self.scratch_root, self.broker_folder):
+        for folder in (
+            self.home, self.data_root, self.artifacts, self.scratch_root, self.broker_folder, self.weights_store
+        ):
             folder.mkdir(parents=True, exist_ok=True)
 
 

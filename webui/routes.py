@@ -6,13 +6,14 @@ from fastapi import APIRouter, Depends, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from server.api.hosts import client_address
-from server.db import get_db
+from server.db import get_db, session_scope
 from server.services import auth, ratelimit
 from server.settings import get_settings
 from webui import session as websession
-from webui.pages import analyses, datasets, mltasks, models, projects, sessions, workers
+from webui.pages import analyses, datasets, folders, mltasks, models, projects, sessions, workers
 from webui.web import HERE, PageRoute, csrf_form, redirect, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -39,14 +40,18 @@ def _next_url(value: str | None) -> str:
 def login_page(
     request: Request, token: str | None = None, next: str | None = None, db: Session = Depends(get_db)
 ) -> Response:
-    """The login form; ?token=… (the link `fitstudio up` prints) logs in directly."""
+    """The login form; ?token=… (the link `fitstudio up` prints) logs in directly, once per token."""
     if token:
-        user = auth.user_for_token(db, token)
+        user = auth.user_for_login_link(db, token, get_settings().login_link_ttl_s)
         if user is not None:
             response = redirect(_next_url(next))
-            websession.start_session(response, user.id, secure=_secure(request))
+            websession.start_session(response, user.id, secure=_secure(request), gen=user.session_gen)
             return response
-        return render(request, "login.html", {"error": "That login link is not valid any more."}, status_code=401)
+        error = (
+            "That login link is not valid any more: a link logs in once, and only soon after its token was created. "
+            "Create a new one with `fitstudio tokens create NAME`, or log in with your password."
+        )
+        return render(request, "login.html", {"error": error}, status_code=401)
     return render(request, "login.html", {"error": None, "next": _next_url(next)})
 
 
@@ -74,19 +79,29 @@ def login_submit(
         return render(request, "login.html", context, status_code=401)
     ratelimit.logins.success(client, username)
     response = redirect(_next_url(next))
-    websession.start_session(response, user.id, secure=_secure(request))
+    websession.start_session(response, user.id, secure=_secure(request), gen=user.session_gen)
     return response
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    """End the session; the form's CSRF token must match it (403), so another site cannot log a user out."""
-    if websession.read_session(request) is not None:  # no session: nothing to end, nothing to forge
+    """End the session here and on the server (every cookie of this user issued so far is refused from now on);
+    the form's CSRF token must match it (403), so another site cannot log a user out."""
+    data = websession.read_session(request)
+    if data is not None:  # no session: nothing to end, nothing to forge
         await csrf_form(request)
+        if isinstance(data.get("uid"), int):
+            await run_in_threadpool(_end_web_sessions, data["uid"])
     response = redirect("/login")
     websession.end_session(response)
     return response
 
 
+def _end_web_sessions(user_id: int) -> None:
+    with session_scope() as db:
+        auth.end_web_sessions(db, user_id)
+
+
 for _module in (projects, datasets, analyses, mltasks, sessions, models, workers):
     router.include_router(_module.router)
+router.include_router(folders.router)  # managed folders and the weights store (data.md)

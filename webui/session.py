@@ -32,10 +32,10 @@ def read_session(request: Request) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def start_session(response: Response, user_id: int, secure: bool = False) -> str:
-    """Set a new session cookie for USER_ID on RESPONSE; returns the CSRF token bound to it."""
+def start_session(response: Response, user_id: int, secure: bool = False, gen: int = 0) -> str:
+    """Set a new session cookie for USER_ID (in its session generation GEN) on RESPONSE; returns its CSRF token."""
     csrf = secrets.token_urlsafe(24)
-    value = _serializer().dumps({"uid": user_id, "csrf": csrf})
+    value = _serializer().dumps({"uid": user_id, "gen": gen, "csrf": csrf})
     response.set_cookie(COOKIE, value, max_age=MAX_AGE_S, httponly=True, samesite="lax", secure=secure, path="/")
     return csrf
 

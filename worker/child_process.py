@@ -11,6 +11,7 @@ from pathlib import Path
 import psutil
 
 from worker import sandbox
+from worker.log_pump import LogPump
 
 # Only these variables of the worker's environment reach user code; nothing FITSTUDIO_*, no URLs, no keys.
 ENV_ALLOWLIST = (
@@ -54,9 +55,10 @@ def start(
     gpus: list[int] | None,
     python: str | None = None,
     view: sandbox.View | None = None,
-) -> tuple[subprocess.Popen[bytes], int, int]:
+    max_log_mb: int = 100,
+) -> tuple[subprocess.Popen[bytes], int, int, LogPump]:
     """Start `python -m worker.runtime.child JOB` (inside VIEW's sandbox when given); returns the process, the
-    events pipe and the replies pipe."""
+    events pipe, the replies pipe and the pump that copies its output into LOG_PATH (capped at MAX_LOG_MB)."""
     events_r, events_w = os.pipe()
     replies_r, replies_w = os.pipe()
     (scratch / "tmp").mkdir(parents=True, exist_ok=True)
@@ -75,27 +77,32 @@ def start(
         "--replies-fd",
         str(replies_r),
     ]
+    output_r, output_w = os.pipe()
     fds = [events_w, replies_r]
     if view is not None:
         argv, filter_fd = sandbox.command(view, argv)
         fds.append(filter_fd)
     try:
-        with open(log_path, "ab") as log:
-            proc = subprocess.Popen(
-                argv,
-                cwd=scratch,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                pass_fds=fds,
-                start_new_session=True,
-                close_fds=True,
-            )
-    finally:
-        for fd in fds:
+        proc = subprocess.Popen(
+            argv,
+            cwd=scratch,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output_w,
+            stderr=subprocess.STDOUT,
+            pass_fds=fds,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except OSError:
+        for fd in (events_r, replies_w, output_r):
             os.close(fd)
-    return proc, events_r, replies_w
+        raise
+    finally:
+        for fd in (*fds, output_w):
+            os.close(fd)
+    pump = LogPump(output_r, log_path, max_log_mb << 20).start()
+    return proc, events_r, replies_w, pump
 
 
 # Linux lists each thread's children in /proc (CONFIG_PROC_CHILDREN, on in common kernels).

@@ -39,9 +39,10 @@ def decide(found: Isolation, enabled: bool) -> SandboxStatus:
 
 def sandbox_status(enabled: bool) -> SandboxStatus:
     """Probe worker.sandbox once and log the answer (a warning or an error when user code is not isolated)."""
+    from server.settings import get_settings
     from worker.sandbox import isolation
 
-    status = decide(isolation(enabled), enabled)
+    status = decide(isolation(enabled, get_settings().training_uid_base), enabled)
     if not enabled:
         log.warning("training sandbox disabled by the operator (%s): user code runs without isolation", OPT_OUT)
     elif status.trains:

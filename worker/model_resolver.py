@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from server.errors import ApiError
 from server.models import Project, SavedModel, TrainedModel
-from server.services import access, auth, registry
+from server.services import access, auth, model_import, registry
 from server.services.ids import parse_session_ref
 from server.settings import Settings
 from worker import state
@@ -77,7 +77,7 @@ def _saved(
         "kind": "saved_model",
         "id": saved.id,
         "version_id": version.version_id,
-        "trained_model_id": version.trained_model_id,
+        "trained_model_id": None if model_import.is_imported(version) else version.trained_model_id,
     }
 
 

@@ -15,7 +15,8 @@ from server.models import Dataset, TrainedModel
 from server.services import datasets, model_files, storage
 from server.services.ids import trained_model_id
 from server.settings import Settings, get_settings
-from worker import child_files, child_process, requests, sandbox, state
+from worker import child_files, child_process, requests, sandbox, state, tensorboard_logs
+from worker import folders as worker_folders
 from worker.cgroups import PidsCgroup
 from worker.gpus import GpuPool
 from worker.runtime import checkpoint as ckpt
@@ -56,7 +57,7 @@ def build_job(
 ) -> dict[str, Any]:
     """The job description the child reads: the frozen design and where its inputs and outputs are."""
     ds = _dataset(settings, design["dataset_id"])
-    return {
+    job: dict[str, Any] = {
         "session_id": session_id,
         "session_number": number,
         "dry_run": dry_run,
@@ -68,6 +69,8 @@ def build_job(
             "columns": ds.columns,
         },
         "out_dir": str(Workspace(scratch).out),
+        # TENSORBOARD_LOGDIR: in the sandbox's out folder; a session's worker copies it out (worker/tensorboard_logs.py)
+        "tensorboard_dir": str(Workspace(scratch).out / "tensorboard"),
         "gpus": gpus or [],
         "allow_growth": bool(design["settings"]["gpu"].get("allow_growth", True)),
         "limits": {
@@ -79,6 +82,8 @@ def build_job(
             "nice": settings.training_nice,
         },
     }
+    worker_folders.add_to_job(settings, design, job)  # managed folders and the weights store, read-only
+    return job
 
 
 def sandbox_view(settings: Settings, job: dict[str, Any], scratch: Path) -> sandbox.View | None:
@@ -88,6 +93,8 @@ def sandbox_view(settings: Settings, job: dict[str, Any], scratch: Path) -> sand
     dataset = job["dataset"]
     workspace = Workspace(scratch)
     writable = [str(scratch), str(workspace.out)] + ([job["checkpoint_dir"]] if job.get("checkpoint_dir") else [])
+    # Further folders a feature shows the training: read-only (managed folders, weights) or writable (logs).
+    writable += job.get("sandbox_writable") or []
     return sandbox.View(
         read_only=[
             str(workspace.granted),
@@ -96,6 +103,7 @@ def sandbox_view(settings: Settings, job: dict[str, Any], scratch: Path) -> sand
             *settings.training_sandbox_paths,
             dataset["parquet"],
             dataset["files_root"],
+            *(job.get("sandbox_read_only") or []),
         ],
         writable=writable,
         cwd=str(scratch),
@@ -183,8 +191,8 @@ def run_in_child(
     job_path.write_text(json.dumps(job))
     if view is not None:
         sandbox.hand_over([Path(p) for p in view.writable], view.uid)
-    proc, events_fd, replies_fd = child_process.start(
-        job_path, scratch, log_path, gpus, settings.python_executable, view
+    proc, events_fd, replies_fd, log_pump = child_process.start(
+        job_path, scratch, log_path, gpus, settings.python_executable, view, settings.max_log_mb
     )
     cgroup = PidsCgroup.create(f"{scratch.name}-{proc.pid}", settings.training_max_processes)
     try:
@@ -208,7 +216,9 @@ def run_in_child(
         sandboxed=view is not None,
     )
     try:
-        return supervisor.run()
+        outcome = supervisor.run()
+        log_pump.join()  # every process of the training is gone: the log is complete
+        return outcome
     finally:
         ACTIVE_SCRATCH.discard(scratch.name)
         if cgroup is not None:
@@ -240,16 +250,21 @@ def run_session(session_id: int, worker_name: str, pool: GpuPool, should_stop: A
         saved = ckpt.load(checkpoints) if session.design["settings"]["training"]["mode"] == "standard" else None
         # The stored history is what the checkpoint holds: a session resumed continues it, a restart clears it.
         state.reset_history(session_id, lease, saved["history"] if saved else [])
-        outcome = run_in_child(
-            settings,
-            scratch,
-            job,
-            gpus,
-            SessionSink(session_id, lease),
-            storage.session_dir(settings, session_id) / "output.log",
-            lambda req: requests.answer(settings, session.design, req, workspace.granted),
-            should_stop,
+        # TensorBoard: the event files the training writes are copied to the session's folder while it runs.
+        tensorboard = tensorboard_logs.session_collector(
+            storage.session_dir(settings, session_id) / "tensorboard", Path(job["tensorboard_dir"]), scratch
         )
+        with tensorboard.running():
+            outcome = run_in_child(
+                settings,
+                scratch,
+                job,
+                gpus,
+                SessionSink(session_id, lease),
+                storage.session_dir(settings, session_id) / "output.log",
+                lambda req: requests.answer(settings, session.design, req, workspace.granted),
+                should_stop,
+            )
         return _conclude(settings, session, lease, outcome, workspace.out)
     except Exception as exc:
         log.exception("session %s failed in the worker", session_id)

@@ -135,19 +135,21 @@ def _bind_args(view: View) -> list[str]:
     return args
 
 
-def _identity_args(view: View) -> tuple[list[str], list[str]]:
+def _identity_args(view: View, root: bool) -> tuple[list[str], list[str]]:
     """(bwrap options, the command prefix inside) that make user code an unprivileged user without capabilities."""
-    if os.getuid() == 0:
+    if root:
         uid = view.uid if view.uid is not None else 65534
         inner = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all"]
         return [], [*inner, "--bounding-set=-all", "--no-new-privs", "--"]
     return ["--unshare-user", "--disable-userns", "--cap-drop", "ALL"], []
 
 
-def command(view: View, argv: list[str]) -> tuple[list[str], int]:
-    """The bwrap command line that runs ARGV in VIEW, and the seccomp filter's fd to pass to it (close it after)."""
+def command(view: View, argv: list[str], root: bool | None = None) -> tuple[list[str], int]:
+    """The bwrap command line that runs ARGV in VIEW, and the seccomp filter's fd to pass to it (close it after).
+
+    ROOT: whether bwrap will run as root (default: whether we are root now)."""
     filter_fd = seccomp.filter_fd()
-    outer, inner = _identity_args(view)
+    outer, inner = _identity_args(view, os.getuid() == 0 if root is None else root)
     args = [
         "bwrap",
         "--die-with-parent",
@@ -255,7 +257,8 @@ def hand_over(paths: Iterable[Path], uid: int | None) -> None:
     for top in paths:
         if not top.exists():
             continue
-        for folder, _dirs, files in os.walk(top):
-            os.chown(folder, uid, uid)
-            for name in files:
-                os.chown(os.path.join(folder, name), uid, uid)
+        # Never through a link: a training may have left one (in its checkpoint folder) pointing at a host file.
+        for folder, dirs, files in os.walk(top):
+            os.chown(folder, uid, uid, follow_symlinks=False)
+            for name in files + dirs:
+                os.chown(os.path.join(folder, name), uid, uid, follow_symlinks=False)

@@ -8,3 +8,4 @@ variables: dict[str, Any] = {}
 channel: Any = None
 current: dict[str, Any] = {}
 loaded_models: list[dict[str, Any]] = []
+folders: list[dict[str, Any]] = []  # the managed folders this training may read: [{id, name, project_key, path}]

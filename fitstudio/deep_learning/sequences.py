@@ -47,8 +47,12 @@ class DataAugmentationSequence(PyDataset):
 
     def __getitem__(self, index: int) -> Any:
         inputs, targets = self.sequence[index][:2]
-        if not isinstance(inputs, dict):
-            raise TypeError("DataAugmentationSequence needs a sequence whose items are (inputs_dict, targets)")
+        bare = not isinstance(inputs, dict)
+        if bare:  # a sequence for a model with one input yields its array (code-cells.md): that input is augmented
+            names = list(getattr(self.sequence, "inputs", None) or [self.input_name])
+            if self.input_name not in names:
+                raise KeyError(f"input {self.input_name!r} is not one of the sequence's inputs {sorted(names)}")
+            inputs = {self.input_name: inputs}
         if self.input_name not in inputs:
             raise KeyError(f"input {self.input_name!r} is not one of the sequence's inputs {sorted(inputs)}")
         copies_x = [inputs]
@@ -58,7 +62,7 @@ class DataAugmentationSequence(PyDataset):
             copies_x.append(augmented)
         out_x = {k: np.concatenate([np.asarray(c[k]) for c in copies_x], axis=0) for k in inputs}
         out_y = np.concatenate([np.asarray(targets)] * self.n_augmentation, axis=0)
-        return out_x, out_y
+        return (out_x[self.input_name] if bare else out_x), out_y
 
     def on_epoch_end(self) -> None:
         """Let the wrapped sequence reshuffle."""

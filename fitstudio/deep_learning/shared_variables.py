@@ -1,4 +1,4 @@
-"""get_variable(name): values the service shares with code cells (DKU_MODEL_METRIC, …)."""
+"""get_variable(name): values the service shares with code cells (DKU_MODEL_METRIC, TENSORBOARD_LOGDIR, …)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from fitstudio.deep_learning import _context
 
-KNOWN = ("DKU_MODEL_METRIC", "DKU_MODEL_METRIC_GREATER_IS_BETTER")
+KNOWN = ("DKU_MODEL_METRIC", "DKU_MODEL_METRIC_GREATER_IS_BETTER", "TENSORBOARD_LOGDIR")
 
 
 def get_variable(name: str) -> Any:

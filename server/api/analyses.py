@@ -5,13 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from server.api.deps import current_user, settings_dep
 from server.db import get_db
-from server.models import User
+from server.errors import ApiError, not_found
+from server.models import DryRun, MLTask, User
 from server.schemas.requests import AnalysisCreate, MLTaskCreate
 from server.services import access, analyses, mltasks
+from server.services.ids import is_sql_int
 from server.settings import Settings
 
 router = APIRouter(tags=["analyses"])
@@ -107,22 +112,57 @@ def put_settings_doc(
     return task.settings
 
 
-@router.post("/ml-tasks/{mltask_id}/validate")
-def validate_settings(
+_DRY_RUN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"description": "The dry run did not end within FITSTUDIO_DRY_RUN_WAIT_S: poll `poll_url`"},
+    429: {"description": "too_many_dry_runs: the caller already waits for FITSTUDIO_DRY_RUN_MAX_PER_USER"},
+    503: {"description": "too_many_dry_runs: the process already waits for FITSTUDIO_DRY_RUN_MAX_WAITING"},
+}
+
+
+def _static_checks(
+    db: Session, user: User, mltask_id: str, body: Any, dry_run: bool
+) -> tuple[MLTask, dict[str, Any] | None, list[dict[str, Any]]]:
+    task = access.ml_task(db, user, mltask_id, "writer" if dry_run else "reader")
+    doc, errors = mltasks.validate_settings(task, body if body is not None else {})
+    return task, doc, errors
+
+
+@router.post("/ml-tasks/{mltask_id}/validate", responses=_DRY_RUN_RESPONSES)
+async def validate_settings(
     mltask_id: str,
     body: Any = Body(None),
     dry_run: bool = False,
     db: Session = Depends(get_db),
     user: User = Depends(current_user),
     settings: Settings = Depends(settings_dep),
-) -> dict[str, Any]:
-    """Static checks of the given (or the stored) settings; ?dry_run=true also runs one batch in a worker."""
-    task = access.ml_task(db, user, mltask_id, "writer" if dry_run else "reader")
-    doc, errors = mltasks.validate_settings(task, body if body is not None else {})
+) -> Any:
+    """Static checks of the given (or the stored) settings; ?dry_run=true also runs one batch in a worker
+    (waiting FITSTUDIO_DRY_RUN_WAIT_S at most, then 202 with a `poll_url`)."""
+    task, doc, errors = await run_in_threadpool(_static_checks, db, user, mltask_id, body, dry_run)
     result: dict[str, Any] = {"ok": not errors, "errors": errors}
-    if dry_run and doc is not None:
-        from server.services import dry_run as dry
+    if not (dry_run and doc is not None):
+        return result
+    from server.services import dry_run as dry
 
-        result.update(dry.run(db, settings, user, task, doc))
-        result["ok"] = not result["errors"]
+    result.update(await dry.run_async(db, settings, user, task, doc))
+    if "poll_url" in result:
+        result["ok"] = None
+        headers = {"Location": result["poll_url"], "Retry-After": "2"}
+        return JSONResponse(jsonable_encoder(result), status_code=202, headers=headers)
+    result["ok"] = not result["errors"]
     return result
+
+
+@router.get("/dry-runs/{dry_run_id}")
+def get_dry_run(dry_run_id: int, db: Session = Depends(get_db), user: User = Depends(current_user)) -> dict[str, Any]:
+    """A dry run's status and, once `done`, validate's {ok, errors, dry_run} (readers of its project)."""
+    from server.services import dry_run as dry
+
+    row = db.get(DryRun, dry_run_id) if is_sql_int(dry_run_id) else None
+    try:
+        if row is None:
+            raise not_found("dry run", dry_run_id)
+        access.ml_task(db, user, row.ml_task_id)
+    except ApiError as exc:  # another project's dry run looks like none at all
+        raise not_found("dry run", dry_run_id) from exc
+    return dry.describe(row)

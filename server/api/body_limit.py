@@ -6,11 +6,16 @@ FITSTUDIO_MAX_PREDICT_MB; every other body (JSON, web forms) FITSTUDIO_MAX_JSON_
 
 from __future__ import annotations
 
+import re
+
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.settings import Settings, get_settings
+
+# Raw file bodies: PUT /api/v1/folders/{id}/files/{path} and PUT /api/v1/weights/{name}.
+_RAW_UPLOAD = re.compile(r"^/api/v1/(folders/[^/]+/files|weights)/")
 
 # Room for the multipart framing and the other form fields around a file of exactly the limit.
 MULTIPART_OVERHEAD = 64 << 10
@@ -26,6 +31,9 @@ def limit_of(scope: Scope, settings: Settings) -> tuple[int, int, str]:
     if content_type.startswith(b"multipart/form-data"):
         mb = settings.max_upload_mb
         return (mb << 20) + MULTIPART_OVERHEAD, mb, "FITSTUDIO_MAX_UPLOAD_MB"
+    if scope.get("method") == "PUT" and _RAW_UPLOAD.match(str(scope.get("path", ""))):
+        mb = settings.max_upload_mb  # a file PUT as is: into a managed folder or the weights store
+        return mb << 20, mb, "FITSTUDIO_MAX_UPLOAD_MB"
     if str(scope.get("path", "")).rstrip("/").endswith("/predict"):
         mb = settings.max_predict_mb
         return mb << 20, mb, "FITSTUDIO_MAX_PREDICT_MB"

@@ -28,9 +28,11 @@ def user_from_cookie(request: Request, db: Session) -> User | None:
     from webui.session import read_session
 
     data = read_session(request)
-    if not data:
+    if not data or not isinstance(data.get("uid"), int):
         return None
-    user = db.get(User, data.get("uid"))
+    user = db.get(User, data["uid"])
+    if user is None or data.get("gen", 0) != user.session_gen:
+        return None  # logged out since: the cookie's generation was revoked (webui.routes.logout)
     return user
 
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from server.api import form_stream
+from server.api.datasets import too_large
 from server.api.deps import current_user, settings_dep
 from server.db import get_db
-from server.errors import not_found
-from server.models import SavedModel, SavedModelVersion, TrainedModel, User
+from server.errors import insufficient_storage, is_disk_full, not_found
+from server.models import Project, SavedModel, SavedModelVersion, TrainedModel, User
 from server.schemas.requests import ActiveVersion, PredictRequest
-from server.services import access, export, model_files, registry, scoring
+from server.services import access, export, model_files, model_import, registry, scoring, storage
 from server.settings import Settings
 
 router = APIRouter(tags=["saved models"])
@@ -100,8 +105,10 @@ def predict(
     user: User = Depends(current_user),
     settings: Settings = Depends(settings_dep),
 ) -> dict[str, Any]:
-    """Score rows with the active version (or ?version=)."""
-    _saved, row = _version(db, user, saved_model_id, version)
+    """Score rows with the active version (or ?version=); 409 for an imported one (it has no preprocessing)."""
+    saved, row = _version(db, user, saved_model_id, version)
+    if model_import.is_imported(row):
+        raise model_import.not_scorable(saved, row)
     model = db.get(TrainedModel, row.trained_model_id)
     if model is None:
         raise not_found("trained model", row.trained_model_id)
@@ -154,3 +161,68 @@ def delete_version(
     registry.delete_version(db, settings, user, saved, version_id)
     db.commit()
     return Response(status_code=204)
+
+
+IMPORT_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "title": "ModelImport",
+                "required": ["name", "file"],
+                "properties": {
+                    "name": {"type": "string", "maxLength": 200, "title": "Name"},
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "title": "File",
+                        "description": "A Keras 3 .keras file (or a legacy .h5) of built-in layers only.",
+                    },
+                },
+            }
+        }
+    },
+}
+
+
+def _import(
+    db: Session, settings: Settings, project: Project, user: User, name: str, filename: str, tmp: Path
+) -> dict[str, Any]:
+    saved = model_import.import_file(db, settings, project, user, name, filename, tmp)
+    db.commit()
+    return registry.as_dict(db, saved, settings)
+
+
+@router.post("/projects/{key}/saved-models/import", status_code=201, openapi_extra={"requestBody": IMPORT_BODY})
+async def import_model(
+    key: str,
+    request: Request,
+    db: Session = Depends(get_db),
+    user: User = Depends(current_user),
+    settings: Settings = Depends(settings_dep),
+) -> dict[str, Any]:
+    """Import a model trained elsewhere (multipart name, file) as version v1 of a new saved model (data.md)."""
+    project = access.project(db, user, key, "writer")
+    tmp = storage.upload_tmp(settings)
+    try:
+        with open(tmp, "wb") as out:
+            form = await form_stream.receive_form(
+                request,
+                out,
+                file_field="file",
+                required=["name", "file"],
+                check_filename=model_import.suffix_of,
+                limit=settings.max_upload_mb << 20,
+                too_large=lambda: too_large(settings),
+            )
+        # Checking the model starts a Python process that loads it: seconds, off the event loop.
+        return await run_in_threadpool(
+            _import, db, settings, project, user, form.fields["name"], form.filename or "", tmp
+        )
+    except (OSError, SQLAlchemyError) as exc:
+        if is_disk_full(exc):
+            raise insufficient_storage("Storing the model") from None
+        raise
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -20,8 +20,8 @@ api_router = APIRouter(tags=["service"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
-    """200 while the process lives."""
+async def healthz() -> dict[str, str]:
+    """200 while the process lives (on the event loop: it never waits for a request thread or a connection)."""
     return {"status": "ok"}
 
 

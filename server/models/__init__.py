@@ -2,6 +2,7 @@
 
 from server.models.accounts import ApiToken, User
 from server.models.base import Base, utcnow
+from server.models.folders import ManagedFolder
 from server.models.ops import AuditEvent, WorkerRecord
 from server.models.projects import Analysis, Dataset, MLTask, Project, ProjectMember
 from server.models.registry import SavedModel, SavedModelVersion
@@ -16,6 +17,7 @@ __all__ = [
     "Dataset",
     "DryRun",
     "MLTask",
+    "ManagedFolder",
     "Project",
     "ProjectMember",
     "SavedModel",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from server.models.base import Base, utcnow
@@ -20,6 +20,9 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Web session cookies carry the generation they were issued in; logging out bumps it, so every cookie
+    # issued before (a copy included) is refused from then on.
+    session_gen: Mapped[int] = mapped_column(default=0, server_default=text("0"))
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -37,5 +40,6 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    login_used_at: Mapped[datetime | None]  # a /login?token= link logs in once (docs/security.md)
 
     user: Mapped[User] = relationship(back_populates="tokens")

@@ -75,6 +75,9 @@ def delete(db: Session, settings: Settings, user: User, analysis: Analysis) -> N
             f"{deployed.saved_model_id}; delete that version first.",
         )
     folders = [(settings.artifacts / m.path).parent for m in models]
+    # The sessions' own folders (log, checkpoint, TensorBoard logs) go with them.
+    session_ids = db.scalars(select(TrainingSession.id).where(TrainingSession.ml_task_id.in_(task_ids))).all()
+    folders += [storage.session_dir(settings, sid) for sid in session_ids]
     ident = analysis.id
     db.delete(analysis)
     db.flush()

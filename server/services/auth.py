@@ -7,7 +7,7 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from server.errors import ApiError, not_found
@@ -83,6 +83,32 @@ _USER_OF_TOKEN = (
     .join(ApiToken, ApiToken.user_id == User.id)
     .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
 )
+
+
+def user_for_login_link(db: Session, token: str, ttl_s: float) -> User | None:
+    """The user of a /login?token= link, consuming it: each token logs in once, within TTL_S of its creation."""
+    from datetime import timedelta
+
+    now = utcnow()
+    used = db.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.token_hash == _digest(token),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.login_used_at.is_(None),
+            ApiToken.created_at >= now - timedelta(seconds=ttl_s),
+        )
+        .values(login_used_at=now)
+    ).rowcount
+    user = user_for_token(db, token) if used == 1 else None
+    db.commit()
+    return user
+
+
+def end_web_sessions(db: Session, user_id: int) -> None:
+    """Revoke every web session cookie USER_ID holds (each carries the generation this bumps)."""
+    db.execute(update(User).where(User.id == user_id).values(session_gen=User.session_gen + 1))
+    db.commit()
 
 
 def revoke_token(db: Session, user: User, token_id: int) -> None:

@@ -78,9 +78,20 @@ def delete(db: Session, settings: Settings, actor: User, project: Project) -> No
     if busy:
         raise conflict("session_running", f"Session {busy} of {project.key} is queued or running; abort it first.")
     key = project.key
+    # The sessions' own folders (log, checkpoint, TensorBoard logs) go with them.
+    session_ids = db.scalars(
+        select(TrainingSession.id)
+        .join(MLTask, TrainingSession.ml_task_id == MLTask.id)
+        .join(Analysis, MLTask.analysis_id == Analysis.id)
+        .where(Analysis.project_id == project.id)
+    ).all()
     db.delete(project)
     db.flush()
     audit.record(db, actor, "project.delete", key)
+    for sid in session_ids:
+        folder = storage.session_dir(settings, sid)
+        if folder.exists():
+            storage.remove_tree(folder, settings.artifacts)
     for root, sub in ((settings.data_root, "projects"), (settings.artifacts, "projects")):
         folder = root / sub / key
         if folder.exists():

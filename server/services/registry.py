@@ -154,8 +154,12 @@ def of_project(db: Session, project: Project) -> list[SavedModel]:
     return list(db.scalars(select(SavedModel).where(SavedModel.project_id == project.id).order_by(SavedModel.id)))
 
 
-def as_dict(db: Session, saved: SavedModel) -> dict[str, Any]:
-    """The API shape of a saved model with its versions."""
+def as_dict(db: Session, saved: SavedModel, settings: Settings | None = None) -> dict[str, Any]:
+    """The API shape of a saved model with its versions (an imported version: source "imported", no trained model,
+    and what was recorded of it at import)."""
+    from server.services import model_import
+    from server.settings import get_settings
+
     project = db.get(Project, saved.project_id)
     return {
         "id": saved.id,
@@ -166,9 +170,15 @@ def as_dict(db: Session, saved: SavedModel) -> dict[str, Any]:
         "versions": [
             {
                 "id": v.version_id,
-                "trained_model_id": v.trained_model_id,
+                "trained_model_id": None if model_import.is_imported(v) else v.trained_model_id,
                 "created_at": v.created_at,
                 "active": v.version_id == saved.active_version,
+                "source": "imported" if model_import.is_imported(v) else "trained",
+                **(
+                    {"imported": model_import.metadata(settings or get_settings(), v)}
+                    if model_import.is_imported(v)
+                    else {}
+                ),
             }
             for v in saved.versions
         ],

@@ -106,11 +106,12 @@ def predict(model_row: TrainedModel, path: Path, rows: Any, files_root: Path | N
     if len(rows) > MAX_ROWS:
         raise ApiError(413, "too_many_rows", f"{len(rows)} rows; at most {MAX_ROWS} per request.")
     from worker.runtime.metrics import probabilities
+    from worker.runtime.sequences import inputs_for
 
     inputs = _inputs(model_row, rows, files_root)
     model, lock = load_model(path)
     with lock:
-        output = np.asarray(model.predict(inputs, verbose=0, batch_size=1024), dtype="float64")
+        output = np.asarray(model.predict(inputs_for(model, inputs), verbose=0, batch_size=1024), dtype="float64")
     if model_row.prediction_type == "regression":
         return {"predictions": output.reshape(len(rows), -1)[:, 0].tolist()}
     proba = probabilities(output)

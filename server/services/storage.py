@@ -15,6 +15,11 @@ def dataset_dir(settings: Settings, project_key: str, dataset_id: int) -> Path:
     return settings.data_root / "projects" / project_key / "datasets" / str(int(dataset_id))
 
 
+def folder_dir(settings: Settings, project_key: str, folder_id: int) -> Path:
+    """Folder of one managed folder's files (bound read-only into the trainings that may read it)."""
+    return settings.data_root / "projects" / project_key / "folders" / str(int(folder_id))
+
+
 def trained_model_dir(settings: Settings, project_key: str, tmid: str) -> Path:
     """Folder of one trained model's files (model.keras, preprocessing)."""
     return settings.artifacts / "projects" / project_key / "trained" / tmid

@@ -14,7 +14,8 @@ import pytest
 from tests.deploy.conftest import DOCKERFILE, DOCKERIGNORE
 from tests.helpers import ROOT
 
-BUILD_TOOLS = ("build-essential", "gcc", "g++", "make", "apt-get", "apk ")
+BUILD_TOOLS = ("build-essential", "gcc", "g++", "make", "apk ")
+RUNTIME_PACKAGES = {"bubblewrap", "libseccomp2"}  # the training sandbox: the only Debian packages the images add
 
 
 def stages() -> dict[str, dict[str, object]]:
@@ -69,6 +70,11 @@ def test_final_images_are_slim_non_root_and_without_build_tools() -> None:
         assert users and users[-1] == "fitstudio", final
         for line in lines:
             assert not any(tool in line for tool in BUILD_TOOLS), f"{final}: {line}"
+            if "apt-get install" in line:
+                words = line.split("apt-get install", 1)[1].split("&&")[0].split()
+                assert {w for w in words if not w.startswith("-")} <= RUNTIME_PACKAGES, f"{final}: {line}"
+                assert "rm -rf /var/lib/apt/lists" in line, f"{final}: apt lists left in the image"
+        assert any("bubblewrap" in line for line in lines), f"{final}: no bubblewrap for the training sandbox"
         copies = [line for line in lines if line.upper().startswith("COPY")]
         assert copies and all("--from=builder" in c and "/opt/venv" in c for c in copies), copies
 

@@ -233,10 +233,12 @@ def test_load_helpers_answer_for_any_ids(runtime: Runtime, model_a: dict[str, An
     request ids (1 to 5 here) never coincide with the models' own ids (a saved model id above 5, string ids)."""
     tmid = model_a["tmid"]
     saved_id, saved_name = model_a["saved_id"], "cancer"
+    copies = []
     while saved_id <= 5:
         r = runtime.api.post(f"/api/v1/trained-models/{tmid}/deploy", json={"saved_model_name": f"copy-{saved_id}"})
         assert r.status_code == 201, r.text
         saved_id, saved_name = r.json()["saved_model_id"], f"copy-{saved_id}"
+        copies.append(saved_id)
     trained = runtime.api.get(f"/api/v1/trained-models/{tmid}").json()
     task = model_a["task"]
     number = int(tmid.rsplit("-s", 1)[1].split("-")[0])
@@ -252,6 +254,8 @@ def test_load_helpers_answer_for_any_ids(runtime: Runtime, model_a: dict[str, An
     final = runtime.train_and_wait(task2["id"])
     assert final["status"] == "succeeded", (final["error"], runtime.log_tail())
     assert "LOADED 5" in runtime.api.get(f"/api/v1/sessions/{final['id']}/log").text
+    for copy in copies:  # model A stays deployed only as 'cancer', as the tests after this one expect
+        assert runtime.api.delete(f"/api/v1/saved-models/{copy}").status_code == 204
 
 
 def test_code_cell_cannot_load_a_model_of_an_unreadable_project(runtime: Runtime, model_a: dict[str, Any]) -> None:

@@ -36,11 +36,13 @@ class Up:
 
     def worker_pid(self) -> int | None:
         """The pid of up's worker process, if one runs."""
-        workers = [
-            p.pid
-            for p in psutil.Process(self.proc.pid).children()
-            if "worker" in p.cmdline() and p.status() != psutil.STATUS_ZOMBIE
-        ]
+        workers = []
+        for child in psutil.Process(self.proc.pid).children():
+            try:  # a worker just killed may be a zombie, or gone, by the time we look at it
+                if "worker" in child.cmdline() and child.status() != psutil.STATUS_ZOMBIE:
+                    workers.append(child.pid)
+            except psutil.Error:
+                continue
         assert len(workers) <= 1, workers
         self.seen.update(workers)
         return workers[0] if workers else None

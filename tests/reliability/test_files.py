@@ -94,7 +94,7 @@ def test_child_killed_while_saving_leaves_no_model(sqlite_settings: Any, tmp_pat
         scratch = sqlite_settings.scratch_root
 
         def saving() -> list[Path]:
-            return list(scratch.glob("*/out/model.tmp.keras"))
+            return list(scratch.glob("*.out/model.tmp.keras"))  # worker/workspace.py: <scratch>.out/
 
         helpers.wait_for(saving, 240, "the child to start saving its model", every=0.002)
         for child in psutil.Process(worker.pid).children(recursive=True):

@@ -28,6 +28,7 @@ from tests.security.test_code_cells import HEAD as CELL_HEAD
 
 pytestmark = pytest.mark.slow
 
+LEAKED = "leaked-" + uuid.uuid4().hex
 MARKER = "fitstudio-daemon-" + uuid.uuid4().hex[:10]  # in the daemon's command line, to find it on the host
 PG_SOCKETS = ["/var/run/postgresql/.s.PGSQL.5432", "/run/postgresql/.s.PGSQL.5432", "/tmp/.s.PGSQL.5432"]
 REDIS_SOCKETS = ["/var/run/redis/redis-server.sock", "/run/redis/redis-server.sock", "/tmp/redis.sock"]
@@ -158,6 +159,28 @@ def build_model(input_shapes, n_classes=None):
         hog[::4096] += 1
 """
 
+CHATTY = """
+import sys
+
+
+def build_model(input_shapes, n_classes=None):
+    line = "x" * 1023 + "\\n"
+    for _ in range(4096):  # 4 MB of output against a 1 MB log cap
+        sys.stdout.write(line)
+    sys.stdout.flush()
+    print("CHATTY-DONE", flush=True)
+    return default_model(input_shapes, n_classes)
+"""
+
+LINKS = """
+def build_model(input_shapes, n_classes=None):
+    job = json.load(open("job.json"))
+    # The worker reads error.json after the child: a link to a host file it can read but the cell cannot.
+    os.symlink(LEAK_FILE, os.path.join(job["out_dir"], "error.json"))
+    print("LINK-PLANTED", flush=True)
+    os._exit(1)  # so the child's own error handler does not replace the link
+"""
+
 KILLER = """
 def build_model(input_shapes, n_classes=None):
     for pid in range(1, 400):  # every pid number the sandbox might show, and -1: all it may signal
@@ -186,6 +209,7 @@ class Setup:
     log: Path
     dataset: int
     other_files: list[str]
+    leak_file: Path
 
 
 def _task(setup_api: Api, dataset: int, architecture: str | None, epochs: int = 1) -> str:
@@ -230,7 +254,7 @@ def _other_project_files(setup_api: Api, home: Path) -> list[str]:
 def _start(name: str, mp: pytest.MonkeyPatch, home: Path, **extra: str) -> Setup:
     from server.services.bootstrap import demo_bytes, migrate
 
-    settings = configure(mp, home, secret_key=SECRET, training_memory_mb="3000", **extra)
+    settings = configure(mp, home, secret_key=SECRET, training_memory_mb="3000", max_log_mb="1", **extra)
     migrate(settings)
     (home / "secret_key").write_text("file-secret-" + uuid.uuid4().hex)
     api = make_api(settings)
@@ -240,7 +264,9 @@ def _start(name: str, mp: pytest.MonkeyPatch, home: Path, **extra: str) -> Setup
     assert r.status_code == 201, r.text
     log = home.parent / "worker.log"
     worker = helpers.start_worker(f"sbx-{name}-{os.getpid()}", queues="cpu", args=["--concurrency", "2"], log=log)
-    return Setup(name, api, home, worker, log, int(r.json()["id"]), other)
+    leak = home / "leak.json"  # a JSON document shaped like error.json, outside the sandbox's view
+    leak.write_text(json.dumps({"type": "Leak", "message": LEAKED, "cell": None, "line": None, "traceback": None}))
+    return Setup(name, api, home, worker, log, int(r.json()["id"]), other, leak)
 
 
 @pytest.fixture(scope="module", params=["embedded", "postgres_redis"])
@@ -291,7 +317,17 @@ def attempts(setup: Setup) -> dict[str, dict[str, Any]]:
         + f"FORBIDDEN_WRITES = {forbidden_writes!r}\n"
         + PROBE
     )
-    cells = {"probe": probe, "daemon": HEAD + DAEMON, "flood": HEAD + FLOOD, "killer": HEAD + KILLER}
+    from tests.security.test_code_cells import probes
+
+    cells = {
+        "probe": probe,
+        "daemon": HEAD + DAEMON,
+        "flood": HEAD + FLOOD,
+        "killer": HEAD + KILLER,
+        "fork_bomb": probes(home)["fork_bomb"],
+        "links": HEAD + f"LEAK_FILE = {str(setup.leak_file)!r}\n" + LINKS,
+        "chatty": HEAD + CHATTY,
+    }
     helpers.wait_for(lambda: setup.api.get("/api/v1/workers").json(), 120, "the worker to be ready", every=0.2)
     submitted = {
         name: (_train(setup, _task(setup.api, setup.dataset, cell)), time.monotonic()) for name, cell in cells.items()
@@ -379,6 +415,30 @@ def test_killing_everything_in_sight_hurts_nobody_else(setup: Setup, attempts: d
     # The cell may end itself, but never the worker: it goes on to train the next session.
     assert final["status"] in ("succeeded", "failed"), final
     assert setup.worker.poll() is None, "the worker died"
+
+
+def test_forking_past_the_limit_fails_the_session(setup: Setup, attempts: dict[str, Any]) -> None:
+    got = attempts["fork_bomb"]
+    final = _ended(setup, got, "failed")
+    # RLIMIT_NPROC binds (the uid is not 0): fork() fails in the cell, or the supervisor counts too many processes.
+    assert final["error"]["type"] in ("BlockingIOError", "process_limit"), final["error"]
+
+
+def test_the_worker_never_follows_a_link_the_training_left(setup: Setup, attempts: dict[str, Any]) -> None:
+    got = attempts["links"]
+    final = _ended(setup, got, "failed")
+    assert "LINK-PLANTED" in got["log"], got["log"][-2000:]
+    assert LEAKED not in str(final["error"]), final["error"]
+    assert final["error"]["type"] == "process_died", final["error"]
+
+
+def test_a_flood_of_output_is_cut_at_the_log_cap(setup: Setup, attempts: dict[str, Any]) -> None:
+    got = attempts["chatty"]
+    _ended(setup, got, "succeeded")
+    log = got["log"]
+    assert "log truncated: the training wrote more than 1 MB (FITSTUDIO_MAX_LOG_MB)" in log, log[-500:]
+    assert "CHATTY-DONE" not in log  # written after the cap: dropped
+    assert (1 << 20) <= len(log.encode()) < (1 << 20) + 4096, len(log)
 
 
 def test_the_worker_trains_the_next_session(setup: Setup, attempts: dict[str, Any]) -> None:

@@ -144,12 +144,13 @@ def page(live: Live) -> Iterator[Any]:
         page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
         page.on("dialog", lambda dialog: dialog.accept())
         try:
             yield page
         finally:
             browser.close()
-        assert not errors, f"JavaScript errors on the pages: {errors}"
+        assert not errors, f"JavaScript errors or CSP violations on the pages: {errors}"
 
 
 def shot(page: Any, live: Live, name: str, full: bool = True) -> None:

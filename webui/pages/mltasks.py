@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -72,10 +73,13 @@ def _json_or_page(
     request: Request, db: Session, user: User, task: MLTask, doc: dict[str, Any], body: dict[str, Any]
 ) -> Response:
     """BODY as JSON for the page's scripts; without scripts, the design page showing it."""
+    pending = "poll_url" in body  # a dry run still waiting for a worker after FITSTUDIO_DRY_RUN_WAIT_S
     if wants_json(request):
-        return JSONResponse(body)
+        return JSONResponse(jsonable_encoder(body), status_code=202 if pending else 200)
     errors = body.get("errors") or []
     notice = None if errors else "The design is valid."
+    if pending:
+        notice = f"The design is valid; the dry run still waits for a worker (its result: {body['poll_url']})."
     return _render(request, db, user, task, doc, errors, notice=notice, status_code=422 if errors else 200)
 
 
@@ -102,7 +106,7 @@ def design_submit(
             from server.services import dry_run
 
             body.update(dry_run.run(db, settings, user, task, doc))
-            body["ok"] = not body["errors"]
+            body["ok"] = None if "poll_url" in body else not body["errors"]
         elif doc is not None and action == "inputs":
             body["input_shapes"] = design.input_shapes(settings, task, doc)
         return _json_or_page(request, db, user, task, doc or raw, body)

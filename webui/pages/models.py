@@ -14,7 +14,7 @@ from server.api.deps import settings_dep
 from server.db import get_db
 from server.errors import ApiError, invalid
 from server.models import Analysis, Dataset, Project, SavedModel, SavedModelVersion, TrainedModel, User
-from server.services import access, auth, datasets, registry, trained_models
+from server.services import access, auth, datasets, model_import, registry, trained_models
 from server.settings import Settings
 from webui.web import PageRoute, csrf_form, form_str, page_user, redirect, render
 from worker.runtime import evaluation
@@ -153,6 +153,7 @@ def saved_model_page(
                 "active": v.version_id == saved.active_version,
                 "location": registry.location(settings, saved, v),
                 "snippet": saved_snippet(saved, v.version_id),
+                "imported": model_import.metadata(settings, v),
             }
         )
     active = next((e for e in entries if e["active"]), None)

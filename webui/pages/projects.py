@@ -11,7 +11,7 @@ from starlette.datastructures import FormData
 from server.db import get_db
 from server.errors import ApiError
 from server.models import Analysis, Dataset, MLTask, User
-from server.services import access, analyses, auth, projects, registry
+from server.services import access, analyses, auth, folders, projects, registry
 from webui.web import PageRoute, csrf_form, form_str, page_user, redirect, render
 
 router = APIRouter(route_class=PageRoute)
@@ -84,6 +84,7 @@ def _project(request: Request, db: Session, user: User, key: str, error: ApiErro
             for a in analyses.of_project(db, project)
         ],
         "saved_models": registry.of_project(db, project),
+        "folders": folders.of_project(db, project),
         "members": sorted(project.members, key=lambda m: m.user.username),
         "error": error,
     }

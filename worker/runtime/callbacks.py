@@ -13,7 +13,7 @@ import keras
 import numpy as np
 
 from worker.runtime import control, metrics
-from worker.runtime.sequences import ArraySequence, as_model_input
+from worker.runtime.sequences import ArraySequence, as_model_input, inputs_for, takes_array
 
 BATCH_EVENT_EVERY_S = 0.25
 WATCH_EVERY_S = 0.05  # how soon an interrupt stops the training (at the end of the batch under way then)
@@ -36,10 +36,12 @@ class EvalSet:
             parts = []
             for start in range(0, n, PREDICT_BATCH):
                 batch = {k: as_model_input(v[start : start + PREDICT_BATCH]) for k, v in self.inputs.items()}
-                parts.append(np.asarray(call(batch)))
+                parts.append(np.asarray(call(inputs_for(model, batch))))
             return np.concatenate(parts) if parts else np.zeros((0, 1))
         except (TypeError, ValueError):  # a model that only works through predict() (odd inputs)
-            return np.asarray(model.predict(ArraySequence(self.inputs, None, PREDICT_BATCH), verbose=0))
+            single = takes_array(model, self.inputs)
+            sequence = ArraySequence(self.inputs, None, PREDICT_BATCH, single_input=single)
+            return np.asarray(model.predict(sequence, verbose=0))
 
 
 _FORWARD: tuple[keras.Model, Callable[[Any], Any]] | None = None
@@ -54,6 +56,52 @@ def forward(model: keras.Model) -> Callable[[Any], Any]:
 
         _FORWARD = (model, tf.function(lambda batch: model(batch, training=False), reduce_retracing=True))
     return _FORWARD[1]
+
+
+def scalar_logs(entry: dict[str, Any]) -> dict[str, float]:
+    """The epoch logs TensorBoard gets: the losses and every "Test "/"Train " metric that is a finite number."""
+    out = {}
+    for key, value in entry.items():
+        if key in ("loss", "val_loss") or key.startswith(("Test ", "Train ")):
+            if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+                out[key] = float(value)
+    return out
+
+
+class ScalarWriter:
+    """Per-epoch scalars in TensorBoard event files under LOGDIR (the session's TENSORBOARD_LOGDIR), flushed at
+    every epoch so TensorBoard shows a training live. Never fails the training: a write error is said once."""
+
+    def __init__(self, logdir: str | None):
+        self.logdir = logdir
+        self._writer: Any = None
+        self._broken = False
+
+    def write(self, step: int, scalars: dict[str, float]) -> None:
+        """Write SCALARS at STEP (the epoch number, from 1)."""
+        if not self.logdir or self._broken or not scalars:
+            return
+        try:
+            import tensorflow as tf
+
+            if self._writer is None:
+                self._writer = tf.summary.create_file_writer(self.logdir)
+            with self._writer.as_default():
+                for key, value in scalars.items():
+                    tf.summary.scalar(key, value, step=step)
+            self._writer.flush()
+        except Exception as exc:  # noqa: BLE001 - TensorBoard logs are a convenience, never worth a failed training
+            self._broken = True
+            print(f"[fitstudio] TensorBoard scalars disabled: {type(exc).__name__}: {exc}", flush=True)
+
+    def close(self) -> None:
+        """Flush and close the event file."""
+        writer, self._writer = self._writer, None  # a second fit() opens a new event file
+        if writer is not None:
+            try:
+                writer.close()
+            except Exception:  # noqa: BLE001
+                pass
 
 
 @dataclass
@@ -81,8 +129,10 @@ class BaseCallback(keras.callbacks.Callback):
         epochs_hint: int | None,
         custom_score: Callable[[np.ndarray, np.ndarray], float] | None = None,
         run: RunState | None = None,
+        tensorboard_dir: str | None = None,
     ):
         super().__init__()
+        self.scalars = ScalarWriter(tensorboard_dir)
         self.prediction_type = prediction_type
         self.metric_key = f"Test {metric}"
         self.greater = greater_is_better
@@ -116,6 +166,7 @@ class BaseCallback(keras.callbacks.Callback):
 
     def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         self._stop_watching()
+        self.scalars.close()
 
     def _epochs(self) -> int | None:
         return (self.params or {}).get("epochs") or self.epochs_hint
@@ -194,6 +245,7 @@ class BaseCallback(keras.callbacks.Callback):
         entry = {k: float(v) if isinstance(v, (int, float, np.floating, np.integer)) else v for k, v in logs.items()}
         duration = time.time() - self._epoch_started
         self.run.history.append({"epoch": self._epoch, **entry})
+        self.scalars.write(self._epoch, scalar_logs(entry))
         value = entry.get(self.metric_key)
         if self._better(value):
             self.run.best_epoch = self._epoch

@@ -48,6 +48,10 @@ class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             return importlib.import_module(ALIASES[spec.name])
         module = types.ModuleType(spec.name)
         module.__path__ = []  # a namespace for the aliases below it
+        if spec.name == "dataiku":  # dataiku.Folder("resnet_weights").get_path() runs unchanged (data.md)
+            from fitstudio.folders import Folder
+
+            module.Folder = Folder  # type: ignore[attr-defined]
         return module
 
     def exec_module(self, module: types.ModuleType) -> None:

@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     _context.channel = channel
     design = job["design"]
     _context.current = {k: design.get(k) for k in ("project_key", "analysis_id", "ml_task_id")}
+    _context.folders = job.get("folders") or []  # managed folders the submitter can read, bound read-only
     channel.send({"type": "status", "phase": "starting", "pid": os.getpid()})
     import warnings
 
@@ -74,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _setup_gpus(bool(job.get("allow_growth", True)))
         cells.install_aliases()
+        from worker.runtime import weights
+
+        weights.install(job.get("weights_dir"))  # the weights store as the Keras cache (data.md)
         result = trainer.train(job, channel.send)
         _write_json(out_dir / "result.json", result)
         return 0

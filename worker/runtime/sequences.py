@@ -16,8 +16,46 @@ def as_model_input(array: np.ndarray) -> np.ndarray:
     return array
 
 
+# Set on a model whose number of inputs Keras cannot tell (a subclassed model) once a probe found how it is fed.
+FEEDS_ARRAY = "_fitstudio_feeds_array"
+
+
+def input_count(model: Any) -> int | None:
+    """How many inputs MODEL takes: 1 for any Sequential (built or not: it has exactly one input), the number of its
+    input tensors for a functional model, None when Keras cannot tell (a subclassed model)."""
+    import keras
+
+    if isinstance(model, keras.Sequential):
+        return 1
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):  # a subclassed model, or a model not built yet
+        return None
+    return len(inputs) if inputs else None
+
+
+def takes_array(model: Any, names: Any) -> bool:
+    """Whether MODEL is fed the bare array instead of the dict of named inputs NAMES (code-cells.md: "a model with
+    exactly one input receives that input's array whatever the input is named"): the data has exactly one input
+    and the model one too, whatever its name, or a number Keras cannot tell (then a probe may have decided)."""
+    if len(names) != 1:
+        return False
+    decided = getattr(model, FEEDS_ARRAY, None)
+    if decided is not None:
+        return bool(decided)
+    return input_count(model) in (None, 1)
+
+
+def inputs_for(model: Any, arrays: dict[str, Any]) -> Any:
+    """What MODEL is given for the named input ARRAYS: the one array (see takes_array), or the dict itself."""
+    return next(iter(arrays.values())) if takes_array(model, arrays) else arrays
+
+
 class ArraySequence(PyDataset):
-    """Batches of named input arrays and targets, reshuffled every epoch when SHUFFLE."""
+    """Batches of named input arrays and targets, reshuffled every epoch when SHUFFLE.
+
+    Items are (inputs_dict, targets), or (array, targets) with SINGLE_INPUT (for a model that takes one input).
+    """
 
     def __init__(
         self,
@@ -26,6 +64,7 @@ class ArraySequence(PyDataset):
         batch_size: int,
         shuffle: bool = False,
         seed: int = 0,
+        single_input: bool = False,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -35,6 +74,7 @@ class ArraySequence(PyDataset):
         self.targets = targets
         self.batch_size = int(batch_size)
         self.shuffle = shuffle
+        self.single_input = bool(single_input) and len(inputs) == 1
         self.n = len(next(iter(inputs.values()))) if inputs else 0
         self._rng = np.random.default_rng(seed)
         self._order = self._rng.permutation(self.n) if shuffle else np.arange(self.n)
@@ -59,7 +99,9 @@ class ArraySequence(PyDataset):
 
     def __getitem__(self, index: int) -> Any:
         rows = self._rows(index)
-        x = {name: as_model_input(arr[rows]) for name, arr in self.inputs.items()}
+        x: Any = {name: as_model_input(arr[rows]) for name, arr in self.inputs.items()}
+        if self.single_input:
+            x = next(iter(x.values()))
         if self.targets is None:
             return (x,)
         return x, self.targets[rows]

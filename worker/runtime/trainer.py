@@ -14,7 +14,7 @@ from fitstudio.deep_learning import _context
 from server.services.catalog import CUSTOM_SCORE, greater_is_better
 from worker.runtime import cells, checkpoint, control, data, evaluation, preprocessing
 from worker.runtime.callbacks import BaseCallback, EvalSet, RunState
-from worker.runtime.sequences import ArraySequence, as_model_input
+from worker.runtime.sequences import FEEDS_ARRAY, ArraySequence, as_model_input, input_count, inputs_for, takes_array
 
 TRAIN_SAMPLE_ROWS = 2000
 DRY_RUN_ROWS = 256
@@ -36,13 +36,17 @@ def check_output(model: Any, inputs: dict[str, np.ndarray], prediction_type: str
     """Run one tiny batch and check the output fits the prediction type; returns the output width."""
     expected = set(inputs)
     names = {getattr(t, "name", None) for t in (getattr(model, "inputs", None) or [])}
-    if names and None not in names and names != expected:
+    one_to_one = len(names) == 1 and len(expected) == 1  # a single input gets the array whatever its name
+    if names and None not in names and names != expected and not one_to_one:
         raise TrainingError(
             f"build_model returned a model with inputs {sorted(names)}, but the data provides {sorted(expected)}; "
             "name each Input after a key of input_shapes."
         )
     sample = {k: as_model_input(v[:2]) for k, v in inputs.items()}
-    out = cells.call("architecture", model.predict_on_batch, sample)
+    if len(sample) == 1 and input_count(model) is None and getattr(model, FEEDS_ARRAY, None) is None:
+        out = _probe(model, sample)
+    else:
+        out = cells.call("architecture", model.predict_on_batch, inputs_for(model, sample))
     if isinstance(out, (list, tuple, dict)):
         raise TrainingError("The model has several outputs; fitstudio trains models with one output.")
     out = np.asarray(out)
@@ -63,31 +67,58 @@ def check_output(model: Any, inputs: dict[str, np.ndarray], prediction_type: str
     return width
 
 
-def fast_training_data(x: dict[str, np.ndarray], y: np.ndarray, training: dict[str, Any], seed: int) -> dict[str, Any]:
+def _probe(model: Any, sample: dict[str, np.ndarray]) -> Any:
+    """MODEL's output on SAMPLE (one input) when Keras cannot tell how many inputs the model takes (a subclassed
+    model): the bare array first, else the dict (code written for DSS); what worked is remembered on the model."""
+    array = next(iter(sample.values()))
+    for feeds_array, x in ((True, array), (False, sample)):
+        try:
+            model(x, training=False)  # eager: a failed try leaves no traced predict function behind
+        except Exception:  # noqa: BLE001 - the other way may work; if neither does, the first error is reported
+            continue
+        setattr(model, FEEDS_ARRAY, feeds_array)
+        return cells.call("architecture", model.predict_on_batch, x)
+    return cells.call("architecture", model.predict_on_batch, array)
+
+
+def fast_training_data(
+    x: dict[str, np.ndarray], y: np.ndarray, training: dict[str, Any], seed: int, single_input: bool = False
+) -> dict[str, Any]:
     """model.fit arguments for standard mode: the arrays themselves (as a hand-written fit would), or for uint8
-    images a tf.data pipeline that scales each batch, so the images are never held in memory as float32."""
+    images a tf.data pipeline that scales each batch, so the images are never held in memory as float32.
+    SINGLE_INPUT: the model takes one input, given as the bare array (sequences.takes_array)."""
     if not any(v.dtype == np.uint8 for v in x.values()):
-        return {"x": x, "y": y, "batch_size": training["batch_size"], "shuffle": training["shuffle"]}
+        inputs: Any = next(iter(x.values())) if single_input else x
+        return {"x": inputs, "y": y, "batch_size": training["batch_size"], "shuffle": training["shuffle"]}
     repeat = bool(training["steps_per_epoch"])
-    return {"x": gathered_batches(x, y, training["batch_size"], training["shuffle"], seed, repeat=repeat)}
+    return {
+        "x": gathered_batches(
+            x, y, training["batch_size"], training["shuffle"], seed, repeat=repeat, single_input=single_input
+        )
+    }
 
 
 def gathered_batches(
-    x: dict[str, np.ndarray], y: np.ndarray, batch_size: int, shuffle: bool, seed: int, repeat: bool = False
+    x: dict[str, np.ndarray],
+    y: np.ndarray,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    repeat: bool = False,
+    single_input: bool = False,
 ) -> Any:
     """A tf.data pipeline of (inputs, targets) batches gathered by row number, uint8 inputs scaled to [0, 1]
-    (REPEAT: endless, for fits with steps_per_epoch)."""
+    (REPEAT: endless, for fits with steps_per_epoch; SINGLE_INPUT: the one input's batch, not a dict)."""
     import tensorflow as tf
 
     # Shuffle row numbers and gather each batch: shuffling the rows themselves would copy every image through
     # a shuffle buffer as large as the dataset, once per epoch.
     xs, ys = {k: tf.constant(v) for k, v in x.items()}, tf.constant(y)
 
-    def gather(rows: Any) -> tuple[dict[str, Any], Any]:
+    def gather(rows: Any) -> tuple[Any, Any]:
         batch = {k: tf.gather(v, rows) for k, v in xs.items()}
-        return {k: tf.cast(v, tf.float32) / 255.0 if v.dtype == tf.uint8 else v for k, v in batch.items()}, tf.gather(
-            ys, rows
-        )
+        scaled = {k: tf.cast(v, tf.float32) / 255.0 if v.dtype == tf.uint8 else v for k, v in batch.items()}
+        return (next(iter(scaled.values())) if single_input else scaled), tf.gather(ys, rows)
 
     ds = tf.data.Dataset.range(len(y))
     if shuffle:
@@ -151,6 +182,9 @@ def train(job: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> dict[s
 
     greater = greater_is_better(ptype, metric, custom_greater)
     _context.variables.update({"DKU_MODEL_METRIC": f"Test {metric}", "DKU_MODEL_METRIC_GREATER_IS_BETTER": greater})
+    # The base callbacks' scalars go there; the worker copies the folder to the session's TensorBoard logs.
+    tensorboard_dir = job.get("tensorboard_dir") or str(Path(job["out_dir"]) / "tensorboard")
+    _context.variables["TENSORBOARD_LOGDIR"] = tensorboard_dir
 
     arch = cells.load("architecture", code["architecture"])
     build_model, compile_model = cells.require(arch, "architecture", ["build_model", "compile_model"])
@@ -163,6 +197,9 @@ def train(job: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> dict[s
     if not getattr(model, "compiled", True) or getattr(model, "optimizer", None) is None:
         raise TrainingError("compile_model must call model.compile(...) (and return the model).")
     width = check_output(model, val_x, ptype, n_classes)
+    single_input = takes_array(model, shapes)  # decided once: the fit data, the sequences and the metrics agree
+    if single_input and len(getattr(model, "inputs", None) or []) == 1 and set(shapes) != {model.inputs[0].name}:
+        _say(f"the model's one input receives {next(iter(shapes))!r} (code-cells.md: whatever the input is named)")
 
     train_y = preprocessing.encode_targets(train_df[target_col], prep["target"], width)
     val_y = preprocessing.encode_targets(val_df[target_col], prep["target"], width)
@@ -175,15 +212,19 @@ def train(job: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> dict[s
     )
     run = RunState()
     training = settings["training"]
-    base = BaseCallback(ptype, metric, greater, validation, train_sample, send, training["epochs"], custom_score, run)
+    base = BaseCallback(
+        ptype, metric, greater, validation, train_sample, send, training["epochs"], custom_score, run, tensorboard_dir
+    )
     base_callbacks: list[Any] = [base]
     seed = settings["split"]["seed"]
 
     def build_train_sequence_with_batch_size(batch_size: int) -> ArraySequence:
-        return ArraySequence(train_x, train_y, batch_size, shuffle=training["shuffle"], seed=seed)
+        return ArraySequence(
+            train_x, train_y, batch_size, shuffle=training["shuffle"], seed=seed, single_input=single_input
+        )
 
     def build_validation_sequence_with_batch_size(batch_size: int) -> ArraySequence:
-        return ArraySequence(val_x, val_y, batch_size)
+        return ArraySequence(val_x, val_y, batch_size, single_input=single_input)
 
     if job.get("dry_run"):
         return _dry_run(
@@ -242,7 +283,7 @@ def train(job: dict[str, Any], send: Callable[[dict[str, Any]], None]) -> dict[s
             )
         base.compute_val_loss = True
         model.fit(
-            **fast_training_data(train_x, train_y, training, seed),
+            **fast_training_data(train_x, train_y, training, seed, single_input),
             epochs=training["epochs"],
             steps_per_epoch=training["steps_per_epoch"],
             callbacks=callbacks,

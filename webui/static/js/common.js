@@ -37,6 +37,12 @@ document.addEventListener("click", async (event) => {
   setTimeout(() => { button.textContent = label; }, 1500);
 });
 
+document.addEventListener("click", (event) => {
+  // "Go back" links (error pages): the browser's back, as no inline script may run under the CSP.
+  const back = event.target.closest("[data-back]");
+  if (back && window.history.length > 1) { event.preventDefault(); window.history.back(); }
+});
+
 document.addEventListener("submit", (event) => {
   const form = event.target;
   if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();

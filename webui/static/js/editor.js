@@ -127,6 +127,20 @@ function designData() {
   return cachedData;
 }
 
+// A dry run the server stopped waiting for (202): poll its URL every 2 s, for at most 10 minutes.
+async function pollDryRun(url, status) {
+  const started = Date.now();
+  while (Date.now() - started < 600000) {
+    status.textContent = "Waiting for a worker to run one batch…";
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const response = await fetch(url, { headers: { "X-Requested-With": "fetch", Accept: "application/json" } });
+    const body = await response.json();
+    if (!response.ok) return { errors: [{ field: "dry_run", message: body.detail || `HTTP ${response.status}` }] };
+    if (body.status === "done" || body.status === "gone") return body;
+  }
+  return { errors: [{ field: "dry_run", message: "No worker ran the dry run within 10 minutes; is a worker running?" }] };
+}
+
 async function runAction(form, action) {
   const status = document.getElementById("design-status");
   const out = document.getElementById(action === "inputs" ? "inputs-out" : "dry-run-out");
@@ -140,7 +154,8 @@ async function runAction(form, action) {
     const response = await fetch(form.getAttribute("action"), {
       method: "POST", body: data, headers: { "X-Requested-With": "fetch", Accept: "application/json" },
     });
-    const body = await response.json();
+    let body = await response.json();
+    if (response.status === 202 && body.poll_url) body = await pollDryRun(body.poll_url, status);
     const errors = body.errors || (response.ok ? [] : [{ field: "design", message: body.detail || `HTTP ${response.status}` }]);
     showErrors(errors, action === "dry_run" ? "The dry run failed:" : null);
     if (action === "inputs" && body.input_shapes) {

@@ -1,4 +1,6 @@
-// Dataset upload with a progress bar: XMLHttpRequest to the REST API (cookie + X-CSRF-Token), then the dataset page.
+// Upload with a progress bar: XMLHttpRequest to the REST API (cookie + X-CSRF-Token).
+// A dataset (multipart POST, then its page), or with data-method="PUT" a file sent as is to data-url/<path>
+// (a managed folder's file, a weights file), then the page again.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -10,27 +12,39 @@ document.addEventListener("DOMContentLoaded", () => {
   const button = form.querySelector('button[type="submit"]');
   const fileInput = form.querySelector('input[type="file"]');
   const nameInput = form.querySelector('input[name="name"]');
+  const pathInput = form.querySelector('input[name="path"]');
+  const raw = form.dataset.method === "PUT";
 
   fileInput.addEventListener("change", () => {
     const file = fileInput.files[0];
-    if (file && !nameInput.value) nameInput.value = file.name.replace(/\.(csv|parquet|zip)$/i, "");
+    if (file && nameInput && !nameInput.value) nameInput.value = file.name.replace(/\.(csv|parquet|zip)$/i, "");
   });
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const data = new FormData(form);
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", form.dataset.url);
+    if (raw) {
+      const path = (pathInput && pathInput.value.trim()) || fileInput.files[0].name;
+      xhr.open("PUT", `${form.dataset.url}/${path.split("/").map(encodeURIComponent).join("/")}`);
+    } else {
+      xhr.open("POST", form.dataset.url);
+    }
     xhr.setRequestHeader("X-CSRF-Token", window.csrfToken());
     xhr.upload.addEventListener("progress", (e) => {
       if (!e.lengthComputable) return;
       const pct = Math.round((100 * e.loaded) / e.total);
       fill.style.width = `${pct}%`;
-      status.textContent = pct < 100 ? `Uploading… ${pct}%` : "Reading and profiling the data…";
+      status.textContent = pct < 100 ? `Uploading… ${pct}%` : raw ? "Storing…" : "Reading and profiling the data…";
     });
     xhr.addEventListener("load", () => {
       let body = {};
       try { body = JSON.parse(xhr.responseText); } catch (err) { body = {}; }
+      if (xhr.status === 201 && raw) {
+        status.textContent = `Stored ${body.path || body.name}.`;
+        window.location.reload();
+        return;
+      }
       if (xhr.status === 201) {
         status.textContent = `Stored ${body.n_rows} rows.`;
         window.location.href = `/datasets/${body.id}`;
@@ -51,6 +65,6 @@ document.addEventListener("DOMContentLoaded", () => {
     fill.style.width = "0";
     status.className = "upload-status hint";
     status.textContent = "Uploading…";
-    xhr.send(data);
+    xhr.send(raw ? fileInput.files[0] : data);
   });
 });
