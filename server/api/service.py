@@ -51,9 +51,11 @@ def readyz(db: Session = Depends(get_db), settings: Settings = Depends(settings_
 
 @api_router.get("/workers")
 def workers(
-    db: Session = Depends(get_db), settings: Settings = Depends(settings_dep), _user: User = Depends(current_user)
+    db: Session = Depends(get_db), settings: Settings = Depends(settings_dep), user: User = Depends(current_user)
 ) -> list[dict[str, Any]]:
-    """Workers seen: state, queues, GPUs, current sessions, last heartbeat, how they isolate user code."""
+    """Workers seen: state, queues, GPUs, current sessions (only those the caller may read; `busy` counts all),
+    last heartbeat, how they isolate user code."""
     now = utcnow()
-    rows = db.scalars(select(WorkerRecord).order_by(WorkerRecord.name))
-    return [worker_service.describe(w, settings, now) for w in rows]
+    rows = list(db.scalars(select(WorkerRecord).order_by(WorkerRecord.name)))
+    visible = worker_service.readable_sessions(db, user, (s for w in rows for s in (w.current_sessions or [])))
+    return [worker_service.describe(w, settings, now, visible) for w in rows]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.models import WorkerRecord, utcnow
+from server.models import Analysis, MLTask, ProjectMember, TrainingSession, User, WorkerRecord, utcnow
+from server.services.ids import is_sql_int
 from server.settings import Settings
 
 OPT_OUT = "FITSTUDIO_TRAINING_SANDBOX=false"
@@ -45,8 +47,29 @@ def readiness(db: Session, settings: Settings) -> str:
     )
 
 
-def describe(row: WorkerRecord, settings: Settings, now: datetime | None = None) -> dict[str, Any]:
-    """GET /api/v1/workers' entry of one worker."""
+def readable_sessions(db: Session, user: User, ids: Iterable[Any]) -> dict[int, str]:
+    """Of the session IDS, those USER may read (site admins: all; others: sessions of their projects) → ML task id."""
+    wanted = sorted({i for i in ids if isinstance(i, int) and not isinstance(i, bool) and is_sql_int(i)})
+    if not wanted:
+        return {}
+    query = select(TrainingSession.id, TrainingSession.ml_task_id).where(TrainingSession.id.in_(wanted))
+    if not user.is_admin:
+        query = (
+            query.join(MLTask, MLTask.id == TrainingSession.ml_task_id)
+            .join(Analysis, Analysis.id == MLTask.analysis_id)
+            .join(
+                ProjectMember,
+                (ProjectMember.project_id == Analysis.project_id) & (ProjectMember.user_id == user.id),
+            )
+        )
+    return {int(sid): str(task) for sid, task in db.execute(query).all()}
+
+
+def describe(
+    row: WorkerRecord, settings: Settings, now: datetime | None = None, visible: Container[int] | None = None
+) -> dict[str, Any]:
+    """GET /api/v1/workers' entry of one worker; with VISIBLE, only those session ids are named (busy counts all)."""
+    current = list(row.current_sessions or [])
     return {
         "name": row.name,
         "hostname": row.hostname,
@@ -54,7 +77,8 @@ def describe(row: WorkerRecord, settings: Settings, now: datetime | None = None)
         "queues": row.queues,
         "gpus": row.gpus,
         "concurrency": row.concurrency,
-        "current_sessions": row.current_sessions,
+        "current_sessions": current if visible is None else [s for s in current if s in visible],
+        "busy": len(current),
         "started_at": row.started_at,
         "last_heartbeat": row.last_heartbeat,
         "stopped_at": row.stopped_at,

@@ -52,3 +52,19 @@ def test_fuzz_every_operation_as_a_writer(world: fuzzing.FuzzWorld) -> None:
     assert len(report.operations) >= 50, report.operations
     assert not report.findings, fuzzing.summary(report)
     assert report.statuses.get(200, 0) + report.statuses.get(201, 0) > 0, report.statuses
+
+
+STATEFUL_SCENARIOS = 80
+STATEFUL_STEPS = 8
+STATEFUL_BUDGET_S = 60.0
+
+
+@pytest.mark.timeout(180)
+def test_stateful_links_phase_as_a_writer(world: fuzzing.FuzzWorld) -> None:
+    """Chains of calls along the links schemathesis infers (create → read → change → delete), bounded."""
+    from tests.security.fuzzing_stateful import run_stateful
+
+    report = run_stateful(world, STATEFUL_SCENARIOS, STATEFUL_STEPS, SEED, STATEFUL_BUDGET_S)
+    print("\n" + fuzzing.summary(report))
+    assert report.requests > STATEFUL_SCENARIOS, report.per_operation
+    assert not report.findings, fuzzing.summary(report)

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from server.api.deps import settings_dep
 from server.db import get_db
-from server.models import TrainingSession, User, WorkerRecord, utcnow
-from server.services.workers import state_of
+from server.models import User, WorkerRecord, utcnow
+from server.services.workers import readable_sessions, state_of
 from server.settings import Settings
 from webui.web import PageRoute, page_user, render
 
@@ -27,19 +27,12 @@ def workers_page(
     """Every worker seen, newest heartbeat first, with whether it is alive and how it isolates user code."""
     now = utcnow()
     rows = sorted(db.scalars(select(WorkerRecord)), key=lambda w: w.last_heartbeat, reverse=True)
-    current = {s for w in rows for s in (w.current_sessions or []) if isinstance(s, int)}
-    tasks = (
-        dict(
-            db.execute(
-                select(TrainingSession.id, TrainingSession.ml_task_id).where(TrainingSession.id.in_(current))
-            ).all()
-        )
-        if current
-        else {}
-    )
+    tasks = readable_sessions(db, user, (s for w in rows for s in (w.current_sessions or [])))  # what USER may read
     workers = []
     for w in rows:
         age = (now - w.last_heartbeat).total_seconds()
-        sessions = [{"id": s, "task": tasks.get(s)} for s in (w.current_sessions or [])]
-        workers.append({"row": w, "age": age, "state": state_of(w, settings, now), "sessions": sessions})
+        current = w.current_sessions or []
+        sessions = [{"id": s, "task": tasks[s]} for s in current if s in tasks]
+        entry = {"row": w, "age": age, "state": state_of(w, settings, now), "sessions": sessions}
+        workers.append({**entry, "others": len(current) - len(sessions)})
     return render(request, "workers.html", {"workers": workers, "lost_after_s": settings.worker_lost_after_s})
