@@ -12,7 +12,6 @@ from typing import Any
 
 from tests.security.fuzzing import Finding, FuzzWorld, Report, _describe, error_shape_problem, make_schema
 
-
 SUITES = 5  # at most this many suites, each on its own seed
 
 
@@ -33,6 +32,7 @@ def run_stateful(world: FuzzWorld, max_examples: int, steps: int, seed: int, bud
     started = time.monotonic()
     headers = {"Authorization": f"Bearer {world.token}"}
     base = schema.as_state_machine()
+
     class Machine(base):  # type: ignore[valid-type, misc]
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"headers": headers}
@@ -76,6 +76,6 @@ def run_stateful(world: FuzzWorld, max_examples: int, steps: int, seed: int, bud
             hypothesis.seed(seed + suite)(Machine).run(settings=configured)
             break
         except Flaky:
-            report.statuses[0] += 0  # nothing to record: the requests sent so far were checked
+            continue  # the requests this suite sent were checked already
     report.seconds = time.monotonic() - started
     return report
