@@ -189,7 +189,7 @@ def _prepare_up(args: argparse.Namespace) -> None:
     print(f"fitstudio home: {settings.home}", flush=True)
     if token:
         print(f"admin user: {admin.username}\nAPI token: {token}", flush=True)
-        print(f"log in: {base}/login?token={token}", flush=True)
+        print(f"log in (this link works once, within a day): {base}/login?token={token}", flush=True)
     else:
         print(
             f"open {base}/ (new login link: FITSTUDIO_HOME={settings.home} fitstudio tokens create {admin.username})",

@@ -99,7 +99,18 @@ def start(db: Session, settings: Settings, user: User, task: MLTask, doc: dict[s
     row = DryRun(ml_task_id=task.id, requested_by=user.id, design=design)
     db.add(row)
     db.commit()
-    app_for(settings).send_task("fitstudio.dry_run", args=[row.id], queue=queue_of(doc))
+    try:
+        app_for(settings).send_task(
+            "fitstudio.dry_run",
+            args=[row.id],
+            queue=queue_of(doc),
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
+        )
+    except Exception as exc:  # no broker: nothing will run it, so say so now instead of a 500 or a long wait
+        db.delete(row)
+        db.commit()
+        raise ApiError(503, "broker_unavailable", "The task broker does not answer; retry the dry run later.") from exc
     return row.id
 
 

@@ -90,7 +90,8 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
     home = tmp_path_factory.mktemp("rt") / "home"
     mp = pytest.MonkeyPatch()
     try:
-        settings = configure(mp, home, secret_key=SECRET, training_memory_mb="3000")
+        # dry_run_wait_s: the dry-run tests read validate's synchronous answer, as a first TensorFlow import may be slow
+        settings = configure(mp, home, secret_key=SECRET, training_memory_mb="3000", dry_run_wait_s="230")
         migrate(settings)
         api = make_api(settings)
         assert api.post("/api/v1/projects", json={"key": "RT", "name": "runtime"}).status_code == 201

@@ -43,7 +43,23 @@ def takes_array(model: Any, names: Any) -> bool:
     decided = getattr(model, FEEDS_ARRAY, None)
     if decided is not None:
         return bool(decided)
-    return input_count(model) in (None, 1)
+    if input_count(model) not in (None, 1):
+        return False
+    # A model whose one input carries the data's name (DSS code: Input(name="main")) keeps the dict of
+    # code-cells.md's sequences, so cells that read `batch[0]["main"]` work as in DSS.
+    return not set(names) & set(_input_names(model))
+
+
+def _input_names(model: Any) -> list[str]:
+    """The names of MODEL's input tensors, or none when Keras cannot tell yet."""
+    import keras
+
+    try:
+        if isinstance(model, keras.Sequential) and not model.built:
+            return []
+        return [str(getattr(t, "name", "")) for t in model.inputs or []]
+    except (AttributeError, ValueError):
+        return []
 
 
 def inputs_for(model: Any, arrays: dict[str, Any]) -> Any:

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.conftest import configure
 from tests.server.api.support import API, expect, expect_error
@@ -101,3 +102,24 @@ def test_waiting_dry_runs_are_capped_per_user_and_per_process() -> None:
     for user in (1, 2, 3):
         slots.release(user)
     assert slots.waiting() == 0
+
+
+def test_a_dry_run_with_no_broker_is_503_and_leaves_nothing(
+    api: Any, ml_task: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy import func, select
+
+    from server.db import session_scope
+    from server.models import DryRun
+    from worker import celery_app
+
+    class NoBroker:
+        def send_task(self, *args: Any, **kwargs: Any) -> None:
+            raise ConnectionRefusedError("broker down")
+
+    monkeypatch.setattr(celery_app, "app_for", lambda settings: NoBroker())
+    plain = TestClient(api.client.app)  # the checked client refuses every 5xx; this 503 is the answer we want
+    r = plain.post(f"{API}/ml-tasks/{ml_task['id']}/validate?dry_run=true", json={}, headers=api.headers())
+    expect_error(r, 503, "broker_unavailable")
+    with session_scope() as db:
+        assert db.scalar(select(func.count(DryRun.id))) == 0

@@ -64,9 +64,12 @@ def test_input_count() -> None:
 
 
 def test_one_input_gets_the_array_whatever_its_name_several_keep_the_dict() -> None:
-    for model in (_unbuilt_sequential(), _functional("main"), _functional("anything"), ArrayModel()):
+    for model in (_unbuilt_sequential(), _functional("anything"), ArrayModel()):
         assert takes_array(model, MAIN)
         assert inputs_for(model, MAIN) is MAIN["main"]
+    # An input named as the data's keeps code-cells.md's (inputs_dict, targets): DSS cells read batch[0]["main"].
+    assert not takes_array(_functional("main"), MAIN)
+    assert inputs_for(_functional("main"), MAIN) is MAIN
     two = {"a": MAIN["main"], "b": MAIN["main"]}
     model = _functional("a", "b")
     assert not takes_array(model, two)
