@@ -6,17 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from server.api import form_stream
+from server.api import uploads
 from server.api.deps import current_user, settings_dep
 from server.db import get_db
-from server.errors import ApiError, insufficient_storage, is_disk_full
 from server.models import Dataset, Project, User
-from server.services import access, audit, datasets, storage
+from server.services import access, audit, datasets
 from server.settings import Settings
 
 router = APIRouter(tags=["datasets"])
@@ -33,13 +30,6 @@ def dataset_dict(ds: Dataset) -> dict[str, Any]:
         "size_bytes": ds.size_bytes,
         "created_at": ds.created_at,
     }
-
-
-def too_large(settings: Settings) -> ApiError:
-    """413 naming the limit."""
-    return ApiError(
-        413, "too_large", f"The upload is larger than {settings.max_upload_mb} MB (FITSTUDIO_MAX_UPLOAD_MB)."
-    )
 
 
 def _create(
@@ -61,8 +51,12 @@ UPLOAD_BODY = {
                 "required": ["name", "file"],
                 "properties": {
                     "name": {"type": "string", "maxLength": 200, "title": "Name"},
-                    "file": {"type": "string", "format": "binary", "title": "File",
-                             "description": "A .csv, .parquet or .zip (of images) file."},
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "title": "File",
+                        "description": "A .csv, .parquet or .zip (of images) file.",
+                    },
                 },
             }
         }
@@ -80,23 +74,13 @@ async def upload_dataset(
 ) -> dict[str, Any]:
     """Upload a CSV, Parquet or image ZIP (multipart fields name and file) as a new dataset."""
     project = access.project(db, user, key, "writer")
-    tmp = storage.upload_tmp(settings)
-    try:
-        # The body is parsed here rather than by FastAPI's form reader: the file is written once, straight to tmp.
-        with open(tmp, "wb") as out:
-            form = await form_stream.receive_form(
-                request, out, file_field="file", required=["name", "file"], check_filename=datasets.suffix_of,
-                limit=settings.max_upload_mb << 20, too_large=lambda: too_large(settings),
-            )
-        filename = form.filename or ""
-        # Parsing and writing take seconds for a big file: off the event loop, so other requests go on meanwhile.
-        ds = await run_in_threadpool(_create, db, settings, project, user, form.fields["name"], filename, tmp)
-    except (OSError, SQLAlchemyError) as exc:
-        if is_disk_full(exc):  # the partial upload and dataset folder are removed (here and in create_from_file)
-            raise insufficient_storage("Storing the upload") from None
-        raise
-    finally:
-        tmp.unlink(missing_ok=True)
+    ds = await uploads.receive_named_file(
+        request,
+        settings,
+        datasets.suffix_of,
+        lambda name, filename, tmp: _create(db, settings, project, user, name, filename, tmp),
+        "Storing the upload",
+    )
     return dataset_dict(ds)
 
 

@@ -6,19 +6,16 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from server.api import form_stream
-from server.api.datasets import too_large
+from server.api import uploads
 from server.api.deps import current_user, settings_dep
 from server.db import get_db
-from server.errors import insufficient_storage, is_disk_full, not_found
+from server.errors import not_found
 from server.models import Project, SavedModel, SavedModelVersion, TrainedModel, User
 from server.schemas.requests import ActiveVersion, PredictRequest
-from server.services import access, export, model_files, model_import, registry, scoring, storage
+from server.services import access, export, model_files, model_import, registry, scoring
 from server.settings import Settings
 
 router = APIRouter(tags=["saved models"])
@@ -204,25 +201,11 @@ async def import_model(
 ) -> dict[str, Any]:
     """Import a model trained elsewhere (multipart name, file) as version v1 of a new saved model (data.md)."""
     project = access.project(db, user, key, "writer")
-    tmp = storage.upload_tmp(settings)
-    try:
-        with open(tmp, "wb") as out:
-            form = await form_stream.receive_form(
-                request,
-                out,
-                file_field="file",
-                required=["name", "file"],
-                check_filename=model_import.suffix_of,
-                limit=settings.max_upload_mb << 20,
-                too_large=lambda: too_large(settings),
-            )
-        # Checking the model starts a Python process that loads it: seconds, off the event loop.
-        return await run_in_threadpool(
-            _import, db, settings, project, user, form.fields["name"], form.filename or "", tmp
-        )
-    except (OSError, SQLAlchemyError) as exc:
-        if is_disk_full(exc):
-            raise insufficient_storage("Storing the model") from None
-        raise
-    finally:
-        tmp.unlink(missing_ok=True)
+    # Checking the model starts a Python process that loads it: seconds, off the event loop.
+    return await uploads.receive_named_file(
+        request,
+        settings,
+        model_import.suffix_of,
+        lambda name, filename, tmp: _import(db, settings, project, user, name, filename, tmp),
+        "Storing the model",
+    )
