@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -375,10 +376,11 @@ def test_every_escape_attempt_is_refused(setup: Setup, attempts: dict[str, Any])
 def test_the_filesystem_shows_only_what_a_training_needs(setup: Setup, attempts: dict[str, Any]) -> None:
     report = _report(attempts["probe"])
     assert not {"run", "var", "home", "opt", "srv", "mnt", "boot"} & set(report["root"]), report["root"]
-    # /tmp is there only when the test's FITSTUDIO_HOME lies under it: then it holds that path alone (no sockets)
-    home = setup.home.resolve()
-    expected_tmp = [home.relative_to("/tmp").parts[0]] if home.is_relative_to("/tmp") else None
-    assert report["tmp"] == expected_tmp, report["tmp"]
+    # /tmp is there only when a bound folder lies under it (the test's FITSTUDIO_HOME, a checkout or venv under
+    # /tmp): then it holds the first folder of each such path and nothing else (no sockets)
+    bound = [setup.home, helpers.ROOT, Path(sys.prefix), Path(sys.base_prefix)]
+    under_tmp = sorted({p.resolve().relative_to("/tmp").parts[0] for p in bound if p.resolve().is_relative_to("/tmp")})
+    assert report["tmp"] == (under_tmp or None), report["tmp"]
     for path in (setup.home / "pwned.txt", setup.home / "data" / "pwned.txt", Path("/tmp/pwned-" + MARKER)):
         assert not path.exists(), f"user code wrote {path}"
 
