@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     dry_run_max_waiting: int = 16  # dry-run requests one API process keeps waiting at once (beyond: 503)
     dry_run_max_per_user: int = 4  # dry-run requests of one user waiting at once (beyond: 429)
     login_link_ttl_s: int = 86400  # a /login?token= link logs in once, within this long of its token's creation
+    ready_min_free_disk_mb: int = 64  # /readyz answers 503 when FITSTUDIO_HOME's disk has less free
     min_free_disk_mb: int = 256  # an extraction never leaves less than this free on the data disk (else 507)
     training_memory_mb: int = 8192
     public_url: str = "http://127.0.0.1:8000"

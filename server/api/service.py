@@ -6,12 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.api.deps import current_user, settings_dep
 from server.db import get_db
 from server.models import User, WorkerRecord, utcnow
+from server.services import readiness
 from server.services import workers as worker_service
 from server.settings import Settings
 
@@ -26,25 +27,10 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(db: Session = Depends(get_db), settings: Settings = Depends(settings_dep)) -> JSONResponse:
-    """200 when SQL and the broker answer and a live worker consumes a queue; 503 otherwise, saying why."""
-    checks: dict[str, str] = {}
-    try:
-        db.execute(text("SELECT 1"))
-        checks["sql"] = "ok"
-    except Exception as exc:  # readiness reports, it does not raise
-        checks["sql"] = f"error: {type(exc).__name__}"
-    try:
-        from worker.celery_app import broker_ping
-
-        broker_ping(settings)
-        checks["broker"] = "ok"
-    except Exception as exc:
-        checks["broker"] = f"error: {type(exc).__name__}"
-    try:
-        checks["workers"] = worker_service.readiness(db, settings) if checks["sql"] == "ok" else "unknown: no SQL"
-    except Exception as exc:
-        checks["workers"] = f"error: {type(exc).__name__}"
+async def readyz(settings: Settings = Depends(settings_dep)) -> JSONResponse:
+    """200 when SQL and the broker answer, a live worker consumes a queue and the disk has room; 503 otherwise,
+    saying why (server/services/readiness.py: on a thread of its own, never behind user work)."""
+    checks = await readiness.check(settings)
     ok = all(v == "ok" for v in checks.values())
     return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
 

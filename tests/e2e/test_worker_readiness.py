@@ -57,7 +57,7 @@ def test_readyz_turns_200_when_a_worker_heartbeats_and_workers_show_their_isolat
     rows = _wait_for_rows(api, {"boxed", "bare"})
     r = api.client.get("/readyz")
     assert r.status_code == 200, r.text
-    assert r.json()["checks"] == {"sql": "ok", "broker": "ok", "workers": "ok"}
+    assert r.json()["checks"] == {"sql": "ok", "broker": "ok", "workers": "ok", "disk": "ok"}
 
     boxed, bare = rows["boxed"], rows["bare"]
     assert boxed["state"] == "alive" and boxed["isolated"] is True and boxed["accepts_trainings"] is True

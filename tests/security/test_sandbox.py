@@ -173,6 +173,14 @@ def build_model(input_shapes, n_classes=None):
     return default_model(input_shapes, n_classes)
 """
 
+DISK_FULL = """
+def build_model(input_shapes, n_classes=None):
+    with open("/dev/full", "wb") as fh:  # the kernel answers every write with ENOSPC, as a full disk does
+        fh.write(b"x" * 65536)
+        fh.flush()
+    return default_model(input_shapes, n_classes)
+"""
+
 LINKS = """
 def build_model(input_shapes, n_classes=None):
     job = json.load(open("job.json"))
@@ -328,6 +336,7 @@ def attempts(setup: Setup) -> dict[str, dict[str, Any]]:
         "fork_bomb": probes(home)["fork_bomb"],
         "links": HEAD + f"LEAK_FILE = {str(setup.leak_file)!r}\n" + LINKS,
         "chatty": HEAD + CHATTY,
+        "disk_full": HEAD + DISK_FULL,
     }
     helpers.wait_for(lambda: setup.api.get("/api/v1/workers").json(), 120, "the worker to be ready", every=0.2)
     submitted = {
@@ -441,6 +450,13 @@ def test_a_flood_of_output_is_cut_at_the_log_cap(setup: Setup, attempts: dict[st
     assert "log truncated: the training wrote more than 1 MB (FITSTUDIO_MAX_LOG_MB)" in log, log[-500:]
     assert "CHATTY-DONE" not in log  # written after the cap: dropped
     assert (1 << 20) <= len(log.encode()) < (1 << 20) + 4096, len(log)
+
+
+def test_a_full_disk_is_named_as_such(setup: Setup, attempts: dict[str, Any]) -> None:
+    final = _ended(setup, attempts["disk_full"], "failed")
+    error = final["error"]
+    assert error["type"] == "OSError" and error["message"].startswith("The disk is full"), error
+    assert error["cell"] == "architecture" and error["line"], error
 
 
 def test_the_worker_trains_the_next_session(setup: Setup, attempts: dict[str, Any]) -> None:

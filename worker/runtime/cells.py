@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.abc
 import importlib.util
@@ -166,8 +167,16 @@ def describe(exc: BaseException, default_cell: str | None = None) -> dict[str, A
     text += "".join(traceback.format_exception_only(type(exc), exc))
     return {
         "type": type(exc).__name__,
-        "message": str(exc)[:2000] or type(exc).__name__,
+        "message": _disk_full_hint(exc) + (str(exc)[:2000] or type(exc).__name__),
         "cell": cell,
         "line": line,
         "traceback": text[-6000:],
     }
+
+
+def _disk_full_hint(exc: BaseException) -> str:
+    """A sentence naming the full disk before the system's own message (ENOSPC reads like a code bug otherwise)."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        where = f" while writing {exc.filename}" if exc.filename else ""
+        return f"The disk is full{where}: free space where fitstudio keeps its files, or write less. "
+    return ""

@@ -29,6 +29,7 @@ def test_readyz_is_503_with_the_reason_when_no_worker_sends_a_heartbeat(api: Any
             "sql": "ok",
             "broker": "ok",
             "workers": "no live worker: none has sent a heartbeat in the last 60 s",
+            "disk": "ok",
         },
     }
 
@@ -69,7 +70,20 @@ def test_readyz_counts_only_a_beating_worker_that_takes_trainings(api: Any) -> N
         db.add(_worker_row("opted-out@host", isolation="sandbox disabled by the operator", isolated=False))
     r = api.client.get("/readyz")
     assert r.status_code == 200, r.text
-    assert r.json() == {"status": "ready", "checks": {"sql": "ok", "broker": "ok", "workers": "ok"}}
+    assert r.json() == {"status": "ready", "checks": {"sql": "ok", "broker": "ok", "workers": "ok", "disk": "ok"}}
+
+
+def test_readyz_says_when_the_disk_is_nearly_full(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from server.settings import get_settings
+
+    free_mb = shutil.disk_usage(get_settings().home).free >> 20
+    monkeypatch.setattr(get_settings(), "ready_min_free_disk_mb", free_mb + 1024)  # more than the disk has
+    r = api.client.get("/readyz")
+    assert r.status_code == 503, r.text
+    disk = r.json()["checks"]["disk"]
+    assert disk.startswith("low: ") and "FITSTUDIO_READY_MIN_FREE_DISK_MB" in disk, disk
 
 
 def test_workers_shows_each_workers_state_and_isolation(api: Any) -> None:
