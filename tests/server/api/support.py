@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -154,3 +156,37 @@ def create_ml_task(api: Any, analysis_id: str, target: str, **extra: Any) -> dic
 def train(api: Any, mltask_id: str) -> dict[str, Any]:
     """POST /ml-tasks/{id}/train as the owner; 202."""
     return expect(api.post(f"{API}/ml-tasks/{mltask_id}/train", json={}), 202)
+
+
+@contextlib.contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """APP on a real uvicorn server in a thread, on a free local port; yields its base URL.
+
+    The server runs in the test process, which holds the whole suite's heap (TensorFlow and Keras included): a full
+    garbage collection over it stalls every thread for seconds. What is there is frozen while the server runs, so
+    the collector scans only what the test allocates (a real API process has no such heap)."""
+    import gc
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gc.collect()
+    gc.freeze()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(20)
+        gc.unfreeze()

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -16,8 +15,8 @@ import pytest
 
 from tests.conftest import configure
 from tests.security.support import SMALL_CSV
-from tests.server.api.support import API, expect, upload
-from tests.server.api.test_sse_load import _free_port, _open
+from tests.server.api.support import API, expect, serve, upload
+from tests.server.api.test_sse_load import _open
 
 DRY_RUNS = 45
 WRITERS = 5
@@ -28,8 +27,6 @@ BIG_BODIES = 6
 @pytest.fixture
 def live(api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """The app on uvicorn, a queued session to watch, an ML task to dry-run, and no worker anywhere."""
-    import uvicorn
-
     configure(
         monkeypatch,
         api.settings.home,
@@ -45,17 +42,8 @@ def live(api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     mt = expect(api.post(f"{API}/analyses/{an['id']}/ml-tasks", json={"target": "label"}), 201)
     session = expect(api.post(f"{API}/ml-tasks/{mt['id']}/train", json={}), 202)
     writers = [api.user(f"writer{i}", "ABUSE", "writer") for i in range(WRITERS)]
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(api.client.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "sid": session["id"], "mt": mt["id"], "writers": writers}
-    server.should_exit = True
-    thread.join(20)
+    with serve(api.client.app) as base:
+        yield {"base": base, "sid": session["id"], "mt": mt["id"], "writers": writers}
 
 
 class Probe:

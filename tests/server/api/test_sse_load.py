@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,23 +12,15 @@ import pytest
 
 from tests.conftest import configure
 from tests.security.support import SMALL_CSV
-from tests.server.api.support import API, expect, upload
+from tests.server.api.support import API, expect, serve, upload
 
 USERS = 3
 PER_USER = 20
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def live(api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """The app served by uvicorn on a local port, with a queued session that USERS readers may watch."""
-    import uvicorn
-
     configure(monkeypatch, api.settings.home, sse_max_streams=str(USERS * PER_USER), sse_max_per_user=str(PER_USER))
     expect(api.post(f"{API}/projects", json={"key": "SSE", "name": "sse"}), 201)
     ds = expect(upload(api, "SSE", "small", SMALL_CSV, "small.csv"), 201)
@@ -38,17 +28,8 @@ def live(api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     mt = expect(api.post(f"{API}/analyses/{an['id']}/ml-tasks", json={"target": "label"}), 201)
     session = expect(api.post(f"{API}/ml-tasks/{mt['id']}/train", json={}), 202)
     tokens = [api.user(f"viewer{i}", "SSE", "reader") for i in range(USERS + 1)]
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(api.client.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield {"base": f"http://127.0.0.1:{port}", "sid": session["id"], "tokens": tokens}
-    server.should_exit = True
-    thread.join(20)
+    with serve(api.client.app) as base:
+        yield {"base": base, "sid": session["id"], "tokens": tokens}
 
 
 async def _open(client: httpx.AsyncClient, url: str, token: str, opened: list[int], stop: asyncio.Event) -> None:
