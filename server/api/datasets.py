@@ -41,27 +41,7 @@ def _create(
     return ds
 
 
-UPLOAD_BODY = {
-    "required": True,
-    "content": {
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "title": "DatasetUpload",
-                "required": ["name", "file"],
-                "properties": {
-                    "name": {"type": "string", "maxLength": 200, "title": "Name"},
-                    "file": {
-                        "type": "string",
-                        "format": "binary",
-                        "title": "File",
-                        "description": "A .csv, .parquet or .zip (of images) file.",
-                    },
-                },
-            }
-        }
-    },
-}
+UPLOAD_BODY = uploads.named_file_body("DatasetUpload", "A .csv, .parquet or .zip (of images) file.")
 
 
 @router.post("/projects/{key}/datasets", status_code=201, openapi_extra={"requestBody": UPLOAD_BODY})

@@ -160,27 +160,7 @@ def delete_version(
     return Response(status_code=204)
 
 
-IMPORT_BODY = {
-    "required": True,
-    "content": {
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "title": "ModelImport",
-                "required": ["name", "file"],
-                "properties": {
-                    "name": {"type": "string", "maxLength": 200, "title": "Name"},
-                    "file": {
-                        "type": "string",
-                        "format": "binary",
-                        "title": "File",
-                        "description": "A Keras 3 .keras file (or a legacy .h5) of built-in layers only.",
-                    },
-                },
-            }
-        }
-    },
-}
+IMPORT_BODY = uploads.named_file_body("ModelImport", "A Keras 3 .keras file (or a legacy .h5) of built-in layers only.")
 
 
 def _import(

@@ -19,6 +19,16 @@ from server.settings import Settings
 Stored = TypeVar("Stored")
 
 
+def named_file_body(title: str, file_description: str) -> dict[str, object]:
+    """The OpenAPI request body of such an upload (the route parses it itself, so FastAPI cannot describe it)."""
+    properties = {
+        "name": {"type": "string", "maxLength": 200, "title": "Name"},
+        "file": {"type": "string", "format": "binary", "title": "File", "description": file_description},
+    }
+    schema = {"type": "object", "title": title, "required": ["name", "file"], "properties": properties}
+    return {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+
+
 async def receive_named_file(
     request: Request,
     settings: Settings,
