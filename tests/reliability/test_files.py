@@ -98,7 +98,11 @@ def test_child_killed_while_saving_leaves_no_model(sqlite_settings: Any, tmp_pat
 
         helpers.wait_for(saving, 240, "the child to start saving its model", every=0.002)
         for child in psutil.Process(worker.pid).children(recursive=True):
-            if "worker.runtime.child" in " ".join(child.cmdline()):
+            try:  # the training's own Python, not bubblewrap or setpriv (their command lines name it too)
+                command = child.cmdline()
+            except psutil.Error:  # ended meanwhile
+                continue
+            if command and "python" in Path(command[0]).name and "worker.runtime.child" in command:
                 os.kill(child.pid, signal.SIGKILL)
         final = helpers.wait_for(
             lambda: (
