@@ -44,8 +44,13 @@ async def _load(base_url: str, token: str, paths: list[str], rate: float, durati
     errors: dict[str, int] = {}
     queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
     n = int(rate * duration)
-    requests = [(f"GET {p} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
-                 "Accept: application/json\r\n\r\n").encode() for p in paths]
+    requests = [
+        (
+            f"GET {p} HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+            "Accept: application/json\r\n\r\n"
+        ).encode()
+        for p in paths
+    ]
 
     def error(kind: str) -> None:
         errors[kind] = errors.get(kind, 0) + 1
@@ -59,8 +64,11 @@ async def _load(base_url: str, token: str, paths: list[str], rate: float, durati
                 try:
                     writer.write(requests[i % len(requests)])
                     head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT_S)
-                    length = next(int(ln.split(b":")[1]) for ln in head.split(b"\r\n")
-                                  if ln.lower().startswith(b"content-length:"))
+                    length = next(
+                        int(ln.split(b":")[1])
+                        for ln in head.split(b"\r\n")
+                        if ln.lower().startswith(b"content-length:")
+                    )
                     await asyncio.wait_for(reader.readexactly(length), TIMEOUT_S)
                 except (OSError, asyncio.IncompleteReadError, StopIteration, TimeoutError) as exc:
                     error(type(exc).__name__)
@@ -100,12 +108,20 @@ async def _load(base_url: str, token: str, paths: list[str], rate: float, durati
     wall, cpu = loop.time() - t0, time.process_time() - cpu0
     ms = 1000.0
     return {
-        "requests": n, "ok": len(due_lat), "errors": errors, "error_count": n - len(due_lat), "wall_s": wall,
-        "connections": CONNECTIONS, "achieved_rps": len(due_lat) / wall if wall else 0.0,
+        "requests": n,
+        "ok": len(due_lat),
+        "errors": errors,
+        "error_count": n - len(due_lat),
+        "wall_s": wall,
+        "connections": CONNECTIONS,
+        "achieved_rps": len(due_lat) / wall if wall else 0.0,
         "generator_cpu_share": cpu / wall if wall else 0.0,
-        "p50_ms": percentile(due_lat, 50) * ms, "p90_ms": percentile(due_lat, 90) * ms,
-        "p99_ms": percentile(due_lat, 99) * ms, "max_ms": max(due_lat, default=float("nan")) * ms,
-        "p50_sent_ms": percentile(sent_lat, 50) * ms, "p99_sent_ms": percentile(sent_lat, 99) * ms,
+        "p50_ms": percentile(due_lat, 50) * ms,
+        "p90_ms": percentile(due_lat, 90) * ms,
+        "p99_ms": percentile(due_lat, 99) * ms,
+        "max_ms": max(due_lat, default=float("nan")) * ms,
+        "p50_sent_ms": percentile(sent_lat, 50) * ms,
+        "p99_sent_ms": percentile(sent_lat, 99) * ms,
         "slow_per_second": _per_second(slow_at, wall),
     }
 
@@ -118,8 +134,9 @@ def _per_second(times: list[float], wall: float) -> list[int]:
     return counts
 
 
-def load(stack: Stack, session_ids: list[int], rate: float, duration: float, profile: Path | None = None
-         ) -> dict[str, Any]:
+def load(
+    stack: Stack, session_ids: list[int], rate: float, duration: float, profile: Path | None = None
+) -> dict[str, Any]:
     """Run the open-loop load on GET /sessions/{id} (alternating over SESSION_IDS); with the API's CPU time per
     request, and (PROFILE) py-spy samples of the API process during the load."""
     import psutil
@@ -129,9 +146,25 @@ def load(stack: Stack, session_ids: list[int], rate: float, duration: float, pro
     paths = [f"/api/v1/sessions/{sid}" for sid in session_ids]
     spy = None
     if profile is not None:
-        spy = subprocess.Popen([str(Path(PY).with_name("py-spy")), "record", "--pid", str(api.pid), "--rate", "200",
-                                "--duration", str(int(duration)), "--format", "raw", "--output", str(profile),
-                                "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        spy = subprocess.Popen(
+            [
+                str(Path(PY).with_name("py-spy")),
+                "record",
+                "--pid",
+                str(api.pid),
+                "--rate",
+                "200",
+                "--duration",
+                str(int(duration)),
+                "--format",
+                "raw",
+                "--output",
+                str(profile),
+                "--nonblocking",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     cpu0 = sum(api.cpu_times()[:2])
     result = asyncio.run(_load(stack.base_url, stack.token, paths, rate, duration))
     result["api_cpu_ms_per_request"] = (sum(api.cpu_times()[:2]) - cpu0) * 1000 / max(1, result["requests"])
@@ -177,8 +210,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=60.0)
     parser.add_argument("--baseline", type=float, default=10.0, help="seconds of load with no training first")
     parser.add_argument("--profile", action="store_true", help="py-spy the API during the load (pip install py-spy)")
-    parser.add_argument("--renice", type=int, default=0,
-                        help="experiment: renice every thread of the training children to N before the load")
+    parser.add_argument(
+        "--renice",
+        type=int,
+        default=0,
+        help="experiment: renice every thread of the training children to N before the load",
+    )
     args = parser.parse_args(argv)
     load_before = [round(x, 2) for x in os.getloadavg()]
     rate, duration, baseline_s = (args.rate, 5.0, 3.0) if args.quick else (args.rate, args.duration, args.baseline)
@@ -208,20 +245,31 @@ def main(argv: list[str] | None = None) -> int:
             stack.call("POST", f"/sessions/{i}/abort", 202, json={})
         for i in ids:
             stack.wait_session(i, timeout=120)
-    figures = {"rate": rate, "duration_s": duration, "under_training": under, "baseline_idle": baseline,
-               "children_reniced_to": args.renice,
-               "training_status_during_load": states}
+    figures = {
+        "rate": rate,
+        "duration_s": duration,
+        "under_training": under,
+        "baseline_idle": baseline,
+        "children_reniced_to": args.renice,
+        "training_status_during_load": states,
+    }
     rows: list[tuple[str, Any]] = [("offered rate (req/s) x duration (s)", f"{rate:g} x {duration:g}")]
     for label, res in (("two trainings running", under), ("idle baseline", baseline)):
         if res:
-            rows += [(f"{label}: p50 / p90 / p99 / max (ms)",
-                      f"{res['p50_ms']:.1f} / {res['p90_ms']:.1f} / {res['p99_ms']:.1f} / {res['max_ms']:.1f}"),
-                     (f"{label}: p99 from send (ms)", res["p99_sent_ms"]),
-                     (f"{label}: API CPU per request (ms)", res["api_cpu_ms_per_request"]),
-                     (f"{label}: errors / requests", f"{res['error_count']} / {res['requests']} {res['errors']}"),
-                     (f"{label}: achieved req/s; generator CPU share", f"{res['achieved_rps']:.1f}; "
-                                                                       f"{res['generator_cpu_share']:.2f}")]
-    for name, share in ((under.get("api_profile") or {}).items()):
+            rows += [
+                (
+                    f"{label}: p50 / p90 / p99 / max (ms)",
+                    f"{res['p50_ms']:.1f} / {res['p90_ms']:.1f} / {res['p99_ms']:.1f} / {res['max_ms']:.1f}",
+                ),
+                (f"{label}: p99 from send (ms)", res["p99_sent_ms"]),
+                (f"{label}: API CPU per request (ms)", res["api_cpu_ms_per_request"]),
+                (f"{label}: errors / requests", f"{res['error_count']} / {res['requests']} {res['errors']}"),
+                (
+                    f"{label}: achieved req/s; generator CPU share",
+                    f"{res['achieved_rps']:.1f}; {res['generator_cpu_share']:.2f}",
+                ),
+            ]
+    for name, share in (under.get("api_profile") or {}).items():
         rows.append((f"  API busy time under {name}", f"{share:.1%}" if isinstance(share, float) else share))
     show("API under load (target: p99 <= 50 ms, 0 errors)", rows)
     write_result("api_load", args.quick, figures, load_before)

@@ -61,9 +61,16 @@ def machine() -> dict[str, Any]:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             pass
-    return {"cpu": cpu or platform.processor(), "cores": os.cpu_count(), "memory_gib": mem, "gpu": None,
-            "os": platform.platform(), "python": platform.python_version(), "versions": versions,
-            "loadavg": [round(x, 2) for x in os.getloadavg()]}
+    return {
+        "cpu": cpu or platform.processor(),
+        "cores": os.cpu_count(),
+        "memory_gib": mem,
+        "gpu": None,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "versions": versions,
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def _lines(path: str) -> list[str]:
@@ -97,8 +104,9 @@ def write_result(name: str, quick: bool, figures: dict[str, Any], load_before: l
 def show(title: str, rows: list[tuple[str, Any]]) -> None:
     """Print a small two-column table."""
     width = max((len(k) for k, _ in rows), default=0)
-    print(f"\n== {title}\n" + "\n".join(f"  {k:<{width}}  {f'{v:.4g}' if isinstance(v, float) else v}"
-                                         for k, v in rows))
+    print(
+        f"\n== {title}\n" + "\n".join(f"  {k:<{width}}  {f'{v:.4g}' if isinstance(v, float) else v}" for k, v in rows)
+    )
 
 
 def wait(predicate: Callable[[], Any], timeout: float, what: str, every: float = 0.2) -> Any:
@@ -171,8 +179,6 @@ def _ours() -> float:
         except psutil.Error:
             pass
     return total
-
-
 
 
 def rss_bytes(pid: int, children: bool = True) -> int:
@@ -260,8 +266,14 @@ class Stack:
 
     def _spawn(self, args: list[str], log: Path) -> subprocess.Popen[bytes]:
         out = open(log, "ab")  # noqa: SIM115 - the child keeps it
-        proc = subprocess.Popen([PY, "-m", "fitstudio.cli", *args], env={**os.environ}, cwd=ROOT, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [PY, "-m", "fitstudio.cli", *args],
+            env={**os.environ},
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         out.close()
         self.procs.append(proc)
         return proc
@@ -304,8 +316,9 @@ class Stack:
         import httpx
 
         if self._client is None:
-            self._client = httpx.Client(base_url=self.base_url + "/api/v1", timeout=600,
-                                        headers={"Authorization": f"Bearer {self.token}"})
+            self._client = httpx.Client(
+                base_url=self.base_url + "/api/v1", timeout=600, headers={"Authorization": f"Bearer {self.token}"}
+            )
         return self._client
 
     def call(self, method: str, path: str, expect: int = 200, **kw: Any) -> Any:
@@ -327,11 +340,17 @@ class Stack:
     def upload(self, path: Path, name: str, key: str = PROJECT) -> dict[str, Any]:
         """Upload the file at PATH as dataset NAME (streamed from disk)."""
         with open(path, "rb") as fh:
-            return self.call("POST", f"/projects/{key}/datasets", 201, data={"name": name},
-                             files={"file": (path.name, fh, "application/octet-stream")})
+            return self.call(
+                "POST",
+                f"/projects/{key}/datasets",
+                201,
+                data={"name": name},
+                files={"file": (path.name, fh, "application/octet-stream")},
+            )
 
-    def ml_task(self, dataset_id: int, target: str, patch: dict[str, Any] | None = None,
-                key: str = PROJECT) -> dict[str, Any]:
+    def ml_task(
+        self, dataset_id: int, target: str, patch: dict[str, Any] | None = None, key: str = PROJECT
+    ) -> dict[str, Any]:
         """An analysis and ML task on DATASET_ID, CPU queue, settings PATCHed (one level deep)."""
         analysis = self.call("POST", f"/projects/{key}/analyses", 201, json={"dataset_id": dataset_id})
         task = self.call("POST", f"/analyses/{analysis['id']}/ml-tasks", 201, json={"target": target})
@@ -355,6 +374,7 @@ class Stack:
 
     def wait_session(self, session_id: int, timeout: float = 1800, every: float = 0.5) -> dict[str, Any]:
         """Poll until the session ends; returns it."""
+
         def done() -> dict[str, Any] | None:
             body = self.session(session_id)
             return body if body["status"] in TERMINAL else None

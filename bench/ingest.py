@@ -65,7 +65,7 @@ def wide_csv(path: Path, rows: int, seed: int = 0) -> Path:
     cols["label"] = pa.array(np.where(rng.random(rows) > 0.5, "yes", "no"))
     with pacsv.CSVWriter(path, pa.table({k: cols[k] for k in cols}).schema) as writer:
         for start in range(0, rows, 200_000):
-            chunk = {k: (v[start:start + 200_000]) for k, v in cols.items()}
+            chunk = {k: (v[start : start + 200_000]) for k, v in cols.items()}
             writer.write_table(pa.table(chunk))
     return path
 
@@ -73,8 +73,13 @@ def wide_csv(path: Path, rows: int, seed: int = 0) -> Path:
 def reference(src: Path, work: Path, mode: str) -> dict[str, float]:
     """One reference run in a fresh interpreter (MODE 'plain' or 'server')."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([PY, "-c", REFERENCE, str(src), str(work / f"ref-{mode}.parquet"), mode], env=env,
-                          cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [PY, "-c", REFERENCE, str(src), str(work / f"ref-{mode}.parquet"), mode],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-3000:])
     for f in work.glob("ref-*"):
@@ -104,9 +109,16 @@ def upload(stack: Stack, path: Path, name: str) -> dict[str, Any]:
         elapsed = time.perf_counter() - t
         stop.set()
         sampler.join()
-    return {"upload_s": elapsed, "rss_before_mib": base / 2**20, "rss_peak_mib": peak[0] / 2**20,
-            "rss_growth_mib": (peak[0] - base) / 2**20, "rss_after_mib": rss_bytes(pid) / 2**20,
-            "n_rows": body["n_rows"], "n_columns": len(body["columns"]), "file_mib": path.stat().st_size / 2**20}
+    return {
+        "upload_s": elapsed,
+        "rss_before_mib": base / 2**20,
+        "rss_peak_mib": peak[0] / 2**20,
+        "rss_growth_mib": (peak[0] - base) / 2**20,
+        "rss_after_mib": rss_bytes(pid) / 2**20,
+        "n_rows": body["n_rows"],
+        "n_columns": len(body["columns"]),
+        "file_mib": path.stat().st_size / 2**20,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -128,33 +140,49 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(repeats):
             refs.append(reference(big, stack.folder, "plain"))
             uploads.append(upload(stack, big, f"big{i}"))
-            print(f"upload {i + 1}: {uploads[-1]['upload_s']:.2f}s (reference {refs[-1]['total_s']:.2f}s), "
-                  f"API RSS peak +{uploads[-1]['rss_growth_mib']:.0f} MiB", flush=True)
+            print(
+                f"upload {i + 1}: {uploads[-1]['upload_s']:.2f}s (reference {refs[-1]['total_s']:.2f}s), "
+                f"API RSS peak +{uploads[-1]['rss_growth_mib']:.0f} MiB",
+                flush=True,
+            )
         refs.append(reference(big, stack.folder, "plain"))
         server_ref = reference(big, stack.folder, "server")
     up_s, ref_s = median(u["upload_s"] for u in uploads), median(r["total_s"] for r in refs)
     growth_big = uploads[0]["rss_growth_mib"]  # the first big upload: later ones may reuse freed memory
     figures = {
-        "rows": rows, "columns": 20, "file_mib": uploads[0]["file_mib"], "upload_s": up_s, "reference_s": ref_s,
-        "ratio": up_s / ref_s, "uploads": uploads, "references": refs, "server_steps_reference": server_ref,
-        "small_file": small_up, "rss_growth_big_mib": growth_big,
+        "rows": rows,
+        "columns": 20,
+        "file_mib": uploads[0]["file_mib"],
+        "upload_s": up_s,
+        "reference_s": ref_s,
+        "ratio": up_s / ref_s,
+        "uploads": uploads,
+        "references": refs,
+        "server_steps_reference": server_ref,
+        "small_file": small_up,
+        "rss_growth_big_mib": growth_big,
         "rss_peak_max_mib": max(u["rss_peak_mib"] for u in uploads),
         "rss_growth_per_file_mib": growth_big / uploads[0]["file_mib"],
         "rss_growth_small_vs_big": small_up["rss_growth_mib"] / max(growth_big, 1e-9),
     }
-    show("ingest", [
-        ("file", f"{rows} rows x 20 columns, {uploads[0]['file_mib']:.0f} MiB"),
-        ("upload to stored + profiled (s)", up_s), ("pyarrow read_csv + write_table (s)", ref_s),
-        ("ratio (target <= 2)", up_s / ref_s),
-        ("  the server's streamed parse + Parquet write, in process (s)", server_ref["read_write_s"]),
-        ("  schema inference on its 50k-row sample (s)", server_ref["schema_s"]),
-        ("  copying the file once (s)", server_ref["copy_s"]),
-        ("  that process's peak RSS (MiB)", server_ref["max_rss_mib"]),
-        ("  reference process peak RSS (MiB)", median(r["max_rss_mib"] for r in refs)),
-        ("API RSS before (MiB)", uploads[0]["rss_before_mib"]), ("API RSS peak growth, big file (MiB)", growth_big),
-        (f"API RSS peak growth, {rows // 4}-row file (MiB)", small_up["rss_growth_mib"]),
-        ("growth per MiB of CSV (big file)", figures["rss_growth_per_file_mib"]),
-    ])
+    show(
+        "ingest",
+        [
+            ("file", f"{rows} rows x 20 columns, {uploads[0]['file_mib']:.0f} MiB"),
+            ("upload to stored + profiled (s)", up_s),
+            ("pyarrow read_csv + write_table (s)", ref_s),
+            ("ratio (target <= 2)", up_s / ref_s),
+            ("  the server's streamed parse + Parquet write, in process (s)", server_ref["read_write_s"]),
+            ("  schema inference on its 50k-row sample (s)", server_ref["schema_s"]),
+            ("  copying the file once (s)", server_ref["copy_s"]),
+            ("  that process's peak RSS (MiB)", server_ref["max_rss_mib"]),
+            ("  reference process peak RSS (MiB)", median(r["max_rss_mib"] for r in refs)),
+            ("API RSS before (MiB)", uploads[0]["rss_before_mib"]),
+            ("API RSS peak growth, big file (MiB)", growth_big),
+            (f"API RSS peak growth, {rows // 4}-row file (MiB)", small_up["rss_growth_mib"]),
+            ("growth per MiB of CSV (big file)", figures["rss_growth_per_file_mib"]),
+        ],
+    )
     write_result("ingest", args.quick, figures, load)
     return 0
 

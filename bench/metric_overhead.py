@@ -44,28 +44,35 @@ def make_arrays(ptype: str, n_train: int, n_val: int) -> dict[str, Any]:
     """Synthetic rows through fitstudio's preprocessing: inputs, encoded targets and true values."""
     import numpy as np
 
-    from worker.runtime import preprocessing
+    from core import preprocessing
     from worker.runtime.trainer import TRAIN_SAMPLE_ROWS, _true_values
 
     frame = tabular_frame(n_train + n_val, seed=1)
     if ptype == "multiclass":
         score = frame[[f"x{i}" for i in range(4)]].sum(axis=1).to_numpy()
-        frame["label"] = np.array(["a", "b", "c", "d", "e"])[np.digitize(score, np.quantile(score, [.2, .4, .6, .8]))]
-    features = {c: {"role": "input", "type": "numeric" if c.startswith("x") else "categorical"}
-                for c in frame.columns if c != "label"}
-    design = {"settings": {"features": features, "text": {}, "image": {}}, "target": "label",
-              "prediction_type": ptype}
+        frame["label"] = np.array(["a", "b", "c", "d", "e"])[
+            np.digitize(score, np.quantile(score, [0.2, 0.4, 0.6, 0.8]))
+        ]
+    features = {
+        c: {"role": "input", "type": "numeric" if c.startswith("x") else "categorical"}
+        for c in frame.columns
+        if c != "label"
+    }
+    design = {"settings": {"features": features, "text": {}, "image": {}}, "target": "label", "prediction_type": ptype}
     train_df, val_df = frame.iloc[:n_train].reset_index(drop=True), frame.iloc[n_train:].reset_index(drop=True)
     prep = preprocessing.fit(train_df, design)
     n_classes = len(prep["target"]["classes"])
     rows = np.sort(np.random.default_rng(0).choice(n_train, min(TRAIN_SAMPLE_ROWS, n_train), replace=False))
     return {
-        "train_x": preprocessing.transform(train_df, prep), "val_x": preprocessing.transform(val_df, prep),
+        "train_x": preprocessing.transform(train_df, prep),
+        "val_x": preprocessing.transform(val_df, prep),
         "train_y": preprocessing.encode_targets(train_df["label"], prep["target"], n_classes),
         "val_y": preprocessing.encode_targets(val_df["label"], prep["target"], n_classes),
-        "val_true": _true_values(val_df["label"], prep["target"]), "rows": rows,
+        "val_true": _true_values(val_df["label"], prep["target"]),
+        "rows": rows,
         "train_true": _true_values(train_df["label"].iloc[rows], prep["target"]),
-        "shapes": {k: tuple(v) for k, v in prep["input_shapes"].items()}, "n_classes": n_classes,
+        "shapes": {k: tuple(v) for k, v in prep["input_shapes"].items()},
+        "n_classes": n_classes,
     }
 
 
@@ -73,7 +80,7 @@ def epoch_time(model: Any, a: dict[str, Any], feed: str, batch: int) -> float:
     """Median seconds of epochs 2 and 3 of fit (the first traces), fed like a session ('sequence') or 'arrays'."""
     import keras
 
-    from worker.runtime.sequences import ArraySequence
+    from core.sequences import ArraySequence
 
     times: list[float] = []
 
@@ -85,11 +92,24 @@ def epoch_time(model: Any, a: dict[str, Any], feed: str, batch: int) -> float:
             times.append(time.perf_counter() - self.t)
 
     if feed == "sequence":
-        model.fit(ArraySequence(a["train_x"], a["train_y"], batch, shuffle=True), epochs=3, verbose=0,
-                  validation_data=ArraySequence(a["val_x"], a["val_y"], batch), callbacks=[Timer()])
+        model.fit(
+            ArraySequence(a["train_x"], a["train_y"], batch, shuffle=True),
+            epochs=3,
+            verbose=0,
+            validation_data=ArraySequence(a["val_x"], a["val_y"], batch),
+            callbacks=[Timer()],
+        )
     else:
-        model.fit(a["train_x"], a["train_y"], batch_size=batch, epochs=3, verbose=0, shuffle=True,
-                  validation_data=(a["val_x"], a["val_y"]), callbacks=[Timer()])
+        model.fit(
+            a["train_x"],
+            a["train_y"],
+            batch_size=batch,
+            epochs=3,
+            verbose=0,
+            shuffle=True,
+            validation_data=(a["val_x"], a["val_y"]),
+            callbacks=[Timer()],
+        )
     return median(times[1:])
 
 
@@ -97,8 +117,8 @@ def one_type(ptype: str, n_train: int, n_val: int, repeats: int) -> dict[str, An
     """All figures for one prediction type."""
     import numpy as np
 
+    from core import metrics
     from server.services.defaults import architecture_code
-    from worker.runtime import metrics
     from worker.runtime.callbacks import BaseCallback, EvalSet
 
     a = make_arrays(ptype, n_train, n_val)
@@ -114,11 +134,16 @@ def one_type(ptype: str, n_train: int, n_val: int, repeats: int) -> dict[str, An
     predict_train = timed(lambda: train_sample.predict(model), repeats)
     predict_arrays = timed(lambda: model.predict(a["val_x"], batch_size=1024, verbose=0), repeats)
     predict_direct = timed(lambda: np.asarray(model(a["val_x"], training=False)), repeats)
+
     def direct_scores() -> None:  # the change proposed in docs/benchmarks.md: one direct forward pass per set
         for ev in (validation, train_sample):
             n = len(ev.y_true)
-            out = np.concatenate([np.asarray(model({k: v[i:i + 8192] for k, v in ev.inputs.items()}, training=False))
-                                  for i in range(0, n, 8192)])
+            out = np.concatenate(
+                [
+                    np.asarray(model({k: v[i : i + 8192] for k, v in ev.inputs.items()}, training=False))
+                    for i in range(0, n, 8192)
+                ]
+            )
             metrics.compute(ptype, ev.y_true, out)
 
     proposed = timed(direct_scores, repeats)
@@ -131,12 +156,20 @@ def one_type(ptype: str, n_train: int, n_val: int, repeats: int) -> dict[str, An
     for name in names:  # each metric alone: the function recomputed, keeping only NAME (as an upper bound)
         each[name] = timed(lambda n=name: _only(fn, n, a["val_true"], proba), max(1, repeats // 2))
     return {
-        "n_train": n_train, "n_val": n_val, "batch_size": 32,
-        "epoch_arrays_s": epoch, "scores_s": scores, "overhead_vs_session_epoch": scores / epoch,
-        "predict_val_sequence_s": predict_val, "predict_train_sample_s": predict_train,
-        "predict_val_arrays_s": predict_arrays, "predict_val_direct_call_s": predict_direct,
-        "metrics_compute_val_s": compute_val, "metric_function_s": each,
-        "scores_direct_forward_s": proposed, "overhead_direct_forward": proposed / epoch,
+        "n_train": n_train,
+        "n_val": n_val,
+        "batch_size": 32,
+        "epoch_arrays_s": epoch,
+        "scores_s": scores,
+        "overhead_vs_session_epoch": scores / epoch,
+        "predict_val_sequence_s": predict_val,
+        "predict_train_sample_s": predict_train,
+        "predict_val_arrays_s": predict_arrays,
+        "predict_val_direct_call_s": predict_direct,
+        "metrics_compute_val_s": compute_val,
+        "metric_function_s": each,
+        "scores_direct_forward_s": proposed,
+        "overhead_direct_forward": proposed / epoch,
     }
 
 
@@ -144,11 +177,17 @@ def _only(fn: Callable[..., dict[str, float]], name: str, y: Any, proba: Any) ->
     """Time one sklearn metric of FN by calling it through a patched dict (FN's other metrics are skipped)."""
     import sklearn.metrics as skm
 
-    from worker.runtime import metrics
+    from core import metrics
 
-    calls = {"Accuracy": "accuracy_score", "Precision": "precision_score", "Recall": "recall_score",
-             "F1 Score": "f1_score", "Log Loss": "log_loss", "ROC AUC": "roc_auc_score",
-             "Average Precision": "average_precision_score"}
+    calls = {
+        "Accuracy": "accuracy_score",
+        "Precision": "precision_score",
+        "Recall": "recall_score",
+        "F1 Score": "f1_score",
+        "Log Loss": "log_loss",
+        "ROC AUC": "roc_auc_score",
+        "Average Precision": "average_precision_score",
+    }
     saved = {n: getattr(skm, n) for n in calls.values()}
     keep = calls.get(name)
     try:
@@ -179,20 +218,23 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict[str, Any] = {}
     for ptype in args.types.split(","):
         figures[ptype] = f = one_type(ptype, n_train, n_val, repeats)
-        show(f"metric overhead: {ptype}", [
-            ("train rows / validation rows", f"{n_train} / {n_val}"),
-            ("epoch, fed like a session: arrays, with Keras validation (s)", f["epoch_arrays_s"]),
-            ("base callbacks' scores() (s)", f["scores_s"]),
-            ("overhead vs session epoch (target <= 0.05)", f["overhead_vs_session_epoch"]),
-            ("  predict validation via ArraySequence (s)", f["predict_val_sequence_s"]),
-            ("  predict 2000-row train sample (s)", f["predict_train_sample_s"]),
-            ("  predict validation from arrays (s)", f["predict_val_arrays_s"]),
-            ("  predict validation, direct model call (s)", f["predict_val_direct_call_s"]),
-            ("  metrics.compute on validation (s)", f["metrics_compute_val_s"]),
-            *((f"    {k} (s)", v) for k, v in f["metric_function_s"].items()),
-            ("scores with a direct forward pass instead of model.predict (s)", f["scores_direct_forward_s"]),
-            ("  its overhead vs session epoch", f["overhead_direct_forward"]),
-        ])
+        show(
+            f"metric overhead: {ptype}",
+            [
+                ("train rows / validation rows", f"{n_train} / {n_val}"),
+                ("epoch, fed like a session: arrays, with Keras validation (s)", f["epoch_arrays_s"]),
+                ("base callbacks' scores() (s)", f["scores_s"]),
+                ("overhead vs session epoch (target <= 0.05)", f["overhead_vs_session_epoch"]),
+                ("  predict validation via ArraySequence (s)", f["predict_val_sequence_s"]),
+                ("  predict 2000-row train sample (s)", f["predict_train_sample_s"]),
+                ("  predict validation from arrays (s)", f["predict_val_arrays_s"]),
+                ("  predict validation, direct model call (s)", f["predict_val_direct_call_s"]),
+                ("  metrics.compute on validation (s)", f["metrics_compute_val_s"]),
+                *((f"    {k} (s)", v) for k, v in f["metric_function_s"].items()),
+                ("scores with a direct forward pass instead of model.predict (s)", f["scores_direct_forward_s"]),
+                ("  its overhead vs session epoch", f["overhead_direct_forward"]),
+            ],
+        )
     write_result("metric_overhead", args.quick, figures, load)
     return 0
 

@@ -92,23 +92,35 @@ def main(argv: list[str] | None = None) -> int:
         per_worker.setdefault(w, []).append((s, e))
     gaps = [b[0] - a[1] for spans in map(sorted, per_worker.values()) for a, b in zip(spans, spans[1:], strict=False)]
     figures = {
-        "sessions": n, "workers": args.workers, "epochs": EPOCHS, "submit_s": submit_s, "total_s": total,
-        "sum_running_s": busy, "ideal_s": busy / args.workers, "efficiency": busy / args.workers / total,
-        "median_running_s": median(e - s for s, e, _ in ran), "median_gap_between_sessions_s": median(gaps),
-        "per_worker": {w: len(v) for w, v in per_worker.items()}, "statuses": {
-            st: sum(s["status"] == st for s in sessions) for st in {s["status"] for s in sessions}},
+        "sessions": n,
+        "workers": args.workers,
+        "epochs": EPOCHS,
+        "submit_s": submit_s,
+        "total_s": total,
+        "sum_running_s": busy,
+        "ideal_s": busy / args.workers,
+        "efficiency": busy / args.workers / total,
+        "median_running_s": median(e - s for s, e, _ in ran),
+        "median_gap_between_sessions_s": median(gaps),
+        "per_worker": {w: len(v) for w, v in per_worker.items()},
+        "statuses": {st: sum(s["status"] == st for s in sessions) for st in {s["status"] for s in sessions}},
         **findings,
     }
-    show("queue at scale", [
-        ("sessions / workers", f"{n} / {args.workers}"), ("statuses", figures["statuses"]),
-        ("sessions per worker", figures["per_worker"]),
-        ("problems (lost, twice, failed)", len(findings["problems"])),
-        ("first POST -> last end (s)", total), ("sum of running times (s)", busy),
-        (f"sum / {args.workers} workers (s)", busy / args.workers),
-        ("efficiency (sum / workers / total)", figures["efficiency"]),
-        ("median running time per session (s)", figures["median_running_s"]),
-        ("median gap, one session's end to the next start (s)", figures["median_gap_between_sessions_s"]),
-    ])
+    show(
+        "queue at scale",
+        [
+            ("sessions / workers", f"{n} / {args.workers}"),
+            ("statuses", figures["statuses"]),
+            ("sessions per worker", figures["per_worker"]),
+            ("problems (lost, twice, failed)", len(findings["problems"])),
+            ("first POST -> last end (s)", total),
+            ("sum of running times (s)", busy),
+            (f"sum / {args.workers} workers (s)", busy / args.workers),
+            ("efficiency (sum / workers / total)", figures["efficiency"]),
+            ("median running time per session (s)", figures["median_running_s"]),
+            ("median gap, one session's end to the next start (s)", figures["median_gap_between_sessions_s"]),
+        ],
+    )
     for p in findings["problems"][:20]:
         print("  problem:", p)
     write_result("queue_scale", args.quick, figures, load)

@@ -32,6 +32,7 @@ def _per_case(figures: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 def headline(folder: Path, quick: bool) -> list[tuple[str, str, str]]:
     """(figure, measured, target) rows from the results files present in FOLDER."""
+
     def doc(name: str) -> dict[str, Any] | None:
         path = folder / f"{name}{'-quick' if quick else ''}.json"
         return json.loads(path.read_text())["figures"] if path.exists() else None
@@ -39,37 +40,64 @@ def headline(folder: Path, quick: bool) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     if tp := doc("throughput"):
         for w, f in _per_case(tp):
-            rows.append((f"1. throughput {w}: session / plain samples/s, with metrics",
-                         f"{f['ratio_with_metrics']:.2f}", ">= 0.90"))
-            rows.append((f"1. throughput {w}: same, raw fit (metrics subtracted)", f"{f['ratio_raw_fit']:.2f}",
-                         ">= 0.90"))
+            rows.append(
+                (
+                    f"1. throughput {w}: session / plain samples/s, with metrics",
+                    f"{f['ratio_with_metrics']:.2f}",
+                    ">= 0.90",
+                )
+            )
+            rows.append(
+                (f"1. throughput {w}: same, raw fit (metrics subtracted)", f"{f['ratio_raw_fit']:.2f}", ">= 0.90")
+            )
             if "ratio_train_steps" in f:
                 rows.append((f"1. throughput {w}: training steps alone", f"{f['ratio_train_steps']:.2f}", ">= 0.90"))
             if "ratio_best_epochs" in f:
-                rows.append((f"1. throughput {w}: best epochs, with metrics", f"{f['ratio_best_epochs']:.2f}",
-                             ">= 0.90"))
+                rows.append(
+                    (f"1. throughput {w}: best epochs, with metrics", f"{f['ratio_best_epochs']:.2f}", ">= 0.90")
+                )
     if mo := doc("metric_overhead"):
         for t, f in _per_case(mo):
-            rows.append((f"2. metrics per epoch, {t}, {f['n_val']} val rows", f"{f['overhead_vs_session_epoch']:.1%}",
-                         "<= 5 %"))
+            rows.append(
+                (f"2. metrics per epoch, {t}, {f['n_val']} val rows", f"{f['overhead_vs_session_epoch']:.1%}", "<= 5 %")
+            )
     if sl := doc("start_latency"):
         strict = sl.get("beyond_tf_import_in_process_s")
-        rows.append(("3. POST /train -> first batch, beyond TF import",
-                     f"{sl['beyond_tf_import_s']:.1f} s ({sl['first_batch_s']:.1f} - {sl['tf_import_s']:.1f})"
-                     + (f"; {strict:.1f} s beyond the import alone" if strict is not None else ""), "<= 3 s"))
+        rows.append(
+            (
+                "3. POST /train -> first batch, beyond TF import",
+                f"{sl['beyond_tf_import_s']:.1f} s ({sl['first_batch_s']:.1f} - {sl['tf_import_s']:.1f})"
+                + (f"; {strict:.1f} s beyond the import alone" if strict is not None else ""),
+                "<= 3 s",
+            )
+        )
     if ig := doc("ingest"):
-        rows.append((f"4. CSV upload {ig['rows']} x 20 vs pyarrow", f"{ig['ratio']:.2f}x; API RSS +"
-                     f"{ig['rss_growth_big_mib']:.0f} MiB ({ig['rss_growth_per_file_mib']:.1f}x file)",
-                     "<= 2x, bounded"))
+        rows.append(
+            (
+                f"4. CSV upload {ig['rows']} x 20 vs pyarrow",
+                f"{ig['ratio']:.2f}x; API RSS +"
+                f"{ig['rss_growth_big_mib']:.0f} MiB ({ig['rss_growth_per_file_mib']:.1f}x file)",
+                "<= 2x, bounded",
+            )
+        )
     if al := doc("api_load"):
         u = al["under_training"]
-        rows.append((f"5. GET /sessions/{{id}} at {al['rate']:g} req/s, 2 trainings",
-                     f"p50 {u['p50_ms']:.0f} ms, p99 {u['p99_ms']:.0f} ms, {u['error_count']} errors",
-                     "p99 <= 50 ms, 0 errors"))
+        rows.append(
+            (
+                f"5. GET /sessions/{{id}} at {al['rate']:g} req/s, 2 trainings",
+                f"p50 {u['p50_ms']:.0f} ms, p99 {u['p99_ms']:.0f} ms, {u['error_count']} errors",
+                "p99 <= 50 ms, 0 errors",
+            )
+        )
     if qs := doc("queue_scale"):
-        rows.append((f"6. {qs['sessions']} sessions on {qs['workers']} workers",
-                     f"{qs['statuses']}, {len(qs['problems'])} problems; {qs['total_s']:.0f} s vs "
-                     f"{qs['ideal_s']:.0f} s ideal", "all end, none twice"))
+        rows.append(
+            (
+                f"6. {qs['sessions']} sessions on {qs['workers']} workers",
+                f"{qs['statuses']}, {len(qs['problems'])} problems; {qs['total_s']:.0f} s vs "
+                f"{qs['ideal_s']:.0f} s ideal",
+                "all end, none twice",
+            )
+        )
     return rows
 
 
@@ -88,8 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         load = [round(x, 2) for x in os.getloadavg()]
         print(f"\n#### {name} (load {load})", flush=True)
         t = time.perf_counter()
-        code = subprocess.run([PY, str(ROOT / "bench" / f"{name}.py"), *(["--quick"] if args.quick else [])],
-                              cwd=ROOT).returncode
+        code = subprocess.run(
+            [PY, str(ROOT / "bench" / f"{name}.py"), *(["--quick"] if args.quick else [])], cwd=ROOT
+        ).returncode
         runs[name] = {"loadavg_before": load, "wall_s": time.perf_counter() - t, "exit": code}
     folder = Path(os.environ.get("BENCH_RESULTS_DIR") or RESULTS)
     rows = headline(folder, args.quick)

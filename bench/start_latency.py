@@ -63,8 +63,9 @@ def measure_one(stack: Stack, task_id: str, db_path: Path) -> dict[str, Any]:
             if log_path.exists():
                 text = log_path.read_text(errors="replace")
                 for key, _ in PHASES[1:5]:
-                    if f"[fitstudio] {key}" in text or (key in ("rows:", "inputs:") and
-                                                        re.search(rf"\[fitstudio\] (\d+ )?{key}", text)):
+                    if f"[fitstudio] {key}" in text or (
+                        key in ("rows:", "inputs:") and re.search(rf"\[fitstudio\] (\d+ )?{key}", text)
+                    ):
                         seen.setdefault(key, now)
             time.sleep(POLL_S)
     finally:
@@ -77,8 +78,15 @@ def measure_one(stack: Stack, task_id: str, db_path: Path) -> dict[str, Any]:
             last = seen[key]
         marks.append((key, seen.get(key)))
     lines = [ln for ln in stack.session_log(sid).splitlines() if ln.startswith("[fitstudio]")]
-    return {"session_id": sid, "status": final["status"], "post_s": post_s, "marks": dict(marks),
-            "phase_s": phases, "first_batch_s": seen.get("first_batch"), "fitstudio_lines": lines}
+    return {
+        "session_id": sid,
+        "status": final["status"],
+        "post_s": post_s,
+        "marks": dict(marks),
+        "phase_s": phases,
+        "first_batch_s": seen.get("first_batch"),
+        "fitstudio_lines": lines,
+    }
 
 
 def idle_cpu_share(pid: int, seconds: float) -> float:
@@ -93,9 +101,14 @@ def idle_cpu_share(pid: int, seconds: float) -> float:
 
 def import_profile() -> dict[str, float]:
     """Self import time per top-level package of what the child imports (one `python -X importtime` run)."""
-    env = {"PATH": os.environ.get("PATH", ""), "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "-1",
-           "KERAS_BACKEND": "tensorflow", "PYTHONPATH": str(ROOT)}
-    code = "import worker.runtime.trainer, worker.runtime.cells, worker.runtime.protocol, sklearn.metrics"
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "CUDA_VISIBLE_DEVICES": "-1",
+        "KERAS_BACKEND": "tensorflow",
+        "PYTHONPATH": str(ROOT),
+    }
+    code = "import worker.runtime.trainer, worker.runtime.cells, core.protocol, sklearn.metrics"
     t = time.perf_counter()
     proc = subprocess.run([PY, "-X", "importtime", "-c", code], env=env, cwd=ROOT, capture_output=True, text=True)
     total = time.perf_counter() - t
@@ -139,22 +152,31 @@ def main(argv: list[str] | None = None) -> int:
     latency = median(r["first_batch_s"] for r in runs)
     imports = {} if args.quick else import_profile()
     figures = {
-        "tf_import_s": tf_s, "tf_import_before_after_s": [tf_before, tf_after], "tf_import_in_process_s": tf_in,
-        "first_batch_s": latency, "beyond_tf_import_s": latency - tf_s,
+        "tf_import_s": tf_s,
+        "tf_import_before_after_s": [tf_before, tf_after],
+        "tf_import_in_process_s": tf_in,
+        "first_batch_s": latency,
+        "beyond_tf_import_s": latency - tf_s,
         "beyond_tf_import_in_process_s": latency - tf_in,
-        "warmup": warm, "runs": runs,
+        "warmup": warm,
+        "runs": runs,
         "phase_median_s": {k: median(r["phase_s"].get(k, float("nan")) for r in runs) for k, _ in PHASES},
-        "child_import_self_s": imports, "idle_worker_cpu_share": median(idle_cpu),
+        "child_import_self_s": imports,
+        "idle_worker_cpu_share": median(idle_cpu),
     }
-    show("start latency", [
-        ("POST /train -> first batch (s, median)", latency),
-        ('`python -c "import tensorflow"` wall time (s)', tf_s), ("beyond TF import (s, target <= 3)", latency - tf_s),
-        ("  the import alone, timed in that process (s)", tf_in),
-        ("  beyond the import alone (s, stricter)", latency - tf_in),
-        ("idle worker's CPU use (share of one core)", figures["idle_worker_cpu_share"]),
-        *((f"  phase: {desc}", figures["phase_median_s"][k]) for k, desc in PHASES),
-        *((f"  import self time: {k}", v) for k, v in imports.items()),
-    ])
+    show(
+        "start latency",
+        [
+            ("POST /train -> first batch (s, median)", latency),
+            ('`python -c "import tensorflow"` wall time (s)', tf_s),
+            ("beyond TF import (s, target <= 3)", latency - tf_s),
+            ("  the import alone, timed in that process (s)", tf_in),
+            ("  beyond the import alone (s, stricter)", latency - tf_in),
+            ("idle worker's CPU use (share of one core)", figures["idle_worker_cpu_share"]),
+            *((f"  phase: {desc}", figures["phase_median_s"][k]) for k, desc in PHASES),
+            *((f"  import self time: {k}", v) for k, v in imports.items()),
+        ],
+    )
     write_result("start_latency", args.quick, figures, load)
     return 0
 

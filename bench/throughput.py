@@ -58,7 +58,7 @@ def steady(times: list[float]) -> list[float]:
 
 def feed(variant: str, x: dict[str, Any], y: Any, batch: int, seed: int, train: bool) -> tuple[Any, dict[str, Any]]:
     """What model.fit gets for VARIANT: (x or dataset, extra fit kwargs)."""
-    from worker.runtime.sequences import ArraySequence, as_model_input
+    from core.sequences import ArraySequence, as_model_input
 
     if variant in ("arrays", "arrays-noval"):  # float32 arrays, as a hand-written script would
         return ({k: as_model_input(v) for k, v in x.items()}, y), {"batch_size": batch, "shuffle": True}
@@ -76,7 +76,7 @@ def plain_main(job_path: str, variant: str, out_path: str, limit: int, epochs: i
     import keras
     import numpy as np
 
-    from worker.runtime import data, preprocessing
+    from core import data, preprocessing
     from worker.runtime.callbacks import BaseCallback, EvalSet
     from worker.runtime.trainer import TRAIN_SAMPLE_ROWS, _true_values
 
@@ -119,18 +119,34 @@ def plain_main(job_path: str, variant: str, out_path: str, limit: int, epochs: i
         kw["validation_data"] = val_feed
     model.fit(*fit_args, epochs=epochs, callbacks=[Timer()], verbose=0, **kw)
     rows = np.sort(np.random.default_rng(seed).choice(len(train_df), min(TRAIN_SAMPLE_ROWS, len(train_df)), False))
-    base = BaseCallback(ptype, settings["metric"], True, EvalSet(val_x, _true_values(val_df[target], prep["target"])),
-                        EvalSet({k: v[rows] for k, v in train_x.items()},
-                                _true_values(train_df[target].iloc[rows], prep["target"])), lambda e: None, epochs)
+    base = BaseCallback(
+        ptype,
+        settings["metric"],
+        True,
+        EvalSet(val_x, _true_values(val_df[target], prep["target"])),
+        EvalSet({k: v[rows] for k, v in train_x.items()}, _true_values(train_df[target].iloc[rows], prep["target"])),
+        lambda e: None,
+        epochs,
+    )
     scores = []
     for _ in range(2 if variant == "arrays" else 0):  # the first call also traces the predict function
         t = time.perf_counter()
         base.scores(model)
         scores.append(time.perf_counter() - t)
-    Path(out_path).write_text(json.dumps({
-        "variant": variant, "n_train": len(train_df), "n_val": len(val_df), "epoch_s": epoch_times,
-        "scores_s": scores[1:], "import_s": t_import, "data_s": t_data, "total_s": time.perf_counter() - t0,
-    }))
+    Path(out_path).write_text(
+        json.dumps(
+            {
+                "variant": variant,
+                "n_train": len(train_df),
+                "n_val": len(val_df),
+                "epoch_s": epoch_times,
+                "scores_s": scores[1:],
+                "import_s": t_import,
+                "data_s": t_data,
+                "total_s": time.perf_counter() - t0,
+            }
+        )
+    )
 
 
 def run_plain(job_file: Path, variant: str, limit: int = 0, epochs: int = 0) -> dict[str, Any]:
@@ -138,9 +154,26 @@ def run_plain(job_file: Path, variant: str, limit: int = 0, epochs: int = 0) -> 
     out = job_file.with_name(f"plain-{variant}-{time.monotonic_ns()}.json")
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "-1", "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
     env = {k: v for k, v in env.items() if not k.startswith("FITSTUDIO_")}
-    proc = subprocess.run([PY, str(Path(__file__).resolve()), "--plain", str(job_file), "--variant", variant,
-                           "--out", str(out), "--limit", str(limit), "--epochs", str(epochs)],
-                          env=env, cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            PY,
+            str(Path(__file__).resolve()),
+            "--plain",
+            str(job_file),
+            "--variant",
+            variant,
+            "--out",
+            str(out),
+            "--limit",
+            str(limit),
+            "--epochs",
+            str(epochs),
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"plain run failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
     return json.loads(out.read_text())
@@ -207,19 +240,36 @@ def workload(
         fs_t, plain_t = median(steady(fs["epoch_s"])), median(steady(plain["epoch_s"]))
         steps_t = median(steady(noval["epoch_s"]))
         scores_t = median(plain["scores_s"])
-        rep = {"session": fs, "plain": plain, "plain_no_validation": noval, "fs_epoch_s": fs_t,
-               "plain_epoch_s": plain_t, "plain_steps_s": steps_t, "scores_s": scores_t,
-               "ratio_with_metrics": plain_t / fs_t, "ratio_raw_fit": plain_t / max(1e-9, fs_t - scores_t),
-               "ratio_train_steps": steps_t / max(1e-9, fs_t - scores_t)}
+        rep = {
+            "session": fs,
+            "plain": plain,
+            "plain_no_validation": noval,
+            "fs_epoch_s": fs_t,
+            "plain_epoch_s": plain_t,
+            "plain_steps_s": steps_t,
+            "scores_s": scores_t,
+            "ratio_with_metrics": plain_t / fs_t,
+            "ratio_raw_fit": plain_t / max(1e-9, fs_t - scores_t),
+            "ratio_train_steps": steps_t / max(1e-9, fs_t - scores_t),
+        }
         reps.append(rep)
-        print(f"{name} rep {i + 1}: fitstudio {fs_t:.2f}s/epoch, plain {plain_t:.2f}s/epoch ({steps_t:.2f}s without "
-              f"validation), metrics {scores_t:.2f}s -> ratio {rep['ratio_with_metrics']:.3f} with metrics, "
-              f"{rep['ratio_train_steps']:.3f} train steps only; other processes' CPU share "
-              f"{during_session.share:.0%} / {during_plain.share:.0%}", flush=True)
+        print(
+            f"{name} rep {i + 1}: fitstudio {fs_t:.2f}s/epoch, plain {plain_t:.2f}s/epoch ({steps_t:.2f}s without "
+            f"validation), metrics {scores_t:.2f}s -> ratio {rep['ratio_with_metrics']:.3f} with metrics, "
+            f"{rep['ratio_train_steps']:.3f} train steps only; other processes' CPU share "
+            f"{during_session.share:.0%} / {during_plain.share:.0%}",
+            flush=True,
+        )
     n_train = reps[0]["plain"]["n_train"]
     out: dict[str, Any] = {
-        "size": size, "epochs": epochs, "batch_size": batch, "n_train": n_train, "n_val": reps[0]["plain"]["n_val"],
-        "dataset_make_s": made, "upload_s": upload_s, "repeats": reps,
+        "size": size,
+        "epochs": epochs,
+        "batch_size": batch,
+        "n_train": n_train,
+        "n_val": reps[0]["plain"]["n_val"],
+        "dataset_make_s": made,
+        "upload_s": upload_s,
+        "repeats": reps,
         "fitstudio_samples_per_s": n_train / median(r["fs_epoch_s"] for r in reps),
         "plain_samples_per_s": n_train / median(r["plain_epoch_s"] for r in reps),
         "ratio_with_metrics": median(r["ratio_with_metrics"] for r in reps),
@@ -228,8 +278,9 @@ def workload(
         # Other work on the machine only ever slows an epoch down: the best epochs are the least disturbed.
         "ratio_best_epochs": min(t for r in reps for t in steady(r["plain"]["epoch_s"]))
         / min(t for r in reps for t in steady(r["session"]["epoch_s"])),
-        "foreign_cpu_share_max": max(max(r["session"]["foreign_cpu_share"], r["plain"]["foreign_cpu_share"])
-                                     for r in reps),
+        "foreign_cpu_share_max": max(
+            max(r["session"]["foreign_cpu_share"], r["plain"]["foreign_cpu_share"]) for r in reps
+        ),
         "metrics_s": median(r["scores_s"] for r in reps),
     }
     if variants and job_file is not None:  # (c): feeds compared on a subset, 2 epochs (the second is timed)
@@ -240,11 +291,23 @@ def workload(
                 runs[v] = run_plain(job_file, v, limit, 3)
             runs[v]["foreign_cpu_share"] = during.share
         base = median(steady(runs["arrays"]["epoch_s"]))
-        out["feeds"] = {v: {"rows": limit or size, "epoch_s": median(steady(r["epoch_s"])),
-                            "speed_vs_arrays": base / median(steady(r["epoch_s"])), "run": r} for v, r in runs.items()}
-        print(f"{name} feeds (speed vs arrays): " + ", ".join(
-            f"{v} {f['speed_vs_arrays']:.2f} ({f['run']['foreign_cpu_share']:.0%} other CPU)"
-            for v, f in out["feeds"].items()), flush=True)
+        out["feeds"] = {
+            v: {
+                "rows": limit or size,
+                "epoch_s": median(steady(r["epoch_s"])),
+                "speed_vs_arrays": base / median(steady(r["epoch_s"])),
+                "run": r,
+            }
+            for v, r in runs.items()
+        }
+        print(
+            f"{name} feeds (speed vs arrays): "
+            + ", ".join(
+                f"{v} {f['speed_vs_arrays']:.2f} ({f['run']['foreign_cpu_share']:.0%} other CPU)"
+                for v, f in out["feeds"].items()
+            ),
+            flush=True,
+        )
     return out
 
 
@@ -253,11 +316,17 @@ def main(argv: list[str] | None = None) -> int:
     base_args(parser)
     parser.add_argument("--workloads", default="mlp,cnn")
     parser.add_argument("--repeats", type=int, default=0, help="interleaved repetitions (default: mlp 2, cnn 1)")
-    parser.add_argument("--feeds", default="sequence,tfdata",
-                        help="feeds compared with plain arrays on a subset (arrays, sequence, sequence-workers, "
-                             "tfdata; empty: none)")
-    parser.add_argument("--feed-rows", type=int, default=0,
-                        help="rows the feeds are compared on (default: mlp 40000, cnn 2500; 0 rows = the default)")
+    parser.add_argument(
+        "--feeds",
+        default="sequence,tfdata",
+        help="feeds compared with plain arrays on a subset (arrays, sequence, sequence-workers, tfdata; empty: none)",
+    )
+    parser.add_argument(
+        "--feed-rows",
+        type=int,
+        default=0,
+        help="rows the feeds are compared on (default: mlp 40000, cnn 2500; 0 rows = the default)",
+    )
     parser.add_argument("--plain", help=argparse.SUPPRESS)
     parser.add_argument("--variant", default="arrays", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -276,15 +345,18 @@ def main(argv: list[str] | None = None) -> int:
         stack.project()
         for name in [w.strip() for w in args.workloads.split(",") if w.strip()]:
             figures[name] = w = workload(stack, name, args.quick, args.repeats, feeds, args.feed_rows)
-            rows = [("train samples / epoch", w["n_train"]), ("batch size", w["batch_size"]),
-                    ("fitstudio samples/s (with metrics)", w["fitstudio_samples_per_s"]),
-                    ("plain model.fit samples/s", w["plain_samples_per_s"]),
-                    ("metrics time per epoch (s)", w["metrics_s"]),
-                    ("ratio with metrics (target >= 0.90)", w["ratio_with_metrics"]),
-                    ("ratio raw fit (metrics subtracted)", w["ratio_raw_fit"]),
-                    ("ratio of training steps alone (plain fit without validation)", w["ratio_train_steps"]),
-                    ("ratio of the best epochs (with metrics)", w["ratio_best_epochs"]),
-                    ("other processes' CPU share, worst run", w["foreign_cpu_share_max"])]
+            rows = [
+                ("train samples / epoch", w["n_train"]),
+                ("batch size", w["batch_size"]),
+                ("fitstudio samples/s (with metrics)", w["fitstudio_samples_per_s"]),
+                ("plain model.fit samples/s", w["plain_samples_per_s"]),
+                ("metrics time per epoch (s)", w["metrics_s"]),
+                ("ratio with metrics (target >= 0.90)", w["ratio_with_metrics"]),
+                ("ratio raw fit (metrics subtracted)", w["ratio_raw_fit"]),
+                ("ratio of training steps alone (plain fit without validation)", w["ratio_train_steps"]),
+                ("ratio of the best epochs (with metrics)", w["ratio_best_epochs"]),
+                ("other processes' CPU share, worst run", w["foreign_cpu_share_max"]),
+            ]
             for v, f in w.get("feeds", {}).items():
                 rows.append((f"feed {v}: epoch speed vs arrays ({f['rows']} rows)", f["speed_vs_arrays"]))
             show(f"throughput {name}", rows)

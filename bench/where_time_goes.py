@@ -40,19 +40,19 @@ BUCKETS = [
     ("imports (python modules)", ["_find_and_load (<frozen importlib._bootstrap>"]),
     ("TF graph tracing (first call of each tf.function)", ["tracing_compilation.py", "func_graph.py"]),
     ("metrics: model.predict on eval sets", ["EvalSet.predict (worker/runtime/callbacks.py"]),
-    ("metrics: sklearn/numpy compute", ["compute (worker/runtime/metrics.py"]),
-    ("input pipeline: ArraySequence.__getitem__", ["__getitem__ (worker/runtime/sequences.py"]),
+    ("metrics: sklearn/numpy compute", ["compute (core/metrics.py"]),
+    ("input pipeline: ArraySequence.__getitem__", ["__getitem__ (core/sequences.py"]),
     ("progress events (on_train_batch_end)", ["on_train_batch_end (worker/runtime/callbacks.py"]),
     ("keep best weights / other epoch end", ["on_epoch_end (worker/runtime/callbacks.py"]),
     ("Keras fit: train/val steps, data adapter", ["fit (keras/src/backend/tensorflow/trainer.py"]),
     ("output check (predict_on_batch)", ["check_output (worker/runtime/trainer.py"]),
     ("build + compile model (user cells)", ["call (worker/runtime/cells.py", "load (worker/runtime/cells.py"]),
     ("encode targets / eval sets", ["encode_targets (", "_true_values ("]),
-    ("images: decode (PIL)", ["load_images (worker/runtime/preprocessing.py"]),
-    ("preprocessing: fit", ["fit (worker/runtime/preprocessing.py"]),
-    ("preprocessing: transform", ["transform (worker/runtime/preprocessing.py"]),
-    ("dataset: read Parquet + split", ["load (worker/runtime/data.py", "split (worker/runtime/data.py"]),
-    ("final evaluation", ["of_model (worker/runtime/evaluation.py"]),
+    ("images: decode (PIL)", ["load_images (core/preprocessing.py"]),
+    ("preprocessing: fit", ["fit (core/preprocessing.py"]),
+    ("preprocessing: transform", ["transform (core/preprocessing.py"]),
+    ("dataset: read Parquet + split", ["load (core/data.py", "split (core/data.py"]),
+    ("final evaluation", ["of_model (core/evaluation.py"]),
     ("save model file", ["save (keras/src/models/model.py", "save_model ("]),
     ("setup: GPU list, aliases", ["_setup_gpus (worker/runtime/child.py", "install_aliases ("]),
 ]
@@ -88,9 +88,13 @@ def summarise(raw: Path, rate: int) -> dict[str, Any]:
         leaf = leaf.split(" (")[0] + " (" + leaf.split(" (")[-1].split(":")[0].split("/")[-1]
         selfs[leaf] = selfs.get(leaf, 0) + n
     return {
-        "samples": total, "rate_hz": rate,
-        "buckets": {k: {"share": v / total, "seconds": v / rate} for k, v in
-                    sorted(buckets.items(), key=lambda kv: -kv[1])} if total else {},
+        "samples": total,
+        "rate_hz": rate,
+        "buckets": {
+            k: {"share": v / total, "seconds": v / rate} for k, v in sorted(buckets.items(), key=lambda kv: -kv[1])
+        }
+        if total
+        else {},
         "top_self": {k: v / total for k, v in sorted(selfs.items(), key=lambda kv: -kv[1])[:15]} if total else {},
     }
 
@@ -119,8 +123,26 @@ def run_case(stack: Stack, name: str, quick: bool, rate: int) -> dict[str, Any]:
     raw = stack.folder / f"{name}.pyspy.txt"
     events_r, events_w = os.pipe()
     pyspy = shutil.which("py-spy") or str(Path(PY).with_name("py-spy"))
-    cmd = [pyspy, "record", "--rate", str(rate), "--format", "raw", "--output", str(raw), "--nonblocking", "--idle",
-           "--threads", "--", PY, "-m", "worker.runtime.child", str(job_file), "--events-fd", str(events_w)]
+    cmd = [
+        pyspy,
+        "record",
+        "--rate",
+        str(rate),
+        "--format",
+        "raw",
+        "--output",
+        str(raw),
+        "--nonblocking",
+        "--idle",
+        "--threads",
+        "--",
+        PY,
+        "-m",
+        "worker.runtime.child",
+        str(job_file),
+        "--events-fd",
+        str(events_w),
+    ]
     log = open(scratch / "child.log", "wb")  # noqa: SIM115 - closed below
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=scratch, env=env, stdout=log, stderr=subprocess.STDOUT, pass_fds=(events_w,))
@@ -134,8 +156,12 @@ def run_case(stack: Stack, name: str, quick: bool, rate: int) -> dict[str, Any]:
     if code != 0 or not raw.exists():
         raise RuntimeError(f"profiled child failed ({code}):\n{text[-3000:]}")
     out = summarise(raw, rate)
-    out.update(size=size, epochs=epochs, wall_s=wall, fitstudio_lines=[
-        ln for ln in text.splitlines() if ln.startswith("[fitstudio]")])
+    out.update(
+        size=size,
+        epochs=epochs,
+        wall_s=wall,
+        fitstudio_lines=[ln for ln in text.splitlines() if ln.startswith("[fitstudio]")],
+    )
     return out
 
 

@@ -168,7 +168,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
     migrate(_settings())
     uvicorn.run(
-        "server.main:create_app", factory=True, host=args.host, port=args.port, log_level="info", proxy_headers=False
+        "webui.app:create_app", factory=True, host=args.host, port=args.port, log_level="info", proxy_headers=False
     )
     return 0
 
@@ -225,7 +225,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         watch = _worker_watch(args)
         watch.start()
         uvicorn.run(  # X-Forwarded-For is ours to judge (FITSTUDIO_TRUSTED_PROXIES), not uvicorn's
-            "server.main:create_app",
+            "webui.app:create_app",
             factory=True,
             host=args.host,
             port=args.port,

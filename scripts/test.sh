@@ -20,6 +20,8 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
     || echo "note: could not install chromium; the browser test fails when CI=true, skips otherwise" >&2
 fi
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/lint-imports  # the layers: [tool.importlinter] in pyproject.toml, docs/architecture.md
 # --fast: the inner loop, without the tests that train real models (marker `slow`).
 if [ "${1:-}" = "--fast" ]; then shift; set -- -m "not slow" "$@"; fi
 exec .venv/bin/python -m pytest -p no:cacheprovider -q -ra "$@"

@@ -1,4 +1,5 @@
-"""The FastAPI application: REST API under /api/v1, service endpoints, and the web UI."""
+"""The API application: REST API under /api/v1, the service endpoints, the middleware. The web UI adds its pages
+on top of it (webui/app.py): the server never imports the web UI."""
 
 from __future__ import annotations
 
@@ -41,8 +42,8 @@ async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         reconciler.stop()
 
 
-def create_app() -> FastAPI:
-    """Build the app from the current settings."""
+def create_api() -> FastAPI:
+    """Build the API (no web pages) from the current settings."""
     settings = get_settings()
     settings.ensure_dirs()
     app = FastAPI(
@@ -61,14 +62,6 @@ def create_app() -> FastAPI:
         app.include_router(extra.router, prefix="/api/v1")
     app.include_router(service.api_router, prefix="/api/v1")
     app.include_router(service.router)
-    from webui.routes import mount_static
-    from webui.routes import router as web_router
-
-    app.include_router(web_router)
-    from webui import tensorboard
-
-    tensorboard.install(app)  # TensorBoard behind the login: /sessions/{id}/tensorboard/, /ml-tasks/{id}/tensorboard/
-    mount_static(app)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(AuthFirstMiddleware)
     app.add_middleware(PathGuardMiddleware)

@@ -141,7 +141,12 @@ class Settings(BaseSettings):
     def ensure_dirs(self) -> None:
         """Create HOME and the folders under it."""
         for folder in (
-            self.home, self.data_root, self.artifacts, self.scratch_root, self.broker_folder, self.weights_store
+            self.home,
+            self.data_root,
+            self.artifacts,
+            self.scratch_root,
+            self.broker_folder,
+            self.weights_store,
         ):
             folder.mkdir(parents=True, exist_ok=True)
 

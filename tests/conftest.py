@@ -119,17 +119,22 @@ class Api:
             assert r.status_code == 200, r.text
         return token
 
-    def upload_csv(self, project: str, name: str, payload: bytes, filename: str = "data.csv",
-                   token: str | None = None) -> Any:
+    def upload_csv(
+        self, project: str, name: str, payload: bytes, filename: str = "data.csv", token: str | None = None
+    ) -> Any:
         """POST a file as a dataset."""
-        return self.post(f"/api/v1/projects/{project}/datasets", token=token, data={"name": name},
-                         files={"file": (filename, io.BytesIO(payload), "application/octet-stream")})
+        return self.post(
+            f"/api/v1/projects/{project}/datasets",
+            token=token,
+            data={"name": name},
+            files={"file": (filename, io.BytesIO(payload), "application/octet-stream")},
+        )
 
 
 def make_api(settings: Any) -> Api:
     """An Api on SETTINGS' database with user 'owner'."""
     from server.db import session_scope
-    from server.main import create_app
+    from webui.app import create_app
     from server.services import auth
 
     with session_scope() as db:

@@ -76,15 +76,35 @@ def drop_pg_database(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def start_worker(name: str, queues: str = "gpu,cpu", extra_env: dict[str, str] | None = None,
-                 args: list[str] | None = None, log: Path | None = None) -> subprocess.Popen[bytes]:
+def start_worker(
+    name: str,
+    queues: str = "gpu,cpu",
+    extra_env: dict[str, str] | None = None,
+    args: list[str] | None = None,
+    log: Path | None = None,
+) -> subprocess.Popen[bytes]:
     """A real `fitstudio worker` process with the current environment (the test's settings)."""
     env = {**os.environ, **(extra_env or {})}
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
-        [sys.executable, "-m", "fitstudio.cli", "worker", "--queues", queues, "--name", name,
-         "--loglevel", "info", *(args or [])],
-        env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "fitstudio.cli",
+            "worker",
+            "--queues",
+            queues,
+            "--name",
+            name,
+            "--loglevel",
+            "info",
+            *(args or []),
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from core.catalog import CUSTOM_SCORE, metric_names
 from server.models import MLTask
 from server.services import datasets
-from server.services.catalog import CUSTOM_SCORE, metric_names
 from server.services.defaults import TRAINING_DEFAULT
 from server.settings import Settings
 
@@ -136,7 +136,7 @@ def input_shapes(settings: Settings, task: MLTask, doc: dict[str, Any]) -> dict[
     Numeric columns count 1 each and text/image inputs follow their settings; categorical columns need the
     distinct values of the train split, so only they are read, and split exactly as the training splits.
     """
-    from worker.runtime import data, preprocessing
+    from core import data, preprocessing
 
     design = {"settings": doc, "target": task.target, "prediction_type": task.prediction_type}
     inputs = {c: s for c, s in doc["features"].items() if s["role"] == "input"}

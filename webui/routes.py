@@ -12,7 +12,7 @@ from server.api.hosts import client_address
 from server.db import get_db, session_scope
 from server.services import auth, ratelimit
 from server.settings import get_settings
-from webui import session as websession
+from server import web_session as websession
 from webui.pages import analyses, datasets, folders, mltasks, models, projects, sessions, workers
 from webui.web import HERE, PageRoute, csrf_form, redirect, render
 

@@ -21,7 +21,7 @@ from server.api.deps import user_from_cookie
 from server.db import get_db
 from server.errors import ApiError
 from server.models import User
-from webui import session as websession
+from server import web_session as websession
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))

@@ -1,74 +1,8 @@
-"""The Celery app, configured from the settings: embedded filesystem broker by default, Redis in production."""
+"""The worker's Celery app: the broker's app (server/broker.py) for the current settings; `celery -A` loads it."""
 
 from __future__ import annotations
 
-from celery import Celery
-
-from server.settings import Settings, get_settings
-
-# Longer than the longest training (60 days, the cap on training.time_limit_s): a late-acked message
-# must never be redelivered while its training still runs.
-VISIBILITY_TIMEOUT_S = 61 * 86400
-
-
-def make_app(settings: Settings) -> Celery:
-    """A Celery app for SETTINGS (acks_late, reject on worker loss, prefetch 1, JSON only)."""
-    app = Celery("fitstudio", broker=settings.celery_broker_url)
-    transport: dict[str, object] = {"visibility_timeout": VISIBILITY_TIMEOUT_S}
-    if settings.embedded_broker:
-        folder = settings.broker_folder
-        for sub in ("queue", "processed", "control"):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
-        transport.update(
-            data_folder_in=str(folder / "queue"),
-            data_folder_out=str(folder / "queue"),
-            processed_folder=str(folder / "processed"),
-            control_folder=str(folder / "control"),
-            store_processed=False,
-        )
-    app.conf.update(
-        broker_transport_options=transport,
-        broker_connection_retry_on_startup=True,
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
-        task_serializer="json",
-        accept_content=["json"],
-        result_serializer="json",
-        task_ignore_result=True,
-        result_backend=None,
-        task_default_queue="cpu",
-        worker_hijack_root_logger=False,
-        worker_enable_remote_control=not settings.embedded_broker,
-        worker_send_task_events=False,
-        broker_heartbeat=0 if settings.embedded_broker else 60,
-    )
-    app.conf.imports = ("worker.tasks",)
-    return app
-
-
-_apps: dict[tuple[str, str], Celery] = {}
-
-
-def app_for(settings: Settings) -> Celery:
-    """The Celery app for SETTINGS' broker (cached; the API only publishes through it)."""
-    key = (settings.celery_broker_url, str(settings.broker_folder))
-    if key not in _apps:
-        _apps[key] = make_app(settings)
-    return _apps[key]
-
+from server.broker import app_for
+from server.settings import get_settings
 
 app = app_for(get_settings())
-
-
-def broker_ping(settings: Settings) -> None:
-    """Raise unless the broker answers (the embedded one: its folder is writable)."""
-    if settings.embedded_broker:
-        folder = settings.broker_folder / "queue"
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".ping"
-        probe.write_text("ok")
-        probe.unlink()
-        return
-    with app_for(settings).connection_for_write() as conn:
-        conn.ensure_connection(max_retries=1, timeout=2)

@@ -11,6 +11,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from core import evaluation
 from server.models import Dataset, TrainedModel
 from server.services import datasets, model_files, storage
 from server.services.ids import trained_model_id
@@ -20,7 +21,6 @@ from worker import folders as worker_folders
 from worker.cgroups import PidsCgroup
 from worker.gpus import GpuPool
 from worker.runtime import checkpoint as ckpt
-from worker.runtime import evaluation
 from worker.runtime.control import DRAINED_EXIT_CODE
 from worker.supervisor import Outcome, SessionSink, Sink, Supervisor
 from worker.workspace import Workspace

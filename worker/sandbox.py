@@ -47,7 +47,7 @@ ETC_ENTRIES = (
     "ssl",
     "timezone",
 )
-PACKAGES = ("fitstudio", "server", "worker")  # what the child imports from a source checkout
+PACKAGES = ("core", "fitstudio", "worker")  # what the child imports from a source checkout (never server)
 UID_SPAN = 50_000  # root workers run each training as uid base + (crc32(scratch name) mod span)
 PROBE_TIMEOUT_S = 30
 NO_CAPS = "CapEff:\t0000000000000000"

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.protocol import reply_line
 from worker import child_process, state
-from worker.runtime.protocol import reply_line
 
 log = logging.getLogger(__name__)
 

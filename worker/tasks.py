@@ -38,7 +38,18 @@ def _on_setup(sender: str | None = None, instance: object = None, **_kw: object)
         app_.amqp.queues.deselect(list(consume))
     _heartbeat = Heartbeat(name, queues, _pool.gpus, concurrency, settings.worker_heartbeat_s, sandbox)
     _heartbeat.start()
+    if threading.current_thread() is threading.main_thread():
+        # Celery installs its own SIGTERM handler only after the banner; a stop in between must not leave the
+        # row "alive" until it goes silent. Celery's handler replaces this one.
+        signal.signal(signal.SIGTERM, _stopped_before_ready)
     log.info("fitstudio worker %s set up on queues %s with GPUs %s", name, queues, _pool.gpus)
+
+
+def _stopped_before_ready(_signum: int, _frame: object) -> None:
+    """SIGTERM before Celery is ready: mark the worker stopped and exit (nothing runs yet)."""
+    if _heartbeat is not None:
+        _heartbeat.stop()
+    os._exit(0)
 
 
 @signals.worker_shutting_down.connect

@@ -55,7 +55,7 @@ async def refusal(request: Request) -> Response | None:
                 "bad_token", "This token is unknown or revoked; create one with 'fitstudio tokens create'."
             )
         return None
-    from webui.session import read_session
+    from server.web_session import read_session
 
     if read_session(request) is not None:
         return None

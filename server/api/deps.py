@@ -25,7 +25,7 @@ def _unauthorized() -> ApiError:
 
 def user_from_cookie(request: Request, db: Session) -> User | None:
     """The user of the web UI's signed session cookie, or None."""
-    from webui.session import read_session
+    from server.web_session import read_session
 
     data = read_session(request)
     if not data or not isinstance(data.get("uid"), int):
@@ -53,7 +53,7 @@ def current_user(request: Request, db: Session = Depends(get_db)) -> User:
     if user is None:
         raise _unauthorized()
     if request.method not in ("GET", "HEAD", "OPTIONS"):
-        from webui.session import check_csrf_header
+        from server.web_session import check_csrf_header
 
         check_csrf_header(request)
     return user

@@ -51,8 +51,14 @@ def _decode(raw: bytes, what: str) -> str:
 class _Parts:
     """python-multipart callbacks: collect headers and text fields, queue the file field's bytes."""
 
-    def __init__(self, received: Received, file_field: str, check_filename: Callable[[str], Any], limit: int,
-                 too_large: Callable[[], ApiError]):
+    def __init__(
+        self,
+        received: Received,
+        file_field: str,
+        check_filename: Callable[[str], Any],
+        limit: int,
+        too_large: Callable[[], ApiError],
+    ):
         self.received = received
         self.file_field = file_field
         self.check_filename = check_filename
@@ -151,7 +157,8 @@ def _boundary(request: Request, required: list[str]) -> bytes:
     kind, params = parse_options_header(content_type)
     if kind != b"multipart/form-data":
         raise _invalid(
-            required, "Field required",
+            required,
+            "Field required",
             f"Send the upload as multipart/form-data with the fields {', '.join(required)} "
             f"(the request's Content-Type is {content_type or 'missing'!r}).",
         )

@@ -36,8 +36,10 @@ def check_metrics_token(request: Request) -> None:
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected.encode()):
         raise ApiError(
-            401, "unauthorized", "GET /metrics needs 'Authorization: Bearer <FITSTUDIO_METRICS_TOKEN>' "
-            "(Prometheus: authorization.credentials in the scrape config)."
+            401,
+            "unauthorized",
+            "GET /metrics needs 'Authorization: Bearer <FITSTUDIO_METRICS_TOKEN>' "
+            "(Prometheus: authorization.credentials in the scrape config).",
         )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server.services.catalog import DEFAULT_METRIC
+from core.catalog import DEFAULT_METRIC
 
 _ARCH_HEAD = """\
 from keras.layers import Input, Dense, Concatenate, Flatten, Conv2D, MaxPooling2D, Embedding, GlobalAveragePooling1D

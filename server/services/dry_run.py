@@ -84,7 +84,7 @@ def wait_s(settings: Settings) -> float:
 
 def start(db: Session, settings: Settings, user: User, task: MLTask, doc: dict[str, Any]) -> int:
     """Store the dry run of DOC, commit (the request's connection goes back) and publish it; its id."""
-    from worker.celery_app import app_for
+    from server.broker import publish
 
     design = {
         "settings": doc,
@@ -100,13 +100,7 @@ def start(db: Session, settings: Settings, user: User, task: MLTask, doc: dict[s
     db.add(row)
     db.commit()
     try:
-        app_for(settings).send_task(
-            "fitstudio.dry_run",
-            args=[row.id],
-            queue=queue_of(doc),
-            retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
-        )
+        publish(settings, "fitstudio.dry_run", row.id, queue_of(doc))
     except Exception as exc:  # no broker: nothing will run it, so say so now instead of a 500 or a long wait
         db.delete(row)
         db.commit()

@@ -8,11 +8,11 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.catalog import CUSTOM_SCORE, PREDICTION_TYPES, is_valid_metric, metric_names
 from server.errors import invalid
 from server.models import Analysis, MLTask, User
 from server.schemas.settings import MLTaskSettings
 from server.services import audit, code_check, datasets
-from server.services.catalog import CUSTOM_SCORE, PREDICTION_TYPES, is_valid_metric, metric_names
 from server.services.defaults import default_settings
 from server.services.ids import short_id
 from server.services.inference import check_prediction_type, infer_prediction_type

@@ -44,7 +44,7 @@ def checks(settings: Settings) -> dict[str, str]:
         except Exception as exc:  # readiness reports, it does not raise
             found["sql"] = f"error: {type(exc).__name__}"
         try:
-            from worker.celery_app import broker_ping
+            from server.broker import broker_ping
 
             broker_ping(settings)
             found["broker"] = "ok"

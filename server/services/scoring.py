@@ -72,8 +72,8 @@ def _image_bytes(value: Any, column: str, files_root: Path | None) -> Any:
 
 
 def _inputs(model_row: TrainedModel, rows: list[dict[str, Any]], files_root: Path | None) -> dict[str, np.ndarray]:
-    from worker.runtime import preprocessing
-    from worker.runtime.sequences import as_model_input
+    from core import preprocessing
+    from core.sequences import as_model_input
 
     prep = model_row.preprocessing
     frame = pd.DataFrame(rows)
@@ -105,8 +105,8 @@ def predict(model_row: TrainedModel, path: Path, rows: Any, files_root: Path | N
         raise invalid("rows must be a non-empty list of objects {column: value}.", code="bad_rows")
     if len(rows) > MAX_ROWS:
         raise ApiError(413, "too_many_rows", f"{len(rows)} rows; at most {MAX_ROWS} per request.")
-    from worker.runtime.metrics import probabilities
-    from worker.runtime.sequences import inputs_for
+    from core.metrics import probabilities
+    from core.sequences import inputs_for
 
     inputs = _inputs(model_row, rows, files_root)
     model, lock = load_model(path)

@@ -77,16 +77,10 @@ def publish(session: TrainingSession) -> bool:
     """Put SESSION's Celery task on its queue and note when; a failed publish is repaired by the reconciler."""
     from server.db import session_scope
     from server.settings import get_settings
-    from worker.celery_app import app_for
+    from server.broker import publish
 
     try:
-        app_for(get_settings()).send_task(
-            "fitstudio.train",
-            args=[session.id],
-            queue=session.queue,
-            retry=True,
-            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
-        )
+        publish(get_settings(), "fitstudio.train", session.id, session.queue)
     except Exception:  # the session stays queued in SQL; the reconciler re-publishes it
         log.exception("publishing session %s failed; the reconciler will retry", session.id)
         return False

@@ -104,8 +104,14 @@ def _supported(kind: pa.DataType) -> bool:
     if pa.types.is_dictionary(kind):
         return _supported(kind.value_type) and not pa.types.is_dictionary(kind.value_type)
     checks = (
-        pa.types.is_null, pa.types.is_boolean, pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal,
-        pa.types.is_string, pa.types.is_large_string, pa.types.is_temporal,
+        pa.types.is_null,
+        pa.types.is_boolean,
+        pa.types.is_integer,
+        pa.types.is_floating,
+        pa.types.is_decimal,
+        pa.types.is_string,
+        pa.types.is_large_string,
+        pa.types.is_temporal,
     )
     return any(check(kind) for check in checks) and not pa.types.is_interval(kind)
 

@@ -8,10 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import evaluation
 from server.models import MLTask, TrainedModel
 from server.services import model_files
 from server.settings import Settings
-from worker.runtime import evaluation
 
 
 def ids_of_task(db: Session, task: MLTask) -> list[str]:

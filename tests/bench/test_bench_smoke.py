@@ -20,8 +20,14 @@ def run_quick(name: str, tmp_path: Path, *extra: str) -> dict:
     """Run bench/NAME.py --quick with results under TMP_PATH; the results document."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FITSTUDIO_")}
     env.update(BENCH_RESULTS_DIR=str(tmp_path), TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.run([sys.executable, str(ROOT / "bench" / f"{name}.py"), "--quick", *extra], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=1200)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / f"{name}.py"), "--quick", *extra],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     doc = json.loads((tmp_path / f"{name}-quick.json").read_text())
     assert doc["quick"] is True and doc["figures"] and doc["machine"]["cores"]

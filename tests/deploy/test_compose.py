@@ -20,7 +20,11 @@ def run_config(cmd: list[str], env_file: Path, tmp_path: Path, *extra: str) -> s
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
     return subprocess.run(
         [*cmd, "--env-file", str(env_file), "-f", str(COMPOSE_FILE), *extra, "config"],
-        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
     )
 
 
@@ -68,8 +72,11 @@ def test_compose_config_accepts_the_example_env(compose_cmd: list[str], tmp_path
 
 def test_compose_config_refuses_a_missing_secret(compose_cmd: list[str], tmp_path: Path) -> None:
     env_file = tmp_path / "env"
-    env_file.write_text("".join(line + "\n" for line in ENV_EXAMPLE.read_text().splitlines()
-                                if not line.startswith("FITSTUDIO_SECRET_KEY=")))
+    env_file.write_text(
+        "".join(
+            line + "\n" for line in ENV_EXAMPLE.read_text().splitlines() if not line.startswith("FITSTUDIO_SECRET_KEY=")
+        )
+    )
     result = run_config(compose_cmd, env_file, tmp_path)
     assert result.returncode != 0
     assert "FITSTUDIO_SECRET_KEY" in result.stderr + result.stdout
@@ -162,8 +169,14 @@ def test_secrets_come_from_env_and_every_setting_exists() -> None:
     variables = compose_variables()
     example = env_example()
     required = {name for name, modifier in variables.items() if modifier.startswith(":?")}
-    assert {"FITSTUDIO_SECRET_KEY", "POSTGRES_PASSWORD", "FITSTUDIO_DATABASE_URL", "FITSTUDIO_BROKER_URL",
-            "FITSTUDIO_PUBLIC_URL", "FITSTUDIO_ALLOWED_HOSTS"} <= required
+    assert {
+        "FITSTUDIO_SECRET_KEY",
+        "POSTGRES_PASSWORD",
+        "FITSTUDIO_DATABASE_URL",
+        "FITSTUDIO_BROKER_URL",
+        "FITSTUDIO_PUBLIC_URL",
+        "FITSTUDIO_ALLOWED_HOSTS",
+    } <= required
     assert required <= set(example), f"missing from .env.example: {required - set(example)}"
     assert example["FITSTUDIO_DATABASE_URL"].startswith("postgresql+psycopg://")
     assert example["FITSTUDIO_BROKER_URL"].startswith("redis://")

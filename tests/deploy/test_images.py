@@ -39,7 +39,8 @@ def stages() -> dict[str, dict[str, object]]:
                 base = base.replace("${" + name + "}", value)
             current = []
             found[parts[-1] if len(parts) >= 3 and parts[-2].upper() == "AS" else f"stage{len(found)}"] = {
-                "from": base, "lines": current,
+                "from": base,
+                "lines": current,
             }
         elif current is not None:
             current.append(line)
@@ -102,11 +103,26 @@ def ignored(path: str, patterns: list[str]) -> bool:
 
 def test_dockerignore_keeps_secrets_caches_and_tests_out_but_the_sources_in() -> None:
     patterns = [ln.strip() for ln in DOCKERIGNORE.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
-    for path in (".venv/bin/python", ".git/HEAD", ".env", "tests/e2e/test_training.py", "server/__pycache__/x.pyc",
-                 ".pytest_cache/v", ".ruff_cache/x", "fitstudio.egg-info/PKG-INFO"):
+    for path in (
+        ".venv/bin/python",
+        ".git/HEAD",
+        ".env",
+        "tests/e2e/test_training.py",
+        "server/__pycache__/x.pyc",
+        ".pytest_cache/v",
+        ".ruff_cache/x",
+        "fitstudio.egg-info/PKG-INFO",
+    ):
         assert ignored(path, patterns), path
-    for path in ("pyproject.toml", "README.md", "server/main.py", "worker/tasks.py", "migrations/env.py",
-                 "webui/templates", "fitstudio/cli.py"):
+    for path in (
+        "pyproject.toml",
+        "README.md",
+        "server/main.py",
+        "worker/tasks.py",
+        "migrations/env.py",
+        "webui/templates",
+        "fitstudio/cli.py",
+    ):
         assert not ignored(path, patterns), path
 
 
@@ -119,9 +135,22 @@ def test_the_wheel_carries_migrations_templates_and_observability(tmp_path: Path
     for package in ("server", "worker", "webui", "fitstudio", "migrations"):
         shutil.copytree(ROOT / package, context / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet",
-         "--wheel-dir", str(tmp_path / "wheels"), str(context)],
-        capture_output=True, text=True, timeout=280, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--quiet",
+            "--wheel-dir",
+            str(tmp_path / "wheels"),
+            str(context),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     (wheel,) = (tmp_path / "wheels").glob("fitstudio-*.whl")

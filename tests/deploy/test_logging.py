@@ -83,7 +83,7 @@ def test_api_logs_json_with_the_session_of_the_request(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from server.main import create_app
+    from webui.app import create_app
     from tests.conftest import configure
 
     handler, buf = root_buffer
@@ -105,7 +105,7 @@ def test_api_logs_json_with_the_session_of_the_request(
 def test_api_keeps_text_logs_by_default(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, root_buffer: tuple[logging.Handler, io.StringIO]
 ) -> None:
-    from server.main import create_app
+    from webui.app import create_app
     from tests.conftest import configure
 
     handler, _buf = root_buffer
@@ -130,8 +130,9 @@ def test_worker_reformats_celery_handlers_once_celery_set_them_up(
         configure(monkeypatch, tmp_path / "home", log_format="json")
         install_worker_logging()
         root = logging.getLogger()
-        signals.after_setup_logger.send(sender=None, logger=root, loglevel=logging.INFO, logfile=None,
-                                        format="", colorize=False)
+        signals.after_setup_logger.send(
+            sender=None, logger=root, loglevel=logging.INFO, logfile=None, format="", colorize=False
+        )
         assert isinstance(handler.formatter, JsonFormatter)
         assert isinstance(task_handler.formatter, JsonFormatter)
     finally:

@@ -156,8 +156,12 @@ def test_metrics_token_when_set_is_required(api: Api, monkeypatch: pytest.Monkey
     monkeypatch.setenv("FITSTUDIO_METRICS_TOKEN", "scrape-secret")
     get_settings.cache_clear()
     try:
-        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic scrape-secret"},
-                        {"Authorization": f"Bearer {api.token}"}):  # a user's API token is not the scrape token
+        for headers in (
+            {},
+            {"Authorization": "Bearer wrong"},
+            {"Authorization": "Basic scrape-secret"},
+            {"Authorization": f"Bearer {api.token}"},
+        ):  # a user's API token is not the scrape token
             r = api.client.get("/metrics", headers=headers)
             assert r.status_code == 401, (headers, r.status_code)
             assert r.json()["code"] == "unauthorized" and "FITSTUDIO_METRICS_TOKEN" in r.json()["detail"]

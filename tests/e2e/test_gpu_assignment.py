@@ -17,7 +17,7 @@ from tests.e2e.test_training import wait_session
 
 pytestmark = pytest.mark.slow
 
-PROBE = '''
+PROBE = """
 import os
 import time
 from keras.layers import Input, Dense
@@ -34,15 +34,16 @@ def build_model(input_shapes, n_classes=None):
 def compile_model(model):
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     return model
-'''
+"""
 
 
 def test_two_trainings_never_share_a_gpu(sqlite_settings: Any, tmp_path: Path) -> None:
     from server.services.bootstrap import demo_bytes
 
     api = make_api(sqlite_settings)
-    worker = helpers.start_worker("gpus", queues="gpu", args=["--gpus", "0,1", "--concurrency", "2"],
-                                  log=tmp_path / "w.log")
+    worker = helpers.start_worker(
+        "gpus", queues="gpu", args=["--gpus", "0,1", "--concurrency", "2"], log=tmp_path / "w.log"
+    )
     try:
         assert api.post("/api/v1/projects", json={"key": "GPU"}).status_code == 201
         ds = api.upload_csv("GPU", "bc", demo_bytes("breast_cancer").getvalue()).json()["id"]

@@ -98,10 +98,10 @@ def test_predictions_match_keras_on_the_downloaded_file(
 ) -> None:
     import keras
 
+    from core import preprocessing
+    from core.sequences import as_model_input
     from server.db import session_scope
     from server.models import TrainedModel
-    from worker.runtime import preprocessing
-    from worker.runtime.sequences import as_model_input
 
     rows = cancer_frame().drop(columns=["diagnosis"]).head(7).to_dict(orient="records")
     r = runtime.api.post(f"/api/v1/trained-models/{model_a['tmid']}/predict", json={"rows": rows})

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from core.sequences import ArraySequence
 from fitstudio.deep_learning.sequences import DataAugmentationSequence
-from worker.runtime.sequences import ArraySequence
 
 N, H, W = 10, 4, 5
 

@@ -14,9 +14,21 @@ from migrations.config import alembic_config
 from server.models import Base
 
 TABLES = {
-    "users", "api_tokens", "projects", "project_members", "datasets", "analyses", "ml_tasks",
-    "training_sessions", "trained_models", "saved_models", "saved_model_versions", "workers", "audit_events",
-    "dry_runs", "managed_folders",
+    "users",
+    "api_tokens",
+    "projects",
+    "project_members",
+    "datasets",
+    "analyses",
+    "ml_tasks",
+    "training_sessions",
+    "trained_models",
+    "saved_models",
+    "saved_model_versions",
+    "workers",
+    "audit_events",
+    "dry_runs",
+    "managed_folders",
 }
 
 

@@ -48,11 +48,11 @@ def fabricate_trained_model(api: Api, mltask_id: str, real_keras: bool = True) -
     dataset, and a model file (a real untrained Keras model, or a placeholder when REAL_KERAS is False) stored by
     the worker's own code; returns the trained model id.
     """
+    from core import preprocessing
     from server.db import session_scope
     from server.models import Dataset, MLTask
     from server.services import datasets, model_files
     from worker import runner, state
-    from worker.runtime import preprocessing
 
     session = expect(api.post(f"{API}/ml-tasks/{mltask_id}/train", json={}), 202)
     lease = state.claim(session["id"], "security-tests")

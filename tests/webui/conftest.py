@@ -137,5 +137,3 @@ def task(web: Web, demo_csv: bytes) -> dict[str, Any]:
     design_url = location(web.post(f"/analyses/{analysis_id}/ml-tasks", {"target": "diagnosis"}))
     task_id = design_url.split("/")[2]
     return {"dataset": dataset_id, "analysis": analysis_id, "id": task_id}
-
-

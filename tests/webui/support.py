@@ -32,12 +32,12 @@ def design_form(web: Web, task_id: str) -> dict[str, str]:
 
 def fake_trained_model(web: Web, task: dict[str, Any], evaluation: dict[str, Any]) -> str:
     """A succeeded session with a trained model row, a (dummy) model file and its evaluation.json."""
+    from core import evaluation as ev
     from server.db import session_scope
     from server.models import MLTask, TrainedModel, User
     from server.services import model_files, sessions, storage
     from server.services.ids import trained_model_id
     from server.settings import get_settings
-    from worker.runtime import evaluation as ev
 
     settings = get_settings()
     with session_scope() as db:

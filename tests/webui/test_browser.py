@@ -243,8 +243,9 @@ def test_a_person_trains_deploys_and_scores_in_the_browser(page: Any, live: Live
     shown = re.search(r'class="badge (\w+)" data-status>(\w+)<', navigation.value.text())
     assert shown and shown.group(1) == shown.group(2) and shown.group(1) in ("queued", "running"), shown
     # At least one epoch arrived live (a fast training may deliver several between two looks).
-    expect(page.locator("#session-detail")).to_have_attribute("data-live-epochs", re.compile(r"^[1-9][0-9]*$"),
-                                                              timeout=120_000)
+    expect(page.locator("#session-detail")).to_have_attribute(
+        "data-live-epochs", re.compile(r"^[1-9][0-9]*$"), timeout=120_000
+    )
     shot(page, live, "results-live")
     workers = page.context.new_page()  # a second tab: the worker shows the session it is training
     workers.goto("/workers")

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from worker.runtime import evaluation
+from core import evaluation
 
 
 def test_binary_confusion_matrix_and_one_roc_curve() -> None:

@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from core.catalog import PREDICTION_TYPES
 from server.api.deps import settings_dep
 from server.db import get_db
 from server.errors import ApiError, invalid
 from server.models import MLTask, TrainingSession, User
 from server.services import access, analyses, auth, datasets, mltasks
-from server.services.catalog import PREDICTION_TYPES
 from server.services.inference import infer_prediction_type
 from server.settings import Settings
 from webui.web import PageRoute, csrf_form, form_str, page_user, redirect, render

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from core import evaluation
 from server.api.deps import settings_dep
 from server.db import get_db
 from server.errors import ApiError, invalid
@@ -17,7 +18,6 @@ from server.models import Analysis, Dataset, Project, SavedModel, SavedModelVers
 from server.services import access, auth, datasets, model_import, registry, trained_models
 from server.settings import Settings
 from webui.web import PageRoute, csrf_form, form_str, page_user, redirect, render
-from worker.runtime import evaluation
 
 router = APIRouter(route_class=PageRoute)
 

@@ -12,8 +12,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from worker.runtime import control, metrics
-from worker.runtime.sequences import ArraySequence, as_model_input, inputs_for, takes_array
+from core import metrics
+from core.sequences import ArraySequence, as_model_input, inputs_for, takes_array
+from worker.runtime import control
 
 BATCH_EVENT_EVERY_S = 0.25
 WATCH_EVERY_S = 0.05  # how soon an interrupt stops the training (at the end of the batch under way then)

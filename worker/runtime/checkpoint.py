@@ -45,7 +45,7 @@ def save(
         "saved_at": time.time(),
     }
     tmp = folder / f".{STATE}.tmp"
-    from worker.runtime.protocol import jsonable
+    from core.protocol import jsonable
 
     tmp.write_text(json.dumps(jsonable(state)))
     tmp.replace(folder / STATE)

@@ -12,7 +12,7 @@ from typing import Any
 
 
 def _write_json(path: Path, doc: dict[str, Any]) -> None:
-    from worker.runtime.protocol import jsonable
+    from core.protocol import jsonable
 
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(jsonable(doc)))
@@ -57,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     control.die_with_parent()
     print(f"[fitstudio] isolation: {job.get('isolation') or 'none'}", flush=True)
 
+    from core.protocol import ChildChannel
     from fitstudio.deep_learning import _context
-    from worker.runtime.protocol import ChildChannel
 
     channel = ChildChannel(args.events_fd, args.replies_fd)
     _context.channel = channel
@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[fitstudio] handing the session back: {exc}", flush=True)
         return control.DRAINED_EXIT_CODE
     except BaseException as exc:  # every failure becomes a readable error.json
-        from worker.runtime import cells, data, preprocessing, trainer
+        from core import data, preprocessing
+        from worker.runtime import cells, trainer
 
         if isinstance(exc, cells.CellError):
             info = exc.info

@@ -10,11 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from core import data, evaluation, preprocessing
+from core.catalog import CUSTOM_SCORE, greater_is_better
+from core.sequences import FEEDS_ARRAY, ArraySequence, as_model_input, input_count, inputs_for, takes_array
 from fitstudio.deep_learning import _context
-from server.services.catalog import CUSTOM_SCORE, greater_is_better
-from worker.runtime import cells, checkpoint, control, data, evaluation, preprocessing
+from worker.runtime import cells, checkpoint, control
 from worker.runtime.callbacks import BaseCallback, EvalSet, RunState
-from worker.runtime.sequences import FEEDS_ARRAY, ArraySequence, as_model_input, input_count, inputs_for, takes_array
 
 TRAIN_SAMPLE_ROWS = 2000
 DRY_RUN_ROWS = 256

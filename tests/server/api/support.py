@@ -133,8 +133,10 @@ def typed_csv(n: int = 60) -> bytes:
     lines = ["num,cat,txt,bin,klass,score"]
     for i in range(n):
         sentence = " ".join(WORDS[(i + j) % len(WORDS)] for j in range(6)) + f" number {i}"
-        lines.append(f"{i * 1.5},{'red' if i % 3 == 0 else 'green' if i % 3 == 1 else 'blue'},{sentence},"
-                     f"{'yes' if i % 2 else 'no'},{i % 3},{i * 0.37 + 0.01}")
+        lines.append(
+            f"{i * 1.5},{'red' if i % 3 == 0 else 'green' if i % 3 == 1 else 'blue'},{sentence},"
+            f"{'yes' if i % 2 else 'no'},{i % 3},{i * 0.37 + 0.01}"
+        )
     return ("\n".join(lines) + "\n").encode()
 
 

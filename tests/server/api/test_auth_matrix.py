@@ -57,9 +57,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(
-    tmp_path_factory: pytest.TempPathFactory, migrated_template: Path, demo_csv_cached: bytes
-) -> Iterator[World]:
+def world(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path, demo_csv_cached: bytes) -> Iterator[World]:
     from server.settings import get_settings
 
     with pytest.MonkeyPatch.context() as mp:
@@ -73,9 +71,14 @@ def world(
             analysis = support.create_analysis(api, key, dataset["id"])
             mltask = support.create_ml_task(api, analysis["id"], "diagnosis")
             session = support.train(api, mltask["id"])
-            ids = {"ds": dataset["id"], "an": analysis["id"], "mt": mltask["id"], "sid": session["id"],
-                   "n": f"s{session['number']}",
-                   "tm": f"A-{key}-{analysis['id']}-{mltask['id']}-s99-pp1-m1"}
+            ids = {
+                "ds": dataset["id"],
+                "an": analysis["id"],
+                "mt": mltask["id"],
+                "sid": session["id"],
+                "n": f"s{session['number']}",
+                "tm": f"A-{key}-{analysis['id']}-{mltask['id']}-s99-pp1-m1",
+            }
             w = World(api, key, ids)
             w.tokens = {"none": None, "bad": BAD_TOKEN, "outsider": api.user("outsider")}
             for role in ("reader", "writer", "admin"):
@@ -99,36 +102,61 @@ class Endpoint:
 
 
 def _upload_body(w: World) -> dict[str, Any]:
-    return {"data": {"name": f"up{next(_counter)}"},
-            "files": {"file": ("u.csv", io.BytesIO(support.SMALL_CSV), "text/csv")}}
+    return {
+        "data": {"name": f"up{next(_counter)}"},
+        "files": {"file": ("u.csv", io.BytesIO(support.SMALL_CSV), "text/csv")},
+    }
 
 
 ENDPOINTS = [
-    Endpoint("create project", "POST", "/projects", "user", 201,
-             body=lambda w: {"json": {"key": f"NEW{next(_counter)}", "name": "new"}}),
+    Endpoint(
+        "create project",
+        "POST",
+        "/projects",
+        "user",
+        201,
+        body=lambda w: {"json": {"key": f"NEW{next(_counter)}", "name": "new"}},
+    ),
     Endpoint("list projects", "GET", "/projects", "user", 200),
     Endpoint("get project", "GET", "/projects/{key}", "read", 200),
-    Endpoint("delete project", "DELETE", "/projects/{key}", "admin", 204,
-             prepare=lambda w: {"key": w.fresh_project()}),
-    Endpoint("put member", "PUT", "/projects/{key}/members/extra", "admin", 200,
-             body=lambda w: {"json": {"role": "reader"}}),
+    Endpoint("delete project", "DELETE", "/projects/{key}", "admin", 204, prepare=lambda w: {"key": w.fresh_project()}),
+    Endpoint(
+        "put member", "PUT", "/projects/{key}/members/extra", "admin", 200, body=lambda w: {"json": {"role": "reader"}}
+    ),
     Endpoint("upload dataset", "POST", "/projects/{key}/datasets", "write", 201, body=_upload_body),
     Endpoint("list datasets", "GET", "/projects/{key}/datasets", "read", 200),
     Endpoint("get dataset", "GET", "/datasets/{ds}", "read", 200),
     Endpoint("preview dataset", "GET", "/datasets/{ds}/preview?limit=5", "read", 200),
-    Endpoint("delete dataset", "DELETE", "/datasets/{ds}", "write", 204,
-             prepare=lambda w: {"ds": w.fresh_dataset()}),
-    Endpoint("create analysis", "POST", "/projects/{key}/analyses", "write", 201,
-             body=lambda w: {"json": {"dataset_id": w.ids["ds"], "name": "m"}}),
+    Endpoint("delete dataset", "DELETE", "/datasets/{ds}", "write", 204, prepare=lambda w: {"ds": w.fresh_dataset()}),
+    Endpoint(
+        "create analysis",
+        "POST",
+        "/projects/{key}/analyses",
+        "write",
+        201,
+        body=lambda w: {"json": {"dataset_id": w.ids["ds"], "name": "m"}},
+    ),
     Endpoint("list analyses", "GET", "/projects/{key}/analyses", "read", 200),
     Endpoint("get analysis", "GET", "/analyses/{an}", "read", 200),
-    Endpoint("create ML task", "POST", "/analyses/{an}/ml-tasks", "write", 201,
-             body=lambda w: {"json": {"target": "diagnosis"}}),
+    Endpoint(
+        "create ML task",
+        "POST",
+        "/analyses/{an}/ml-tasks",
+        "write",
+        201,
+        body=lambda w: {"json": {"target": "diagnosis"}},
+    ),
     Endpoint("list ML tasks", "GET", "/analyses/{an}/ml-tasks", "read", 200),
     Endpoint("get ML task", "GET", "/ml-tasks/{mt}", "read", 200),
     Endpoint("get settings", "GET", "/ml-tasks/{mt}/settings", "read", 200),
-    Endpoint("put settings", "PUT", "/ml-tasks/{mt}/settings", "write", 200,
-             body=lambda w: {"json": {"split": {"train_ratio": 0.8, "seed": 1337}}}),
+    Endpoint(
+        "put settings",
+        "PUT",
+        "/ml-tasks/{mt}/settings",
+        "write",
+        200,
+        body=lambda w: {"json": {"split": {"train_ratio": 0.8, "seed": 1337}}},
+    ),
     Endpoint("validate", "POST", "/ml-tasks/{mt}/validate", "read", 200, body=lambda w: {"json": {}}),
     Endpoint("train", "POST", "/ml-tasks/{mt}/train", "write", 202, body=lambda w: {"json": {}}),
     Endpoint("list sessions", "GET", "/ml-tasks/{mt}/sessions", "read", 200),
@@ -136,8 +164,9 @@ ENDPOINTS = [
     Endpoint("get session", "GET", "/sessions/{sid}", "read", 200),
     # Allowed, but a queued session cannot be interrupted: the role check passes and the state check answers 409.
     Endpoint("interrupt queued session", "POST", "/sessions/{sid}/interrupt", "write", 409),
-    Endpoint("abort session", "POST", "/sessions/{sid}/abort", "write", 202,
-             prepare=lambda w: {"sid": w.fresh_session()}),
+    Endpoint(
+        "abort session", "POST", "/sessions/{sid}/abort", "write", 202, prepare=lambda w: {"sid": w.fresh_session()}
+    ),
     Endpoint("list trained models", "GET", "/ml-tasks/{mt}/trained-models", "read", 200),
     # Authentication first; then a trained model that does not exist is 404 for everyone.
     Endpoint("get unknown trained model", "GET", "/trained-models/{tm}", "user", 404),
@@ -217,8 +246,9 @@ def test_writes_refused_to_a_reader_change_nothing(world: World) -> None:
         if endpoint.access not in ("write", "admin") or destructive:
             continue
         values = {"key": world.key, **world.ids}
-        r = api.client.request(endpoint.method, url_of(endpoint, values), headers=support.auth_headers(reader),
-                               **endpoint.body(world))
+        r = api.client.request(
+            endpoint.method, url_of(endpoint, values), headers=support.auth_headers(reader), **endpoint.body(world)
+        )
         assert r.status_code == 403, (endpoint.name, r.text)
     after = {
         "datasets": expect(api.get(f"{API}/projects/{world.key}/datasets"), 200),

@@ -97,8 +97,11 @@ def test_header_only_csv_is_422(api: Any, project: str) -> None:
 
 @pytest.mark.parametrize(
     "payload",
-    [b"\x00\x01\x02\x03PK\x03\x04binary", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
-     b"PK\x03\x04\x14\x00\x00\x00\x08\x00"],
+    [
+        b"\x00\x01\x02\x03PK\x03\x04binary",
+        b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+        b"PK\x03\x04\x14\x00\x00\x00\x08\x00",
+    ],
     ids=["nul-bytes", "png", "zip-header"],
 )
 def test_binary_file_named_csv_is_415_or_422(api: Any, project: str, payload: bytes) -> None:

@@ -111,13 +111,13 @@ def test_a_dry_run_with_no_broker_is_503_and_leaves_nothing(
 
     from server.db import session_scope
     from server.models import DryRun
-    from worker import celery_app
+    from server import broker
 
     class NoBroker:
         def send_task(self, *args: Any, **kwargs: Any) -> None:
             raise ConnectionRefusedError("broker down")
 
-    monkeypatch.setattr(celery_app, "app_for", lambda settings: NoBroker())
+    monkeypatch.setattr(broker, "app_for", lambda settings: NoBroker())
     plain = TestClient(api.client.app)  # the checked client refuses every 5xx; this 503 is the answer we want
     r = plain.post(f"{API}/ml-tasks/{ml_task['id']}/validate?dry_run=true", json={}, headers=api.headers())
     expect_error(r, 503, "broker_unavailable")

@@ -100,7 +100,12 @@ class Pulled:
 
         async def run() -> Any:
             return await form_stream.receive_form(
-                request, sink, file_field="file", required=["name", "file"], check_filename=check, limit=limit,
+                request,
+                sink,
+                file_field="file",
+                required=["name", "file"],
+                check_filename=check,
+                limit=limit,
                 too_large=lambda: ApiError(413, "too_large", "over"),
             )
 
@@ -145,11 +150,19 @@ def test_the_reader_returns_the_fields_and_writes_the_file_bytes_exactly() -> No
     [
         (body(part("name", b"x")), 422, "invalid_request", "file"),
         (body(part("file", b"a\n1\n", "a.csv")), 422, "invalid_request", "name"),
-        (body(part("name", b"x"), part("file", b"a\n1\n", "a.csv"), part("file", b"b\n2\n", "b.csv")), 422,
-         "invalid_request", "file"),
+        (
+            body(part("name", b"x"), part("file", b"a\n1\n", "a.csv"), part("file", b"b\n2\n", "b.csv")),
+            422,
+            "invalid_request",
+            "file",
+        ),
         (body(part("name", b"\xff\xfe"), part("file", b"a\n1\n", "a.csv")), 422, "invalid_request", "name"),
-        (body(part("name", b"n" * (form_stream.FIELD_MAX + 1)), part("file", b"a\n1\n", "a.csv")), 422,
-         "invalid_request", "name"),
+        (
+            body(part("name", b"n" * (form_stream.FIELD_MAX + 1)), part("file", b"a\n1\n", "a.csv")),
+            422,
+            "invalid_request",
+            "name",
+        ),
     ],
     ids=["no-file", "no-name", "two-files", "name-not-utf8", "name-over-64k"],
 )

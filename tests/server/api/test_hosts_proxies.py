@@ -50,7 +50,7 @@ def test_two_host_headers_are_400_even_when_both_are_allowed(api: Any) -> None:
 def test_a_wildcard_still_refuses_malformed_hosts(api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from fastapi.testclient import TestClient
 
-    from server.main import create_app
+    from webui.app import create_app
 
     configure(monkeypatch, api.settings.home, allowed_hosts="*")
     client = TestClient(create_app())

@@ -71,8 +71,11 @@ def test_create_analysis_on_a_dataset_of_another_project_is_422(api: Any, projec
     assert expect(api.get(f"{API}/projects/{project}/analyses"), 200) == []
 
 
-@pytest.mark.parametrize("body", [{}, {"name": "no dataset"}, {"dataset_id": "abc"}, {"dataset_id": None}],
-                         ids=["empty", "missing-dataset", "string-id", "null-id"])
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"name": "no dataset"}, {"dataset_id": "abc"}, {"dataset_id": None}],
+    ids=["empty", "missing-dataset", "string-id", "null-id"],
+)
 def test_create_analysis_with_missing_or_invalid_fields_is_422(api: Any, project: str, body: dict[str, Any]) -> None:
     expect_error(api.post(f"{API}/projects/{project}/analyses", json=body), 422)
 
@@ -132,8 +135,13 @@ def test_create_ml_task_returns_201_with_generated_default_settings(
         ("score", "regression", "R2 Score"),
         ("num", "regression", "R2 Score"),
     ],
-    ids=["two-strings-binary", "three-strings-multiclass", "three-ints-multiclass", "floats-regression",
-         "many-values-regression"],
+    ids=[
+        "two-strings-binary",
+        "three-strings-multiclass",
+        "three-ints-multiclass",
+        "floats-regression",
+        "many-values-regression",
+    ],
 )
 def test_prediction_type_is_inferred_from_the_target_when_not_given(
     api: Any, project: str, typed_dataset: dict[str, Any], target: str, expected: str, metric: str

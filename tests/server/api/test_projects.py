@@ -38,8 +38,20 @@ def test_project_name_defaults_to_the_key_when_left_out(api: Any) -> None:
 @pytest.mark.parametrize(
     "key",
     ["lower", "Mixed", "A", "1ABC", "_ABC", "AB-C", "AB C", "ÄBC", "A" * 33, "", "AB/C", "A" * 70],
-    ids=["lower", "mixed", "one-char", "digit-first", "underscore-first", "dash", "space", "non-ascii",
-         "33-chars", "empty", "slash", "70-chars"],
+    ids=[
+        "lower",
+        "mixed",
+        "one-char",
+        "digit-first",
+        "underscore-first",
+        "dash",
+        "space",
+        "non-ascii",
+        "33-chars",
+        "empty",
+        "slash",
+        "70-chars",
+    ],
 )
 def test_invalid_project_key_is_422(api: Any, key: str) -> None:
     body = expect_error(api.post(f"{API}/projects", json={"key": key, "name": "x"}), 422)

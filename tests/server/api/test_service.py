@@ -238,8 +238,16 @@ def test_error_shape_helper_rejects_what_the_spec_forbids() -> None:
         return httpx.Response(status, request=request, **kw)
 
     support.check_response(response(404, json={"detail": "No such thing.", "code": "not_found"}))
-    support.check_response(response(422, json={"detail": "Bad.", "code": "invalid", "errors": [
-        {"cell": "architecture", "line": 2, "message": "SyntaxError"}]}))
+    support.check_response(
+        response(
+            422,
+            json={
+                "detail": "Bad.",
+                "code": "invalid",
+                "errors": [{"cell": "architecture", "line": 2, "message": "SyntaxError"}],
+            },
+        )
+    )
     bad = [
         response(500, json={"detail": "Internal error.", "code": "internal_error"}),
         response(404, text="<html>Not Found</html>", headers={"content-type": "text/html"}),

@@ -14,8 +14,19 @@ from tests.server.api import support
 from tests.server.api.support import API, expect, expect_error, send_raw
 
 SESSION_KEYS = {
-    "id", "ml_task_id", "number", "status", "interrupted", "queued_at", "started_at", "ended_at", "worker",
-    "progress", "history", "error", "trained_model_id",
+    "id",
+    "ml_task_id",
+    "number",
+    "status",
+    "interrupted",
+    "queued_at",
+    "started_at",
+    "ended_at",
+    "worker",
+    "progress",
+    "history",
+    "error",
+    "trained_model_id",
 }
 
 

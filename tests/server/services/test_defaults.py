@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from server.services.catalog import DEFAULT_METRIC, PREDICTION_TYPES, is_valid_metric
+from core.catalog import DEFAULT_METRIC, PREDICTION_TYPES, is_valid_metric
 from server.services.code_check import check_code
 from server.services.defaults import (
     CUSTOM_SCORE_EXAMPLE,

@@ -197,7 +197,7 @@ def test_fit_generator_exists_and_trains(aliases: None) -> None:
     assert hasattr(keras.Model, "predict_generator")
     assert hasattr(keras.Model, "evaluate_generator")
 
-    from worker.runtime.sequences import ArraySequence
+    from core.sequences import ArraySequence
 
     inputs = keras.Input(shape=(2,), name="main")
     model = keras.Model(inputs={"main": inputs}, outputs=keras.layers.Dense(1)(inputs))

@@ -24,8 +24,14 @@ print(json.dumps({"nice": os.nice(0), "autogroup": group, "nofile": resource.get
 
 def probe(nice: int) -> dict[str, Any]:
     """Apply the limits in a new session (as the worker starts its children) and report what holds."""
-    out = subprocess.run([sys.executable, "-c", PROBE % nice], cwd=ROOT, capture_output=True, text=True,
-                         check=True, start_new_session=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE % nice],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        start_new_session=True,
+    ).stdout
     return json.loads(out)
 
 

@@ -38,7 +38,7 @@ def evaluate(prediction_type: str, y_true: Any, output: Any, class_labels: list[
     import numpy as np
     from sklearn.metrics import auc, confusion_matrix, roc_curve
 
-    from worker.runtime.metrics import probabilities
+    from core.metrics import probabilities
 
     output = np.asarray(output, dtype="float64")
     y_true = np.asarray(y_true)

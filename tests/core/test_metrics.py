@@ -1,4 +1,4 @@
-"""worker/runtime/metrics.py: hand-computed lift and cost matrix gain, formulas, sklearn, keys, NaN."""
+"""core/metrics.py: hand-computed lift and cost matrix gain, formulas, sklearn, keys, NaN."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from server.services.catalog import METRICS
-from worker.runtime import metrics
+from core import metrics
+from core.catalog import METRICS
 
 # The metric names of code-cells.md, per prediction type.
 SPEC_KEYS = {

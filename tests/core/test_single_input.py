@@ -1,5 +1,5 @@
 """A model with exactly one input receives that input's array whatever it is named (code-cells.md); multi-input
-models keep the dict of named inputs. One helper (worker.runtime.sequences.inputs_for) decides for the fit data, the
+models keep the dict of named inputs. One helper (core.sequences.inputs_for) decides for the fit data, the
 sequences, the metrics, the dry run and scoring."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import keras
 import numpy as np
 import pytest
 
+from core.sequences import FEEDS_ARRAY, ArraySequence, input_count, inputs_for, takes_array
 from fitstudio.deep_learning.sequences import DataAugmentationSequence
 from worker.runtime import trainer
 from worker.runtime.callbacks import EvalSet
-from worker.runtime.sequences import FEEDS_ARRAY, ArraySequence, input_count, inputs_for, takes_array
 
 MAIN = {"main": np.random.default_rng(0).random((12, 4)).astype("float32")}
 

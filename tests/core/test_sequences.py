@@ -1,11 +1,11 @@
-"""worker/runtime/sequences.py ArraySequence: batches, lengths, shuffling, image scaling."""
+"""core/sequences.py ArraySequence: batches, lengths, shuffling, image scaling."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from worker.runtime.sequences import ArraySequence, as_model_input
+from core.sequences import ArraySequence, as_model_input
 
 
 def _epoch(seq: ArraySequence) -> list[np.ndarray]:

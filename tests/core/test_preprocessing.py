@@ -1,4 +1,4 @@
-"""worker/runtime/preprocessing.py: fit on train, transform, input shapes, targets, JSON round trip."""
+"""core/preprocessing.py: fit on train, transform, input shapes, targets, JSON round trip."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from worker.runtime import preprocessing
+from core import preprocessing
 
 SEQ_LEN = 6
 

@@ -1,4 +1,4 @@
-"""The web UI's signed session cookie (HttpOnly, SameSite=Lax) and its CSRF token."""
+"""The login cookie (signed, HttpOnly, SameSite=Lax) and its CSRF token: read by the API, set by the web UI."""
 
 from __future__ import annotations
 
