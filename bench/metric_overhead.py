@@ -119,7 +119,7 @@ def one_type(ptype: str, n_train: int, n_val: int, repeats: int) -> dict[str, An
 
     from core import metrics
     from server.services.defaults import architecture_code
-    from worker.runtime.callbacks import BaseCallback, EvalSet
+    from worker.runtime.callbacks import BaseCallback, EvalSet, Scoring
 
     a = make_arrays(ptype, n_train, n_val)
     namespace: dict[str, Any] = {}
@@ -128,7 +128,7 @@ def one_type(ptype: str, n_train: int, n_val: int, repeats: int) -> dict[str, An
     epoch = epoch_time(model, a, "arrays", 32)  # standard mode feeds Keras the arrays themselves
     validation = EvalSet(a["val_x"], a["val_true"])
     train_sample = EvalSet({k: v[a["rows"]] for k, v in a["train_x"].items()}, a["train_true"])
-    base = BaseCallback(ptype, "ROC AUC", True, validation, train_sample, lambda e: None, 2)
+    base = BaseCallback(Scoring(ptype, "ROC AUC", True), validation, train_sample, lambda e: None, 2)
     scores = timed(lambda: base.scores(model), repeats)
     predict_val = timed(lambda: validation.predict(model), repeats)
     predict_train = timed(lambda: train_sample.predict(model), repeats)

@@ -65,7 +65,7 @@ def feed(variant: str, x: dict[str, Any], y: Any, batch: int, seed: int, train: 
     if variant in ("sequence", "sequence-workers"):  # fitstudio's feed today (workers: PyDataset's own threads)
         kw = {"workers": 2, "max_queue_size": 8} if variant == "sequence-workers" else {}
         return ArraySequence(x, y, batch, shuffle=train, seed=seed, **kw), {}
-    from worker.runtime.trainer import gathered_batches  # "tfdata": standard mode's image feed, for any data
+    from worker.runtime.fit import gathered_batches  # "tfdata": standard mode's image feed, for any data
 
     return gathered_batches(x, y, batch, train, seed), {}
 
@@ -76,8 +76,8 @@ def plain_main(job_path: str, variant: str, out_path: str, limit: int, epochs: i
     import keras
     import numpy as np
 
-    from core import data, preprocessing
-    from worker.runtime.callbacks import BaseCallback, EvalSet
+    from core import contracts, data, preprocessing
+    from worker.runtime.callbacks import BaseCallback, EvalSet, Scoring
     from worker.runtime.trainer import TRAIN_SAMPLE_ROWS, _true_values
 
     t_import = time.perf_counter() - t0
@@ -85,7 +85,7 @@ def plain_main(job_path: str, variant: str, out_path: str, limit: int, epochs: i
     design = job["design"]
     settings, target, ptype = design["settings"], design["target"], design["prediction_type"]
     training, seed = settings["training"], settings["split"]["seed"]
-    frame = data.load(job)
+    frame = data.load_training_rows(job["dataset"]["parquet"], contracts.Design.from_dict(design))
     frame = frame.iloc[:limit] if limit else frame
     train_df, val_df = data.split(frame, settings["split"]["train_ratio"], seed)
     prep = preprocessing.fit(train_df, design)
@@ -120,9 +120,7 @@ def plain_main(job_path: str, variant: str, out_path: str, limit: int, epochs: i
     model.fit(*fit_args, epochs=epochs, callbacks=[Timer()], verbose=0, **kw)
     rows = np.sort(np.random.default_rng(seed).choice(len(train_df), min(TRAIN_SAMPLE_ROWS, len(train_df)), False))
     base = BaseCallback(
-        ptype,
-        settings["metric"],
-        True,
+        Scoring(ptype, settings["metric"], True),
         EvalSet(val_x, _true_values(val_df[target], prep["target"])),
         EvalSet({k: v[rows] for k, v in train_x.items()}, _true_values(train_df[target].iloc[rows], prep["target"])),
         lambda e: None,

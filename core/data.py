@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+
+from core.contracts import Design
 
 
 class DataError(ValueError):
     """The data cannot be trained on as designed (with a sentence saying why)."""
 
 
-def load(job: dict[str, Any]) -> pd.DataFrame:
-    """The columns the design uses (inputs and target), rows without a target dropped."""
-    design = job["design"]
-    features = design["settings"]["features"]
-    target = design["target"]
+def load_training_rows(parquet: str, design: Design) -> pd.DataFrame:
+    """The columns of PARQUET that DESIGN uses (inputs and target), rows without a target dropped."""
+    features = design.settings["features"]
+    target = design.target
     used = [c for c, spec in features.items() if spec["role"] == "input"]
-    frame = pq.read_table(job["dataset"]["parquet"], columns=[*used, target]).to_pandas()
+    frame = pq.read_table(parquet, columns=[*used, target]).to_pandas()
     frame = frame[frame[target].notna()]
-    if design["prediction_type"] == "regression":
+    if design.prediction_type == "regression":
         frame[target] = pd.to_numeric(frame[target], errors="coerce")
         frame = frame[frame[target].notna()]
     if len(frame) < 2:

@@ -98,7 +98,7 @@ def save(folder: Path, doc: dict[str, Any]) -> None:
     os.replace(tmp, folder / FILE_NAME)
 
 
-def load(model_file: Path) -> dict[str, Any] | None:
+def load_evaluation(model_file: Path) -> dict[str, Any] | None:
     """The evaluation saved next to MODEL_FILE, or None when there is none (older models) or it is unreadable."""
     path = Path(model_file).parent / FILE_NAME
     try:

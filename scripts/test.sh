@@ -22,6 +22,7 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/lint-imports  # the layers: [tool.importlinter] in pyproject.toml, docs/architecture.md
-# --fast: the inner loop, without the tests that train real models (marker `slow`).
-if [ "${1:-}" = "--fast" ]; then shift; set -- -m "not slow" "$@"; fi
+# --fast: the inner loop, without the tests that train real models (marker `slow`) or start real worker processes
+# (marker `e2e`, tests/conftest.py); without --fast, everything runs (.ci/run).
+if [ "${1:-}" = "--fast" ]; then shift; set -- -m "not slow and not e2e" "$@"; fi
 exec .venv/bin/python -m pytest -p no:cacheprovider -q -ra "$@"

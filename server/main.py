@@ -14,12 +14,15 @@ from server.api import (
     datasets,
     errors,
     events,
+    folders,
+    mltasks,
     projects,
     saved_models,
     service,
     sessions,
     tokens,
     trained_models,
+    weights,
 )
 from server.api.auth_first import AuthFirstMiddleware
 from server.api.body_limit import BodyLimitMiddleware
@@ -53,13 +56,10 @@ def create_api() -> FastAPI:
         description="Train Keras models as a service: datasets, ML tasks, training sessions, models.",
     )
     errors.install(app)
-    for module in (projects, datasets, analyses, sessions, events, trained_models, saved_models, tokens, audit):
+    # One router per resource; managed folders and the weights store are data.md's.
+    resources = (projects, datasets, analyses, mltasks, sessions, events, trained_models, saved_models, tokens, audit)
+    for module in (*resources, folders, weights):
         app.include_router(module.router, prefix="/api/v1")
-    from server.api import folders as folders_api
-    from server.api import weights as weights_api
-
-    for extra in (folders_api, weights_api):  # managed folders and the weights store (data.md)
-        app.include_router(extra.router, prefix="/api/v1")
     app.include_router(service.api_router, prefix="/api/v1")
     app.include_router(service.router)
     app.add_middleware(BodyLimitMiddleware)

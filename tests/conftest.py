@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import io
 import os
 from collections.abc import Iterator
@@ -18,6 +19,46 @@ from tests import helpers
 for _var in [v for v in os.environ if v.startswith("FITSTUDIO_") and not v.startswith("FITSTUDIO_TEST_")]:
     os.environ.pop(_var)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# Marker `e2e`: tests that start real worker (or `fitstudio up`) processes; `scripts/test.sh --fast` leaves them out.
+# It is added to every test under tests/e2e, to every test using a fixture of WORKER_FIXTURES (their workers start
+# through a method), and to every test whose own code or fixtures' code calls helpers.start_worker or start_up,
+# directly or through a function of the same module.
+E2E_DIR = Path(__file__).resolve().parent / "e2e"
+WORKER_FIXTURES = {"runtime", "cluster"}
+WORKER_STARTERS = {"start_worker", "start_up"}
+
+
+def _starts_workers(func: Any, depth: int = 1) -> bool:
+    """Whether FUNC's code (its nested functions included) names a worker starter, or calls a function of its own
+    module that does (DEPTH levels down)."""
+    codes, names = [getattr(func, "__code__", None)], set()
+    while codes:
+        code = codes.pop()
+        if code is not None:
+            names.update(code.co_names)
+            codes.extend(c for c in code.co_consts if hasattr(c, "co_names"))
+    if WORKER_STARTERS & names:
+        return True
+    module = getattr(func, "__globals__", {})
+    return depth > 0 and any(
+        inspect.isfunction(module.get(name)) and _starts_workers(module[name], depth - 1) for name in names
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark `e2e` the tests that start real workers (see E2E_DIR, WORKER_FIXTURES and WORKER_STARTERS)."""
+    for item in items:
+        fixtures = getattr(item, "_fixtureinfo", None)
+        funcs = [getattr(item, "function", None)] + [
+            d.func for defs in (fixtures.name2fixturedefs.values() if fixtures else ()) for d in defs
+        ]
+        if (
+            E2E_DIR in Path(item.path).resolve().parents
+            or WORKER_FIXTURES & set(getattr(item, "fixturenames", ()))
+            or any(_starts_workers(f) for f in funcs if f is not None)
+        ):
+            item.add_marker(pytest.mark.e2e)
 
 
 def configure(monkeypatch: pytest.MonkeyPatch, home: Path, **values: str) -> Any:
@@ -134,8 +175,8 @@ class Api:
 def make_api(settings: Any) -> Api:
     """An Api on SETTINGS' database with user 'owner'."""
     from server.db import session_scope
-    from webui.app import create_app
     from server.services import auth
+    from webui.app import create_app
 
     with session_scope() as db:
         admin = auth.get_user(db, "owner") or auth.create_user(db, "owner", password="owner-pw")

@@ -1,4 +1,4 @@
-"""The ML task design form: form fields ⇄ the settings document, and the model inputs a design produces."""
+"""The ML task design form: form fields ⇄ the settings document, its tabs, and what the template shows."""
 
 from __future__ import annotations
 
@@ -6,14 +6,11 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from core.catalog import CUSTOM_SCORE, metric_names
 from server.models import MLTask
-from server.services import datasets
+from server.services import mltasks, model_inputs
 from server.services.defaults import TRAINING_DEFAULT
-from server.settings import Settings
 
 CELLS = ("architecture", "training", "custom_score")
-IMAGE_KEYS = ("height", "width", "channels")
 TABS = (
     ("features", "Target & features"),
     ("metric", "Metric & split"),
@@ -107,61 +104,17 @@ def tab_of(error: dict[str, Any]) -> str:
 
 def form_context(task: MLTask, doc: dict[str, Any]) -> dict[str, Any]:
     """What the design template needs besides the task: columns with their settings, metrics, cells."""
-    dataset = task.analysis.dataset
-    features = doc.get("features") or {}
-    columns = []
-    for col in dataset.columns:
-        if col["name"] == task.target:
-            continue
-        spec = features.get(col["name"]) or {"role": "reject", "type": col["type"]}
-        columns.append({"name": col["name"], "inferred": col["type"], "role": spec["role"], "type": spec["type"]})
+    columns = model_inputs.feature_columns(task, doc)
     code = dict(doc.get("code") or {})
     if not (code.get("training") or "").strip():
         code["training"] = TRAINING_DEFAULT  # advanced mode starts from the default code
     kinds = {c["type"] for c in columns if c["role"] == "input"}
     return {
         "columns": columns,
-        "metrics": [*metric_names(task.prediction_type), CUSTOM_SCORE],
+        "metrics": mltasks.metric_choices(task.prediction_type),
         "code": code,
         "tabs": TABS,
         "has_images": "image" in kinds,
         "has_text": "text" in kinds,
         "training_default": TRAINING_DEFAULT,
     }
-
-
-def input_shapes(settings: Settings, task: MLTask, doc: dict[str, Any]) -> dict[str, list[int]]:
-    """The input_shapes build_model will receive for the (validated) settings DOC.
-
-    Numeric columns count 1 each and text/image inputs follow their settings; categorical columns need the
-    distinct values of the train split, so only they are read, and split exactly as the training splits.
-    """
-    from core import data, preprocessing
-
-    design = {"settings": doc, "target": task.target, "prediction_type": task.prediction_type}
-    inputs = {c: s for c, s in doc["features"].items() if s["role"] == "input"}
-    categorical = {c: s for c, s in inputs.items() if s["type"] == "categorical"}
-    values: dict[str, list[Any]] = {}
-    if categorical:
-        job = {
-            "design": {**design, "settings": {**doc, "features": categorical}},
-            "dataset": {"parquet": str(datasets.parquet_path(settings, task.analysis.dataset))},
-        }
-        train, _ = data.split(data.load(job), doc["split"]["train_ratio"], doc["split"]["seed"])
-        for col in categorical:
-            counts = train[col].dropna().astype(str).value_counts()
-            values[col] = list(counts.index[: preprocessing.MAX_DUMMIES])
-    prep = {
-        "main": [
-            {"kind": s["type"], "values": values.get(c, [])}
-            for c, s in inputs.items()
-            if s["type"] in ("numeric", "categorical")
-        ],
-        "text": {c: {"sequence_length": int(doc["text"]["sequence_length"])} for c in _of_type(inputs, "text")},
-        "image": {c: {k: int(doc["image"][k]) for k in IMAGE_KEYS} for c in _of_type(inputs, "image")},
-    }
-    return preprocessing.input_shapes(prep)
-
-
-def _of_type(inputs: dict[str, dict[str, str]], kind: str) -> list[str]:
-    return [c for c, spec in inputs.items() if spec["type"] == kind]

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, FastAPI, Form, Request
+from fastapi import APIRouter, FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from server import web_session as websession
+from server.api.deps import DbDep
 from server.api.hosts import client_address
-from server.db import get_db, session_scope
+from server.db import session_scope
 from server.services import auth, ratelimit
 from server.settings import get_settings
-from server import web_session as websession
 from webui.pages import analyses, datasets, folders, mltasks, models, projects, sessions, workers
 from webui.web import HERE, PageRoute, csrf_form, redirect, render
 
@@ -37,9 +37,7 @@ def _next_url(value: str | None) -> str:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_page(
-    request: Request, token: str | None = None, next: str | None = None, db: Session = Depends(get_db)
-) -> Response:
+def login_page(request: Request, db: DbDep, token: str | None = None, next: str | None = None) -> Response:
     """The login form; ?token=… (the link `fitstudio up` prints) logs in directly, once per token."""
     if token:
         user = auth.user_for_login_link(db, token, get_settings().login_link_ttl_s)
@@ -58,10 +56,10 @@ def login_page(
 @router.post("/login", response_class=HTMLResponse)
 def login_submit(
     request: Request,
+    db: DbDep,
     username: str = Form(""),
     password: str = Form(""),
     next: str = Form("/"),
-    db: Session = Depends(get_db),
 ) -> Response:
     """Check a username and password and start a session (failures are rate-limited per client and name)."""
     client = client_address(request, get_settings().trusted_proxies)  # X-Forwarded-For only from trusted proxies

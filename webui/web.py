@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Request, Response
@@ -14,14 +14,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from server.api.deps import user_from_cookie
-from server.db import get_db
+from server import web_session as websession
+from server.api.deps import DbDep, user_from_cookie
 from server.errors import ApiError
 from server.models import User
-from server import web_session as websession
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -65,7 +63,7 @@ class PageRoute(APIRoute):
         return route
 
 
-def page_user(request: Request, db: Session = Depends(get_db)) -> User:
+def page_user(request: Request, db: DbDep) -> User:
     """The logged-in user of a page (LoginRequired when there is none)."""
     user = user_from_cookie(request, db)
     if user is None:
@@ -80,6 +78,11 @@ async def csrf_form(request: Request) -> FormData:
     value = form.get("csrf")
     websession.check_csrf(request, value if isinstance(value, str) else None)
     return form
+
+
+# Page routes name these instead of repeating Depends(...), as the API names server.api.deps' aliases.
+PageUser = Annotated[User, Depends(page_user)]
+CsrfForm = Annotated[FormData, Depends(csrf_form)]
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200) -> Response:

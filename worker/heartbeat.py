@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 
+from core.status import SessionStatus
 from server.models import TrainingSession, WorkerRecord, utcnow
 from worker import state
 
@@ -107,7 +108,7 @@ class Heartbeat:
                     .where(
                         TrainingSession.id.in_(list(self.current)),
                         TrainingSession.worker == self.name,
-                        TrainingSession.status == "running",
+                        TrainingSession.status == SessionStatus.RUNNING,
                     )
                     .values(heartbeat_at=utcnow())
                 )

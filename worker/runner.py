@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from core import evaluation
+from core.contracts import DatasetRef, Design, ErrorInfo, Job, Limits
+from core.status import SessionStatus
 from server.models import Dataset, TrainedModel
 from server.services import datasets, model_files, storage
 from server.services.ids import trained_model_id
 from server.settings import Settings, get_settings
-from worker import child_files, child_process, requests, sandbox, state, tensorboard_logs
-from worker import folders as worker_folders
+from worker import child_files, child_process, child_requests, readable_folders, sandbox, state, tensorboard_logs
 from worker.cgroups import PidsCgroup
 from worker.gpus import GpuPool
 from worker.runtime import checkpoint as ckpt
@@ -55,34 +56,35 @@ def build_job(
     number: int | None = None,
     dry_run: bool = False,
 ) -> dict[str, Any]:
-    """The job description the child reads: the frozen design and where its inputs and outputs are."""
+    """The job description the child reads (job.json): the frozen design and where its inputs and outputs are."""
     ds = _dataset(settings, design["dataset_id"])
-    job: dict[str, Any] = {
-        "session_id": session_id,
-        "session_number": number,
-        "dry_run": dry_run,
-        "design": design,
-        "dataset": {
-            "parquet": str(datasets.parquet_path(settings, ds)),
-            "files_root": str(datasets.files_root(settings, ds)),
-            "kind": ds.kind,
-            "columns": ds.columns,
-        },
-        "out_dir": str(Workspace(scratch).out),
+    out = Workspace(scratch).out
+    job = Job(
+        session_id=session_id,
+        session_number=number,
+        dry_run=dry_run,
+        design=Design.from_dict(design),
+        dataset=DatasetRef(
+            parquet=str(datasets.parquet_path(settings, ds)),
+            files_root=str(datasets.files_root(settings, ds)),
+            kind=ds.kind,
+            columns=ds.columns,
+        ),
+        out_dir=str(out),
         # TENSORBOARD_LOGDIR: in the sandbox's out folder; a session's worker copies it out (worker/tensorboard_logs.py)
-        "tensorboard_dir": str(Workspace(scratch).out / "tensorboard"),
-        "gpus": gpus or [],
-        "allow_growth": bool(design["settings"]["gpu"].get("allow_growth", True)),
-        "limits": {
-            "cpu_time_s": settings.training_cpu_time_s,
-            "time_limit_s": design["settings"]["training"]["time_limit_s"],
-            "max_open_files": settings.training_max_open_files,
-            "max_processes": settings.training_max_processes,
-            "max_file_mb": settings.training_max_file_mb,
-            "nice": settings.training_nice,
-        },
-    }
-    worker_folders.add_to_job(settings, design, job)  # managed folders and the weights store, read-only
+        tensorboard_dir=str(out / "tensorboard"),
+        gpus=gpus or [],
+        allow_growth=bool(design["settings"]["gpu"].get("allow_growth", True)),
+        limits=Limits(
+            cpu_time_s=settings.training_cpu_time_s,
+            time_limit_s=design["settings"]["training"]["time_limit_s"],
+            max_open_files=settings.training_max_open_files,
+            max_processes=settings.training_max_processes,
+            max_file_mb=settings.training_max_file_mb,
+            nice=settings.training_nice,
+        ),
+    ).as_dict()
+    readable_folders.add_to_job(settings, design, job)  # managed folders and the weights store, read-only
     return job
 
 
@@ -115,12 +117,18 @@ def sandbox_view(settings: Settings, job: dict[str, Any], scratch: Path) -> sand
 
 
 def error_from_child(out_dir: Path, outcome: Outcome) -> dict[str, Any]:
+    """The error to store, as the JSON object (see child_error)."""
+    return child_error(out_dir, outcome).as_dict()
+
+
+def child_error(out_dir: Path, outcome: Outcome) -> ErrorInfo:
     """The error to store: the supervisor's reason, else the child's error.json, else how the process ended."""
     if outcome.killed_for in ("time_limit", "memory_limit", "process_limit", "shutdown", "lease_lost", "event_flood"):
-        return {"type": outcome.killed_for, "message": outcome.message, "cell": None, "line": None, "traceback": None}
+        return ErrorInfo(outcome.killed_for, outcome.message)
     info = child_files.read_json(out_dir / "error.json", limit=1 << 20)
     if isinstance(info, dict) and isinstance(info.get("message"), str):
-        return {k: info.get(k) for k in ("type", "message", "cell", "line", "traceback")}
+        # The child's own words, whatever it put in them (it is not trusted to type them).
+        return ErrorInfo(info.get("type"), info["message"], info.get("cell"), info.get("line"), info.get("traceback"))
     code = outcome.returncode
     if code is not None and code < 0:
         name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
@@ -129,13 +137,7 @@ def error_from_child(out_dir: Path, outcome: Outcome) -> dict[str, Any]:
             message += " (possibly out of memory)"
     else:
         message = f"The training process exited with code {code} without a result"
-    return {
-        "type": "process_died",
-        "message": message + "; see the log.",
-        "cell": None,
-        "line": None,
-        "traceback": None,
-    }
+    return ErrorInfo("process_died", message + "; see the log.")
 
 
 def _store_model(settings: Settings, session: Any, result: dict[str, Any], out_dir: Path) -> TrainedModel:
@@ -247,7 +249,9 @@ def run_session(session_id: int, worker_name: str, pool: GpuPool, should_stop: A
         checkpoints.mkdir(parents=True, exist_ok=True)
         job["checkpoint_dir"] = str(checkpoints)
         job["checkpoint_every_s"] = settings.checkpoint_every_s
-        saved = ckpt.load(checkpoints) if session.design["settings"]["training"]["mode"] == "standard" else None
+        saved = (
+            ckpt.load_checkpoint(checkpoints) if session.design["settings"]["training"]["mode"] == "standard" else None
+        )
         # The stored history is what the checkpoint holds: a session resumed continues it, a restart clears it.
         state.reset_history(session_id, lease, saved["history"] if saved else [])
         # TensorBoard: the event files the training writes are copied to the session's folder while it runs.
@@ -262,21 +266,17 @@ def run_session(session_id: int, worker_name: str, pool: GpuPool, should_stop: A
                 gpus,
                 SessionSink(session_id, lease),
                 storage.session_dir(settings, session_id) / "output.log",
-                lambda req: requests.answer(settings, session.design, req, workspace.granted),
+                lambda req: child_requests.answer(settings, session.design, req, workspace.granted),
                 should_stop,
             )
         return _conclude(settings, session, lease, outcome, workspace.out)
     except Exception as exc:
         log.exception("session %s failed in the worker", session_id)
-        error = {
-            "type": type(exc).__name__,
-            "message": f"Internal error in the worker: {exc}",
-            "cell": None,
-            "line": None,
-            "traceback": traceback.format_exc()[-4000:],
-        }
-        state.finish(session_id, lease, "failed", error=error)
-        return "failed"
+        error = ErrorInfo(
+            type(exc).__name__, f"Internal error in the worker: {exc}", traceback=traceback.format_exc()[-4000:]
+        )
+        state.finish(session_id, lease, SessionStatus.FAILED, error=error)
+        return SessionStatus.FAILED
     finally:
         if gpus:
             pool.release(gpus)
@@ -290,18 +290,19 @@ def _conclude(settings: Settings, session: Any, lease: int, outcome: Outcome, ou
         return "lost"
     if outcome.killed_for == "shutdown" or (outcome.killed_for is None and outcome.returncode == DRAINED_EXIT_CODE):
         if state.hand_back(session.id, lease, "worker stopped"):
-            session.status = "queued"
             publish(session)
         return "handed back"
     checkpoints = storage.session_dir(settings, session.id) / "checkpoint"
     shutil.rmtree(checkpoints, ignore_errors=True)
     if outcome.killed_for == "abort":
-        state.finish(session.id, lease, "aborted")
-        return "aborted"
+        state.finish(session.id, lease, SessionStatus.ABORTED)
+        return SessionStatus.ABORTED
     result = child_files.read_json(out_dir / "result.json")
     if outcome.killed_for is None and outcome.returncode == 0 and isinstance(result, dict):
         model = _store_model(settings, session, result, out_dir)
-        state.finish(session.id, lease, "succeeded", interrupted=bool(result.get("interrupted")), model=model)
-        return "succeeded"
-    state.finish(session.id, lease, "failed", error=error_from_child(out_dir, outcome))
-    return "failed"
+        state.finish(
+            session.id, lease, SessionStatus.SUCCEEDED, interrupted=bool(result.get("interrupted")), model=model
+        )
+        return SessionStatus.SUCCEEDED
+    state.finish(session.id, lease, SessionStatus.FAILED, error=child_error(out_dir, outcome))
+    return SessionStatus.FAILED

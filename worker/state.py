@@ -1,95 +1,44 @@
-"""The worker's SQL writes: claim with a lease, progress, epochs, and the end of a session, retried on outages."""
+"""The worker's SQL side of a session: claim, progress, epochs and the end, each retried while SQL is away.
+
+Status changes are the life cycle's (server/lifecycle.py); this module runs them in retried transactions.
+"""
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from server.db import new_session
+from core.contracts import ErrorInfo
+from core.status import SessionStatus
+from server import lifecycle
 from server.models import TrainedModel, TrainingSession, utcnow
+from server.transactions import RETRY_DELAYS_S, with_retry
 
-log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-RETRY_DELAYS_S = (0.5, 1, 2, 4, 8, 15, 30, 30, 30, 30)
-
-
-def with_retry(fn: Callable[[Session], T], what: str) -> T:
-    """Run FN in a fresh transaction, retrying with backoff while the database is unreachable."""
-    for delay in (*RETRY_DELAYS_S, None):
-        db = new_session()
-        try:
-            out = fn(db)
-            db.commit()
-            return out
-        except DBAPIError as exc:
-            db.rollback()
-            transient = isinstance(exc, OperationalError) or exc.connection_invalidated
-            if delay is None or not transient:
-                raise
-            log.warning("%s: database error (%s); retrying in %ss", what, type(exc.orig).__name__, delay)
-            time.sleep(delay)
-        finally:
-            db.close()
-    raise RuntimeError("unreachable")
+__all__ = [
+    "RETRY_DELAYS_S",
+    "add_epoch",
+    "cancel_request",
+    "claim",
+    "finish",
+    "hand_back",
+    "load",
+    "progress",
+    "reset_history",
+    "with_retry",
+]
 
 
 def claim(session_id: int, worker: str) -> int | None:
     """Mark a queued session running for WORKER; returns the new lease, or None if it is not queued."""
-
-    def _claim(db: Session) -> int | None:
-        row = db.get(TrainingSession, session_id)
-        if row is None or row.status != "queued":
-            return None
-        lease = row.lease + 1
-        done = db.execute(
-            update(TrainingSession)
-            .where(
-                TrainingSession.id == session_id, TrainingSession.status == "queued", TrainingSession.lease == row.lease
-            )
-            .values(
-                status="running",
-                worker=worker,
-                lease=lease,
-                started_at=utcnow(),
-                heartbeat_at=utcnow(),
-                attempts=TrainingSession.attempts + 1,
-                error=None,
-            )
-        ).rowcount
-        return lease if done else None
-
-    return with_retry(_claim, f"claim session {session_id}")
-
-
-def _guarded(session_id: int, lease: int, values: dict[str, Any], what: str) -> bool:
-    """Update a running session only while we still hold its lease (fencing)."""
-
-    def _do(db: Session) -> bool:
-        return bool(
-            db.execute(
-                update(TrainingSession)
-                .where(
-                    TrainingSession.id == session_id,
-                    TrainingSession.lease == lease,
-                    TrainingSession.status == "running",
-                )
-                .values(**values)
-            ).rowcount
-        )
-
-    return with_retry(_do, what)
+    return with_retry(lambda db: lifecycle.claim(db, session_id, worker), f"claim session {session_id}")
 
 
 def progress(session_id: int, lease: int, progress: dict[str, Any]) -> bool:
     """Store batch progress (and serve as the session's heartbeat)."""
-    return _guarded(session_id, lease, {"progress": progress, "heartbeat_at": utcnow()}, "progress")
+    values = {"progress": progress, "heartbeat_at": utcnow()}
+    return with_retry(lambda db: lifecycle.write_held(db, session_id, lease, values), "progress")
 
 
 def add_epoch(session_id: int, lease: int, entry: dict[str, Any], progress: dict[str, Any]) -> bool:
@@ -97,13 +46,12 @@ def add_epoch(session_id: int, lease: int, entry: dict[str, Any], progress: dict
 
     def _do(db: Session) -> bool:
         row = db.get(TrainingSession, session_id)
-        if row is None or row.lease != lease or row.status != "running":
+        if row is None or not lifecycle.holds(row, lease):
             return False
+        # A resumed session may report an epoch again: the newer logs replace the older ones.
         history = [h for h in (row.history or []) if h.get("epoch") != entry["epoch"]]
-        row.history = [*history, entry]
-        row.progress = progress
-        row.heartbeat_at = utcnow()
-        return True
+        values = {"history": [*history, entry], "progress": progress, "heartbeat_at": utcnow()}
+        return lifecycle.write_held(db, session_id, lease, values)
 
     return with_retry(_do, "add epoch")
 
@@ -121,24 +69,16 @@ def finish(
     session_id: int,
     lease: int,
     status: str,
-    error: dict[str, Any] | None = None,
+    error: ErrorInfo | None = None,
     interrupted: bool = False,
     model: TrainedModel | None = None,
 ) -> bool:
     """End a session (and record its trained model in the same transaction)."""
 
     def _do(db: Session) -> bool:
-        row = db.get(TrainingSession, session_id)
-        if row is None or row.lease != lease or row.status != "running":
-            return False
-        row.status = status
-        row.error = error
-        row.interrupted = interrupted
-        row.ended_at = utcnow()
-        if model is not None:
-            db.add(model)
-            row.trained_model_id = model.id
-        return True
+        return lifecycle.finish(
+            db, session_id, lease, SessionStatus(status), error=error, interrupted=interrupted, model=model
+        )
 
     return with_retry(_do, f"finish session {session_id}")
 
@@ -157,18 +97,9 @@ def load(session_id: int) -> TrainingSession | None:
 
 def hand_back(session_id: int, lease: int, reason: str) -> bool:
     """Put a running session we hold back in the queue, for another worker to resume."""
-
-    def _do(db: Session) -> bool:
-        row = db.get(TrainingSession, session_id)
-        if row is None or row.lease != lease or row.status != "running":
-            return False
-        row.status, row.worker, row.lease, row.published_at = "queued", None, lease + 1, None
-        row.progress = {**(row.progress or {}), "requeued": reason}
-        return True
-
-    return with_retry(_do, f"hand back session {session_id}")
+    return with_retry(lambda db: lifecycle.hand_back(db, session_id, lease, reason), f"hand back session {session_id}")
 
 
 def reset_history(session_id: int, lease: int, history: list[dict[str, Any]]) -> bool:
     """Make the stored history what the checkpoint holds (empty when starting over)."""
-    return _guarded(session_id, lease, {"history": history}, "reset history")
+    return with_retry(lambda db: lifecycle.write_held(db, session_id, lease, {"history": history}), "reset history")

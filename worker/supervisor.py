@@ -78,6 +78,16 @@ class Outcome:
     epochs: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass
+class PeriodicCheck:
+    """One check of the enforcer, run at most every EVERY_S seconds; one that returns True ends the tick."""
+
+    name: str
+    every_s: float
+    run: Callable[[float], bool]
+    last: float = 0.0  # when it last ran (monotonic); 0 makes it due at once
+
+
 class Supervisor:
     """One child's supervision: events relayed on the task thread, limits enforced on a thread of their own.
 
@@ -102,7 +112,7 @@ class Supervisor:
     ):
         self.proc = proc
         self.sink = sink
-        self.session_id = sink.label
+        self.label = sink.label  # for log lines: "session 3" or "dry run"
         self.time_limit_s = time_limit_s
         self.memory_limit = memory_limit_mb << 20
         # bubblewrap adds two processes of its own (the launcher and the namespace's init)
@@ -121,6 +131,10 @@ class Supervisor:
         self._finished = threading.Event()
         self._kill_lock = threading.Lock()
         self._training_pid: int | None = None
+        self._started = 0.0  # when the enforcer started: the time limit counts from it
+        self._drain_started: float | None = None
+        self._interrupt_sent = False
+        self._last_batch_write = 0.0
         self.progress: dict[str, Any] = {}
         self.outcome = Outcome()
 
@@ -150,7 +164,7 @@ class Supervisor:
                 try:
                     event = json.loads(line)
                 except ValueError:
-                    log.warning("%s: unreadable event line dropped", self.session_id)
+                    log.warning("%s: unreadable event line dropped", self.label)
                     continue
                 if isinstance(event, dict):
                     self._events.put(event)
@@ -162,6 +176,7 @@ class Supervisor:
             self.progress = {k: event.get(k) for k in ("epoch", "epochs", "batch", "batches")}
             pending_batch[:] = [self.progress]
         elif kind == "epoch":
+            pending_batch.clear()  # the epoch's write carries the newest progress; a batch left over would undo it
             self._epoch(event)
         elif kind == "request":
             self._answer(event)
@@ -189,7 +204,7 @@ class Supervisor:
         try:
             reply = self.on_request(event)
         except Exception as exc:  # an answer, never a crash of the worker
-            log.exception("%s: request failed", self.session_id)
+            log.exception("%s: request failed", self.label)
             reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         self._unsent += reply_line(event.get("id"), reply)
         self._flush_replies()
@@ -211,46 +226,68 @@ class Supervisor:
 
     # Limits, on their own timer ---------------------------------------------------------------------------
 
+    def _checks(self) -> list[PeriodicCheck]:
+        """The enforcer's checks in order: a time limit or a stop outranks a cancel request."""
+        return [
+            PeriodicCheck("usage", USAGE_EVERY_S, self._check_usage),
+            PeriodicCheck("time_limit", 0.0, self._check_time_limit),
+            PeriodicCheck("drain", 0.0, self._check_drain),
+            PeriodicCheck("cancel", CANCEL_POLL_EVERY_S, self._check_cancel),
+        ]
+
     def _enforce(self) -> None:
-        started = time.monotonic()
-        last_usage = last_cancel = 0.0
-        drain_started: float | None = None
-        interrupt_sent = False
+        """Run the checks that are due every TICK_S until the child is gone or killed."""
+        self._started = time.monotonic()
+        checks = self._checks()
         while not self._finished.wait(TICK_S):
             if self.outcome.killed_for is not None:
                 continue
             now = time.monotonic()
-            if now - last_usage >= USAGE_EVERY_S:
-                last_usage = now
-                self._check_usage()
-            if now - started > self.time_limit_s:
-                message = f"The training exceeded its time limit of {self.time_limit_s:g} s (training.time_limit_s)."
-                self._kill("time_limit", message)
-            elif self.should_stop():
-                # Drain: the child checkpoints at its next batch and exits; past the timeout it is killed.
-                if drain_started is None:
-                    drain_started = now
-                    self._signal_training(signal.SIGUSR2)
-                elif now - drain_started > self.drain_timeout_s:
-                    self._kill("shutdown", "The worker stopped before the training could checkpoint.")
-            elif now - last_cancel >= CANCEL_POLL_EVERY_S:
-                last_cancel = now
-                request = self._cancel_request()
-                if request == "abort":
-                    self._kill("abort", "Aborted by a user.")
-                elif request == "interrupt" and not interrupt_sent:
-                    interrupt_sent = True
-                    self._signal_training(signal.SIGUSR1)
+            for check in checks:
+                if now - check.last < check.every_s:
+                    continue
+                check.last = now
+                if check.run(now):
+                    break
+
+    def _check_time_limit(self, now: float) -> bool:
+        """Kill the child past its time limit."""
+        if now - self._started <= self.time_limit_s:
+            return False
+        message = f"The training exceeded its time limit of {self.time_limit_s:g} s (training.time_limit_s)."
+        self._kill("time_limit", message)
+        return True
+
+    def _check_drain(self, now: float) -> bool:
+        """While the worker stops: the child checkpoints at its next batch and exits; past the timeout it is killed."""
+        if not self.should_stop():
+            return False
+        if self._drain_started is None:
+            self._drain_started = now
+            self._signal_training(signal.SIGUSR2)
+        elif now - self._drain_started > self.drain_timeout_s:
+            self._kill("shutdown", "The worker stopped before the training could checkpoint.")
+        return True
+
+    def _check_cancel(self, now: float) -> bool:
+        """Honour a user's abort (kill) or interrupt (signal the child once, it saves and stops)."""
+        request = self._cancel_request()
+        if request == "abort":
+            self._kill("abort", "Aborted by a user.")
+        elif request == "interrupt" and not self._interrupt_sent:
+            self._interrupt_sent = True
+            self._signal_training(signal.SIGUSR1)
+        return False
 
     def _cancel_request(self) -> str | None:
         try:
             return self.sink.cancel_request()
         except Exception:  # the database may be away for a moment; the next poll asks again
-            log.exception("%s: cancel poll failed", self.session_id)
+            log.exception("%s: cancel poll failed", self.label)
             return None
 
-    def _check_usage(self) -> None:
-        """Kill the child when it is over its memory or process limit."""
+    def _check_usage(self, now: float) -> bool:
+        """Kill the child when it is over its memory or process limit (the other checks still run this tick)."""
         processes, rss = child_process.group_usage(self.proc.pid)
         if rss > self.memory_limit:
             self._kill(
@@ -263,6 +300,7 @@ class Supervisor:
                 "process_limit",
                 f"The training started more than {limit} processes (FITSTUDIO_TRAINING_MAX_PROCESSES).",
             )
+        return False
 
     def _signal_training(self, sig: int) -> None:
         """Signal the process that runs the training (inside the sandbox: the one bubblewrap started)."""
@@ -298,27 +336,15 @@ class Supervisor:
 
     def _relay(self) -> None:
         """Relay events until the child and everything holding its pipe are gone."""
-        last_batch_write = 0.0
         pending_batch: list[dict[str, Any]] = []
         reader_done = False
         exited_at = 0.0
         while True:
-            try:
-                event = self._events.get(timeout=TICK_S)
-                if event is None:
-                    reader_done = True
-                else:
-                    self._handle(event, pending_batch)
-            except queue.Empty:
-                pass
+            reader_done = self._relay_next(pending_batch) or reader_done
             if self._unsent:
                 self._flush_replies()
             now = time.monotonic()
-            if pending_batch and now - last_batch_write >= BATCH_WRITE_EVERY_S:
-                if not self.sink.progress(pending_batch[0]):
-                    self._kill("lease_lost", "Another worker owns this session now.")
-                pending_batch.clear()
-                last_batch_write = now
+            self._write_batch(pending_batch, now)
             if self.proc.poll() is not None:
                 if reader_done:
                     return
@@ -327,3 +353,22 @@ class Supervisor:
                 if now - exited_at > 5:
                     child_process.kill_group(self.proc)
                     return
+
+    def _relay_next(self, pending_batch: list[dict[str, Any]]) -> bool:
+        """Handle the next event, waiting at most TICK_S; True when the reader has finished."""
+        try:
+            event = self._events.get(timeout=TICK_S)
+        except queue.Empty:
+            return False
+        if event is None:
+            return True
+        self._handle(event, pending_batch)
+        return False
+
+    def _write_batch(self, pending_batch: list[dict[str, Any]], now: float) -> None:
+        """Store the latest batch progress, at most every BATCH_WRITE_EVERY_S."""
+        if pending_batch and now - self._last_batch_write >= BATCH_WRITE_EVERY_S:
+            if not self.sink.progress(pending_batch[0]):
+                self._kill("lease_lost", "Another worker owns this session now.")
+            pending_batch.clear()
+            self._last_batch_write = now

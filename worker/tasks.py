@@ -90,6 +90,6 @@ def train(self, session_id: int) -> str:  # type: ignore[no-untyped-def]
 @app.task(name="fitstudio.dry_run", acks_late=True, reject_on_worker_lost=True)
 def dry_run(dry_run_id: int) -> str:
     """Build the model of a design and train it on one small batch, in a child process."""
-    from worker.dry_runs import run_dry_run
+    from worker.dry_run_task import run_dry_run
 
     return run_dry_run(int(dry_run_id))

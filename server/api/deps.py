@@ -1,6 +1,8 @@
-"""Request dependencies: the settings, a DB session, and the authenticated user."""
+"""Request dependencies: the settings, a DB session, and the authenticated user, with their `Annotated` aliases."""
 
 from __future__ import annotations
+
+from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -17,6 +19,11 @@ SESSION_COOKIE = "fitstudio_session"
 def settings_dep() -> Settings:
     """The settings (a dependency so tests can override it)."""
     return get_settings()
+
+
+# Routes name these instead of repeating Depends(...) (the FastAPI full-stack template's manner).
+DbDep = Annotated[Session, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(settings_dep)]
 
 
 def _unauthorized() -> ApiError:
@@ -36,7 +43,7 @@ def user_from_cookie(request: Request, db: Session) -> User | None:
     return user
 
 
-def current_user(request: Request, db: Session = Depends(get_db)) -> User:
+def current_user(request: Request, db: DbDep) -> User:
     """The caller: a Bearer token, or (for reads and CSRF-checked writes) the web UI session cookie."""
     header = request.headers.get("authorization", "")
     if header:
@@ -57,3 +64,6 @@ def current_user(request: Request, db: Session = Depends(get_db)) -> User:
 
         check_csrf_header(request)
     return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]

@@ -5,17 +5,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
-from sqlalchemy.orm import Session
 from starlette.types import Receive, Scope, Send
 
-from server.api.deps import current_user, settings_dep
-from server.db import get_db
-from server.models import User
+from server.api.deps import CurrentUser, DbDep, SettingsDep
 from server.services import access
 from server.services.session_events import Cursor, SessionStream, poll_executor, slots
-from server.settings import Settings
 
 router = APIRouter(tags=["sessions"])
 POLL_S = 0.5
@@ -36,14 +32,17 @@ class _SlotResponse(StreamingResponse):
             slots.release(self.user_id)
 
 
-@router.get("/sessions/{session_id}/events", response_class=StreamingResponse)
+_SSE = {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}, "description": "Server-Sent Events"}}
+
+
+@router.get("/sessions/{session_id}/events", response_class=StreamingResponse, responses=_SSE)
 async def session_events(
     session_id: int,
     request: Request,
+    db: DbDep,
+    user: CurrentUser,
+    settings: SettingsDep,
     last_event_id: str | None = Header(None),
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
 ) -> StreamingResponse:
     """status, batch, epoch (with logs), log and end events; reconnect with Last-Event-ID to miss nothing."""
     access.session(db, user, session_id)

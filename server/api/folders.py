@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from server.api import raw_upload
-from server.api.deps import current_user, settings_dep
-from server.db import get_db
-from server.errors import insufficient_storage, is_disk_full
+from server.api.deps import CurrentUser, DbDep, SettingsDep
+from server.api.responses import BINARY_FILE
 from server.models import ManagedFolder, User
 from server.schemas.folders import FileOut, FolderCreate, FolderDetail, FolderOut
-from server.services import access, folders, storage
+from server.services import access, folders
 from server.settings import Settings
 
 router = APIRouter(tags=["folders"])
@@ -29,9 +29,9 @@ def folder_out(folder: ManagedFolder) -> FolderOut:
 def create_folder(
     key: str,
     body: FolderCreate,
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
+    db: DbDep,
+    user: CurrentUser,
+    settings: SettingsDep,
 ) -> FolderOut:
     """Create a managed folder (writers)."""
     project = access.project(db, user, key, "writer")
@@ -41,7 +41,7 @@ def create_folder(
 
 
 @router.get("/projects/{key}/folders")
-def list_folders(key: str, db: Session = Depends(get_db), user: User = Depends(current_user)) -> list[FolderOut]:
+def list_folders(key: str, db: DbDep, user: CurrentUser) -> list[FolderOut]:
     """The project's folders."""
     project = access.project(db, user, key)
     return [folder_out(f) for f in folders.of_project(db, project)]
@@ -50,9 +50,9 @@ def list_folders(key: str, db: Session = Depends(get_db), user: User = Depends(c
 @router.get("/folders/{folder_id}")
 def get_folder(
     folder_id: int,
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
+    db: DbDep,
+    user: CurrentUser,
+    settings: SettingsDep,
 ) -> FolderDetail:
     """A folder and its files."""
     folder = folders.load(db, user, folder_id)
@@ -63,9 +63,9 @@ def get_folder(
 @router.delete("/folders/{folder_id}", status_code=204)
 def delete_folder(
     folder_id: int,
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
+    db: DbDep,
+    user: CurrentUser,
+    settings: SettingsDep,
 ) -> Response:
     """Delete a folder with its files (writers)."""
     folder = folders.load(db, user, folder_id, "writer")
@@ -74,48 +74,36 @@ def delete_folder(
     return Response(status_code=204)
 
 
+def _put_file(
+    db: Session, settings: Settings, folder: ManagedFolder, user: User, path: str, tmp: Path
+) -> dict[str, Any]:
+    info = folders.put_file(db, settings, folder, user, path, tmp)
+    db.commit()
+    return info
+
+
 @router.put(
-    "/folders/{folder_id}/files/{path:path}",
-    status_code=201,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
+    "/folders/{folder_id}/files/{path:path}", status_code=201, openapi_extra={"requestBody": raw_upload.BINARY_BODY}
 )
 async def put_file(
-    folder_id: int,
-    path: str,
-    request: Request,
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
+    folder_id: int, path: str, request: Request, db: DbDep, user: CurrentUser, settings: SettingsDep
 ) -> FileOut:
     """Upload a file (the request body, streamed) to PATH in the folder, replacing one there (writers)."""
     folder = folders.load(db, user, folder_id, "writer")
     folders.clean_path(path)  # refuse a bad path before reading the body
-    tmp = storage.upload_tmp(settings)
-    try:
-        await raw_upload.receive_file(request, tmp, settings)
-        info = await run_in_threadpool(folders.put_file, db, settings, folder, user, path, tmp)
-        db.commit()
-    except (OSError, SQLAlchemyError) as exc:
-        if is_disk_full(exc):
-            raise insufficient_storage("Storing the file") from None
-        raise
-    finally:
-        tmp.unlink(missing_ok=True)
+    info = await raw_upload.receive_and_store(
+        request, settings, lambda tmp: _put_file(db, settings, folder, user, path, tmp), "Storing the file"
+    )
     return FileOut(**info)
 
 
-@router.get("/folders/{folder_id}/files/{path:path}", response_class=FileResponse)
+@router.get("/folders/{folder_id}/files/{path:path}", response_class=FileResponse, responses=BINARY_FILE)
 def get_file(
     folder_id: int,
     path: str,
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
+    db: DbDep,
+    user: CurrentUser,
+    settings: SettingsDep,
 ) -> FileResponse:
     """Download a file of the folder."""
     folder = folders.load(db, user, folder_id)
@@ -127,9 +115,9 @@ def get_file(
 def delete_file(
     folder_id: int,
     path: str,
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
+    db: DbDep,
+    user: CurrentUser,
+    settings: SettingsDep,
 ) -> Response:
     """Delete a file of the folder (writers)."""
     folder = folders.load(db, user, folder_id, "writer")

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from server.api import uploads
-from server.api.deps import current_user, settings_dep
-from server.db import get_db
-from server.errors import not_found
-from server.models import Project, SavedModel, SavedModelVersion, TrainedModel, User
+from server.api.deps import CurrentUser, DbDep, SettingsDep
+from server.api.responses import BINARY_FILE, binary_file
+from server.models import Project, SavedModel, SavedModelVersion, User
 from server.schemas.requests import ActiveVersion, PredictRequest
-from server.services import access, export, model_files, model_import, registry, scoring
+from server.schemas.saved_models import SavedModelOut, VersionLocationOut, VersionPredictionOut
+from server.services import access, export, model_import, predictions, registry
 from server.settings import Settings
 
 router = APIRouter(tags=["saved models"])
+VersionQuery = Annotated[str | None, Query(max_length=64)]  # ?version= (the active version when left out)
 
 
 def _version(db: Session, user: User, saved_model_id: int, version: str | None) -> tuple[SavedModel, SavedModelVersion]:
@@ -26,27 +27,24 @@ def _version(db: Session, user: User, saved_model_id: int, version: str | None) 
     return saved, registry.version_of(db, saved, version)
 
 
-@router.get("/projects/{key}/saved-models")
-def list_saved_models(
-    key: str, db: Session = Depends(get_db), user: User = Depends(current_user)
-) -> list[dict[str, Any]]:
+# Saved-model answers exclude unset keys: an imported version carries an `imported` key, the others none.
+@router.get("/projects/{key}/saved-models", response_model=list[SavedModelOut], response_model_exclude_unset=True)
+def list_saved_models(key: str, db: DbDep, user: CurrentUser) -> list[dict[str, Any]]:
     """The project's saved models."""
     project = access.project(db, user, key)
     return [registry.as_dict(db, s) for s in registry.of_project(db, project)]
 
 
-@router.get("/saved-models/{saved_model_id}")
-def get_saved_model(
-    saved_model_id: int, db: Session = Depends(get_db), user: User = Depends(current_user)
-) -> dict[str, Any]:
+@router.get("/saved-models/{saved_model_id}", response_model=SavedModelOut, response_model_exclude_unset=True)
+def get_saved_model(saved_model_id: int, db: DbDep, user: CurrentUser) -> dict[str, Any]:
     """A saved model with its versions and the active one."""
     return registry.as_dict(db, access.saved_model(db, user, saved_model_id))
 
 
-@router.post("/saved-models/{saved_model_id}/active-version")
-def set_active_version(
-    saved_model_id: int, body: ActiveVersion, db: Session = Depends(get_db), user: User = Depends(current_user)
-) -> dict[str, Any]:
+@router.post(
+    "/saved-models/{saved_model_id}/active-version", response_model=SavedModelOut, response_model_exclude_unset=True
+)
+def set_active_version(saved_model_id: int, body: ActiveVersion, db: DbDep, user: CurrentUser) -> dict[str, Any]:
     """Switch the active version (a revert is just this)."""
     saved = access.saved_model(db, user, saved_model_id, "writer")
     registry.set_active(db, user, saved, body.version_id)
@@ -54,38 +52,29 @@ def set_active_version(
     return registry.as_dict(db, saved)
 
 
-@router.get("/saved-models/{saved_model_id}/location")
-def saved_location(
-    saved_model_id: int,
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
-) -> dict[str, Any]:
+@router.get("/saved-models/{saved_model_id}/location", response_model=VersionLocationOut)
+def saved_location(saved_model_id: int, db: DbDep, user: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
     """Where the active version's file lives."""
     saved, version = _version(db, user, saved_model_id, None)
     return registry.location(settings, saved, version)
 
 
-@router.get("/saved-models/{saved_model_id}/versions/{version_id}/location")
+@router.get("/saved-models/{saved_model_id}/versions/{version_id}/location", response_model=VersionLocationOut)
 def version_location(
-    saved_model_id: int,
-    version_id: str,
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
+    saved_model_id: int, version_id: str, db: DbDep, user: CurrentUser, settings: SettingsDep
 ) -> dict[str, Any]:
     """Where one version's file lives."""
     saved, version = _version(db, user, saved_model_id, version_id)
     return registry.location(settings, saved, version)
 
 
-@router.get("/saved-models/{saved_model_id}/download")
+@router.get("/saved-models/{saved_model_id}/download", response_class=FileResponse, responses=BINARY_FILE)
 def download(
     saved_model_id: int,
-    version: str | None = Query(None, max_length=64),
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
+    db: DbDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    version: VersionQuery = None,
 ) -> FileResponse:
     """The .keras file of the active version (or ?version=)."""
     saved, row = _version(db, user, saved_model_id, version)
@@ -93,36 +82,34 @@ def download(
     return FileResponse(path, media_type="application/octet-stream", filename=f"{saved.name}-{row.version_id}.keras")
 
 
-@router.post("/saved-models/{saved_model_id}/predict")
+@router.post(
+    "/saved-models/{saved_model_id}/predict", response_model=VersionPredictionOut, response_model_exclude_unset=True
+)
 def predict(
     saved_model_id: int,
     body: PredictRequest,
-    version: str | None = Query(None, max_length=64),
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
+    db: DbDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    version: VersionQuery = None,
 ) -> dict[str, Any]:
     """Score rows with the active version (or ?version=); 409 for an imported one (it has no preprocessing)."""
     saved, row = _version(db, user, saved_model_id, version)
-    if model_import.is_imported(row):
-        raise model_import.not_scorable(saved, row)
-    model = db.get(TrainedModel, row.trained_model_id)
-    if model is None:
-        raise not_found("trained model", row.trained_model_id)
-    out = scoring.predict(
-        model, registry.file_path(settings, row), body.rows, model_files.files_root(db, settings, model)
-    )
-    return {**out, "version_id": row.version_id}
+    return predictions.with_version(db, settings, saved, row, body.rows)
 
 
-@router.get("/saved-models/{saved_model_id}/export")
+@router.get(
+    "/saved-models/{saved_model_id}/export",
+    response_class=FileResponse,
+    responses=binary_file("application/zip", "application/octet-stream"),
+)
 def export_model(
     saved_model_id: int,
+    db: DbDep,
+    user: CurrentUser,
+    settings: SettingsDep,
     format: str = Query("savedmodel", max_length=16),
-    version: str | None = Query(None, max_length=64),
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
+    version: VersionQuery = None,
 ) -> FileResponse:
     """The version as a zipped SavedModel or an .onnx file."""
     saved, row = _version(db, user, saved_model_id, version)
@@ -132,12 +119,7 @@ def export_model(
 
 
 @router.delete("/saved-models/{saved_model_id}", status_code=204)
-def delete_saved_model(
-    saved_model_id: int,
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
-) -> Response:
+def delete_saved_model(saved_model_id: int, db: DbDep, user: CurrentUser, settings: SettingsDep) -> Response:
     """Delete a saved model with all its versions and files (admins)."""
     saved = access.saved_model(db, user, saved_model_id, "admin")
     registry.delete_saved_model(db, settings, user, saved)
@@ -147,11 +129,7 @@ def delete_saved_model(
 
 @router.delete("/saved-models/{saved_model_id}/versions/{version_id}", status_code=204)
 def delete_version(
-    saved_model_id: int,
-    version_id: str,
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
+    saved_model_id: int, version_id: str, db: DbDep, user: CurrentUser, settings: SettingsDep
 ) -> Response:
     """Delete a version that is not active (409 for the active one)."""
     saved = access.saved_model(db, user, saved_model_id, "admin")
@@ -171,13 +149,15 @@ def _import(
     return registry.as_dict(db, saved, settings)
 
 
-@router.post("/projects/{key}/saved-models/import", status_code=201, openapi_extra={"requestBody": IMPORT_BODY})
+@router.post(
+    "/projects/{key}/saved-models/import",
+    status_code=201,
+    openapi_extra={"requestBody": IMPORT_BODY},
+    response_model=SavedModelOut,
+    response_model_exclude_unset=True,
+)
 async def import_model(
-    key: str,
-    request: Request,
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
+    key: str, request: Request, db: DbDep, user: CurrentUser, settings: SettingsDep
 ) -> dict[str, Any]:
     """Import a model trained elsewhere (multipart name, file) as version v1 of a new saved model (data.md)."""
     project = access.project(db, user, key, "writer")

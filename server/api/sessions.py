@@ -5,57 +5,46 @@ from __future__ import annotations
 from contextlib import closing
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, Request
+from fastapi import APIRouter, Body, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
-from sqlalchemy.orm import Session
 
-from server.api.deps import current_user, settings_dep
+from server.api.deps import CurrentUser, DbDep, SettingsDep, current_user
 from server.api.responses import json_response
-from server.db import get_db, get_engine, new_session
+from server.db import get_engine, new_session
 from server.errors import not_found
-from server.models import TrainingSession, User
+from server.schemas.sessions import SessionOut
 from server.services import access, session_log, sessions
-from server.settings import Settings
 
 router = APIRouter(tags=["sessions"])
 
 
-def _dict(db: Session, row: TrainingSession) -> dict[str, Any]:
-    return sessions.as_dict(row)
-
-
-@router.post("/ml-tasks/{mltask_id}/train", status_code=202)
-def train(
-    mltask_id: str, _body: Any = Body(None), db: Session = Depends(get_db), user: User = Depends(current_user)
-) -> dict[str, Any]:
+@router.post("/ml-tasks/{mltask_id}/train", status_code=202, response_model=SessionOut)
+def train(mltask_id: str, db: DbDep, user: CurrentUser, _body: Any = Body(None)) -> dict[str, Any]:
     """Freeze the design into a new queued session and queue it for a worker."""
     task = access.ml_task(db, user, mltask_id, "writer")
-    return _dict(db, sessions.submit(db, user, task))
+    return sessions.as_dict(sessions.submit(db, user, task))
 
 
-@router.get("/ml-tasks/{mltask_id}/sessions")
-def list_sessions(
-    mltask_id: str, db: Session = Depends(get_db), user: User = Depends(current_user)
-) -> list[dict[str, Any]]:
+@router.get("/ml-tasks/{mltask_id}/sessions", response_model=list[SessionOut])
+def list_sessions(mltask_id: str, db: DbDep, user: CurrentUser) -> list[dict[str, Any]]:
     """The ML task's sessions, newest first."""
     task = access.ml_task(db, user, mltask_id)
-    return [_dict(db, s) for s in sessions.of_task(db, task)]
+    return [sessions.as_dict(s) for s in sessions.of_task(db, task)]
 
 
-@router.get("/ml-tasks/{mltask_id}/sessions/{number}")
-def get_session_by_number(
-    mltask_id: str, number: str, db: Session = Depends(get_db), user: User = Depends(current_user)
-) -> dict[str, Any]:
+@router.get("/ml-tasks/{mltask_id}/sessions/{number}", response_model=SessionOut)
+def get_session_by_number(mltask_id: str, number: str, db: DbDep, user: CurrentUser) -> dict[str, Any]:
     """One session by its number in the ML task (3 or s3)."""
     task = access.ml_task(db, user, mltask_id)
     row = sessions.by_number(db, task, number)
     if row is None:
         raise not_found("session", f"{mltask_id}/sessions/{number}")
-    return _dict(db, row)
+    return sessions.as_dict(row)
 
 
-@router.get("/sessions/{session_id}", response_model=None, responses={200: {"content": {"application/json": {}}}})
+# Written by json_response, not validated against SessionOut: the model only documents the answer (hot path).
+@router.get("/sessions/{session_id}", response_model=None, responses={200: {"model": SessionOut}})
 async def get_session(session_id: int, request: Request) -> Response:
     """One session: status, progress, history, error."""
     # Polled by every open results page and client, so it skips the sync dependencies (each one a worker-thread
@@ -75,26 +64,21 @@ def _read_session(request: Request, session_id: int) -> Response:
 
 
 @router.get("/sessions/{session_id}/log", response_class=PlainTextResponse)
-def get_log(
-    session_id: int,
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
-) -> PlainTextResponse:
+def get_log(session_id: int, db: DbDep, user: CurrentUser, settings: SettingsDep) -> PlainTextResponse:
     """The training's output (stdout and stderr of the child process)."""
     row = access.session(db, user, session_id)
     return PlainTextResponse(session_log.read_all(settings, row))
 
 
-@router.post("/sessions/{session_id}/interrupt", status_code=202)
-def interrupt(session_id: int, db: Session = Depends(get_db), user: User = Depends(current_user)) -> dict[str, Any]:
+@router.post("/sessions/{session_id}/interrupt", status_code=202, response_model=SessionOut)
+def interrupt(session_id: int, db: DbDep, user: CurrentUser) -> dict[str, Any]:
     """Stop after the current batch, keep the best epoch, end succeeded + interrupted."""
     row = access.session(db, user, session_id, "writer")
-    return _dict(db, sessions.interrupt(db, user, row))
+    return sessions.as_dict(sessions.interrupt(db, user, row))
 
 
-@router.post("/sessions/{session_id}/abort", status_code=202)
-def abort(session_id: int, db: Session = Depends(get_db), user: User = Depends(current_user)) -> dict[str, Any]:
+@router.post("/sessions/{session_id}/abort", status_code=202, response_model=SessionOut)
+def abort(session_id: int, db: DbDep, user: CurrentUser) -> dict[str, Any]:
     """Kill the training (or dequeue it); no model is kept."""
     row = access.session(db, user, session_id, "writer")
-    return _dict(db, sessions.abort(db, user, row))
+    return sessions.as_dict(sessions.abort(db, user, row))

@@ -1,102 +1,67 @@
-"""Routes: trained models (ids, details, location, download)."""
+"""Routes: trained models (ids, details, location, download, scoring, deployment)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse
-from sqlalchemy.orm import Session
 
-from server.api.deps import current_user, settings_dep
-from server.db import get_db
-from server.models import User
+from server.api.deps import CurrentUser, DbDep, SettingsDep
+from server.api.responses import BINARY_FILE
 from server.schemas.requests import DeployRequest, PredictRequest
-from server.services import access, model_files, registry, scoring, trained_models
-from server.settings import Settings
+from server.schemas.trained_models import DeployOut, LocationOut, PredictionOut, TrainedModelOut
+from server.services import access, predictions, registry, trained_models
 
 router = APIRouter(tags=["trained models"])
 
 
 @router.get("/ml-tasks/{mltask_id}/trained-models")
-def list_trained_models(mltask_id: str, db: Session = Depends(get_db), user: User = Depends(current_user)) -> list[str]:
+def list_trained_models(mltask_id: str, db: DbDep, user: CurrentUser) -> list[str]:
     """The ids of the ML task's trained models."""
     return trained_models.ids_of_task(db, access.ml_task(db, user, mltask_id))
 
 
-@router.get("/trained-models/{tmid}")
-def get_trained_model(
-    tmid: str,
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
-) -> dict[str, Any]:
+@router.get("/trained-models/{tmid}", response_model=TrainedModelOut)
+def get_trained_model(tmid: str, db: DbDep, user: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
     """A trained model's metrics, history, shapes, classes and location."""
     return trained_models.as_dict(settings, access.trained_model(db, user, tmid))
 
 
-@router.get("/trained-models/{tmid}/location")
-def get_location(
-    tmid: str,
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
-) -> dict[str, Any]:
+@router.get("/trained-models/{tmid}/location", response_model=LocationOut)
+def get_location(tmid: str, db: DbDep, user: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
     """Where the model file lives: path, file:// URI and download URL."""
     return trained_models.location(settings, access.trained_model(db, user, tmid))
 
 
-@router.get("/trained-models/{tmid}/download")
-def download(
-    tmid: str,
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
-) -> FileResponse:
+@router.get("/trained-models/{tmid}/download", response_class=FileResponse, responses=BINARY_FILE)
+def download(tmid: str, db: DbDep, user: CurrentUser, settings: SettingsDep) -> FileResponse:
     """The .keras file."""
     model = access.trained_model(db, user, tmid)
     path = trained_models.file_path(settings, model)
     return FileResponse(path, media_type="application/octet-stream", filename=f"{model.id}.keras")
 
 
-@router.post("/trained-models/{tmid}/predict")
-def predict(
-    tmid: str,
-    body: PredictRequest,
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
-) -> dict[str, Any]:
+@router.post("/trained-models/{tmid}/predict", response_model=PredictionOut, response_model_exclude_unset=True)
+def predict(tmid: str, body: PredictRequest, db: DbDep, user: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
     """Score rows with the model and the preprocessing saved with it."""
     model = access.trained_model(db, user, tmid)
-    path = trained_models.file_path(settings, model)
-    return scoring.predict(model, path, body.rows, model_files.files_root(db, settings, model))
+    return predictions.with_trained_model(db, settings, model, body.rows)
 
 
 @router.post("/trained-models/{tmid}/deploy", status_code=201)
-def deploy(
-    tmid: str,
-    body: DeployRequest,
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
-) -> dict[str, Any]:
+def deploy(tmid: str, body: DeployRequest, db: DbDep, user: CurrentUser, settings: SettingsDep) -> DeployOut:
     """Deploy into a saved model (new, or a new version of an existing one)."""
     model = access.trained_model(db, user, tmid, "writer")
     version = registry.deploy(
         db, settings, user, model, body.saved_model_id, body.saved_model_name, body.version_id, body.activate
     )
     db.commit()
-    return {"saved_model_id": version.saved_model_id, "version_id": version.version_id}
+    return DeployOut(saved_model_id=version.saved_model_id, version_id=version.version_id)
 
 
 @router.delete("/trained-models/{tmid}", status_code=204)
-def delete_trained_model(
-    tmid: str,
-    db: Session = Depends(get_db),
-    user: User = Depends(current_user),
-    settings: Settings = Depends(settings_dep),
-) -> Response:
+def delete_trained_model(tmid: str, db: DbDep, user: CurrentUser, settings: SettingsDep) -> Response:
     """Delete a trained model and its file (409 while deployed)."""
     model = access.trained_model(db, user, tmid, "admin")
     registry.delete_trained_model(db, settings, user, model)

@@ -6,10 +6,9 @@ from server.models.folders import ManagedFolder
 from server.models.ops import AuditEvent, WorkerRecord
 from server.models.projects import Analysis, Dataset, MLTask, Project, ProjectMember
 from server.models.registry import SavedModel, SavedModelVersion
-from server.models.training import TERMINAL, DryRun, TrainedModel, TrainingSession
+from server.models.training import DryRun, TrainedModel, TrainingSession
 
 __all__ = [
-    "TERMINAL",
     "Analysis",
     "ApiToken",
     "AuditEvent",

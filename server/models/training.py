@@ -8,14 +8,13 @@ from typing import Any
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.status import SessionStatus
 from server.models.base import Base, utcnow
 from server.models.projects import MLTask
 
-TERMINAL = ("succeeded", "failed", "aborted")
-
 
 class TrainingSession(Base):
-    """One run of an ML task's frozen design: queued → running → succeeded | failed | aborted."""
+    """One run of an ML task's frozen design; its status (core.status) changes in server/lifecycle.py only."""
 
     __tablename__ = "training_sessions"
     __table_args__ = (UniqueConstraint("ml_task_id", "number"),)
@@ -23,7 +22,7 @@ class TrainingSession(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     ml_task_id: Mapped[str] = mapped_column(ForeignKey("ml_tasks.id", ondelete="CASCADE"), index=True)
     number: Mapped[int]
-    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=SessionStatus.QUEUED, index=True)
     interrupted: Mapped[bool] = mapped_column(default=False)
     submitted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     design: Mapped[dict[str, Any]]

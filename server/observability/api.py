@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
@@ -53,6 +53,13 @@ def install(app: FastAPI) -> None:
         check_metrics_token(request)
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.add_api_route("/metrics", metrics, methods=["GET"], tags=["service"], summary="Prometheus metrics")
+    app.add_api_route(
+        "/metrics",
+        metrics,
+        methods=["GET"],
+        tags=["service"],
+        summary="Prometheus metrics",
+        response_class=PlainTextResponse,
+    )
     app.add_middleware(RequestMetricsMiddleware, metrics=http_metrics)
     configure_api_logging()

@@ -17,11 +17,12 @@ from prometheus_client.registry import Collector
 from sqlalchemy import ColumnElement, case, func, literal_column, select
 from sqlalchemy.engine import Engine
 
+from core.status import TERMINAL, SessionStatus
 from server.models import TrainingSession
 
 log = logging.getLogger(__name__)
 
-STATUSES = ("queued", "running", "succeeded", "failed", "aborted")
+STATUSES = tuple(s.value for s in SessionStatus)
 QUEUES = ("gpu", "cpu")
 # Seconds: 10 s … 7 days, for trainings from a quick test to a week on a GPU.
 DURATION_BUCKETS = (10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 28800, 43200, 86400, 172800, 604800)
@@ -54,7 +55,7 @@ def duration_rows(engine: Engine, buckets: Iterable[float] = DURATION_BUCKETS) -
     seconds = duration_expr(engine.dialect.name).label("seconds")
     ended = (
         select(ts.status, ts.queue, seconds)
-        .where(ts.started_at.is_not(None), ts.ended_at.is_not(None), ts.status.in_(("succeeded", "failed", "aborted")))
+        .where(ts.started_at.is_not(None), ts.ended_at.is_not(None), ts.status.in_(TERMINAL))
         .subquery()
     )
     columns = [func.count(), func.coalesce(func.sum(ended.c.seconds), 0.0)]
@@ -122,7 +123,7 @@ class FitstudioCollector(Collector):
         queued = dict.fromkeys(QUEUES, 0)
         for status, queue, n in counts:
             by_status[status] = by_status.get(status, 0) + n
-            if status == "queued":
+            if status == SessionStatus.QUEUED:
                 queued[queue] = queued.get(queue, 0) + n
         sessions = GaugeMetricFamily("fitstudio_sessions", "Training sessions by status", labels=["status"])
         for status, n in sorted(by_status.items()):

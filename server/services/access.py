@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, lazyload
 
@@ -21,6 +23,52 @@ from server.services.auth import role_in
 from server.services.ids import is_sql_int
 
 _RANK = {"reader": 0, "writer": 1, "admin": 2}
+# The design form's actions: saving, dry-running (it uses a worker) and training change something; the others read.
+_DESIGN_ACTION_ROLE = {
+    "save": "writer",
+    "validate": "reader",
+    "dry_run": "writer",
+    "inputs": "reader",
+    "train": "writer",
+}
+
+
+def allows(role: str | None, needed: str) -> bool:
+    """True when ROLE (None: no role at all) is at least NEEDED."""
+    return role is not None and _RANK[role] >= _RANK[needed]
+
+
+@dataclass(frozen=True)
+class Rights:
+    """What a user may do in one project: pages show only the actions it allows (the routes still check)."""
+
+    role: str | None
+
+    @property
+    def can_write(self) -> bool:
+        """Writers and admins change the project's resources."""
+        return allows(self.role, "writer")
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins manage the project's members."""
+        return allows(self.role, "admin")
+
+
+def rights(db: Session, user: User, project: Project) -> Rights:
+    """USER's rights in PROJECT (site admins are admins everywhere)."""
+    return Rights(role_in(db, user, project))
+
+
+def design_action_role(action: str) -> str:
+    """The role the design form's ACTION needs (reader for an unknown one: it changes nothing)."""
+    return _DESIGN_ACTION_ROLE.get(action, "reader")
+
+
+def require_site_admin(user: User, what: str) -> None:
+    """403 unless USER is a site admin; WHAT says what only they do ("manage the weights store")."""
+    if not user.is_admin:
+        raise ApiError(403, "forbidden", f"Only site admins {what}.")
 
 
 def check(db: Session, user: User, project: Project, needed: str, missing: ApiError) -> str:

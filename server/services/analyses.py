@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.status import SessionStatus
 from server.errors import conflict, invalid
-from server.models import Analysis, Dataset, Project, User
-from server.services import audit
+from server.models import Analysis, Dataset, MLTask, Project, SavedModelVersion, TrainedModel, TrainingSession, User
+from server.services import audit, storage
 from server.services.ids import is_sql_int, short_id
 from server.settings import Settings
 
@@ -37,6 +38,17 @@ def of_project(db: Session, project: Project) -> list[Analysis]:
     return list(db.scalars(select(Analysis).where(Analysis.project_id == project.id).order_by(Analysis.created_at)))
 
 
+def task_counts(db: Session, project: Project) -> dict[str, int]:
+    """How many ML tasks each analysis of PROJECT has (analyses without one are left out)."""
+    query = (
+        select(MLTask.analysis_id, func.count(MLTask.id))
+        .join(Analysis, MLTask.analysis_id == Analysis.id)
+        .where(Analysis.project_id == project.id)
+        .group_by(MLTask.analysis_id)
+    )
+    return {analysis_id: count for analysis_id, count in db.execute(query).all()}
+
+
 def as_dict(analysis: Analysis) -> dict[str, object]:
     """The API shape of an analysis."""
     return {
@@ -53,13 +65,13 @@ def delete(db: Session, settings: Settings, user: User, analysis: Analysis) -> N
 
     409 while one of its sessions is queued or running, or while one of its models is deployed.
     """
-    from server.models import MLTask, SavedModelVersion, TrainedModel, TrainingSession
-    from server.services import storage
-
     task_ids = select(MLTask.id).where(MLTask.analysis_id == analysis.id)
     busy = db.scalar(
         select(TrainingSession.id)
-        .where(TrainingSession.ml_task_id.in_(task_ids), TrainingSession.status.in_(("queued", "running")))
+        .where(
+            TrainingSession.ml_task_id.in_(task_ids),
+            TrainingSession.status.in_((SessionStatus.QUEUED, SessionStatus.RUNNING)),
+        )
         .limit(1)
     )
     if busy:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from server.models import AuditEvent, User
+from server.models import AuditEvent, Project, User
 
 
 def record(db: Session, user: User | None, action: str, target: str, **detail: Any) -> None:
@@ -20,3 +21,27 @@ def record(db: Session, user: User | None, action: str, target: str, **detail: A
             detail=detail or None,
         )
     )
+
+
+def of_project(db: Session, project: Project, action: str | None, limit: int) -> list[AuditEvent]:
+    """PROJECT's audit events (those naming it, since it was created), newest first, at most LIMIT, only ACTION's."""
+    belongs = or_(
+        AuditEvent.detail["project"].as_string() == project.key,
+        and_(AuditEvent.action.like("project.%"), AuditEvent.target == project.key),
+    )
+    query = select(AuditEvent).where(belongs, AuditEvent.at >= project.created_at)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    return list(db.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)))
+
+
+def as_dict(row: AuditEvent) -> dict[str, Any]:
+    """The API shape of one audit event (a submission's detail holds the code it froze)."""
+    return {
+        "id": row.id,
+        "at": row.at,
+        "user": row.username,
+        "action": row.action,
+        "target": row.target,
+        "detail": row.detail or {},
+    }

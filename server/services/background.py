@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import threading
 
+from server.services.reconciler import reconcile
 from server.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 
 class Reconciler:
-    """A daemon thread running worker.reconciler.reconcile every reconcile_every_s."""
+    """A daemon thread running server.services.reconciler.reconcile every reconcile_every_s."""
 
     def __init__(self) -> None:
         self._stop = threading.Event()
@@ -26,8 +27,7 @@ class Reconciler:
         self._stop.set()
 
     def _loop(self) -> None:
-        from worker.reconciler import reconcile
-
+        """Reconcile until stopped; a failed pass is logged and the next one retries."""
         while not self._stop.wait(get_settings().reconcile_every_s):
             try:
                 reconcile(get_settings())

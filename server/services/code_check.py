@@ -5,12 +5,7 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-# cell -> function -> number of positional arguments it will be called with
-REQUIRED = {
-    "architecture": {"build_model": 2, "compile_model": 1},
-    "training": {"fit_model": 4},
-    "custom_score": {"score": 2},
-}
+from core import cells
 
 
 def _callable_with(fn: ast.FunctionDef, n: int) -> bool:
@@ -26,55 +21,63 @@ def _functions(tree: ast.Module) -> dict[str, ast.FunctionDef]:
     return {node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)}
 
 
+def _error(cell: str, line: int, message: str) -> dict[str, Any]:
+    return {"cell": cell, "line": line, "message": message}
+
+
 def parse(cell: str, source: str) -> tuple[ast.Module | None, list[dict[str, Any]]]:
     """Parse SOURCE; on a syntax error return the error with the cell and line."""
     try:
         return ast.parse(source, filename=f"<{cell}>"), []
     except SyntaxError as exc:
-        return None, [{"cell": cell, "line": exc.lineno or 1, "message": f"SyntaxError: {exc.msg}"}]
+        return None, [_error(cell, exc.lineno or 1, f"SyntaxError: {exc.msg}")]
     except ValueError as exc:  # null bytes
-        return None, [{"cell": cell, "line": 1, "message": f"The code cannot be parsed: {exc}"}]
+        return None, [_error(cell, 1, f"The code cannot be parsed: {exc}")]
+
+
+def _function_errors(cell: str, tree: ast.Module) -> list[dict[str, Any]]:
+    """The contract's functions CELL lacks, or defines with a signature they cannot be called with."""
+    funcs = _functions(tree)
+    errors = []
+    for needed in cells.required_functions(cell, funcs.__contains__):
+        fn = funcs.get(needed.name)
+        if fn is None:
+            errors.append(_error(cell, 1, f"The {cell} cell must define {needed.name}()."))
+        elif not _callable_with(fn, needed.arity):
+            errors.append(
+                _error(cell, fn.lineno, f"{needed.name}() must accept {needed.arity} positional argument(s).")
+            )
+    return errors
+
+
+def _assigned_names(tree: ast.Module) -> set[str]:
+    """The names a module assigns at its top level (plain or annotated with a value)."""
+    names = {
+        t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)
+    }
+    return names | {
+        node.target.id
+        for node in tree.body
+        if isinstance(node, ast.AnnAssign) and node.value is not None and isinstance(node.target, ast.Name)
+    }
 
 
 def check_cell(cell: str, source: str, required: bool) -> list[dict[str, Any]]:
     """Errors of one cell: syntax, then (when REQUIRED) missing functions or unusable signatures."""
     if not source.strip():
-        if required:
-            return [{"cell": cell, "line": 1, "message": f"The {cell} cell is empty but this design needs it."}]
-        return []
+        return [_error(cell, 1, f"The {cell} cell is empty but this design needs it.")] if required else []
     tree, errors = parse(cell, source)
     if tree is None or not required:
         return errors
-    funcs = _functions(tree)
-    needed = dict(REQUIRED[cell])
-    if cell == "training":
-        name = "build_sequence" if "build_sequence" in funcs and "build_sequences" not in funcs else "build_sequences"
-        needed[name] = 2
-    for name, n_args in needed.items():
-        fn = funcs.get(name)
-        if fn is None:
-            errors.append({"cell": cell, "line": 1, "message": f"The {cell} cell must define {name}()."})
-        elif not _callable_with(fn, n_args):
-            errors.append(
-                {"cell": cell, "line": fn.lineno, "message": f"{name}() must accept {n_args} positional argument(s)."}
-            )
-    if cell == "custom_score":
-        assigned = {
-            t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)
-        }
-        assigned |= {
-            node.target.id
-            for node in tree.body
-            if isinstance(node, ast.AnnAssign) and node.value is not None and isinstance(node.target, ast.Name)
-        }
-        if "GREATER_IS_BETTER" not in assigned:
-            errors.append({"cell": cell, "line": 1, "message": "The custom_score cell must set GREATER_IS_BETTER."})
+    errors += _function_errors(cell, tree)
+    if cell == cells.CUSTOM_SCORE and cells.GREATER_IS_BETTER not in _assigned_names(tree):
+        errors.append(_error(cell, 1, f"The {cell} cell must set {cells.GREATER_IS_BETTER}."))
     return errors
 
 
 def check_code(code: dict[str, str], advanced: bool, custom_metric: bool) -> list[dict[str, Any]]:
     """Errors of all cells of a design."""
-    errors = check_cell("architecture", code.get("architecture", ""), True)
-    errors += check_cell("training", code.get("training", ""), advanced)
-    errors += check_cell("custom_score", code.get("custom_score", ""), custom_metric)
+    errors = check_cell(cells.ARCHITECTURE, code.get(cells.ARCHITECTURE, ""), True)
+    errors += check_cell(cells.TRAINING, code.get(cells.TRAINING, ""), advanced)
+    errors += check_cell(cells.CUSTOM_SCORE, code.get(cells.CUSTOM_SCORE, ""), custom_metric)
     return errors

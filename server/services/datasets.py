@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from server.errors import ApiError, conflict, invalid
 from server.models import Analysis, Dataset, Project, User
-from server.services import image_zip, storage, table_store
-from server.services.inference import infer_schema
+from server.services import audit, image_zip, storage, table_store
+from server.services.type_inference import infer_schema
 from server.settings import Settings
 
 SUPPORTED = (".csv", ".parquet", ".zip")
@@ -78,6 +78,11 @@ def create_from_file(
     return row
 
 
+def of_project(db: Session, project: Project) -> list[Dataset]:
+    """The datasets of PROJECT, oldest first."""
+    return list(db.scalars(select(Dataset).where(Dataset.project_id == project.id).order_by(Dataset.id)))
+
+
 def schema_of(sample: pa.Table, image_columns: set[str]) -> list[dict[str, Any]]:
     """Column names and inferred types, from SAMPLE (the table's first rows)."""
     schema = infer_schema(sample.to_pandas())
@@ -130,6 +135,23 @@ def delete(db: Session, settings: Settings, dataset: Dataset) -> None:
     db.flush()
     if folder is not None:
         storage.remove_tree(folder, settings.data_root)
+
+
+def upload(
+    db: Session, settings: Settings, project: Project, user: User, name: str, filename: str, tmp: Path
+) -> Dataset:
+    """create_from_file for USER, recorded in the audit log (the caller commits)."""
+    row = create_from_file(db, settings, project, user, name, filename, tmp)
+    audit.record(db, user, "dataset.create", str(row.id), project=project.key, name=row.name)
+    return row
+
+
+def remove(db: Session, settings: Settings, user: User, dataset: Dataset) -> None:
+    """delete for USER, recorded in the audit log (the caller commits)."""
+    project = db.get(Project, dataset.project_id)
+    ident, name = dataset.id, dataset.name
+    delete(db, settings, dataset)
+    audit.record(db, user, "dataset.delete", str(ident), project=project.key if project else None, name=name)
 
 
 def load_frame(settings: Settings, dataset: Dataset, columns: list[str] | None = None) -> Any:

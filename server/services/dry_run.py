@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from server.db import poll_session
 from server.errors import ApiError
 from server.models import DryRun, MLTask, User
+from server.services.design import frozen_design
 from server.services.sessions import queue_of
 from server.settings import Settings
 
@@ -86,16 +87,7 @@ def start(db: Session, settings: Settings, user: User, task: MLTask, doc: dict[s
     """Store the dry run of DOC, commit (the request's connection goes back) and publish it; its id."""
     from server.broker import publish
 
-    design = {
-        "settings": doc,
-        "target": task.target,
-        "prediction_type": task.prediction_type,
-        "analysis_id": task.analysis_id,
-        "ml_task_id": task.id,
-        "project_key": task.analysis.project.key,
-        "dataset_id": task.analysis.dataset_id,
-        "submitted_by": user.username,
-    }
+    design = frozen_design(task, user, doc).as_dict()
     row = DryRun(ml_task_id=task.id, requested_by=user.id, design=design)
     db.add(row)
     db.commit()

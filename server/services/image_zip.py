@@ -8,6 +8,7 @@ import stat
 import struct
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import pyarrow as pa
@@ -167,7 +168,30 @@ def _copy_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, targ
     return size
 
 
+@dataclass(frozen=True)
+class _Extraction:
+    """Where the entries of one upload go: the open archive, the dataset folder and the bytes still allowed."""
+
+    archive: zipfile.ZipFile
+    dest: Path
+    budget: Budget
+
+
 def _ingest(archive: zipfile.ZipFile, dest: Path, budget: Budget) -> tuple[pa.Table, set[str]]:
+    """Extract the images named by an index.csv, or else those in <class>/<file> folders."""
+    into = _Extraction(archive, dest, budget)
+    paths = _entries(archive)
+    index = [p for p in paths if p.name == "index.csv"]
+    if index:
+        root = min(index, key=lambda p: len(p.parts))  # the shallowest index.csv describes the archive
+        table, image_col = _from_index(into, paths, root)
+    else:
+        table, image_col = _from_class_folders(into, paths)
+    return table, {image_col}
+
+
+def _entries(archive: zipfile.ZipFile) -> dict[PurePosixPath, zipfile.ZipInfo]:
+    """The archive's files by safe path, hidden files and macOS metadata left out; 422 on a bomb."""
     infos = [i for i in archive.infolist() if not i.is_dir()]
     if len(infos) > MAX_ENTRIES:
         raise invalid(
@@ -178,78 +202,88 @@ def _ingest(archive: zipfile.ZipFile, dest: Path, budget: Budget) -> tuple[pa.Ta
     if total / packed > MAX_RATIO and total > (64 << 20):
         raise invalid("The archive expands to too much data (zip bomb guard).", code="bad_archive")
     paths = {_safe_name(i): i for i in infos}
-    paths = {p: i for p, i in paths.items() if not p.name.startswith(".") and "__MACOSX" not in p.parts}
-    index = [p for p in paths if p.name == "index.csv"]
-    if index:
-        root = min(index, key=lambda p: len(p.parts))
-        if paths[root].file_size > MAX_INDEX_BYTES:
-            raise invalid(f"index.csv is larger than {MAX_INDEX_BYTES >> 20} MB.", code="bad_archive")
-        try:
-            table = pacsv.read_csv(io.BytesIO(_read_entry(archive, paths[root], str(root))))
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            msg = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-            raise invalid(f"index.csv could not be parsed: {msg}", code="bad_archive") from None
-        base = root.parent
-        image_col = next(
-            (
-                c
-                for c in table.column_names
-                if table.num_rows and PurePosixPath(str(table[c][0])).suffix.lower() in IMAGE_SUFFIXES
-            ),
-            None,
-        )
-        if image_col is None:
-            raise invalid("index.csv has no column of image file paths (.png, .jpg, ...).", code="bad_archive")
-        wanted: dict[PurePosixPath, zipfile.ZipInfo] = {}  # an entry named by many rows is extracted once
-        for value in table[image_col].to_pylist():
-            rel = PurePosixPath(str(value))
-            if rel.is_absolute() or ".." in rel.parts:
-                raise invalid(f"index.csv path {value!r} leaves the archive.", code="bad_archive")
-            info = paths.get(base / rel)
-            if info is None:
-                raise invalid(f"index.csv names {value!r}, which is not in the archive.", code="bad_archive")
-            wanted[rel] = info
-        budget.check_planned(sum(i.file_size for i in wanted.values()))
-        for rel, info in wanted.items():
-            _extract(archive, info, base / rel, dest, rel, budget)
-    else:
-        rows: list[tuple[str, str]] = []
-        images = [
-            (p, i) for p, i in sorted(paths.items(), key=lambda kv: str(kv[0])) if p.suffix.lower() in IMAGE_SUFFIXES
-        ]
-        budget.check_planned(sum(i.file_size for _, i in images))
-        for p, info in images:
-            if len(p.parts) < 2:
-                raise invalid(
-                    f"Image {str(p)!r} is not in a class folder; use <class>/<file> or an index.csv.",
-                    code="bad_archive",
-                )
-            rel = PurePosixPath(*p.parts[-2:])
-            _extract(archive, info, p, dest, rel, budget)
-            rows.append((str(rel), p.parts[-2]))
-        if not rows:
-            raise invalid("The archive holds no images (.png, .jpg, ...) and no index.csv.", code="empty_dataset")
-        table = pa.table({"image": [r[0] for r in rows], "label": [r[1] for r in rows]})
-        image_col = "image"
-    return table, {image_col}
+    return {p: i for p, i in paths.items() if not p.name.startswith(".") and "__MACOSX" not in p.parts}
 
 
-def _extract(
-    archive: zipfile.ZipFile,
-    info: zipfile.ZipInfo,
-    src: PurePosixPath,
-    dest: Path,
-    rel: PurePosixPath,
-    budget: Budget,
-) -> int:
-    """Stream entry INFO to DEST/REL (bounded by BUDGET), then check it is an image within the pixel limit."""
+def _from_index(
+    into: _Extraction, paths: dict[PurePosixPath, zipfile.ZipInfo], root: PurePosixPath
+) -> tuple[pa.Table, str]:
+    """Extract the images the index.csv at ROOT names; return its table and its image column."""
+    table = _read_index(into.archive, paths[root], root)
+    image_col = _image_column(table)
+    base = root.parent
+    wanted = _indexed_entries(table[image_col].to_pylist(), base, paths)
+    into.budget.check_planned(sum(i.file_size for i in wanted.values()))
+    for rel, info in wanted.items():
+        _extract(into, info, base / rel, rel)
+    return table, image_col
+
+
+def _read_index(archive: zipfile.ZipFile, info: zipfile.ZipInfo, root: PurePosixPath) -> pa.Table:
+    """The table of index.csv entry INFO; 422 when it is too large or cannot be parsed."""
+    if info.file_size > MAX_INDEX_BYTES:
+        raise invalid(f"index.csv is larger than {MAX_INDEX_BYTES >> 20} MB.", code="bad_archive")
+    try:
+        return pacsv.read_csv(io.BytesIO(_read_entry(archive, info, str(root))))
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        msg = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise invalid(f"index.csv could not be parsed: {msg}", code="bad_archive") from None
+
+
+def _image_column(table: pa.Table) -> str:
+    """The first column whose first value is an image file path; 422 when none is."""
+    for column in table.column_names:
+        if table.num_rows and PurePosixPath(str(table[column][0])).suffix.lower() in IMAGE_SUFFIXES:
+            return column
+    raise invalid("index.csv has no column of image file paths (.png, .jpg, ...).", code="bad_archive")
+
+
+def _indexed_entries(
+    values: list[object], base: PurePosixPath, paths: dict[PurePosixPath, zipfile.ZipInfo]
+) -> dict[PurePosixPath, zipfile.ZipInfo]:
+    """The entries the index's image paths VALUES name, relative to BASE; 422 on a path outside or missing."""
+    wanted: dict[PurePosixPath, zipfile.ZipInfo] = {}  # an entry named by many rows is extracted once
+    for value in values:
+        rel = PurePosixPath(str(value))
+        if rel.is_absolute() or ".." in rel.parts:
+            raise invalid(f"index.csv path {value!r} leaves the archive.", code="bad_archive")
+        info = paths.get(base / rel)
+        if info is None:
+            raise invalid(f"index.csv names {value!r}, which is not in the archive.", code="bad_archive")
+        wanted[rel] = info
+    return wanted
+
+
+def _from_class_folders(into: _Extraction, paths: dict[PurePosixPath, zipfile.ZipInfo]) -> tuple[pa.Table, str]:
+    """Extract every image of a <class>/<file> layout; return a table of image path and label."""
+    rows: list[tuple[str, str]] = []
+    images = [(p, i) for p, i in sorted(paths.items(), key=lambda kv: str(kv[0])) if p.suffix.lower() in IMAGE_SUFFIXES]
+    into.budget.check_planned(sum(i.file_size for _, i in images))
+    for p, info in images:
+        if len(p.parts) < 2:
+            raise invalid(
+                f"Image {str(p)!r} is not in a class folder; use <class>/<file> or an index.csv.",
+                code="bad_archive",
+            )
+        rel = PurePosixPath(*p.parts[-2:])
+        _extract(into, info, p, rel)
+        rows.append((str(rel), p.parts[-2]))
+    if not rows:
+        raise invalid("The archive holds no images (.png, .jpg, ...) and no index.csv.", code="empty_dataset")
+    return pa.table({"image": [r[0] for r in rows], "label": [r[1] for r in rows]}), "image"
+
+
+def _extract(into: _Extraction, info: zipfile.ZipInfo, src: PurePosixPath, rel: PurePosixPath) -> int:
+    """Stream entry INFO to DEST/REL (bounded by the budget), then check it is an image within the pixel limit."""
+    dest = into.dest
     target = (dest / Path(*rel.parts)).resolve()
     if dest.resolve() not in target.parents:
         raise invalid(f"ZIP entry {str(src)!r} would land outside the dataset folder.", code="bad_archive")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.part")
     try:
-        size = _copy_entry(archive, info, str(src), tmp, budget)  # capped: the declared size of an entry can lie
+        # capped: the declared size of an entry can lie
+        size = _copy_entry(into.archive, info, str(src), tmp, into.budget)
         _check_image(tmp, str(src))
         tmp.replace(target)
     finally:

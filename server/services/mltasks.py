@@ -5,17 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.catalog import CUSTOM_SCORE, PREDICTION_TYPES, is_valid_metric, metric_names
 from server.errors import invalid
-from server.models import Analysis, MLTask, User
+from server.models import Analysis, Dataset, MLTask, TrainingSession, User
 from server.schemas.settings import MLTaskSettings
 from server.services import audit, code_check, datasets
 from server.services.defaults import default_settings
 from server.services.ids import short_id
-from server.services.inference import check_prediction_type, infer_prediction_type
+from server.services.type_inference import check_prediction_type, infer_prediction_type
 from server.settings import Settings
 
 
@@ -71,6 +71,37 @@ def of_analysis(db: Session, analysis: Analysis) -> list[MLTask]:
     return list(db.scalars(select(MLTask).where(MLTask.analysis_id == analysis.id).order_by(MLTask.created_at)))
 
 
+def session_counts(db: Session, analysis: Analysis) -> dict[str, int]:
+    """How many training sessions each ML task of ANALYSIS has (tasks without one are left out)."""
+    query = (
+        select(TrainingSession.ml_task_id, func.count(TrainingSession.id))
+        .join(MLTask, TrainingSession.ml_task_id == MLTask.id)
+        .where(MLTask.analysis_id == analysis.id)
+        .group_by(TrainingSession.ml_task_id)
+    )
+    return {task_id: count for task_id, count in db.execute(query).all()}
+
+
+def target_columns(dataset: Dataset) -> list[dict[str, Any]]:
+    """The columns of DATASET that can be a target: all but images."""
+    return [c for c in dataset.columns if c["type"] != "image"]
+
+
+def propose_prediction_type(settings: Settings, analysis: Analysis, target: str) -> dict[str, Any]:
+    """{target, prediction_type, n_distinct}: what create would infer for TARGET (422 for a column it refuses)."""
+    columns = {c["name"]: c for c in target_columns(analysis.dataset)}
+    if target not in columns:
+        raise invalid(f"{target!r} is not a column that can be a target.", code="unknown_column")
+    values = datasets.load_frame(settings, analysis.dataset, columns=[target])[target]
+    proposed = infer_prediction_type(values, columns[target]["type"])
+    return {"target": target, "prediction_type": proposed, "n_distinct": int(values.nunique(dropna=True))}
+
+
+def metric_choices(prediction_type: str) -> list[str]:
+    """The optimisation metrics a design of PREDICTION_TYPE may pick: the catalogue's, then the custom score."""
+    return [*metric_names(prediction_type), CUSTOM_SCORE]
+
+
 def validate_settings(task: MLTask, raw: Any) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """Validate a settings document for TASK; returns the normalised settings or the list of errors."""
     if not isinstance(raw, dict):
@@ -99,7 +130,7 @@ def validate_settings(task: MLTask, raw: Any) -> tuple[dict[str, Any] | None, li
             {
                 "field": "metric",
                 "message": f"{doc['metric']!r} is not a metric of {task.prediction_type}; use one of "
-                + ", ".join([*metric_names(task.prediction_type), CUSTOM_SCORE]),
+                + ", ".join(metric_choices(task.prediction_type)),
             }
         )
     errors += code_check.check_code(

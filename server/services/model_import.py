@@ -9,19 +9,19 @@ shapes, the original file name) is kept in `import.json` beside the file, as the
 it. An imported version has no trained model and no preprocessing: it can be loaded in code cells, downloaded and
 exported, not scored (409).
 
-Run as `python -m server.services.model_import SRC OUT` it is that child: it prints one JSON line.
+That child is `python -m server.services.model_import_child SRC OUT`: it prints one JSON line.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
 import threading
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +150,7 @@ def inspect(settings: Settings, src: Path, out: Path) -> dict[str, Any]:
     with _slots, tempfile.TemporaryDirectory(prefix="fitstudio-import-") as home:
         try:
             proc = subprocess.run(  # noqa: S603 - our own module, with the paths we chose
-                [sys.executable, "-m", "server.services.model_import", str(src), str(out)],
+                [sys.executable, "-m", "server.services.model_import_child", str(src), str(out)],
                 capture_output=True,
                 timeout=CHECK_TIMEOUT_S,
                 env=_child_env(Path(home)),
@@ -174,57 +174,33 @@ def inspect(settings: Settings, src: Path, out: Path) -> dict[str, Any]:
     return answer
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """An upload Keras has read: the file to store, what the user named it, and what the reader learned."""
+
+    stored: Path
+    filename: str
+    suffix: str
+    info: dict[str, Any]
+
+
 def import_file(
     db: Session, settings: Settings, project: Project, user: User, name: str, filename: str, upload: Path
 ) -> SavedModel:
     """Turn the received model file UPLOAD (consumed) into version v1 of a new saved model of PROJECT named NAME."""
-    work: list[Path] = [upload]
+    work: list[Path] = [upload]  # every temporary file of this import, removed whatever happens
     target_dir: Path | None = None
     try:
         name = check_name(name)
         suffix = suffix_of(filename)
         if _name_taken(db, project, name):
             raise _exists(project, name)
-        _check_container(settings, upload, suffix)
-        src = upload.with_name(upload.name + suffix)  # Keras chooses the format by the file's extension
-        os.replace(upload, src)
-        out = upload.with_name(upload.name + ".converted.keras")
-        work += [src, out]
-        info = inspect(settings, src, out)
-        stored = out if info.get("rewritten") else src
-        saved = SavedModel(project_id=project.id, name=name, created_by=user.id)
-        db.add(saved)
-        try:
-            db.flush()
-        except IntegrityError:  # imported (or deployed) under the same name meanwhile
-            db.rollback()
-            raise _exists(project, name) from None
+        checked = _check_upload(settings, upload, filename, suffix, work)
+        saved = _new_saved_model(db, project, user, name)
         version_id = f"v{saved.next_version_number}"
         target_dir = storage.saved_version_dir(settings, project.key, saved.id, version_id)
-        target = target_dir / "model.keras"
-        storage.atomic_move(stored, target)
-        digest = model_files.write_checksum(target)
-        meta = {
-            "source": IMPORTED,
-            "filename": Path(filename).name[:255],
-            "format": suffix.lstrip("."),
-            "sha256": digest,
-            "size": target.stat().st_size,
-            **{k: info.get(k) for k in ("input_shapes", "output_shapes", "params", "keras_version", "notes")},
-        }
-        (target_dir / META_FILE).write_text(json.dumps(meta, indent=1))
-        db.add(
-            SavedModelVersion(
-                saved_model_id=saved.id,
-                version_id=version_id,
-                trained_model_id=IMPORTED,
-                path=str(target.relative_to(settings.artifacts)),
-                created_by=user.id,
-            )
-        )
-        saved.next_version_number += 1
-        saved.active_version = version_id
-        db.flush()
+        digest = _store(checked, target_dir)
+        _add_version(db, settings, user, saved, target_dir / "model.keras")
         audit.record(
             db, user, "model.import", f"{saved.id}/{version_id}", project=project.key, name=name, sha256=digest
         )
@@ -236,6 +212,63 @@ def import_file(
     finally:
         for path in work:
             path.unlink(missing_ok=True)
+
+
+def _check_upload(settings: Settings, upload: Path, filename: str, suffix: str, work: list[Path]) -> _Checked:
+    """Check UPLOAD's container, then read it in the child; the paths it makes are added to WORK."""
+    _check_container(settings, upload, suffix)
+    src = upload.with_name(upload.name + suffix)  # Keras chooses the format by the file's extension
+    os.replace(upload, src)
+    out = upload.with_name(upload.name + ".converted.keras")
+    work += [src, out]
+    info = inspect(settings, src, out)
+    return _Checked(out if info.get("rewritten") else src, filename, suffix, info)
+
+
+def _new_saved_model(db: Session, project: Project, user: User, name: str) -> SavedModel:
+    """A new saved model NAME of PROJECT; 409 when the name was taken meanwhile."""
+    saved = SavedModel(project_id=project.id, name=name, created_by=user.id)
+    db.add(saved)
+    try:
+        db.flush()
+    except IntegrityError:  # imported (or deployed) under the same name meanwhile
+        db.rollback()
+        raise _exists(project, name) from None
+    return saved
+
+
+def _store(checked: _Checked, target_dir: Path) -> str:
+    """Move the checked model into TARGET_DIR as model.keras with its checksum and import.json; its SHA-256."""
+    target = target_dir / "model.keras"
+    storage.atomic_move(checked.stored, target)
+    digest = model_files.write_checksum(target)
+    meta = {
+        "source": IMPORTED,
+        "filename": Path(checked.filename).name[:255],
+        "format": checked.suffix.lstrip("."),
+        "sha256": digest,
+        "size": target.stat().st_size,
+        **{k: checked.info.get(k) for k in ("input_shapes", "output_shapes", "params", "keras_version", "notes")},
+    }
+    (target_dir / META_FILE).write_text(json.dumps(meta, indent=1))
+    return digest
+
+
+def _add_version(db: Session, settings: Settings, user: User, saved: SavedModel, target: Path) -> None:
+    """Record TARGET as the next version of SAVED, and make it the active one."""
+    version_id = f"v{saved.next_version_number}"
+    db.add(
+        SavedModelVersion(
+            saved_model_id=saved.id,
+            version_id=version_id,
+            trained_model_id=IMPORTED,
+            path=str(target.relative_to(settings.artifacts)),
+            created_by=user.id,
+        )
+    )
+    saved.next_version_number += 1
+    saved.active_version = version_id
+    db.flush()
 
 
 def _name_taken(db: Session, project: Project, name: str) -> bool:
@@ -275,97 +308,3 @@ def not_scorable(saved: SavedModel, version: SavedModelVersion) -> ApiError:
         "into its inputs, so it cannot be scored here. Load it in a code cell with "
         f"get_keras_model_from_saved_model({saved.id}) to fine-tune it, or download it.",
     )
-
-
-# --- the child -------------------------------------------------------------------------------------------------
-
-
-def _reason(exc: BaseException) -> str:
-    """A sentence a person can act on for the exception Keras raised loading a model."""
-    text = str(exc)
-    if "Lambda" in text and "safe_mode" in text:
-        return (
-            "it has a Lambda layer holding Python code, which fitstudio never loads from a file (it could run "
-            "anything); replace the Lambda with built-in layers, or build the model in a code cell."
-        )
-    found = re.search(r"Could not locate (class|function) '([^']+)'", text)
-    if found:
-        return (
-            f"it uses the custom {found.group(1)} {found.group(2)!r}, which a file cannot bring with it; only models "
-            "of built-in Keras layers can be imported (define custom objects in a code cell instead)."
-        )
-    if "could not be deserialized" in text or "register_keras_serializable" in text:
-        return (
-            "it uses custom layers or objects, which a file cannot bring with it; only models of built-in Keras "
-            "layers can be imported (define custom objects in a code cell instead)."
-        )
-    first = text.strip().splitlines()[0] if text.strip() else ""
-    return f"Keras cannot load it ({type(exc).__name__}: {first[:300]})."
-
-
-def _shape(shape: Any) -> list[int | None] | None:
-    try:
-        return [None if d is None else int(d) for d in shape]
-    except TypeError:
-        return None
-
-
-def check_file(src: str, out: str) -> dict[str, Any]:
-    """Load SRC as get_keras_model_from_saved_model will (safe_mode, compiled); the child's answer."""
-    import keras
-
-    notes: list[str] = []
-    rewritten = src.endswith(".h5")
-    try:
-        model = keras.models.load_model(src, safe_mode=True)
-    except Exception as exc:  # noqa: BLE001 - every failure is the file's, reported with its reason
-        try:
-            model = keras.models.load_model(src, safe_mode=True, compile=False)
-        except Exception as exc2:  # noqa: BLE001
-            return {"ok": False, "reason": _reason(exc2)}
-        notes.append(
-            f"its training configuration (loss, metrics, optimizer) cannot be loaded safely ({_reason(exc)}); it "
-            "was stored without it: compile the model in compile_model."
-        )
-        rewritten = True
-    if not isinstance(model, keras.Model):
-        return {"ok": False, "reason": f"it holds a {type(model).__name__}, not a Keras model."}
-    if not model.built:
-        return {"ok": False, "reason": "the model was saved before it was built, so it has no weights."}
-    try:
-        inputs = list(model.inputs)
-        input_shapes = {t.name: _shape(t.shape[1:]) for t in inputs}
-    except (AttributeError, ValueError, TypeError):
-        input_shapes = None
-    try:
-        outputs = model.outputs
-        output_shapes = [_shape(t.shape[1:]) for t in outputs]
-    except (AttributeError, ValueError, TypeError):
-        output_shapes = None
-    if rewritten:
-        model.save(out)  # a .keras file: what every reader of saved models expects
-    return {
-        "ok": True,
-        "input_shapes": input_shapes,
-        "output_shapes": output_shapes,
-        "params": int(model.count_params()),
-        "keras_version": keras.__version__,
-        "rewritten": rewritten,
-        "notes": notes,
-    }
-
-
-def _main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: python -m server.services.model_import SRC OUT", file=sys.stderr)
-        return 2
-    try:
-        answer = check_file(argv[0], argv[1])
-    except Exception as exc:  # noqa: BLE001 - reported to the API as the file's fault
-        answer = {"ok": False, "reason": _reason(exc)}
-    print(json.dumps(answer), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(_main(sys.argv[1:]))

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
+from core.status import SessionStatus
 from server.errors import conflict, invalid, not_found
 from server.models import Project, ProjectMember, TrainingSession, User
 from server.services import audit, storage
@@ -35,11 +36,16 @@ def create(db: Session, user: User, key: str, name: str) -> Project:
 
 
 def visible(db: Session, user: User) -> list[Project]:
-    """The projects USER can see."""
-    query = select(Project).order_by(Project.key)
+    """The projects USER can see (with their owners, loaded in one query)."""
+    query = select(Project).order_by(Project.key).options(selectinload(Project.owner))
     if not user.is_admin:
         query = query.join(ProjectMember).where(ProjectMember.user_id == user.id)
     return list(db.scalars(query).unique())
+
+
+def get(db: Session, project_id: int) -> Project | None:
+    """The project with id PROJECT_ID (callers have checked access to what belongs to it)."""
+    return db.get(Project, project_id)
 
 
 def set_member(db: Session, actor: User, project: Project, username: str, role: str) -> ProjectMember:
@@ -72,7 +78,9 @@ def delete(db: Session, settings: Settings, actor: User, project: Project) -> No
         select(TrainingSession.id)
         .join(MLTask, TrainingSession.ml_task_id == MLTask.id)
         .join(Analysis, MLTask.analysis_id == Analysis.id)
-        .where(Analysis.project_id == project.id, TrainingSession.status.in_(("queued", "running")))
+        .where(
+            Analysis.project_id == project.id, TrainingSession.status.in_((SessionStatus.QUEUED, SessionStatus.RUNNING))
+        )
         .limit(1)
     )
     if busy:
@@ -101,3 +109,8 @@ def delete(db: Session, settings: Settings, actor: User, project: Project) -> No
 def members(project: Project) -> list[dict[str, str]]:
     """[{user, role}] of PROJECT."""
     return [{"user": m.user.username, "role": m.role} for m in project.members]
+
+
+def members_by_name(project: Project) -> list[ProjectMember]:
+    """PROJECT's members, by user name."""
+    return sorted(project.members, key=lambda m: m.user.username)

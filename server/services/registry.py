@@ -28,26 +28,53 @@ def deploy(
     """Deploy MODEL as a new version of a saved model (an existing one by id or name, or a new one by name)."""
     project = db.get(Project, model.project_id)
     assert project is not None
-    saved: SavedModel | None = None
+    saved = _resolve_saved_model(db, user, project, saved_model_id, saved_model_name)
+    version_id = _new_version_id(db, saved, version_id)
+    target = _copy_model(settings, model, storage.saved_version_dir(settings, project.key, saved.id, version_id))
+    version = _add_version(db, settings, user, saved, model, version_id, target)
+    if activate or saved.active_version is None:
+        saved.active_version = version_id
+    db.flush()
+    audit.record(
+        db,
+        user,
+        "model.deploy",
+        f"{saved.id}/{version_id}",
+        trained_model=model.id,
+        activate=activate,
+        project=project.key,
+    )
+    return version
+
+
+def _resolve_saved_model(
+    db: Session, user: User, project: Project, saved_model_id: int | None, saved_model_name: str | None
+) -> SavedModel:
+    """The saved model of PROJECT with id SAVED_MODEL_ID, or else named SAVED_MODEL_NAME (created when new)."""
     if saved_model_id is not None:
         saved = db.get(SavedModel, saved_model_id) if is_sql_int(saved_model_id) else None
         if saved is None or saved.project_id != project.id:
             raise not_found("saved model", saved_model_id)
-    elif saved_model_name:
-        name = saved_model_name.strip()
-        if not name or len(name) > 200:
-            raise invalid("saved_model_name must be 1-200 characters.", code="bad_name")
-        saved = db.scalar(select(SavedModel).where(SavedModel.project_id == project.id, SavedModel.name == name))
-        if saved is None:
-            saved = SavedModel(project_id=project.id, name=name, created_by=user.id)
-            db.add(saved)
-            db.flush()
-    else:
+        return saved
+    if not saved_model_name:
         raise invalid(
             "Give saved_model_id (a new version of it) or saved_model_name (found or created).",
             errors=[{"field": "saved_model_name", "message": "required without saved_model_id"}],
             code="missing_saved_model",
         )
+    name = saved_model_name.strip()
+    if not name or len(name) > 200:
+        raise invalid("saved_model_name must be 1-200 characters.", code="bad_name")
+    saved = db.scalar(select(SavedModel).where(SavedModel.project_id == project.id, SavedModel.name == name))
+    if saved is None:
+        saved = SavedModel(project_id=project.id, name=name, created_by=user.id)
+        db.add(saved)
+        db.flush()
+    return saved
+
+
+def _new_version_id(db: Session, saved: SavedModel, version_id: str | None) -> str:
+    """VERSION_ID checked (or SAVED's next "vN"); 409 when SAVED already has it, as versions are immutable."""
     if version_id is None:
         version_id = f"v{saved.next_version_number}"
     elif not VERSION_ID_RE.match(version_id):
@@ -62,10 +89,22 @@ def deploy(
         raise conflict(
             "version_exists", f"Saved model {saved.id} already has a version {version_id!r}; versions are immutable."
         )
+    return version_id
+
+
+def _copy_model(settings: Settings, model: TrainedModel, version_dir: Path) -> Path:
+    """Copy MODEL's file, verified, into VERSION_DIR as model.keras; the copy's path."""
     source = settings.artifacts / model.path
     digest = model_files.verify_digest(source, f"trained model {model.id}")  # never deploy a damaged file
-    target = storage.saved_version_dir(settings, project.key, saved.id, version_id) / "model.keras"
+    target = version_dir / "model.keras"
     _copy_verified(source, target, digest, f"trained model {model.id}")
+    return target
+
+
+def _add_version(
+    db: Session, settings: Settings, user: User, saved: SavedModel, model: TrainedModel, version_id: str, target: Path
+) -> SavedModelVersion:
+    """Record the copy TARGET of MODEL as version VERSION_ID of SAVED."""
     version = SavedModelVersion(
         saved_model_id=saved.id,
         version_id=version_id,
@@ -75,18 +114,6 @@ def deploy(
     )
     db.add(version)
     saved.next_version_number += 1
-    if activate or saved.active_version is None:
-        saved.active_version = version_id
-    db.flush()
-    audit.record(
-        db,
-        user,
-        "model.deploy",
-        f"{saved.id}/{version_id}",
-        trained_model=model.id,
-        activate=activate,
-        project=project.key,
-    )
     return version
 
 
@@ -225,9 +252,9 @@ def delete_trained_model(db: Session, settings: Settings, user: User, model: Tra
             f"model {used.saved_model_id}; delete that version first.",
         )
     folder = (settings.artifacts / model.path).parent
-    session = model.session
-    if session is not None:
-        session.trained_model_id = None
+    training = model.session  # the training session that made it no longer points at it
+    if training is not None:
+        training.trained_model_id = None
     ident = model.id
     db.delete(model)
     db.flush()

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from core.status import TERMINAL, SessionStatus
 from server.db import poll_session
 from server.errors import ApiError
-from server.models import TERMINAL, TrainingSession
+from server.models import TrainingSession
 from server.services import session_log, sessions
 from server.settings import Settings, get_settings
 
@@ -83,7 +84,7 @@ class SessionStream:
             for entry in history[self.cursor.epochs :]:
                 self.cursor.epochs += 1
                 frames.append(format_event("epoch", entry, self.cursor))
-            if row.progress and row.progress != self.progress and row.status == "running":
+            if row.progress and row.progress != self.progress and row.status == SessionStatus.RUNNING:
                 self.progress = dict(row.progress)
                 frames.append(format_event("batch", self.progress, self.cursor))
             text, offset = session_log.read_from(self.settings, row, self.cursor.log_offset)

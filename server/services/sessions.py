@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from core.status import SessionStatus
+from server import lifecycle
 from server.errors import conflict, invalid
-from server.models import TERMINAL, MLTask, TrainingSession, User, utcnow
+from server.models import MLTask, TrainingSession, User, utcnow
 from server.services import audit, mltasks
+from server.services.design import frozen_design
 from server.services.ids import is_sql_int, parse_session_ref
 
 log = logging.getLogger(__name__)
@@ -37,20 +39,11 @@ def submit(db: Session, user: User, task: MLTask) -> TrainingSession:
         ).scalar_one()
         - 1
     )
-    design = {
-        "settings": copy.deepcopy(doc),
-        "target": task.target,
-        "prediction_type": task.prediction_type,
-        "analysis_id": task.analysis_id,
-        "ml_task_id": task.id,
-        "project_key": task.analysis.project.key,
-        "dataset_id": task.analysis.dataset_id,
-        "submitted_by": user.username,
-    }
+    design = frozen_design(task, user, doc).as_dict()
     session = TrainingSession(
         ml_task_id=task.id,
         number=number,
-        status="queued",
+        status=SessionStatus.QUEUED,
         submitted_by=user.id,
         design=design,
         queue=queue_of(doc),
@@ -75,9 +68,9 @@ def submit(db: Session, user: User, task: MLTask) -> TrainingSession:
 
 def publish(session: TrainingSession) -> bool:
     """Put SESSION's Celery task on its queue and note when; a failed publish is repaired by the reconciler."""
+    from server.broker import publish
     from server.db import session_scope
     from server.settings import get_settings
-    from server.broker import publish
 
     try:
         publish(get_settings(), "fitstudio.train", session.id, session.queue)
@@ -113,7 +106,7 @@ def by_number(db: Session, task: MLTask, ref: str | int) -> TrainingSession | No
 
 def interrupt(db: Session, user: User, session: TrainingSession) -> TrainingSession:
     """Ask a running session to stop after the current batch and keep its best epoch."""
-    if session.status != "running":
+    if session.status != SessionStatus.RUNNING:
         raise conflict(
             "not_running", f"Session {session.id} is {session.status}; only a running session can be interrupted."
         )
@@ -125,17 +118,10 @@ def interrupt(db: Session, user: User, session: TrainingSession) -> TrainingSess
 
 def abort(db: Session, user: User, session: TrainingSession) -> TrainingSession:
     """Abort SESSION: a queued one never starts; a running one is killed and ends aborted."""
-    if session.status in TERMINAL:
+    if SessionStatus(session.status).is_terminal:
         raise conflict("already_ended", f"Session {session.id} already ended ({session.status}).")
     audit.record(db, user, "session.abort", str(session.id), project=session.ml_task.analysis.project.key)
-    # Conditional update: a worker may be claiming it at this very moment.
-    done = db.execute(
-        update(TrainingSession)
-        .where(TrainingSession.id == session.id, TrainingSession.status == "queued")
-        .values(status="aborted", ended_at=utcnow(), cancel_request="abort")
-    ).rowcount
-    if not done:
-        session.cancel_request = "abort"
+    lifecycle.abort(db, session)
     db.commit()
     db.refresh(session)
     return session

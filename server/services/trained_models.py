@@ -1,4 +1,4 @@
-"""Trained models: listing, details, where their file lives."""
+"""Trained models: listing, details, their metrics and inputs, where their file lives and who deployed them."""
 
 from __future__ import annotations
 
@@ -9,9 +9,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import evaluation
-from server.models import MLTask, TrainedModel
-from server.services import model_files
+from core.catalog import CUSTOM_SCORE, TEST_PREFIX, TRAIN_PREFIX, as_test_metric, as_train_metric
+from server.errors import ApiError
+from server.models import Analysis, Dataset, MLTask, SavedModelVersion, TrainedModel
+from server.services import datasets, model_files
 from server.settings import Settings
+
+# The logs a training writes per metric: "Test <metric>" on the validation split, "Train <metric>" on a train sample.
+TEST, TRAIN = TEST_PREFIX, TRAIN_PREFIX
+# The frozen code cells a model page shows: the architecture always, the others when the design used them.
+CELLS = ("architecture", "training", "custom_score")
+
+
+def test_key(metric: str) -> str:
+    """The log key of METRIC on the validation split (what the optimisation metric is compared on)."""
+    return as_test_metric(metric)
 
 
 def ids_of_task(db: Session, task: MLTask) -> list[str]:
@@ -56,5 +68,92 @@ def as_dict(settings: Settings, model: TrainedModel) -> dict[str, Any]:
         "location": loc["location"],
         "download_url": loc["download_url"],
         "created_at": model.created_at,
-        "evaluation": evaluation.load(settings.artifacts / model.path),
+        "evaluation": evaluation_of(settings, model),
     }
+
+
+def evaluation_of(settings: Settings, model: TrainedModel) -> dict[str, Any] | None:
+    """The evaluation stored next to the model's file (None when there is none)."""
+    return evaluation.load_evaluation(settings.artifacts / model.path)
+
+
+def metrics_of_task(db: Session, task: MLTask) -> dict[str, dict[str, Any]]:
+    """The metrics of each of TASK's trained models, by model id."""
+    query = select(TrainedModel.id, TrainedModel.metrics).where(TrainedModel.ml_task_id == task.id)
+    return {model_id: metrics for model_id, metrics in db.execute(query).all()}
+
+
+def by_ids(db: Session, ids: list[str]) -> dict[str, TrainedModel]:
+    """The trained models of IDS that still exist, by id."""
+    return {m.id: m for m in db.scalars(select(TrainedModel).where(TrainedModel.id.in_(ids)))}
+
+
+def score(model: TrainedModel) -> Any:
+    """The model's value of its optimisation metric on the validation split (None when not logged)."""
+    return (model.metrics or {}).get(test_key(model.metric))
+
+
+def metrics_table(metrics: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Rows {name, test, train} of the service's metrics, and the other logs (loss, val_loss, …)."""
+    names: list[str] = []
+    for key in metrics:
+        for prefix in (TEST, TRAIN):
+            if key.startswith(prefix) and key[len(prefix) :] not in names:
+                names.append(key[len(prefix) :])
+    rows = [
+        {"name": n, "test": metrics.get(as_test_metric(n)), "train": metrics.get(as_train_metric(n))} for n in names
+    ]
+    other = {k: v for k, v in metrics.items() if not k.startswith((TEST, TRAIN))}
+    return rows, other
+
+
+def frozen_cells(model: TrainedModel) -> list[tuple[str, str]]:
+    """(cell, code) of the code cells the model's frozen design ran, in CELLS' order."""
+    frozen = (model.session.design or {}).get("settings", {})
+    used = {
+        "architecture": True,
+        "training": frozen.get("training", {}).get("mode") == "advanced",
+        "custom_score": frozen.get("metric") == CUSTOM_SCORE,
+    }
+    return [(cell, frozen.get("code", {}).get(cell, "")) for cell in CELLS if used[cell]]
+
+
+def deployments(db: Session, model: TrainedModel) -> list[SavedModelVersion]:
+    """The saved model versions MODEL was deployed as."""
+    return list(db.scalars(select(SavedModelVersion).where(SavedModelVersion.trained_model_id == model.id)))
+
+
+def load_snippet(model: TrainedModel, number: int) -> str:
+    """The code that loads MODEL (of session number NUMBER) from another training's code cell."""
+    return (
+        "from fitstudio.deep_learning.load_model import get_keras_model_from_trained_model\n\n"
+        f'model = get_keras_model_from_trained_model(session_id="s{number}", '
+        f'analysis_id="{model.analysis_id}", mltask_id="{model.ml_task_id}")'
+    )
+
+
+def input_fields(db: Session, settings: Settings, model: TrainedModel) -> list[dict[str, Any]]:
+    """{name, kind, value} of the columns the model scores, valued from its dataset's first row when it still exists."""
+    prep = model.preprocessing or {}
+    fields = [{"name": m["column"], "kind": m["kind"]} for m in prep.get("main", [])]
+    fields += [{"name": c, "kind": "text"} for c in prep.get("text", {})]
+    fields += [{"name": c, "kind": "image"} for c in prep.get("image", {})]
+    first = _first_row(db, settings, model)
+    for field in fields:
+        value = first.get(field["name"])
+        field["value"] = "" if value is None else value
+    return fields
+
+
+def _first_row(db: Session, settings: Settings, model: TrainedModel) -> dict[str, Any]:
+    """The first row of the dataset MODEL was trained on, by column ({} when it is gone or unreadable)."""
+    dataset = db.scalar(
+        select(Dataset).join(Analysis, Analysis.dataset_id == Dataset.id).where(Analysis.id == model.analysis_id)
+    )
+    if dataset is None:
+        return {}
+    try:
+        preview = datasets.preview(settings, dataset, 1)
+    except (OSError, ApiError):
+        return {}
+    return dict(zip(preview["columns"], preview["rows"][0], strict=False)) if preview["rows"] else {}

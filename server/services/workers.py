@@ -86,3 +86,32 @@ def describe(
         "isolated": row.isolated,
         "accepts_trainings": row.accepts_trainings,
     }
+
+
+def all_rows(db: Session) -> list[WorkerRecord]:
+    """Every worker seen, by name."""
+    return list(db.scalars(select(WorkerRecord).order_by(WorkerRecord.name)))
+
+
+def listing(db: Session, settings: Settings, user: User, now: datetime | None = None) -> list[dict[str, Any]]:
+    """The workers page's rows, newest heartbeat first: {row, age, state, sessions, others}.
+
+    `sessions` are the current sessions USER may read ({id, task}); `others` counts the rest, unnamed.
+    """
+    now = now or utcnow()
+    rows = sorted(all_rows(db), key=lambda w: w.last_heartbeat, reverse=True)
+    tasks = readable_sessions(db, user, (s for w in rows for s in (w.current_sessions or [])))
+    entries = []
+    for w in rows:
+        current = w.current_sessions or []
+        sessions = [{"id": s, "task": tasks[s]} for s in current if s in tasks]
+        entries.append(
+            {
+                "row": w,
+                "age": (now - w.last_heartbeat).total_seconds(),
+                "state": state_of(w, settings, now),
+                "sessions": sessions,
+                "others": len(current) - len(sessions),
+            }
+        )
+    return entries

@@ -1,7 +1,8 @@
-"""core/metrics.py: hand-computed lift and cost matrix gain, formulas, sklearn, keys, NaN."""
+"""core/metrics.py and the catalogue: each metric by hand, lift and cost matrix gain, sklearn, keys, NaN, names."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -9,7 +10,19 @@ import pytest
 from sklearn import metrics as skm
 
 from core import metrics
-from core.catalog import METRICS
+from core.catalog import (
+    CATALOGUE,
+    CUSTOM_SCORE,
+    DEFAULT_METRIC,
+    PREDICTION_TYPES,
+    as_test_metric,
+    as_train_metric,
+    get_metric,
+    greater_is_better,
+    is_valid_metric,
+    metric_names,
+)
+from core.metric_formulas import Outcome, binary_outcome, multiclass_outcome, regression_outcome
 
 # The metric names of code-cells.md, per prediction type.
 SPEC_KEYS = {
@@ -234,7 +247,7 @@ def test_all_keys_present(prediction_type: str) -> None:
         y, output = _multiclass_case(30, k=3)
     out = metrics.compute(prediction_type, y, output)
     assert set(out) == SPEC_KEYS[prediction_type]
-    assert set(out) == set(METRICS[prediction_type])  # the catalogue offers exactly what is computed
+    assert list(out) == metric_names(prediction_type)  # the catalogue offers exactly what is computed
     assert all(isinstance(v, float) and math.isfinite(v) for v in out.values()), out
 
     with_custom = metrics.compute(prediction_type, y, output, custom=lambda t, p: 0.25)
@@ -319,3 +332,122 @@ def test_probabilities() -> None:
     np.testing.assert_allclose(metrics.probabilities(np.array([0.2, 0.9])), [[0.8, 0.2], [0.1, 0.9]])
     three = np.array([[0.2, 0.3, 0.5]])
     np.testing.assert_allclose(metrics.probabilities(three), three)
+
+
+# ----------------------------------------------------------------------------- the catalogue: each metric by hand
+
+# Regression: y = 1, 2, 3, 4 and predictions 2, 2, 3, 2 -> errors y - ŷ = -1, 0, 0, 2.
+REG = regression_outcome(np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.0, 2.0, 3.0, 2.0]))
+# Binary: y = 1, 0, 1, 0 with p1 = 0.9, 0.6, 0.4, 0.2 -> predicted 1, 1, 0, 0: one each of tp, fp, fn, tn.
+BIN = binary_outcome(np.array([1, 0, 1, 0]), np.array([[0.1, 0.9], [0.4, 0.6], [0.6, 0.4], [0.8, 0.2]]))
+# Multiclass: y = 0, 1, 2, 2 -> predicted (arg max) 0, 1, 1, 2.
+MULTI = multiclass_outcome(
+    np.array([0, 1, 2, 2]),
+    np.array([[0.7, 0.2, 0.1], [0.2, 0.5, 0.3], [0.1, 0.6, 0.3], [0.1, 0.1, 0.8]]),
+)
+
+BY_HAND = [
+    # mean |e| = 3/4; mean e² = 5/4; mean |e| / |y| = (1 + 2/4) / 4
+    ("MAE", REG, 0.75, False),
+    ("MSE", REG, 1.25, False),
+    ("RMSE", REG, math.sqrt(1.25), False),
+    ("MAPE", REG, 0.375, False),
+    # log1p(ŷ) - log1p(y) = log(3/2), 0, 0, log(3/5)
+    ("RMSLE", REG, math.sqrt((math.log(1.5) ** 2 + math.log(0.6) ** 2) / 4), False),
+    # 1 - Σe² / Σ(y - 2.5)² = 1 - 5/5; 1 - var(e) / var(y) = 1 - 1.1875 / 1.25
+    ("R2 Score", REG, 0.0, True),
+    ("EVS", REG, 0.05, True),
+    ("Accuracy", BIN, 0.5, True),
+    ("Precision", BIN, 0.5, True),
+    ("Recall", BIN, 0.5, True),
+    ("F1 Score", BIN, 0.5, True),
+    # (1·1 + 1·(-0.3)) / 4
+    ("Cost Matrix Gain", BIN, 0.175, True),
+    # -mean log p(true class) = -mean log(0.9, 0.4, 0.4, 0.8)
+    ("Log Loss", BIN, -np.mean(np.log([0.9, 0.4, 0.4, 0.8])), False),
+    # top ceil(40% of 4) = 2 rows (0.9: 1, 0.6: 0) -> 1/2, over the base rate 1/2
+    ("Cumulative Lift", BIN, 1.0, True),
+    # positive/negative pairs ranked right: 0.9 > 0.6, 0.9 > 0.2, 0.4 > 0.2 (not 0.4 > 0.6) -> 3/4
+    ("ROC AUC", BIN, 0.75, True),
+    # ranks 0.9 (+), 0.6 (-), 0.4 (+): 1/2 · 1 + 1/2 · 2/3
+    ("Average Precision", BIN, 5 / 6, True),
+    ("Accuracy", MULTI, 0.75, True),
+    # per class precision 1, 1/2, 1; recall 1, 1, 1/2; F1 1, 2/3, 2/3 (macro means)
+    ("Precision", MULTI, 2.5 / 3, True),
+    ("Recall", MULTI, 2.5 / 3, True),
+    ("F1 Score", MULTI, 7 / 9, True),
+    ("Log Loss", MULTI, -np.mean(np.log([0.7, 0.5, 0.3, 0.8])), False),
+    # one-vs-rest AUC per class: 1, 2/3, (1 + 0.5 + 1 + 1) / 4 (class 2's 0.3 ties a negative)
+    ("ROC AUC", MULTI, (1 + 2 / 3 + 0.875) / 3, True),
+    # per class: 1, 1/2 (a negative ranks first), 1/2 · 1 + 1/2 · 2/3 (tied 0.3s as one threshold)
+    ("Average Precision", MULTI, (1 + 0.5 + 5 / 6) / 3, True),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "outcome", "expected", "greater"), BY_HAND, ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_each_metric_by_hand(name: str, outcome: Outcome, expected: float, greater: bool) -> None:
+    metric = get_metric(name, outcome.prediction_type)
+    assert metric.name == name
+    assert metric.greater_is_better is greater
+    assert greater_is_better(outcome.prediction_type, name) is greater
+    assert metric.compute(outcome) == pytest.approx(expected)
+    assert metrics.values(outcome)[name] == pytest.approx(expected)
+
+
+def test_every_catalogued_metric_is_checked_by_hand_for_each_of_its_types() -> None:
+    checked = {(name, outcome.prediction_type) for name, outcome, _, _ in BY_HAND}
+    catalogued = {(m.name, t) for m in CATALOGUE for t in m.prediction_types}
+    assert checked == catalogued
+
+
+def test_the_catalogue_holds_the_spec_names_in_display_order() -> None:
+    for prediction_type in PREDICTION_TYPES:
+        assert set(metric_names(prediction_type)) == SPEC_KEYS[prediction_type]
+    assert metric_names("regression") == ["EVS", "MAPE", "MAE", "MSE", "RMSE", "RMSLE", "R2 Score"]
+    assert metric_names("multiclass") == [
+        "Accuracy",
+        "Precision",
+        "Recall",
+        "F1 Score",
+        "Log Loss",
+        "ROC AUC",
+        "Average Precision",
+    ]
+    assert len({m.name for m in CATALOGUE}) == len(CATALOGUE)  # one Metric per name
+    assert all(DEFAULT_METRIC[t] in metric_names(t) for t in PREDICTION_TYPES)
+
+
+def test_metrics_are_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        get_metric("MAE").greater_is_better = True  # type: ignore[misc]
+
+
+def test_name_lookups() -> None:
+    assert get_metric("ROC AUC").prediction_types == {"binary", "multiclass"}
+    assert get_metric("Cumulative Lift", "binary").name == "Cumulative Lift"
+    with pytest.raises(KeyError):
+        get_metric("Cumulative Lift", "multiclass")  # a binary-only metric
+    with pytest.raises(KeyError):
+        get_metric("roc auc")  # names are exact (DSS's)
+    with pytest.raises(KeyError):
+        greater_is_better("regression", "Accuracy")
+    assert is_valid_metric("binary", "Cost Matrix Gain")
+    assert not is_valid_metric("multiclass", "Cost Matrix Gain")
+    assert not is_valid_metric("regression", "ROC AUC")
+    assert not is_valid_metric("clustering", "ROC AUC")
+    assert is_valid_metric("regression", CUSTOM_SCORE)
+
+
+def test_the_custom_score_direction_comes_from_its_cell() -> None:
+    assert greater_is_better("binary", CUSTOM_SCORE, custom_greater=False) is False
+    assert greater_is_better("binary", CUSTOM_SCORE, custom_greater=True) is True
+    with pytest.raises(ValueError):
+        greater_is_better("binary", CUSTOM_SCORE)
+
+
+def test_test_and_train_metric_names() -> None:
+    assert as_test_metric("ROC AUC") == "Test ROC AUC"
+    assert as_train_metric("R2 Score") == "Train R2 Score"
+    assert as_test_metric(CUSTOM_SCORE) == "Test Custom score"

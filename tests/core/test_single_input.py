@@ -12,8 +12,9 @@ import pytest
 
 from core.sequences import FEEDS_ARRAY, ArraySequence, input_count, inputs_for, takes_array
 from fitstudio.deep_learning.sequences import DataAugmentationSequence
-from worker.runtime import trainer
+from worker.runtime import model_check
 from worker.runtime.callbacks import EvalSet
+from worker.runtime.fit import fast_training_data, gathered_batches
 
 MAIN = {"main": np.random.default_rng(0).random((12, 4)).astype("float32")}
 
@@ -80,21 +81,21 @@ def test_one_input_gets_the_array_whatever_its_name_several_keep_the_dict() -> N
 @pytest.mark.parametrize("build", [_unbuilt_sequential, lambda: _functional("input_layer")])
 def test_check_output_accepts_a_single_input_of_any_name(build: Any) -> None:
     model = build()
-    assert trainer.check_output(model, MAIN, "regression", 1) == 1
+    assert model_check.check_output(model, MAIN, "regression", 1) == 1
 
 
 def test_check_output_still_names_a_mismatch_between_several_inputs() -> None:
     data = {"main": MAIN["main"], "text_preprocessed": MAIN["main"]}
-    with pytest.raises(trainer.TrainingError, match="name each Input"):
-        trainer.check_output(_functional("a", "b"), data, "regression", 1)
+    with pytest.raises(model_check.TrainingError, match="name each Input"):
+        model_check.check_output(_functional("a", "b"), data, "regression", 1)
 
 
 def test_a_subclassed_model_is_probed_once_and_fed_the_way_that_works() -> None:
     dict_model, array_model = DictModel(), ArrayModel()
-    assert trainer.check_output(dict_model, MAIN, "regression", 1) == 1
+    assert model_check.check_output(dict_model, MAIN, "regression", 1) == 1
     assert getattr(dict_model, FEEDS_ARRAY) is False
     assert inputs_for(dict_model, MAIN) is MAIN
-    assert trainer.check_output(array_model, MAIN, "regression", 1) == 1
+    assert model_check.check_output(array_model, MAIN, "regression", 1) == 1
     assert getattr(array_model, FEEDS_ARRAY) is True
     for model in (dict_model, array_model):
         out = EvalSet(MAIN, np.zeros(12)).predict(model)
@@ -110,14 +111,14 @@ def test_sequences_fit_and_metrics_with_an_unbuilt_sequential() -> None:
     assert isinstance(x0, np.ndarray) and x0.shape == (5, 4) and y0.shape == (5, 1)
     model.fit(seq, epochs=1, verbose=0)  # the KeyError of issue 15 came from here
     assert EvalSet(MAIN, np.zeros(12)).predict(model).shape == (12, 1)
-    fit = trainer.fast_training_data(MAIN, y, {"batch_size": 4, "shuffle": True, "steps_per_epoch": None}, 0, single)
+    fit = fast_training_data(MAIN, y, {"batch_size": 4, "shuffle": True, "steps_per_epoch": None}, 0, single)
     assert fit["x"] is MAIN["main"]
     model.fit(**fit, epochs=1, verbose=0)
 
 
 def test_gathered_batches_of_images_for_a_single_input_model() -> None:
     images = {"image_preprocessed": np.full((6, 2, 2, 1), 255, "uint8")}
-    ds = trainer.gathered_batches(images, np.zeros((6, 1), "float32"), 4, False, 0, single_input=True)
+    ds = gathered_batches(images, np.zeros((6, 1), "float32"), 4, False, 0, single_input=True)
     x, _y = next(iter(ds))
     assert tuple(x.shape) == (4, 2, 2, 1) and float(np.max(x)) == 1.0
 

@@ -83,8 +83,8 @@ def test_api_logs_json_with_the_session_of_the_request(
 ) -> None:
     from fastapi.testclient import TestClient
 
-    from webui.app import create_app
     from tests.conftest import configure
+    from webui.app import create_app
 
     handler, buf = root_buffer
     configure(monkeypatch, tmp_path / "home", log_format="json")
@@ -105,8 +105,8 @@ def test_api_logs_json_with_the_session_of_the_request(
 def test_api_keeps_text_logs_by_default(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, root_buffer: tuple[logging.Handler, io.StringIO]
 ) -> None:
-    from webui.app import create_app
     from tests.conftest import configure
+    from webui.app import create_app
 
     handler, _buf = root_buffer
     settings = configure(monkeypatch, tmp_path / "home")

@@ -79,8 +79,8 @@ def test_readyz_turns_200_when_a_worker_heartbeats_and_workers_show_their_isolat
 def test_a_worker_that_cannot_isolate_user_code_refuses_trainings(
     api: Api, workers: dict[str, Any], tmp_path: Path, demo_csv: bytes
 ) -> None:
+    from server.broker_inspect import pending_sessions
     from server.settings import get_settings
-    from worker.broker_inspect import pending_sessions
 
     assert api.post("/api/v1/projects", json={"key": "ISO"}).status_code == 201
     dataset = api.upload_csv("ISO", "bc", demo_csv).json()

@@ -36,7 +36,7 @@ def test_a_process_that_dies_is_restarted_and_stop_ends_it_for_good(capsys: obje
     assert all(code == 3 for _pid, code in exits) and len({pid for pid, _ in exits}) == len(exits)
     assert watch.restarts >= 2
     count = len(exits)
-    time.sleep(0.5)
+    time.sleep(0.5)  # time passes on purpose: no restart may follow stop()
     assert len(exits) == count, "stop() ends the restarts"
     assert watch.pid is not None and not psutil.pid_exists(watch.pid)
     err = capsys.readouterr().err  # type: ignore[attr-defined]

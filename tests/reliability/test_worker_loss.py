@@ -60,7 +60,7 @@ def test_session_lost_twice_ends_failed_worker_lost(cluster: Cluster) -> None:
             120,
             f"attempt {attempt} to run",
         )
-        time.sleep(1)
+        time.sleep(1)  # on purpose: the attempt trains a moment before its worker is killed
         os.killpg(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
     final = cluster.wait(sid, lambda s: s["status"] != "running" and s["status"] != "queued", 60, "the verdict")
@@ -97,7 +97,7 @@ def test_second_sigterm_stops_at_once(cluster: Cluster) -> None:
     sid = cluster.train(task)
     cluster.wait(sid, lambda s: s["status"] == "running" and len(s["history"]) >= 1, 180, "a running session")
     w.send_signal(signal.SIGTERM)
-    time.sleep(0.3)
+    time.sleep(0.3)  # the first SIGTERM's handler installs the second's; nothing outside shows when it has run
     started = time.monotonic()
     w.send_signal(signal.SIGTERM)
     w.wait(timeout=10)

@@ -5,7 +5,6 @@ docs/screenshots/tensorboard.png when $FITSTUDIO_TEST_SCREENSHOTS points there (
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,7 +28,7 @@ import keras
 
 class Slow(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
-        time.sleep(0.5)
+        time.sleep(0.5)  # on purpose: the training lasts while the test looks at it
 
 
 def build_sequences(build_train_sequence_with_batch_size, build_validation_sequence_with_batch_size):
@@ -111,10 +110,7 @@ def test_tensorboard_shows_a_live_training(live: Live, training: dict[str, Any])
                 return len(r.json())
 
             first = steps()
-            deadline = time.monotonic() + 60
-            while steps() <= first and time.monotonic() < deadline:
-                time.sleep(1)
-            assert steps() > first
+            helpers.wait_for(lambda: steps() > first, 60, "more epochs in TensorBoard", every=1)
             assert not blocked, blocked
         finally:
             browser.close()

@@ -52,8 +52,8 @@ def test_of_model_never_fails_and_files_round_trip(tmp_path: Path) -> None:
     broken = SimpleNamespace(y_true=np.array([1.0]), predict=lambda model: 1 / 0)
     assert evaluation.of_model("regression", broken, None, None) is None
     model_file = tmp_path / "model.keras"
-    assert evaluation.load(model_file) is None
+    assert evaluation.load_evaluation(model_file) is None
     evaluation.save(tmp_path, {"kind": "regression", "actual": [1], "predicted": [2], "n_rows": 1})
-    assert evaluation.load(model_file)["predicted"] == [2]
+    assert evaluation.load_evaluation(model_file)["predicted"] == [2]
     (tmp_path / "evaluation.json").write_text("{not json")
-    assert evaluation.load(model_file) is None
+    assert evaluation.load_evaluation(model_file) is None

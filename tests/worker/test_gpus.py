@@ -77,7 +77,7 @@ def test_acquire_blocks_until_release() -> None:
 
     thread = threading.Thread(target=waiter, daemon=True)
     thread.start()
-    time.sleep(0.3)
+    time.sleep(0.3)  # time passes on purpose: acquire must NOT return while the only GPU is busy
     assert thread.is_alive(), "acquire returned while the only GPU was busy"
     assert got == []
     pool.release(held)
@@ -107,7 +107,7 @@ def test_timeout_holds_even_while_other_gpus_come_and_go() -> None:
     def churn() -> None:
         while not stop.is_set():
             got = pool.acquire([1], timeout=1)
-            time.sleep(0.01)
+            time.sleep(0.01)  # pacing on purpose: GPU 1 is held, then free, over and over
             pool.release(got)
             time.sleep(0.01)
 
@@ -154,7 +154,7 @@ def test_concurrent_trainings_never_overlap() -> None:
                     problems.append(f"GPU {g} given to {i} while {in_use[g]} holds it")
                 in_use[g] = i
             max_parallel[0] = max(max_parallel[0], len(in_use))
-        time.sleep(0.005)
+        time.sleep(0.005)  # on purpose: hold the GPU a moment, so trainings overlap
         with lock:
             for g in gpus:
                 in_use.pop(g, None)

@@ -71,14 +71,12 @@ def test_the_total_is_bounded(tmp_path: Path) -> None:
 
 
 def test_running_syncs_while_the_block_runs_and_once_at_its_end(tmp_path: Path) -> None:
-    import time
+    from tests.helpers import wait_for
 
     logdir, scratch, dest = _tree(tmp_path)
     (logdir / EVENTS).write_bytes(b"a")
     with session_collector(dest, logdir, scratch).running(every_s=0.05):
-        deadline = time.monotonic() + 5
-        while not (dest / "fitstudio" / EVENTS).exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_for((dest / "fitstudio" / EVENTS).exists, 5, "the first sync", every=0.02)
         assert (dest / "fitstudio" / EVENTS).read_bytes() == b"a"  # live, before the end
         (scratch / EVENTS).write_bytes(b"late")
     assert (dest / "user" / EVENTS).read_bytes() == b"late"

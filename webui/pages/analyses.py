@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
 from core.catalog import PREDICTION_TYPES
-from server.api.deps import settings_dep
-from server.db import get_db
+from server.api.deps import DbDep, SettingsDep
 from server.errors import ApiError, invalid
-from server.models import MLTask, TrainingSession, User
-from server.services import access, analyses, auth, datasets, mltasks
-from server.services.inference import infer_prediction_type
-from server.settings import Settings
-from webui.web import PageRoute, csrf_form, form_str, page_user, redirect, render
+from server.models import User
+from server.services import access, analyses, mltasks
+from webui.web import CsrfForm, PageRoute, PageUser, form_str, redirect, render
 
 router = APIRouter(route_class=PageRoute)
 
@@ -26,9 +21,9 @@ router = APIRouter(route_class=PageRoute)
 @router.post("/projects/{key}/analyses", response_class=HTMLResponse)
 def create_analysis(
     key: str,
-    form: FormData = Depends(csrf_form),
-    db: Session = Depends(get_db),
-    user: User = Depends(page_user),
+    form: CsrfForm,
+    db: DbDep,
+    user: PageUser,
 ) -> Response:
     """Create an analysis on one of the project's datasets."""
     project = access.project(db, user, key, "writer")
@@ -41,9 +36,7 @@ def create_analysis(
 
 
 @router.get("/analyses/{analysis_id}", response_class=HTMLResponse)
-def analysis_page(
-    analysis_id: str, request: Request, db: Session = Depends(get_db), user: User = Depends(page_user)
-) -> Response:
+def analysis_page(analysis_id: str, request: Request, db: DbDep, user: PageUser) -> Response:
     """An analysis: its ML tasks and the form to create one."""
     return _analysis(request, db, user, analysis_id)
 
@@ -52,25 +45,16 @@ def _analysis(
     request: Request, db: Session, user: User, analysis_id: str, error: ApiError | None = None, form: Any = None
 ) -> Response:
     analysis = access.analysis(db, user, analysis_id)
-    role = auth.role_in(db, user, analysis.project)
+    counts = mltasks.session_counts(db, analysis)
     tasks = mltasks.of_analysis(db, analysis)
-    counts = dict(
-        db.execute(
-            select(TrainingSession.ml_task_id, func.count(TrainingSession.id))
-            .join(MLTask, TrainingSession.ml_task_id == MLTask.id)
-            .where(MLTask.analysis_id == analysis.id)
-            .group_by(TrainingSession.ml_task_id)
-        ).all()
-    )
-    dataset = analysis.dataset
     context = {
         "project": analysis.project,
         "analysis": analysis,
-        "dataset": dataset,
-        "targets": [c for c in dataset.columns if c["type"] != "image"],
+        "dataset": analysis.dataset,
+        "targets": mltasks.target_columns(analysis.dataset),
         "tasks": [{"row": t, "sessions": counts.get(t.id, 0)} for t in tasks],
         "prediction_types": PREDICTION_TYPES,
-        "can_write": role in ("writer", "admin"),
+        "can_write": access.rights(db, user, analysis.project).can_write,
         "error": error,
         "form": form or {},
     }
@@ -81,28 +65,23 @@ def _analysis(
 def propose_prediction_type(
     analysis_id: str,
     target: str,
-    db: Session = Depends(get_db),
-    user: User = Depends(page_user),
-    settings: Settings = Depends(settings_dep),
+    db: DbDep,
+    user: PageUser,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     """The prediction type the service would infer for TARGET (the page preselects it)."""
     analysis = access.analysis(db, user, analysis_id)
-    columns = {c["name"]: c for c in analysis.dataset.columns}
-    if target not in columns or columns[target]["type"] == "image":
-        raise invalid(f"{target!r} is not a column that can be a target.", code="unknown_column")
-    values = datasets.load_frame(settings, analysis.dataset, columns=[target])[target]
-    proposed = infer_prediction_type(values, columns[target]["type"])
-    return {"target": target, "prediction_type": proposed, "n_distinct": int(values.nunique(dropna=True))}
+    return mltasks.propose_prediction_type(settings, analysis, target)
 
 
 @router.post("/analyses/{analysis_id}/ml-tasks", response_class=HTMLResponse)
 def create_ml_task(
     analysis_id: str,
     request: Request,
-    form: FormData = Depends(csrf_form),
-    db: Session = Depends(get_db),
-    user: User = Depends(page_user),
-    settings: Settings = Depends(settings_dep),
+    form: CsrfForm,
+    db: DbDep,
+    user: PageUser,
+    settings: SettingsDep,
 ) -> Response:
     """Create an ML task (prediction type as picked, or inferred) and open its design."""
     analysis = access.analysis(db, user, analysis_id, "writer")

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
-from server.api.deps import settings_dep
-from server.db import get_db
+from server.api.deps import DbDep, SettingsDep
 from server.errors import ApiError
 from server.models import MLTask, User
-from server.services import access, auth, mltasks, registry, sessions
-from server.settings import Settings
+from server.services import access, dry_run, mltasks, model_inputs, registry, sessions
 from webui import design
 from webui.samples import code_samples
-from webui.web import PageRoute, csrf_form, form_str, page_user, redirect, render, wants_json
+from webui.web import CsrfForm, PageRoute, PageUser, form_str, redirect, render, wants_json
 
 router = APIRouter(route_class=PageRoute)
 ACTIONS = ("save", "validate", "dry_run", "inputs", "train")
@@ -28,9 +25,9 @@ ACTIONS = ("save", "validate", "dry_run", "inputs", "train")
 def design_page(
     mltask_id: str,
     request: Request,
+    db: DbDep,
+    user: PageUser,
     saved: int = 0,
-    db: Session = Depends(get_db),
-    user: User = Depends(page_user),
 ) -> Response:
     """The design: tabs for features, metric & split, architecture, training, custom score and GPU."""
     task = access.ml_task(db, user, mltask_id)
@@ -49,10 +46,8 @@ def _render(
     status_code: int = 200,
 ) -> Response:
     project = task.analysis.project
-    role = auth.role_in(db, user, project)
     ctx = design.form_context(task, doc)
-    columns = ctx["columns"]
-    image_inputs = [f"{c['name']}_preprocessed" for c in columns if c["type"] == "image" and c["role"] == "input"]
+    image_inputs = model_inputs.image_inputs(ctx["columns"])
     first_tab = design.tab_of(errors[0]) if errors else "features"
     context = {
         "project": project,
@@ -62,7 +57,7 @@ def _render(
         "errors": errors,
         "first_tab": first_tab,
         "notice": notice,
-        "can_write": role in ("writer", "admin"),
+        "can_write": access.rights(db, user, project).can_write,
         "samples": code_samples(task.prediction_type, image_inputs, registry.of_project(db, project)),
         **ctx,
     }
@@ -87,28 +82,25 @@ def _json_or_page(
 def design_submit(
     mltask_id: str,
     request: Request,
-    form: FormData = Depends(csrf_form),
-    db: Session = Depends(get_db),
-    user: User = Depends(page_user),
-    settings: Settings = Depends(settings_dep),
+    form: CsrfForm,
+    db: DbDep,
+    user: PageUser,
+    settings: SettingsDep,
 ) -> Response:
     """Save, validate, dry-run, show the inputs of, or train the design the form holds."""
     action = form_str(form, "action", "save")
     if action not in ACTIONS:
         action = "save"
-    needed = "writer" if action in ("save", "dry_run", "train") else "reader"
-    task = access.ml_task(db, user, mltask_id, needed)
+    task = access.ml_task(db, user, mltask_id, access.design_action_role(action))
     raw = design.settings_from_form(form, task)
     doc, errors = mltasks.validate_settings(task, raw)
     if action in ("validate", "dry_run", "inputs"):
         body: dict[str, Any] = {"ok": not errors, "errors": errors}
         if doc is not None and action == "dry_run":
-            from server.services import dry_run
-
             body.update(dry_run.run(db, settings, user, task, doc))
             body["ok"] = None if "poll_url" in body else not body["errors"]
         elif doc is not None and action == "inputs":
-            body["input_shapes"] = design.input_shapes(settings, task, doc)
+            body["input_shapes"] = model_inputs.input_shapes(settings, task, doc)
         return _json_or_page(request, db, user, task, doc or raw, body)
     if doc is None:
         if wants_json(request):

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from core import metrics
+from core.catalog import TEST_PREFIX, TRAIN_PREFIX, as_test_metric, as_train_metric
 from core.sequences import ArraySequence, as_model_input, inputs_for, takes_array
 from worker.runtime import control
 
@@ -63,7 +64,7 @@ def scalar_logs(entry: dict[str, Any]) -> dict[str, float]:
     """The epoch logs TensorBoard gets: the losses and every "Test "/"Train " metric that is a finite number."""
     out = {}
     for key, value in entry.items():
-        if key in ("loss", "val_loss") or key.startswith(("Test ", "Train ")):
+        if key in ("loss", "val_loss") or key.startswith((TEST_PREFIX, TRAIN_PREFIX)):
             if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
                 out[key] = float(value)
     return out
@@ -105,6 +106,16 @@ class ScalarWriter:
                 pass
 
 
+@dataclass(frozen=True)
+class Scoring:
+    """What each epoch is scored on: the prediction type's metrics, and which one decides the best epoch, how."""
+
+    prediction_type: str
+    metric: str
+    greater: bool
+    custom_score: Callable[[np.ndarray, np.ndarray], float] | None = None  # the custom_score cell's score()
+
+
 @dataclass
 class RunState:
     """What the base callbacks learned during training (read by the trainer at the end)."""
@@ -121,27 +132,24 @@ class BaseCallback(keras.callbacks.Callback):
 
     def __init__(
         self,
-        prediction_type: str,
-        metric: str,
-        greater_is_better: bool,
+        scoring: Scoring,
         validation: EvalSet,
         train_sample: EvalSet,
         send: Callable[[dict[str, Any]], None],
         epochs_hint: int | None,
-        custom_score: Callable[[np.ndarray, np.ndarray], float] | None = None,
         run: RunState | None = None,
         tensorboard_dir: str | None = None,
     ):
         super().__init__()
         self.scalars = ScalarWriter(tensorboard_dir)
-        self.prediction_type = prediction_type
-        self.metric_key = f"Test {metric}"
-        self.greater = greater_is_better
+        self.prediction_type = scoring.prediction_type
+        self.metric_key = as_test_metric(scoring.metric)
+        self.greater = scoring.greater
         self.validation = validation
         self.train_sample = train_sample
         self.send = send
         self.epochs_hint = epochs_hint
-        self.custom_score = custom_score
+        self.custom_score = scoring.custom_score
         self.run = run or RunState()
         self._epoch = 0
         self._epoch_started = 0.0
@@ -226,13 +234,13 @@ class BaseCallback(keras.callbacks.Callback):
     def scores(self, model: keras.Model) -> dict[str, float]:
         """Test and Train metrics of MODEL now."""
         out: dict[str, float] = {}
-        for prefix, data in (("Test", self.validation), ("Train", self.train_sample)):
+        for named, data in ((as_test_metric, self.validation), (as_train_metric, self.train_sample)):
             if data is None or len(data.y_true) == 0:
                 continue
             output = data.predict(model)
             values = metrics.compute(self.prediction_type, data.y_true, output, self.custom_score)
-            out.update({f"{prefix} {name}": value for name, value in values.items()})
-            if prefix == "Test" and self.compute_val_loss and data.encoded is not None:
+            out.update({named(name): value for name, value in values.items()})
+            if named is as_test_metric and self.compute_val_loss and data.encoded is not None:
                 # The same number Keras's own validation pass would give, from the predictions we already have.
                 loss = model.compute_loss(y=data.encoded, y_pred=keras.ops.convert_to_tensor(output), training=False)
                 out["val_loss"] = float(np.asarray(loss))

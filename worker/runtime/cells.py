@@ -13,6 +13,8 @@ import types
 from collections.abc import Sequence
 from typing import Any
 
+from core.contracts import ErrorInfo
+
 CELL_PREFIX = "<cell:"
 
 # Inside code cells only: DSS's module paths resolve to ours.
@@ -27,9 +29,14 @@ _PACKAGES = ("dataiku", "dataiku.doctor", "dataiku.doctor.deep_learning")
 class CellError(Exception):
     """An error raised by (or while loading) user code, with where it happened in which cell."""
 
-    def __init__(self, info: dict[str, Any]):
-        super().__init__(info.get("message"))
-        self.info = info
+    def __init__(self, error: ErrorInfo):
+        super().__init__(error.message)
+        self.error = error
+
+    @property
+    def info(self) -> dict[str, Any]:
+        """The error as the JSON object error.json holds."""
+        return self.error.as_dict()
 
 
 def _filename(cell: str) -> str:
@@ -100,7 +107,7 @@ def install_aliases() -> None:
             setattr(keras.Model, name, fn)
 
 
-def load(cell: str, source: str) -> types.ModuleType:
+def load_cell(cell: str, source: str) -> types.ModuleType:
     """Execute SOURCE as the module of CELL; errors become CellError with the line."""
     filename = _filename(cell)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
@@ -109,9 +116,7 @@ def load(cell: str, source: str) -> types.ModuleType:
     try:
         code = compile(source, filename, "exec")
     except SyntaxError as exc:
-        raise CellError(
-            {"type": "SyntaxError", "message": exc.msg, "cell": cell, "line": exc.lineno, "traceback": None}
-        ) from None
+        raise CellError(ErrorInfo("SyntaxError", exc.msg, cell, exc.lineno)) from None
     try:
         exec(code, module.__dict__)
     except BaseException as exc:
@@ -135,20 +140,12 @@ def require(module: types.ModuleType, cell: str, names: Sequence[str]) -> list[A
     for name in names:
         fn = getattr(module, name, None)
         if not callable(fn):
-            raise CellError(
-                {
-                    "type": "MissingFunction",
-                    "message": f"The {cell} cell must define {name}().",
-                    "cell": cell,
-                    "line": 1,
-                    "traceback": None,
-                }
-            )
+            raise CellError(ErrorInfo("MissingFunction", f"The {cell} cell must define {name}().", cell, 1))
         out.append(fn)
     return out
 
 
-def describe(exc: BaseException, default_cell: str | None = None) -> dict[str, Any]:
+def describe(exc: BaseException, default_cell: str | None = None) -> ErrorInfo:
     """Type, message, cell, line (in that cell) and a traceback with the user's frames first."""
     frames = traceback.extract_tb(exc.__traceback__)
     user = [f for f in frames if f.filename.startswith(CELL_PREFIX)]
@@ -165,13 +162,8 @@ def describe(exc: BaseException, default_cell: str | None = None) -> dict[str, A
     if other:
         text += "  ... in library code:\n" + "".join(other)
     text += "".join(traceback.format_exception_only(type(exc), exc))
-    return {
-        "type": type(exc).__name__,
-        "message": _disk_full_hint(exc) + (str(exc)[:2000] or type(exc).__name__),
-        "cell": cell,
-        "line": line,
-        "traceback": text[-6000:],
-    }
+    message = _disk_full_hint(exc) + (str(exc)[:2000] or type(exc).__name__)
+    return ErrorInfo(type(exc).__name__, message, cell, line, text[-6000:])
 
 
 def _disk_full_hint(exc: BaseException) -> str:

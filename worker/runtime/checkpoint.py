@@ -6,6 +6,7 @@ import json
 import os
 import stat
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,34 +15,37 @@ import numpy as np
 STATE = "state.json"
 
 
-def save(
-    folder: Path,
-    model: Any,
-    completed_epochs: int,
-    history: list[dict[str, Any]],
-    best_epoch: int | None,
-    best_value: float | None,
-    best_weights: list[np.ndarray] | None,
-    lineage: list[Any] | None,
-) -> None:
+@dataclass(frozen=True)
+class Snapshot:
+    """What a checkpoint keeps besides the model's weights: the training's progress and its best epoch so far."""
+
+    completed_epochs: int
+    history: list[dict[str, Any]]
+    best_epoch: int | None
+    best_value: float | None
+    best_weights: list[np.ndarray] | None
+    lineage: list[Any] | None
+
+
+def save_checkpoint(folder: Path, model: Any, snapshot: Snapshot) -> None:
     """Write a new generation of weights, best weights and state; state.json (last) makes it current."""
     folder.mkdir(parents=True, exist_ok=True)
     generation = time.time_ns()
     weights = folder / f"model-{generation}.weights.h5"
     model.save_weights(weights)
     best = None
-    if best_weights is not None:
+    if snapshot.best_weights is not None:
         best = folder / f"best-{generation}.npz"
         with open(best, "wb") as fh:
-            np.savez(fh, *best_weights)
+            np.savez(fh, *snapshot.best_weights)
     state = {
         "weights": weights.name,
         "best": best.name if best else None,
-        "completed_epochs": completed_epochs,
-        "history": history,
-        "best_epoch": best_epoch,
-        "best_value": best_value,
-        "lineage": lineage,
+        "completed_epochs": snapshot.completed_epochs,
+        "history": snapshot.history,
+        "best_epoch": snapshot.best_epoch,
+        "best_value": snapshot.best_value,
+        "lineage": snapshot.lineage,
         "saved_at": time.time(),
     }
     tmp = folder / f".{STATE}.tmp"
@@ -54,7 +58,7 @@ def save(
             old.unlink(missing_ok=True)
 
 
-def load(folder: Path) -> dict[str, Any] | None:
+def load_checkpoint(folder: Path) -> dict[str, Any] | None:
     """The current checkpoint's state, with the paths of its files, or None."""
     path = folder / STATE
     try:  # the worker reads this too: never through a link the training put in place of it
@@ -75,7 +79,7 @@ def load(folder: Path) -> dict[str, Any] | None:
     return state if state["weights_path"].is_file() else None
 
 
-def best_weights(state: dict[str, Any]) -> list[np.ndarray] | None:
+def load_best_weights(state: dict[str, Any]) -> list[np.ndarray] | None:
     """The best epoch's weights stored with a checkpoint."""
     if not state.get("best_path"):
         return None

@@ -7,8 +7,11 @@ import json
 import os
 import sys
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from core.contracts import ErrorInfo, Job
 
 
 def _write_json(path: Path, doc: dict[str, Any]) -> None:
@@ -37,67 +40,87 @@ def _setup_gpus(allow_growth: bool) -> None:
     print(f"[fitstudio] visible GPUs: {[g.name for g in gpus] or 'none (CPU)'}", flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the job file given on the command line; exit 0 with result.json, else 1 with error.json."""
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="fitstudio-training-child")
     parser.add_argument("job")
     parser.add_argument("--events-fd", type=int, required=True)
     parser.add_argument("--replies-fd", type=int)
-    args = parser.parse_args(argv)
-    job = json.loads(Path(args.job).read_text())
-    out_dir = Path(job["out_dir"])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if args.replies_fd is not None:
-        _wait_for_go(args.replies_fd)
+    return parser.parse_args(argv)
 
+
+def _confine(job: Job) -> None:
+    """Resource limits and the worker's signals, before any user code can run."""
     from worker.runtime import control, limits
 
-    limits.apply(job.get("limits") or {})
+    limits.apply(job.limits)
     control.install()
     control.die_with_parent()
-    print(f"[fitstudio] isolation: {job.get('isolation') or 'none'}", flush=True)
+    print(f"[fitstudio] isolation: {job.isolation or 'none'}", flush=True)
 
+
+def _connect(job: Job, events_fd: int, replies_fd: int | None) -> Any:
+    """The channel to the worker, and the context the fitstudio helpers read in user code."""
     from core.protocol import ChildChannel
     from fitstudio.deep_learning import _context
 
-    channel = ChildChannel(args.events_fd, args.replies_fd)
+    channel = ChildChannel(events_fd, replies_fd)
     _context.channel = channel
-    design = job["design"]
-    _context.current = {k: design.get(k) for k in ("project_key", "analysis_id", "ml_task_id")}
-    _context.folders = job.get("folders") or []  # managed folders the submitter can read, bound read-only
+    design = job.design
+    _context.current = {k: getattr(design, k) for k in ("project_key", "analysis_id", "ml_task_id")}
+    _context.folders = job.folders or []  # managed folders the submitter can read, bound read-only
     channel.send({"type": "status", "phase": "starting", "pid": os.getpid()})
+    return channel
+
+
+def _error_info(exc: BaseException) -> ErrorInfo:
+    """What error.json says: where in the user's code, or the runtime's own sentence, or a bug's traceback."""
+    from core import data, preprocessing
+    from worker.runtime import cells, errors
+
+    if isinstance(exc, cells.CellError):
+        return exc.error
+    if isinstance(exc, (data.DataError, preprocessing.PreprocessingError, errors.TrainingError)):
+        return ErrorInfo(type(exc).__name__, str(exc))
+    info = cells.describe(exc)
+    return replace(info, traceback=(info.traceback or "") + "\n" + traceback.format_exc()[-4000:])
+
+
+def _train(job: Job, channel: Any, out_dir: Path) -> int:
+    """Run the training; its exit code, with result.json or error.json written."""
     import warnings
 
-    from worker.runtime import cells, trainer
+    from worker.runtime import cells, control, errors, trainer, weights
 
     # Keras matches a dict of inputs to a single-input model by name, as intended; its warning is noise here.
     warnings.filterwarnings("ignore", message=r"The structure of `inputs` doesn't match the expected structure")
     try:
-        _setup_gpus(bool(job.get("allow_growth", True)))
+        _setup_gpus(job.allow_growth)
         cells.install_aliases()
-        from worker.runtime import weights
-
-        weights.install(job.get("weights_dir"))  # the weights store as the Keras cache (data.md)
+        weights.install(job.weights_dir)  # the weights store as the Keras cache (data.md)
         result = trainer.train(job, channel.send)
-        _write_json(out_dir / "result.json", result)
+        _write_json(out_dir / "result.json", result.as_dict())
         return 0
-    except trainer.Drained as exc:
+    except errors.Drained as exc:
         print(f"[fitstudio] handing the session back: {exc}", flush=True)
         return control.DRAINED_EXIT_CODE
     except BaseException as exc:  # every failure becomes a readable error.json
-        from core import data, preprocessing
-        from worker.runtime import cells, trainer
-
-        if isinstance(exc, cells.CellError):
-            info = exc.info
-        elif isinstance(exc, (data.DataError, preprocessing.PreprocessingError, trainer.TrainingError)):
-            info = {"type": type(exc).__name__, "message": str(exc), "cell": None, "line": None, "traceback": None}
-        else:
-            info = cells.describe(exc)
-            info["traceback"] = (info.get("traceback") or "") + "\n" + traceback.format_exc()[-4000:]
-        print(f"[fitstudio] training failed: {info['type']}: {info['message']}", file=sys.stderr, flush=True)
-        _write_json(out_dir / "error.json", info)
+        info = _error_info(exc)
+        print(f"[fitstudio] training failed: {info.type}: {info.message}", file=sys.stderr, flush=True)
+        _write_json(out_dir / "error.json", info.as_dict())
         return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the job file given on the command line; exit 0 with result.json, else 1 with error.json."""
+    args = _arguments(argv)
+    job = Job.from_dict(json.loads(Path(args.job).read_text()))
+    out_dir = Path(job.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if args.replies_fd is not None:
+        _wait_for_go(args.replies_fd)
+    _confine(job)
+    channel = _connect(job, args.events_fd, args.replies_fd)
+    return _train(job, channel, out_dir)
 
 
 if __name__ == "__main__":

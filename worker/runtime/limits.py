@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import resource
-from typing import Any
+
+from core.contracts import Limits
 
 
 def _lower(which: int, value: int) -> None:
@@ -14,20 +15,20 @@ def _lower(which: int, value: int) -> None:
     resource.setrlimit(which, (value, value if hard == resource.RLIM_INFINITY else min(value, hard)))
 
 
-def apply(limits: dict[str, Any]) -> None:
+def apply(limits: Limits) -> None:
     """Open files, processes, file size, CPU time and niceness (memory is watched by the worker, not RLIMIT_AS)."""
-    _lower(resource.RLIMIT_NOFILE, int(limits.get("max_open_files") or 4096))
-    _lower(resource.RLIMIT_NPROC, int(limits.get("max_processes") or 4096))
-    _lower(resource.RLIMIT_FSIZE, int(limits.get("max_file_mb") or 16384) << 20)
-    cpu = int(limits.get("cpu_time_s") or 0)
+    _lower(resource.RLIMIT_NOFILE, int(limits.max_open_files or 4096))
+    _lower(resource.RLIMIT_NPROC, int(limits.max_processes or 4096))
+    _lower(resource.RLIMIT_FSIZE, int(limits.max_file_mb or 16384) << 20)
+    cpu = int(limits.cpu_time_s or 0)
     if cpu <= 0:
         # All threads count towards CPU time: allow the wall-clock limit on every core, plus a margin.
-        cpu = int(limits.get("time_limit_s") or 86400) * (os.cpu_count() or 1) + 60
+        cpu = int(limits.time_limit_s or 86400) * (os.cpu_count() or 1) + 60
     _lower(resource.RLIMIT_CPU, cpu)
     # Training is batch work; on a machine it shares with the API (the embedded setup, a small server) a lower
     # priority keeps requests fast, and costs nothing when the child has the CPUs to itself. Set before TensorFlow
     # starts its thread pools, which inherit it; raising it back would need privileges user code lacks.
-    nice = int(limits.get("nice") or 0)
+    nice = int(limits.nice or 0)
     if nice > 0:
         os.nice(nice)
         _autogroup_nice(nice)

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import helpers
 from tests.conftest import configure
 
 API = "/api/v1"
@@ -170,7 +171,6 @@ def serve(app: Any) -> Iterator[str]:
     import gc
     import socket
     import threading
-    import time
 
     import uvicorn
 
@@ -183,10 +183,7 @@ def serve(app: Any) -> Iterator[str]:
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        deadline = time.monotonic() + 20
-        while not server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.05)
+        helpers.wait_for(lambda: server.started, 20, "uvicorn to start", every=0.05)
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True

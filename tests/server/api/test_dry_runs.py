@@ -27,7 +27,7 @@ def finish_next_dry_run(result: dict[str, Any], after_s: float = 0.3) -> threadi
     def work() -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            time.sleep(after_s)
+            time.sleep(after_s)  # pacing on purpose: the fake worker answers AFTER_S later, so the API has to wait
             with session_scope() as db:
                 row = db.scalar(select(DryRun).where(DryRun.status == "queued").order_by(DryRun.id))
                 if row is not None:
@@ -109,9 +109,9 @@ def test_a_dry_run_with_no_broker_is_503_and_leaves_nothing(
 ) -> None:
     from sqlalchemy import func, select
 
+    from server import broker
     from server.db import session_scope
     from server.models import DryRun
-    from server import broker
 
     class NoBroker:
         def send_task(self, *args: Any, **kwargs: Any) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import helpers
 from tests.conftest import configure
 from tests.security.support import SMALL_CSV
 from tests.server.api.support import API, expect, serve, upload
@@ -61,7 +62,7 @@ class Probe:
             r = await self.client.get(f"{self.base}/healthz", timeout=5)
             self.latencies.append(time.monotonic() - start)
             self.statuses.append(r.status_code)
-            await asyncio.sleep(0.1)
+            await asyncio.sleep(0.1)  # pacing: one probe every 0.1 s
 
 
 async def post_dry_run(client: httpx.AsyncClient, live: dict[str, Any], i: int) -> int:
@@ -107,7 +108,7 @@ async def _scenario(live: dict[str, Any]) -> dict[str, Any]:
         bodies = [asyncio.create_task(big_body(client, live, i)) for i in range(BIG_BODIES)]
         dry_statuses = await asyncio.gather(*dry)
         body_statuses = await asyncio.gather(*bodies)
-        await asyncio.sleep(0.5)
+        await asyncio.sleep(0.5)  # time passes on purpose: the probe times /healthz a moment more, streams open
         stop.set()
         await asyncio.gather(*streams)
         probe.stop.set()
@@ -129,10 +130,7 @@ def test_sse_dry_runs_and_big_bodies_together_keep_healthz_fast(live: dict[str, 
     assert out["streams"].count(200) <= 30
     assert set(out["bodies"]) <= {0, 401, 413}, out["bodies"]
     assert dry_run.slots.waiting() == 0
-    deadline = time.monotonic() + 10
-    while slots.open_streams() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert slots.open_streams() == 0
+    helpers.wait_for(lambda: slots.open_streams() == 0, 10, "every stream slot to be given back", every=0.1)
 
 
 def test_waiting_dry_runs_hold_no_request_connection(live: dict[str, Any]) -> None:
@@ -145,7 +143,7 @@ def test_waiting_dry_runs_hold_no_request_connection(live: dict[str, Any]) -> No
             deadline = time.monotonic() + 10
             while dry_run.slots.waiting() < 6 and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
-            await asyncio.sleep(1.0)  # every request is past its insert, polling
+            await asyncio.sleep(1.0)  # time passes on purpose: every request is past its insert, polling
             checked_out = get_engine().pool.checkedout()  # type: ignore[attr-defined]
             return checked_out, await asyncio.gather(*tasks)
 

@@ -17,7 +17,7 @@ from worker.runtime.cells import CellError
 def test_syntax_error_gives_cell_and_line() -> None:
     source = "import math\n\ndef build_model(input_shapes, n_classes):\n    return [1, 2\n\nx = 3\n"
     with pytest.raises(CellError) as err:
-        cells.load("architecture", source)
+        cells.load_cell("architecture", source)
     info = err.value.info
     assert info["type"] == "SyntaxError"
     assert info["cell"] == "architecture"
@@ -27,7 +27,7 @@ def test_syntax_error_gives_cell_and_line() -> None:
 
 def test_error_while_executing_the_module_gives_its_line() -> None:
     with pytest.raises(CellError) as err:
-        cells.load("training", "a = 1\nb = 2\nc = a / 0\n")
+        cells.load_cell("training", "a = 1\nb = 2\nc = a / 0\n")
     info = err.value.info
     assert (info["type"], info["cell"], info["line"]) == ("ZeroDivisionError", "training", 3)
 
@@ -53,7 +53,7 @@ def parse(text):
 
 
 def test_runtime_error_in_a_called_function_points_at_the_raise() -> None:
-    module = cells.load("architecture", ARCH)
+    module = cells.load_cell("architecture", ARCH)
     assert cells.call("architecture", module.build_model, {}, 1) == 1
     with pytest.raises(CellError) as err:
         cells.call("architecture", module.build_model, {}, 5)
@@ -71,7 +71,7 @@ def test_runtime_error_in_a_called_function_points_at_the_raise() -> None:
 
 
 def test_error_inside_library_code_points_at_the_cells_calling_line() -> None:
-    module = cells.load("architecture", ARCH)
+    module = cells.load_cell("architecture", ARCH)
     with pytest.raises(CellError) as err:
         cells.call("architecture", module.parse, "{not json")
     info = err.value.info
@@ -85,8 +85,8 @@ def test_error_inside_library_code_points_at_the_cells_calling_line() -> None:
 
 
 def test_error_in_another_cell_names_that_cell() -> None:
-    arch = cells.load("architecture", ARCH)
-    training = cells.load(
+    arch = cells.load_cell("architecture", ARCH)
+    training = cells.load_cell(
         "training",
         "def fit_model(model, train_sequence, validation_sequence, base_callbacks):\n"
         "    return model(train_sequence)\n",
@@ -108,7 +108,7 @@ def test_error_outside_any_cell_frame_keeps_the_default_cell() -> None:
 
 
 def test_system_exit_in_a_cell_is_a_cell_error() -> None:
-    module = cells.load("training", "import sys\n\ndef fit_model(a, b, c, d):\n    sys.exit(3)\n")
+    module = cells.load_cell("training", "import sys\n\ndef fit_model(a, b, c, d):\n    sys.exit(3)\n")
     with pytest.raises(CellError) as err:
         cells.call("training", module.fit_model, 1, 2, 3, 4)
     assert err.value.info["type"] == "SystemExit"
@@ -116,14 +116,14 @@ def test_system_exit_in_a_cell_is_a_cell_error() -> None:
 
 
 def test_empty_message_falls_back_to_the_type() -> None:
-    module = cells.load("architecture", "def build_model(a, b):\n    raise KeyError\n")
+    module = cells.load_cell("architecture", "def build_model(a, b):\n    raise KeyError\n")
     with pytest.raises(CellError) as err:
         cells.call("architecture", module.build_model, 1, 2)
     assert err.value.info["message"] == "KeyError"
 
 
 def test_require() -> None:
-    module = cells.load("architecture", ARCH)
+    module = cells.load_cell("architecture", ARCH)
     assert cells.require(module, "architecture", ["build_model", "helper"]) == [module.build_model, module.helper]
     with pytest.raises(CellError) as err:
         cells.require(module, "architecture", ["build_model", "compile_model"])
@@ -132,8 +132,8 @@ def test_require() -> None:
 
 
 def test_cells_are_separate_modules() -> None:
-    one = cells.load("architecture", "X = 1\n")
-    two = cells.load("training", "X = 2\n")
+    one = cells.load_cell("architecture", "X = 1\n")
+    two = cells.load_cell("training", "X = 2\n")
     assert (one.X, two.X) == (1, 2)
 
 
@@ -164,7 +164,7 @@ def aliases() -> Iterator[None]:
 def test_dss_module_paths_import_inside_cells(aliases: None) -> None:
     from fitstudio.deep_learning import load_model, sequences, shared_variables
 
-    module = cells.load(
+    module = cells.load_cell(
         "training",
         "from dataiku.doctor.deep_learning.shared_variables import get_variable\n"
         "from dataiku.doctor.deep_learning.sequences import DataAugmentationSequence\n"
@@ -185,7 +185,7 @@ def test_install_aliases_twice_adds_one_finder(aliases: None) -> None:
 
 def test_other_dataiku_modules_stay_unknown(aliases: None) -> None:
     with pytest.raises(CellError) as err:
-        cells.load("training", "x = 1\nimport dataiku.doctor.deep_learning.nothing_here\n")
+        cells.load_cell("training", "x = 1\nimport dataiku.doctor.deep_learning.nothing_here\n")
     assert err.value.info["type"] == "ModuleNotFoundError"
     assert err.value.info["line"] == 2
 
@@ -211,7 +211,7 @@ def test_fit_generator_exists_and_trains(aliases: None) -> None:
 
 def test_keras_image_data_generator_import_of_dss_examples(aliases: None) -> None:
     # DSS's "Advanced topics" examples import ImageDataGenerator from keras.preprocessing.image.
-    module = cells.load("training", "from keras.preprocessing.image import ImageDataGenerator\n")
+    module = cells.load_cell("training", "from keras.preprocessing.image import ImageDataGenerator\n")
     generator = module.ImageDataGenerator(horizontal_flip=True)
     image = np.arange(2 * 3 * 3, dtype="float32").reshape(2, 3, 3)
     assert generator.random_transform(image).shape == image.shape

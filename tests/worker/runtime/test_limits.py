@@ -12,8 +12,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[3]
 PROBE = """
 import json, os, resource
+from core.contracts import Limits
 from worker.runtime import limits
-limits.apply({"nice": %d, "max_open_files": 321})
+limits.apply(Limits(nice=%d, max_open_files=321))
 try:
     group = open("/proc/self/autogroup").read().split()
 except OSError:

@@ -8,9 +8,10 @@ from typing import Any
 
 from sqlalchemy import update
 
+from core.contracts import ErrorInfo
 from server.models import DryRun, utcnow
 from server.settings import get_settings
-from worker import child_files, requests, state
+from worker import child_files, child_requests, state
 from worker.runner import build_job, error_from_child, run_in_child
 from worker.supervisor import Sink
 from worker.workspace import Workspace
@@ -46,7 +47,7 @@ def run_dry_run(dry_run_id: int) -> str:
             [],
             Sink(),
             workspace.log,
-            lambda req: requests.answer(settings, design, req, workspace.granted),
+            lambda req: child_requests.answer(settings, design, req, workspace.granted),
             lambda: False,
         )
         done = child_files.read_json(workspace.out / "result.json")
@@ -58,16 +59,8 @@ def run_dry_run(dry_run_id: int) -> str:
             result = {"ok": False, "error": error, "log": output}
     except Exception as exc:
         log.exception("dry run %s failed in the worker", dry_run_id)
-        result = {
-            "ok": False,
-            "error": {
-                "type": type(exc).__name__,
-                "message": str(exc),
-                "cell": None,
-                "line": None,
-                "traceback": traceback.format_exc()[-3000:],
-            },
-        }
+        error = ErrorInfo(type(exc).__name__, str(exc), traceback=traceback.format_exc()[-3000:])
+        result = {"ok": False, "error": error.as_dict()}
     finally:
         workspace.remove()
 

@@ -1,7 +1,9 @@
-"""Which sessions the broker still holds (queued or delivered but unacknowledged), to find lost messages."""
+"""Which sessions the broker still holds (queued or delivered but unacknowledged), so the reconciler finds
+lost messages (server/services/reconciler.py)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from pathlib import Path
@@ -21,8 +23,6 @@ def _session_of(body: Any) -> int | None:
             return None
         payload = message.get("body")
         if isinstance(payload, str):
-            import base64
-
             payload = json.loads(base64.b64decode(payload))
         args = payload[0] if isinstance(payload, list) else payload.get("args")
         return int(args[0])

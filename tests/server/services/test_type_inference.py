@@ -1,4 +1,4 @@
-"""server/services/inference.py: column types, prediction types, checks of a chosen prediction type."""
+"""server/services/type_inference.py: column types, prediction types, checks of a chosen prediction type."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from server.errors import ApiError
-from server.services.inference import (
+from server.services.type_inference import (
     check_prediction_type,
     infer_column_type,
     infer_prediction_type,

@@ -1,0 +1,35 @@
+"""What the design form shows of the model's inputs: each column's role and type, the image inputs' names."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from server.services import mltasks, model_inputs
+
+
+def task() -> Any:
+    columns = [
+        {"name": "y", "type": "categorical"},
+        {"name": "x", "type": "numeric"},
+        {"name": "img", "type": "image"},
+        {"name": "note", "type": "text"},
+    ]
+    return SimpleNamespace(target="y", analysis=SimpleNamespace(dataset=SimpleNamespace(columns=columns)))
+
+
+def test_every_column_but_the_target_is_listed_and_unlisted_ones_are_rejected() -> None:
+    doc = {"features": {"x": {"role": "input", "type": "numeric"}, "img": {"role": "input", "type": "image"}}}
+    columns = model_inputs.feature_columns(task(), doc)
+    assert columns == [
+        {"name": "x", "inferred": "numeric", "role": "input", "type": "numeric"},
+        {"name": "img", "inferred": "image", "role": "input", "type": "image"},
+        {"name": "note", "inferred": "text", "role": "reject", "type": "text"},
+    ]
+    assert model_inputs.image_inputs(columns) == ["img_preprocessed"]
+
+
+def test_the_targets_and_metrics_a_design_may_pick() -> None:
+    assert [c["name"] for c in mltasks.target_columns(task().analysis.dataset)] == ["y", "x", "note"]
+    choices = mltasks.metric_choices("regression")
+    assert choices[-1] == "Custom score" and "R2 Score" in choices and "ROC AUC" not in choices

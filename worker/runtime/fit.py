@@ -1,0 +1,131 @@
+"""Fitting the model: standard mode's own fit from the form's parameters, or the training cell's fit_model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from core import cells as contract
+from core.contracts import Design, ErrorInfo
+from core.sequences import ArraySequence
+from worker.runtime import cells
+from worker.runtime.callbacks import BaseCallback
+
+
+@dataclass(frozen=True)
+class FitData:
+    """The preprocessed inputs and encoded targets a fit trains and validates on."""
+
+    train_x: dict[str, np.ndarray]
+    train_y: np.ndarray
+    val_x: dict[str, np.ndarray]
+    val_y: np.ndarray
+    training: dict[str, Any]  # the design's training settings (batch size, shuffle, steps per epoch …)
+    seed: int
+    single_input: bool  # the model takes one input, given as the bare array (sequences.takes_array)
+
+    def train_sequence(self, batch_size: int) -> ArraySequence:
+        """build_train_sequence_with_batch_size, as the training cell receives it."""
+        return ArraySequence(
+            self.train_x,
+            self.train_y,
+            batch_size,
+            shuffle=self.training["shuffle"],
+            seed=self.seed,
+            single_input=self.single_input,
+        )
+
+    def validation_sequence(self, batch_size: int) -> ArraySequence:
+        """build_validation_sequence_with_batch_size, as the training cell receives it."""
+        return ArraySequence(self.val_x, self.val_y, batch_size, single_input=self.single_input)
+
+
+def fast_training_data(
+    x: dict[str, np.ndarray], y: np.ndarray, training: dict[str, Any], seed: int, single_input: bool = False
+) -> dict[str, Any]:
+    """model.fit arguments for standard mode: the arrays themselves (as a hand-written fit would), or for uint8
+    images a tf.data pipeline that scales each batch, so the images are never held in memory as float32.
+    SINGLE_INPUT: the model takes one input, given as the bare array (sequences.takes_array)."""
+    if not any(v.dtype == np.uint8 for v in x.values()):
+        inputs: Any = next(iter(x.values())) if single_input else x
+        return {"x": inputs, "y": y, "batch_size": training["batch_size"], "shuffle": training["shuffle"]}
+    repeat = bool(training["steps_per_epoch"])
+    return {
+        "x": gathered_batches(
+            x, y, training["batch_size"], training["shuffle"], seed, repeat=repeat, single_input=single_input
+        )
+    }
+
+
+def gathered_batches(
+    x: dict[str, np.ndarray],
+    y: np.ndarray,
+    batch_size: int,
+    shuffle: bool,
+    seed: int,
+    repeat: bool = False,
+    single_input: bool = False,
+) -> Any:
+    """A tf.data pipeline of (inputs, targets) batches gathered by row number, uint8 inputs scaled to [0, 1]
+    (REPEAT: endless, for fits with steps_per_epoch; SINGLE_INPUT: the one input's batch, not a dict)."""
+    import tensorflow as tf
+
+    # Shuffle row numbers and gather each batch: shuffling the rows themselves would copy every image through
+    # a shuffle buffer as large as the dataset, once per epoch.
+    xs, ys = {k: tf.constant(v) for k, v in x.items()}, tf.constant(y)
+
+    def gather(rows: Any) -> tuple[Any, Any]:
+        batch = {k: tf.gather(v, rows) for k, v in xs.items()}
+        scaled = {k: tf.cast(v, tf.float32) / 255.0 if v.dtype == tf.uint8 else v for k, v in batch.items()}
+        return (next(iter(scaled.values())) if single_input else scaled), tf.gather(ys, rows)
+
+    ds = tf.data.Dataset.range(len(y))
+    if shuffle:
+        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+    return (ds.repeat() if repeat else ds).prefetch(tf.data.AUTOTUNE)
+
+
+def fit_standard(model: Any, data: FitData, base: BaseCallback, initial_epoch: int) -> None:
+    """Standard mode: model.fit with the form's epochs, batch size and early stopping, from INITIAL_EPOCH."""
+    import keras
+
+    training = data.training
+    callbacks: list[Any] = [base]
+    if training["early_stopping"]["enabled"]:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor=base.metric_key,
+                mode="max" if base.greater else "min",
+                patience=training["early_stopping"]["patience"],
+            )
+        )
+    base.compute_val_loss = True
+    model.fit(
+        **fast_training_data(data.train_x, data.train_y, training, data.seed, data.single_input),
+        epochs=training["epochs"],
+        steps_per_epoch=training["steps_per_epoch"],
+        callbacks=callbacks,
+        verbose=2,
+        initial_epoch=initial_epoch,
+    )
+
+
+def user_sequences(design: Design, data: FitData) -> tuple[Any, Any, Any]:
+    """(train_sequence, validation_sequence, fit_model) of the training cell, its build_sequences called."""
+    tcell = cells.load_cell(contract.TRAINING, design.code[contract.TRAINING])
+    sequences_fn = contract.sequences_function(lambda name: callable(getattr(tcell, name, None)))
+    build_sequences, fit_model = cells.require(tcell, contract.TRAINING, [sequences_fn.name, contract.FIT_MODEL.name])
+    sequences = cells.call(contract.TRAINING, build_sequences, data.train_sequence, data.validation_sequence)
+    if not isinstance(sequences, (tuple, list)) or len(sequences) != 2:
+        message = f"{sequences_fn.name} must return (train_sequence, validation_sequence)."
+        raise cells.CellError(ErrorInfo("TypeError", message, contract.TRAINING))
+    return sequences[0], sequences[1], fit_model
+
+
+def fit_advanced(model: Any, design: Design, data: FitData, base: BaseCallback) -> None:
+    """Advanced mode: the training cell's fit_model, on the sequences of its build_sequences."""
+    train_sequence, validation_sequence, fit_model = user_sequences(design, data)
+    cells.call(contract.TRAINING, fit_model, model, train_sequence, validation_sequence, [base])

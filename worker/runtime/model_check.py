@@ -1,0 +1,70 @@
+"""The model the user's build_model returned, checked on one tiny batch before any training."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from core.cells import ARCHITECTURE
+from core.sequences import FEEDS_ARRAY, as_model_input, input_count, inputs_for
+from worker.runtime import cells
+from worker.runtime.errors import TrainingError
+
+
+def _check_input_names(model: Any, expected: set[str]) -> None:
+    """Several inputs must be named after the keys of input_shapes (a single input gets the array anyway)."""
+    names = {getattr(t, "name", None) for t in (getattr(model, "inputs", None) or [])}
+    one_to_one = len(names) == 1 and len(expected) == 1
+    if names and None not in names and names != expected and not one_to_one:
+        raise TrainingError(
+            f"build_model returned a model with inputs {sorted(names)}, but the data provides {sorted(expected)}; "
+            "name each Input after a key of input_shapes."
+        )
+
+
+def _check_width(width: int, prediction_type: str, n_classes: int) -> None:
+    """The output width PREDICTION_TYPE needs (regression 1, binary 1 or 2, multiclass one per class)."""
+    if prediction_type == "regression" and width != 1:
+        raise TrainingError(f"Regression needs an output of width 1; the model's last layer has width {width}.")
+    if prediction_type == "binary" and width not in (1, 2):
+        raise TrainingError(
+            f"Binary classification needs an output of width 1 (sigmoid) or 2 (softmax); the model's is {width}."
+        )
+    if prediction_type == "multiclass" and width != n_classes:
+        raise TrainingError(
+            f"This target has {n_classes} classes; the model's output has width {width}. "
+            "Use Dense(n_classes, activation='softmax')."
+        )
+
+
+def check_output(model: Any, inputs: dict[str, np.ndarray], prediction_type: str, n_classes: int) -> int:
+    """Run one tiny batch and check the output fits the prediction type; returns the output width."""
+    _check_input_names(model, set(inputs))
+    sample = {k: as_model_input(v[:2]) for k, v in inputs.items()}
+    if len(sample) == 1 and input_count(model) is None and getattr(model, FEEDS_ARRAY, None) is None:
+        out = _probe(model, sample)
+    else:
+        out = cells.call(ARCHITECTURE, model.predict_on_batch, inputs_for(model, sample))
+    if isinstance(out, (list, tuple, dict)):
+        raise TrainingError("The model has several outputs; fitstudio trains models with one output.")
+    out = np.asarray(out)
+    if out.ndim != 2:
+        raise TrainingError(f"The model's output has shape {out.shape[1:]}; it must be 2-D (batch, width).")
+    width = out.shape[1]
+    _check_width(width, prediction_type, n_classes)
+    return width
+
+
+def _probe(model: Any, sample: dict[str, np.ndarray]) -> Any:
+    """MODEL's output on SAMPLE (one input) when Keras cannot tell how many inputs the model takes (a subclassed
+    model): the bare array first, else the dict (code written for DSS); what worked is remembered on the model."""
+    array = next(iter(sample.values()))
+    for feeds_array, x in ((True, array), (False, sample)):
+        try:
+            model(x, training=False)  # eager: a failed try leaves no traced predict function behind
+        except Exception:  # noqa: BLE001 - the other way may work; if neither does, the first error is reported
+            continue
+        setattr(model, FEEDS_ARRAY, feeds_array)
+        return cells.call(ARCHITECTURE, model.predict_on_batch, x)
+    return cells.call(ARCHITECTURE, model.predict_on_batch, array)
