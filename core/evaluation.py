@@ -35,6 +35,8 @@ def _plain(value: Any) -> Any:
 
 def evaluate(prediction_type: str, y_true: Any, output: Any, class_labels: list[Any] | None) -> dict[str, Any]:
     """The evaluation document of a model's OUTPUT on the validation rows whose true values are Y_TRUE."""
+    # numpy, scikit-learn and core.metrics (numpy) only when evaluating: the API and the worker import this
+    # module to save and load evaluation.json, which needs none of them.
     import numpy as np
     from sklearn.metrics import auc, confusion_matrix, roc_curve
 
@@ -85,7 +87,9 @@ def of_model(
 ) -> dict[str, Any] | None:
     """evaluate() on the validation EvalSet with MODEL; None (logged) if it fails: it never fails a training."""
     try:
-        return evaluate(prediction_type, validation.y_true, validation.predict(model), class_labels)
+        output = validation.predict(model)
+        original = getattr(validation, "original", None)  # a regression target's scaling undone
+        return evaluate(prediction_type, validation.y_true, original(output) if original else output, class_labels)
     except Exception as exc:  # the evaluation is a view; the training's result stands without it
         print(f"[fitstudio] evaluation of the kept model skipped: {type(exc).__name__}: {exc}", flush=True)
         return None

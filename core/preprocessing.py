@@ -1,8 +1,10 @@
 """Features → named model inputs, fitted on the train split and saved as JSON with the model.
 
-numeric: mean imputation + standard scaling; categorical: dummies of the most frequent values; both
-concatenated into `main`. text: token ids (Keras TextVectorization vocabulary) into `<col>_preprocessed`.
-image: uint8 pixels at the task's size into `<col>_preprocessed` (scaled to [0, 1] when batched).
+numeric: imputation (mean by default) + rescaling (standard by default); categorical: dummies of the most
+frequent values; date: its parts, standardised; all concatenated into `main`. categorical with `index` encoding:
+integer ids (0: unknown) into `<col>_preprocessed`. text: token ids (Keras TextVectorization vocabulary) into
+`<col>_preprocessed`. image: uint8 pixels at the feature's size into `<col>_preprocessed` (scaled to [0, 1] when
+batched). `report` counts, per input column, the values that did not parse and were imputed.
 """
 
 from __future__ import annotations
@@ -13,7 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core import dates
+
 MAX_DUMMIES = 100
+TEXT_KEYS = ("max_tokens", "sequence_length")
+IMAGE_KEYS = ("height", "width", "channels")
 
 
 class PreprocessingError(ValueError):
@@ -24,6 +30,7 @@ def fit(train: pd.DataFrame, design: dict[str, Any]) -> dict[str, Any]:
     """Fit the preprocessing on the TRAIN split; returns its JSON-able description."""
     settings = design["settings"]
     main: list[dict[str, Any]] = []
+    index: dict[str, Any] = {}
     text: dict[str, Any] = {}
     image: dict[str, Any] = {}
     for col, spec in settings["features"].items():
@@ -31,24 +38,73 @@ def fit(train: pd.DataFrame, design: dict[str, Any]) -> dict[str, Any]:
             continue
         kind = spec["type"]
         if kind == "numeric":
-            values = pd.to_numeric(train[col], errors="coerce").astype("float64")
-            mean = float(values.mean()) if values.notna().any() else 0.0
-            std = float(values.std(ddof=0)) if values.notna().sum() > 1 else 0.0
-            main.append({"column": col, "kind": "numeric", "mean": mean, "std": std if std > 1e-12 else 1.0})
+            main.append(_fit_numeric(train[col], col, spec))
+        elif kind == "date":
+            main.append(_fit_date(train[col], col, spec))
         elif kind == "categorical":
-            counts = train[col].dropna().astype(str).value_counts()
-            main.append({"column": col, "kind": "categorical", "values": list(counts.index[:MAX_DUMMIES])})
+            values = top_values(train[col], int(spec.get("max_values") or MAX_DUMMIES))
+            if spec.get("encoding") == "index":
+                index[col] = {"values": values}
+            else:
+                main.append({"column": col, "kind": "categorical", "values": values})
         elif kind == "text":
-            text[col] = _fit_text(train[col], settings["text"])
+            text[col] = _fit_text(train[col], feature_sizes(spec, settings["text"], TEXT_KEYS))
         elif kind == "image":
-            image[col] = {k: int(settings["image"][k]) for k in ("height", "width", "channels")}
+            image[col] = feature_sizes(spec, settings["image"], IMAGE_KEYS)
     prep: dict[str, Any] = {"main": main, "text": text, "image": image}
+    if index:
+        prep["index"] = index
     prep["input_shapes"] = input_shapes(prep)
     prep["target"] = fit_target(train[design["target"]], design["prediction_type"])
     return prep
 
 
-def _fit_text(series: pd.Series, text_settings: dict[str, Any]) -> dict[str, Any]:
+def feature_sizes(spec: dict[str, Any], task_sizes: dict[str, Any], keys: tuple[str, ...]) -> dict[str, int]:
+    """The feature's own sizes (text or image) where it sets them, the task's otherwise."""
+    return {k: int(spec.get(k) or task_sizes[k]) for k in keys}
+
+
+def top_values(series: pd.Series, limit: int) -> list[Any]:
+    """The LIMIT most frequent values of SERIES, as strings."""
+    counts = series.dropna().astype(str).value_counts()
+    return list(counts.index[:limit])
+
+
+def _fit_numeric(series: pd.Series, col: str, spec: dict[str, Any]) -> dict[str, Any]:
+    values = pd.to_numeric(series, errors="coerce").astype("float64").dropna()
+    mean = float(values.mean()) if len(values) else 0.0
+    std = float(values.std(ddof=0)) if len(values) > 1 else 0.0
+    entry: dict[str, Any] = {"column": col, "kind": "numeric", "mean": mean, "std": std if std > 1e-12 else 1.0}
+    impute, rescale = spec.get("impute") or "mean", spec.get("rescale") or "standard"
+    if impute == "mean" and rescale == "standard":
+        return entry  # the defaults: exactly what models trained before the options were
+    fills = {"mean": mean, "median": float(values.median()) if len(values) else 0.0}
+    fill = fills.get(impute, float(spec.get("impute_value") or 0.0))
+    if rescale == "minmax" and len(values):
+        low, span = float(values.min()), float(values.max() - values.min())
+        shift, scale = low, span if span > 1e-12 else 1.0
+    elif rescale == "none":
+        shift, scale = 0.0, 1.0
+    else:
+        shift, scale = entry["mean"], entry["std"]
+    entry.update(impute=impute, rescale=rescale, fill=fill, shift=shift, scale=scale)
+    return entry
+
+
+def _fit_date(series: pd.Series, col: str, spec: dict[str, Any]) -> dict[str, Any]:
+    dayfirst = dates.detect_dayfirst(series)
+    names = list(spec.get("parts") or dates.PARTS)
+    values = dates.parts(dates.parse(series, dayfirst), names)
+    means, stds = [], []
+    for j in range(len(names)):
+        present = values[:, j][~np.isnan(values[:, j])]
+        means.append(float(present.mean()) if len(present) else 0.0)
+        std = float(present.std()) if len(present) > 1 else 0.0
+        stds.append(std if std > 1e-12 else 1.0)
+    return {"column": col, "kind": "date", "dayfirst": dayfirst, "parts": names, "mean": means, "std": stds}
+
+
+def _fit_text(series: pd.Series, text_settings: dict[str, int]) -> dict[str, Any]:
     from keras.layers import TextVectorization
 
     layer = TextVectorization(
@@ -83,12 +139,21 @@ def input_shapes(prep: dict[str, Any]) -> dict[str, list[int]]:
     """Model input name → shape without the batch axis."""
     shapes: dict[str, list[int]] = {}
     if prep["main"]:
-        shapes["main"] = [sum(1 if m["kind"] == "numeric" else len(m["values"]) for m in prep["main"])]
+        shapes["main"] = [sum(main_width(m) for m in prep["main"])]
+    for col in prep.get("index", {}):
+        shapes[f"{col}_preprocessed"] = [1]
     for col, spec in prep["text"].items():
         shapes[f"{col}_preprocessed"] = [spec["sequence_length"]]
     for col, spec in prep["image"].items():
         shapes[f"{col}_preprocessed"] = [spec["height"], spec["width"], spec["channels"]]
     return shapes
+
+
+def main_width(entry: dict[str, Any]) -> int:
+    """How many columns of `main` one fitted feature fills."""
+    if entry["kind"] == "numeric":
+        return 1
+    return len(entry["parts"] if entry["kind"] == "date" else entry["values"])
 
 
 def _require(frame: pd.DataFrame, col: str) -> pd.Series:
@@ -102,27 +167,73 @@ def transform(frame: pd.DataFrame, prep: dict[str, Any], files_root: str | None 
     n = len(frame)
     out: dict[str, np.ndarray] = {}
     if prep["main"]:
-        blocks: list[np.ndarray] = []
-        for m in prep["main"]:
-            series = _require(frame, m["column"])
-            if m["kind"] == "numeric":
-                values = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
-                values = np.where(np.isnan(values), m["mean"], values)
-                blocks.append(((values - m["mean"]) / m["std"]).astype("float32")[:, None])
-            else:
-                codes = pd.Categorical(
-                    series.astype("string").astype(object).where(series.notna(), None), categories=m["values"]
-                ).codes
-                onehot = np.zeros((n, len(m["values"])), dtype="float32")
-                known = codes >= 0
-                onehot[np.nonzero(known)[0], codes[known]] = 1.0
-                blocks.append(onehot)
+        blocks = [_main_block(_require(frame, m["column"]), m) for m in prep["main"]]
         out["main"] = np.concatenate(blocks, axis=1) if blocks else np.zeros((n, 0), "float32")
+    for col, spec in prep.get("index", {}).items():
+        out[f"{col}_preprocessed"] = (_codes(_require(frame, col), spec["values"]) + 1).astype("int32")[:, None]
     for col, spec in prep["text"].items():
         out[f"{col}_preprocessed"] = _text_ids(_require(frame, col), spec)
     for col, spec in prep["image"].items():
         out[f"{col}_preprocessed"] = load_images(_require(frame, col), spec, files_root)
     return out
+
+
+def _codes(series: pd.Series, values: list[Any]) -> np.ndarray:
+    """Each value's index in VALUES (-1 for a missing or unknown one)."""
+    return np.asarray(
+        pd.Categorical(series.astype("string").astype(object).where(series.notna(), None), categories=values).codes
+    )
+
+
+def _main_block(series: pd.Series, m: dict[str, Any]) -> np.ndarray:
+    """One fitted feature's columns of `main`, float32."""
+    if m["kind"] == "numeric":
+        values = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
+        values = np.where(np.isnan(values), m.get("fill", m["mean"]), values)
+        return ((values - m.get("shift", m["mean"])) / m.get("scale", m["std"])).astype("float32")[:, None]
+    if m["kind"] == "date":
+        values = dates.parts(dates.parse(series, m["dayfirst"]), m["parts"])
+        mean, std = np.asarray(m["mean"]), np.asarray(m["std"])
+        values = np.where(np.isnan(values), mean, values)
+        return ((values - mean) / std).astype("float32")
+    codes = _codes(series, m["values"])
+    onehot = np.zeros((len(series), len(m["values"])), dtype="float32")
+    known = codes >= 0
+    onehot[np.nonzero(known)[0], codes[known]] = 1.0
+    return onehot
+
+
+def report(frame: pd.DataFrame, prep: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Per input column: its type, missing values, present values that did not parse, and values imputed."""
+    out: dict[str, dict[str, Any]] = {}
+    for m in prep["main"]:
+        series = _require(frame, m["column"])
+        missing = int(series.isna().sum())
+        entry = {"type": m["kind"], "missing": missing, "unparseable": 0, "imputed": 0}
+        if m["kind"] in ("numeric", "date"):
+            parsed = pd.to_numeric(series, errors="coerce") if m["kind"] == "numeric" else None
+            if parsed is None:
+                parsed = dates.parse(series, m["dayfirst"])
+            failed = int(parsed.isna().sum())
+            entry.update(unparseable=failed - missing, imputed=failed)
+        out[m["column"]] = entry
+    for kind, cols in (("categorical", prep.get("index", {})), ("text", prep["text"]), ("image", prep["image"])):
+        for col in cols:
+            missing = int(_require(frame, col).isna().sum())
+            out[col] = {"type": kind, "missing": missing, "unparseable": 0, "imputed": 0}
+    return out
+
+
+def report_lines(counts: dict[str, dict[str, Any]], prep: dict[str, Any]) -> list[str]:
+    """The log lines of a preprocessing report: one per input column."""
+    how = {m["column"]: m.get("impute", "mean") for m in prep["main"]}
+    lines = []
+    for col, c in counts.items():
+        line = f"input {col!r} ({c['type']}): {c['missing']} missing"
+        if c["type"] in ("numeric", "date"):
+            line += f", {c['unparseable']} did not parse, {c['imputed']} imputed ({how.get(col, 'mean')})"
+        lines.append(line)
+    return lines
 
 
 def _text_ids(series: pd.Series, spec: dict[str, Any]) -> np.ndarray:

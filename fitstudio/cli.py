@@ -12,6 +12,7 @@ from fitstudio.supervise import ProcessWatch, StopSignals
 
 
 def _settings():  # type: ignore[no-untyped-def]
+    # The CLI imports the server, the worker and uvicorn inside each command, so `fitstudio --help` starts fast.
     from server.settings import get_settings
 
     return get_settings()

@@ -29,14 +29,14 @@ from server.api.body_limit import BodyLimitMiddleware
 from server.api.hosts import AllowedHostsMiddleware
 from server.api.path_guard import PathGuardMiddleware
 from server.api.security_headers import SecurityHeadersMiddleware
+from server.observability.api import install as install_observability
+from server.services.background import Reconciler
 from server.settings import get_settings
 
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
     """Run the reconciler while the API serves."""
-    from server.services.background import Reconciler
-
     reconciler = Reconciler()
     reconciler.start()
     try:
@@ -68,7 +68,5 @@ def create_api() -> FastAPI:
     app.add_middleware(AllowedHostsMiddleware, allowed=settings.allowed_hosts)
     app.add_middleware(SecurityHeadersMiddleware)  # CSP, X-Frame-Options, nosniff on every answer, refusals too
     # Observability (issue 8): GET /metrics, request-latency middleware, JSON logs when FITSTUDIO_LOG_FORMAT=json.
-    from server.observability.api import install as install_observability
-
     install_observability(app)
     return app

@@ -7,7 +7,7 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from server.models import MLTask
-from server.services import mltasks, model_inputs
+from server.services import architecture_inputs, mltasks, model_inputs
 from server.services.defaults import TRAINING_DEFAULT
 
 CELLS = ("architecture", "training", "custom_score")
@@ -60,12 +60,15 @@ def _gpu_list(raw: str) -> Any:
 
 def settings_from_form(form: FormData, task: MLTask) -> dict[str, Any]:
     """The settings document the design form describes (values still unchecked; validate_settings checks them)."""
-    features: dict[str, dict[str, str]] = {}
+    features: dict[str, dict[str, Any]] = {}
+    stored = task.settings.get("features") or {}
     i = 0
     while f"feature-{i}-name" in form:
         name = form.get(f"feature-{i}-name")
         if isinstance(name, str):
-            features[name] = {"role": _text(form, f"feature-{i}-role"), "type": _text(form, f"feature-{i}-type")}
+            spec: dict[str, Any] = {"role": _text(form, f"feature-{i}-role"), "type": _text(form, f"feature-{i}-type")}
+            kept = stored.get(name) or {}
+            features[name] = {**kept, **spec} if kept.get("type") == spec["type"] else spec  # options set by API
         i += 1
     code = {cell: str(form.get(f"code-{cell}") or "").replace("\r\n", "\n") for cell in CELLS}
     steps = _text(form, "training-steps_per_epoch")
@@ -117,4 +120,5 @@ def form_context(task: MLTask, doc: dict[str, Any]) -> dict[str, Any]:
         "has_images": "image" in kinds,
         "has_text": "text" in kinds,
         "training_default": TRAINING_DEFAULT,
+        "defaults": architecture_inputs.default_cells(task.prediction_type, doc.get("features") or {}),
     }

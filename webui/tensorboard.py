@@ -28,6 +28,13 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount
 from starlette.types import Receive, Scope, Send
 
+from server.api.deps import user_from_cookie
+from server.db import new_session
+from server.errors import ApiError
+from server.services import access, auth, sessions, storage
+from server.settings import get_settings
+from webui.web import render
+
 CACHE_SIZE = 16  # TensorBoard apps kept (each holds its runs' scalars in memory)
 RELOAD_EVERY_S = 5.0
 WSGI_THREADS = 8
@@ -170,12 +177,6 @@ class TensorBoardApp:
 
     def _authorize(self, request: Request) -> tuple[dict[str, str | None], str]:
         """The runs this caller may see here, or _Refused with the answer (401/redirect, 404, 403)."""
-        from server.api.deps import user_from_cookie
-        from server.db import new_session
-        from server.errors import ApiError
-        from server.services import access, auth, sessions, storage
-        from server.settings import get_settings
-
         settings = get_settings()
         with closing(new_session()) as db:
             header = request.headers.get("authorization", "")
@@ -225,8 +226,6 @@ def _login_needed(request: Request) -> Response:
 def _error(request: Request, exc: Any) -> Response:
     if _is_api(request) or "text/html" not in request.headers.get("accept", ""):
         return JSONResponse(exc.body(), status_code=exc.status)
-    from webui.web import render
-
     return render(request, "error.html", {"error": exc}, status_code=exc.status)
 
 

@@ -7,6 +7,8 @@ import os
 import time
 from pathlib import Path
 
+from worker import child_process
+
 log = logging.getLogger(__name__)
 
 V1_PIDS = Path("/sys/fs/cgroup/pids")
@@ -54,11 +56,9 @@ class PidsCgroup:
     def add_tree(self, pid: int, expected: int = 1) -> None:
         """Move PID and every process under it, until EXPECTED processes are in (cgroup v1 moves one process at a
         time, and a sandboxed training is three: bwrap, its init and the child, which waits until this is done)."""
-        from worker.child_process import descendants
-
         seen: list[int] = []
         for _ in range(200):
-            tree = descendants(pid)
+            tree = child_process.descendants(pid)
             for member in tree:
                 try:
                     self.add(member)

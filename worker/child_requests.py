@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from server.settings import Settings
+from worker.model_resolver import resolve
 
 
 def answer(
@@ -20,8 +21,6 @@ def answer(
     """
     kind = request.get("kind")
     if kind == "model_location":
-        from worker.model_resolver import resolve
-
         reply = resolve(settings, design, request)
         if reply.get("ok") and grant_dir is not None:
             reply["path"] = str(grant(Path(reply["path"]), grant_dir))

@@ -7,16 +7,15 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import update
 
 from core.status import SessionStatus
 from server.models import TrainingSession, WorkerRecord, utcnow
-from worker import state
-
-if TYPE_CHECKING:
-    from worker.sandbox import Isolation
+from server.settings import get_settings
+from worker import reconciler, runner, state
+from worker.sandbox import Isolation, isolation
 
 log = logging.getLogger(__name__)
 OPT_OUT = "FITSTUDIO_TRAINING_SANDBOX=false"
@@ -40,9 +39,6 @@ def decide(found: Isolation, enabled: bool) -> SandboxStatus:
 
 def sandbox_status(enabled: bool) -> SandboxStatus:
     """Probe worker.sandbox once and log the answer (a warning or an error when user code is not isolated)."""
-    from server.settings import get_settings
-    from worker.sandbox import isolation
-
     status = decide(isolation(enabled, get_settings().training_uid_base), enabled)
     if not enabled:
         log.warning("training sandbox disabled by the operator (%s): user code runs without isolation", OPT_OUT)
@@ -116,9 +112,6 @@ class Heartbeat:
         state.with_retry(_do, "heartbeat")
 
     def _loop(self) -> None:
-        from server.settings import get_settings
-        from worker import reconciler, runner
-
         last_reconcile = 0.0
         while not self._stop.wait(self.interval):
             try:

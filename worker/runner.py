@@ -16,6 +16,7 @@ from core.contracts import DatasetRef, Design, ErrorInfo, Job, Limits
 from core.status import SessionStatus
 from server.models import Dataset, TrainedModel
 from server.services import datasets, model_files, storage
+from server.services import sessions as session_service
 from server.services.ids import trained_model_id
 from server.settings import Settings, get_settings
 from worker import child_files, child_process, child_requests, readable_folders, sandbox, state, tensorboard_logs
@@ -284,13 +285,11 @@ def run_session(session_id: int, worker_name: str, pool: GpuPool, should_stop: A
 
 
 def _conclude(settings: Settings, session: Any, lease: int, outcome: Outcome, out_dir: Path) -> str:
-    from server.services.sessions import publish
-
     if outcome.killed_for == "lease_lost":
         return "lost"
     if outcome.killed_for == "shutdown" or (outcome.killed_for is None and outcome.returncode == DRAINED_EXIT_CODE):
         if state.hand_back(session.id, lease, "worker stopped"):
-            publish(session)
+            session_service.publish(session)
         return "handed back"
     checkpoints = storage.session_dir(settings, session.id) / "checkpoint"
     shutil.rmtree(checkpoints, ignore_errors=True)

@@ -12,8 +12,10 @@ from celery import signals
 from server.observability.logs import install_worker_logging, session_context
 from server.settings import get_settings
 from worker.celery_app import app
+from worker.dry_run_task import run_dry_run
 from worker.gpus import GpuPool
 from worker.heartbeat import Heartbeat, sandbox_status
+from worker.runner import run_session
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +72,6 @@ def _on_shutdown(sig: str | None = None, **_kw: object) -> None:
 @app.task(name="fitstudio.train", bind=True, acks_late=True, reject_on_worker_lost=True)
 def train(self, session_id: int) -> str:  # type: ignore[no-untyped-def]
     """Train one session (the work runs in a child process; this thread supervises it)."""
-    from worker.runner import run_session
-
     name = self.request.hostname or "worker"
     if _heartbeat is not None:
         _heartbeat.current.add(session_id)
@@ -90,6 +90,4 @@ def train(self, session_id: int) -> str:  # type: ignore[no-untyped-def]
 @app.task(name="fitstudio.dry_run", acks_late=True, reject_on_worker_lost=True)
 def dry_run(dry_run_id: int) -> str:
     """Build the model of a design and train it on one small batch, in a child process."""
-    from worker.dry_run_task import run_dry_run
-
     return run_dry_run(int(dry_run_id))

@@ -9,6 +9,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from server.db import new_session
+from server.services import auth
+from server.web_session import read_session
+
 # Paths that take a body from someone not logged in yet (they read small forms and check them themselves).
 PUBLIC_WRITES = frozenset({"/login", "/logout"})
 
@@ -25,9 +29,6 @@ def has_body(scope: Scope) -> bool:
 
 def _token_user_exists(token: str) -> bool:
     """True when TOKEN is a live API token (blocking SQL, one indexed lookup)."""
-    from server.db import new_session
-    from server.services import auth
-
     db = new_session()
     try:
         return auth.user_for_token(db, token) is not None
@@ -55,8 +56,6 @@ async def refusal(request: Request) -> Response | None:
                 "bad_token", "This token is unknown or revoked; create one with 'fitstudio tokens create'."
             )
         return None
-    from server.web_session import read_session
-
     if read_session(request) is not None:
         return None
     path = request.url.path

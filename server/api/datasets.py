@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from server.api import uploads
 from server.api.deps import CurrentUser, DbDep, SettingsDep
 from server.models import Dataset, Project, User
-from server.schemas.datasets import DatasetOut, PreviewOut
-from server.services import access, datasets
+from server.schemas.datasets import ColumnTypeIn, ColumnTypeOut, DatasetOut, PreviewOut, SniffOut
+from server.services import access, csv_sniff, csv_source, dataset_columns, datasets
 from server.settings import Settings
 
 router = APIRouter(tags=["datasets"])
@@ -27,32 +27,60 @@ def dataset_out(ds: Dataset) -> DatasetOut:
         columns=ds.columns,
         size_bytes=ds.size_bytes,
         created_at=ds.created_at,
+        source=ds.source,
     )
 
 
 def _create(
-    db: Session, settings: Settings, project: Project, user: User, name: str, filename: str, tmp: Path
+    db: Session, settings: Settings, project: Project, user: User, fields: dict[str, str], filename: str, tmp: Path
 ) -> Dataset:
-    ds = datasets.upload(db, settings, project, user, name, filename, tmp)
+    ds = datasets.upload(db, settings, project, user, fields["name"], filename, tmp, fields)
     db.commit()
     return ds
 
 
-UPLOAD_BODY = uploads.named_file_body("DatasetUpload", "A .csv, .parquet or .zip (of images) file.")
+def _upload_body(title: str) -> dict[str, object]:
+    """The upload's OpenAPI body: name, file and the optional reading options (all text fields)."""
+    body = uploads.named_file_body(title, "A .csv, .parquet or .zip (of images) file.")
+    schema = body["content"]["multipart/form-data"]["schema"]  # type: ignore[index]
+    for option in csv_source.OPTION_FIELDS:
+        schema["properties"][option] = {"type": "string", "title": option, "description": "CSV reading option"}
+    return body
+
+
+UPLOAD_BODY = _upload_body("DatasetUpload")
+SNIFF_BODY = _upload_body("DatasetSniff")
+SNIFF_BODY["content"]["multipart/form-data"]["schema"]["required"] = ["file"]  # type: ignore[index]
 
 
 @router.post("/projects/{key}/datasets", status_code=201, openapi_extra={"requestBody": UPLOAD_BODY})
 async def upload_dataset(key: str, request: Request, db: DbDep, user: CurrentUser, settings: SettingsDep) -> DatasetOut:
     """Upload a CSV, Parquet or image ZIP (multipart fields name and file) as a new dataset."""
     project = access.project(db, user, key, "writer")
-    ds = await uploads.receive_named_file(
+    ds = await uploads.receive_form_file(
         request,
         settings,
         datasets.suffix_of,
-        lambda name, filename, tmp: _create(db, settings, project, user, name, filename, tmp),
+        lambda fields, filename, tmp: _create(db, settings, project, user, fields, filename, tmp),
         "Storing the upload",
     )
     return dataset_out(ds)
+
+
+@router.post("/projects/{key}/datasets/sniff", openapi_extra={"requestBody": SNIFF_BODY})
+async def sniff_dataset(key: str, request: Request, db: DbDep, user: CurrentUser, settings: SettingsDep) -> SniffOut:
+    """How a CSV upload would be read (same multipart body; only its first MiBs are kept): nothing is stored."""
+    access.project(db, user, key, "writer")
+    answer = await uploads.receive_form_file(
+        request,
+        settings,
+        datasets.suffix_of,
+        lambda fields, filename, tmp: csv_sniff.sniff(tmp, filename, fields),
+        "Previewing the upload",
+        required=("file",),
+        head=csv_source.HEAD_BYTES,
+    )
+    return SniffOut(**answer)
 
 
 @router.get("/projects/{key}/datasets")
@@ -63,9 +91,23 @@ def list_datasets(key: str, db: DbDep, user: CurrentUser) -> list[DatasetOut]:
 
 
 @router.get("/datasets/{dataset_id}")
-def get_dataset(dataset_id: int, db: DbDep, user: CurrentUser) -> DatasetOut:
-    """One dataset's metadata and schema."""
-    return dataset_out(access.dataset(db, user, dataset_id))
+def get_dataset(dataset_id: int, db: DbDep, user: CurrentUser, settings: SettingsDep) -> DatasetOut:
+    """One dataset's metadata and schema, with each column's stats and hints (computed here for older datasets)."""
+    ds = access.dataset(db, user, dataset_id)
+    if dataset_columns.ensure_stats(db, settings, ds):
+        db.commit()
+    return dataset_out(ds)
+
+
+@router.patch("/datasets/{dataset_id}/columns/{name}")
+def change_column_type(
+    dataset_id: int, name: str, body: ColumnTypeIn, db: DbDep, user: CurrentUser, settings: SettingsDep
+) -> ColumnTypeOut:
+    """Change a column's type; the answer counts the values that do not parse as it (they read as missing)."""
+    ds = access.dataset(db, user, dataset_id, "writer")
+    column = dataset_columns.change_type(db, settings, user, ds, name, body.type)
+    db.commit()
+    return ColumnTypeOut(**column)
 
 
 @router.get("/datasets/{dataset_id}/preview", response_model=PreviewOut)

@@ -12,6 +12,7 @@ from server.errors import ApiError
 from server.models import User
 from server.services import auth
 from server.settings import Settings, get_settings
+from server.web_session import check_csrf_header, read_session
 
 SESSION_COOKIE = "fitstudio_session"
 
@@ -32,8 +33,6 @@ def _unauthorized() -> ApiError:
 
 def user_from_cookie(request: Request, db: Session) -> User | None:
     """The user of the web UI's signed session cookie, or None."""
-    from server.web_session import read_session
-
     data = read_session(request)
     if not data or not isinstance(data.get("uid"), int):
         return None
@@ -60,8 +59,6 @@ def current_user(request: Request, db: DbDep) -> User:
     if user is None:
         raise _unauthorized()
     if request.method not in ("GET", "HEAD", "OPTIONS"):
-        from server.web_session import check_csrf_header
-
         check_csrf_header(request)
     return user
 

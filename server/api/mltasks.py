@@ -9,9 +9,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from server.api.deps import CurrentUser, DbDep, SettingsDep
-from server.schemas.mltasks import DryRunOut, DryRunPending, MLTaskOut, ValidationOut
+from server.schemas.mltasks import DefaultCodeOut, DryRunOut, DryRunPending, MLTaskOut, ValidationOut
 from server.schemas.requests import MLTaskCreate
-from server.services import access, mltasks, validation
+from server.services import access, architecture_inputs, mltasks, validation
 from server.services import dry_run as dry
 
 router = APIRouter(tags=["ml tasks"])
@@ -54,6 +54,13 @@ def put_settings_doc(mltask_id: str, db: DbDep, user: CurrentUser, body: Any = B
     mltasks.update_settings(db, user, task, body)
     db.commit()
     return task.settings
+
+
+@router.get("/ml-tasks/{mltask_id}/default-code", response_model=DefaultCodeOut)
+def get_default_code(mltask_id: str, db: DbDep, user: CurrentUser) -> dict[str, str]:
+    """Each code cell's generated default for the task's current inputs (what "Reset to default" puts back)."""
+    task = access.ml_task(db, user, mltask_id)
+    return architecture_inputs.default_cells(task.prediction_type, task.settings.get("features") or {})
 
 
 _DRY_RUN_RESPONSES: dict[int | str, dict[str, Any]] = {

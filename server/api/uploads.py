@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar, cast
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -29,6 +29,20 @@ def named_file_body(title: str, file_description: str) -> dict[str, object]:
     return {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
 
 
+class _Head:
+    """A file object that keeps only the first LIMIT bytes written to it (a sniff reads only the file's head)."""
+
+    def __init__(self, out: BinaryIO, limit: int):
+        self.out, self.left = out, limit
+
+    def write(self, data: bytes) -> int:
+        """Write what still fits; say all of DATA was taken."""
+        if self.left > 0:
+            self.out.write(data[: self.left])
+            self.left -= min(len(data), self.left)
+        return len(data)
+
+
 async def receive_named_file(
     request: Request,
     settings: Settings,
@@ -36,22 +50,38 @@ async def receive_named_file(
     store: Callable[[str, str, Path], Stored],
     what: str,
 ) -> Stored:
-    """Parse the body ourselves (the file is written once, straight to a temporary file), then STORE(name, filename,
-    path) in a thread: parsing and storing take seconds for a big file. A full disk is 507 naming WHAT; the temporary
-    file is always removed."""
+    """receive_form_file with the fields name and file: STORE(name, filename, path)."""
+    return await receive_form_file(
+        request, settings, check_filename, lambda fields, filename, tmp: store(fields["name"], filename, tmp), what
+    )
+
+
+async def receive_form_file(
+    request: Request,
+    settings: Settings,
+    check_filename: Callable[[str], object],
+    store: Callable[[dict[str, str], str, Path], Stored],
+    what: str,
+    required: tuple[str, ...] = ("name", "file"),
+    head: int | None = None,
+) -> Stored:
+    """Parse the body ourselves (the file is written once, straight to a temporary file; only its first HEAD bytes
+    when HEAD is given), then STORE(fields, filename, path) in a thread: parsing and storing take seconds for a
+    big file. A full disk is 507 naming WHAT; the temporary file is always removed."""
     tmp = storage.upload_tmp(settings)
     try:
-        with open(tmp, "wb") as out:
+        with open(tmp, "wb") as fh:
+            out = fh if head is None else cast(BinaryIO, _Head(fh, head))
             form = await form_stream.receive_form(
                 request,
                 out,
                 file_field="file",
-                required=["name", "file"],
+                required=list(required),
                 check_filename=check_filename,
                 limit=settings.max_upload_mb << 20,
                 too_large=lambda: too_large(settings),
             )
-        return await run_in_threadpool(store, form.fields["name"], form.filename or "", tmp)
+        return await run_in_threadpool(store, form.fields, form.filename or "", tmp)
     except (OSError, SQLAlchemyError) as exc:
         if is_disk_full(exc):  # partial files are removed here and by the store functions
             raise insufficient_storage(what) from None

@@ -54,6 +54,7 @@ class Dataset(Base):
     kind: Mapped[str] = mapped_column(String(16))
     n_rows: Mapped[int]
     columns: Mapped[list[Any]]
+    source: Mapped[dict[str, Any] | None] = mapped_column(default=None)  # how a CSV was read (csv_source)
     path: Mapped[str] = mapped_column(String(500))
     size_bytes: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,6 +11,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from server.settings import get_settings
+
 # The session the current thread works on (set by the worker around a training).
 current_session_id: ContextVar[int | None] = ContextVar("fitstudio_session_id", default=None)
 # The ASGI scope of the request being served (its path parameters name the session, when there is one).
@@ -82,8 +84,6 @@ class JsonFormatter(logging.Formatter):
 
 def json_enabled() -> bool:
     """True when FITSTUDIO_LOG_FORMAT=json."""
-    from server.settings import get_settings
-
     return get_settings().log_format == "json"
 
 

@@ -18,7 +18,9 @@ from sqlalchemy import ColumnElement, case, func, literal_column, select
 from sqlalchemy.engine import Engine
 
 from core.status import TERMINAL, SessionStatus
+from server.db import get_engine
 from server.models import TrainingSession
+from server.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +97,6 @@ class FitstudioCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         """The metrics, from the current settings' database and broker."""
-        from server.db import get_engine
-        from server.settings import get_settings
-
         settings = get_settings()
         sql_up = GaugeMetricFamily("fitstudio_sql_up", "1 when the metrics' SQL queries succeeded at this scrape")
         try:

@@ -20,6 +20,14 @@ class MLTaskOut(BaseModel):
     created_at: datetime
 
 
+class DefaultCodeOut(BaseModel):
+    """GET /ml-tasks/{id}/default-code: each code cell's generated default for the task's current inputs."""
+
+    architecture: str
+    training: str
+    custom_score: str
+
+
 class ErrorItem(BaseModel):
     """One problem found: in a settings field, or at a line of a code cell (keys left out when they do not apply)."""
 
@@ -35,6 +43,9 @@ class ValidationOut(BaseModel):
 
     ok: bool | None
     errors: list[ErrorItem]
+    warnings: list[dict[str, Any]] = Field(
+        None, description="{field, message}: e.g. values training will not parse and imputes (absent on errors)"
+    )
     dry_run: dict[str, Any] | None = Field(None, description="only with ?dry_run=true: the worker's result")
 
 

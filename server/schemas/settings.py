@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
+
+DATE_PARTS = Literal["year", "month", "day", "weekday", "hour", "epoch"]
+OPTIONS = {  # data.md "Feature handling": the options each type takes
+    "numeric": {"impute", "impute_value", "rescale"},
+    "categorical": {"encoding", "max_values"},
+    "date": {"parts"},
+    "text": {"max_tokens", "sequence_length"},
+    "image": {"height", "width", "channels"},
+}
 
 
 class _Strict(BaseModel):
@@ -15,7 +24,34 @@ class FeatureSettings(_Strict):
     """How one column is used."""
 
     role: Literal["input", "reject"]
-    type: Literal["numeric", "categorical", "text", "image"]
+    type: Literal["numeric", "categorical", "date", "text", "image"]
+    impute: Literal["mean", "median", "constant"] | None = None
+    impute_value: float | None = None
+    rescale: Literal["standard", "minmax", "none"] | None = None
+    encoding: Literal["dummy", "index"] | None = None
+    max_values: int | None = Field(None, ge=1, le=20_000)  # ids must fit the default Embedding(20001)
+    parts: list[DATE_PARTS] | None = Field(None, min_length=1)
+    max_tokens: int | None = Field(None, ge=10, le=2_000_000)
+    sequence_length: int | None = Field(None, ge=1, le=100_000)
+    height: int | None = Field(None, ge=1, le=4096)
+    width: int | None = Field(None, ge=1, le=4096)
+    channels: Literal[1, 3, 4] | None = None
+
+    @model_validator(mode="after")
+    def _options_fit_the_type(self) -> FeatureSettings:
+        """An option of another type (e.g. `rescale` on a text column) is refused, not ignored."""
+        given = {k for k in type(self).model_fields if k not in ("role", "type") and getattr(self, k) is not None}
+        wrong = sorted(given - OPTIONS[self.type])
+        if wrong:
+            raise ValueError(f"{', '.join(wrong)} do(es) not apply to type {self.type!r}")
+        if self.impute == "constant" and self.impute_value is None:
+            raise ValueError("impute 'constant' needs impute_value")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _without_unset_options(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        """Options left unset are absent from the document (a design without options reads as before)."""
+        return {k: v for k, v in handler(self).items() if v is not None}
 
 
 class SplitSettings(_Strict):

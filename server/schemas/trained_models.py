@@ -28,6 +28,8 @@ class TrainedModelOut(BaseModel):
     download_url: str
     created_at: datetime
     evaluation: dict[str, Any] | None
+    target_scaling: dict[str, Any] | None = None  # regression: the model outputs (y - mean) / std
+    preprocessing_report: dict[str, dict[str, Any]] = {}  # per input column: missing, unparseable, imputed
 
 
 class LocationOut(BaseModel):

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from server.errors import ApiError, conflict, invalid
 from server.models import Analysis, Dataset, Project, User
-from server.services import audit, image_zip, storage, table_store
+from server.services import audit, column_stats, image_zip, storage, table_store
 from server.services.type_inference import infer_schema
 from server.settings import Settings
 
@@ -39,9 +39,17 @@ def suffix_of(filename: str) -> str:
 
 
 def create_from_file(
-    db: Session, settings: Settings, project: Project, user: User, name: str, filename: str, upload: Path
+    db: Session,
+    settings: Settings,
+    project: Project,
+    user: User,
+    name: str,
+    filename: str,
+    upload: Path,
+    fields: dict[str, str] | None = None,
 ) -> Dataset:
-    """Turn the received file UPLOAD into a stored dataset of PROJECT (the upload file is consumed)."""
+    """Turn the received file UPLOAD into a stored dataset of PROJECT (the upload file is consumed); a CSV is read
+    with the reading options in FIELDS (csv_source), the others detected."""
     name = check_name(name)
     suffix = suffix_of(filename)
     if db.scalar(select(Dataset).where(Dataset.project_id == project.id, Dataset.name == name)):
@@ -61,12 +69,14 @@ def create_from_file(
             row.kind = "images"
             stored = table_store.write(table.schema, table.to_batches(), tmp)
         elif suffix == ".csv":
-            stored = table_store.store_csv(upload, tmp)
+            stored = table_store.store_csv(upload, tmp, fields)
+            row.source = stored.source.as_dict() if stored.source else None
         else:
             stored = table_store.store_parquet(upload, tmp)
         row.columns = schema_of(stored.sample, image_columns)
         row.n_rows = stored.n_rows
         tmp.replace(folder / "data.parquet")
+        row.columns = column_stats.compute(folder / "data.parquet", row.columns)
         row.path = str(folder.relative_to(settings.data_root))
         row.size_bytes = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
         db.flush()
@@ -138,10 +148,17 @@ def delete(db: Session, settings: Settings, dataset: Dataset) -> None:
 
 
 def upload(
-    db: Session, settings: Settings, project: Project, user: User, name: str, filename: str, tmp: Path
+    db: Session,
+    settings: Settings,
+    project: Project,
+    user: User,
+    name: str,
+    filename: str,
+    tmp: Path,
+    fields: dict[str, str] | None = None,
 ) -> Dataset:
     """create_from_file for USER, recorded in the audit log (the caller commits)."""
-    row = create_from_file(db, settings, project, user, name, filename, tmp)
+    row = create_from_file(db, settings, project, user, name, filename, tmp, fields)
     audit.record(db, user, "dataset.create", str(row.id), project=project.key, name=row.name)
     return row
 

@@ -70,6 +70,11 @@ def architecture_code(prediction_type: str, input_kinds: dict[str, str]) -> str:
                 f"    b{i} = MaxPooling2D()(b{i})",
                 f"    b{i} = Flatten()(b{i})",
             ]
+        elif kind == "index":  # a categorical column's integer ids (its `index` encoding)
+            lines += [
+                f"    b{i} = Embedding(input_dim=20001, output_dim=8)({var})",
+                f"    b{i} = Flatten()(b{i})",
+            ]
         else:  # text: token ids
             lines += [
                 f"    b{i} = Embedding(input_dim=20001, output_dim=32)({var})",
@@ -92,21 +97,31 @@ def architecture_code(prediction_type: str, input_kinds: dict[str, str]) -> str:
 
 
 def input_kinds(features: dict[str, dict[str, str]]) -> dict[str, str]:
-    """Model input names and their kind for the input features (numeric/categorical share 'main')."""
+    """Model input names (input_shapes' keys) → kind; numeric, dummy-encoded categorical and date share 'main'."""
     kinds: dict[str, str] = {}
     for name, spec in features.items():
         if spec.get("role") != "input":
             continue
-        if spec["type"] in ("numeric", "categorical"):
+        if spec["type"] == "categorical" and spec.get("encoding") == "index":
+            kinds[f"{name}_preprocessed"] = "index"  # its own input, for an Embedding (data.md)
+        elif spec["type"] in ("numeric", "categorical", "date"):
             kinds["main"] = "main"
         else:
             kinds[f"{name}_preprocessed"] = spec["type"]
     return kinds
 
 
+REJECTED_HINTS = ("id_like", "constant")
+
+
+def initial_role(column: dict[str, Any]) -> str:
+    """A new ML task's role for COLUMN: `reject` for an id-like or constant column (its hints), else `input`."""
+    return "reject" if any(h in REJECTED_HINTS for h in column.get("hints") or []) else "input"
+
+
 def default_settings(columns: list[dict[str, Any]], target: str, prediction_type: str) -> dict[str, Any]:
     """Complete default settings for a new ML task on a dataset with COLUMNS."""
-    features = {c["name"]: {"role": "input", "type": c["type"]} for c in columns if c["name"] != target}
+    features = {c["name"]: {"role": initial_role(c), "type": c["type"]} for c in columns if c["name"] != target}
     return {
         "features": features,
         "split": {"train_ratio": 0.8, "seed": 1337},

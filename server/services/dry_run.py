@@ -21,6 +21,7 @@ from server.db import poll_session
 from server.errors import ApiError
 from server.models import DryRun, MLTask, User
 from server.services.design import frozen_design
+from server.services.session_events import poll_executor
 from server.services.sessions import queue_of
 from server.settings import Settings
 
@@ -85,7 +86,7 @@ def wait_s(settings: Settings) -> float:
 
 def start(db: Session, settings: Settings, user: User, task: MLTask, doc: dict[str, Any]) -> int:
     """Store the dry run of DOC, commit (the request's connection goes back) and publish it; its id."""
-    from server.broker import publish
+    from server.broker import publish  # Celery loads on the first publish, not at API start-up
 
     design = frozen_design(task, user, doc).as_dict()
     row = DryRun(ml_task_id=task.id, requested_by=user.id, design=design)
@@ -169,8 +170,6 @@ def run(db: Session, settings: Settings, user: User, task: MLTask, doc: dict[str
 async def run_async(db: Session, settings: Settings, user: User, task: MLTask, doc: dict[str, Any]) -> dict[str, Any]:
     """As run, holding no request thread and no request connection while it waits."""
     from starlette.concurrency import run_in_threadpool
-
-    from server.services.session_events import poll_executor
 
     with slots.held(user.id, settings):
         dry_run_id = await run_in_threadpool(start, db, settings, user, task, doc)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from server.errors import ApiError, conflict, invalid, not_found
 from server.models import ManagedFolder, Project, User
-from server.services import access, audit, storage
+from server.services import access, audit, projects, storage
 from server.services.ids import is_sql_int
 from server.settings import Settings
 
@@ -217,8 +217,6 @@ def delete(db: Session, settings: Settings, folder: ManagedFolder, user: User) -
 
 def visible_to(db: Session, settings: Settings, user: User) -> list[dict[str, Any]]:
     """Every folder USER may read, as a training sees them: [{id, name, project_key, path}]."""
-    from server.services import projects
-
     keys = {p.id: p.key for p in projects.visible(db, user)}
     if not keys:
         return []

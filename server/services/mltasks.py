@@ -12,7 +12,7 @@ from core.catalog import CUSTOM_SCORE, PREDICTION_TYPES, is_valid_metric, metric
 from server.errors import invalid
 from server.models import Analysis, Dataset, MLTask, TrainingSession, User
 from server.schemas.settings import MLTaskSettings
-from server.services import audit, code_check, datasets
+from server.services import architecture_inputs, audit, code_check, datasets
 from server.services.defaults import default_settings
 from server.services.ids import short_id
 from server.services.type_inference import check_prediction_type, infer_prediction_type
@@ -111,7 +111,7 @@ def validate_settings(task: MLTask, raw: Any) -> tuple[dict[str, Any] | None, li
         parsed = MLTaskSettings.model_validate(merged)
     except ValidationError as exc:
         return None, [{"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"]} for err in exc.errors()]
-    doc = parsed.model_dump()
+    doc = architecture_inputs.follow_inputs(task.settings, parsed.model_dump(), task.prediction_type)
     errors: list[dict[str, Any]] = []
     columns = {c["name"]: c for c in task.analysis.dataset.columns}
     for col, spec in doc["features"].items():

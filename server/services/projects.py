@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.status import SessionStatus
 from server.errors import conflict, invalid, not_found
-from server.models import Project, ProjectMember, TrainingSession, User
+from server.models import Analysis, MLTask, Project, ProjectMember, TrainingSession, User
 from server.services import audit, storage
 from server.services.auth import ROLES, get_user
 from server.services.ids import is_project_key
@@ -72,8 +72,6 @@ def set_member(db: Session, actor: User, project: Project, username: str, role: 
 
 def delete(db: Session, settings: Settings, actor: User, project: Project) -> None:
     """Delete PROJECT with its data and artifacts; 409 while one of its sessions is queued or running."""
-    from server.models import Analysis, MLTask
-
     busy = db.scalar(
         select(TrainingSession.id)
         .join(MLTask, TrainingSession.ml_task_id == MLTask.id)

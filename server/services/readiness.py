@@ -44,7 +44,7 @@ def checks(settings: Settings) -> dict[str, str]:
         except Exception as exc:  # readiness reports, it does not raise
             found["sql"] = f"error: {type(exc).__name__}"
         try:
-            from server.broker import broker_ping
+            from server.broker import broker_ping  # Celery loads at the first check, not at API start-up
 
             broker_ping(settings)
             found["broker"] = "ok"

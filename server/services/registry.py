@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from server.errors import conflict, invalid, not_found
 from server.models import Project, SavedModel, SavedModelVersion, TrainedModel, User
-from server.services import audit, model_files, storage
+from server.services import audit, model_files, model_import, storage
 from server.services.ids import VERSION_ID_RE, is_sql_int
-from server.settings import Settings
+from server.settings import Settings, get_settings
 
 
 def deploy(
@@ -184,9 +184,6 @@ def of_project(db: Session, project: Project) -> list[SavedModel]:
 def as_dict(db: Session, saved: SavedModel, settings: Settings | None = None) -> dict[str, Any]:
     """The API shape of a saved model with its versions (an imported version: source "imported", no trained model,
     and what was recorded of it at import)."""
-    from server.services import model_import
-    from server.settings import get_settings
-
     project = db.get(Project, saved.project_id)
     return {
         "id": saved.id,

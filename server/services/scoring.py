@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core import preprocessing, target_scaling
+from core.metrics import probabilities
 from server.errors import ApiError, invalid
 from server.models import TrainedModel
 
@@ -72,12 +74,12 @@ def _image_bytes(value: Any, column: str, files_root: Path | None) -> Any:
 
 
 def _inputs(model_row: TrainedModel, rows: list[dict[str, Any]], files_root: Path | None) -> dict[str, np.ndarray]:
-    from core import preprocessing
-    from core.sequences import as_model_input
+    from core.sequences import as_model_input  # core.sequences imports Keras: not at API start-up
 
     prep = model_row.preprocessing
     frame = pd.DataFrame(rows)
-    required = [m["column"] for m in prep.get("main", [])] + list(prep.get("text", {})) + list(prep.get("image", {}))
+    required = [m["column"] for m in prep.get("main", [])]
+    required += [*prep.get("index", {}), *prep.get("text", {}), *prep.get("image", {})]
     missing = [c for c in required if c not in frame.columns]
     if missing:
         raise invalid(
@@ -105,14 +107,14 @@ def predict(model_row: TrainedModel, path: Path, rows: Any, files_root: Path | N
         raise invalid("rows must be a non-empty list of objects {column: value}.", code="bad_rows")
     if len(rows) > MAX_ROWS:
         raise ApiError(413, "too_many_rows", f"{len(rows)} rows; at most {MAX_ROWS} per request.")
-    from core.metrics import probabilities
-    from core.sequences import inputs_for
+    from core.sequences import inputs_for  # core.sequences imports Keras: not at API start-up
 
     inputs = _inputs(model_row, rows, files_root)
     model, lock = load_model(path)
     with lock:
         output = np.asarray(model.predict(inputs_for(model, inputs), verbose=0, batch_size=1024), dtype="float64")
-    if model_row.prediction_type == "regression":
+    if model_row.prediction_type == "regression":  # on the target's scale: its stored scaling undone, if any
+        output = target_scaling.unscale(output, target_scaling.of(model_row.preprocessing))
         return {"predictions": output.reshape(len(rows), -1)[:, 0].tolist()}
     proba = probabilities(output)
     labels = model_row.class_labels or list(range(proba.shape[1]))

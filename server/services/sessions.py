@@ -10,11 +10,13 @@ from sqlalchemy.orm import Session
 
 from core.status import SessionStatus
 from server import lifecycle
+from server.db import session_scope
 from server.errors import conflict, invalid
 from server.models import MLTask, TrainingSession, User, utcnow
 from server.services import audit, mltasks
 from server.services.design import frozen_design
 from server.services.ids import is_sql_int, parse_session_ref
+from server.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +70,7 @@ def submit(db: Session, user: User, task: MLTask) -> TrainingSession:
 
 def publish(session: TrainingSession) -> bool:
     """Put SESSION's Celery task on its queue and note when; a failed publish is repaired by the reconciler."""
-    from server.broker import publish
-    from server.db import session_scope
-    from server.settings import get_settings
+    from server.broker import publish  # Celery loads on the first publish, not at API start-up
 
     try:
         publish(get_settings(), "fitstudio.train", session.id, session.queue)

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from server.errors import ApiError, invalid
-from server.services import tables
+from server.services import csv_source, tables
+from server.services.csv_source import CsvSource
 
 SAMPLE_ROWS = 50_000  # rows kept for schema inference (the rest only passes through)
 MAX_RETYPES = 4  # late type changes handled by streaming again; beyond that, one in-memory read
@@ -21,10 +22,11 @@ PARQUET_BATCH_ROWS = 65_536
 
 @dataclass
 class Stored:
-    """What was written: the row count and the first SAMPLE_ROWS rows."""
+    """What was written: the row count, the first SAMPLE_ROWS rows and, for a CSV, how it was read."""
 
     n_rows: int
     sample: pa.Table
+    source: CsvSource | None = None
 
 
 def write(schema: pa.Schema, batches: Iterable[pa.RecordBatch], dest: Path) -> Stored:
@@ -57,24 +59,43 @@ def _read_ahead(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             yield batch
 
 
-def store_csv(upload: Path, dest: Path) -> Stored:
-    """Parse the CSV UPLOAD into the Parquet file DEST; 415/422 with the reason when it cannot.
+def store_csv(upload: Path, dest: Path, fields: dict[str, str] | None = None) -> Stored:
+    """Parse the CSV UPLOAD into the Parquet file DEST, read as the reading options in FIELDS say and as detected
+    for the others (csv_source); 415/422 with the reason when it cannot. A file that is not UTF-8 is first
+    turned into UTF-8 beside UPLOAD, streamed."""
+    source = csv_source.detect(upload, fields or {}, upload.with_name(upload.name + ".head"))
+    if source.encoding in csv_source.UTF8:
+        stored = _store_utf8(upload, dest, source)
+    else:
+        utf8 = csv_source.transcode(upload, source.encoding, upload.with_name(upload.name + ".utf8"))
+        try:
+            stored = _store_utf8(utf8, dest, source)
+        finally:
+            utf8.unlink(missing_ok=True)
+    stored.source = source
+    return stored
+
+
+def _store_utf8(upload: Path, dest: Path, source: CsvSource) -> Stored:
+    """store_csv on a UTF-8 file.
 
     Column types come from the first parse block; a column whose later values need a wider type (a number
     column with text further down) is streamed again with that type, as pyarrow.csv.read_csv would infer it.
     """
-    tables.check_csv(upload)
+    tables.check_csv(upload, source.delimiter)
     column_types: dict[str, pa.DataType] = {}
     for _ in range(MAX_RETYPES):
         try:
-            schema, batches = tables.csv_batches(upload, column_types)
+            schema, batches = tables.csv_batches(upload, source, column_types)
             stored = write(schema, batches, dest)
         except tables.Retype as retype:
             column_types[retype.column] = retype.wider
+            if retype.column in source.number_columns:
+                source = replace(source, number_columns=[c for c in source.number_columns if c != retype.column])
             continue
         tables.check_rows(stored.n_rows, "CSV")
         return stored
-    table = tables.read_csv(upload)  # many late changes: one read of the whole file infers every type at once
+    table = tables.read_csv(upload, source)  # many late changes: one read of the whole file infers every type
     return write(table.schema, table.to_batches(), dest)
 
 

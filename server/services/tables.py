@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import mmap
 import re
@@ -13,6 +14,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from server.errors import ApiError, invalid
+from server.services import csv_numbers
+from server.services.csv_source import CsvSource
 
 MAX_COLUMNS = 10_000
 MAX_ROW_BYTES = 4 << 20  # one CSV line (the header or a row) may be at most 4 MiB (docs/security.md)
@@ -84,22 +87,22 @@ def _check_line_lengths(path: Path, size: int) -> None:
                 raise _row_too_long(line_start)
 
 
-def _check_header(head: bytes) -> None:
+def _check_header(head: bytes, delimiter: str) -> None:
     """Refuse a header with more than MAX_COLUMNS names before the parser builds a column for each."""
     text = head.decode("utf-8", "replace")
     try:
-        count = len(next(csv.reader(io.StringIO(text, newline="")), []))
+        count = len(next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter), []))
     except csv.Error:  # a field over the csv module's size limit: count separators instead
-        count = text.splitlines()[0].count(",") + 1 if text else 0
+        count = text.splitlines()[0].count(delimiter) + 1 if text else 0
     if count > MAX_COLUMNS:
         raise invalid(
             f"The CSV header has {count} columns; at most {MAX_COLUMNS} are supported.", code="too_many_columns"
         )
 
 
-def check_csv(path: Path) -> None:
-    """Refuse what the parser should never see: an empty or binary file, bad UTF-8 at the start, an over-long
-    line, a header with too many columns."""
+def check_csv(path: Path, delimiter: str = ",") -> None:
+    """Refuse what the parser should never see (the file is UTF-8 by now): an empty or binary file, bad UTF-8 at
+    the start, an over-long line, a header with too many columns."""
     size = path.stat().st_size
     with open(path, "rb") as fh:
         head = fh.read(65536)
@@ -113,28 +116,45 @@ def check_csv(path: Path) -> None:
         # A multi-byte character may be cut at the 64 KiB boundary; only fail on errors well inside it.
         if len(head) < 65536 or exc.start < len(head) - 4:
             raise invalid(
-                f"The CSV is not UTF-8 (bad byte at offset {exc.start}). Re-save it as UTF-8 and upload again.",
+                f"The CSV is not UTF-8 (bad byte at offset {exc.start}). Give its encoding (the `encoding` "
+                "field) or re-save it as UTF-8.",
                 code="bad_encoding",
             ) from None
     _check_line_lengths(path, size)
     if b"\n" not in head and b"\r" not in head and size > len(head):
         with open(path, "rb") as fh:
             head = fh.read(MAX_ROW_BYTES + 1)
-    _check_header(head)
+    _check_header(head, delimiter)
 
 
-def _options(column_types: dict[str, pa.DataType] | None = None) -> dict[str, object]:
+def _options(source: CsvSource, column_types: dict[str, pa.DataType] | None = None) -> dict[str, object]:
+    types = dict(column_types or {})
+    for name in source.number_columns:
+        types.setdefault(name, pa.string())  # read as text, then csv_numbers.convert
+    names = None if source.header else [f"column_{i + 1}" for i in range(source.width)] if source.width else None
     return {
-        "read_options": pacsv.ReadOptions(block_size=PARSE_BLOCK_BYTES),
-        "parse_options": pacsv.ParseOptions(newlines_in_values=True),
-        "convert_options": pacsv.ConvertOptions(strings_can_be_null=True, column_types=column_types or {}),
+        "read_options": pacsv.ReadOptions(
+            block_size=PARSE_BLOCK_BYTES, column_names=names, autogenerate_column_names=not source.header and not names
+        ),
+        "parse_options": pacsv.ParseOptions(
+            delimiter=source.delimiter, quote_char=source.quote or False, newlines_in_values=True
+        ),
+        "convert_options": pacsv.ConvertOptions(
+            strings_can_be_null=True,
+            column_types=types,
+            null_values=source.null_values,
+            decimal_point=source.decimal,
+        ),
     }
 
 
 def _parse_error(exc: pa.ArrowInvalid) -> ApiError:
     msg = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
     if "utf8" in msg.lower() or "utf-8" in msg.lower():
-        return invalid("The CSV is not valid UTF-8. Re-save it as UTF-8 and upload again.", code="bad_encoding")
+        return invalid(
+            "The CSV is not valid UTF-8. Give its encoding (the `encoding` field) or re-save it as UTF-8.",
+            code="bad_encoding",
+        )
     if "straddling" in msg.lower() or "block" in msg.lower():
         # A quoted value holding line breaks can make a row longer than its lines.
         return invalid(
@@ -147,20 +167,36 @@ def _check_text(schema: pa.Schema) -> None:
     binary = [f.name for f in schema if pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type)]
     if binary:  # the parser keeps a column whose bytes are not UTF-8 as binary
         raise invalid(
-            f"Column {binary[0]!r} of the CSV is not UTF-8 text. Re-save the file as UTF-8 and upload again.",
+            f"Column {binary[0]!r} of the CSV is not UTF-8 text. Give the file's encoding (the `encoding` field) "
+            "or re-save it as UTF-8.",
             code="bad_encoding",
         )
 
 
-def read_csv(path: Path) -> pa.Table:
+def read_csv(path: Path, source: CsvSource) -> pa.Table:
     """Parse a CSV file that check_csv passed into an Arrow table in memory, types inferred from every row;
     422 with the reason when it cannot."""
     try:
-        table = pacsv.read_csv(path, **_options())  # type: ignore[arg-type]
+        table = pacsv.read_csv(path, **_options(source))  # type: ignore[arg-type]
     except pa.ArrowInvalid as exc:
         raise _parse_error(exc) from None
     _check_text(table.schema)
+    try:
+        batches = [_numbers(b, source) for b in table.to_batches()]
+    except Retype as retype:  # a thousands-separated column with text further down: read it as text
+        kept = [c for c in source.number_columns if c != retype.column]
+        return read_csv(path, dataclasses.replace(source, number_columns=kept))
+    if batches:
+        table = pa.Table.from_batches(batches)
     return _check_columns(table, "CSV")
+
+
+def _numbers(batch: pa.RecordBatch, source: CsvSource) -> pa.RecordBatch:
+    """BATCH with the source's thousands-separated number columns as numbers (Retype to text when one is not)."""
+    try:
+        return csv_numbers.convert(batch, source.number_columns, source.decimal, source.thousands)
+    except csv_numbers.NotNumber as exc:
+        raise Retype(exc.column, pa.string()) from None
 
 
 class Retype(Exception):
@@ -188,18 +224,24 @@ def _wider(current: str, value: str) -> pa.DataType:
     return pa.string()
 
 
-def csv_batches(path: Path, column_types: dict[str, pa.DataType]) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+def csv_batches(
+    path: Path, source: CsvSource, column_types: dict[str, pa.DataType]
+) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
     """Stream a checked CSV (check_csv) as record batches: its schema (names checked), then the batches.
 
     Types come from the first block (16 MB) or COLUMN_TYPES; a later value that does not fit raises Retype
     naming the column and the wider type it needs, so the caller can start again with it.
     """
     try:
-        reader = pacsv.open_csv(path, **_options(column_types))  # type: ignore[arg-type]
+        reader = pacsv.open_csv(path, **_options(source, column_types))  # type: ignore[arg-type]
     except pa.ArrowInvalid as exc:
         raise _parse_error(exc) from None
     check_names(reader.schema.names, "CSV")
     _check_text(reader.schema)
+    schema = reader.schema
+    if source.number_columns:
+        numbers = set(source.number_columns)
+        schema = pa.schema([pa.field(f.name, pa.float64()) if f.name in numbers else f for f in schema])
 
     def batches() -> Iterator[pa.RecordBatch]:
         while True:
@@ -213,6 +255,6 @@ def csv_batches(path: Path, column_types: dict[str, pa.DataType]) -> tuple[pa.Sc
                     name = reader.schema.names[int(found.group(1))]
                     raise Retype(name, _wider(found.group(2), found.group(3))) from None
                 raise _parse_error(exc) from None
-            yield batch
+            yield _numbers(batch, source)
 
-    return reader.schema, batches()
+    return schema, batches()

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import evaluation
+from core import evaluation, target_scaling
 from core.catalog import CUSTOM_SCORE, TEST_PREFIX, TRAIN_PREFIX, as_test_metric, as_train_metric
 from server.errors import ApiError
 from server.models import Analysis, Dataset, MLTask, SavedModelVersion, TrainedModel
@@ -69,7 +69,14 @@ def as_dict(settings: Settings, model: TrainedModel) -> dict[str, Any]:
         "download_url": loc["download_url"],
         "created_at": model.created_at,
         "evaluation": evaluation_of(settings, model),
+        "target_scaling": target_scaling.of(model.preprocessing),
+        "preprocessing_report": preprocessing_report(model),
     }
+
+
+def preprocessing_report(model: TrainedModel) -> dict[str, dict[str, Any]]:
+    """Per input column: missing, unparseable and imputed values ({} for a model trained before the report)."""
+    return (model.preprocessing or {}).get("report") or {}
 
 
 def evaluation_of(settings: Settings, model: TrainedModel) -> dict[str, Any] | None:
@@ -136,6 +143,7 @@ def input_fields(db: Session, settings: Settings, model: TrainedModel) -> list[d
     """{name, kind, value} of the columns the model scores, valued from its dataset's first row when it still exists."""
     prep = model.preprocessing or {}
     fields = [{"name": m["column"], "kind": m["kind"]} for m in prep.get("main", [])]
+    fields += [{"name": c, "kind": "categorical"} for c in prep.get("index", {})]
     fields += [{"name": c, "kind": "text"} for c in prep.get("text", {})]
     fields += [{"name": c, "kind": "image"} for c in prep.get("image", {})]
     first = _first_row(db, settings, model)

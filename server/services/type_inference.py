@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from server.errors import invalid
+from server.services.column_stats import DATE_LIKE_RATIO, DATE_RE
 
 _NOT_SCALAR = (dict, list, tuple, set, bytes, bytearray, memoryview)
 
@@ -17,15 +18,19 @@ MAX_CLASSES = 1000
 
 
 def infer_column_type(series: pd.Series) -> str:
-    """numeric, categorical or text, from the values (image columns are set by the image ingester)."""
+    """numeric, categorical, date or text, from the values (image columns are set by the image ingester)."""
     if pd.api.types.is_bool_dtype(series):
         return "categorical"
     if pd.api.types.is_numeric_dtype(series):
         return "numeric"
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return "date"
     values = series.dropna().astype(str)
     if values.empty:
         return "categorical"
     sample = values.head(5000)
+    if sample.str.match(DATE_RE).mean() >= DATE_LIKE_RATIO:
+        return "date"
     mean_tokens = float(sample.str.split().str.len().mean())
     distinct = sample.nunique()
     if mean_tokens >= TEXT_MIN_MEAN_TOKENS and distinct > CATEGORICAL_MAX_DISTINCT / 4:

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from server.errors import ApiError, not_found
 from server.models import DryRun, MLTask, User
-from server.services import access, dry_run, mltasks
+from server.services import access, architecture_inputs, coercion_check, dry_run, mltasks
 from server.services.ids import is_sql_int
 from server.settings import Settings
 
@@ -26,10 +26,13 @@ def static_checks(
 async def validate(
     db: Session, settings: Settings, user: User, mltask_id: str, body: Any, with_dry_run: bool
 ) -> dict[str, Any]:
-    """{ok, errors} of the static checks; WITH_DRY_RUN (and no static error) adds the dry run's {errors, dry_run},
-    or, when it did not end in time, {ok: None, dry_run_id, status, poll_url} (see is_pending)."""
+    """{ok, errors, warnings} of the static checks; WITH_DRY_RUN (and no static error) adds the dry run's
+    {errors, dry_run}, or, when it did not end in time, {ok: None, dry_run_id, status, poll_url} (see is_pending)."""
     task, doc, errors = await run_in_threadpool(static_checks, db, user, mltask_id, body, with_dry_run)
     answer: dict[str, Any] = {"ok": not errors, "errors": errors}
+    if doc is not None:  # warnings do not stop a training: values that will not parse, counted
+        answer["warnings"] = await run_in_threadpool(coercion_check.warnings, settings, task, doc)
+    architecture_inputs.add_to(answer, doc)  # inputs the architecture names that do not exist, or ignores
     if not (with_dry_run and doc is not None):
         return answer
     answer.update(await dry_run.run_async(db, settings, user, task, doc))

@@ -140,3 +140,72 @@ def test_image_zip_trains_in_standard_mode(runtime: Runtime) -> None:
     assert all(isinstance(h["val_loss"], float) and h["val_loss"] > 0 for h in final["history"])
     log = runtime.api.get(f"/api/v1/sessions/{final['id']}/log").text
     assert "5/5" in log  # steps_per_epoch honoured
+
+
+def dated_sales(n: int = 240) -> bytes:
+    """Parquet: amounts as text, a quarter of them with thousands separators; dates; 'late' means July or after."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(1)
+    months = rng.integers(1, 13, n)
+    amounts = [f"{1000 + i:,}.5" if i % 4 == 0 else f"{i}.5" for i in range(n)]
+    when = [f"2024-{m:02d}-{i % 28 + 1:02d} {i % 24:02d}:00" for i, m in enumerate(months)]
+    label = ["late" if m >= 7 else "early" for m in months]
+    buf = io.BytesIO()
+    pq.write_table(pa.table({"amount": amounts, "when": when, "label": label}), buf)
+    return buf.getvalue()
+
+
+def test_date_and_coerced_numeric_train_report_and_predict(runtime: Runtime) -> None:
+    ds = runtime.dataset("sales", dated_sales(), "sales.parquet")
+    types = {c["name"]: c["type"] for c in runtime.api.get(f"/api/v1/datasets/{ds}").json()["columns"]}
+    assert types["when"] == "date"
+    features = {"amount": {"role": "input", "type": "numeric"}, "when": {"role": "input", "type": "date"}}
+    task = runtime.task(ds, "label", patch={"features": features, "training": {"epochs": 6, "batch_size": 16}})
+    check = runtime.api.post(f"/api/v1/ml-tasks/{task['id']}/validate", json={}).json()
+    assert [w["field"] for w in check["warnings"]] == ["features.amount"] and check["warnings"][0]["unparseable"] == 60
+    final = runtime.train_and_wait(task["id"])
+    assert final["status"] == "succeeded", (final["error"], runtime.log_tail())
+    details = runtime.api.get(f"/api/v1/trained-models/{final['trained_model_id']}").json()
+    assert details["input_shapes"] == {"main": [7]}
+    assert details["preprocessing_report"]["amount"] == {
+        "type": "numeric",
+        "missing": 0,
+        "unparseable": 60,
+        "imputed": 60,
+    }
+    assert details["preprocessing_report"]["when"]["unparseable"] == 0
+    log = runtime.api.get(f"/api/v1/sessions/{final['id']}/log").text
+    assert "input 'amount' (numeric): 0 missing, 60 did not parse, 60 imputed (mean)" in log
+    rows = [{"amount": "13,341.91", "when": "2024-11-03 10:00"}, {"amount": "12.5", "when": "2024-02-01"}]
+    r = runtime.api.post(f"/api/v1/trained-models/{final['trained_model_id']}/predict", json={"rows": rows})
+    assert r.status_code == 200, r.text
+    assert len(r.json()["predictions"]) == 2
+
+
+def test_feature_options_train_index_encoding_and_minmax(runtime: Runtime) -> None:
+    rng = np.random.default_rng(2)
+    regions = rng.choice(["north", "south", "east", "west"], 200)
+    frame = pd.DataFrame(
+        {
+            "region": regions,
+            "x": rng.normal(size=200),
+            "label": ["hot" if r in ("south", "east") else "cold" for r in regions],
+        }
+    )
+    ds = runtime.dataset("regions", csv_bytes(frame))
+    features = {
+        "region": {"role": "input", "type": "categorical", "encoding": "index"},
+        "x": {"role": "input", "type": "numeric", "impute": "median", "rescale": "minmax"},
+    }
+    task = runtime.task(ds, "label", patch={"features": features, "training": {"epochs": 8, "batch_size": 16}})
+    assert 'input_shapes["region_preprocessed"]' in task["settings"]["code"]["architecture"]
+    final = runtime.train_and_wait(task["id"])
+    assert final["status"] == "succeeded", (final["error"], runtime.log_tail())
+    details = runtime.api.get(f"/api/v1/trained-models/{final['trained_model_id']}").json()
+    assert details["input_shapes"] == {"main": [1], "region_preprocessed": [1]}
+    assert details["metrics"]["Test ROC AUC"] > 0.8
+    rows = [{"region": "south", "x": 0.1}, {"region": "nowhere", "x": None}]
+    r = runtime.api.post(f"/api/v1/trained-models/{final['trained_model_id']}/predict", json={"rows": rows})
+    assert r.status_code == 200, r.text

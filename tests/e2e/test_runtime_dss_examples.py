@@ -95,7 +95,7 @@ def test_singular_build_sequence_is_accepted(runtime: Runtime, sessions: dict[st
     training = task["settings"]["code"]["training"]
     assert "def build_sequence(" in training and "def build_sequences(" not in training
     r = runtime.api.post(f"/api/v1/ml-tasks/{task['id']}/validate")
-    assert r.json() == {"ok": True, "errors": []}, r.text
+    assert r.json() == {"ok": True, "errors": [], "warnings": []}, r.text
     final = succeeded(runtime, session_id)
     assert final["history"] and final["trained_model_id"]
 

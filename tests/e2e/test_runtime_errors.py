@@ -120,7 +120,11 @@ def test_syntax_error_is_refused_on_save(runtime: Runtime, dataset: int) -> None
     ], errors
     assert runtime.api.get(f"/api/v1/ml-tasks/{task['id']}/settings").json() == before
     # Training the stored (valid) design still works: nothing was half-saved.
-    assert runtime.api.post(f"/api/v1/ml-tasks/{task['id']}/validate").json() == {"ok": True, "errors": []}
+    assert runtime.api.post(f"/api/v1/ml-tasks/{task['id']}/validate").json() == {
+        "ok": True,
+        "errors": [],
+        "warnings": [],
+    }
 
 
 def test_output_of_the_wrong_width_fails_with_a_clear_message(runtime: Runtime, failing: dict[str, int]) -> None:

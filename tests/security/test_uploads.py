@@ -49,11 +49,18 @@ def _state(api: Api) -> dict[str, Any]:
     return snapshot(root, skip=[f"{api.settings.home.name}/fitstudio.db"])
 
 
-def _refused(api: Api, payload: bytes, filename: str, status: int, code: str | None = None) -> dict[str, Any]:
-    """Upload PAYLOAD; assert STATUS (and CODE), no new dataset and no file written or changed anywhere."""
+def _refused(
+    api: Api, payload: bytes, filename: str, status: int, code: str | None = None, **fields: str
+) -> dict[str, Any]:
+    """Upload PAYLOAD (with the reading options FIELDS); assert STATUS (and CODE), no new dataset and no file
+    written or changed anywhere."""
     before = _state(api)
     datasets_before = expect(api.get(f"{API}/projects/{KEY}/datasets"), 200)
-    r = api.upload_csv(KEY, f"up-{uuid.uuid4().hex[:8]}", payload, filename)
+    r = api.post(
+        f"{API}/projects/{KEY}/datasets",
+        data={"name": f"up-{uuid.uuid4().hex[:8]}", **fields},
+        files={"file": (filename, io.BytesIO(payload), "application/octet-stream")},
+    )
     body = expect_error(r, status, code)
     assert expect(api.get(f"{API}/projects/{KEY}/datasets"), 200) == datasets_before
     after = _state(api)
@@ -240,11 +247,13 @@ def test_a_csv_line_over_the_row_limit_is_refused(api: Api, project: str) -> Non
 
 
 @pytest.mark.parametrize("where", ["first line", "after 64 KiB"])
-def test_a_latin1_csv_is_refused_as_bad_encoding(api: Api, project: str, where: str) -> None:
+def test_a_latin1_csv_said_to_be_utf8_is_refused_as_bad_encoding(api: Api, project: str, where: str) -> None:
     rows = b"" if where == "first line" else b"1,plain\n" * 20_000
     payload = b"id,name\n" + rows + "2,café crème\n".encode("latin-1")
-    body = _refused(api, payload, "latin1.csv", 422, "bad_encoding")
-    assert "UTF-8" in body["detail"]
+    body = _refused(api, payload, "latin1.csv", 422, "bad_encoding", encoding="utf-8")
+    assert "UTF-8" in body["detail"] and "encoding" in body["detail"]
+    read = expect(api.upload_csv(KEY, f"detected-{where[:5]}", payload, "latin1.csv"), 201)  # detected: Latin-1
+    assert read["source"]["encoding"] in ("cp1252", "latin-1")
 
 
 def test_a_csv_with_100k_columns_is_refused_quickly(api: Api, project: str) -> None:

@@ -159,3 +159,17 @@ def test_a_failed_session_shows_its_error_in_the_frozen_cell(web: Web, task: dic
     assert '<span class="badge failed" data-status>failed</span>' in page
     assert "in the architecture cell, line 9" in page and 'data-error-line="9"' in page
     assert 'data-live="false"' in page and 'id="abort-button"' not in page and "Traceback" in page
+
+
+def test_trained_model_page_shows_the_preprocessing_report(web: Web, task: dict[str, Any]) -> None:
+    from server.db import session_scope
+    from server.models import TrainedModel
+
+    tmid = fake_trained_model(web, task, {"kind": "regression", "n_rows": 1, "actual": [1], "predicted": [1]})
+    assert 'id="preprocessing-report"' not in web.get(f"/trained-models/{tmid}").text  # trained before the report
+    report = {"mean radius": {"type": "numeric", "missing": 2, "unparseable": 17, "imputed": 19}}
+    with session_scope() as db:
+        row = db.get(TrainedModel, tmid)
+        row.preprocessing = {**row.preprocessing, "report": report}
+    page = web.get(f"/trained-models/{tmid}").text
+    assert 'id="preprocessing-report"' in page and '<td class="num warn">17</td>' in page and ">19</td>" in page

@@ -154,7 +154,7 @@ def test_design_validate_flags_the_line_and_save_keeps_the_form(web: Web, task: 
     assert 'value="3"' in r.text and "def fit_model(model, t, v, cb)\n" in r.text  # what was typed is kept
     form["code-training"] = broken.replace("cb)\n", "cb):\n")
     r = web.fetch(f"/ml-tasks/{task['id']}/design", {**form, "action": "validate"})
-    assert r.json() == {"ok": True, "errors": []}
+    assert r.json() == {"ok": True, "errors": [], "warnings": []}
     r = web.post(f"/ml-tasks/{task['id']}/design", {**form, "action": "save", "training-epochs": "3"})
     assert location(r) == f"/ml-tasks/{task['id']}/design?saved=1"
     settings = web.api.get(f"/api/v1/ml-tasks/{task['id']}/settings").json()
@@ -212,7 +212,7 @@ def test_dry_run_errors_come_back_with_their_cell_and_line(web: Web, task: dict[
     assert calls and calls[0]["code"]["architecture"] == form["code-architecture"]
     monkeypatch.setattr(dry_run, "run", lambda *a: {"errors": [], "dry_run": {"summary": "Model: x", "loss": 0.5}})
     r = web.fetch(f"/ml-tasks/{task['id']}/design", {**form, "action": "dry_run"})
-    assert r.json() == {"ok": True, "errors": [], "dry_run": {"summary": "Model: x", "loss": 0.5}}
+    assert r.json() == {"ok": True, "errors": [], "warnings": [], "dry_run": {"summary": "Model: x", "loss": 0.5}}
     web.api.user("rita", "P1", "reader")
     reader = Web(web.client.__class__(web.client.app), web.api)
     reader.login("rita", "pw-rita")
@@ -231,3 +231,18 @@ def test_a_bad_id_in_the_address_is_an_html_404(web: Web) -> None:
     assert r.status_code == 404 and "<html" in r.text and "No such page" in r.text
     r = web.client.get("/datasets/not-a-number", headers={"accept": "application/json"})
     assert r.status_code == 404 and r.json()["code"] == "not_found"
+
+
+def test_design_form_shows_and_keeps_feature_options_set_through_the_api(web: Web, task: dict[str, Any]) -> None:
+    settings = web.api.get(f"/api/v1/ml-tasks/{task['id']}/settings").json()
+    settings["features"]["mean radius"] = {"role": "input", "type": "numeric", "rescale": "minmax"}
+    assert web.api.put(f"/api/v1/ml-tasks/{task['id']}/settings", json=settings).status_code == 200
+    form = design_form(web, task["id"])
+    assert "rescale=minmax" in web.get(f"/ml-tasks/{task['id']}/design").text
+    assert location(web.post(f"/ml-tasks/{task['id']}/design", {**form, "action": "save"}))
+    stored = web.api.get(f"/api/v1/ml-tasks/{task['id']}/settings").json()["features"]["mean radius"]
+    assert stored == {"role": "input", "type": "numeric", "rescale": "minmax"}
+    index = next(k for k, v in form.items() if v == "mean radius").split("-")[1]
+    assert location(web.post(f"/ml-tasks/{task['id']}/design", {**form, f"feature-{index}-type": "categorical"}))
+    stored = web.api.get(f"/api/v1/ml-tasks/{task['id']}/settings").json()["features"]["mean radius"]
+    assert stored == {"role": "input", "type": "categorical"}  # another type: its options are dropped

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from server.api.deps import DbDep, SettingsDep
-from server.services import access, dataset_images, datasets, projects
+from server.services import access, dataset_columns, dataset_images, datasets, projects
 from webui.web import PageRoute, PageUser, render
 
 router = APIRouter(route_class=PageRoute)
@@ -22,11 +22,17 @@ def dataset_page(
     user: PageUser,
     settings: SettingsDep,
 ) -> Response:
-    """Schema, the first rows, and for image datasets a gallery of thumbnails."""
+    """Columns (type, stats, hints, histograms, a type selector for writers), the first rows, image thumbnails."""
     ds = access.dataset(db, user, dataset_id)
+    if dataset_columns.ensure_stats(db, settings, ds):
+        db.commit()
     preview = datasets.preview(settings, ds, PREVIEW_ROWS)
+    project = projects.get(db, ds.project_id)
     context = {
-        "project": projects.get(db, ds.project_id),
+        "project": project,
+        "can_write": project is not None and access.rights(db, user, project).can_write,
+        "column_types": dataset_columns.SETTABLE_TYPES,
+        "histograms": {c["name"]: (c.get("stats") or {}).get("histogram") for c in ds.columns},
         "dataset": ds,
         "preview": preview,
         "image_index": dataset_images.image_positions(ds, preview),

@@ -12,13 +12,22 @@ from sqlalchemy.orm import Session
 from server.api.deps import DbDep, SettingsDep
 from server.errors import ApiError
 from server.models import MLTask, User
-from server.services import access, dry_run, mltasks, model_inputs, registry, sessions
+from server.services import (
+    access,
+    architecture_inputs,
+    coercion_check,
+    dry_run,
+    mltasks,
+    model_inputs,
+    registry,
+    sessions,
+)
 from webui import design
 from webui.samples import code_samples
 from webui.web import CsrfForm, PageRoute, PageUser, form_str, redirect, render, wants_json
 
 router = APIRouter(route_class=PageRoute)
-ACTIONS = ("save", "validate", "dry_run", "inputs", "train")
+ACTIONS = ("save", "validate", "dry_run", "inputs", "train", "default_code")
 
 
 @router.get("/ml-tasks/{mltask_id}/design", response_class=HTMLResponse)
@@ -73,6 +82,8 @@ def _json_or_page(
         return JSONResponse(jsonable_encoder(body), status_code=202 if pending else 200)
     errors = body.get("errors") or []
     notice = None if errors else "The design is valid."
+    if notice and body.get("warnings"):
+        notice += " Warnings: " + " ".join(w["message"] for w in body["warnings"])
     if pending:
         notice = f"The design is valid; the dry run still waits for a worker (its result: {body['poll_url']})."
     return _render(request, db, user, task, doc, errors, notice=notice, status_code=422 if errors else 200)
@@ -94,8 +105,14 @@ def design_submit(
     task = access.ml_task(db, user, mltask_id, access.design_action_role(action))
     raw = design.settings_from_form(form, task)
     doc, errors = mltasks.validate_settings(task, raw)
+    if action == "default_code":  # "Reset to default": each cell's default for the inputs the form holds now
+        features = (doc or raw)["features"]
+        return JSONResponse({"defaults": architecture_inputs.default_cells(task.prediction_type, features)})
     if action in ("validate", "dry_run", "inputs"):
         body: dict[str, Any] = {"ok": not errors, "errors": errors}
+        if doc is not None:
+            body["warnings"] = coercion_check.warnings(settings, task, doc)
+        architecture_inputs.add_to(body, doc)
         if doc is not None and action == "dry_run":
             body.update(dry_run.run(db, settings, user, task, doc))
             body["ok"] = None if "poll_url" in body else not body["errors"]

@@ -38,6 +38,7 @@ def trained_model_page(
         "metric_rows": rows,
         "other_logs": other,
         "evaluation": trained_models.evaluation_of(settings, model),
+        "prep_report": trained_models.preprocessing_report(model),
         "cells": [(cell, CELL_TITLES[cell], code) for cell, code in trained_models.frozen_cells(model)],
         "location": trained_models.location(settings, model),
         "snippet": trained_models.load_snippet(model, session.number),

@@ -12,7 +12,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from core import metrics
+from core import metrics, target_scaling
 from core.catalog import TEST_PREFIX, TRAIN_PREFIX, as_test_metric, as_train_metric
 from core.sequences import ArraySequence, as_model_input, inputs_for, takes_array
 from worker.runtime import control
@@ -29,6 +29,11 @@ class EvalSet:
     inputs: dict[str, np.ndarray]
     y_true: np.ndarray
     encoded: np.ndarray | None = None  # the targets as the model is trained on them (for val_loss)
+    scaling: dict[str, Any] | None = None  # a regression target's scaling (core/target_scaling.py)
+
+    def original(self, output: np.ndarray) -> np.ndarray:
+        """The model's OUTPUT on the target's own scale (the scaling undone)."""
+        return target_scaling.unscale(output, self.scaling)
 
     def predict(self, model: keras.Model) -> np.ndarray:
         """The model's output on the whole set, in one pass of compiled forward calls (cheaper than predict())."""
@@ -238,7 +243,7 @@ class BaseCallback(keras.callbacks.Callback):
             if data is None or len(data.y_true) == 0:
                 continue
             output = data.predict(model)
-            values = metrics.compute(self.prediction_type, data.y_true, output, self.custom_score)
+            values = metrics.compute(self.prediction_type, data.y_true, data.original(output), self.custom_score)
             out.update({named(name): value for name, value in values.items()})
             if named is as_test_metric and self.compute_val_loss and data.encoded is not None:
                 # The same number Keras's own validation pass would give, from the predictions we already have.

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from core.contracts import ErrorInfo
+from fitstudio.folders import Folder
 
 CELL_PREFIX = "<cell:"
 
@@ -57,8 +58,6 @@ class _AliasFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         module = types.ModuleType(spec.name)
         module.__path__ = []  # a namespace for the aliases below it
         if spec.name == "dataiku":  # dataiku.Folder("resnet_weights").get_path() runs unchanged (data.md)
-            from fitstudio.folders import Folder
-
             module.Folder = Folder  # type: ignore[attr-defined]
         return module
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from core.protocol import jsonable
+
 STATE = "state.json"
 
 
@@ -49,8 +51,6 @@ def save_checkpoint(folder: Path, model: Any, snapshot: Snapshot) -> None:
         "saved_at": time.time(),
     }
     tmp = folder / f".{STATE}.tmp"
-    from core.protocol import jsonable
-
     tmp.write_text(json.dumps(jsonable(state)))
     tmp.replace(folder / STATE)
     for old in folder.iterdir():

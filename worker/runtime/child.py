@@ -12,11 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from core.contracts import ErrorInfo, Job
+from core.protocol import ChildChannel, jsonable
+from worker.runtime import control, errors, limits
+
+# Imported at the top: only what confines the child and talks to the worker (standard library, no user code).
+# The user-facing helpers (fitstudio.*), the code cells and the heavy modules (pandas, Keras, TensorFlow) are
+# imported inside the functions below, after _confine has applied the limits: that order is deliberate.
 
 
 def _write_json(path: Path, doc: dict[str, Any]) -> None:
-    from core.protocol import jsonable
-
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(jsonable(doc)))
     tmp.replace(path)
@@ -50,8 +54,6 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def _confine(job: Job) -> None:
     """Resource limits and the worker's signals, before any user code can run."""
-    from worker.runtime import control, limits
-
     limits.apply(job.limits)
     control.install()
     control.die_with_parent()
@@ -60,8 +62,7 @@ def _confine(job: Job) -> None:
 
 def _connect(job: Job, events_fd: int, replies_fd: int | None) -> Any:
     """The channel to the worker, and the context the fitstudio helpers read in user code."""
-    from core.protocol import ChildChannel
-    from fitstudio.deep_learning import _context
+    from fitstudio.deep_learning import _context  # user-facing: only once confined (see the top)
 
     channel = ChildChannel(events_fd, replies_fd)
     _context.channel = channel
@@ -74,8 +75,9 @@ def _connect(job: Job, events_fd: int, replies_fd: int | None) -> Any:
 
 def _error_info(exc: BaseException) -> ErrorInfo:
     """What error.json says: where in the user's code, or the runtime's own sentence, or a bug's traceback."""
+    # pandas and the code cells: only once confined (see the top); the training has loaded them by now.
     from core import data, preprocessing
-    from worker.runtime import cells, errors
+    from worker.runtime import cells
 
     if isinstance(exc, cells.CellError):
         return exc.error
@@ -89,7 +91,7 @@ def _train(job: Job, channel: Any, out_dir: Path) -> int:
     """Run the training; its exit code, with result.json or error.json written."""
     import warnings
 
-    from worker.runtime import cells, control, errors, trainer, weights
+    from worker.runtime import cells, trainer, weights  # Keras, TensorFlow, user code: only once confined
 
     # Keras matches a dict of inputs to a single-input model by name, as intended; its warning is noise here.
     warnings.filterwarnings("ignore", message=r"The structure of `inputs` doesn't match the expected structure")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from core import cells as contract
-from core import data, evaluation, preprocessing
+from core import data, evaluation, preprocessing, target_scaling
 from core.catalog import CUSTOM_SCORE, as_test_metric, greater_is_better
 from core.contracts import Design, DryRunResult, Job, Result
 from core.sequences import takes_array
@@ -83,10 +83,16 @@ def prepare(job: Job, started: float) -> Prepared:
     say(f"{len(frame)} rows: {len(train_df)} for training, {len(val_df)} for validation")
     prep = preprocessing.fit(train_df, design.as_dict())
     prep["target"] = preprocessing.fit_target(frame[design.target], design.prediction_type)
+    if design.prediction_type == "regression":  # trained on the standardised target, undone at prediction
+        train_target = pd.to_numeric(train_df[design.target], errors="coerce")
+        prep["target"][target_scaling.KEY] = target_scaling.fit(train_target)
     classes = prep["target"].get("classes")
     n_classes = len(classes) if classes is not None else 1
     if classes is not None and n_classes < 2:
         raise TrainingError(f"The target {design.target!r} has a single class; there is nothing to learn.")
+    prep["report"] = preprocessing.report(frame, prep)  # no value changed without a count saying so
+    for line in preprocessing.report_lines(prep["report"], prep):
+        say(line)
     files_root = job.dataset.files_root
     train_x = preprocessing.transform(train_df, prep, files_root)
     val_x = preprocessing.transform(val_df, prep, files_root)
@@ -146,9 +152,13 @@ def build(job: Job, prepared: Prepared) -> Built:
 
 def fit_data(design: Design, prepared: Prepared, built: Built) -> FitData:
     """The inputs with their targets encoded for the model's output width."""
-    target = prepared.prep["target"]
-    train_y = preprocessing.encode_targets(prepared.train_df[design.target], target, built.width)
-    val_y = preprocessing.encode_targets(prepared.val_df[design.target], target, built.width)
+    target, scaling = prepared.prep["target"], target_scaling.of(prepared.prep)
+    train_y = target_scaling.scale(
+        preprocessing.encode_targets(prepared.train_df[design.target], target, built.width), scaling
+    )
+    val_y = target_scaling.scale(
+        preprocessing.encode_targets(prepared.val_df[design.target], target, built.width), scaling
+    )
     return FitData(prepared.train_x, train_y, prepared.val_x, val_y, design.training, design.seed, built.single_input)
 
 
@@ -158,9 +168,13 @@ def eval_sets(design: Design, prepared: Prepared, fitting: FitData) -> tuple[Eva
     train_df = prepared.train_df
     rng = np.random.default_rng(design.seed)
     rows = np.sort(rng.choice(len(train_df), size=min(TRAIN_SAMPLE_ROWS, len(train_df)), replace=False))
-    validation = EvalSet(prepared.val_x, _true_values(prepared.val_df[column], target), encoded=fitting.val_y)
+    scaling = target_scaling.of(prepared.prep)  # metrics on the target's own scale
+    val_true = _true_values(prepared.val_df[column], target)
+    validation = EvalSet(prepared.val_x, val_true, encoded=fitting.val_y, scaling=scaling)
     train_sample = EvalSet(
-        {k: v[rows] for k, v in prepared.train_x.items()}, _true_values(train_df[column].iloc[rows], target)
+        {k: v[rows] for k, v in prepared.train_x.items()},
+        _true_values(train_df[column].iloc[rows], target),
+        scaling=scaling,
     )
     return validation, train_sample
 

@@ -127,6 +127,14 @@ ENDPOINTS = [
     Endpoint("list datasets", "GET", "/projects/{key}/datasets", "read", 200),
     Endpoint("get dataset", "GET", "/datasets/{ds}", "read", 200),
     Endpoint("preview dataset", "GET", "/datasets/{ds}/preview?limit=5", "read", 200),
+    Endpoint(
+        "change a column's type",
+        "PATCH",
+        "/datasets/{ds}/columns/mean%20radius",
+        "write",
+        200,
+        body=lambda w: {"json": {"type": "numeric"}},
+    ),
     Endpoint("delete dataset", "DELETE", "/datasets/{ds}", "write", 204, prepare=lambda w: {"ds": w.fresh_dataset()}),
     Endpoint(
         "create analysis",

@@ -110,8 +110,11 @@ def test_binary_file_named_csv_is_415_or_422(api: Any, project: str, payload: by
     support.assert_error_shape(r)
 
 
-def test_csv_that_is_not_utf8_is_422(api: Any, project: str) -> None:
-    expect_error(upload(api, project, "latin1", "name,ville\nJosé,Besançon\n".encode("cp1252"), "l.csv"), 422)
+def test_csv_that_is_not_utf8_is_read_as_windows_1252(api: Any, project: str) -> None:
+    body = expect(upload(api, project, "latin1", "name,ville\nJosé,Besançon\n".encode("cp1252"), "l.csv"), 201)
+    assert body["source"]["encoding"] == "cp1252"
+    rows = expect(api.get(f"{API}/datasets/{body['id']}/preview"), 200)["rows"]
+    assert rows == [["José", "Besançon"]]
 
 
 @pytest.mark.parametrize(

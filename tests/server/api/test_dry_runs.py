@@ -53,7 +53,7 @@ def test_a_dry_run_a_worker_finishes_in_time_answers_200(api: Any, ml_task: dict
     configure(monkeypatch, api.settings.home, dry_run_wait_s="10")
     finish_next_dry_run(OK_RESULT).join(0)
     body = expect(validate(api, ml_task["id"]), 200)
-    assert body == {"ok": True, "errors": [], "dry_run": OK_RESULT}
+    assert body == {"ok": True, "errors": [], "warnings": [], "dry_run": OK_RESULT}
     finish_next_dry_run(FAILED_RESULT)
     body = expect(validate(api, ml_task["id"]), 200)
     assert body["ok"] is False and body["errors"][0]["cell"] == "architecture" and body["errors"][0]["line"] == 7

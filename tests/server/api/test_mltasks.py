@@ -383,13 +383,18 @@ def test_a_rejected_put_settings_changes_nothing(api: Any, ml_task: dict[str, An
 
 
 def test_validate_without_a_body_checks_the_stored_settings(api: Any, ml_task: dict[str, Any]) -> None:
-    assert expect(api.post(f"{API}/ml-tasks/{ml_task['id']}/validate"), 200) == {"ok": True, "errors": []}
+    assert expect(api.post(f"{API}/ml-tasks/{ml_task['id']}/validate"), 200) == {
+        "ok": True,
+        "errors": [],
+        "warnings": [],
+    }
 
 
 def test_validate_with_valid_settings_is_ok_and_does_not_store_them(api: Any, ml_task: dict[str, Any]) -> None:
     assert expect(api.post(f"{API}/ml-tasks/{ml_task['id']}/validate", json={"metric": "Accuracy"}), 200) == {
         "ok": True,
         "errors": [],
+        "warnings": [],
     }
     assert expect(api.get(f"{API}/ml-tasks/{ml_task['id']}/settings"), 200)["metric"] == "ROC AUC"
 

@@ -90,7 +90,7 @@ def test_bad_utf8_far_into_the_file_is_a_clear_422(tmp_path: Path, small_blocks:
     upload = tmp_path / "t.csv"
     upload.write_bytes(b"id,name\n" + b"1,plain\n" * 20_000 + "2,café\n".encode("latin-1"))
     with pytest.raises(ApiError) as err:
-        table_store.store_csv(upload, tmp_path / "out.parquet")
+        table_store.store_csv(upload, tmp_path / "out.parquet", {"encoding": "utf-8"})
     assert err.value.status == 422 and err.value.code == "bad_encoding"
     assert not (tmp_path / "out.parquet").exists()  # nothing half-written is left
 

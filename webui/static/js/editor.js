@@ -168,7 +168,8 @@ async function runAction(form, action) {
       out.hidden = false;
     }
     if (!errors.length) {
-      showOk({ validate: "The design is valid.", dry_run: "The dry run passed: the model trained on one batch.", inputs: "Inputs computed from the current design." }[action]);
+      const warned = (body.warnings || []).map((w) => ` Warning: ${w.message}`).join("");
+      showOk({ validate: "The design is valid.", dry_run: "The dry run passed: the model trained on one batch.", inputs: "Inputs computed from the current design." }[action] + warned);
     }
     status.textContent = errors.length ? `${errors.length} problem${errors.length > 1 ? "s" : ""} found` : "OK";
   } catch (err) {
@@ -176,6 +177,28 @@ async function runAction(form, action) {
   } finally {
     buttons.forEach((b) => { b.disabled = false; });
   }
+}
+
+// "Reset to default": the cell's generated default for the inputs the form selects now (the server generates it);
+// the page's own copy (for the saved inputs) when the server cannot be asked. One undoable change.
+async function resetToDefault(form, cell) {
+  const view = editors[cell];
+  if (!view) return;
+  let code = (designData().defaults || {})[cell];
+  try {
+    const data = new FormData(form);
+    data.set("action", "default_code");
+    const response = await fetch(form.getAttribute("action"), {
+      method: "POST", body: data, headers: { "X-Requested-With": "fetch", Accept: "application/json" },
+    });
+    const body = await response.json();
+    if (response.ok && body.defaults && typeof body.defaults[cell] === "string") code = body.defaults[cell];
+  } catch (err) {
+    // keep the page's copy
+  }
+  if (typeof code !== "string") return;
+  setContent(view, code);
+  view.focus();
 }
 
 function initDesign(form) {
@@ -190,7 +213,7 @@ function initDesign(form) {
 
   document.getElementById("advanced-switch").addEventListener("change", (e) => setAdvanced(e.target.checked));
   for (const button of document.querySelectorAll("[data-reset-editor]")) {
-    button.addEventListener("click", () => setContent(editors[button.dataset.resetEditor], designData().training_default));
+    button.addEventListener("click", () => resetToDefault(form, button.dataset.resetEditor));
   }
   for (const select of document.querySelectorAll("[data-samples-for]")) {
     select.addEventListener("change", () => {

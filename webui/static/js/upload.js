@@ -1,6 +1,7 @@
 // Upload with a progress bar: XMLHttpRequest to the REST API (cookie + X-CSRF-Token).
 // A dataset (multipart POST, then its page), or with data-method="PUT" a file sent as is to data-url/<path>
-// (a managed folder's file, a weights file), then the page again.
+// (a managed folder's file, a weights file), then the page again. A dataset's CSV reading options are sent
+// only when the user changed them in the preview (csv_preview.js).
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -23,6 +24,10 @@ document.addEventListener("DOMContentLoaded", () => {
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     const data = new FormData(form);
+    // CSV reading options (csv_preview.js): only those the user changed; the server detects the others.
+    for (const option of form.querySelectorAll("[data-reading-option]")) {
+      if (!option.dataset.changed) data.delete(option.name);
+    }
     const xhr = new XMLHttpRequest();
     if (raw) {
       const path = (pathInput && pathInput.value.trim()) || fileInput.files[0].name;

@@ -1,0 +1,335 @@
+"""Per-column statistics and hints of a stored table (data.md "Column types and statistics").
+
+Streamed over the Parquet file's record batches: memory does not grow with the number of rows. Exact up to
+bounds (docs/decisions.md): distinct counts are exact up to EXACT_DISTINCT values (and EXACT_BYTES of them),
+then a K-minimum-values estimate; the most frequent values are exact up to TOP_KEEP distinct values, then
+the counts of the values kept (approximate). Min/max/mean/std, missing, unparseable and word counts are exact.
+Numeric histograms are counted in the same pass when the Parquet metadata gives the column's range (numbers
+stored as numbers), else in a second streamed pass over those columns only.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+BATCH_ROWS = 32_768
+STATS_THREADS = 4
+EXACT_DISTINCT = 100_000
+EXACT_BYTES = 16 << 20
+SKETCH_K = 16_384
+TOP_KEEP = 10_000
+TOP_SHOWN = 10
+BINS = 20
+ID_LIKE_RATIO = 0.95
+ID_LIKE_MIN_VALUES = 20
+HIGH_CARDINALITY = 100
+DATE_LIKE_RATIO = 0.95
+DATE_RE = (
+    r"^\s*(\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
+    r"|\d{1,2}[/.]\d{1,2}[/.]\d{4}( \d{1,2}:\d{2}(:\d{2})?)?)\s*$"
+)
+_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: spreads hashes uniformly over 64 bits."""
+    h = h.astype(np.uint64)
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
+    return h
+
+
+def _hashes(values: pa.Array) -> np.ndarray:
+    """64-bit hashes of distinct non-null VALUES (numbers by their float64 bits)."""
+    if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
+        bits = values.cast(pa.float64()).to_numpy(zero_copy_only=False).view(np.uint64)
+        return _mix(bits)
+    raw = np.fromiter((hash(v) & 0xFFFFFFFFFFFFFFFF for v in values.to_pylist()), dtype=np.uint64, count=len(values))
+    return _mix(raw)
+
+
+class DistinctCounter:
+    """Distinct non-null values: exact up to EXACT_DISTINCT (and EXACT_BYTES), then a KMV estimate."""
+
+    def __init__(self) -> None:
+        """Start empty and exact."""
+        self.values: pa.Array | None = None
+        self.sketch: np.ndarray | None = None
+
+    def add(self, arr: pa.Array) -> None:
+        """Count the values of ARR (nulls and NaN left out)."""
+        arr = _present(arr)
+        if len(arr) == 0:
+            return
+        if self.sketch is not None and (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)):
+            self._sketch(_hashes(arr))
+            return
+        uniques = pc.unique(arr)
+        if self.values is not None:
+            merged = pc.unique(pa.concat_arrays([self.values, uniques.cast(self.values.type)]))
+            if len(merged) <= EXACT_DISTINCT and merged.nbytes <= EXACT_BYTES:
+                self.values = merged
+                return
+            self.values, uniques = None, merged
+        elif self.sketch is None and len(uniques) <= EXACT_DISTINCT and uniques.nbytes <= EXACT_BYTES:
+            self.values = uniques
+            return
+        self._sketch(_hashes(uniques))
+
+    def _sketch(self, hashed: np.ndarray) -> None:
+        """Keep the SKETCH_K smallest distinct hashes seen."""
+        if self.sketch is not None:
+            if len(self.sketch) >= SKETCH_K:
+                hashed = hashed[hashed < self.sketch[-1]]
+            hashed = np.concatenate([self.sketch, hashed])
+        hashed = np.sort(hashed)
+        if len(hashed) > 1:
+            hashed = hashed[np.concatenate(([True], hashed[1:] != hashed[:-1]))]
+        self.sketch = hashed[:SKETCH_K]
+
+    @property
+    def exact(self) -> bool:
+        """Whether count() is exact."""
+        return self.sketch is None or len(self.sketch) < SKETCH_K
+
+    def count(self) -> int:
+        """The number of distinct values (an estimate once past the exact bounds)."""
+        if self.sketch is None:
+            return 0 if self.values is None else len(self.values)
+        if len(self.sketch) < SKETCH_K:
+            return len(self.sketch)
+        kth = float(self.sketch[-1]) / 2.0**64
+        return int(round((SKETCH_K - 1) / kth))
+
+
+def _present(arr: pa.Array) -> pa.Array:
+    """ARR without nulls and float NaN."""
+    if pa.types.is_floating(arr.type):
+        arr = arr.filter(pc.invert(pc.fill_null(pc.is_nan(arr), True)))
+    return arr.drop_null()
+
+
+def as_numbers(arr: pa.Array) -> tuple[np.ndarray, int]:
+    """ARR as float64 (NaN for missing) and how many present values do not parse as numbers (as training reads them)."""
+    if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) or pa.types.is_boolean(arr.type):
+        return arr.cast(pa.float64()).to_numpy(zero_copy_only=False), 0
+    if pa.types.is_decimal(arr.type):
+        return arr.cast(pa.float64()).to_numpy(zero_copy_only=False), 0
+    series = arr.to_pandas()
+    numbers = pd.to_numeric(series, errors="coerce").astype("float64")
+    unparseable = int((series.notna() & numbers.isna()).sum())
+    return numbers.to_numpy(), unparseable
+
+
+class ColumnAccumulator:
+    """What one streamed pass learns about one column, for its type."""
+
+    def __init__(self, kind: str) -> None:
+        """An empty accumulator for a column of type KIND."""
+        self.kind = kind
+        self.rows = self.missing = self.unparseable = self.present = 0
+        self.distinct = DistinctCounter()
+        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+        self.low, self.high = float("inf"), float("-inf")
+        self.integral = True
+        self.top: dict[Any, int] = {}
+        self.top_exact = True
+        self.words = 0
+        self.dates = 0
+        self.date_typed = False
+        self.broken = False
+
+    def add_safely(self, arr: pa.Array) -> None:
+        """add, except for values no statistic reads (nested, binary): then only the missing count is kept."""
+        if self.broken:
+            self.rows += len(arr)
+            self.missing += arr.null_count
+            return
+        try:
+            self.add(arr)
+        except (pa.ArrowException, TypeError, ValueError):
+            self.broken = True
+            self.kind = "other"
+
+    def add(self, arr: pa.Array) -> None:
+        """Add one batch of the column's values."""
+        present = _present(arr)
+        self.rows += len(arr)
+        self.missing += len(arr) - len(present)
+        self.present += len(present)
+        self.distinct.add(present)
+        if pa.types.is_date(arr.type) or pa.types.is_timestamp(arr.type):
+            self.date_typed = True
+        elif pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            self.dates += int(pc.sum(pc.match_substring_regex(present, DATE_RE)).as_py() or 0)
+        if self.kind == "numeric":
+            self._add_numbers(arr)
+        elif self.kind == "categorical":
+            self._add_counts(present)
+        elif self.kind == "text":
+            strings = present.cast(pa.string()) if not pa.types.is_string(present.type) else present
+            self.words += int(pc.sum(pc.list_value_length(pc.utf8_split_whitespace(strings))).as_py() or 0)
+
+    def _add_numbers(self, arr: pa.Array) -> None:
+        numbers, unparseable = as_numbers(arr)
+        self.unparseable += unparseable
+        values = numbers[np.isfinite(numbers)]
+        if values.size == 0:
+            return
+        self.low, self.high = min(self.low, float(values.min())), max(self.high, float(values.max()))
+        self.integral = self.integral and bool(np.all(values == np.floor(values)))
+        n_b, mean_b = values.size, float(values.mean())
+        m2_b = float(((values - mean_b) ** 2).sum())
+        total = self.n + n_b
+        delta = mean_b - self.mean
+        self.mean += delta * n_b / total
+        self.m2 += m2_b + delta * delta * self.n * n_b / total
+        self.n = total
+
+    def _add_counts(self, present: pa.Array) -> None:
+        counts = pc.value_counts(present)
+        for value, count in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True):
+            self.top[value] = self.top.get(value, 0) + count
+        if len(self.top) > TOP_KEEP:
+            kept = sorted(self.top.items(), key=lambda kv: kv[1], reverse=True)[: TOP_KEEP // 2]
+            self.top, self.top_exact = dict(kept), False
+
+    def stats(self) -> dict[str, Any]:
+        """The column's `stats` (the histogram is added by the second pass)."""
+        out: dict[str, Any] = {
+            "missing": self.missing,
+            "distinct": self.distinct.count(),
+            "distinct_exact": self.distinct.exact,
+            "unparseable": self.unparseable,
+        }
+        if self.kind == "numeric" and self.n:
+            std = (self.m2 / self.n) ** 0.5
+            out.update(min=self.low, max=self.high, mean=self.mean, std=std)
+        elif self.kind == "categorical":
+            ranked = sorted(self.top.items(), key=lambda kv: (-kv[1], str(kv[0])))[:TOP_SHOWN]
+            out["top"] = [{"value": _json(v), "count": c} for v, c in ranked]
+            out["top_exact"] = self.top_exact
+        elif self.kind == "text":
+            out["mean_words"] = self.words / self.present if self.present else 0.0
+        return out
+
+    def hints(self) -> list[str]:
+        """What a person should look at in this column."""
+        found: list[str] = []
+        distinct = self.distinct.count()
+        date_like = self.date_typed or bool(self.present and self.dates >= DATE_LIKE_RATIO * self.present)
+        id_type = not date_like and (self.kind == "categorical" or (self.kind == "numeric" and self.integral))
+        if id_type and self.present >= ID_LIKE_MIN_VALUES and distinct >= ID_LIKE_RATIO * self.rows:
+            found.append("id_like")
+        if self.kind != "image" and distinct <= 1:
+            found.append("constant")
+        if self.rows and self.missing > self.rows / 2:
+            found.append("mostly_missing")
+        if self.kind == "categorical" and distinct > HIGH_CARDINALITY:
+            found.append("high_cardinality")
+        if date_like:
+            found.append("date_like")
+        return found
+
+
+def _json(value: Any) -> Any:
+    """A JSON-able form of one cell value."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _metadata_ranges(path: Path, names: list[str]) -> dict[str, tuple[float, float]]:
+    """Min and max of the numeric Parquet columns among NAMES, from the file's row-group statistics (no read)."""
+    meta = pq.ParquetFile(path).metadata
+    ranges: dict[str, tuple[float, float]] = {}
+    for index in range(meta.num_columns):
+        column = meta.schema.column(index)
+        if column.name not in names or column.physical_type not in ("INT32", "INT64", "FLOAT", "DOUBLE"):
+            continue
+        lows, highs = [], []
+        for group in range(meta.num_row_groups):
+            stats = meta.row_group(group).column(index).statistics
+            if stats is None or not stats.has_min_max:
+                break
+            lows.append(float(stats.min))
+            highs.append(float(stats.max))
+        else:
+            if lows and all(np.isfinite(lows + highs)):
+                ranges[column.name] = (min(lows), max(highs))
+    return ranges
+
+
+def _edges(low: float, high: float) -> np.ndarray:
+    return np.linspace(low, high, BINS + 1 if high > low else 2)
+
+
+def _histogram(path: Path, names: list[str], ranges: dict[str, tuple[float, float]]) -> dict[str, dict[str, list]]:
+    """A second pass (columns whose range the file's metadata did not give): BINS equal-width bins."""
+    edges = {n: _edges(lo, hi) for n, (lo, hi) in ranges.items()}
+    counts = {n: np.zeros(len(e) - 1, dtype=np.int64) for n, e in edges.items()}
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=names):
+        for name in names:
+            numbers, _ = as_numbers(batch.column(name))
+            counts[name] += np.histogram(numbers[np.isfinite(numbers)], bins=edges[name])[0]
+    return {n: _histogram_json(edges[n], counts[n]) for n in ranges}
+
+
+def _histogram_json(edges: np.ndarray, counts: np.ndarray) -> dict[str, list]:
+    return {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]}
+
+
+def _one_pass(path: Path, columns: list[dict[str, Any]], known: dict[str, tuple[float, float]]) -> dict[str, Any]:
+    """Accumulators of COLUMNS in one streamed pass; numeric columns with a KNOWN range get their bins counted."""
+    accs = {c["name"]: ColumnAccumulator(c["type"]) for c in columns}
+    bins = {n: (_edges(*known[n]), np.zeros(len(_edges(*known[n])) - 1, np.int64)) for n in accs if n in known}
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=list(accs)):
+        for name, acc in accs.items():
+            acc.add_safely(batch.column(name))
+            if name in bins and acc.kind == "numeric":
+                numbers, _ = as_numbers(batch.column(name))
+                bins[name][1][:] += np.histogram(numbers[np.isfinite(numbers)], bins=bins[name][0])[0]
+    return {"accs": accs, "bins": {n: _histogram_json(*b) for n, b in bins.items()}}
+
+
+def compute(path: Path, columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """COLUMNS (entries with name and type) with `stats` and `hints`, from the Parquet file at PATH.
+
+    Columns are split into groups read by threads of their own (Arrow, NumPy and Parquet decoding release the
+    GIL); a numeric column's bins are counted in the same pass when the file's metadata gives its range.
+    """
+    numeric = [c["name"] for c in columns if c["type"] == "numeric"]
+    known = _metadata_ranges(path, numeric) if numeric else {}
+    workers = max(1, min(STATS_THREADS, os.cpu_count() or 1, len(columns)))
+    groups = [columns[i::workers] for i in range(workers)]
+    with ThreadPoolExecutor(workers, thread_name_prefix="column-stats") as pool:
+        parts = list(pool.map(lambda group: _one_pass(path, group, known), groups))
+    accs = {n: a for part in parts for n, a in part["accs"].items()}
+    histograms = {n: h for part in parts for n, h in part["bins"].items()}
+    ranges = {n: (a.low, a.high) for n, a in accs.items() if a.kind == "numeric" and a.n and n not in histograms}
+    if ranges:
+        histograms.update(_histogram(path, list(ranges), ranges))
+    out: list[dict[str, Any]] = []
+    for col in columns:
+        acc = accs[col["name"]]
+        stats = acc.stats()
+        if col["name"] in histograms and acc.kind == "numeric" and acc.n:
+            stats["histogram"] = histograms[col["name"]]
+        out.append({**col, "stats": stats, "hints": acc.hints()})
+    return out

@@ -1,0 +1,142 @@
+"""Numbers as people write them in a CSV: the decimal separator and the thousands separator, detected on the
+file's first rows, and the columns written with thousands separators turned into numbers batch by batch."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+if TYPE_CHECKING:
+    from server.services.csv_source import CsvSource
+
+SAMPLE_ROWS = 1000  # rows the number format is detected on (a later misfit is read as text, never lost)
+_COMMA_DECIMAL = re.compile(r"[-+]?(\d+,(\d{1,2}|\d{4,})|\d{1,3}(\.\d{3})+,\d+|,\d+)")
+_DOT_DECIMAL = re.compile(r"[-+]?(\d+\.(\d{1,2}|\d{4,})|\d{1,3}(,\d{3})+\.\d+|\.\d+)")
+_COMMA_AMBIGUOUS = re.compile(r"[-+]?\d{1,3}(,\d{3})+")
+_DOT_AMBIGUOUS = re.compile(r"[-+]?\d{1,3}(\.\d{3})+")
+
+
+class NotNumber(Exception):
+    """A value of a number column written with thousands separators is not such a number."""
+
+    def __init__(self, column: str):
+        """COLUMN holds it."""
+        super().__init__(f"column {column!r} holds a value that is not a number")
+        self.column = column
+
+
+def number_pattern(decimal: str, thousands: str | None) -> re.Pattern[str]:
+    """A number written with DECIMAL and, between groups of three digits, THOUSANDS."""
+    grouped = rf"\d{{1,3}}({re.escape(thousands)}\d{{3}})+|" if thousands else ""
+    return re.compile(rf"[-+]?({grouped}\d+)({re.escape(decimal)}\d+)?")
+
+
+def sample_columns(text: str, source: CsvSource) -> dict[str, list[str]]:
+    """The values of the first SAMPLE_ROWS rows of TEXT (UTF-8 CSV) by column name, null markers left out."""
+    quote = source.quote or "\x00"
+    try:
+        rows = list(_first(csv.reader(io.StringIO(text, newline=""), delimiter=source.delimiter, quotechar=quote)))
+    except csv.Error:
+        return {}
+    if not rows:
+        return {}
+    width = len(rows[0])
+    names = rows[0] if source.header else [f"column_{i + 1}" for i in range(width)]
+    body = rows[1:] if source.header else rows
+    nulls = set(source.null_values)
+    return {
+        name: [r[i].strip() for r in body if i < len(r) and r[i].strip() not in nulls] for i, name in enumerate(names)
+    }
+
+
+def _first(rows: Any) -> Any:
+    for i, row in enumerate(rows):
+        if i > SAMPLE_ROWS:
+            return
+        yield row
+
+
+def _decimal(values: list[str], delimiter: str) -> tuple[str, str | None]:
+    """The decimal separator the VALUES show, and a note when it is a guess between two readings."""
+    comma = sum(1 for v in values if _COMMA_DECIMAL.fullmatch(v))
+    dot = sum(1 for v in values if _DOT_DECIMAL.fullmatch(v))
+    if comma or dot:
+        return ("," if comma > dot else "."), None
+    if any(_COMMA_AMBIGUOUS.fullmatch(v) for v in values):
+        guess = "," if delimiter == ";" else "."
+        reading = "a decimal comma" if guess == "," else "a thousands separator"
+        return guess, (
+            f"decimal: values such as '2,243' could be 2243 or 2.243; the comma was read as {reading} "
+            "(give `decimal` and `thousands` to change it)."
+        )
+    if delimiter == ";" and any(_DOT_AMBIGUOUS.fullmatch(v) for v in values):
+        return ",", "decimal: values such as '2.243' were read as 2243 (dot as thousands separator)."
+    return ".", None
+
+
+def number_columns(columns: dict[str, list[str]], decimal: str, thousands: str | None) -> list[str]:
+    """The columns whose every value is a number written with THOUSANDS separators (at least one uses them)."""
+    if not thousands:
+        return []
+    pattern = number_pattern(decimal, thousands)
+    return [
+        name
+        for name, values in columns.items()
+        if values and any(thousands in v for v in values) and all(pattern.fullmatch(v) for v in values)
+    ]
+
+
+def settle(source: CsvSource, text: str, given: dict[str, Any]) -> None:
+    """Set SOURCE's decimal, thousands and number columns: GIVEN ones kept, the others detected on TEXT."""
+    columns = sample_columns(text, source)
+    source.width = len(columns)
+    values = [v for vs in columns.values() for v in vs]
+    note = None
+    if "decimal" in given:
+        source.decimal = given["decimal"]
+    else:
+        source.decimal, note = _decimal(values, source.delimiter)
+        if given.get("thousands") == source.decimal:  # the given thousands separator decides the decimal one
+            source.decimal, note = ("." if source.decimal == "," else ","), None
+        source.detected.append("decimal")
+    if "thousands" in given:
+        source.thousands = given["thousands"]
+    else:
+        candidates = [c for c in (",", ".", " ", "'", "\u00a0", "\u202f") if c != source.decimal]
+        source.thousands = next((c for c in candidates if number_columns(columns, source.decimal, c)), None)
+        source.detected.append("thousands")
+    source.number_columns = number_columns(columns, source.decimal, source.thousands)
+    if note and "decimal" not in given and "thousands" not in given:
+        source.ambiguous.append(note)
+    if source.encoding in ("cp1252", "latin-1") and "encoding" in source.detected:
+        source.ambiguous.append(
+            f"encoding: the file is not UTF-8; it was read as {source.encoding} "
+            "(give `encoding` if letters look wrong)."
+        )
+
+
+def convert(batch: pa.RecordBatch, columns: list[str], decimal: str, thousands: str | None) -> pa.RecordBatch:
+    """BATCH with COLUMNS (read as text) turned into float64: THOUSANDS removed, DECIMAL read as the point.
+    Raises NotNumber naming a column that holds something else."""
+    if not columns or not thousands:
+        return batch
+    arrays = list(batch.columns)
+    for name in columns:
+        i = batch.schema.get_field_index(name)
+        if i < 0:
+            continue
+        text = pc.utf8_trim_whitespace(arrays[i])
+        text = pc.replace_substring(text, thousands, "")
+        if decimal != ".":
+            text = pc.replace_substring(text, decimal, ".")
+        try:
+            arrays[i] = pc.cast(text, pa.float64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise NotNumber(name) from None
+    fields = [pa.field(f.name, pa.float64()) if f.name in columns else f for f in batch.schema]
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))

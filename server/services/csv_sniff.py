@@ -1,0 +1,76 @@
+"""The preview of an upload before it is stored: how the CSV would be read, its columns and first rows."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from server.errors import ApiError, invalid
+from server.services import csv_source, tables
+from server.services.type_inference import infer_schema
+
+PREVIEW_ROWS = 20
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value
+
+
+def _whole_rows(text: str, source: csv_source.CsvSource) -> str:
+    """TEXT up to the end of its last complete row (a quoted value the head cuts starts a row left out)."""
+    lines = text.splitlines(keepends=True)
+    reader = csv.reader(iter(lines), delimiter=source.delimiter, quotechar=source.quote or "\x00", strict=True)
+    done = 0
+    try:
+        for _ in reader:
+            done = reader.line_num
+    except csv.Error:
+        pass
+    return "".join(lines[:done])
+
+
+def _parse_head(text: str, source: csv_source.CsvSource, work: Path) -> pa.Table:
+    """TEXT (the file's head in UTF-8) as a table; when its last row is cut (a quoted value running past the
+    head), without that row."""
+    try:
+        return _parse(text, source, work)
+    except ApiError as exc:
+        if exc.code not in ("bad_csv", "row_too_long"):
+            raise
+        shorter = _whole_rows(text, source)
+        if not shorter or len(shorter) == len(text):
+            raise
+        return _parse(shorter, source, work)
+
+
+def _parse(text: str, source: csv_source.CsvSource, work: Path) -> pa.Table:
+    work.write_text(text, encoding="utf-8", newline="")
+    tables.check_csv(work, source.delimiter)
+    return tables.read_csv(work, source)
+
+
+def sniff(upload: Path, filename: str, fields: dict[str, str]) -> dict[str, Any]:
+    """{source, columns, rows} for the head of the CSV UPLOAD read with FIELDS' reading options; nothing kept."""
+    if Path(filename or "").suffix.lower() != ".csv":
+        raise invalid(f"File {filename!r} is not a .csv; only CSV files are previewed.", code="unsupported_file")
+    work = upload.with_name(upload.name + ".sniff")
+    try:
+        source = csv_source.detect(upload, fields, work)
+        text = csv_source.head_text(upload, source.encoding)
+        table = _parse_head(text, source, work)
+    finally:
+        work.unlink(missing_ok=True)
+    columns = [{"name": c["name"], "type": c["type"]} for c in infer_schema(table.to_pandas())]
+    names = table.column_names
+    rows = [[_json_value(r.get(n)) for n in names] for r in table.slice(0, PREVIEW_ROWS).to_pylist()]
+    return {"source": source.as_dict(), "columns": columns, "rows": rows}

@@ -1,0 +1,284 @@
+"""How to read an uploaded CSV: the reading options given by the user, the rest detected (encoding, then the
+dialect by DuckDB's sniffer, then the number format), and the file turned into UTF-8 when it is not."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from server.errors import ApiError, invalid
+from server.services import csv_numbers
+
+HEAD_BYTES = 4 << 20  # what detection reads (and all that a sniff stores)
+SNIFF_CHARS = 256 << 10  # what DuckDB's sniffer reads of it (its cost grows with it)
+TRANSCODE_CHUNK = 1 << 20
+# data.md's null markers, and the usual ones pyarrow honoured before
+NULL_VALUES = ["", "NA", "N/A", "n/a", "#N/A", "null", "NULL", "None", "NaN", "nan", "-"]
+DELIMITERS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "\\t": "\t", "|": "|"}
+QUOTES = {'"': '"', "'": "'", "none": None, "": None}
+BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+THOUSANDS = {"none": None, ",": ",", ".": ".", " ": " ", "space": " ", "'": "'", "\u00a0": "\u00a0", "\u202f": "\u202f"}
+OPTION_FIELDS = ("delimiter", "quote", "header", "encoding", "decimal", "thousands", "null_values")
+UTF8 = ("utf-8", "utf-8-sig")
+# Character sets a CSV is written in (canonical codec names), not Python's transforms (idna, unicode_escape, …).
+ENCODINGS = re.compile(
+    r"utf-8(-sig)?|utf-(16|32)(-le|-be)?|ascii|iso8859-\d+|latin-1|cp\d+|mac-[a-z]+|koi8-[a-z]+"
+    r"|gb2312|gbk|gb18030|big5(hkscs)?|shift_jis(x0213|_2004)?|euc_[a-z0-9]+|iso2022_[a-z0-9_]+|hz|johab"
+)
+
+
+@dataclass
+class CsvSource:
+    """How a CSV file is read; `as_dict` is what is stored as the dataset's `source`."""
+
+    delimiter: str = ","
+    quote: str | None = '"'
+    header: bool = True
+    encoding: str = "utf-8"
+    decimal: str = "."
+    thousands: str | None = None
+    null_values: list[str] = field(default_factory=lambda: list(NULL_VALUES))
+    detected: list[str] = field(default_factory=list)
+    ambiguous: list[str] = field(default_factory=list)
+    number_columns: list[str] = field(default_factory=list)
+    width: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The stored and returned `source` object (number_columns is a reading detail, not an option)."""
+        keys = ("delimiter", "quote", "header", "encoding", "decimal", "thousands", "null_values", "detected")
+        out: dict[str, Any] = {k: getattr(self, k) for k in keys}
+        out["ambiguous"] = list(self.ambiguous)
+        return out
+
+
+def _bad(name: str, value: str, allowed: str) -> Exception:
+    return invalid(
+        f"Reading option {name}={value!r} is not valid; {allowed}.",
+        errors=[{"field": name, "message": allowed}],
+        code="bad_reading_option",
+    )
+
+
+def _pick(table: dict[str, Any], name: str, value: str, allowed: str) -> Any:
+    key = value if value in table else value.strip().lower()
+    if key not in table:
+        raise _bad(name, value, allowed)
+    return table[key]
+
+
+def _encoding(value: str) -> str:
+    try:
+        name = codecs.lookup(value.strip()).name
+    except LookupError:
+        name = ""
+    if not ENCODINGS.fullmatch(name):
+        raise _bad("encoding", value, "give a text encoding such as utf-8, utf-16, cp1252 or latin-1")
+    return name
+
+
+def _null_values(value: str) -> list[str]:
+    try:
+        items = json.loads(value) if value.strip().startswith("[") else value.split(",")
+    except ValueError:
+        items = None
+    if not isinstance(items, list) or len(items) > 50 or not all(isinstance(i, str) and len(i) <= 64 for i in items):
+        raise _bad("null_values", value, "give a JSON list of strings or comma-separated markers (at most 50)")
+    return sorted({"", *(i.strip() if i.strip() else i for i in items)}, key=lambda s: (s != "", s))
+
+
+def parse_options(fields: dict[str, str]) -> dict[str, Any]:
+    """The reading options given as multipart FIELDS, validated (422 bad_reading_option) and normalised."""
+    given = {k: fields[k] for k in OPTION_FIELDS if fields.get(k, "") != ""}  # an empty field: detect it
+    out: dict[str, Any] = {}
+    if "delimiter" in given:
+        out["delimiter"] = _pick(DELIMITERS, "delimiter", given["delimiter"], "one of , ; | or tab")
+    if "quote" in given:
+        out["quote"] = _pick(QUOTES, "quote", given["quote"], "one of \" ' or none")
+    if "header" in given:
+        out["header"] = _pick(BOOLEANS, "header", given["header"], "true or false")
+    if "encoding" in given:
+        out["encoding"] = _encoding(given["encoding"])
+    if "decimal" in given:
+        out["decimal"] = _pick({".": ".", ",": ","}, "decimal", given["decimal"], ". or ,")
+    if "thousands" in given:
+        out["thousands"] = _pick(THOUSANDS, "thousands", given["thousands"], "one of , . ' space (or a space) or none")
+    if "null_values" in given:
+        out["null_values"] = _null_values(given["null_values"])
+    if out.get("thousands") and out["thousands"] == out.get("decimal"):
+        raise _bad("thousands", given["thousands"], "the thousands separator must differ from the decimal separator")
+    if out.get("delimiter") and out["delimiter"] == out.get("quote"):
+        raise _bad("quote", given["quote"], "the quote must differ from the delimiter")
+    return out
+
+
+def detect_encoding(head: bytes) -> str:
+    """The encoding of a file starting with HEAD: a BOM, else UTF-8 when it decodes, else Windows-1252 (Latin-1
+    for the five bytes Windows-1252 leaves undefined)."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if len(head) >= HEAD_BYTES and exc.start >= len(head) - 4:
+            return "utf-8"  # a character cut at the end of the head
+    if any(b in head for b in (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")):
+        return "latin-1"
+    return "cp1252"
+
+
+def _decode_error(encoding: str, offset: int) -> Exception:
+    return invalid(
+        f"The CSV is not {encoding} (bad byte near offset {offset}). Give its encoding (the `encoding` field: "
+        "utf-8, utf-16, cp1252, latin-1, …) or re-save it as UTF-8.",
+        code="bad_encoding",
+    )
+
+
+def transcode(src: Path, encoding: str, dest: Path, limit: int | None = None) -> Path:
+    """Write SRC (in ENCODING) to DEST as UTF-8 without a BOM, 1 MiB at a time (at most LIMIT bytes of SRC)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    done = 0
+    try:
+        with open(src, "rb") as fh, open(dest, "w", encoding="utf-8", newline="") as out:
+            while limit is None or done < limit:
+                chunk = fh.read(TRANSCODE_CHUNK if limit is None else min(TRANSCODE_CHUNK, limit - done))
+                try:
+                    text = decoder.decode(chunk, final=not chunk)
+                except UnicodeDecodeError as exc:
+                    raise _decode_error(encoding, done + exc.start) from None
+                except (UnicodeError, ValueError):
+                    raise _decode_error(encoding, done) from None
+                if done == 0 and text.startswith("\ufeff"):
+                    text = text[1:]
+                out.write(text)
+                if not chunk:
+                    break
+                done += len(chunk)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def head_text(path: Path, encoding: str) -> str:
+    """The first HEAD_BYTES of PATH decoded, cut after its last line break (unless it has none)."""
+    with open(path, "rb") as fh:
+        raw = fh.read(HEAD_BYTES)
+    try:
+        text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(raw)
+    except (UnicodeError, ValueError):  # UTF-16/32 without a BOM, …
+        raise _decode_error(encoding, 0) from None
+    text = text.removeprefix("\ufeff")
+    cut = max(text.rfind("\n"), text.rfind("\r"))
+    return text[: cut + 1] if cut > 0 and len(raw) >= HEAD_BYTES else text
+
+
+def _cut(text: str, size: int) -> str:
+    """TEXT up to its last line break within SIZE characters (all of it when shorter or without one)."""
+    if len(text) <= size:
+        return text
+    cut = text.rfind("\n", 0, size)
+    return text[: cut + 1] if cut > 0 else text
+
+
+def _fallback_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _duckdb_sniff(sample: Path, given: dict[str, Any]) -> tuple[str, str, bool] | None:
+    """DuckDB's sniff_csv of SAMPLE (delimiter, quote, header) with the GIVEN options fixed; None when it fails."""
+    import duckdb
+
+    args = ["?", "strict_mode=false"]
+    params: list[Any] = [str(sample)]
+    for key, name in (("delimiter", "delim"), ("quote", "quote"), ("header", "header")):
+        if key in given:
+            args.append(f"{name}=?")
+            params.append(given[key] if given[key] is not None else "")
+    try:
+        with duckdb.connect(":memory:", config={"threads": 1, "memory_limit": "512MB"}) as con:
+            return con.execute(
+                f"SELECT Delimiter, Quote, HasHeader FROM sniff_csv({', '.join(args)})", params
+            ).fetchone()
+    except duckdb.Error:
+        return None
+
+
+def _sniff_dialect(sample: Path, first_line: str, given: dict[str, Any]) -> tuple[str, str | None, bool]:
+    """Delimiter, quote and header of the UTF-8 SAMPLE by DuckDB's sniffer, the GIVEN options fixed.
+
+    A delimiter absent from the first line while another candidate is there (the sniffer misled by a quoted
+    value the sample cuts) gives way to the most frequent candidate of that line, and the rest is sniffed again.
+    """
+    row = _duckdb_sniff(sample, given)
+    fallback = _fallback_delimiter(first_line)
+    if "delimiter" not in given and (row is None or row[0] not in first_line) and fallback in first_line:
+        given = {**given, "delimiter": fallback}
+        row = _duckdb_sniff(sample, given)
+    if row is None:
+        row = (fallback, '"', True)
+    delimiter, quote, header = row
+    if delimiter not in (",", ";", "\t", "|"):
+        delimiter = fallback
+    quote = quote if quote and len(quote) == 1 else '"'
+    return given.get("delimiter", delimiter), given.get("quote", quote), given.get("header", bool(header))
+
+
+def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
+    """The CsvSource of the CSV at PATH: the options given in FIELDS (validated), the others detected from its
+    first MiBs. WORK is a scratch file path for the UTF-8 sample (removed)."""
+    given = parse_options(fields)
+    with open(path, "rb") as fh:
+        head = fh.read(HEAD_BYTES)
+    source = CsvSource(encoding=given.get("encoding") or detect_encoding(head))
+    if b"\x00" in head and not source.encoding.startswith(("utf-16", "utf-32")):
+        raise ApiError(
+            415,
+            "unsupported_file",
+            "This file is binary, not a CSV. Upload a text CSV, Parquet or ZIP (a UTF-16 CSV without a byte-order "
+            "mark needs encoding=utf-16-le or utf-16-be).",
+        )
+    text = head_text(path, source.encoding)
+    first_line = text.split("\n", 1)[0]
+    try:
+        work.write_text(_cut(text, SNIFF_CHARS), encoding="utf-8", newline="")
+        dialect = _sniff_dialect(work, first_line, given)
+    finally:
+        work.unlink(missing_ok=True)
+    source.delimiter, source.quote, source.header = dialect
+    source.null_values = given.get("null_values", source.null_values)
+    source.detected = [k for k in ("encoding", "delimiter", "quote", "header") if k not in given]
+    csv_numbers.settle(source, text, given)
+    check_one_column(source, first_line)
+    return source
+
+
+def check_one_column(source: CsvSource, first_line: str) -> None:
+    """422 delimiter_not_found when FIRST_LINE would be one column while it holds ; tab or |."""
+    quote = source.quote or "\x00"
+    try:
+        cells = next(csv.reader(io.StringIO(first_line), delimiter=source.delimiter, quotechar=quote), [])
+    except csv.Error:
+        return
+    if len(cells) != 1:
+        return
+    found = [d for d in (";", "\t", "|") if d in cells[0] and d != source.delimiter]
+    if found:
+        shown = "tab" if found[0] == "\t" else found[0]
+        raise invalid(
+            f"The file would be read as one column, but its first line holds {shown!r}: "
+            f"give delimiter={shown!r} (the `delimiter` field) to read it.",
+            errors=[{"field": "delimiter", "message": f"give {shown!r}"}],
+            code="delimiter_not_found",
+        )

@@ -1,0 +1,140 @@
+"""The CSV upload's preview and the dataset page's type selector in a real browser (Debian's Chromium driven by
+Playwright) against a real `fitstudio api` server (no worker: nothing here trains).
+
+A person uploads a semicolon-separated, decimal-comma, Latin-1 file the test builds: the preview shows what was
+detected (`;`, decimal `,`, five columns, the encoding warning), they set the encoding (the preview runs again
+without the warning), upload, see a numeric column's statistics, change a column's type and see the count of
+values that do not parse after the reload. The preview's screenshot is docs/screenshots/upload-preview.png when
+$FITSTUDIO_TEST_SCREENSHOTS points there (tests/webui/test_browser.py).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import helpers
+from tests.webui import test_browser
+from tests.webui.test_browser import PASSWORD, Live, shot
+
+page = test_browser.page  # Chromium at 1280×800, failing the test on JavaScript errors or CSP violations
+
+pytestmark = pytest.mark.slow
+
+CITIES = ["München", "Köln", "Düsseldorf", "Zürich"]
+ROWS = 40
+NOT_NUMBERS = [i for i in range(ROWS) if i % 10 == 3]  # `kennung` values like x3: not numbers
+
+
+def kunden_csv() -> bytes:
+    """40 customers as Excel writes them in Germany: `;`, decimal commas, Latin-1, CRLF."""
+    lines = ["kunde;stadt;umsatz;menge;kennung"]
+    for i in range(ROWS):
+        kennung = f"x{i}" if i in NOT_NUMBERS else str(100 + i)
+        lines.append(f"K{i:03d};{CITIES[i % 4]};{3 * i + 1},{i:02d};{i % 7};{kennung}")
+    return ("\r\n".join(lines) + "\r\n").encode("latin-1")
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """`fitstudio api` on a free port (SQLite), with user ada; no worker."""
+    helpers.require_service("Chromium + Playwright", test_browser.browser_problem())
+    from server.db import session_scope
+    from server.services import auth
+    from server.services.bootstrap import migrate
+    from server.settings import get_settings
+    from tests.conftest import configure
+
+    base = tmp_path_factory.mktemp("webui-upload")
+    url = f"http://127.0.0.1:{test_browser._free_port()}"
+    mp = pytest.MonkeyPatch()
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        migrate(configure(mp, base / "home", public_url=url))
+        with session_scope() as db:
+            auth.create_user(db, "ada", password=PASSWORD)
+        log = base / "api.log"
+        with open(log, "ab") as out:
+            command = [sys.executable, "-m", "fitstudio.cli", "api", "--port", url.rsplit(":", 1)[1]]
+            proc = subprocess.Popen(
+                command, env=dict(os.environ), cwd=helpers.ROOT, stdout=out, stderr=out, start_new_session=True
+            )
+        import httpx
+
+        def up() -> bool:
+            try:
+                return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        helpers.wait_for(up, 90, "the API server")
+        shots = Path(os.environ.get("FITSTUDIO_TEST_SCREENSHOTS") or base / "screenshots")
+        shots.mkdir(parents=True, exist_ok=True)
+        yield Live(url, shots, log)
+    finally:
+        if proc is not None:
+            helpers.stop_process(proc)
+        mp.undo()
+        get_settings.cache_clear()
+
+
+def test_a_person_previews_a_european_csv_uploads_it_and_corrects_a_type(page: Any, live: Live) -> None:
+    from playwright.sync_api import expect
+
+    csv = live.log.parent / "kunden.csv"
+    csv.write_bytes(kunden_csv())
+
+    page.goto("/login")
+    page.fill('input[name="username"]', "ada")
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button:has-text("Log in")')
+    page.fill('input[name="key"]', "KUNDEN")
+    page.fill('input[name="name"]', "Kunden")
+    page.click('button:has-text("Create project")')
+    expect(page).to_have_url(f"{live.url}/projects/KUNDEN")
+    page.wait_for_load_state()  # the page scripts listen for the file input from DOMContentLoaded on
+
+    # Choosing the file previews it: what was detected, the encoding guess as a warning, the columns' types.
+    preview = page.locator("#csv-preview")
+    page.set_input_files('#upload-form input[type="file"]', str(csv))
+    expect(page.locator('#upload-form input[name="name"]')).to_have_value("kunden")
+    expect(preview.locator(".sniff-rows thead th")).to_have_count(5)
+    expect(preview.locator('select[name="delimiter"]')).to_have_value(";")
+    expect(preview.locator('select[name="decimal"]')).to_have_value(",")
+    expect(preview.locator('input[name="encoding"]')).to_have_value("cp1252")
+    expect(preview.locator(".preview-warnings li")).to_contain_text(["not UTF-8"])
+    expect(preview.locator('th[data-column="umsatz"] .badge')).to_have_text("numeric")
+    expect(preview.locator(".sniff-rows tbody tr").first).to_contain_text("München")
+    shot(page, live, "upload-preview")
+
+    # Giving the encoding previews again with it: the warning goes.
+    preview.locator('input[name="encoding"]').fill("latin-1")
+    preview.locator('input[name="encoding"]').blur()
+    expect(preview.locator(".preview-warnings li")).to_have_count(0)
+    expect(preview.locator(".sniff-rows tbody tr").nth(1)).to_contain_text("Köln")
+    expect(preview.locator("label.detected")).to_have_count(5)  # all but the encoding and the null markers
+
+    # Upload: the whole file, with only the option the person set; the rest detected as in the preview.
+    page.click('#upload-form button[type="submit"]')
+    page.wait_for_url("**/datasets/*")
+    expect(page.locator(".page-head")).to_contain_text(f"{ROWS} rows · 5 columns")
+    dataset_id = page.url.rsplit("/", 1)[1]
+    source = page.request.get(f"/api/v1/datasets/{dataset_id}").json()["source"]
+    assert (source["delimiter"], source["decimal"], source["encoding"]) == (";", ",", "iso8859-1")
+    assert "encoding" not in source["detected"] and "delimiter" in source["detected"]
+    expect(page.locator('tr[data-column="umsatz"] .stat-values')).to_contain_text("1 – 118.4, mean")
+
+    # Correct a type: the answer counts the values that do not parse, and so does the page after its reload.
+    page.select_option('tr[data-column="kennung"] select.column-type', "numeric")
+    status = page.locator('tr[data-column="kennung"] .column-type-status')
+    expect(status).to_contain_text(f"{len(NOT_NUMBERS)} values do not parse as numeric")
+    unparseable = page.locator('tr[data-column="kennung"] .badge.hint.warn')
+    expect(unparseable).to_have_text(f"{len(NOT_NUMBERS)} unparseable")
+    expect(page.locator('tr[data-column="kennung"] select.column-type')).to_have_value("numeric")
+    expect(page.locator('tr[data-column="kennung"] .column-type-status')).to_have_text("")
