@@ -46,6 +46,6 @@ def parts(values: pd.Series, names: list[str]) -> np.ndarray:
             seconds = (values - pd.Timestamp(0)).dt.total_seconds()
             cols.append(seconds.to_numpy(dtype="float64", na_value=np.nan))
         else:
-            attr = "dayofweek" if name == "weekday" else name
+            attr = "day_of_week" if name == "weekday" else name
             cols.append(getattr(values.dt, attr).to_numpy(dtype="float64", na_value=np.nan))
     return np.stack(cols, axis=1) if cols else np.zeros((len(values), 0))

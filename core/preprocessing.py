@@ -180,9 +180,8 @@ def transform(frame: pd.DataFrame, prep: dict[str, Any], files_root: str | None 
 
 def _codes(series: pd.Series, values: list[Any]) -> np.ndarray:
     """Each value's index in VALUES (-1 for a missing or unknown one)."""
-    return np.asarray(
-        pd.Categorical(series.astype("string").astype(object).where(series.notna(), None), categories=values).codes
-    )
+    strings = series.astype("string").astype(object).where(series.notna(), None)
+    return np.asarray(pd.Index(values, dtype=object).get_indexer(strings.to_numpy()), dtype="int64")
 
 
 def _main_block(series: pd.Series, m: dict[str, Any]) -> np.ndarray:

@@ -15,7 +15,7 @@ from server.db import new_session
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-# About 3.5 minutes in all: a database restart or failover passes without losing a worker's write.
+# About 2.5 minutes in all: a database restart or failover passes without losing a worker's write.
 RETRY_DELAYS_S = (0.5, 1, 2, 4, 8, 15, 30, 30, 30, 30)
 
 
