@@ -6,7 +6,9 @@ import argparse
 import os
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 from fitstudio.supervise import ProcessWatch, StopSignals
 
@@ -28,36 +30,45 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_users_create(args: argparse.Namespace) -> int:
-    """Create a user (prompting for nothing: --password or token-only)."""
+@contextmanager
+def _migrated_db() -> Iterator[Any]:
+    """A database session (committed on leaving), after bringing the schema up to date."""
     from server.db import session_scope
-    from server.errors import ApiError
-    from server.services import auth
     from server.services.bootstrap import migrate
 
     migrate(_settings())
+    with session_scope() as db:
+        yield db
+
+
+def _fail(text: str) -> int:
+    """Say TEXT on stderr as an error; the command's exit status."""
+    print(f"error: {text}", file=sys.stderr)
+    return 1
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    """Create a user (prompting for nothing: --password or token-only)."""
+    from server.errors import ApiError
+    from server.services import auth
+
     try:
-        with session_scope() as db:
+        with _migrated_db() as db:
             auth.create_user(db, args.name, password=args.password, is_admin=args.admin)
     except ApiError as exc:
-        print(f"error: {exc.detail}", file=sys.stderr)
-        return 1
+        return _fail(exc.detail)
     print(f"user {args.name} created{' (admin)' if args.admin else ''}")
     return 0
 
 
 def cmd_tokens_create(args: argparse.Namespace) -> int:
     """Print a new API token for a user, alone on the last line."""
-    from server.db import session_scope
     from server.services import auth
-    from server.services.bootstrap import migrate
 
-    migrate(_settings())
-    with session_scope() as db:
+    with _migrated_db() as db:
         user = auth.get_user(db, args.name)
         if user is None:
-            print(f"error: no user {args.name!r}; create it with 'fitstudio users create {args.name}'", file=sys.stderr)
-            return 1
+            return _fail(f"no user {args.name!r}; create it with 'fitstudio users create {args.name}'")
         token = auth.create_token(db, user, args.token_name or "cli")
     print(f"new token for {args.name}:")
     print(token)
@@ -66,17 +77,13 @@ def cmd_tokens_create(args: argparse.Namespace) -> int:
 
 def cmd_tokens_revoke(args: argparse.Namespace) -> int:
     """Revoke an API token by its id (GET /api/v1/tokens lists a user's tokens with their ids)."""
-    from server.db import session_scope
     from server.models import ApiToken, utcnow
     from server.services import audit
-    from server.services.bootstrap import migrate
 
-    migrate(_settings())
-    with session_scope() as db:
+    with _migrated_db() as db:
         row = db.get(ApiToken, args.id)
         if row is None:
-            print(f"error: no token with id {args.id}", file=sys.stderr)
-            return 1
+            return _fail(f"no token with id {args.id}")
         if row.revoked_at is None:
             row.revoked_at = utcnow()
             audit.record(db, None, "token.revoke", str(row.id), via="cli", owner=row.user.username)

@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, Request, Response
@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from server import web_session as websession
@@ -23,6 +24,7 @@ from server.models import User
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+_T = TypeVar("_T")
 
 
 class LoginRequired(Exception):
@@ -94,6 +96,20 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None, s
 def redirect(url: str) -> Response:
     """303 to URL (after a form POST)."""
     return RedirectResponse(url, status_code=303)
+
+
+def commit_or_show(
+    db: Session, change: Callable[[], _T], then: str | Callable[[_T], str], shown: Callable[[ApiError], Response]
+) -> Response:
+    """A form's change: run CHANGE and commit, then 303 to THEN (or THEN of CHANGE's result); on an ApiError roll
+    back and answer SHOWN(error), the page again with the error on it."""
+    try:
+        result = change()
+        db.commit()
+    except ApiError as exc:
+        db.rollback()
+        return shown(exc)
+    return redirect(then if isinstance(then, str) else then(result))
 
 
 def form_str(form: FormData, name: str, default: str = "") -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, lazyload
@@ -89,6 +90,22 @@ def require(role: str | None, needed: str, project_key: str, missing: ApiError) 
     return role
 
 
+_Row = TypeVar("_Row", Dataset, TrainedModel, SavedModel)
+
+
+def _in_project(
+    db: Session, user: User, model: type[_Row], what: str, ident: int | str, needed: str, numeric: bool = False
+) -> _Row:
+    """The MODEL row IDENT (a row with a project_id) if USER holds NEEDED in its project; 404 WHAT otherwise.
+    NUMERIC: the id is an SQL integer, so anything else is not found without a query."""
+    missing = not_found(what, ident)
+    row = db.get(model, ident) if not numeric or is_sql_int(ident) else None  # type: ignore[arg-type]
+    if row is None:
+        raise missing
+    check(db, user, db.get(Project, row.project_id), needed, missing)  # type: ignore[arg-type]
+    return row
+
+
 def project(db: Session, user: User, key: str, needed: str = "reader") -> Project:
     """The project KEY if USER holds NEEDED in it."""
     missing = not_found("project", key)
@@ -101,12 +118,7 @@ def project(db: Session, user: User, key: str, needed: str = "reader") -> Projec
 
 def dataset(db: Session, user: User, dataset_id: int, needed: str = "reader") -> Dataset:
     """The dataset DATASET_ID if USER holds NEEDED in its project."""
-    missing = not_found("dataset", dataset_id)
-    row = db.get(Dataset, dataset_id) if is_sql_int(dataset_id) else None
-    if row is None:
-        raise missing
-    check(db, user, db.get(Project, row.project_id), needed, missing)  # type: ignore[arg-type]
-    return row
+    return _in_project(db, user, Dataset, "dataset", dataset_id, needed, numeric=True)
 
 
 def analysis(db: Session, user: User, analysis_id: str, needed: str = "reader") -> Analysis:
@@ -159,19 +171,9 @@ _SESSION_WITH_ROLE = (
 
 def trained_model(db: Session, user: User, tmid: str, needed: str = "reader") -> TrainedModel:
     """The trained model TMID if USER holds NEEDED in its project."""
-    missing = not_found("trained model", tmid)
-    row = db.get(TrainedModel, tmid)
-    if row is None:
-        raise missing
-    check(db, user, db.get(Project, row.project_id), needed, missing)  # type: ignore[arg-type]
-    return row
+    return _in_project(db, user, TrainedModel, "trained model", tmid, needed)
 
 
 def saved_model(db: Session, user: User, saved_model_id: int, needed: str = "reader") -> SavedModel:
     """The saved model SAVED_MODEL_ID if USER holds NEEDED in its project."""
-    missing = not_found("saved model", saved_model_id)
-    row = db.get(SavedModel, saved_model_id) if is_sql_int(saved_model_id) else None
-    if row is None:
-        raise missing
-    check(db, user, db.get(Project, row.project_id), needed, missing)  # type: ignore[arg-type]
-    return row
+    return _in_project(db, user, SavedModel, "saved model", saved_model_id, needed, numeric=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import math
 from pathlib import Path
 from typing import Any
 
@@ -11,19 +10,10 @@ import pyarrow as pa
 
 from server.errors import ApiError, invalid
 from server.services import csv_source, tables
+from server.services.json_cells import json_value
 from server.services.type_inference import infer_schema
 
 PREVIEW_ROWS = 20
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value
 
 
 def _whole_rows(text: str, source: csv_source.CsvSource) -> str:
@@ -72,5 +62,5 @@ def sniff(upload: Path, filename: str, fields: dict[str, str]) -> dict[str, Any]
         work.unlink(missing_ok=True)
     columns = [{"name": c["name"], "type": c["type"]} for c in infer_schema(table.to_pandas())]
     names = table.column_names
-    rows = [[_json_value(r.get(n)) for n in names] for r in table.slice(0, PREVIEW_ROWS).to_pylist()]
+    rows = [[json_value(r.get(n)) for n in names] for r in table.slice(0, PREVIEW_ROWS).to_pylist()]
     return {"source": source.as_dict(), "columns": columns, "rows": rows}

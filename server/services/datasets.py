@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from sqlalchemy.orm import Session
 from server.errors import ApiError, conflict, invalid
 from server.models import Analysis, Dataset, Project, User
 from server.services import audit, column_stats, image_zip, storage, table_store
+from server.services.json_cells import json_value
 from server.services.type_inference import infer_schema
 from server.settings import Settings
 
@@ -112,16 +112,6 @@ def files_root(settings: Settings, dataset: Dataset) -> Path:
     return settings.data_root / dataset.path / "files"
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return value
-
-
 def preview(settings: Settings, dataset: Dataset, limit: int) -> dict[str, Any]:
     """The first LIMIT rows as {columns, rows}."""
     if not 1 <= limit <= 10_000:
@@ -132,7 +122,7 @@ def preview(settings: Settings, dataset: Dataset, limit: int) -> dict[str, Any]:
     if batch is None:
         return {"columns": columns, "rows": []}
     data = batch.to_pylist()
-    return {"columns": columns, "rows": [[_json_value(r.get(c)) for c in columns] for r in data]}
+    return {"columns": columns, "rows": [[json_value(r.get(c)) for c in columns] for r in data]}
 
 
 def delete(db: Session, settings: Settings, dataset: Dataset) -> None:

@@ -13,7 +13,7 @@ from server.api.deps import DbDep, SettingsDep
 from server.errors import ApiError, invalid
 from server.models import User
 from server.services import access, analyses, mltasks
-from webui.web import CsrfForm, PageRoute, PageUser, form_str, redirect, render
+from webui.web import CsrfForm, PageRoute, PageUser, commit_or_show, form_str, redirect, render
 
 router = APIRouter(route_class=PageRoute)
 
@@ -87,10 +87,9 @@ def create_ml_task(
     analysis = access.analysis(db, user, analysis_id, "writer")
     target = form_str(form, "target")
     ptype = form_str(form, "prediction_type") or None
-    try:
-        task = mltasks.create(db, settings, user, analysis, target, ptype, form_str(form, "name") or None)
-        db.commit()
-    except ApiError as exc:
-        db.rollback()
-        return _analysis(request, db, user, analysis_id, exc, {"target": target, "prediction_type": ptype})
-    return redirect(f"/ml-tasks/{task.id}/design")
+    return commit_or_show(
+        db,
+        lambda: mltasks.create(db, settings, user, analysis, target, ptype, form_str(form, "name") or None),
+        lambda task: f"/ml-tasks/{task.id}/design",
+        lambda exc: _analysis(request, db, user, analysis_id, exc, {"target": target, "prediction_type": ptype}),
+    )

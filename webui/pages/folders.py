@@ -13,7 +13,7 @@ from server.models import User
 from server.services import access, folders, weights
 from server.settings import Settings
 from webui.pages.projects import project_view
-from webui.web import CsrfForm, PageRoute, PageUser, form_str, redirect, render
+from webui.web import CsrfForm, PageRoute, PageUser, commit_or_show, form_str, redirect, render
 
 router = APIRouter(route_class=PageRoute)
 
@@ -29,13 +29,12 @@ def create_folder(
 ) -> Response:
     """Create a folder (writers), then show it."""
     project = access.project(db, user, key, "writer")
-    try:
-        folder = folders.create(db, settings, project, user, form_str(form, "name"))
-        db.commit()
-    except ApiError as exc:
-        db.rollback()
-        return project_view(request, db, user, key, exc)
-    return redirect(f"/folders/{folder.id}")
+    return commit_or_show(
+        db,
+        lambda: folders.create(db, settings, project, user, form_str(form, "name")),
+        lambda folder: f"/folders/{folder.id}",
+        lambda exc: project_view(request, db, user, key, exc),
+    )
 
 
 @router.get("/folders/{folder_id}", response_class=HTMLResponse)
@@ -77,13 +76,12 @@ def delete_file(
 ) -> Response:
     """Delete one file (writers)."""
     folder = folders.load(db, user, folder_id, "writer")
-    try:
-        folders.delete_file(db, settings, folder, user, form_str(form, "path"))
-        db.commit()
-    except ApiError as exc:
-        db.rollback()
-        return _folder(request, db, user, settings, folder_id, exc)
-    return redirect(f"/folders/{folder_id}")
+    return commit_or_show(
+        db,
+        lambda: folders.delete_file(db, settings, folder, user, form_str(form, "path")),
+        f"/folders/{folder_id}",
+        lambda exc: _folder(request, db, user, settings, folder_id, exc),
+    )
 
 
 @router.post("/folders/{folder_id}/delete", response_class=HTMLResponse)

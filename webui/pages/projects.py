@@ -10,7 +10,7 @@ from server.api.deps import DbDep
 from server.errors import ApiError
 from server.models import User
 from server.services import access, analyses, datasets, folders, projects, registry
-from webui.web import CsrfForm, PageRoute, PageUser, form_str, redirect, render
+from webui.web import CsrfForm, PageRoute, PageUser, commit_or_show, form_str, render
 
 router = APIRouter(route_class=PageRoute)
 
@@ -37,13 +37,12 @@ def create_project(
 ) -> Response:
     """Create a project; the user becomes its admin."""
     key, name = form_str(form, "key").strip(), form_str(form, "name")
-    try:
-        project = projects.create(db, user, key, name)
-        db.commit()
-    except ApiError as exc:
-        db.rollback()
-        return _home(request, db, user, exc, {"key": key, "name": name})
-    return redirect(f"/projects/{project.key}")
+    return commit_or_show(
+        db,
+        lambda: projects.create(db, user, key, name),
+        lambda project: f"/projects/{project.key}",
+        lambda exc: _home(request, db, user, exc, {"key": key, "name": name}),
+    )
 
 
 @router.get("/projects/{key}", response_class=HTMLResponse)
@@ -87,10 +86,9 @@ def set_member(
 ) -> Response:
     """Give a user a role in the project (admins)."""
     project = access.project(db, user, key, "admin")
-    try:
-        projects.set_member(db, user, project, form_str(form, "username").strip(), form_str(form, "role"))
-        db.commit()
-    except ApiError as exc:
-        db.rollback()
-        return project_view(request, db, user, key, exc)
-    return redirect(f"/projects/{key}#members")
+    return commit_or_show(
+        db,
+        lambda: projects.set_member(db, user, project, form_str(form, "username").strip(), form_str(form, "role")),
+        f"/projects/{key}#members",
+        lambda exc: project_view(request, db, user, key, exc),
+    )

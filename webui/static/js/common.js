@@ -7,6 +7,44 @@ function csrfToken() {
 }
 window.csrfToken = csrfToken;
 
+// An upload form with a progress bar (upload.js, model_import.js): its parts, and a request sent with progress.
+function uploadParts(form) {
+  const bar = form.querySelector(".progress");
+  return {
+    bar,
+    fill: bar.querySelector("div"),
+    status: form.querySelector(".upload-status"),
+    button: form.querySelector('button[type="submit"]'),
+    fileInput: form.querySelector('input[type="file"]'),
+    nameInput: form.querySelector('input[name="name"]'),
+  };
+}
+window.uploadParts = uploadParts;
+
+// Send BODY on the opened XHR with the CSRF header, the bar filling up, then DONE_TEXT once all is sent.
+function sendWithProgress(xhr, parts, body, doneText) {
+  xhr.setRequestHeader("X-CSRF-Token", csrfToken());
+  xhr.upload.addEventListener("progress", (e) => {
+    if (!e.lengthComputable) return;
+    const pct = Math.round((100 * e.loaded) / e.total);
+    parts.fill.style.width = `${pct}%`;
+    parts.status.textContent = pct < 100 ? `Uploading… ${pct}%` : doneText;
+  });
+  parts.button.disabled = true;
+  parts.bar.hidden = false;
+  parts.fill.style.width = "0";
+  parts.status.className = "upload-status hint";
+  parts.status.textContent = "Uploading…";
+  xhr.send(body);
+}
+window.sendWithProgress = sendWithProgress;
+
+// The JSON body of a finished XHR, {} when it has none.
+function responseJson(xhr) {
+  try { return JSON.parse(xhr.responseText); } catch (err) { return {}; }
+}
+window.responseJson = responseJson;
+
 async function copyText(text) {
   try {
     await navigator.clipboard.writeText(text);

@@ -4,12 +4,8 @@
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("import-form");
   if (!form) return;
-  const bar = form.querySelector(".progress");
-  const fill = bar.querySelector("div");
-  const status = form.querySelector(".upload-status");
-  const button = form.querySelector('button[type="submit"]');
-  const fileInput = form.querySelector('input[type="file"]');
-  const nameInput = form.querySelector('input[name="name"]');
+  const parts = window.uploadParts(form);
+  const { bar, status, button, fileInput, nameInput } = parts;
 
   const failed = (text) => {
     button.disabled = false;
@@ -27,16 +23,8 @@ document.addEventListener("DOMContentLoaded", () => {
     event.preventDefault();
     const xhr = new XMLHttpRequest();
     xhr.open("POST", form.dataset.url);
-    xhr.setRequestHeader("X-CSRF-Token", window.csrfToken());
-    xhr.upload.addEventListener("progress", (e) => {
-      if (!e.lengthComputable) return;
-      const pct = Math.round((100 * e.loaded) / e.total);
-      fill.style.width = `${pct}%`;
-      status.textContent = pct < 100 ? `Uploading… ${pct}%` : "Checking that Keras loads it safely…";
-    });
     xhr.addEventListener("load", () => {
-      let body = {};
-      try { body = JSON.parse(xhr.responseText); } catch (err) { body = {}; }
+      const body = window.responseJson(xhr);
       if (xhr.status === 201) {
         window.location.href = `/saved-models/${body.id}`;
         return;
@@ -44,11 +32,6 @@ document.addEventListener("DOMContentLoaded", () => {
       failed(body.detail || `Import failed (HTTP ${xhr.status}).`);
     });
     xhr.addEventListener("error", () => failed("The upload was interrupted; check the connection and retry."));
-    button.disabled = true;
-    bar.hidden = false;
-    fill.style.width = "0";
-    status.className = "upload-status hint";
-    status.textContent = "Uploading…";
-    xhr.send(new FormData(form));
+    window.sendWithProgress(xhr, parts, new FormData(form), "Checking that Keras loads it safely…");
   });
 });

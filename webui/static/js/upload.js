@@ -7,12 +7,8 @@
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("upload-form");
   if (!form) return;
-  const bar = form.querySelector(".progress");
-  const fill = bar.querySelector("div");
-  const status = form.querySelector(".upload-status");
-  const button = form.querySelector('button[type="submit"]');
-  const fileInput = form.querySelector('input[type="file"]');
-  const nameInput = form.querySelector('input[name="name"]');
+  const parts = window.uploadParts(form);
+  const { bar, status, button, fileInput, nameInput } = parts;
   const pathInput = form.querySelector('input[name="path"]');
   const raw = form.dataset.method === "PUT";
 
@@ -35,16 +31,8 @@ document.addEventListener("DOMContentLoaded", () => {
     } else {
       xhr.open("POST", form.dataset.url);
     }
-    xhr.setRequestHeader("X-CSRF-Token", window.csrfToken());
-    xhr.upload.addEventListener("progress", (e) => {
-      if (!e.lengthComputable) return;
-      const pct = Math.round((100 * e.loaded) / e.total);
-      fill.style.width = `${pct}%`;
-      status.textContent = pct < 100 ? `Uploading… ${pct}%` : raw ? "Storing…" : "Reading and profiling the data…";
-    });
     xhr.addEventListener("load", () => {
-      let body = {};
-      try { body = JSON.parse(xhr.responseText); } catch (err) { body = {}; }
+      const body = window.responseJson(xhr);
       if (xhr.status === 201 && raw) {
         status.textContent = `Stored ${body.path || body.name}.`;
         window.location.reload();
@@ -65,11 +53,6 @@ document.addEventListener("DOMContentLoaded", () => {
       status.className = "upload-status error";
       status.textContent = "The upload was interrupted; check the connection and retry.";
     });
-    button.disabled = true;
-    bar.hidden = false;
-    fill.style.width = "0";
-    status.className = "upload-status hint";
-    status.textContent = "Uploading…";
-    xhr.send(raw ? fileInput.files[0] : data);
+    window.sendWithProgress(xhr, parts, raw ? fileInput.files[0] : data, raw ? "Storing…" : "Reading and profiling the data…");
   });
 });
