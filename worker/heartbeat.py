@@ -125,11 +125,21 @@ class Heartbeat:
                     reconciler.loop_once(settings, set(runner.ACTIVE_SCRATCH))
                 except Exception:
                     log.exception("reconciler pass failed")
+        self._mark_stopped()
 
     def stop(self) -> None:
-        """Stop beating and mark the worker stopped."""
+        """Stop beating; this thread then marks the worker stopped (see wait_stopped)."""
+        # Never a database write here: stop() runs in a signal handler, which may have interrupted the main
+        # thread while it held a lock (logging, the pool) that the write would then wait on for minutes.
         self._stop.set()
 
+    def wait_stopped(self, timeout: float) -> bool:
+        """Wait up to TIMEOUT seconds for the row to say stopped; True if it does."""
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _mark_stopped(self) -> None:
         def _do(db: Any) -> None:
             row = db.get(WorkerRecord, self.name)
             if row is not None:

@@ -47,10 +47,14 @@ def _on_setup(sender: str | None = None, instance: object = None, **_kw: object)
     log.info("fitstudio worker %s set up on queues %s with GPUs %s", name, queues, _pool.gpus)
 
 
+STOP_WRITE_WAIT_S = 10  # how long an exit waits for the heartbeat thread to mark the worker stopped
+
+
 def _stopped_before_ready(_signum: int, _frame: object) -> None:
     """SIGTERM before Celery is ready: mark the worker stopped and exit (nothing runs yet)."""
     if _heartbeat is not None:
         _heartbeat.stop()
+        _heartbeat.wait_stopped(STOP_WRITE_WAIT_S)
     os._exit(0)
 
 
@@ -64,9 +68,18 @@ def _on_shutdown(sig: str | None = None, **_kw: object) -> None:
 
         def _now(_signum: int, _frame: object) -> None:
             log.warning("second SIGTERM: stopping at once; running trainings die with the worker")
+            if _heartbeat is not None:
+                _heartbeat.wait_stopped(STOP_WRITE_WAIT_S)
             os._exit(1)
 
         signal.signal(signal.SIGTERM, _now)
+
+
+@signals.worker_shutdown.connect
+def _on_stopped(**_kw: object) -> None:
+    """The end of a warm shutdown: the process exits once the heartbeat thread has marked the worker stopped."""
+    if _heartbeat is not None and not _heartbeat.wait_stopped(STOP_WRITE_WAIT_S * 3):
+        log.warning("worker %s exits before its row says stopped; it will show as silent", _heartbeat.name)
 
 
 @app.task(name="fitstudio.train", bind=True, acks_late=True, reject_on_worker_lost=True)
