@@ -115,10 +115,11 @@ class DistinctCounter:
 
 
 def _present(arr: pa.Array) -> pa.Array:
-    """ARR without nulls and float NaN."""
+    """ARR without nulls and float NaN (as it is when it has none: most batches, and the cheapest answer)."""
     if pa.types.is_floating(arr.type):
-        arr = arr.filter(pc.invert(pc.fill_null(pc.is_nan(arr), True)))
-    return arr.drop_null()
+        keep = ~np.isnan(arr.to_numpy(zero_copy_only=False))  # a null reads as NaN here
+        return arr if keep.all() else arr.filter(pa.array(keep))
+    return arr.drop_null() if arr.null_count else arr
 
 
 def as_numbers(arr: pa.Array) -> tuple[np.ndarray, int]:
@@ -136,9 +137,10 @@ def as_numbers(arr: pa.Array) -> tuple[np.ndarray, int]:
 class ColumnAccumulator:
     """What one streamed pass learns about one column, for its type."""
 
-    def __init__(self, kind: str) -> None:
-        """An empty accumulator for a column of type KIND."""
+    def __init__(self, kind: str, total_rows: int | None = None) -> None:
+        """An empty accumulator for a column of type KIND (in a table of TOTAL_ROWS rows, when known)."""
         self.kind = kind
+        self.total_rows = total_rows
         self.rows = self.missing = self.unparseable = self.present = 0
         self.distinct = DistinctCounter()
         self.n, self.mean, self.m2 = 0, 0.0, 0.0
@@ -147,7 +149,7 @@ class ColumnAccumulator:
         self.top: dict[Any, int] = {}
         self.top_exact = True
         self.words = 0
-        self.dates = 0
+        self.dates = self.not_dates = 0
         self.date_typed = False
         self.broken = False
 
@@ -172,8 +174,10 @@ class ColumnAccumulator:
         self.distinct.add(present)
         if pa.types.is_date(arr.type) or pa.types.is_timestamp(arr.type):
             self.date_typed = True
-        elif pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-            self.dates += int(pc.sum(pc.match_substring_regex(present, DATE_RE)).as_py() or 0)
+        elif (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) and self._may_be_dates():
+            found = int(pc.sum(pc.match_substring_regex(present, DATE_RE)).as_py() or 0)
+            self.dates += found
+            self.not_dates += len(present) - found
         if self.kind == "numeric":
             self._add_numbers(arr)
         elif self.kind == "categorical":
@@ -181,6 +185,10 @@ class ColumnAccumulator:
         elif self.kind == "text":
             strings = present.cast(pa.string()) if not pa.types.is_string(present.type) else present
             self.words += int(pc.sum(pc.list_value_length(pc.utf8_split_whitespace(strings))).as_py() or 0)
+
+    def _may_be_dates(self) -> bool:
+        """False once too many values are not dates for the column ever to be date-like (the regex is costly)."""
+        return self.total_rows is None or self.not_dates <= (1 - DATE_LIKE_RATIO) * self.total_rows
 
     def _add_numbers(self, arr: pa.Array) -> None:
         numbers, unparseable = as_numbers(arr)
@@ -297,7 +305,8 @@ def _histogram_json(edges: np.ndarray, counts: np.ndarray) -> dict[str, list]:
 
 def _one_pass(path: Path, columns: list[dict[str, Any]], known: dict[str, tuple[float, float]]) -> dict[str, Any]:
     """Accumulators of COLUMNS in one streamed pass; numeric columns with a KNOWN range get their bins counted."""
-    accs = {c["name"]: ColumnAccumulator(c["type"]) for c in columns}
+    total_rows = pq.ParquetFile(path).metadata.num_rows
+    accs = {c["name"]: ColumnAccumulator(c["type"], total_rows) for c in columns}
     bins = {n: (_edges(*known[n]), np.zeros(len(_edges(*known[n])) - 1, np.int64)) for n in accs if n in known}
     for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=list(accs)):
         for name, acc in accs.items():
