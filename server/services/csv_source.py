@@ -124,6 +124,8 @@ def detect_encoding(head: bytes) -> str:
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    if (utf16 := _utf16_without_bom(head)) is not None:
+        return utf16
     try:
         head.decode("utf-8")
         return "utf-8"
@@ -133,6 +135,23 @@ def detect_encoding(head: bytes) -> str:
     if any(b in head for b in (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")):
         return "latin-1"
     return "cp1252"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """utf-16-le or utf-16-be when HEAD reads as UTF-16 text without a BOM (mostly Latin letters: every second
+    byte zero, on one side only), else None."""
+    sample = head[:4096]
+    if len(sample) < 16 or b"\x00" not in sample:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    for encoding, zeros, letters in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if zeros.count(0) >= 0.9 * len(zeros) and letters.count(0) <= 0.1 * len(letters):
+            try:
+                sample[: len(sample) // 2 * 2].decode(encoding)
+            except UnicodeDecodeError:
+                return None
+            return encoding
+    return None
 
 
 def _decode_error(encoding: str, offset: int) -> Exception:
@@ -246,8 +265,8 @@ def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
         raise ApiError(
             415,
             "unsupported_file",
-            "This file is binary, not a CSV. Upload a text CSV, Parquet or ZIP (a UTF-16 CSV without a byte-order "
-            "mark needs encoding=utf-16-le or utf-16-be).",
+            "This file is binary, not a CSV. Upload a text CSV, Parquet or ZIP (a UTF-16 CSV that is not mostly "
+            "Latin letters and has no byte-order mark needs encoding=utf-16-le or utf-16-be).",
         )
     text = head_text(path, source.encoding)
     first_line = text.split("\n", 1)[0]

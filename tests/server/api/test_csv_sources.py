@@ -104,6 +104,13 @@ def test_utf16_with_bom_and_tabs(api: Any, project: str) -> None:
     _check_people(api, body)
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom(api: Any, project: str, encoding: str) -> None:
+    body = _upload(api, project, _european().encode(encoding), name=f"customers_{encoding.replace('-', '_')}")
+    assert body["source"]["encoding"] == encoding and body["source"]["delimiter"] == ";"
+    _check_people(api, body)
+
+
 def test_utf8_bom(api: Any, project: str) -> None:
     body = _upload(api, project, _english().encode("utf-8-sig"))
     assert body["source"]["encoding"] == "utf-8-sig"
