@@ -160,6 +160,20 @@ class Project:
         """The project's saved models."""
         return self.client.json("GET", f"/projects/{self.key}/saved-models")
 
+    def import_saved_model(self, name: str, path: str | Path) -> dict[str, Any]:
+        """Import a .keras (or legacy .h5) file trained elsewhere as version v1 of a new saved model NAME.
+
+        The file is streamed from disk; returns the API's saved model (its `versions[0]["imported"]` describes
+        the file). A file Keras cannot load raises InvalidRequest with code `invalid_model`."""
+        path = Path(path)
+        with open(path, "rb") as fh:
+            return self.client.json(
+                "POST",
+                f"/projects/{self.key}/saved-models/import",
+                data={"name": name},
+                files={"file": (path.name, fh, "application/octet-stream")},
+            )
+
     def set_member(self, username: str, role: str) -> None:
         """Give USERNAME ROLE (reader, writer, admin)."""
         self.client.json("PUT", f"/projects/{self.key}/members/{username}", json={"role": role})

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from starlette.datastructures import FormData
 
 from server.models import MLTask
+from server.schemas.settings import DATE_PARTS
 from server.services import architecture_inputs, mltasks, model_inputs
 from server.services.defaults import TRAINING_DEFAULT
 
@@ -58,6 +59,39 @@ def _gpu_list(raw: str) -> Any:
         return raw  # pydantic reports "gpu.gpu_list: Input should be a valid list"
 
 
+# Option fields the features tab has per type, with the value that stands for "unset" (data.md defaults).
+OPTION_DEFAULTS: dict[str, dict[str, str]] = {
+    "numeric": {"impute": "mean", "impute_value": "", "rescale": "standard"},
+    "categorical": {"encoding": "dummy", "max_values": "100"},
+    "date": {"dateparts": ""},  # a marker: the part checkboxes are read below
+    "text": {"max_tokens": "", "sequence_length": ""},  # empty: the task's text settings
+    "image": {"height": "", "width": "", "channels": ""},  # empty: the task's image settings
+}
+WORDS = {"impute", "rescale", "encoding"}  # the options that are not numbers
+PARTS = get_args(DATE_PARTS)
+
+
+def _feature_options(form: FormData, i: int, spec: dict[str, Any], kept: dict[str, Any]) -> dict[str, Any]:
+    """SPEC with the option fields the form shows for its type; one at its default is not written."""
+    fields = OPTION_DEFAULTS.get(spec["type"], {})
+    if not any(f"feature-{i}-{k}" in form for k in fields):
+        return {**kept, **spec} if kept.get("type") == spec["type"] else spec  # options set by API are kept
+    out = {k: v for k, v in kept.items() if k not in fields} if kept.get("type") == spec["type"] else {}
+    for key, default in fields.items():
+        raw = _text(form, f"feature-{i}-{key}")
+        if raw and raw != default:
+            out[key] = raw if key in WORDS else _number(form, f"feature-{i}-{key}")
+    out.pop("dateparts", None)
+    if spec["type"] == "numeric" and out.get("impute") != "constant":
+        out.pop("impute_value", None)  # only a constant imputation reads it
+    if spec["type"] == "date":
+        parts = [p for p in PARTS if form.get(f"feature-{i}-part-{p}")]
+        out.pop("parts", None)
+        if len(parts) < len(PARTS):
+            out["parts"] = parts  # none ticked: refused by validation (parts needs at least one)
+    return {**out, **spec}
+
+
 def settings_from_form(form: FormData, task: MLTask) -> dict[str, Any]:
     """The settings document the design form describes (values still unchecked; validate_settings checks them)."""
     features: dict[str, dict[str, Any]] = {}
@@ -67,8 +101,7 @@ def settings_from_form(form: FormData, task: MLTask) -> dict[str, Any]:
         name = form.get(f"feature-{i}-name")
         if isinstance(name, str):
             spec: dict[str, Any] = {"role": _text(form, f"feature-{i}-role"), "type": _text(form, f"feature-{i}-type")}
-            kept = stored.get(name) or {}
-            features[name] = {**kept, **spec} if kept.get("type") == spec["type"] else spec  # options set by API
+            features[name] = _feature_options(form, i, spec, stored.get(name) or {})
         i += 1
     code = {cell: str(form.get(f"code-{cell}") or "").replace("\r\n", "\n") for cell in CELLS}
     steps = _text(form, "training-steps_per_epoch")

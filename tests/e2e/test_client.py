@@ -90,3 +90,38 @@ def test_client_raises_typed_errors_with_detail(runtime: Runtime) -> None:
     with pytest.raises(InvalidRequest) as exc:
         client.create_project("lower")
     assert exc.value.status == 422 and exc.value.errors
+
+
+def test_client_imports_a_keras_file_as_a_saved_model(runtime: Runtime, tmp_path: Path) -> None:
+    import keras
+
+    from fitstudio.client import Client, Conflict, InvalidRequest
+
+    client = Client("http://testserver", runtime.api.token, transport=runtime.api.client._transport)
+    project = client.get_project(runtime.project)
+    inputs = keras.Input((3,), name="features")
+    model = keras.Model(inputs, keras.layers.Dense(1, name="out")(keras.layers.Dense(4, name="hidden")(inputs)))
+    model.save(tmp_path / "tiny.keras")
+
+    saved = project.import_saved_model("client-import", tmp_path / "tiny.keras")
+    assert saved["name"] == "client-import" and saved["active_version"] == "v1"
+    (version,) = saved["versions"]
+    assert version["id"] == "v1" and version["source"] == "imported"
+    assert version["imported"]["filename"] == "tiny.keras" and version["imported"]["input_shapes"] == {"features": [3]}
+    # The client's own listings show it.
+    listed = {s["id"]: s for s in project.list_saved_models()}
+    assert listed[saved["id"]]["name"] == "client-import"
+    summary = client.get_saved_model(saved["id"]).get_summary()
+    assert [v["id"] for v in summary["versions"]] == ["v1"] and summary["active_version"] == "v1"
+    copy = client.get_saved_model(saved["id"]).download(tmp_path / "copy.keras")
+    assert copy.read_bytes() == (tmp_path / "tiny.keras").read_bytes()
+
+    with pytest.raises(Conflict) as exc:
+        project.import_saved_model("client-import", tmp_path / "tiny.keras")
+    assert exc.value.code == "saved_model_exists"
+    corrupt = tmp_path / "corrupt.keras"
+    corrupt.write_bytes(b"this is not a zip archive" * 10)
+    with pytest.raises(InvalidRequest) as exc:
+        project.import_saved_model("client-corrupt", corrupt)
+    assert exc.value.status == 422 and exc.value.code == "invalid_model" and exc.value.errors
+    assert "client-corrupt" not in [s["name"] for s in project.list_saved_models()]

@@ -238,11 +238,11 @@ def test_design_form_shows_and_keeps_feature_options_set_through_the_api(web: We
     settings["features"]["mean radius"] = {"role": "input", "type": "numeric", "rescale": "minmax"}
     assert web.api.put(f"/api/v1/ml-tasks/{task['id']}/settings", json=settings).status_code == 200
     form = design_form(web, task["id"])
-    assert "rescale=minmax" in web.get(f"/ml-tasks/{task['id']}/design").text
+    index = next(k for k, v in form.items() if v == "mean radius").split("-")[1]
+    assert form[f"feature-{index}-rescale"] == "minmax"  # the control shows the stored option
     assert location(web.post(f"/ml-tasks/{task['id']}/design", {**form, "action": "save"}))
     stored = web.api.get(f"/api/v1/ml-tasks/{task['id']}/settings").json()["features"]["mean radius"]
     assert stored == {"role": "input", "type": "numeric", "rescale": "minmax"}
-    index = next(k for k, v in form.items() if v == "mean radius").split("-")[1]
     assert location(web.post(f"/ml-tasks/{task['id']}/design", {**form, f"feature-{index}-type": "categorical"}))
     stored = web.api.get(f"/api/v1/ml-tasks/{task['id']}/settings").json()["features"]["mean radius"]
     assert stored == {"role": "input", "type": "categorical"}  # another type: its options are dropped
