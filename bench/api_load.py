@@ -223,7 +223,10 @@ def main(argv: list[str] | None = None) -> int:
         stack.start_api()
         stack.project()
         ds = stack.upload(tabular_csv(stack.folder / "t.csv", 2_000 if args.quick else 20_000), "t")
-        task = stack.ml_task(ds["id"], "label", {"training": {"epochs": 500, "batch_size": 32}})
+        no_stop = {"enabled": False, "patience": 3}  # it must train through the load: no early stop
+        task = stack.ml_task(
+            ds["id"], "label", {"training": {"epochs": 500, "batch_size": 32, "early_stopping": no_stop}}
+        )
         first = stack.train(task["id"])  # queued: no worker yet, so the baseline runs on an idle machine
         baseline = load(stack, [first["id"]], rate, baseline_s) if baseline_s > 0 else None
         if baseline:

@@ -87,9 +87,9 @@ def of_model(
 ) -> dict[str, Any] | None:
     """evaluate() on the validation EvalSet with MODEL; None (logged) if it fails: it never fails a training."""
     try:
-        output = validation.predict(model)
-        original = getattr(validation, "original", None)  # a regression target's scaling undone
-        return evaluate(prediction_type, validation.y_true, original(output) if original else output, class_labels)
+        y_true, output = validation.outputs(model)  # the service's split, or advanced mode's user sequence
+        original = getattr(validation, "original", None)  # a regression target's scaling undone, logits activated
+        return evaluate(prediction_type, y_true, original(output) if original else output, class_labels)
     except Exception as exc:  # the evaluation is a view; the training's result stands without it
         print(f"[fitstudio] evaluation of the kept model skipped: {type(exc).__name__}: {exc}", flush=True)
         return None

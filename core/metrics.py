@@ -80,3 +80,19 @@ def probabilities(output: np.ndarray) -> np.ndarray:
         p1 = output.reshape(-1)
         return np.stack([1 - p1, p1], axis=1)
     return output
+
+
+# Stored in the fitted target (preprocessing["target"]) of a model whose output is logits: the activation that
+# turns its output into probabilities, applied to the metrics during training and to /predict's answers.
+OUTPUT_ACTIVATION = "output_activation"
+
+
+def activated(output: np.ndarray, activation: str | None) -> np.ndarray:
+    """OUTPUT with ACTIVATION applied: "sigmoid" (element-wise), "softmax" (over the last axis), or as it is."""
+    if activation not in ("sigmoid", "softmax"):
+        return output
+    logits = np.asarray(output, dtype="float64")
+    if activation == "sigmoid":
+        return 0.5 * (1.0 + np.tanh(0.5 * logits))  # the logistic function without overflow for large |x|
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)

@@ -3,8 +3,9 @@
 numeric: imputation (mean by default) + rescaling (standard by default); categorical: dummies of the most
 frequent values; date: its parts, standardised; all concatenated into `main`. categorical with `index` encoding:
 integer ids (0: unknown) into `<col>_preprocessed`. text: token ids (Keras TextVectorization vocabulary) into
-`<col>_preprocessed`. image: uint8 pixels at the feature's size into `<col>_preprocessed` (scaled to [0, 1] when
-batched). `report` counts, per input column, the values that did not parse and were imputed.
+`<col>_preprocessed`, padded and truncated at the start (DSS). image: uint8 pixels at the feature's size into
+`<col>_preprocessed` (scaled to [0, 1] when batched). `report` counts, per input column, the values that did not
+parse and were imputed.
 """
 
 from __future__ import annotations
@@ -104,6 +105,13 @@ def _fit_date(series: pd.Series, col: str, spec: dict[str, Any]) -> dict[str, An
     return {"column": col, "kind": "date", "dayfirst": dayfirst, "parts": names, "mean": means, "std": stds}
 
 
+# Text token ids are padded and truncated at the start, as DSS's tokenizer processor (keras pad_sequences) does.
+# Models trained before recorded no side: they were padded at the end (TextVectorization) and still are.
+TEXT_PADDING = "pre"
+TEXT_PADDING_BEFORE = "post"
+TEXT_CHUNK_ROWS = 8192  # rows tokenised at once: a ragged batch's memory grows with its longest text
+
+
 def _fit_text(series: pd.Series, text_settings: dict[str, int]) -> dict[str, Any]:
     from keras.layers import TextVectorization
 
@@ -117,6 +125,7 @@ def _fit_text(series: pd.Series, text_settings: dict[str, int]) -> dict[str, Any
         "vocabulary": [str(t) for t in layer.get_vocabulary()],
         "sequence_length": int(text_settings["sequence_length"]),
         "max_tokens": int(text_settings["max_tokens"]),
+        "padding": TEXT_PADDING,
     }
 
 
@@ -223,6 +232,12 @@ def report(frame: pd.DataFrame, prep: dict[str, Any]) -> dict[str, dict[str, Any
     return out
 
 
+def imputed_counts(frame: pd.DataFrame, prep: dict[str, Any]) -> dict[str, int]:
+    """Per numeric or date input column of FRAME, how many values were missing or did not parse and were imputed
+    (columns with none left out): what scoring answers beside its predictions."""
+    return {col: c["imputed"] for col, c in report(frame, prep).items() if c["imputed"]}
+
+
 def report_lines(counts: dict[str, dict[str, Any]], prep: dict[str, Any]) -> list[str]:
     """The log lines of a preprocessing report: one per input column."""
     how = {m["column"]: m.get("impute", "mean") for m in prep["main"]}
@@ -236,15 +251,25 @@ def report_lines(counts: dict[str, dict[str, Any]], prep: dict[str, Any]) -> lis
 
 
 def _text_ids(series: pd.Series, spec: dict[str, Any]) -> np.ndarray:
+    """Token ids of SERIES, SEQUENCE_LENGTH wide: padded and truncated on the side the fitted SPEC records."""
     from keras.layers import TextVectorization
 
-    layer = TextVectorization(
-        output_mode="int",
-        output_sequence_length=spec["sequence_length"],
-        vocabulary=spec["vocabulary"][2:] if spec["vocabulary"][:2] == ["", "[UNK]"] else spec["vocabulary"],
-    )
-    ids = layer(series.fillna("").astype(str).to_numpy())
-    return np.asarray(ids, dtype="int32")
+    vocabulary = spec["vocabulary"][2:] if spec["vocabulary"][:2] == ["", "[UNK]"] else spec["vocabulary"]
+    length = int(spec["sequence_length"])
+    texts = series.fillna("").astype(str).to_numpy()
+    side = spec.get("padding", TEXT_PADDING_BEFORE)
+    if side == TEXT_PADDING_BEFORE:
+        layer = TextVectorization(output_mode="int", output_sequence_length=length, vocabulary=vocabulary)
+        return np.asarray(layer(texts), dtype="int32")
+    layer = TextVectorization(output_mode="int", ragged=True, vocabulary=vocabulary)
+    out = np.zeros((len(texts), length), dtype="int32")
+    for start in range(0, len(texts), TEXT_CHUNK_ROWS):
+        ragged = layer(texts[start : start + TEXT_CHUNK_ROWS])
+        flat, ends = np.asarray(ragged.flat_values), np.asarray(ragged.row_limits())
+        for i, (end, size) in enumerate(zip(ends, np.asarray(ragged.row_lengths()), strict=True)):
+            kept = flat[end - min(int(size), length) : end]  # truncated at the start: the last tokens stay
+            out[start + i, length - len(kept) :] = kept  # padded at the start
+    return out
 
 
 def load_image(path_or_bytes: Any, spec: dict[str, Any]) -> np.ndarray:

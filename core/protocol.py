@@ -65,3 +65,25 @@ class ChildChannel:
         if envelope.get("id") != rid or not isinstance(envelope.get("reply"), dict):
             raise RuntimeError("out-of-order reply from the worker")
         return envelope["reply"]
+
+
+# The phases of a training, in order, as the child announces them ({"type": "status", "phase": ...}) and the
+# session's progress stores them; the words are what pages and the log show.
+PHASES: dict[str, str] = {
+    "queued": "queued",
+    "starting": "starting",
+    "loading_data": "loading data",
+    "preprocessing": "preprocessing",
+    "building_model": "building the model",
+    "training": "training",
+    "saving": "saving the model",
+    "evaluating": "evaluating",
+}
+MAX_PHASES = 32  # phases one run may record (a resumed run starts its own list); more are ignored
+
+
+def phase_event(phase: str) -> dict[str, Any]:
+    """The child's event announcing PHASE (one of PHASES)."""
+    if phase not in PHASES:
+        raise ValueError(f"unknown phase {phase!r}")
+    return {"type": "status", "phase": phase}

@@ -2,7 +2,10 @@
 
 The model is trained on (y - mean) / std; its outputs are put back on the target's scale with output * std + mean.
 The scaling lives in the trained model's preprocessing, under `target.scaling`; a model without it (trained
-before target scaling existed) predicts on the original scale already, and is used as it is.
+before target scaling existed) predicts on the original scale already, and is used as it is. The saved model file
+ends with a Keras `Rescaling` layer that undoes the scaling itself, so a downloaded model predicts the real target;
+the scaling then says so with `in_model: true`, and scoring does not undo it twice. A model saved before that
+(no `in_model`) still outputs the scaled target, and scoring undoes it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 import numpy as np
 
 KEY = "scaling"
+IN_MODEL = "in_model"  # the saved model's last layer undoes the scaling: its outputs are on the target's scale
 
 
 def fit(values: Any) -> dict[str, Any]:
@@ -42,3 +46,11 @@ def unscale(output: np.ndarray, scaling: dict[str, Any] | None) -> np.ndarray:
     if scaling is None:
         return output
     return np.asarray(output, dtype="float64") * scaling["std"] + scaling["mean"]
+
+
+def saved_output_to_target(output: np.ndarray, prep: dict[str, Any] | None) -> np.ndarray:
+    """A saved model's OUTPUT on the target's scale: unscaled unless the model does it itself (IN_MODEL)."""
+    scaling = of(prep)
+    if scaling is None or scaling.get(IN_MODEL):
+        return np.asarray(output, dtype="float64")
+    return unscale(output, scaling)

@@ -1,4 +1,4 @@
-"""The `fitstudio` command: up, api, worker, db upgrade, users create, tokens create / revoke, weights import."""
+"""The `fitstudio` command: up, api, worker, db upgrade, weights; the account commands are in cli_accounts."""
 
 from __future__ import annotations
 
@@ -6,18 +6,15 @@ import argparse
 import os
 import socket
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
+from collections.abc import Sequence
 
+from fitstudio import __version__
+from fitstudio.cli_accounts import add_account_commands, start_link_lines
+from fitstudio.cli_common import HelpFormatter, add_command
+from fitstudio.cli_common import settings as _settings
 from fitstudio.supervise import ProcessWatch, StopSignals
 
-
-def _settings():  # type: ignore[no-untyped-def]
-    # The CLI imports the server, the worker and uvicorn inside each command, so `fitstudio --help` starts fast.
-    from server.settings import get_settings
-
-    return get_settings()
+# The CLI imports the server, the worker and uvicorn inside each command, so `fitstudio --help` starts fast.
 
 
 def cmd_db_upgrade(_args: argparse.Namespace) -> int:
@@ -27,68 +24,6 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> int:
     settings = _settings()
     migrate(settings)
     print(f"database at head: {settings.sql_url.split('@')[-1]}")
-    return 0
-
-
-@contextmanager
-def _migrated_db() -> Iterator[Any]:
-    """A database session (committed on leaving), after bringing the schema up to date."""
-    from server.db import session_scope
-    from server.services.bootstrap import migrate
-
-    migrate(_settings())
-    with session_scope() as db:
-        yield db
-
-
-def _fail(text: str) -> int:
-    """Say TEXT on stderr as an error; the command's exit status."""
-    print(f"error: {text}", file=sys.stderr)
-    return 1
-
-
-def cmd_users_create(args: argparse.Namespace) -> int:
-    """Create a user (prompting for nothing: --password or token-only)."""
-    from server.errors import ApiError
-    from server.services import auth
-
-    try:
-        with _migrated_db() as db:
-            auth.create_user(db, args.name, password=args.password, is_admin=args.admin)
-    except ApiError as exc:
-        return _fail(exc.detail)
-    print(f"user {args.name} created{' (admin)' if args.admin else ''}")
-    return 0
-
-
-def cmd_tokens_create(args: argparse.Namespace) -> int:
-    """Print a new API token for a user, alone on the last line."""
-    from server.services import auth
-
-    with _migrated_db() as db:
-        user = auth.get_user(db, args.name)
-        if user is None:
-            return _fail(f"no user {args.name!r}; create it with 'fitstudio users create {args.name}'")
-        token = auth.create_token(db, user, args.token_name or "cli")
-    print(f"new token for {args.name}:")
-    print(token)
-    return 0
-
-
-def cmd_tokens_revoke(args: argparse.Namespace) -> int:
-    """Revoke an API token by its id (GET /api/v1/tokens lists a user's tokens with their ids)."""
-    from server.models import ApiToken, utcnow
-    from server.services import audit
-
-    with _migrated_db() as db:
-        row = db.get(ApiToken, args.id)
-        if row is None:
-            return _fail(f"no token with id {args.id}")
-        if row.revoked_at is None:
-            row.revoked_at = utcnow()
-            audit.record(db, None, "token.revoke", str(row.id), via="cli", owner=row.user.username)
-        owner, prefix = row.user.username, row.prefix
-    print(f"token {args.id} ({prefix}…) of {owner} is revoked")
     return 0
 
 
@@ -172,9 +107,14 @@ def cmd_api(args: argparse.Namespace) -> int:
     import uvicorn
 
     _default_public_url(args.host, args.port)
+    from server.db import session_scope
     from server.services.bootstrap import migrate
 
     migrate(_settings())
+    if not args.no_login_link:
+        with session_scope() as db:
+            lines = start_link_lines(db)
+        print("\n".join(lines), flush=True)
     uvicorn.run(
         "webui.app:create_app", factory=True, host=args.host, port=args.port, log_level="info", proxy_headers=False
     )
@@ -182,7 +122,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 
 def _prepare_up(args: argparse.Namespace) -> None:
-    """Migrate, create the admin and the demo on first start, print the login link."""
+    """Migrate, create the admin and the demo on first start, print a fresh login link (every start)."""
     from server.db import session_scope
     from server.services import bootstrap
 
@@ -190,19 +130,14 @@ def _prepare_up(args: argparse.Namespace) -> None:
     settings = _settings()
     settings.ensure_dirs()
     bootstrap.migrate(settings)
+    print(f"fitstudio home: {settings.home}", flush=True)
     with session_scope() as db:
         admin, token = bootstrap.ensure_admin(db)
         bootstrap.ensure_demo(db, settings, admin)
-    base = f"http://{args.host}:{args.port}"
-    print(f"fitstudio home: {settings.home}", flush=True)
-    if token:
+        lines = start_link_lines(db, token)
+    if token:  # the first start: the admin's API token, which its login link carries too
         print(f"admin user: {admin.username}\nAPI token: {token}", flush=True)
-        print(f"log in (this link works once, within a day): {base}/login?token={token}", flush=True)
-    else:
-        print(
-            f"open {base}/ (new login link: FITSTUDIO_HOME={settings.home} fitstudio tokens create {admin.username})",
-            flush=True,
-        )
+    print("\n".join(lines), flush=True)
 
 
 def _mark_worker_stopped(pid: int, _code: int) -> None:
@@ -252,57 +187,65 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
-    p = argparse.ArgumentParser(prog="fitstudio", description="Train Keras models as a service.")
-    sub = p.add_subparsers(dest="command", required=True)
+    p = argparse.ArgumentParser(
+        prog="fitstudio",
+        description="Train Keras models as a service: `fitstudio up` runs it all on this machine.",
+        epilog="`fitstudio COMMAND --help` describes a command. Settings: FITSTUDIO_* (docs/configuration.md).",
+        formatter_class=HelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"fitstudio {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    up = sub.add_parser("up", help="run everything on this machine (embedded defaults)")
-    up.add_argument("--host", default="127.0.0.1")
-    up.add_argument("--port", type=int, default=8000)
-    up.add_argument("--gpus", default="", help="GPUs for the embedded worker, e.g. 0,1")
+    up = add_command(
+        sub,
+        "up",
+        "run everything on this machine (embedded defaults)",
+        "run the API, the web UI and one "
+        "supervised training worker on this machine, with SQLite and a broker that need no server, all under "
+        "FITSTUDIO_HOME; the first start creates the admin and the DEMO project, every start prints a login link",
+    )
+    _serve_options(up)
+    up.add_argument("--gpus", default="", help="GPUs for the embedded worker, e.g. 0,1 (none: CPU only)")
     up.set_defaults(fn=cmd_up)
 
-    api = sub.add_parser("api", help="run the API and web UI")
-    api.add_argument("--host", default="127.0.0.1")
-    api.add_argument("--port", type=int, default=8000)
+    api = add_command(
+        sub,
+        "api",
+        "run the API and web UI",
+        "serve the API and the web UI (migrating the database first); "
+        "prints a fresh login link for the first site admin",
+    )
+    _serve_options(api)
+    api.add_argument("--no-login-link", action="store_true", help="print no login link (e.g. many API replicas)")
     api.set_defaults(fn=cmd_api)
 
-    wk = sub.add_parser("worker", help="run a training worker")
-    wk.add_argument("--queues", default="gpu,cpu")
-    wk.add_argument("--gpus", default="")
-    wk.add_argument("--concurrency", type=int, default=0)
-    wk.add_argument("--name", default="")
-    wk.add_argument("--loglevel", default="info")
+    wk = add_command(sub, "worker", "run a training worker", "run a Celery worker that trains sessions")
+    wk.add_argument("--queues", default="gpu,cpu", help="the queues it consumes, comma-separated")
+    wk.add_argument("--gpus", default="", help="GPU ids it hands to trainings, e.g. 0,1 (none: CPU only)")
+    wk.add_argument("--concurrency", type=int, default=0, help="trainings at once (0: one per GPU, at least 1)")
+    wk.add_argument("--name", default="", help="its name (none: fitstudio-PID@host)")
+    wk.add_argument("--loglevel", default="info", help="Celery's log level")
     wk.set_defaults(fn=cmd_worker)
 
-    db = sub.add_parser("db", help="database commands")
-    dbsub = db.add_subparsers(dest="db_command", required=True)
-    dbsub.add_parser("upgrade", help="migrate to the newest schema").set_defaults(fn=cmd_db_upgrade)
+    db = add_command(sub, "db", "database commands")
+    dbsub = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    add_command(dbsub, "upgrade", "migrate the database to the newest schema").set_defaults(fn=cmd_db_upgrade)
 
-    users = sub.add_parser("users", help="user accounts")
-    usub = users.add_subparsers(dest="users_command", required=True)
-    uc = usub.add_parser("create", help="create a user")
-    uc.add_argument("name")
-    uc.add_argument("--admin", action="store_true")
-    uc.add_argument("--password", default=None)
-    uc.set_defaults(fn=cmd_users_create)
+    add_account_commands(sub)
 
-    tokens = sub.add_parser("tokens", help="API tokens")
-    tsub = tokens.add_subparsers(dest="tokens_command", required=True)
-    tc = tsub.add_parser("create", help="print a new token for user NAME (last line)")
-    tc.add_argument("name")
-    tc.add_argument("--token-name", default="cli")
-    tc.set_defaults(fn=cmd_tokens_create)
-    tr = tsub.add_parser("revoke", help="revoke the token with id ID (see GET /api/v1/tokens)")
-    tr.add_argument("id", type=int)
-    tr.set_defaults(fn=cmd_tokens_revoke)
-
-    wt = sub.add_parser("weights", help="the pre-trained weights store (FITSTUDIO_WEIGHTS_DIR)")
-    wsub = wt.add_subparsers(dest="weights_command", required=True)
-    wi = wsub.add_parser("import", help="copy weights files (named as Keras asks for them) into the store")
-    wi.add_argument("files", nargs="+", metavar="FILE")
+    wt = add_command(sub, "weights", "the pre-trained weights store (FITSTUDIO_WEIGHTS_DIR)")
+    wsub = wt.add_subparsers(dest="weights_command", required=True, metavar="COMMAND")
+    wi = add_command(wsub, "import", "copy weights files (named as Keras asks for them) into the store")
+    wi.add_argument("files", nargs="+", metavar="FILE", help="a weights file, e.g. resnet50_weights_tf_….h5")
     wi.set_defaults(fn=cmd_weights_import)
-    wsub.add_parser("list", help="list the store's files").set_defaults(fn=cmd_weights_list)
+    add_command(wsub, "list", "list the store's files with their sizes").set_defaults(fn=cmd_weights_list)
     return p
+
+
+def _serve_options(command: argparse.ArgumentParser) -> None:
+    """--host and --port of up and api."""
+    command.add_argument("--host", default="127.0.0.1", help="the address to listen on (0.0.0.0: every interface)")
+    command.add_argument("--port", type=int, default=8000, help="the port to listen on")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -61,8 +61,16 @@ _ERRORS = {401: AuthenticationError, 403: PermissionDenied, 404: NotFound, 409: 
 class Client:
     """A connection to one fitstudio server."""
 
-    def __init__(self, url: str, token: str, timeout: float = 120.0, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        timeout: float = 120.0,
+        transport: httpx.BaseTransport | None = None,
+        page_size: int | None = None,
+    ):
         self.url = url.rstrip("/")
+        self.page_size = page_size  # lists are fetched PAGE_SIZE items a request (None: all in one)
         self._http = httpx.Client(
             base_url=f"{self.url}/api/v1",
             headers={"Authorization": f"Bearer {token}"},
@@ -97,10 +105,21 @@ class Client:
         response = self.request(method, path, **kw)
         return response.json() if response.content else None
 
+    def list_all(self, path: str) -> list[Any]:
+        """Every item of list endpoint PATH, following its pages (each answer's X-Next-Cursor, as in its Link)."""
+        items: list[Any] = []
+        params = {"limit": self.page_size} if self.page_size else {}
+        while True:
+            response = self.request("GET", path, params=params)
+            items.extend(response.json())
+            if not response.headers.get("X-Next-Cursor"):
+                return items
+            params["cursor"] = response.headers["X-Next-Cursor"]
+
     # projects ---------------------------------------------------------------
     def list_projects(self) -> list[dict[str, Any]]:
         """The projects you can see."""
-        return self.json("GET", "/projects")
+        return self.list_all("/projects")
 
     def create_project(self, key: str, name: str = "") -> Project:
         """Create a project (you become its admin)."""
@@ -121,7 +140,7 @@ class Client:
 
     def list_workers(self) -> list[dict[str, Any]]:
         """The workers and their heartbeats."""
-        return self.json("GET", "/workers")
+        return self.list_all("/workers")
 
 
 class Project:
@@ -145,7 +164,7 @@ class Project:
 
     def list_datasets(self) -> list[dict[str, Any]]:
         """The project's datasets."""
-        return self.client.json("GET", f"/projects/{self.key}/datasets")
+        return self.client.list_all(f"/projects/{self.key}/datasets")
 
     def create_analysis(self, dataset_id: int, name: str = "") -> Analysis:
         """A new analysis on a dataset."""
@@ -154,11 +173,11 @@ class Project:
 
     def list_analyses(self) -> list[dict[str, Any]]:
         """The project's analyses."""
-        return self.client.json("GET", f"/projects/{self.key}/analyses")
+        return self.client.list_all(f"/projects/{self.key}/analyses")
 
     def list_saved_models(self) -> list[dict[str, Any]]:
         """The project's saved models."""
-        return self.client.json("GET", f"/projects/{self.key}/saved-models")
+        return self.client.list_all(f"/projects/{self.key}/saved-models")
 
     def import_saved_model(self, name: str, path: str | Path) -> dict[str, Any]:
         """Import a .keras (or legacy .h5) file trained elsewhere as version v1 of a new saved model NAME.
@@ -201,7 +220,7 @@ class Analysis:
 
     def list_ml_tasks(self) -> list[dict[str, Any]]:
         """The analysis's ML tasks."""
-        return self.client.json("GET", f"/analyses/{self.id}/ml-tasks")
+        return self.client.list_all(f"/analyses/{self.id}/ml-tasks")
 
 
 class MLTask:
@@ -235,7 +254,7 @@ class MLTask:
 
     def list_sessions(self) -> list[dict[str, Any]]:
         """Sessions, newest first."""
-        return self.client.json("GET", f"/ml-tasks/{self.id}/sessions")
+        return self.client.list_all(f"/ml-tasks/{self.id}/sessions")
 
     def wait_train_complete(
         self, session_id: int | None = None, timeout: float = 3600, poll: float = 1.0
@@ -271,7 +290,7 @@ class MLTask:
 
     def get_trained_models_ids(self) -> list[str]:
         """Ids of the trained models."""
-        return self.client.json("GET", f"/ml-tasks/{self.id}/trained-models")
+        return self.client.list_all(f"/ml-tasks/{self.id}/trained-models")
 
     def get_trained_model_details(self, trained_model_id: str) -> dict[str, Any]:
         """Metrics, history, input shapes, classes, location."""
@@ -300,6 +319,10 @@ class TrainedModel:
     def download(self, path: str | Path) -> Path:
         """Save the .keras file to PATH."""
         return _download(self.client, f"/trained-models/{self.id}/download", path)
+
+    def get_summary(self) -> dict[str, Any]:
+        """{layers: [{name, type, output_shape, params, trainable}], params, trainable_params}."""
+        return self.client.json("GET", f"/trained-models/{self.id}/summary")
 
     def predict(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
         """Predictions (and class probabilities) for ROWS."""

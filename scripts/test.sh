@@ -19,6 +19,12 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
   { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium; } >/dev/null 2>&1 \
     || echo "note: could not install chromium; the browser test fails when CI=true, skips otherwise" >&2
 fi
+# The README's curl walkthrough (tests/e2e/test_readme_up.py runs it) needs curl and jq.
+if ! { command -v curl && command -v jq; } >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    curl jq; } >/dev/null 2>&1 || echo "note: could not install curl and jq; the README walkthrough test fails" >&2
+fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/lint-imports  # the layers: [tool.importlinter] in pyproject.toml, docs/architecture.md

@@ -12,6 +12,7 @@ from server.api import (
     analyses,
     audit,
     datasets,
+    docs_assets,
     errors,
     events,
     folders,
@@ -54,8 +55,11 @@ def create_api() -> FastAPI:
         title="fitstudio",
         version="0.1.0",
         description="Train Keras models as a service: datasets, ML tasks, training sessions, models.",
+        docs_url=None,  # docs_assets serves /docs and /redoc from packaged assets, not FastAPI's CDN
+        redoc_url=None,
     )
     errors.install(app)
+    docs_assets.install(app)
     # One router per resource; managed folders and the weights store are data.md's.
     resources = (projects, datasets, analyses, mltasks, sessions, events, trained_models, saved_models, tokens, audit)
     for module in (*resources, folders, weights):

@@ -6,10 +6,11 @@ from typing import Any, get_args
 
 from starlette.datastructures import FormData
 
+from core.catalog import CUSTOM_SCORE
 from server.models import MLTask
 from server.schemas.settings import DATE_PARTS
 from server.services import architecture_inputs, mltasks, model_inputs
-from server.services.defaults import TRAINING_DEFAULT
+from server.services.defaults import CUSTOM_SCORE_EXAMPLE, TRAINING_DEFAULT
 
 CELLS = ("architecture", "training", "custom_score")
 TABS = (
@@ -104,6 +105,8 @@ def settings_from_form(form: FormData, task: MLTask) -> dict[str, Any]:
             features[name] = _feature_options(form, i, spec, stored.get(name) or {})
         i += 1
     code = {cell: str(form.get(f"code-{cell}") or "").replace("\r\n", "\n") for cell in CELLS}
+    if code["custom_score"].strip() == CUSTOM_SCORE_EXAMPLE.strip() and _text(form, "metric") != CUSTOM_SCORE:
+        code["custom_score"] = ""  # the template the tab shows is not a cell until edited or used as the metric
     steps = _text(form, "training-steps_per_epoch")
     return {
         "features": features,
@@ -144,7 +147,10 @@ def form_context(task: MLTask, doc: dict[str, Any]) -> dict[str, Any]:
     code = dict(doc.get("code") or {})
     if not (code.get("training") or "").strip():
         code["training"] = TRAINING_DEFAULT  # advanced mode starts from the default code
+    if not (code.get("custom_score") or "").strip():
+        code["custom_score"] = CUSTOM_SCORE_EXAMPLE  # the tab shows the template to fill in (code-cells.md)
     kinds = {c["type"] for c in columns if c["role"] == "input"}
+    types = {c["type"] for c in columns}
     return {
         "columns": columns,
         "metrics": mltasks.metric_choices(task.prediction_type),
@@ -152,6 +158,9 @@ def form_context(task: MLTask, doc: dict[str, Any]) -> dict[str, Any]:
         "tabs": TABS,
         "has_images": "image" in kinds,
         "has_text": "text" in kinds,
+        # The Images and Text panels only for data that has such a feature (rejected or not): tabular data has neither.
+        "show_images": "image" in types,
+        "show_text": "text" in types,
         "training_default": TRAINING_DEFAULT,
         "defaults": architecture_inputs.default_cells(task.prediction_type, doc.get("features") or {}),
     }

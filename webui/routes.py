@@ -47,7 +47,7 @@ def login_page(request: Request, db: DbDep, token: str | None = None, next: str 
             return response
         error = (
             "That login link is not valid any more: a link logs in once, and only soon after its token was created. "
-            "Create a new one with `fitstudio tokens create NAME`, or log in with your password."
+            "Print a new one with `fitstudio login-link NAME`, or log in with your password."
         )
         return render(request, "login.html", {"error": error}, status_code=401)
     return render(request, "login.html", {"error": None, "next": _next_url(next)})

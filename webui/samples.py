@@ -13,7 +13,7 @@ from fitstudio.deep_learning.sequences import DataAugmentationSequence
 
 def build_sequences(build_train_sequence_with_batch_size, build_validation_sequence_with_batch_size):
     batch_size = 16
-    # Random flips, rotations and zooms of the images; each batch holds the originals plus one augmented copy.
+    # Random flips, rotations and zooms of the images; each batch holds two augmented copies (as in DSS).
     augmentator = Sequential([RandomFlip("horizontal"), RandomRotation(0.1), RandomZoom(0.1)])
     train_sequence = DataAugmentationSequence(
         build_train_sequence_with_batch_size(batch_size), "{image_input}", augmentator, n_augmentation=2

@@ -145,14 +145,21 @@ def fmt_duration(seconds: float | None) -> str:
 
 
 def fmt_num(value: Any) -> str:
-    """A metric value with 4 significant digits ('—' for none or NaN)."""
+    """A metric value by the one rule of every page (formatNumber in common.js is the same): docs/webui.md."""
     if value is None:
         return "—"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
     if math.isnan(value) or math.isinf(value):
         return "—"
-    return f"{value:.4g}"
+    size = abs(value)
+    if size >= 1e15 or 0 < size < 1e-4:
+        mantissa, exponent = f"{value:.3e}".split("e")
+        return f"{float(mantissa):g}e{int(exponent)}"  # 1.234e-5
+    text = f"{value:.4g}"  # 4 significant digits, trailing zeros dropped: 0.9987, 0.5, 123.5
+    if value == int(value) or size >= 1e4 or "e" in text:
+        return str(math.floor(value + 0.5))  # integers, and from 9999.95 up, without decimals (halves up, as JS)
+    return text
 
 
 def fmt_bytes(value: int | None) -> str:

@@ -265,7 +265,7 @@ def run_session(session_id: int, worker_name: str, pool: GpuPool, should_stop: A
                 scratch,
                 job,
                 gpus,
-                SessionSink(session_id, lease),
+                SessionSink(session_id, lease, session.progress),
                 storage.session_dir(settings, session_id) / "output.log",
                 lambda req: child_requests.answer(settings, session.design, req, workspace.granted),
                 should_stop,

@@ -16,6 +16,7 @@ from typing import Any
 
 from core.protocol import reply_line
 from worker import child_process, state
+from worker.phases import PhaseTrack
 
 log = logging.getLogger(__name__)
 
@@ -30,12 +31,14 @@ FLOOD_EVENTS = 2000  # more events than this in FLOOD_WINDOW_S ends the training
 FLOOD_WINDOW_S = 5.0
 MAX_REQUESTS = 10_000  # model look-ups a training may make
 MAX_UNREAD_REPLY_BYTES = 256 << 10
+PROGRESS_KEYS = ("epoch", "epochs", "batch", "batches")
 
 
 class Sink:
     """Where a child's progress goes; the base class drops it (dry runs)."""
 
     label: str = "dry run"
+    start: dict[str, Any] = {}  # the stored progress a run starts from (the phases' writes keep its epochs)
 
     def progress(self, progress: dict[str, Any]) -> bool:
         """Store batch progress; False when the work is no longer ours."""
@@ -53,9 +56,10 @@ class Sink:
 class SessionSink(Sink):
     """A training session's row, written only while we hold its lease."""
 
-    def __init__(self, session_id: int, lease: int):
+    def __init__(self, session_id: int, lease: int, progress: dict[str, Any] | None = None):
         self.session_id = session_id
         self.lease = lease
+        self.start = {k: v for k, v in (progress or {}).items() if k in PROGRESS_KEYS}
         self.label = f"session {session_id}"
 
     def progress(self, progress: dict[str, Any]) -> bool:
@@ -135,7 +139,8 @@ class Supervisor:
         self._drain_started: float | None = None
         self._interrupt_sent = False
         self._last_batch_write = 0.0
-        self.progress: dict[str, Any] = {}
+        self.progress: dict[str, Any] = dict(sink.start)
+        self.phases = PhaseTrack()
         self.outcome = Outcome()
 
     # The child's side --------------------------------------------------------------------------------------
@@ -173,8 +178,14 @@ class Supervisor:
     def _handle(self, event: dict[str, Any], pending_batch: list[dict[str, Any]]) -> None:
         kind = event.get("type")
         if kind == "batch":
-            self.progress = {k: event.get(k) for k in ("epoch", "epochs", "batch", "batches")}
+            self.progress = {**self.phases.fields(), **{k: event.get(k) for k in PROGRESS_KEYS}}
             pending_batch[:] = [self.progress]
+        elif kind == "status" and self.phases.enter(event.get("phase")):
+            # Written at once (a few a training): the page says what the training does before its first batch.
+            pending_batch.clear()
+            self.progress = {**self.progress, **self.phases.fields()}
+            if not self.sink.progress(self.progress):
+                self._kill("lease_lost", "Another worker owns this session now.")
         elif kind == "epoch":
             pending_batch.clear()  # the epoch's write carries the newest progress; a batch left over would undo it
             self._epoch(event)
@@ -187,6 +198,7 @@ class Supervisor:
         # (they are sent at most 4 times a second).
         batches = self.progress.get("batches")
         self.progress = {
+            **self.phases.fields(),
             "epoch": event.get("epoch"),
             "epochs": event.get("epochs"),
             "batch": batches or self.progress.get("batch"),

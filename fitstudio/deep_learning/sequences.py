@@ -1,4 +1,4 @@
-"""DataAugmentationSequence: a Keras Sequence that adds augmented copies of one input to every batch."""
+"""DataAugmentationSequence: a Keras Sequence that yields augmented copies of one input for every batch (as DSS)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def _augment_batch(augmentator: Any, batch: np.ndarray) -> np.ndarray:
 
 
 class DataAugmentationSequence(PyDataset):
-    """Wraps SEQUENCE; each batch is the original plus N_AUGMENTATION - 1 augmented copies of INPUT_NAME."""
+    """Wraps SEQUENCE; each batch is N_AUGMENTATION augmented copies of INPUT_NAME, without the original (DSS's
+    semantics: n_augmentation=1 augments every batch once; docs/keras3-migration.md for the count before)."""
 
     def __init__(self, sequence: Any, input_name: str, augmentator: Any, n_augmentation: int = 1, **kwargs: Any):
         super().__init__(**kwargs)
@@ -55,8 +56,8 @@ class DataAugmentationSequence(PyDataset):
             inputs = {self.input_name: inputs}
         if self.input_name not in inputs:
             raise KeyError(f"input {self.input_name!r} is not one of the sequence's inputs {sorted(inputs)}")
-        copies_x = [inputs]
-        for _ in range(self.n_augmentation - 1):
+        copies_x = []
+        for _ in range(self.n_augmentation):
             augmented = dict(inputs)
             augmented[self.input_name] = _augment_batch(self.augmentator, np.asarray(inputs[self.input_name]))
             copies_x.append(augmented)

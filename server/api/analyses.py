@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from server.api.deps import CurrentUser, DbDep, SettingsDep
+from server.api.pagination import PageDep, paginate
 from server.schemas.analyses import AnalysisOut
 from server.schemas.requests import AnalysisCreate
 from server.services import access, analyses
@@ -24,10 +25,13 @@ def create_analysis(key: str, body: AnalysisCreate, db: DbDep, user: CurrentUser
 
 
 @router.get("/projects/{key}/analyses", response_model=list[AnalysisOut])
-def list_analyses(key: str, db: DbDep, user: CurrentUser) -> list[dict[str, Any]]:
-    """The project's analyses."""
+def list_analyses(
+    key: str, request: Request, response: Response, db: DbDep, user: CurrentUser, page: PageDep
+) -> list[dict[str, Any]]:
+    """The project's analyses, oldest first (`limit`/`cursor` pages)."""
     project = access.project(db, user, key)
-    return [analyses.as_dict(a) for a in analyses.of_project(db, project)]
+    rows = paginate(request, response, analyses.of_project(db, project), page, lambda a: (a.created_at, a.id))
+    return [analyses.as_dict(a) for a in rows]
 
 
 @router.get("/analyses/{analysis_id}", response_model=AnalysisOut)

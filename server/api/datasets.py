@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from server.api import uploads
 from server.api.deps import CurrentUser, DbDep, SettingsDep
+from server.api.pagination import PageDep, paginate
 from server.models import Dataset, Project, User
 from server.schemas.datasets import ColumnTypeIn, ColumnTypeOut, DatasetOut, PreviewOut, SniffOut
 from server.services import access, csv_sniff, csv_source, dataset_columns, datasets
@@ -83,11 +84,17 @@ async def sniff_dataset(key: str, request: Request, db: DbDep, user: CurrentUser
     return SniffOut(**answer)
 
 
+def _by_id(row: Dataset) -> tuple[int]:
+    return (row.id,)
+
+
 @router.get("/projects/{key}/datasets")
-def list_datasets(key: str, db: DbDep, user: CurrentUser) -> list[DatasetOut]:
-    """The project's datasets."""
+def list_datasets(
+    key: str, request: Request, response: Response, db: DbDep, user: CurrentUser, page: PageDep
+) -> list[DatasetOut]:
+    """The project's datasets, oldest first (`limit`/`cursor` pages)."""
     project = access.project(db, user, key)
-    return [dataset_out(d) for d in datasets.of_project(db, project)]
+    return [dataset_out(d) for d in paginate(request, response, datasets.of_project(db, project), page, _by_id)]
 
 
 @router.get("/datasets/{dataset_id}")

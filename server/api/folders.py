@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from server.api import raw_upload
 from server.api.deps import CurrentUser, DbDep, SettingsDep
+from server.api.pagination import PageDep, paginate
 from server.api.responses import BINARY_FILE
 from server.models import ManagedFolder, User
 from server.schemas.folders import FileOut, FolderCreate, FolderDetail, FolderOut
@@ -41,10 +42,13 @@ def create_folder(
 
 
 @router.get("/projects/{key}/folders")
-def list_folders(key: str, db: DbDep, user: CurrentUser) -> list[FolderOut]:
-    """The project's folders."""
+def list_folders(
+    key: str, request: Request, response: Response, db: DbDep, user: CurrentUser, page: PageDep
+) -> list[FolderOut]:
+    """The project's folders, oldest first (`limit`/`cursor` pages)."""
     project = access.project(db, user, key)
-    return [folder_out(f) for f in folders.of_project(db, project)]
+    rows = paginate(request, response, folders.of_project(db, project), page, lambda f: (f.id,))
+    return [folder_out(f) for f in rows]
 
 
 @router.get("/folders/{folder_id}")

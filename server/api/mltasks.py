@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 
 from server.api.deps import CurrentUser, DbDep, SettingsDep
+from server.api.pagination import PageDep, paginate
 from server.schemas.mltasks import DefaultCodeOut, DryRunOut, DryRunPending, MLTaskOut, ValidationOut
 from server.schemas.requests import MLTaskCreate
-from server.services import access, architecture_inputs, mltasks, validation
+from server.services import access, architecture_inputs, deletes, mltasks, validation
 from server.services import dry_run as dry
 
 router = APIRouter(tags=["ml tasks"])
@@ -29,10 +30,13 @@ def create_ml_task(
 
 
 @router.get("/analyses/{analysis_id}/ml-tasks", response_model=list[MLTaskOut])
-def list_ml_tasks(analysis_id: str, db: DbDep, user: CurrentUser) -> list[dict[str, Any]]:
-    """The analysis's ML tasks."""
+def list_ml_tasks(
+    analysis_id: str, request: Request, response: Response, db: DbDep, user: CurrentUser, page: PageDep
+) -> list[dict[str, Any]]:
+    """The analysis's ML tasks, oldest first (`limit`/`cursor` pages)."""
     analysis = access.analysis(db, user, analysis_id)
-    return [mltasks.as_dict(t) for t in mltasks.of_analysis(db, analysis)]
+    rows = paginate(request, response, mltasks.of_analysis(db, analysis), page, lambda t: (t.created_at, t.id))
+    return [mltasks.as_dict(t) for t in rows]
 
 
 @router.get("/ml-tasks/{mltask_id}", response_model=MLTaskOut)
@@ -100,3 +104,12 @@ async def validate_settings(
 def get_dry_run(dry_run_id: int, db: DbDep, user: CurrentUser) -> dict[str, Any]:
     """A dry run's status and, once `done`, validate's {ok, errors, dry_run} (readers of its project)."""
     return dry.describe(validation.readable_dry_run(db, user, dry_run_id))
+
+
+@router.delete("/ml-tasks/{mltask_id}", status_code=204)
+def delete_ml_task(mltask_id: str, db: DbDep, user: CurrentUser, settings: SettingsDep) -> Response:
+    """Delete an ML task with its sessions and trained models (admins; 409 while one runs or is deployed)."""
+    task = access.ml_task(db, user, mltask_id, "admin")
+    deletes.delete_ml_task(db, settings, user, task)
+    db.commit()
+    return Response(status_code=204)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from server.api.deps import CurrentUser, DbDep, SettingsDep
+from server.api.pagination import PageDep, paginate
 from server.models import Project
 from server.schemas.projects import MemberOut, ProjectOut
 from server.schemas.requests import MemberPut, ProjectCreate
@@ -33,9 +34,12 @@ def create_project(body: ProjectCreate, db: DbDep, user: CurrentUser) -> Project
 
 
 @router.get("/projects")
-def list_projects(db: DbDep, user: CurrentUser) -> list[ProjectOut]:
-    """The projects the caller can see."""
-    return [project_out(p) for p in projects.visible(db, user)]
+def list_projects(
+    request: Request, response: Response, db: DbDep, user: CurrentUser, page: PageDep
+) -> list[ProjectOut]:
+    """The projects the caller can see, by key (`limit`/`cursor` pages, docs/decisions.md)."""
+    rows = paginate(request, response, projects.visible(db, user), page, lambda p: (p.key,))
+    return [project_out(p) for p in rows]
 
 
 @router.get("/projects/{key}")

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from server.api import uploads
 from server.api.deps import CurrentUser, DbDep, SettingsDep
+from server.api.pagination import PageDep, paginate
 from server.api.responses import BINARY_FILE, binary_file
 from server.models import Project, SavedModel, SavedModelVersion, User
 from server.schemas.requests import ActiveVersion, PredictRequest
@@ -29,10 +30,13 @@ def _version(db: Session, user: User, saved_model_id: int, version: str | None) 
 
 # Saved-model answers exclude unset keys: an imported version carries an `imported` key, the others none.
 @router.get("/projects/{key}/saved-models", response_model=list[SavedModelOut], response_model_exclude_unset=True)
-def list_saved_models(key: str, db: DbDep, user: CurrentUser) -> list[dict[str, Any]]:
-    """The project's saved models."""
+def list_saved_models(
+    key: str, request: Request, response: Response, db: DbDep, user: CurrentUser, page: PageDep
+) -> list[dict[str, Any]]:
+    """The project's saved models, oldest first (`limit`/`cursor` pages)."""
     project = access.project(db, user, key)
-    return [registry.as_dict(db, s) for s in registry.of_project(db, project)]
+    rows = paginate(request, response, registry.of_project(db, project), page, lambda s: (s.id,))
+    return [registry.as_dict(db, s) for s in rows]
 
 
 @router.get("/saved-models/{saved_model_id}", response_model=SavedModelOut, response_model_exclude_unset=True)

@@ -2,8 +2,8 @@
 
 The web UI loads only its own scripts (webui/static, no inline script or handler); inline `style` attributes are
 allowed. TensorBoard's pages keep the policy TensorBoard sets itself (its inline scripts by hash, 'unsafe-eval'),
-may be framed by their own origin (plugin iframes) and nothing else. /docs and /redoc load FastAPI's Swagger UI and
-ReDoc from their CDN with an inline bootstrap script.
+may be framed by their own origin (plugin iframes) and nothing else. /docs and /redoc load Swagger UI and ReDoc
+from this server (server/api/docs_assets.py) with an inline bootstrap script.
 """
 
 from __future__ import annotations
@@ -18,8 +18,7 @@ PAGES_CSP = (
     "frame-ancestors 'none'"
 )
 DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "worker-src 'self' blob:; connect-src 'self'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
 )
 TENSORBOARD_CSP = "frame-ancestors 'self'"  # added to TensorBoard's own policy (both are enforced)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from server.api.deps import CurrentUser, DbDep, SettingsDep
+from server.api.pagination import PageDep, paginate
 from server.models import utcnow
 from server.schemas.service import HealthOut, ReadinessOut, WorkerOut
 from server.services import readiness
@@ -39,10 +40,12 @@ async def readyz(settings: SettingsDep) -> JSONResponse:
 
 
 @api_router.get("/workers", response_model=list[WorkerOut])
-def workers(db: DbDep, settings: SettingsDep, user: CurrentUser) -> list[dict[str, Any]]:
+def workers(
+    request: Request, response: Response, db: DbDep, settings: SettingsDep, user: CurrentUser, page: PageDep
+) -> list[dict[str, Any]]:
     """Workers seen: state, queues, GPUs, current sessions (only those the caller may read; `busy` counts all),
     last heartbeat, how they isolate user code."""
     now = utcnow()
-    rows = worker_service.all_rows(db)
+    rows = paginate(request, response, worker_service.all_rows(db), page, lambda w: (w.name,))
     visible = worker_service.readable_sessions(db, user, (s for w in rows for s in (w.current_sessions or [])))
     return [worker_service.describe(w, settings, now, visible) for w in rows]

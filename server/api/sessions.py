@@ -10,11 +10,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import PlainTextResponse, Response
 
 from server.api.deps import CurrentUser, DbDep, SettingsDep, current_user
+from server.api.pagination import PageDep, paginate
 from server.api.responses import json_response
 from server.db import get_engine, new_session
 from server.errors import not_found
 from server.schemas.sessions import SessionOut
-from server.services import access, session_log, sessions
+from server.services import access, deletes, session_log, sessions
 
 router = APIRouter(tags=["sessions"])
 
@@ -27,10 +28,13 @@ def train(mltask_id: str, db: DbDep, user: CurrentUser, _body: Any = Body(None))
 
 
 @router.get("/ml-tasks/{mltask_id}/sessions", response_model=list[SessionOut])
-def list_sessions(mltask_id: str, db: DbDep, user: CurrentUser) -> list[dict[str, Any]]:
-    """The ML task's sessions, newest first."""
+def list_sessions(
+    mltask_id: str, request: Request, response: Response, db: DbDep, user: CurrentUser, page: PageDep
+) -> list[dict[str, Any]]:
+    """The ML task's sessions, newest first (`limit`/`cursor` pages)."""
     task = access.ml_task(db, user, mltask_id)
-    return [sessions.as_dict(s) for s in sessions.of_task(db, task)]
+    rows = paginate(request, response, sessions.of_task(db, task), page, lambda s: (s.number,), descending=True)
+    return [sessions.as_dict(s) for s in rows]
 
 
 @router.get("/ml-tasks/{mltask_id}/sessions/{number}", response_model=SessionOut)
@@ -82,3 +86,12 @@ def abort(session_id: int, db: DbDep, user: CurrentUser) -> dict[str, Any]:
     """Kill the training (or dequeue it); no model is kept."""
     row = access.session(db, user, session_id, "writer")
     return sessions.as_dict(sessions.abort(db, user, row))
+
+
+@router.delete("/sessions/{session_id}", status_code=204)
+def delete_session(session_id: int, db: DbDep, user: CurrentUser, settings: SettingsDep) -> Response:
+    """Delete a session with its trained model and log (admins; 409 while it runs or its model is deployed)."""
+    row = access.session(db, user, session_id, "admin")
+    deletes.delete_session(db, settings, user, row)
+    db.commit()
+    return Response(status_code=204)

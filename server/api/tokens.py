@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from server.api.deps import CurrentUser, DbDep
+from server.api.pagination import PageDep, paginate
 from server.schemas.accounts import TokenOut
 from server.services import tokens
 
@@ -14,9 +15,11 @@ router = APIRouter(tags=["tokens"])
 
 
 @router.get("/tokens", response_model=list[TokenOut])
-def list_tokens(db: DbDep, user: CurrentUser) -> list[dict[str, Any]]:
-    """The caller's tokens, oldest first (revoked ones included, marked revoked)."""
-    return [tokens.as_dict(r) for r in tokens.of_user(db, user)]
+def list_tokens(
+    request: Request, response: Response, db: DbDep, user: CurrentUser, page: PageDep
+) -> list[dict[str, Any]]:
+    """The caller's tokens, oldest first (revoked ones included, marked revoked; `limit`/`cursor` pages)."""
+    return [tokens.as_dict(r) for r in paginate(request, response, tokens.of_user(db, user), page, lambda t: (t.id,))]
 
 
 @router.delete("/tokens/{token_id}", status_code=204)

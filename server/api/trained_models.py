@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 
 from server.api.deps import CurrentUser, DbDep, SettingsDep
+from server.api.pagination import PageDep, paginate
 from server.api.responses import BINARY_FILE
 from server.schemas.requests import DeployRequest, PredictRequest
-from server.schemas.trained_models import DeployOut, LocationOut, PredictionOut, TrainedModelOut
-from server.services import access, predictions, registry, trained_models
+from server.schemas.trained_models import DeployOut, LocationOut, PredictionOut, SummaryOut, TrainedModelOut
+from server.services import access, model_summary, predictions, registry, trained_models
 
 router = APIRouter(tags=["trained models"])
 
 
 @router.get("/ml-tasks/{mltask_id}/trained-models")
-def list_trained_models(mltask_id: str, db: DbDep, user: CurrentUser) -> list[str]:
-    """The ids of the ML task's trained models."""
-    return trained_models.ids_of_task(db, access.ml_task(db, user, mltask_id))
+def list_trained_models(
+    mltask_id: str, request: Request, response: Response, db: DbDep, user: CurrentUser, page: PageDep
+) -> list[str]:
+    """The ids of the ML task's trained models, oldest first (`limit`/`cursor` pages)."""
+    rows = trained_models.ids_and_dates_of_task(db, access.ml_task(db, user, mltask_id))
+    return [i for i, _at in paginate(request, response, rows, page, lambda r: (r[1], r[0]))]
 
 
 @router.get("/trained-models/{tmid}", response_model=TrainedModelOut)
@@ -40,6 +44,12 @@ def download(tmid: str, db: DbDep, user: CurrentUser, settings: SettingsDep) -> 
     model = access.trained_model(db, user, tmid)
     path = trained_models.file_path(settings, model)
     return FileResponse(path, media_type="application/octet-stream", filename=f"{model.id}.keras")
+
+
+@router.get("/trained-models/{tmid}/summary", response_model=SummaryOut)
+def get_summary(tmid: str, db: DbDep, user: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
+    """Layers (name, type, output shape, parameters, trainable) and parameter totals; 409 when it needs user code."""
+    return model_summary.of(settings, access.trained_model(db, user, tmid))
 
 
 @router.post("/trained-models/{tmid}/predict", response_model=PredictionOut, response_model_exclude_unset=True)

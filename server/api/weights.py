@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from server.api import raw_upload
 from server.api.deps import CurrentUser, SettingsDep
+from server.api.pagination import PageDep, paginate
 from server.schemas.folders import WeightsFileOut
 from server.services import access, weights
 
@@ -17,9 +18,12 @@ _ADMINS_ONLY = "may change the weights store; ask one to import the file"
 
 
 @router.get("/weights")
-def list_weights(user: CurrentUser, settings: SettingsDep) -> list[WeightsFileOut]:
-    """The files of the weights store, which every training sees as its Keras cache."""
-    return [WeightsFileOut(**f) for f in weights.list_files(settings)]
+def list_weights(
+    request: Request, response: Response, user: CurrentUser, settings: SettingsDep, page: PageDep
+) -> list[WeightsFileOut]:
+    """The files of the weights store, which every training sees as its Keras cache (`limit`/`cursor` pages)."""
+    files = paginate(request, response, weights.list_files(settings), page, lambda f: (f["name"],))
+    return [WeightsFileOut(**f) for f in files]
 
 
 @router.put("/weights/{name}", status_code=201, openapi_extra={"requestBody": raw_upload.BINARY_BODY})

@@ -23,7 +23,8 @@ class SessionOut(BaseModel):
     queue: str
     submitted_by: str | None
     metric: str | None
-    progress: dict[str, Any]
+    progress: dict[str, Any]  # {epoch, epochs, batch, batches, phase, phase_started_at, phases: [{phase, started_at}]}
+    queue_position: int | None = None  # 1 for the next to start on its queue; null unless queued
     history: list[dict[str, Any]]
     error: dict[str, Any] | None
     trained_model_id: str | None

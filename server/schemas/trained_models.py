@@ -28,8 +28,9 @@ class TrainedModelOut(BaseModel):
     download_url: str
     created_at: datetime
     evaluation: dict[str, Any] | None
-    target_scaling: dict[str, Any] | None = None  # regression: the model outputs (y - mean) / std
+    target_scaling: dict[str, Any] | None = None  # regression: trained on (y - mean) / std; in_model: file undoes it
     preprocessing_report: dict[str, dict[str, Any]] = {}  # per input column: missing, unparseable, imputed
+    output_activation: str | None = None  # "sigmoid"/"softmax" when the model outputs logits (issue 22)
 
 
 class LocationOut(BaseModel):
@@ -47,6 +48,7 @@ class PredictionOut(BaseModel):
     # Defaults of None on non-null types: the key is absent for regression (routes exclude unset fields).
     probabilities: list[list[float]] = Field(None, description="classification only")
     class_labels: list[Any] = Field(None, description="classification only")
+    imputed: dict[str, int] = Field({}, description="per input column: values missing or unparseable, imputed")
 
 
 class DeployOut(BaseModel):
@@ -54,3 +56,21 @@ class DeployOut(BaseModel):
 
     saved_model_id: int
     version_id: str
+
+
+class LayerOut(BaseModel):
+    """One top-level layer of a model: its name, class, output shape, parameter count and whether it trains."""
+
+    name: str
+    type: str
+    output_shape: list[Any] | None  # [None, 64]; a list of shapes for a layer with several outputs
+    params: int
+    trainable: bool  # false for a layer frozen (e.g. by a fine-tune's code)
+
+
+class SummaryOut(BaseModel):
+    """A trained model's layers and parameter counts (all, and those that train)."""
+
+    layers: list[LayerOut]
+    params: int
+    trainable_params: int

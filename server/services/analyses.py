@@ -60,6 +60,19 @@ def as_dict(analysis: Analysis) -> dict[str, object]:
     }
 
 
+def refuse_if_deployed(db: Session, models: list[TrainedModel]) -> None:
+    """409 `model_in_use` when one of MODELS is deployed as a saved model version."""
+    deployed = db.scalar(
+        select(SavedModelVersion).where(SavedModelVersion.trained_model_id.in_([m.id for m in models])).limit(1)
+    )
+    if deployed is not None:
+        raise conflict(
+            "model_in_use",
+            f"Trained model {deployed.trained_model_id} is deployed as version {deployed.version_id} of saved model "
+            f"{deployed.saved_model_id}; delete that version first.",
+        )
+
+
 def delete(db: Session, settings: Settings, user: User, analysis: Analysis) -> None:
     """Delete ANALYSIS with its ML tasks, sessions and trained models (and their files).
 
@@ -77,15 +90,7 @@ def delete(db: Session, settings: Settings, user: User, analysis: Analysis) -> N
     if busy:
         raise conflict("session_running", f"Session {busy} of analysis {analysis.id} is queued or running; abort it.")
     models = list(db.scalars(select(TrainedModel).where(TrainedModel.analysis_id == analysis.id)))
-    deployed = db.scalar(
-        select(SavedModelVersion).where(SavedModelVersion.trained_model_id.in_([m.id for m in models])).limit(1)
-    )
-    if deployed is not None:
-        raise conflict(
-            "model_in_use",
-            f"Trained model {deployed.trained_model_id} is deployed as version {deployed.version_id} of saved model "
-            f"{deployed.saved_model_id}; delete that version first.",
-        )
+    refuse_if_deployed(db, models)
     folders = [(settings.artifacts / m.path).parent for m in models]
     # The sessions' own folders (log, checkpoint, TensorBoard logs) go with them.
     session_ids = db.scalars(select(TrainingSession.id).where(TrainingSession.ml_task_id.in_(task_ids))).all()

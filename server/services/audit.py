@@ -23,8 +23,11 @@ def record(db: Session, user: User | None, action: str, target: str, **detail: A
     )
 
 
-def of_project(db: Session, project: Project, action: str | None, limit: int) -> list[AuditEvent]:
-    """PROJECT's audit events (those naming it, since it was created), newest first, at most LIMIT, only ACTION's."""
+def of_project(
+    db: Session, project: Project, action: str | None, limit: int, before: int | None = None
+) -> list[AuditEvent]:
+    """PROJECT's audit events (those naming it, since it was created), newest first, at most LIMIT, only ACTION's,
+    only those older than event BEFORE (ids grow with time: a page's keyset)."""
     belongs = or_(
         AuditEvent.detail["project"].as_string() == project.key,
         and_(AuditEvent.action.like("project.%"), AuditEvent.target == project.key),
@@ -32,6 +35,8 @@ def of_project(db: Session, project: Project, action: str | None, limit: int) ->
     query = select(AuditEvent).where(belongs, AuditEvent.at >= project.created_at)
     if action:
         query = query.where(AuditEvent.action == action)
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
     return list(db.scalars(query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)))
 
 

@@ -1,18 +1,19 @@
-"""First start: migrate, create the admin and a token, load the demo project."""
+"""First start: migrate, create the admin and a token, load the demo project; login links on every start."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from server.models import Project, User
+from server.models import ApiToken, Project, User
 from server.services import auth, datasets, projects, storage
 from server.settings import Settings
 
 DEMO_KEY = "DEMO"
+LINK_TOKEN_NAME = "login-link"  # the token of a link from `fitstudio login-link` or a start after the first
 
 
 def migrate(settings: Settings) -> None:
@@ -28,11 +29,28 @@ def migrate(settings: Settings) -> None:
 def ensure_admin(db: Session, username: str = "admin") -> tuple[User, str | None]:
     """The admin user; on first start (no users at all) it is created and a token returned."""
     if db.scalar(select(func.count(User.id))):
-        user = db.scalar(select(User).where(User.is_admin.is_(True)).order_by(User.id))
-        return user or db.scalar(select(User).order_by(User.id)), None  # type: ignore[return-value]
+        return first_admin(db) or db.scalar(select(User).order_by(User.id)), None  # type: ignore[return-value]
     user = auth.create_user(db, username, is_admin=True)
     token = auth.create_token(db, user, "login")
     return user, token
+
+
+def first_admin(db: Session) -> User | None:
+    """The oldest site admin, or None when there is none."""
+    return db.scalar(select(User).where(User.is_admin.is_(True)).order_by(User.id))
+
+
+def login_link(db: Session, user: User, base_url: str) -> str:
+    """A fresh one-time login link for USER at BASE_URL; USER's earlier login-link tokens are deleted, so only the
+    newest link works and they never pile up (docs/decisions.md)."""
+    db.execute(delete(ApiToken).where(ApiToken.user_id == user.id, ApiToken.name == LINK_TOKEN_NAME))
+    token = auth.create_token(db, user, LINK_TOKEN_NAME)
+    return link_for(base_url, token)
+
+
+def link_for(base_url: str, token: str) -> str:
+    """The /login?token= address of TOKEN at BASE_URL."""
+    return f"{base_url.rstrip('/')}/login?token={token}"
 
 
 def _demo_frames() -> dict[str, bytes]:

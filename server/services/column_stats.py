@@ -67,6 +67,8 @@ class DistinctCounter:
         """Start empty and exact."""
         self.values: pa.Array | None = None
         self.sketch: np.ndarray | None = None
+        self.pending: list[pa.Array] = []  # batches' distinct values not merged into `values` yet
+        self.pending_len = self.pending_bytes = 0
 
     def add(self, arr: pa.Array) -> None:
         """Count the values of ARR (nulls and NaN left out)."""
@@ -76,17 +78,36 @@ class DistinctCounter:
         if self.sketch is not None and (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)):
             self._sketch(_hashes(arr))
             return
-        uniques = pc.unique(arr)
-        if self.values is not None:
-            merged = pc.unique(pa.concat_arrays([self.values, uniques.cast(self.values.type)]))
-            if len(merged) <= EXACT_DISTINCT and merged.nbytes <= EXACT_BYTES:
-                self.values = merged
-                return
-            self.values, uniques = None, merged
-        elif self.sketch is None and len(uniques) <= EXACT_DISTINCT and uniques.nbytes <= EXACT_BYTES:
-            self.values = uniques
+        self.add_distinct(pc.unique(arr))
+
+    def add_distinct(self, uniques: pa.Array) -> None:
+        """Count UNIQUES: one batch's distinct present values (a categorical column has them from its counts)."""
+        if len(uniques) == 0:
             return
-        self._sketch(_hashes(uniques))
+        if self.sketch is not None:
+            self._sketch(_hashes(uniques))
+            return
+        # Merged only when the batches' distinct values together could pass the exact bounds: one merge per
+        # many batches instead of one per batch (a column of a few thousand values repeats them in every batch).
+        self.pending.append(uniques)
+        self.pending_len += len(uniques)
+        self.pending_bytes += uniques.nbytes
+        if self.pending_len > EXACT_DISTINCT or self.pending_bytes > EXACT_BYTES:
+            self._merge()
+
+    def _merge(self) -> None:
+        """Fold the pending distinct values into `values`, or into the sketch once past the exact bounds."""
+        if not self.pending:
+            return
+        parts = ([self.values] if self.values is not None else []) + self.pending
+        kind = parts[0].type
+        merged = pc.unique(pa.concat_arrays([p.cast(kind) for p in parts])) if len(parts) > 1 else parts[0]
+        self.pending, self.pending_len, self.pending_bytes = [], 0, 0
+        if self.sketch is None and len(merged) <= EXACT_DISTINCT and merged.nbytes <= EXACT_BYTES:
+            self.values, self.pending_len, self.pending_bytes = merged, len(merged), merged.nbytes
+            return
+        self.values = None
+        self._sketch(_hashes(merged))
 
     def _sketch(self, hashed: np.ndarray) -> None:
         """Keep the SKETCH_K smallest distinct hashes seen."""
@@ -102,10 +123,12 @@ class DistinctCounter:
     @property
     def exact(self) -> bool:
         """Whether count() is exact."""
+        self._merge()
         return self.sketch is None or len(self.sketch) < SKETCH_K
 
     def count(self) -> int:
         """The number of distinct values (an estimate once past the exact bounds)."""
+        self._merge()
         if self.sketch is None:
             return 0 if self.values is None else len(self.values)
         if len(self.sketch) < SKETCH_K:
@@ -152,6 +175,7 @@ class ColumnAccumulator:
         self.dates = self.not_dates = 0
         self.date_typed = False
         self.broken = False
+        self.finite = np.empty(0)
 
     def add_safely(self, arr: pa.Array) -> None:
         """add, except for values no statistic reads (nested, binary): then only the missing count is kept."""
@@ -171,7 +195,8 @@ class ColumnAccumulator:
         self.rows += len(arr)
         self.missing += len(arr) - len(present)
         self.present += len(present)
-        self.distinct.add(present)
+        if self.kind != "categorical":
+            self.distinct.add(present)  # a categorical column's distinct values come with its counts, below
         if pa.types.is_date(arr.type) or pa.types.is_timestamp(arr.type):
             self.date_typed = True
         elif (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) and self._may_be_dates():
@@ -194,6 +219,7 @@ class ColumnAccumulator:
         numbers, unparseable = as_numbers(arr)
         self.unparseable += unparseable
         values = numbers[np.isfinite(numbers)]
+        self.finite = values  # the batch's numbers, for its histogram bins (read once, not twice)
         if values.size == 0:
             return
         self.low, self.high = min(self.low, float(values.min())), max(self.high, float(values.max()))
@@ -208,6 +234,7 @@ class ColumnAccumulator:
 
     def _add_counts(self, present: pa.Array) -> None:
         counts = pc.value_counts(present)
+        self.distinct.add_distinct(counts.field("values"))
         for value, count in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True):
             self.top[value] = self.top.get(value, 0) + count
         if len(self.top) > TOP_KEEP:
@@ -288,6 +315,13 @@ def _edges(low: float, high: float) -> np.ndarray:
     return np.linspace(low, high, BINS + 1 if high > low else 2)
 
 
+def _bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """np.histogram(VALUES, bins=EDGES)[0] for equal-width EDGES, by numpy's uniform-bins path (no sort)."""
+    if edges[0] == edges[-1]:  # one value: one bin holding it
+        return np.array([np.count_nonzero(values == edges[0])], dtype=np.int64)
+    return np.histogram(values, bins=len(edges) - 1, range=(float(edges[0]), float(edges[-1])))[0]
+
+
 def _histogram(path: Path, names: list[str], ranges: dict[str, tuple[float, float]]) -> dict[str, dict[str, list]]:
     """A second pass (columns whose range the file's metadata did not give): BINS equal-width bins."""
     edges = {n: _edges(lo, hi) for n, (lo, hi) in ranges.items()}
@@ -295,7 +329,7 @@ def _histogram(path: Path, names: list[str], ranges: dict[str, tuple[float, floa
     for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=names):
         for name in names:
             numbers, _ = as_numbers(batch.column(name))
-            counts[name] += np.histogram(numbers[np.isfinite(numbers)], bins=edges[name])[0]
+            counts[name] += _bin_counts(numbers[np.isfinite(numbers)], edges[name])
     return {n: _histogram_json(edges[n], counts[n]) for n in ranges}
 
 
@@ -312,8 +346,7 @@ def _one_pass(path: Path, columns: list[dict[str, Any]], known: dict[str, tuple[
         for name, acc in accs.items():
             acc.add_safely(batch.column(name))
             if name in bins and acc.kind == "numeric":
-                numbers, _ = as_numbers(batch.column(name))
-                bins[name][1][:] += np.histogram(numbers[np.isfinite(numbers)], bins=bins[name][0])[0]
+                bins[name][1][:] += _bin_counts(acc.finite, bins[name][0])
     return {"accs": accs, "bins": {n: _histogram_json(*b) for n, b in bins.items()}}
 
 

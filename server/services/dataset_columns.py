@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from server.errors import ApiError, invalid, not_found
 from server.models import Dataset, User
-from server.services import audit, coercion_check, column_stats, datasets
+from server.services import audit, coercion_check, column_stats, datasets, mltasks
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ def change_type(db: Session, settings: Settings, user: User, dataset: Dataset, n
     if index is None:
         raise not_found("column", name)
     _check_type(columns[index], new_type)
+    old_type = columns[index]["type"]
     columns[index]["type"] = new_type
     try:
         path = datasets.parquet_path(settings, dataset)
@@ -68,8 +69,10 @@ def change_type(db: Session, settings: Settings, user: User, dataset: Dataset, n
     updated["unparseable"] = updated["stats"]["unparseable"]
     columns[index] = updated
     dataset.columns = columns
+    # The ML tasks that took this column's type follow it (not those whose design set the type itself).
+    followed = mltasks.follow_column_type(db, dataset, name, old_type, new_type)
     db.flush()
     audit.record(
         db, user, "dataset.column_type", str(dataset.id), column=name, type=new_type, unparseable=updated["unparseable"]
     )
-    return updated
+    return {**updated, "ml_tasks_updated": followed}

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from core.catalog import DEFAULT_METRIC
+from server.models import WorkerRecord, utcnow
+from server.services import workers
+from server.settings import Settings
 
 _ARCH_HEAD = """\
 from keras.layers import Input, Dense, Concatenate, Flatten, Conv2D, MaxPooling2D, Embedding, GlobalAveragePooling1D
@@ -112,6 +119,7 @@ def input_kinds(features: dict[str, dict[str, str]]) -> dict[str, str]:
 
 
 REJECTED_HINTS = ("id_like", "constant")
+EARLY_STOPPING_DEFAULT = {"enabled": True, "patience": 5}  # docs/decisions.md: early stopping by default
 
 
 def initial_role(column: dict[str, Any]) -> str:
@@ -119,8 +127,20 @@ def initial_role(column: dict[str, Any]) -> str:
     return "reject" if any(h in REJECTED_HINTS for h in column.get("hints") or []) else "input"
 
 
-def default_settings(columns: list[dict[str, Any]], target: str, prediction_type: str) -> dict[str, Any]:
-    """Complete default settings for a new ML task on a dataset with COLUMNS."""
+def gpu_worker_alive(db: Session, settings: Settings) -> bool:
+    """True when a live worker (heartbeat fresh, accepting trainings) consumes the `gpu` queue and reports a GPU."""
+    cutoff = utcnow() - timedelta(seconds=settings.worker_lost_after_s)
+    query = select(WorkerRecord).where(WorkerRecord.stopped_at.is_(None), WorkerRecord.last_heartbeat >= cutoff)
+    return any(
+        workers.state_of(w, settings) == "alive" and bool(w.gpus) and "gpu" in (w.queues or [])
+        for w in db.scalars(query)
+    )
+
+
+def default_settings(
+    columns: list[dict[str, Any]], target: str, prediction_type: str, use_gpu: bool = False
+) -> dict[str, Any]:
+    """Complete default settings for a new ML task on a dataset with COLUMNS (USE_GPU: see gpu_worker_alive)."""
     features = {c["name"]: {"role": initial_role(c), "type": c["type"]} for c in columns if c["name"] != target}
     return {
         "features": features,
@@ -132,10 +152,12 @@ def default_settings(columns: list[dict[str, Any]], target: str, prediction_type
             "batch_size": 32,
             "steps_per_epoch": None,
             "shuffle": True,
-            "early_stopping": {"enabled": False, "patience": 3},
+            # On for new tasks: stops a run that no longer improves; the best epoch is kept either way.
+            "early_stopping": dict(EARLY_STOPPING_DEFAULT),
             "time_limit_s": 86400,
         },
-        "gpu": {"use_gpu": True, "gpu_list": [0], "allow_growth": True},
+        # The GPU queue only when a live worker has a GPU (docs/gpu.md): else the session would wait or run on a CPU.
+        "gpu": {"use_gpu": use_gpu, "gpu_list": [0], "allow_growth": True},
         "image": {"height": 64, "width": 64, "channels": 3},
         "text": {"max_tokens": 20000, "sequence_length": 128},
         "code": {

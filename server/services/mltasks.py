@@ -13,7 +13,7 @@ from server.errors import invalid
 from server.models import Analysis, Dataset, MLTask, TrainingSession, User
 from server.schemas.settings import MLTaskSettings
 from server.services import architecture_inputs, audit, code_check, datasets
-from server.services.defaults import default_settings
+from server.services.defaults import default_settings, gpu_worker_alive
 from server.services.ids import short_id
 from server.services.type_inference import check_prediction_type, infer_prediction_type
 from server.settings import Settings
@@ -58,7 +58,7 @@ def create(
         name=name[:200],
         target=target,
         prediction_type=prediction_type,
-        settings=default_settings(dataset.columns, target, prediction_type),
+        settings=default_settings(dataset.columns, target, prediction_type, gpu_worker_alive(db, settings)),
     )
     db.add(task)
     db.flush()
@@ -148,6 +148,26 @@ def update_settings(db: Session, user: User, task: MLTask, raw: Any) -> MLTask:
     db.flush()
     audit.record(db, user, "mltask.settings", task.id, project=task.analysis.project.key)
     return task
+
+
+def follow_column_type(db: Session, dataset: Dataset, name: str, old_type: str, new_type: str) -> list[str]:
+    """The ML tasks on DATASET whose feature NAME still has the column's OLD_TYPE take NEW_TYPE; their ids.
+
+    A feature whose type differs from the column's type was set by the user in the design, and is kept
+    (docs/decisions.md). The feature's options of the old type are dropped, and an architecture cell never
+    edited follows the new inputs. Sessions keep their frozen design."""
+    query = select(MLTask).join(Analysis, MLTask.analysis_id == Analysis.id).where(Analysis.dataset_id == dataset.id)
+    updated = []
+    for task in db.scalars(query.order_by(MLTask.created_at)):
+        feature = (task.settings.get("features") or {}).get(name)
+        if feature is None or feature.get("type") != old_type or old_type == new_type:
+            continue
+        features = {**task.settings["features"], name: {"role": feature.get("role", "input"), "type": new_type}}
+        task.settings = architecture_inputs.follow_inputs(
+            task.settings, {**task.settings, "features": features}, task.prediction_type
+        )
+        updated.append(task.id)
+    return updated
 
 
 def as_dict(task: MLTask) -> dict[str, Any]:

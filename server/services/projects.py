@@ -17,6 +17,12 @@ from server.settings import Settings
 def create(db: Session, user: User, key: str, name: str) -> Project:
     """Create project KEY owned by USER, who becomes its admin."""
     if not is_project_key(key):
+        if is_project_key(key.upper()):  # keys are upper-case; the client keeps using the key it sent, so no silent fix
+            raise invalid(
+                f"Project key {key!r} must be upper-case: use {key.upper()!r}.",
+                errors=[{"field": "key", "message": "must be upper-case"}],
+                code="bad_key",
+            )
         raise invalid(
             f"Project key {key!r} must be 2-32 characters: an upper-case letter, then A-Z, 0-9 or _.",
             errors=[{"field": "key", "message": "must match [A-Z][A-Z0-9_]{1,31}"}],

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core import preprocessing, target_scaling
-from core.metrics import probabilities
+from core.metrics import OUTPUT_ACTIVATION, activated, probabilities
 from server.errors import ApiError, invalid
 from server.models import TrainedModel
 
@@ -73,7 +73,10 @@ def _image_bytes(value: Any, column: str, files_root: Path | None) -> Any:
     )
 
 
-def _inputs(model_row: TrainedModel, rows: list[dict[str, Any]], files_root: Path | None) -> dict[str, np.ndarray]:
+def _inputs(
+    model_row: TrainedModel, rows: list[dict[str, Any]], files_root: Path | None
+) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """The model inputs for ROWS, with the count of imputed values per column (no value changed silently)."""
     from core.sequences import as_model_input  # core.sequences imports Keras: not at API start-up
 
     prep = model_row.preprocessing
@@ -90,6 +93,7 @@ def _inputs(model_row: TrainedModel, rows: list[dict[str, Any]], files_root: Pat
     tabular = {**prep, "image": {}}
     try:
         out = preprocessing.transform(frame, tabular)
+        imputed = preprocessing.imputed_counts(frame, tabular)
         for col, spec in prep.get("image", {}).items():
             out[f"{col}_preprocessed"] = np.stack(
                 [preprocessing.load_image(_image_bytes(v, col, files_root), spec) for v in frame[col]]
@@ -98,7 +102,7 @@ def _inputs(model_row: TrainedModel, rows: list[dict[str, Any]], files_root: Pat
         raise invalid(f"The rows cannot be preprocessed: {exc}", code="bad_rows") from None
     except (OSError, ValueError) as exc:
         raise invalid(f"An image cannot be read: {exc}", code="bad_image") from None
-    return {k: as_model_input(v) for k, v in out.items()}
+    return {k: as_model_input(v) for k, v in out.items()}, imputed
 
 
 def predict(model_row: TrainedModel, path: Path, rows: Any, files_root: Path | None = None) -> dict[str, Any]:
@@ -109,17 +113,20 @@ def predict(model_row: TrainedModel, path: Path, rows: Any, files_root: Path | N
         raise ApiError(413, "too_many_rows", f"{len(rows)} rows; at most {MAX_ROWS} per request.")
     from core.sequences import inputs_for  # core.sequences imports Keras: not at API start-up
 
-    inputs = _inputs(model_row, rows, files_root)
+    inputs, imputed = _inputs(model_row, rows, files_root)
     model, lock = load_model(path)
     with lock:
         output = np.asarray(model.predict(inputs_for(model, inputs), verbose=0, batch_size=1024), dtype="float64")
-    if model_row.prediction_type == "regression":  # on the target's scale: its stored scaling undone, if any
-        output = target_scaling.unscale(output, target_scaling.of(model_row.preprocessing))
-        return {"predictions": output.reshape(len(rows), -1)[:, 0].tolist()}
-    proba = probabilities(output)
+    if model_row.prediction_type == "regression":  # on the target's scale (undone here for older model files)
+        output = target_scaling.saved_output_to_target(output, model_row.preprocessing)
+        return {"predictions": output.reshape(len(rows), -1)[:, 0].tolist(), "imputed": imputed}
+    # A model trained on logits records the activation that makes them probabilities (issue 22).
+    activation = ((model_row.preprocessing or {}).get("target") or {}).get(OUTPUT_ACTIVATION)
+    proba = probabilities(activated(output, activation))
     labels = model_row.class_labels or list(range(proba.shape[1]))
     return {
         "predictions": [labels[i] for i in proba.argmax(axis=1)],
         "probabilities": proba.tolist(),
         "class_labels": labels,
+        "imputed": imputed,
     }

@@ -15,7 +15,7 @@ from core.status import TERMINAL, SessionStatus
 from server.db import poll_session
 from server.errors import ApiError
 from server.models import TrainingSession
-from server.services import session_log, sessions
+from server.services import session_log, session_progress, sessions
 from server.settings import Settings, get_settings
 
 
@@ -51,6 +51,20 @@ def format_event(kind: str, data: Any, cursor: Cursor) -> str:
     return f"id: {cursor.event_id()}\nevent: {kind}\ndata: {json.dumps(data, default=str)}\n\n"
 
 
+def status_event(row: TrainingSession) -> dict[str, Any]:
+    """A status event: the status, its worker, the phase it is in (since when, and those before) and its place."""
+    progress = session_progress.progress(row)
+    return {
+        "status": row.status,
+        "worker": row.worker,
+        "started_at": row.started_at,
+        "phase": progress["phase"],
+        "phase_started_at": progress["phase_started_at"],
+        "phases": progress["phases"],
+        "queue_position": session_progress.queue_position(row),
+    }
+
+
 class SessionStream:
     """Polls SQL and the log file and yields the frames that are new since the cursor."""
 
@@ -58,7 +72,7 @@ class SessionStream:
         self.settings = settings
         self.session_id = session_id
         self.cursor = cursor
-        self.status: str | None = None
+        self.status: tuple[Any, ...] | None = None  # what the last status event said (status, phase, place)
         self.progress: dict[str, Any] | None = None
         self.ended = False
 
@@ -71,15 +85,11 @@ class SessionStream:
                 self.ended = True
                 return []
             frames: list[str] = []
-            if row.status != self.status:
-                self.status = row.status
-                frames.append(
-                    format_event(
-                        "status",
-                        {"status": row.status, "worker": row.worker, "started_at": row.started_at},
-                        self.cursor,
-                    )
-                )
+            status = status_event(row)
+            key = (status["status"], status["phase"], status["phase_started_at"], status["queue_position"])
+            if key != self.status:
+                self.status = key
+                frames.append(format_event("status", status, self.cursor))
             history = row.history or []
             for entry in history[self.cursor.epochs :]:
                 self.cursor.epochs += 1

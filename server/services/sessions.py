@@ -13,7 +13,7 @@ from server import lifecycle
 from server.db import session_scope
 from server.errors import conflict, invalid
 from server.models import MLTask, TrainingSession, User, utcnow
-from server.services import audit, mltasks
+from server.services import audit, mltasks, session_progress
 from server.services.design import frozen_design
 from server.services.ids import is_sql_int, parse_session_ref
 from server.settings import get_settings
@@ -143,7 +143,8 @@ def as_dict(session: TrainingSession, submitter: str | None = None) -> dict[str,
         "queue": session.queue,
         "submitted_by": submitter or design.get("submitted_by"),
         "metric": design.get("settings", {}).get("metric"),
-        "progress": session.progress or {},
+        "progress": session_progress.progress(session),
+        "queue_position": session_progress.queue_position(session),
         "history": session.history or [],
         "error": session.error,
         "trained_model_id": session.trained_model_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,12 @@ CELLS = ("architecture", "training", "custom_score")
 def test_key(metric: str) -> str:
     """The log key of METRIC on the validation split (what the optimisation metric is compared on)."""
     return as_test_metric(metric)
+
+
+def ids_and_dates_of_task(db: Session, task: MLTask) -> list[tuple[str, datetime]]:
+    """(id, created_at) of TASK's trained models, oldest first (the key of a page of ids_of_task)."""
+    query = select(TrainedModel.id, TrainedModel.created_at).where(TrainedModel.ml_task_id == task.id)
+    return [(i, at) for i, at in db.execute(query.order_by(TrainedModel.created_at))]
 
 
 def ids_of_task(db: Session, task: MLTask) -> list[str]:
@@ -71,6 +78,8 @@ def as_dict(settings: Settings, model: TrainedModel) -> dict[str, Any]:
         "evaluation": evaluation_of(settings, model),
         "target_scaling": target_scaling.of(model.preprocessing),
         "preprocessing_report": preprocessing_report(model),
+        # a model trained on logits: the activation its predictions get (issue 22)
+        "output_activation": ((model.preprocessing or {}).get("target") or {}).get("output_activation"),
     }
 
 

@@ -107,9 +107,9 @@ def test_text_token_ids(prep: dict[str, Any]) -> None:
     assert {"good", "product", "bad", "value"} <= set(vocabulary)
     rows = pd.DataFrame({"size": [1.0], "color": ["red"], "review": ["good zebra"]})
     ids = preprocessing.transform(rows, prep)["review_preprocessed"][0]
-    assert ids[0] == vocabulary.index("good")
-    assert ids[1] == 1  # an unknown word is [UNK]
-    assert list(ids[2:]) == [0] * (SEQ_LEN - 2)  # padding
+    assert ids[-2] == vocabulary.index("good")
+    assert ids[-1] == 1  # an unknown word is [UNK]
+    assert list(ids[:-2]) == [0] * (SEQ_LEN - 2)  # padding at the start, as DSS (issue 22)
 
 
 def test_missing_column_is_a_preprocessing_error(prep: dict[str, Any]) -> None:

@@ -14,7 +14,8 @@ pytestmark = pytest.mark.slow
 
 TERMINAL = ("succeeded", "failed", "aborted")
 EPOCHS = 20_000  # far more than any test waits for, however slow the machine: only a stop ends these sessions
-LONG = {"training": {"epochs": EPOCHS, "batch_size": 8}}
+NO_EARLY_STOP = {"enabled": False, "patience": 3}  # new tasks stop early by default; these must run until stopped
+LONG = {"training": {"epochs": EPOCHS, "batch_size": 8, "early_stopping": NO_EARLY_STOP}}
 
 
 @pytest.fixture(scope="module")

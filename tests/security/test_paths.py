@@ -114,6 +114,8 @@ def _path_templates(w: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
         ("DELETE", f"/saved-models/{w['saved']}/versions/{{x}}", {}),
         ("GET", "/analyses/{x}", {}),
         ("GET", "/ml-tasks/{x}", {}),
+        ("DELETE", "/ml-tasks/{x}", {}),
+        ("DELETE", "/sessions/{x}", {}),
         ("GET", f"/ml-tasks/{w['mt']}/sessions/{{x}}", {}),
         ("GET", "/sessions/{x}/log", {}),
         ("DELETE", "/tokens/{x}", {}),

@@ -1,4 +1,4 @@
-"""Fixtures of the web UI tests: a logged-in browser-like client, SQL statement counting.
+"""Fixtures of the web UI tests: a logged-in browser-like client, SQL statement counting, a live API server.
 
 For speed, each test's database is a copy of one migrated once per run (by the real migrate()), and the demo
 CSV is built once, and passwords are hashed cheaply; what the tests check is unchanged.
@@ -6,8 +6,11 @@ CSV is built once, and passwords are hashed cheaply; what the tests check is unc
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +19,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from tests import helpers
 from tests.conftest import Api, configure
 
 HTML = {"accept": "text/html,application/xhtml+xml"}
@@ -56,6 +60,64 @@ def sqlite_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, migrated_db
     yield settings
     engine_for(settings.sql_url).dispose()
     get_settings.cache_clear()
+
+
+def serve_api(url: str, log: Path) -> subprocess.Popen[bytes]:
+    """`fitstudio api` on URL's port (this process's settings), its output appended to LOG, once /healthz answers."""
+    import httpx
+
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fitstudio.cli", "api", "--port", url.rsplit(":", 1)[1]],
+            env=dict(os.environ),
+            cwd=helpers.ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        helpers.wait_for(up, 90, "the API server")
+    except BaseException:
+        helpers.stop_process(proc)
+        raise
+    return proc
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """`fitstudio api` on a free port (SQLite), with user ada; no worker (test_browser.py's own `live` adds one)."""
+    from server.db import session_scope
+    from server.services import auth
+    from server.services.bootstrap import migrate
+    from server.settings import get_settings
+    from tests.webui.test_browser import PASSWORD, Live, _free_port, browser_problem
+
+    helpers.require_service("Chromium + Playwright", browser_problem())
+    base = tmp_path_factory.mktemp("webui-live")
+    url = f"http://127.0.0.1:{_free_port()}"
+    mp = pytest.MonkeyPatch()
+    proc: subprocess.Popen[bytes] | None = None
+    try:
+        migrate(configure(mp, base / "home", public_url=url))
+        with session_scope() as db:
+            auth.create_user(db, "ada", password=PASSWORD)
+        log = base / "api.log"
+        proc = serve_api(url, log)
+        shots = Path(os.environ.get("FITSTUDIO_TEST_SCREENSHOTS") or base / "screenshots")
+        shots.mkdir(parents=True, exist_ok=True)
+        yield Live(url, shots, log)
+    finally:
+        if proc is not None:
+            helpers.stop_process(proc)
+        mp.undo()
+        get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests import helpers
+from tests.webui.conftest import serve_api
 
 pytestmark = pytest.mark.slow
 T0 = time.monotonic()
@@ -99,26 +99,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             auth.create_user(db, "ada", password=PASSWORD)
         log = base / "processes.log"
         procs.append(helpers.start_worker(f"webui-{os.getpid()}", queues="gpu,cpu", log=log))
-        with open(log, "ab") as out:
-            procs.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "fitstudio.cli", "api", "--port", str(port)],
-                    env=dict(os.environ),
-                    cwd=helpers.ROOT,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-        import httpx
-
-        def up() -> bool:
-            try:
-                return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        helpers.wait_for(up, 90, "the API server")
+        procs.append(serve_api(url, log))  # tests/webui/conftest.py: the same start-up as the API-only `live`
         shots = Path(os.environ.get("FITSTUDIO_TEST_SCREENSHOTS") or base / "screenshots")
         shots.mkdir(parents=True, exist_ok=True)
         yield Live(url, shots, log)
@@ -194,6 +175,7 @@ def test_a_person_trains_deploys_and_scores_in_the_browser(page: Any, live: Live
     page.fill('input[name="name"]', "Breast cancer")
     page.click('button:has-text("Create project")')
     expect(page).to_have_url(f"{live.url}/projects/CANCER")
+    page.wait_for_load_state()  # upload.js listens for the file input from DOMContentLoaded on
     page.set_input_files('#upload-form input[type="file"]', str(csv))
     expect(page.locator('#upload-form input[name="name"]')).to_have_value("breast_cancer")
     page.click('#upload-form button[type="submit"]')
@@ -260,7 +242,7 @@ def test_a_person_trains_deploys_and_scores_in_the_browser(page: Any, live: Live
     shot(page, live, "results")
 
     # The trained model: metrics, charts, evaluation, frozen code, location; copy the snippet.
-    page.click("#open-model-live")
+    page.click("#open-model")  # the ended panel as a reload renders it (live.js swaps it in at the end)
     page.wait_for_url("**/trained-models/*")
     expect(page.locator("#metrics")).to_contain_text("ROC AUC")
     expect(page.locator("#confusion-matrix")).to_be_visible()

@@ -10,16 +10,10 @@ $FITSTUDIO_TEST_SCREENSHOTS points there (tests/webui/test_browser.py).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests import helpers
 from tests.webui import test_browser
 from tests.webui.test_browser import PASSWORD, Live, shot
 
@@ -39,49 +33,6 @@ def kunden_csv() -> bytes:
         kennung = f"x{i}" if i in NOT_NUMBERS else str(100 + i)
         lines.append(f"K{i:03d};{CITIES[i % 4]};{3 * i + 1},{i:02d};{i % 7};{kennung}")
     return ("\r\n".join(lines) + "\r\n").encode("latin-1")
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """`fitstudio api` on a free port (SQLite), with user ada; no worker."""
-    helpers.require_service("Chromium + Playwright", test_browser.browser_problem())
-    from server.db import session_scope
-    from server.services import auth
-    from server.services.bootstrap import migrate
-    from server.settings import get_settings
-    from tests.conftest import configure
-
-    base = tmp_path_factory.mktemp("webui-upload")
-    url = f"http://127.0.0.1:{test_browser._free_port()}"
-    mp = pytest.MonkeyPatch()
-    proc: subprocess.Popen[bytes] | None = None
-    try:
-        migrate(configure(mp, base / "home", public_url=url))
-        with session_scope() as db:
-            auth.create_user(db, "ada", password=PASSWORD)
-        log = base / "api.log"
-        with open(log, "ab") as out:
-            command = [sys.executable, "-m", "fitstudio.cli", "api", "--port", url.rsplit(":", 1)[1]]
-            proc = subprocess.Popen(
-                command, env=dict(os.environ), cwd=helpers.ROOT, stdout=out, stderr=out, start_new_session=True
-            )
-        import httpx
-
-        def up() -> bool:
-            try:
-                return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        helpers.wait_for(up, 90, "the API server")
-        shots = Path(os.environ.get("FITSTUDIO_TEST_SCREENSHOTS") or base / "screenshots")
-        shots.mkdir(parents=True, exist_ok=True)
-        yield Live(url, shots, log)
-    finally:
-        if proc is not None:
-            helpers.stop_process(proc)
-        mp.undo()
-        get_settings.cache_clear()
 
 
 def test_a_person_previews_a_european_csv_uploads_it_and_corrects_a_type(page: Any, live: Live) -> None:

@@ -86,8 +86,9 @@ def test_forms_need_the_csrf_token(web: Web) -> None:
 
 
 def test_project_form_errors_are_shown_on_the_page(web: Web) -> None:
-    r = web.post("/projects", {"key": "lower", "name": "x"})
-    assert r.status_code == 422 and "must be 2-32 characters" in r.text and 'value="lower"' in r.text
+    r = web.post("/projects", {"key": "9lives", "name": "x"})
+    assert r.status_code == 422 and "must be 2-32 characters" in r.text and 'value="9LIVES"' in r.text
+    assert location(web.post("/projects", {"key": "lower", "name": "x"})) == "/projects/LOWER"  # upper-cased
 
 
 def test_project_dataset_analysis_pages(web: Web, task: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from core.catalog import PREDICTION_TYPES
 from server.api.deps import DbDep, SettingsDep
 from server.errors import ApiError, invalid
 from server.models import User
-from server.services import access, analyses, mltasks
+from server.services import access, analyses, deletes, mltasks
 from webui.web import CsrfForm, PageRoute, PageUser, commit_or_show, form_str, redirect, render
 
 router = APIRouter(route_class=PageRoute)
@@ -47,12 +47,14 @@ def _analysis(
     analysis = access.analysis(db, user, analysis_id)
     counts = mltasks.session_counts(db, analysis)
     tasks = mltasks.of_analysis(db, analysis)
+    impacts = deletes.task_impacts(db, tasks)  # what each Delete dialog says goes with it
     context = {
         "project": analysis.project,
         "analysis": analysis,
         "dataset": analysis.dataset,
         "targets": mltasks.target_columns(analysis.dataset),
-        "tasks": [{"row": t, "sessions": counts.get(t.id, 0)} for t in tasks],
+        "tasks": [{"row": t, "sessions": counts.get(t.id, 0), "goes": deletes.describe(impacts[t.id])} for t in tasks],
+        "goes": deletes.describe(deletes.analysis_impact(db, analysis)),
         "prediction_types": PREDICTION_TYPES,
         "can_write": access.rights(db, user, analysis.project).can_write,
         "error": error,

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from server.api.deps import DbDep, SettingsDep
-from server.services import access, dataset_columns, dataset_images, datasets, projects
+from server.services import access, dataset_columns, dataset_images, datasets, deletes, projects
 from webui.web import PageRoute, PageUser, render
 
 router = APIRouter(route_class=PageRoute)
@@ -37,6 +37,7 @@ def dataset_page(
         "preview": preview,
         "image_index": dataset_images.image_positions(ds, preview),
         "gallery": dataset_images.gallery(ds, preview, GALLERY),
+        "used_by": deletes.dataset_users(db, ds),  # while analyses use it, the Delete dialog says it cannot go
     }
     return render(request, "dataset.html", context)
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from server.api.deps import DbDep, SettingsDep
-from server.errors import invalid
-from server.services import access, projects, registry, saved_model_versions, trained_models
+from server.errors import ApiError, invalid
+from server.models import TrainedModel
+from server.services import access, model_summary, projects, registry, saved_model_versions, trained_models
+from server.settings import Settings
 from webui.design import TABS
 from webui.web import CsrfForm, PageRoute, PageUser, form_str, redirect, render
 
@@ -28,6 +32,7 @@ def trained_model_page(
     project = projects.get(db, model.project_id)
     session = model.session
     rows, other = trained_models.metrics_table(model.metrics or {})
+    summary, summary_error = _summary(settings, model)
     context = {
         "project": project,
         "task": session.ml_task,
@@ -36,7 +41,10 @@ def trained_model_page(
         "session": session,
         "submitter": (session.design or {}).get("submitted_by", "—"),
         "metric_rows": rows,
-        "other_logs": other,
+        "log_rows": keras_log_rows(other),
+        "score": trained_models.score(model),
+        "summary": summary,
+        "summary_error": summary_error,
         "evaluation": trained_models.evaluation_of(settings, model),
         "prep_report": trained_models.preprocessing_report(model),
         "cells": [(cell, CELL_TITLES[cell], code) for cell, code in trained_models.frozen_cells(model)],
@@ -47,6 +55,30 @@ def trained_model_page(
         "can_write": access.rights(db, user, project).can_write,  # type: ignore[arg-type]
     }
     return render(request, "trained_model.html", context)
+
+
+def _summary(settings: Settings, model: TrainedModel) -> tuple[dict[str, Any] | None, str | None]:
+    """The model's layer summary, or why there is none (a model that needs user code, a missing file)."""
+    try:
+        return model_summary.of(settings, model), None
+    except ApiError as exc:
+        return None, exc.detail
+
+
+def keras_log_rows(logs: dict[str, Any]) -> list[dict[str, Any]]:
+    """Rows {name, validation, train, both} of Keras's own logs: `val_loss` beside `loss`, in the Validation column.
+
+    A log with no validation twin and no `val_` prefix (a learning rate) is neither: `both` spans the two columns.
+    """
+    rows: list[dict[str, Any]] = []
+    for key, value in logs.items():
+        if key.startswith("val_"):
+            if key[4:] not in logs:
+                rows.append({"name": key[4:], "validation": value, "train": None, "both": False})
+            continue
+        twin = f"val_{key}"
+        rows.append({"name": key, "validation": logs.get(twin), "train": value, "both": twin not in logs})
+    return rows
 
 
 @router.post("/trained-models/{tmid}/deploy")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from server.api.deps import DbDep
 from server.errors import ApiError
 from server.models import User
-from server.services import access, analyses, datasets, folders, projects, registry
+from server.services import access, analyses, datasets, deletes, folders, projects, registry
 from webui.web import CsrfForm, PageRoute, PageUser, commit_or_show, form_str, render
 
 router = APIRouter(route_class=PageRoute)
@@ -36,7 +36,8 @@ def create_project(
     user: PageUser,
 ) -> Response:
     """Create a project; the user becomes its admin."""
-    key, name = form_str(form, "key").strip(), form_str(form, "name")
+    # Keys are upper-case: the form upper-cases what is typed (tables.js), and this does it for browsers without JS.
+    key, name = form_str(form, "key").strip().upper(), form_str(form, "name")
     return commit_or_show(
         db,
         lambda: projects.create(db, user, key, name),
@@ -71,6 +72,7 @@ def project_view(request: Request, db: Session, user: User, key: str, error: Api
         "saved_models": registry.of_project(db, project),
         "folders": folders.of_project(db, project),
         "members": projects.members_by_name(project),
+        "goes": deletes.describe(deletes.project_impact(db, project)),  # what the Delete dialog says goes with it
         "error": error,
     }
     return render(request, "project.html", context, status_code=error.status if error else 200)

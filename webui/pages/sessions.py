@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from server.api.deps import DbDep
 from server.errors import ApiError
 from server.services import access, results, sessions
+from webui import session_view
 from webui.web import CsrfForm, PageRoute, PageUser, redirect, render
 
 router = APIRouter(route_class=PageRoute)
@@ -32,7 +33,7 @@ def results_page(
         "task": task,
         "entries": entries,
         "selected": selected,
-        "detail": results.detail(selected["row"]) if selected else None,
+        "detail": session_view.extend(results.detail(selected["row"]), selected["row"]) if selected else None,
         "can_write": access.rights(db, user, project).can_write,
     }
     return render(request, "results.html", context)

@@ -30,10 +30,15 @@ class EvalSet:
     y_true: np.ndarray
     encoded: np.ndarray | None = None  # the targets as the model is trained on them (for val_loss)
     scaling: dict[str, Any] | None = None  # a regression target's scaling (core/target_scaling.py)
+    activation: str | None = None  # a classifier's logits: the activation that makes them probabilities
 
     def original(self, output: np.ndarray) -> np.ndarray:
-        """The model's OUTPUT on the target's own scale (the scaling undone)."""
-        return target_scaling.unscale(output, self.scaling)
+        """The model's OUTPUT on the target's own scale (the scaling undone), logits made probabilities."""
+        return metrics.activated(target_scaling.unscale(output, self.scaling), self.activation)
+
+    def outputs(self, model: keras.Model) -> tuple[np.ndarray, np.ndarray]:
+        """(true values, raw output of MODEL) on the whole set."""
+        return self.y_true, self.predict(model)
 
     def predict(self, model: keras.Model) -> np.ndarray:
         """The model's output on the whole set, in one pass of compiled forward calls (cheaper than predict())."""
@@ -150,7 +155,7 @@ class BaseCallback(keras.callbacks.Callback):
         self.prediction_type = scoring.prediction_type
         self.metric_key = as_test_metric(scoring.metric)
         self.greater = scoring.greater
-        self.validation = validation
+        self.validation: Any = validation  # an EvalSet, or advanced mode's user sequence (eval_sequence.py)
         self.train_sample = train_sample
         self.send = send
         self.epochs_hint = epochs_hint
@@ -240,10 +245,12 @@ class BaseCallback(keras.callbacks.Callback):
         """Test and Train metrics of MODEL now."""
         out: dict[str, float] = {}
         for named, data in ((as_test_metric, self.validation), (as_train_metric, self.train_sample)):
-            if data is None or len(data.y_true) == 0:
+            if data is None:
                 continue
-            output = data.predict(model)
-            values = metrics.compute(self.prediction_type, data.y_true, data.original(output), self.custom_score)
+            y_true, output = data.outputs(model)
+            if len(y_true) == 0:
+                continue
+            values = metrics.compute(self.prediction_type, y_true, data.original(output), self.custom_score)
             out.update({named(name): value for name, value in values.items()})
             if named is as_test_metric and self.compute_val_loss and data.encoded is not None:
                 # The same number Keras's own validation pass would give, from the predictions we already have.

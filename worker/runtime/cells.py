@@ -15,6 +15,7 @@ from typing import Any
 
 from core.contracts import ErrorInfo
 from fitstudio.folders import Folder
+from worker.runtime import keras3
 
 CELL_PREFIX = "<cell:"
 
@@ -162,6 +163,9 @@ def describe(exc: BaseException, default_cell: str | None = None) -> ErrorInfo:
         text += "  ... in library code:\n" + "".join(other)
     text += "".join(traceback.format_exception_only(type(exc), exc))
     message = _disk_full_hint(exc) + (str(exc)[:2000] or type(exc).__name__)
+    fix = keras3.hint(exc)  # DSS-era Keras 2 code: the sentence that names the fix
+    if fix:
+        message, text = f"{message}\n{fix}", f"{text}{fix}\n"
     return ErrorInfo(type(exc).__name__, message, cell, line, text[-6000:])
 
 

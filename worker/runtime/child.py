@@ -69,7 +69,9 @@ def _connect(job: Job, events_fd: int, replies_fd: int | None) -> Any:
     design = job.design
     _context.current = {k: getattr(design, k) for k in ("project_key", "analysis_id", "ml_task_id")}
     _context.folders = job.folders or []  # managed folders the submitter can read, bound read-only
-    channel.send({"type": "status", "phase": "starting", "pid": os.getpid()})
+    from worker.runtime import phases  # sends through _context: only once confined (see the top)
+
+    phases.enter("starting")
     return channel
 
 

@@ -12,6 +12,7 @@ from core.contracts import Design, ErrorInfo
 from core.sequences import ArraySequence
 from worker.runtime import cells
 from worker.runtime.callbacks import BaseCallback
+from worker.runtime.eval_sequence import user_validation
 
 
 @dataclass(frozen=True)
@@ -128,4 +129,6 @@ def user_sequences(design: Design, data: FitData) -> tuple[Any, Any, Any]:
 def fit_advanced(model: Any, design: Design, data: FitData, base: BaseCallback) -> None:
     """Advanced mode: the training cell's fit_model, on the sequences of its build_sequences."""
     train_sequence, validation_sequence, fit_model = user_sequences(design, data)
+    # The Test metrics are computed on the validation sequence the user returned, as DSS does (code-cells.md).
+    base.validation = user_validation(validation_sequence, base.validation, design.prediction_type)
     cells.call(contract.TRAINING, fit_model, model, train_sequence, validation_sequence, [base])

@@ -9,7 +9,7 @@ import numpy as np
 from core.cells import ARCHITECTURE
 from core.sequences import FEEDS_ARRAY, as_model_input, input_count, inputs_for
 from worker.runtime import cells
-from worker.runtime.errors import TrainingError
+from worker.runtime.errors import TrainingError, say
 
 
 def _check_input_names(model: Any, expected: set[str]) -> None:
@@ -68,3 +68,39 @@ def _probe(model: Any, sample: dict[str, np.ndarray]) -> Any:
         setattr(model, FEEDS_ARRAY, feeds_array)
         return cells.call(ARCHITECTURE, model.predict_on_batch, x)
     return cells.call(ARCHITECTURE, model.predict_on_batch, array)
+
+
+def _from_logits(loss: Any) -> bool:
+    """Whether the compiled LOSS (an object, a partial, or a list/dict of them) was told from_logits=True."""
+    if isinstance(loss, dict):
+        return any(_from_logits(v) for v in loss.values())
+    if isinstance(loss, (list, tuple)):
+        return any(_from_logits(v) for v in loss)
+    try:
+        config = loss.get_config() if hasattr(loss, "get_config") else getattr(loss, "keywords", None) or {}
+    except (TypeError, NotImplementedError):
+        return False
+    return bool(config.get("from_logits")) if isinstance(config, dict) else False
+
+
+def _linear_last_layer(model: Any) -> bool:
+    """Whether MODEL's last layer has an activation and it is linear (Dense(n) without softmax or sigmoid)."""
+    layers = getattr(model, "layers", None) or []
+    activation = getattr(layers[-1], "activation", None) if layers else None
+    return activation is not None and getattr(activation, "__name__", "") == "linear"
+
+
+def output_activation(model: Any, prediction_type: str, width: int) -> str | None:
+    """The activation a classifier's logits need ("sigmoid" for width 1, "softmax" else), None for probabilities:
+    logits are told by from_logits=True in the compiled loss, or a linear last layer (code-cells.md)."""
+    if prediction_type == "regression":
+        return None
+    if _from_logits(getattr(model, "loss", None)):
+        why = "the loss is compiled with from_logits=True"
+    elif _linear_last_layer(model):
+        why = "the last layer has no softmax/sigmoid"
+    else:
+        return None
+    activation = "sigmoid" if width == 1 else "softmax"
+    say(f"the model outputs logits ({why}): the metrics and predictions apply {activation} to its output")
+    return activation

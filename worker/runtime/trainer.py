@@ -20,14 +20,16 @@ from core import cells as contract
 from core import data, evaluation, preprocessing, target_scaling
 from core.catalog import CUSTOM_SCORE, as_test_metric, greater_is_better
 from core.contracts import Design, DryRunResult, Job, Result
+from core.metrics import OUTPUT_ACTIVATION
 from core.sequences import takes_array
 from fitstudio.deep_learning import _context
-from worker.runtime import cells, control
+from worker.runtime import cells, control, phases
 from worker.runtime.callbacks import BaseCallback, EvalSet, Scoring
 from worker.runtime.errors import Drained, TrainingError, say
 from worker.runtime.fit import FitData, fit_advanced, fit_standard
-from worker.runtime.model_check import check_output
+from worker.runtime.model_check import check_output, output_activation
 from worker.runtime.one_batch import train_one_batch
+from worker.runtime.real_units import in_real_units
 from worker.runtime.resume import Checkpoints
 
 TRAIN_SAMPLE_ROWS = 2000
@@ -76,9 +78,12 @@ def _strategy(n_gpus: int) -> Any:
 def prepare(job: Job, started: float) -> Prepared:
     """Load the dataset (a sample of it for a dry run), split it, fit the preprocessing and transform both parts."""
     design = job.design
+    phases.enter("loading_data")
     frame = data.load_training_rows(job.dataset.parquet, design)
     if job.dry_run and len(frame) > DRY_RUN_ROWS:
         frame = frame.sample(n=DRY_RUN_ROWS, random_state=design.seed).reset_index(drop=True)
+    phases.note(f"{len(frame):,} rows")
+    phases.enter("preprocessing")
     train_df, val_df = data.split(frame, design.settings["split"]["train_ratio"], design.seed)
     say(f"{len(frame)} rows: {len(train_df)} for training, {len(val_df)} for validation")
     prep = preprocessing.fit(train_df, design.as_dict())
@@ -143,6 +148,9 @@ def build(job: Job, prepared: Prepared) -> Built:
     if not getattr(model, "compiled", True) or getattr(model, "optimizer", None) is None:
         raise TrainingError("compile_model must call model.compile(...) (and return the model).")
     width = check_output(model, prepared.val_x, job.design.prediction_type, prepared.n_classes)
+    activation = output_activation(model, job.design.prediction_type, width)
+    if activation:  # stored with the trained model: scoring applies it too
+        prepared.prep["target"][OUTPUT_ACTIVATION] = activation
     shapes = prepared.shapes
     single_input = takes_array(model, shapes)  # decided once: the fit data, the sequences and the metrics agree
     if single_input and len(getattr(model, "inputs", None) or []) == 1 and set(shapes) != {model.inputs[0].name}:
@@ -169,12 +177,14 @@ def eval_sets(design: Design, prepared: Prepared, fitting: FitData) -> tuple[Eva
     rng = np.random.default_rng(design.seed)
     rows = np.sort(rng.choice(len(train_df), size=min(TRAIN_SAMPLE_ROWS, len(train_df)), replace=False))
     scaling = target_scaling.of(prepared.prep)  # metrics on the target's own scale
+    activation = target.get(OUTPUT_ACTIVATION)  # logits made probabilities
     val_true = _true_values(prepared.val_df[column], target)
-    validation = EvalSet(prepared.val_x, val_true, encoded=fitting.val_y, scaling=scaling)
+    validation = EvalSet(prepared.val_x, val_true, encoded=fitting.val_y, scaling=scaling, activation=activation)
     train_sample = EvalSet(
         {k: v[rows] for k, v in prepared.train_x.items()},
         _true_values(train_df[column].iloc[rows], target),
         scaling=scaling,
+        activation=activation,
     )
     return validation, train_sample
 
@@ -184,6 +194,7 @@ def train(job: Job, send: Send) -> Result | DryRunResult:
     started = time.time()
     design = job.design
     prepared = prepare(job, started)
+    phases.enter("building_model")
     scoring = score(job)
     built = build(job, prepared)
     fitting = fit_data(design, prepared, built)
@@ -192,11 +203,11 @@ def train(job: Job, send: Send) -> Result | DryRunResult:
         scoring, validation, train_sample, send, design.training["epochs"], tensorboard_dir=tensorboard_dir(job)
     )
     if job.dry_run:
-        return train_one_batch(built.model, design, fitting, prepared.shapes, built.width)
+        return train_one_batch(built.model, design, fitting, prepared.shapes, built.width, base)
     checkpoints = Checkpoints(job)
     initial_epoch = checkpoints.restore(built.model, base)
     base.on_epoch_done = checkpoints.every_epoch(built.model, base.run)
-    send({"type": "status", "phase": "training"})
+    phases.enter("training")
     if design.training["mode"] == "standard":
         fit_standard(built.model, fitting, base, initial_epoch)
     else:
@@ -241,9 +252,14 @@ def finish(
 ) -> Result:
     """Keep the best epoch, save the model and report what the training learned."""
     model, run = built.model, base.run
+    phases.note(f"{len(run.history)} epoch(s)")
     _stop_if_drained(model, base, checkpoints)
     final = _final_metrics(model, base)
-    _save_model(model, Path(job.out_dir))
+    phases.enter("saving")
+    _save_model(in_real_units(model, prepared.prep), Path(job.out_dir))  # the file predicts the real target
+    phases.enter("evaluating")
+    evaluated = evaluation.of_model(job.design.prediction_type, base.validation, model, prepared.classes)
+    phases.close()
     say(f"done in {time.time() - started:.1f}s; kept epoch {run.best_epoch}")
     return Result(
         metrics=final,
@@ -256,5 +272,5 @@ def finish(
         preprocessing=prepared.prep,
         output_width=built.width,
         lineage=list(_context.loaded_models) or None,
-        evaluation=evaluation.of_model(job.design.prediction_type, base.validation, model, prepared.classes),
+        evaluation=evaluated,
     )

@@ -75,10 +75,14 @@ def _queued_messages(api: Any) -> list[str]:
     return sorted(p.name.rsplit(".", 2)[1] for p in folder.glob("*.msg")) if folder.exists() else []
 
 
-def test_train_publishes_on_the_gpu_queue_by_default_and_on_cpu_when_the_design_asks_for_no_gpu(
+def test_train_publishes_on_the_gpu_queue_when_the_design_asks_for_a_gpu_and_on_cpu_otherwise(
     api: Any, ml_task: dict[str, Any]
 ) -> None:
     assert _queued_messages(api) == []
+    # No worker reports a GPU here, so a new task defaults to the CPU queue (docs/decisions.md); ask for a GPU.
+    assert ml_task["settings"]["gpu"]["use_gpu"] is False
+    gpu = {**ml_task["settings"]["gpu"], "use_gpu": True}
+    expect(api.put(f"{API}/ml-tasks/{ml_task['id']}/settings", json={"gpu": gpu}), 200)
     first = support.train(api, ml_task["id"])
     assert first.get("queue", "gpu") == "gpu"
     assert _queued_messages(api) == ["gpu"]
@@ -134,13 +138,15 @@ def test_get_session_by_global_id(api: Any, ml_task: dict[str, Any]) -> None:
 
 
 def test_polling_a_session_costs_two_sql_statements(api: Any, ml_task: dict[str, Any]) -> None:
-    # The most polled read (results pages, clients): the token's user, then the session with the caller's role.
+    # The most polled read (results pages, clients): the token's user, then the session with the caller's role;
+    # a queued session's place in line is a third (a running or ended one has none: tests/server/api/
+    # test_session_phases.py).
     session = support.train(api, ml_task["id"])
     with count_queries() as statements:
         body = expect(api.get(f"{API}/sessions/{session['id']}"), 200)
-    assert body["id"] == session["id"]
+    assert body["id"] == session["id"] and body["queue_position"] == 1
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) == 2, statements
+    assert len(selects) == 3, statements
 
 
 def test_get_session_by_number_accepts_n_and_s_n(api: Any, ml_task: dict[str, Any]) -> None:

@@ -73,7 +73,7 @@ def test_default_values(prediction_type: str) -> None:
     assert training["mode"] == "standard"
     assert (training["epochs"], training["batch_size"], training["steps_per_epoch"]) == (10, 32, None)
     assert training["shuffle"] is True
-    assert training["early_stopping"] == {"enabled": False, "patience": 3}
+    assert training["early_stopping"] == {"enabled": True, "patience": 5}  # on for new tasks (decisions.md)
     assert settings["image"] == {"height": 64, "width": 64, "channels": 3}
     assert settings["text"] == {"max_tokens": 20000, "sequence_length": 128}
     assert settings["code"]["training"] == TRAINING_DEFAULT
@@ -100,7 +100,7 @@ def test_default_settings_do_not_share_state() -> None:
     one = default_settings(COLUMNS, "label", "binary")
     snapshot = copy.deepcopy(one)
     two = default_settings(COLUMNS, "label", "binary")
-    two["training"]["early_stopping"]["enabled"] = True
+    two["training"]["early_stopping"]["patience"] = 9
     two["gpu"]["gpu_list"].append(1)
     assert one == snapshot
 

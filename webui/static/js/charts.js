@@ -10,7 +10,11 @@ function baseOptions(xTitle, yTitle) {
     maintainAspectRatio: false,
     animation: false,
     interaction: { mode: "nearest", intersect: false },
-    plugins: { legend: { position: "bottom", labels: { boxWidth: 12 } } },
+    plugins: {
+      legend: { position: "bottom", labels: { boxWidth: 12 } },
+      // Tooltips show values by the pages' one number rule (common.js formatNumber).
+      tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${window.formatNumber(c.parsed.y)}` } },
+    },
     scales: {
       x: { type: "linear", title: { display: true, text: xTitle }, ticks: { precision: 0 } },
       y: { title: { display: Boolean(yTitle), text: yTitle } },
@@ -76,7 +80,7 @@ class EpochCharts {
 
 function rocChart(canvas, curves) {
   const datasets = curves.map((c, i) => ({
-    label: `${c.label} (AUC ${c.auc.toFixed(3)})`, data: c.fpr.map((x, j) => ({ x, y: c.tpr[j] })),
+    label: `${c.label} (AUC ${window.formatNumber(c.auc)})`, data: c.fpr.map((x, j) => ({ x, y: c.tpr[j] })),
     borderColor: COLORS[i % COLORS.length], backgroundColor: COLORS[i % COLORS.length], pointRadius: 0, borderWidth: 2,
     showLine: true, stepped: false,
   }));

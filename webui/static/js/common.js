@@ -39,6 +39,21 @@ function sendWithProgress(xhr, parts, body, doneText) {
 }
 window.sendWithProgress = sendWithProgress;
 
+// A metric value by the one rule of every page (fmt_num in webui/web.py is the same; docs/webui.md): "—" for none,
+// 4 significant digits without trailing zeros, integers and values from 9999.95 up without decimals, 1.234e-5.
+function formatNumber(value) {
+  if (typeof value !== "number" || !Number.isFinite(value)) return "—";
+  const size = Math.abs(value);
+  if (size >= 1e15 || (size > 0 && size < 1e-4)) {
+    const [mantissa, exponent] = value.toExponential(3).split("e");
+    return `${Number(mantissa)}e${Number(exponent)}`;
+  }
+  const text = value.toPrecision(4);
+  if (Number.isInteger(value) || size >= 1e4 || text.includes("e")) return String(Math.floor(value + 0.5));
+  return String(Number(text));
+}
+window.formatNumber = formatNumber;
+
 // The JSON body of a finished XHR, {} when it has none.
 function responseJson(xhr) {
   try { return JSON.parse(xhr.responseText); } catch (err) { return {}; }

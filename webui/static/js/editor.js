@@ -6,6 +6,7 @@ import {
 
 const editors = {};
 window.fitstudioEditors = editors;
+window.fitstudioMakeEditor = (textarea) => makeEditor(textarea); // live.js: the frozen cell of a session just ended
 
 function makeEditor(textarea) {
   const readOnly = textarea.dataset.readonly === "true";
