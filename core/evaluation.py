@@ -3,6 +3,7 @@
 Classification: the confusion matrix (true label × predicted label counts) and ROC curve points (binary: one
 curve for the positive class; multiclass: one-vs-rest per class), at most MAX_ROC_POINTS points per curve.
 Regression: up to MAX_PAIRS (actual, predicted) pairs, evenly spread over the validation rows.
+Both add "charts" (core/evaluation_charts.py): decision, lift, calibration, density, per class, residuals.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def evaluate(prediction_type: str, y_true: Any, output: Any, class_labels: list[
     import numpy as np
     from sklearn.metrics import auc, confusion_matrix, roc_curve
 
+    from core.evaluation_charts import classification_charts, regression_charts
     from core.metrics import probabilities
 
     output = np.asarray(output, dtype="float64")
@@ -52,6 +54,7 @@ def evaluate(prediction_type: str, y_true: Any, output: Any, class_labels: list[
             "n_rows": int(len(y_true)),
             "actual": [float(v) for v in y_true[keep]],
             "predicted": [float(v) for v in predicted[keep]],
+            "charts": regression_charts(y_true, predicted),  # error histogram, residuals (core/evaluation_charts.py)
         }
     proba = probabilities(output)
     n_classes = proba.shape[1]
@@ -79,6 +82,7 @@ def evaluate(prediction_type: str, y_true: Any, output: Any, class_labels: list[
         "labels": labels,
         "confusion_matrix": matrix.astype(int).tolist(),
         "roc": curves,
+        "charts": classification_charts(y_idx, proba, labels),  # decision, lift, calibration, per class …
     }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import dates
+from core import dates, image_cache
 
 MAX_DUMMIES = 100
 TEXT_KEYS = ("max_tokens", "sequence_length")
@@ -274,18 +274,17 @@ def _text_ids(series: pd.Series, spec: dict[str, Any]) -> np.ndarray:
 
 def load_image(path_or_bytes: Any, spec: dict[str, Any]) -> np.ndarray:
     """One image as uint8 (height, width, channels)."""
-    from PIL import Image
-
-    Image.MAX_IMAGE_PIXELS = 40_000_000
-    mode = {1: "L", 3: "RGB", 4: "RGBA"}[spec["channels"]]
-    with Image.open(path_or_bytes) as img:
-        img = img.convert(mode).resize((spec["width"], spec["height"]))
-        arr = np.asarray(img, dtype="uint8")
-    return arr.reshape(spec["height"], spec["width"], spec["channels"])
+    return image_cache.decode(path_or_bytes, spec)  # one decoder for the cache, the child and scoring
 
 
 def load_images(series: pd.Series, spec: dict[str, Any], files_root: str | None) -> np.ndarray:
-    """Images named by SERIES (paths relative to FILES_ROOT, which they may not leave) as uint8."""
+    """Images named by SERIES (paths relative to FILES_ROOT, which they may not leave) as uint8.
+
+    Read from the dataset's preprocessed cache when the worker built one for this column and size; decoded here
+    otherwise."""
+    cached = image_cache.open_cache(files_root, str(series.name), spec)
+    if cached is not None:
+        return _cached_images(cached, series)
     root = Path(files_root or ".").resolve()
     out = np.zeros((len(series), spec["height"], spec["width"], spec["channels"]), dtype="uint8")
     for i, rel in enumerate(series.astype(str)):
@@ -297,6 +296,19 @@ def load_images(series: pd.Series, spec: dict[str, Any], files_root: str | None)
         except (OSError, ValueError) as exc:
             raise PreprocessingError(f"image {rel!r} cannot be read: {exc}") from None
     return out
+
+
+def _cached_images(cached: image_cache.Cache, series: pd.Series) -> np.ndarray:
+    values = series.astype(str)
+    for rel in values if cached.bad else ():
+        if rel in cached.bad:
+            raise PreprocessingError(f"image {rel!r} {cached.bad[rel]}")
+    try:
+        rows = cached.row_indices(values)
+    except KeyError as exc:  # the cache predates these rows: it is rebuilt when the data changes, so a bug
+        raise PreprocessingError(f"image {exc.args[0]!r} is not in the preprocessed cache {cached.path.name}") from None
+    print(f"[fitstudio] images of {series.name!r}: {len(rows):,} read from the preprocessed cache", flush=True)
+    return cached.take(rows)
 
 
 def encode_targets(series: pd.Series, target: dict[str, Any], width: int) -> np.ndarray:

@@ -7,8 +7,7 @@ analysis = project.create_analysis(dataset_id=1, name="cancer")
 ml_task = analysis.create_ml_task(target="diagnosis")
 ml_task.start_train(); ml_task.wait_train_complete()
 model = ml_task.get_trained_model(ml_task.get_trained_models_ids()[0])
-saved = model.deploy(saved_model_name="cancer")
-saved.predict([{...}])
+saved = model.deploy(saved_model_name="cancer"); saved.predict([{...}])
 """
 
 from __future__ import annotations
@@ -18,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from fitstudio.client_card import ModelCard
+from fitstudio.client_sessions import SessionTools
 
 
 class FitstudioError(Exception):
@@ -223,8 +225,8 @@ class Analysis:
         return self.client.list_all(f"/analyses/{self.id}/ml-tasks")
 
 
-class MLTask:
-    """An ML task: settings, trainings, trained models."""
+class MLTask(SessionTools):
+    """An ML task: settings, trainings, trained models; comparing sessions and their tags and notes (SessionTools)."""
 
     def __init__(self, client: Client, mltask_id: str):
         self.client = client
@@ -301,8 +303,8 @@ class MLTask:
         return TrainedModel(self.client, trained_model_id)
 
 
-class TrainedModel:
-    """A trained model: details, file, scoring, deployment."""
+class TrainedModel(ModelCard):
+    """A trained model: details, file, scoring, deployment, and its card (`get_card`)."""
 
     def __init__(self, client: Client, trained_model_id: str):
         self.client = client

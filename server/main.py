@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from server.api import (
     analyses,
     audit,
+    compare,
     datasets,
     docs_assets,
     errors,
@@ -62,7 +63,7 @@ def create_api() -> FastAPI:
     docs_assets.install(app)
     # One router per resource; managed folders and the weights store are data.md's.
     resources = (projects, datasets, analyses, mltasks, sessions, events, trained_models, saved_models, tokens, audit)
-    for module in (*resources, folders, weights):
+    for module in (*resources, compare, folders, weights):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(service.api_router, prefix="/api/v1")
     app.include_router(service.router)

@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     training_sandbox_paths: Annotated[list[str], NoDecode] = []  # extra read-only paths in the sandbox (drivers…)
     training_network: bool = False  # whether user code may open network connections
     max_log_mb: int = 100  # a training's output log is cut here, with a truncation line (docs/reliability.md)
+    image_cache_mb: int = 10240  # preprocessed image caches, all datasets together; LRU evicted (0: none)
     weights_dir: Path | None = None  # the site-wide Keras weights store (default HOME/weights), read-only in trainings
 
     @field_validator("allowed_hosts", "training_sandbox_paths", mode="before")

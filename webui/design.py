@@ -123,6 +123,7 @@ def settings_from_form(form: FormData, task: MLTask) -> dict[str, Any]:
                 "patience": _number(form, "training-patience"),
             },
             "time_limit_s": _number(form, "training-time_limit_s"),
+            "seed": (task.settings.get("training") or {}).get("seed", 1337),  # no form field: kept as the API set it
         },
         "gpu": {
             "use_gpu": bool(form.get("gpu-use_gpu")),

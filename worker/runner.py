@@ -19,7 +19,16 @@ from server.services import datasets, model_files, storage
 from server.services import sessions as session_service
 from server.services.ids import trained_model_id
 from server.settings import Settings, get_settings
-from worker import child_files, child_process, child_requests, readable_folders, sandbox, state, tensorboard_logs
+from worker import (
+    child_files,
+    child_process,
+    child_requests,
+    image_cache_build,
+    readable_folders,
+    sandbox,
+    state,
+    tensorboard_logs,
+)
 from worker.cgroups import PidsCgroup
 from worker.gpus import GpuPool
 from worker.runtime import checkpoint as ckpt
@@ -115,6 +124,16 @@ def sandbox_view(settings: Settings, job: dict[str, Any], scratch: Path) -> sand
         devices=sandbox.gpu_devices() if job.get("gpus") else [],
         shm_bytes=max(64, settings.training_memory_mb // 2) << 20,
     )
+
+
+def _log_line(log_path: Path) -> Any:
+    """A function appending one "[fitstudio] …" line to the session's log (before the child writes to it)."""
+
+    def say(message: str) -> None:
+        with open(log_path, "a") as log_file:
+            log_file.write(f"[fitstudio] {message}\n")
+
+    return say
 
 
 def error_from_child(out_dir: Path, outcome: Outcome) -> dict[str, Any]:
@@ -250,9 +269,11 @@ def run_session(session_id: int, worker_name: str, pool: GpuPool, should_stop: A
         checkpoints.mkdir(parents=True, exist_ok=True)
         job["checkpoint_dir"] = str(checkpoints)
         job["checkpoint_every_s"] = settings.checkpoint_every_s
-        saved = (
-            ckpt.load_checkpoint(checkpoints) if session.design["settings"]["training"]["mode"] == "standard" else None
-        )
+        log_path = storage.session_dir(settings, session_id) / "output.log"
+        # Images decoded once per dataset and size, here (the sandbox cannot write the data root), bound read-only.
+        image_cache_build.for_job(job, settings.data_root, settings.image_cache_mb, _log_line(log_path))
+        _seed_continued(settings, session.design, checkpoints)
+        saved = ckpt.load_checkpoint(checkpoints)  # none when the training cannot resume (worker/runtime/resume.py)
         # The stored history is what the checkpoint holds: a session resumed continues it, a restart clears it.
         state.reset_history(session_id, lease, saved["history"] if saved else [])
         # TensorBoard: the event files the training writes are copied to the session's folder while it runs.
@@ -266,7 +287,7 @@ def run_session(session_id: int, worker_name: str, pool: GpuPool, should_stop: A
                 job,
                 gpus,
                 SessionSink(session_id, lease, session.progress),
-                storage.session_dir(settings, session_id) / "output.log",
+                log_path,
                 lambda req: child_requests.answer(settings, session.design, req, workspace.granted),
                 should_stop,
             )
@@ -284,6 +305,15 @@ def run_session(session_id: int, worker_name: str, pool: GpuPool, should_stop: A
         workspace.remove()
 
 
+def _seed_continued(settings: Settings, design: dict[str, Any], checkpoints: Path) -> None:
+    """A continued session without a checkpoint of its own starts from its source's final state."""
+    source = design.get("continued_from")
+    if isinstance(source, dict) and ckpt.load_checkpoint(checkpoints) is None:
+        final = storage.session_dir(settings, int(source["session_id"])) / ckpt.FINAL
+        if not ckpt.seed_from(final, checkpoints, source):
+            raise TrainingOutputError(f"session {source['session_id']}'s final state is gone; it cannot be continued")
+
+
 def _conclude(settings: Settings, session: Any, lease: int, outcome: Outcome, out_dir: Path) -> str:
     if outcome.killed_for == "lease_lost":
         return "lost"
@@ -292,12 +322,16 @@ def _conclude(settings: Settings, session: Any, lease: int, outcome: Outcome, ou
             session_service.publish(session)
         return "handed back"
     checkpoints = storage.session_dir(settings, session.id) / "checkpoint"
+    result = child_files.read_json(out_dir / "result.json")
+    ok = outcome.killed_for is None and outcome.returncode == 0 and isinstance(result, dict)
+    if ok:  # the checkpoint written at the end is what POST /sessions/{id}/continue starts from
+        ckpt.keep_final(checkpoints, storage.session_dir(settings, session.id) / ckpt.FINAL)
     shutil.rmtree(checkpoints, ignore_errors=True)
     if outcome.killed_for == "abort":
         state.finish(session.id, lease, SessionStatus.ABORTED)
         return SessionStatus.ABORTED
-    result = child_files.read_json(out_dir / "result.json")
-    if outcome.killed_for is None and outcome.returncode == 0 and isinstance(result, dict):
+    if ok:
+        assert isinstance(result, dict)
         model = _store_model(settings, session, result, out_dir)
         state.finish(
             session.id, lease, SessionStatus.SUCCEEDED, interrupted=bool(result.get("interrupted")), model=model

@@ -18,8 +18,8 @@ from server.settings import Settings
 router = APIRouter(tags=["datasets"])
 
 
-def dataset_out(ds: Dataset) -> DatasetOut:
-    """The API shape of a dataset."""
+def dataset_out(ds: Dataset, settings: Settings | None = None) -> DatasetOut:
+    """The API shape of a dataset (with its image caches' size when SETTINGS says where they are)."""
     return DatasetOut(
         id=ds.id,
         name=ds.name,
@@ -27,6 +27,7 @@ def dataset_out(ds: Dataset) -> DatasetOut:
         n_rows=ds.n_rows,
         columns=ds.columns,
         size_bytes=ds.size_bytes,
+        image_cache_bytes=datasets.image_cache_bytes(settings, ds) if settings else 0,
         created_at=ds.created_at,
         source=ds.source,
     )
@@ -103,7 +104,7 @@ def get_dataset(dataset_id: int, db: DbDep, user: CurrentUser, settings: Setting
     ds = access.dataset(db, user, dataset_id)
     if dataset_columns.ensure_stats(db, settings, ds):
         db.commit()
-    return dataset_out(ds)
+    return dataset_out(ds, settings)
 
 
 @router.patch("/datasets/{dataset_id}/columns/{name}")

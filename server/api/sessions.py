@@ -14,8 +14,9 @@ from server.api.pagination import PageDep, paginate
 from server.api.responses import json_response
 from server.db import get_engine, new_session
 from server.errors import not_found
+from server.schemas.continue_training import ContinueRequest
 from server.schemas.sessions import SessionOut
-from server.services import access, deletes, session_log, sessions
+from server.services import access, continue_training, deletes, session_log, sessions
 
 router = APIRouter(tags=["sessions"])
 
@@ -86,6 +87,13 @@ def abort(session_id: int, db: DbDep, user: CurrentUser) -> dict[str, Any]:
     """Kill the training (or dequeue it); no model is kept."""
     row = access.session(db, user, session_id, "writer")
     return sessions.as_dict(sessions.abort(db, user, row))
+
+
+@router.post("/sessions/{session_id}/continue", status_code=202, response_model=SessionOut)
+def continue_session(session_id: int, body: ContinueRequest, db: DbDep, user: CurrentUser) -> dict[str, Any]:
+    """Queue a new session training `epochs` more epochs from this one's final state (409 unless it succeeded)."""
+    row = access.session(db, user, session_id, "writer")
+    return sessions.as_dict(continue_training.submit(db, user, row, body.epochs))
 
 
 @router.delete("/sessions/{session_id}", status_code=204)

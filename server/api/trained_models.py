@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
@@ -11,8 +11,16 @@ from server.api.deps import CurrentUser, DbDep, SettingsDep
 from server.api.pagination import PageDep, paginate
 from server.api.responses import BINARY_FILE
 from server.schemas.requests import DeployRequest, PredictRequest
-from server.schemas.trained_models import DeployOut, LocationOut, PredictionOut, SummaryOut, TrainedModelOut
-from server.services import access, model_summary, predictions, registry, trained_models
+from server.schemas.trained_models import (
+    DeployOut,
+    LocationOut,
+    PredictionOut,
+    SummaryOut,
+    ThresholdIn,
+    ThresholdOut,
+    TrainedModelOut,
+)
+from server.services import access, model_card, model_summary, predictions, registry, thresholds, trained_models
 
 router = APIRouter(tags=["trained models"])
 
@@ -50,6 +58,34 @@ def download(tmid: str, db: DbDep, user: CurrentUser, settings: SettingsDep) -> 
 def get_summary(tmid: str, db: DbDep, user: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
     """Layers (name, type, output shape, parameters, trainable) and parameter totals; 409 when it needs user code."""
     return model_summary.of(settings, access.trained_model(db, user, tmid))
+
+
+@router.get("/trained-models/{tmid}/threshold", response_model=ThresholdOut)
+def get_threshold(tmid: str, db: DbDep, user: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
+    """A binary model's decision threshold (0.5 until one is chosen) and its F1-optimal one; 409 for other models."""
+    return thresholds.of_model(settings, access.trained_model(db, user, tmid))
+
+
+@router.put("/trained-models/{tmid}/threshold", response_model=ThresholdOut)
+def put_threshold(tmid: str, body: ThresholdIn, db: DbDep, user: CurrentUser, settings: SettingsDep) -> dict[str, Any]:
+    """Choose a binary model's decision threshold: its /predict and the versions deployed afterwards use it."""
+    model = access.trained_model(db, user, tmid, "writer")
+    out = thresholds.set_threshold(db, settings, user, model, body.threshold)
+    db.commit()
+    return out
+
+
+@router.get(
+    "/trained-models/{tmid}/card",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}, "text/markdown": {}}}},
+)
+def get_card(
+    tmid: str, db: DbDep, user: CurrentUser, settings: SettingsDep, format: Literal["html", "md"] = "html"
+) -> Response:
+    """The model card: data, features, design and code, metrics and charts, lineage, versions and seeds."""
+    card = model_card.render(db, settings, access.trained_model(db, user, tmid), format)
+    return Response(card, media_type=model_card.MEDIA_TYPES[format])
 
 
 @router.post("/trained-models/{tmid}/predict", response_model=PredictionOut, response_model_exclude_unset=True)

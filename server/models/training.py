@@ -41,6 +41,8 @@ class TrainingSession(Base):
     error: Mapped[dict[str, Any] | None]
     trained_model_id: Mapped[str | None] = mapped_column(String(200))
     log_path: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[Any] | None]  # the user's labels (PATCH /sessions/{id}); searchable on the results page
+    note: Mapped[str | None] = mapped_column(Text)
 
     ml_task: Mapped[MLTask] = relationship(lazy="joined")
 

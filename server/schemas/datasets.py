@@ -40,6 +40,7 @@ class DatasetOut(BaseModel):
     n_rows: int
     columns: list[ColumnOut]
     size_bytes: int
+    image_cache_bytes: int = 0  # its preprocessed image caches (0 in lists: only GET /datasets/{id} measures them)
     created_at: datetime
     source: dict[str, Any] | None = None  # how a CSV was read (data.md "Reading a table"); null for others
 

@@ -28,3 +28,6 @@ class SessionOut(BaseModel):
     history: list[dict[str, Any]]
     error: dict[str, Any] | None
     trained_model_id: str | None
+    continued_from: int | None = None  # the session this one continues (POST /sessions/{id}/continue)
+    tags: list[str] = []  # the user's labels (PATCH /sessions/{id})
+    note: str = ""  # the user's free-text note

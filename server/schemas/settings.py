@@ -78,6 +78,8 @@ class TrainingSettings(_Strict):
     shuffle: bool = True
     early_stopping: EarlyStopping = EarlyStopping()
     time_limit_s: int = Field(86400, ge=1, le=60 * 86400)
+    # keras.utils.set_random_seed before the model is built; None: drawn at random and recorded (decisions.md)
+    seed: int | None = Field(1337, ge=0, le=2**32 - 1)
 
 
 class GpuSettings(_Strict):

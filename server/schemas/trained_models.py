@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class TrainedModelOut(BaseModel):
@@ -31,6 +31,8 @@ class TrainedModelOut(BaseModel):
     target_scaling: dict[str, Any] | None = None  # regression: trained on (y - mean) / std; in_model: file undoes it
     preprocessing_report: dict[str, dict[str, Any]] = {}  # per input column: missing, unparseable, imputed
     output_activation: str | None = None  # "sigmoid"/"softmax" when the model outputs logits (issue 22)
+    environment: dict[str, str | None] = {}  # Python, TensorFlow, Keras, numpy, pandas, scikit-learn, fitstudio
+    seeds: dict[str, Any] = {}  # split, tensorflow (training.seed, or the one drawn when it was null)
 
 
 class LocationOut(BaseModel):
@@ -74,3 +76,19 @@ class SummaryOut(BaseModel):
     layers: list[LayerOut]
     params: int
     trainable_params: int
+
+
+class ThresholdIn(BaseModel):
+    """PUT …/threshold: a binary model's decision threshold (a row is positive when its probability is at least it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: float = Field(ge=0, le=1, allow_inf_nan=False)
+
+
+class ThresholdOut(BaseModel):
+    """A binary model's decision threshold, the default one and the F1-optimal one of its evaluation."""
+
+    threshold: float
+    default: float
+    f1_optimal: float | None  # None for a model stored without the decision chart (older models)

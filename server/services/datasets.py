@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import image_cache
 from server.errors import ApiError, conflict, invalid
 from server.models import Analysis, Dataset, Project, User
 from server.services import audit, column_stats, image_zip, storage, table_store
@@ -112,6 +113,13 @@ def files_root(settings: Settings, dataset: Dataset) -> Path:
     return settings.data_root / dataset.path / "files"
 
 
+def image_cache_bytes(settings: Settings, dataset: Dataset) -> int:
+    """Bytes of the dataset's preprocessed image caches (core/image_cache.py; deleted with its folder)."""
+    if dataset.kind != "images" or not dataset.path:
+        return 0
+    return image_cache.size_bytes(settings.data_root / dataset.path)
+
+
 def preview(settings: Settings, dataset: Dataset, limit: int) -> dict[str, Any]:
     """The first LIMIT rows as {columns, rows}."""
     if not 1 <= limit <= 10_000:
@@ -130,6 +138,7 @@ def delete(db: Session, settings: Settings, dataset: Dataset) -> None:
     used = db.scalar(select(Analysis.id).where(Analysis.dataset_id == dataset.id).limit(1))
     if used:
         raise conflict("dataset_in_use", f"Dataset {dataset.id} is used by analysis {used}; delete the analysis first.")
+    # The whole folder goes: the Parquet file, the image files and their preprocessed caches (image_cache/).
     folder = settings.data_root / dataset.path if dataset.path else None
     db.delete(dataset)
     db.flush()

@@ -155,6 +155,7 @@ def default_settings(
             # On for new tasks: stops a run that no longer improves; the best epoch is kept either way.
             "early_stopping": dict(EARLY_STOPPING_DEFAULT),
             "time_limit_s": 86400,
+            "seed": 1337,  # the TensorFlow seed (issue 20, decisions.md): the same design trains the same model
         },
         # The GPU queue only when a live worker has a GPU (docs/gpu.md): else the session would wait or run on a CPU.
         "gpu": {"use_gpu": use_gpu, "gpu_list": [0], "allow_growth": True},

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from server.errors import conflict, invalid, not_found
 from server.models import Project, SavedModel, SavedModelVersion, TrainedModel, User
-from server.services import audit, model_files, model_import, storage
+from server.services import audit, model_files, model_import, storage, thresholds
 from server.services.ids import VERSION_ID_RE, is_sql_int
 from server.settings import Settings, get_settings
 
@@ -98,6 +98,7 @@ def _copy_model(settings: Settings, model: TrainedModel, version_dir: Path) -> P
     digest = model_files.verify_digest(source, f"trained model {model.id}")  # never deploy a damaged file
     target = version_dir / "model.keras"
     _copy_verified(source, target, digest, f"trained model {model.id}")
+    thresholds.copy(source, target)  # the version keeps the decision threshold it was deployed with
     return target
 
 

@@ -17,6 +17,7 @@ from core import preprocessing, target_scaling
 from core.metrics import OUTPUT_ACTIVATION, activated, probabilities
 from server.errors import ApiError, invalid
 from server.models import TrainedModel
+from server.services import thresholds
 
 MAX_ROWS = 10_000
 CACHE_SIZE = 8
@@ -124,8 +125,11 @@ def predict(model_row: TrainedModel, path: Path, rows: Any, files_root: Path | N
     activation = ((model_row.preprocessing or {}).get("target") or {}).get(OUTPUT_ACTIVATION)
     proba = probabilities(activated(output, activation))
     labels = model_row.class_labels or list(range(proba.shape[1]))
+    chosen = proba.argmax(axis=1)
+    if model_row.prediction_type == "binary" and proba.shape[1] == 2:  # the threshold chosen on the model page
+        chosen = (proba[:, 1] >= thresholds.read(path)).astype(int)
     return {
-        "predictions": [labels[i] for i in proba.argmax(axis=1)],
+        "predictions": [labels[i] for i in chosen],
         "probabilities": proba.tolist(),
         "class_labels": labels,
         "imputed": imputed,

@@ -148,4 +148,7 @@ def as_dict(session: TrainingSession, submitter: str | None = None) -> dict[str,
         "history": session.history or [],
         "error": session.error,
         "trained_model_id": session.trained_model_id,
+        "continued_from": (design.get("continued_from") or {}).get("session_id"),
+        "tags": session.tags or [],
+        "note": session.note or "",
     }

@@ -13,7 +13,7 @@ from core import evaluation, target_scaling
 from core.catalog import CUSTOM_SCORE, TEST_PREFIX, TRAIN_PREFIX, as_test_metric, as_train_metric
 from server.errors import ApiError
 from server.models import Analysis, Dataset, MLTask, SavedModelVersion, TrainedModel
-from server.services import datasets, model_files
+from server.services import datasets, model_files, model_provenance
 from server.settings import Settings
 
 # The logs a training writes per metric: "Test <metric>" on the validation split, "Train <metric>" on a train sample.
@@ -80,6 +80,7 @@ def as_dict(settings: Settings, model: TrainedModel) -> dict[str, Any]:
         "preprocessing_report": preprocessing_report(model),
         # a model trained on logits: the activation its predictions get (issue 22)
         "output_activation": ((model.preprocessing or {}).get("target") or {}).get("output_activation"),
+        **model_provenance.of(model),  # library versions and seeds (issue 20)
     }
 
 

@@ -138,6 +138,9 @@ def test_scoring_caches_the_loaded_model(runtime: Runtime, model_a: dict[str, An
 
 def test_versions_switch_location_and_predict(runtime: Runtime, model_a: dict[str, Any]) -> None:
     saved_id = model_a["saved_id"]
+    # Another seed, so that v2 is a different model (the same seed repeats the training: docs/decisions.md).
+    edit = {"training": {"seed": 4242}}
+    assert runtime.api.put(f"/api/v1/ml-tasks/{model_a['task']['id']}/settings", json=edit).status_code == 200
     final = runtime.train_and_wait(model_a["task"]["id"])
     assert final["status"] == "succeeded"
     r = runtime.api.post(

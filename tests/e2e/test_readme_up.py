@@ -90,7 +90,7 @@ def test_readme_run_command_trains_the_demo(tmp_path: Path) -> None:
             assert python.startswith("succeeded {") and "'Test ROC AUC':" in python, python
             analyses = c.get("/projects/DEMO/analyses").json()
             assert [a["name"] for a in analyses] == ["cancer", "cancer"]
-            assert took < 120, f"a newcomer's two demo trainings took {took:.0f} s"
+            assert took < 240, f"a newcomer's two demo trainings took {took:.0f} s"  # a bound, not a target (bench/)
             task = c.get(f"/analyses/{analyses[0]['id']}/ml-tasks").json()[0]
             final = c.get(f"/ml-tasks/{task['id']}/sessions").json()[0]
             assert final["status"] == "succeeded" and task["prediction_type"] == "binary"

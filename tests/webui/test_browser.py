@@ -260,6 +260,12 @@ def test_a_person_trains_deploys_and_scores_in_the_browser(page: Any, live: Live
     )
     shot(page, live, "trained-model")
     model_url = page.url
+    # Its model card (issue 20): standalone, with the versions and seeds the training recorded.
+    page.goto(page.locator("#model-card-link").get_attribute("href"))
+    expect(page.locator("#card-versions")).to_contain_text("tensorflow")
+    expect(page.locator("#card-seeds")).to_contain_text("1337")
+    shot(page, live, "model-card")
+    page.goto(model_url)
 
     # Deploy twice (the second version not active), then make the second one active.
     page.fill('#deploy-form input[name="saved_model_name"]', "cancer")

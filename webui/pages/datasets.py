@@ -34,6 +34,7 @@ def dataset_page(
         "column_types": dataset_columns.SETTABLE_TYPES,
         "histograms": {c["name"]: (c.get("stats") or {}).get("histogram") for c in ds.columns},
         "dataset": ds,
+        "image_cache_bytes": datasets.image_cache_bytes(settings, ds),
         "preview": preview,
         "image_index": dataset_images.image_positions(ds, preview),
         "gallery": dataset_images.gallery(ds, preview, GALLERY),

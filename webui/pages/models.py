@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from server.api.deps import DbDep, SettingsDep
 from server.errors import ApiError, invalid
 from server.models import TrainedModel
-from server.services import access, model_summary, projects, registry, saved_model_versions, trained_models
+from server.services import access, model_summary, projects, registry, saved_model_versions, thresholds, trained_models
 from server.settings import Settings
 from webui.design import TABS
 from webui.web import CsrfForm, PageRoute, PageUser, form_str, redirect, render
@@ -46,6 +46,7 @@ def trained_model_page(
         "summary": summary,
         "summary_error": summary_error,
         "evaluation": trained_models.evaluation_of(settings, model),
+        "threshold": thresholds.read(settings.artifacts / model.path),  # binary models' decision threshold
         "prep_report": trained_models.preprocessing_report(model),
         "cells": [(cell, CELL_TITLES[cell], code) for cell, code in trained_models.frozen_cells(model)],
         "location": trained_models.location(settings, model),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,6 +90,21 @@ def gathered_batches(
     return (ds.repeat() if repeat else ds).prefetch(tf.data.AUTOTUNE)
 
 
+def early_stopping(keras: Any, base: BaseCallback, patience: int, resumed_after: int | None) -> Any:
+    """Keras's EarlyStopping on the base callbacks' metric; RESUMED_AFTER (a resumed or continued training's last
+    epoch) gives it back its best value and patience counter, as they were when that epoch ended."""
+    run = base.run
+
+    class ResumedEarlyStopping(keras.callbacks.EarlyStopping):  # type: ignore[misc, name-defined]
+        def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+            super().on_train_begin(logs)
+            if resumed_after and run.best_epoch is not None and run.best_value is not None:
+                # Its counter counts the epochs since the best one (it is reset at each improvement).
+                self.best, self.wait = run.best_value, resumed_after - run.best_epoch
+
+    return ResumedEarlyStopping(monitor=base.metric_key, mode="max" if base.greater else "min", patience=patience)
+
+
 def fit_standard(model: Any, data: FitData, base: BaseCallback, initial_epoch: int) -> None:
     """Standard mode: model.fit with the form's epochs, batch size and early stopping, from INITIAL_EPOCH."""
     import keras
@@ -97,10 +113,8 @@ def fit_standard(model: Any, data: FitData, base: BaseCallback, initial_epoch: i
     callbacks: list[Any] = [base]
     if training["early_stopping"]["enabled"]:
         callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor=base.metric_key,
-                mode="max" if base.greater else "min",
-                patience=training["early_stopping"]["patience"],
+            early_stopping(
+                keras, base, training["early_stopping"]["patience"], initial_epoch if initial_epoch else None
             )
         )
     base.compute_val_loss = True
@@ -126,9 +140,21 @@ def user_sequences(design: Design, data: FitData) -> tuple[Any, Any, Any]:
     return sequences[0], sequences[1], fit_model
 
 
-def fit_advanced(model: Any, design: Design, data: FitData, base: BaseCallback) -> None:
-    """Advanced mode: the training cell's fit_model, on the sequences of its build_sequences."""
-    train_sequence, validation_sequence, fit_model = user_sequences(design, data)
+def takes_initial_epoch(fit_model: Any) -> bool:
+    """Whether the training cell's fit_model has an initial_epoch parameter (so a resumed training can say where)."""
+    try:
+        return fit_model is not None and "initial_epoch" in inspect.signature(fit_model).parameters
+    except (TypeError, ValueError):  # a callable without a signature Python can read
+        return False
+
+
+def fit_advanced(
+    model: Any, design: Design, sequences: tuple[Any, Any, Any], base: BaseCallback, initial_epoch: int = 0
+) -> None:
+    """Advanced mode: the training cell's fit_model, on the SEQUENCES of its build_sequences (user_sequences),
+    given initial_epoch when it takes one."""
+    train_sequence, validation_sequence, fit_model = sequences
     # The Test metrics are computed on the validation sequence the user returned, as DSS does (code-cells.md).
     base.validation = user_validation(validation_sequence, base.validation, design.prediction_type)
-    cells.call(contract.TRAINING, fit_model, model, train_sequence, validation_sequence, [base])
+    extra = {"initial_epoch": initial_epoch} if takes_initial_epoch(fit_model) else {}
+    cells.call(contract.TRAINING, fit_model, model, train_sequence, validation_sequence, [base], **extra)

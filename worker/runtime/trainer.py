@@ -23,10 +23,10 @@ from core.contracts import Design, DryRunResult, Job, Result
 from core.metrics import OUTPUT_ACTIVATION
 from core.sequences import takes_array
 from fitstudio.deep_learning import _context
-from worker.runtime import cells, control, phases
+from worker.runtime import cells, control, phases, provenance
 from worker.runtime.callbacks import BaseCallback, EvalSet, Scoring
 from worker.runtime.errors import Drained, TrainingError, say
-from worker.runtime.fit import FitData, fit_advanced, fit_standard
+from worker.runtime.fit import FitData, fit_advanced, fit_standard, takes_initial_epoch, user_sequences
 from worker.runtime.model_check import check_output, output_activation
 from worker.runtime.one_batch import train_one_batch
 from worker.runtime.real_units import in_real_units
@@ -193,7 +193,10 @@ def train(job: Job, send: Send) -> Result | DryRunResult:
     """Run the whole training of JOB; returns its result (the model is saved in out_dir), or a dry run's summary."""
     started = time.time()
     design = job.design
+    seeds = provenance.apply_seeds(design)  # before any weight is drawn: the same seed trains the same model
     prepared = prepare(job, started)
+    # Kept with the preprocessing (a JSON field the trained model already has): no schema change.
+    prepared.prep.update(seeds=seeds, environment=provenance.environment())
     phases.enter("building_model")
     scoring = score(job)
     built = build(job, prepared)
@@ -204,14 +207,17 @@ def train(job: Job, send: Send) -> Result | DryRunResult:
     )
     if job.dry_run:
         return train_one_batch(built.model, design, fitting, prepared.shapes, built.width, base)
-    checkpoints = Checkpoints(job)
+    phases.enter("training")
+    standard = design.training["mode"] == "standard"
+    sequences = None if standard else user_sequences(design, fitting)
+    # Advanced mode resumes only when its fit_model takes initial_epoch (and, we trust, hands it to fit()).
+    checkpoints = Checkpoints(job, resumable=standard or takes_initial_epoch(sequences[2] if sequences else None))
     initial_epoch = checkpoints.restore(built.model, base)
     base.on_epoch_done = checkpoints.every_epoch(built.model, base.run)
-    phases.enter("training")
-    if design.training["mode"] == "standard":
+    if sequences is None:
         fit_standard(built.model, fitting, base, initial_epoch)
     else:
-        fit_advanced(built.model, design, fitting, base)
+        fit_advanced(built.model, design, sequences, base, initial_epoch)
     return finish(job, prepared, built, base, checkpoints, started)
 
 
@@ -254,6 +260,7 @@ def finish(
     model, run = built.model, base.run
     phases.note(f"{len(run.history)} epoch(s)")
     _stop_if_drained(model, base, checkpoints)
+    checkpoints.save_final(model, run)  # before the best epoch's weights replace the last one's
     final = _final_metrics(model, base)
     phases.enter("saving")
     _save_model(in_real_units(model, prepared.prep), Path(job.out_dir))  # the file predicts the real target

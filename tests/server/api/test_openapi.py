@@ -11,6 +11,7 @@ NOT_JSON = {
     ("GET", "/api/v1/sessions/{session_id}/log"),
     ("GET", "/api/v1/sessions/{session_id}/events"),
     ("GET", "/api/v1/trained-models/{tmid}/download"),
+    ("GET", "/api/v1/trained-models/{tmid}/card"),
     ("GET", "/api/v1/saved-models/{saved_model_id}/download"),
     ("GET", "/api/v1/saved-models/{saved_model_id}/export"),
     ("GET", "/api/v1/folders/{folder_id}/files/{path}"),

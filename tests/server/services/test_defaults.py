@@ -32,6 +32,7 @@ SPEC_SETTINGS_KEYS: dict[str, Any] = {
         "shuffle": None,
         "early_stopping": {"enabled": None, "patience": None},
         "time_limit_s": None,
+        "seed": None,  # issue 20: the TensorFlow seed, beside the spec's keys
     },
     "gpu": {"use_gpu": None, "gpu_list": None, "allow_growth": None},
     "image": {"height": None, "width": None, "channels": None},
