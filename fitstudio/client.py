@@ -18,8 +18,8 @@ from typing import Any
 
 import httpx
 
-from fitstudio.client_card import ModelCard
 from fitstudio.client_sessions import SessionTools
+from fitstudio.client_threshold import TrainedModelExtras
 
 
 class FitstudioError(Exception):
@@ -303,7 +303,7 @@ class MLTask(SessionTools):
         return TrainedModel(self.client, trained_model_id)
 
 
-class TrainedModel(ModelCard):
+class TrainedModel(TrainedModelExtras):
     """A trained model: details, file, scoring, deployment, and its card (`get_card`)."""
 
     def __init__(self, client: Client, trained_model_id: str):

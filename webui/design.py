@@ -93,6 +93,13 @@ def _feature_options(form: FormData, i: int, spec: dict[str, Any], kept: dict[st
     return {**out, **spec}
 
 
+def _training_seed(form: FormData, task: MLTask) -> Any:
+    """training.seed: the field's number; None when left empty (drawn per session); kept when a post lacks it."""
+    if "training-seed" not in form:
+        return (task.settings.get("training") or {}).get("seed", 1337)
+    return _number(form, "training-seed") if _text(form, "training-seed") else None
+
+
 def settings_from_form(form: FormData, task: MLTask) -> dict[str, Any]:
     """The settings document the design form describes (values still unchecked; validate_settings checks them)."""
     features: dict[str, dict[str, Any]] = {}
@@ -123,7 +130,7 @@ def settings_from_form(form: FormData, task: MLTask) -> dict[str, Any]:
                 "patience": _number(form, "training-patience"),
             },
             "time_limit_s": _number(form, "training-time_limit_s"),
-            "seed": (task.settings.get("training") or {}).get("seed", 1337),  # no form field: kept as the API set it
+            "seed": _training_seed(form, task),
         },
         "gpu": {
             "use_gpu": bool(form.get("gpu-use_gpu")),

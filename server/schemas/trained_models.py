@@ -68,6 +68,7 @@ class LayerOut(BaseModel):
     output_shape: list[Any] | None  # [None, 64]; a list of shapes for a layer with several outputs
     params: int
     trainable: bool  # false for a layer frozen (e.g. by a fine-tune's code)
+    inbound: list[str] = []  # the layers whose outputs it reads (the previous one in a Sequential model)
 
 
 class SummaryOut(BaseModel):

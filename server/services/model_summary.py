@@ -21,7 +21,7 @@ loads = 0  # how many times a model file was read for its summary (tests check t
 
 
 def of(settings: Settings, model: TrainedModel) -> dict[str, Any]:
-    """{layers: [{name, type, output_shape, params, trainable}], params, trainable_params} of MODEL's file."""
+    """{layers: [{name, type, output_shape, params, trainable, inbound}], params, trainable_params} of MODEL's file."""
     path = settings.artifacts / model.path
     digest = model_files.verify_digest(path, f"trained model {model.id}")
     answer = _cached(digest)
@@ -94,6 +94,8 @@ def not_loadable(model_id: str, exc: BaseException) -> ApiError:
 def summarize(model: Any) -> dict[str, Any]:
     """The summary of a loaded Keras model: its top-level layers, then the totals Keras counts."""
     layers = [_layer(layer) for layer in model.layers]
+    for layer, edges in zip(layers, inbound_names(model), strict=True):
+        layer["inbound"] = edges
     trainable = sum(_size(w) for w in model.trainable_weights)
     return {"layers": layers, "params": int(model.count_params()), "trainable_params": int(trainable)}
 
@@ -106,6 +108,29 @@ def _layer(layer: Any) -> dict[str, Any]:
         "params": int(layer.count_params()) if layer.built else 0,
         "trainable": bool(layer.trainable),
     }
+
+
+def inbound_names(model: Any) -> list[list[str]]:
+    """For each of MODEL's top-level layers, the layers whose outputs it reads (the edges of the model's graph)."""
+    import keras
+
+    layers = list(model.layers)
+    if isinstance(model, keras.Sequential):  # its InputLayer is not in model.layers: each layer reads the previous
+        return [[] if i == 0 else [layers[i - 1].name] for i in range(len(layers))]
+    known = {layer.name for layer in layers}
+    return [_inbound(layer, known) for layer in layers]
+
+
+def _inbound(layer: Any, known: set[str]) -> list[str]:
+    """The names of the layers feeding LAYER, in call order, once each; only those of this model (shared layers)."""
+    names: list[str] = []
+    for node in getattr(layer, "_inbound_nodes", None) or []:
+        for tensor in getattr(node, "input_tensors", None) or []:
+            history = getattr(tensor, "_keras_history", None)
+            name = getattr(getattr(history, "operation", None), "name", None)
+            if name in known and name not in names:
+                names.append(name)
+    return names
 
 
 def _size(weight: Any) -> int:

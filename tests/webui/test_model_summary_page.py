@@ -62,6 +62,7 @@ def test_summary_counts_what_keras_counts_and_shows_frozen_layers(web: Web, task
         "output_shape": [None, 8],
         "params": model.get_layer("hidden").count_params(),
         "trainable": False,
+        "inbound": ["main"],
     }
     assert by_name["head"]["trainable"] is True and by_name["head"]["output_shape"] == [None, 2]
     assert by_name["main"]["type"] == "InputLayer" and by_name["main"]["params"] == 0

@@ -12,6 +12,7 @@ from server.errors import ApiError, invalid
 from server.models import TrainedModel
 from server.services import access, model_summary, projects, registry, saved_model_versions, thresholds, trained_models
 from server.settings import Settings
+from webui import model_graph
 from webui.design import TABS
 from webui.web import CsrfForm, PageRoute, PageUser, form_str, redirect, render
 
@@ -45,6 +46,7 @@ def trained_model_page(
         "score": trained_models.score(model),
         "summary": summary,
         "summary_error": summary_error,
+        "graph": model_graph.layout(summary) if summary else None,
         "evaluation": trained_models.evaluation_of(settings, model),
         "threshold": thresholds.read(settings.artifacts / model.path),  # binary models' decision threshold
         "prep_report": trained_models.preprocessing_report(model),
