@@ -82,12 +82,18 @@ def _lines(path: str) -> list[str]:
 
 def write_result(name: str, quick: bool, figures: dict[str, Any], load_before: list[float]) -> Path:
     """Write NAME[-quick].json with the figures, the machine, the load and the share of the CPU other processes
-    used since this module was imported into bench/results/ (or $BENCH_RESULTS_DIR: the smoke test's folder)."""
+    used since the first Stack started (or this module was imported) into bench/results/ (or
+    $BENCH_RESULTS_DIR: the smoke test's folder)."""
     folder = Path(os.environ.get("BENCH_RESULTS_DIR") or RESULTS)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}{'-quick' if quick else ''}.json"
-    foreign = max(0.0, (_busy() - _START[1]) - (_ours() - _START[2]))
-    figures["foreign_cpu_share"] = foreign / max(1e-9, (time.monotonic() - _START[0]) * (os.cpu_count() or 1))
+    if _WHOLE_RUN:  # a Stack's run: its sandboxed children's time is sampled (Interference)
+        whole = _WHOLE_RUN.pop()
+        whole.__exit__()
+        figures["foreign_cpu_share"] = whole.share
+    else:  # no sandboxed children: reaped totals since this module was imported
+        foreign = max(0.0, (_busy() - _START[1]) - (_ours() - _START[2]))
+        figures["foreign_cpu_share"] = foreign / max(1e-9, (time.monotonic() - _START[0]) * (os.cpu_count() or 1))
     doc = {
         "benchmark": name,
         "quick": quick,
@@ -127,19 +133,61 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def tf_import_seconds(repeats: int = 3) -> tuple[float, float]:
-    """Medians of (wall time of `python -c "import tensorflow"`, the import alone as timed inside that process).
+# A fresh interpreter that imports TensorFlow the way a training child does before its first batch: niced (and
+# its autogroup) like worker/runtime/limits.apply before the import, then ended with os._exit, as
+# worker/runtime/child.py ends (no interpreter teardown). It prints the import alone and when it was done.
+_TF_IMPORT_CODE = """import os, sys, time
+nice = int(sys.argv[1])
+if nice > 0:
+    os.nice(nice)
+    try:
+        with open("/proc/self/autogroup", "w") as fh:
+            fh.write(str(nice))
+    except OSError:
+        pass
+t = time.perf_counter()
+import tensorflow
+print(time.perf_counter() - t, time.time(), os.nice(0), flush=True)
+os._exit(0)
+"""
 
-    The wall time includes the interpreter's start and its teardown after TensorFlow (a second or more)."""
-    code = "import time; t = time.perf_counter(); import tensorflow; print(time.perf_counter() - t)"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    walls, imports = [], []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = subprocess.run([PY, "-c", code], env=env, check=True, capture_output=True, text=True).stdout
-        walls.append(time.perf_counter() - t0)
-        imports.append(float(out.strip().splitlines()[-1]))
-    return median(walls), median(imports)
+
+def tf_import_runs(repeats: int = 3, nice: int = 0) -> list[dict[str, float]]:
+    """REPEATS fresh interpreters' spawn to TensorFlow imported (wall_s), the import alone as timed inside
+    (import_s) and the niceness each ran at (nice).
+
+    Timed as a training child runs: a new session with a child's environment, niceness NICE (the worker's
+    FITSTUDIO_TRAINING_NICE, added to this process's own as the child adds it to its worker's) and its autogroup
+    set before the import, no interpreter teardown (os._exit), the wall time taken up to the end of the import,
+    as a child's first batch is before its end."""
+    from worker.child_process import child_env
+
+    scratch = Path(tempfile.mkdtemp(prefix="fitstudio-bench-tf-import-"))
+    (scratch / "tmp").mkdir()
+    runs = []
+    try:
+        for _ in range(repeats):
+            t0 = time.time()
+            out = subprocess.run(
+                [PY, "-c", _TF_IMPORT_CODE, str(int(nice))],
+                env=child_env(scratch, None),
+                cwd=scratch,
+                check=True,
+                capture_output=True,
+                text=True,
+                start_new_session=True,
+            ).stdout
+            import_s, done, niceness = (float(v) for v in out.strip().splitlines()[-1].split())
+            runs.append({"wall_s": done - t0, "import_s": import_s, "nice": niceness})
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return runs
+
+
+def tf_import_seconds(repeats: int = 3, nice: int = 0) -> tuple[float, float]:
+    """Medians of tf_import_runs: (spawn to TensorFlow imported, the import alone), timed as a child runs."""
+    runs = tf_import_runs(repeats, nice)
+    return median(r["wall_s"] for r in runs), median(r["import_s"] for r in runs)
 
 
 # ---------------------------------------------------------------- processes
@@ -147,15 +195,52 @@ def tf_import_seconds(repeats: int = 3) -> tuple[float, float]:
 
 class Interference:
     """CPU time that processes outside this benchmark's process tree used while the block ran (other work on the
-    machine only ever slows a timing down); `share` = that time / (wall × cores)."""
+    machine only ever slows a timing down); `share` = that time / (wall × cores).
+
+    Our tree's CPU time is sampled per process every SAMPLE_S by a thread (each process's own user + system time,
+    from when the block began or the process started), not read from reaped children's totals: a sandboxed
+    training child's time never comes back through bubblewrap's PID namespace, so it used to count as another's.
+    A process of ours that starts and ends between two samples still counts as another's."""
+
+    SAMPLE_S = 0.5  # a tree scan costs a few ms of CPU: about 0.5 % of a core at this rate
 
     def __enter__(self) -> Interference:
-        self.t0, self.busy0, self.ours0 = time.monotonic(), _busy(), _ours()
+        import threading
+
+        self.t0, self.started, self.busy0 = time.monotonic(), time.time(), _busy()
+        self._cpu: dict[tuple[int, float], list[float]] = {}  # (pid, start time): [CPU at first sight, latest]
+        self._done = threading.Event()
+        self._sample()
+        self._thread = threading.Thread(target=self._watch, name="bench-interference", daemon=True)
+        self._thread.start()
         return self
 
+    def _watch(self) -> None:
+        while not self._done.wait(self.SAMPLE_S):
+            self._sample()
+
+    def _sample(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        for proc in [me, *me.children(recursive=True)]:
+            try:
+                with proc.oneshot():
+                    t, born = proc.cpu_times(), proc.create_time()
+            except psutil.Error:
+                continue
+            own = t.user + t.system
+            # A process born during the block: all its CPU time is in the block; an older one: from here on.
+            seen = self._cpu.setdefault((proc.pid, born), [0.0 if born >= self.started else own, own])
+            seen[1] = max(seen[1], own)
+
     def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+        self._sample()
         wall = time.monotonic() - self.t0
-        self.foreign_s = max(0.0, (_busy() - self.busy0) - (_ours() - self.ours0))
+        self.ours_s = sum(last - first for first, last in self._cpu.values())
+        self.foreign_s = max(0.0, (_busy() - self.busy0) - self.ours_s)
         self.share = self.foreign_s / max(1e-9, wall * (os.cpu_count() or 1))
 
 
@@ -236,6 +321,8 @@ class Stack:
         self._client: Any = None
 
     def __enter__(self) -> Stack:
+        if not _WHOLE_RUN:  # the results file's foreign_cpu_share: from here to write_result
+            _WHOLE_RUN.append(Interference().__enter__())
         for var in [v for v in os.environ if v.startswith("FITSTUDIO_")]:
             os.environ.pop(var)
         os.environ.update(self.env)
@@ -391,7 +478,7 @@ class Stack:
             design = db.get(TrainingSession, session_id).design
         scratch.mkdir(parents=True, exist_ok=True)
         job = build_job(self.settings, design, scratch, None)
-        job["sandbox"]["enabled"] = False
+        job["isolation"] = "none: run directly by a benchmark"  # the worker sets it when it starts a child
         return job
 
     def log_path(self, session_id: int) -> Path:
@@ -411,3 +498,4 @@ def base_args(parser: Any) -> None:
 
 
 _START = (time.monotonic(), _busy(), _ours())
+_WHOLE_RUN: list[Interference] = []  # started by the first Stack, ended by write_result

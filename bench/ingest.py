@@ -9,12 +9,21 @@ inferred). The reference, in a fresh interpreter on the same file in the same ru
 (`table_store.store_csv`), its schema inference and a plain file copy. The API process's resident memory is
 sampled every 20 ms with psutil; a second, 4× smaller file shows whether the peak grows with the file (not
 streamed) or stays put (streamed).
-Target: upload <= 2× the reference, memory bounded.
+A third file is the big one with a late type change: on its last row six columns change type (four integer
+columns get a decimal, two number columns get text), so the types of the first parse block do not hold. It is
+uploaded the same way, and the server's steps are run on it in a fresh interpreter, whose peak RSS
+(`ru_maxrss`) is reported beside the plain file's: memory on the type-change path, without the API around it.
+Then, side by side in the same run, the big and the late file are uploaded to a fresh API per
+FITSTUDIO_UPLOAD_MEMORY_MB setting (`--memory-settings`, `default` for the setting unset), after a warm-up upload
+of the small file: time and memory growth (the API's VmHWM after, less its RSS before; and the sampled peak).
+Peak RSS of a fresh interpreter is its VmHWM (Linux carries `ru_maxrss` over from the parent across exec).
+Target: upload <= 2× the reference, memory bounded (also with a late type change).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -26,10 +35,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import PY, ROOT, Stack, base_args, median, rss_bytes, show, write_result  # noqa: E402
+from bench.common import PY, ROOT, Stack, base_args, median, rss_bytes, show, stop, write_result  # noqa: E402
 
 REFERENCE = r"""
-import json, resource, shutil, sys, time
+import json, shutil, sys, time
 import pyarrow.csv as pacsv, pyarrow.parquet as pq
 src, out, mode = sys.argv[1], sys.argv[2], sys.argv[3]
 res = {}
@@ -46,7 +55,8 @@ else:
     res["read_write_s"] = time.perf_counter() - t
     t = time.perf_counter(); datasets.schema_of(stored.sample, set()); res["schema_s"] = time.perf_counter() - t
 res["total_s"] = sum(res.values())
-res["max_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+status = {l.split(":")[0]: l.split()[1] for l in open("/proc/self/status") if l.startswith("Vm")}
+res["max_rss_mib"] = int(status["VmHWM"]) / 1024  # ru_maxrss would include the parent's peak (kept across exec)
 print(json.dumps(res))
 """
 
@@ -70,6 +80,28 @@ def wide_csv(path: Path, rows: int, seed: int = 0) -> Path:
     return path
 
 
+LATE_COLUMNS = {"i0": "2.5", "i1": "2.5", "i2": "2.5", "i3": "2.5", "f0": "late", "f1": "late"}
+
+
+def late_csv(src: Path, dest: Path) -> Path:
+    """SRC (wide_csv) with LATE_COLUMNS' values on its last row: six columns change type at the very end."""
+    import shutil
+
+    shutil.copyfile(src, dest)
+    with open(dest, "rb+") as fh:
+        header = [name.strip('"') for name in fh.readline().decode().rstrip("\n").split(",")]
+        fh.seek(max(0, dest.stat().st_size - 4096))
+        tail = fh.read()
+        start = dest.stat().st_size - len(tail) + tail.rstrip(b"\n").rfind(b"\n") + 1
+        fh.seek(start)
+        values = fh.read().decode().rstrip("\n").split(",")
+        values = [LATE_COLUMNS.get(name, value) for name, value in zip(header, values, strict=True)]
+        fh.seek(start)
+        fh.truncate()
+        fh.write((",".join(values) + "\n").encode())
+    return dest
+
+
 def reference(src: Path, work: Path, mode: str) -> dict[str, float]:
     """One reference run in a fresh interpreter (MODE 'plain' or 'server')."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -87,8 +119,62 @@ def reference(src: Path, work: Path, mode: str) -> dict[str, float]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def upload(stack: Stack, path: Path, name: str) -> dict[str, Any]:
-    """Upload PATH while sampling the API's RSS; the time, the peak and the response."""
+class Writes:
+    """Small writes (`POST /projects`) every 0.1 s on a client of their own while the block runs: their latencies.
+
+    With SQLite a write waits for any write transaction open elsewhere; an upload must not hold one while it parses.
+    """
+
+    def __init__(self, stack: Stack, prefix: str):
+        import httpx
+
+        self.client = httpx.Client(
+            base_url=stack.base_url + "/api/v1", timeout=600, headers={"Authorization": f"Bearer {stack.token}"}
+        )
+        self.prefix = prefix
+        self.latencies: list[float] = []
+        self.failed: list[str] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            t = time.perf_counter()
+            r = self.client.post("/projects", json={"key": f"{self.prefix}{len(self.latencies)}"})
+            self.latencies.append(time.perf_counter() - t)
+            if r.status_code != 201:  # e.g. a 500 after SQLite's 30 s busy timeout: counted, and the writes go on
+                self.failed.append(f"{r.status_code} {r.text[:200]}")
+            self.stop.wait(0.1)
+
+    def __enter__(self) -> Writes:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        self.client.close()
+
+    def figures(self) -> dict[str, Any]:
+        """How many writes ran, their median and longest latency (s), and the answers of those that failed."""
+        return {
+            "writes": len(self.latencies),
+            "median_s": median(self.latencies),
+            "max_s": max(self.latencies),
+            "failed": self.failed,
+        }
+
+
+def idle_writes(stack: Stack, seconds: float = 3.0) -> dict[str, Any]:
+    """Writes' latencies with nothing else going on: the baseline."""
+    with Writes(stack, "IDLE") as writes:
+        time.sleep(seconds)
+    return writes.figures()
+
+
+def upload(stack: Stack, path: Path, name: str, writes: str = "") -> dict[str, Any]:
+    """Upload PATH while sampling the API's RSS (and timing writes, keys starting WRITES, when given); the time,
+    the peak and the response."""
     assert stack.api_proc is not None
     pid = stack.api_proc.pid
     base = rss_bytes(pid)
@@ -102,14 +188,17 @@ def upload(stack: Stack, path: Path, name: str) -> dict[str, Any]:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
+    writer = Writes(stack, writes) if writes else None
     t = time.perf_counter()
     try:
-        body = stack.upload(path, name)
+        with writer or contextlib.nullcontext():
+            body = stack.upload(path, name)
+            elapsed = time.perf_counter() - t
     finally:
-        elapsed = time.perf_counter() - t
         stop.set()
         sampler.join()
     return {
+        "writes_meanwhile": writer.figures() if writer else None,
         "upload_s": elapsed,
         "rss_before_mib": base / 2**20,
         "rss_peak_mib": peak[0] / 2**20,
@@ -121,11 +210,61 @@ def upload(stack: Stack, path: Path, name: str) -> dict[str, Any]:
     }
 
 
+def hwm_bytes(pid: int) -> int:
+    """The peak resident memory of process PID since it started (VmHWM)."""
+    with open(f"/proc/{pid}/status") as fh:
+        return next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM:"))
+
+
+def memory_settings(stack: Stack, files: dict[str, Path], settings: list[str]) -> dict[str, Any]:
+    """The 'big' and 'late' of FILES each uploaded to a fresh API per FITSTUDIO_UPLOAD_MEMORY_MB of SETTINGS
+    (interleaved), after the 'warm' one (imports, thread pools, and what the allocators keep from a first upload):
+    each upload's time and memory growth."""
+    out: dict[str, Any] = {setting: {} for setting in settings}
+    for kind in ("big", "late"):
+        for setting in settings:
+            os.environ.pop("FITSTUDIO_UPLOAD_MEMORY_MB", None)
+            if setting != "default":
+                os.environ["FITSTUDIO_UPLOAD_MEMORY_MB"] = setting
+            stack.start_api()
+            stack.client.close()
+            stack._client = None  # the next call opens a client on the new API's port
+            assert stack.api_proc is not None
+            upload(stack, files["warm"], f"warm_{kind}_{setting}")
+            before = rss_bytes(stack.api_proc.pid)
+            run = upload(stack, files[kind], f"{kind}_{setting}")
+            run["hwm_growth_mib"] = (hwm_bytes(stack.api_proc.pid) - before) / 2**20
+            out[setting][kind] = run
+            print(
+                f"FITSTUDIO_UPLOAD_MEMORY_MB={setting}, {kind}: {run['upload_s']:.2f}s, "
+                f"API growth +{run['hwm_growth_mib']:.0f} MiB (VmHWM)",
+                flush=True,
+            )
+            stop(stack.api_proc)
+    os.environ.pop("FITSTUDIO_UPLOAD_MEMORY_MB", None)
+    return out
+
+
+def _memory_pair(run: dict[str, Any]) -> str:
+    return f"{run['upload_s']:.2f}, +{run['hwm_growth_mib']:.0f}"
+
+
+def _pair(writes: dict[str, Any]) -> str:
+    failed = f", {len(writes['failed'])} failed" if writes["failed"] else ""
+    return f"{writes['median_s']:.3f}, {writes['max_s']:.3f} ({writes['writes']} writes{failed})"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     base_args(parser)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=0, help="uploads of the big file (default 2; 1 with --quick)")
+    parser.add_argument(
+        "--memory-settings",
+        default=None,
+        help="comma list of FITSTUDIO_UPLOAD_MEMORY_MB values (MiB, or 'default') to upload at, each to a fresh API "
+        "(default: 112,160,default; none with --quick)",
+    )
     args = parser.parse_args(argv)
     load = [round(x, 2) for x in os.getloadavg()]
     rows = 40_000 if args.quick else args.rows
@@ -136,10 +275,12 @@ def main(argv: list[str] | None = None) -> int:
         stack.start_api()
         stack.project()
         uploads, refs = [], []
+        late = late_csv(big, stack.folder / "late.csv")
         small_up = upload(stack, small, "small")
+        idle = idle_writes(stack)
         for i in range(repeats):
             refs.append(reference(big, stack.folder, "plain"))
-            uploads.append(upload(stack, big, f"big{i}"))
+            uploads.append(upload(stack, big, f"big{i}", writes=f"BIG{i}X"))
             print(
                 f"upload {i + 1}: {uploads[-1]['upload_s']:.2f}s (reference {refs[-1]['total_s']:.2f}s), "
                 f"API RSS peak +{uploads[-1]['rss_growth_mib']:.0f} MiB",
@@ -147,6 +288,12 @@ def main(argv: list[str] | None = None) -> int:
             )
         refs.append(reference(big, stack.folder, "plain"))
         server_ref = reference(big, stack.folder, "server")
+        late_ref = reference(late, stack.folder, "plain")
+        late_up = upload(stack, late, "late", writes="LATE")
+        late_server = reference(late, stack.folder, "server")
+        chosen = args.memory_settings if args.memory_settings is not None else "" if args.quick else "112,160,default"
+        files = {"warm": small, "big": big, "late": late}
+        by_setting = memory_settings(stack, files, [s.strip() for s in chosen.split(",") if s.strip()])
     up_s, ref_s = median(u["upload_s"] for u in uploads), median(r["total_s"] for r in refs)
     growth_big = uploads[0]["rss_growth_mib"]  # the first big upload: later ones may reuse freed memory
     figures = {
@@ -164,6 +311,17 @@ def main(argv: list[str] | None = None) -> int:
         "rss_peak_max_mib": max(u["rss_peak_mib"] for u in uploads),
         "rss_growth_per_file_mib": growth_big / uploads[0]["file_mib"],
         "rss_growth_small_vs_big": small_up["rss_growth_mib"] / max(growth_big, 1e-9),
+        "writes_idle": idle,
+        "writes_during_big_upload": uploads[0]["writes_meanwhile"],
+        "late_type_change": {
+            "columns": LATE_COLUMNS,
+            "upload": late_up,
+            "reference": late_ref,
+            "ratio": late_up["upload_s"] / late_ref["total_s"],
+            "server_steps_reference": late_server,
+            "peak_rss_vs_plain_file": late_server["max_rss_mib"] / server_ref["max_rss_mib"],
+        },
+        "upload_memory_settings": by_setting,
     }
     show(
         "ingest",
@@ -181,6 +339,22 @@ def main(argv: list[str] | None = None) -> int:
             ("API RSS peak growth, big file (MiB)", growth_big),
             (f"API RSS peak growth, {rows // 4}-row file (MiB)", small_up["rss_growth_mib"]),
             ("growth per MiB of CSV (big file)", figures["rss_growth_per_file_mib"]),
+            ("a write (POST /projects) with nothing else going on: median, max (s)", _pair(idle)),
+            ("  the same during the big upload: median, max (s)", _pair(uploads[0]["writes_meanwhile"])),
+            ("  the same during the late-type-change upload", _pair(late_up["writes_meanwhile"])),
+            ("late type change (6 columns on the last row): upload (s)", late_up["upload_s"]),
+            ("  pyarrow read_csv + write_table on it (s)", late_ref["total_s"]),
+            ("  ratio", late_up["upload_s"] / late_ref["total_s"]),
+            ("  API RSS peak growth (MiB)", late_up["rss_growth_mib"]),
+            ("  the server's steps in process (s)", late_server["read_write_s"]),
+            ("  that process's peak RSS (MiB)", late_server["max_rss_mib"]),
+            ("  the same, plain big file (MiB)", server_ref["max_rss_mib"]),
+            ("  reference process peak RSS (MiB)", late_ref["max_rss_mib"]),
+            *[
+                (f"FITSTUDIO_UPLOAD_MEMORY_MB={setting}: {kind} upload (s), API growth (MiB, VmHWM)", _memory_pair(run))
+                for setting, runs in by_setting.items()
+                for kind, run in runs.items()
+            ],
         ],
     )
     write_result("ingest", args.quick, figures, load)

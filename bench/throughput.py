@@ -4,21 +4,28 @@
 
 Workloads: a tabular MLP on 200k synthetic rows × 30 columns (24 numeric, 6 categorical) uploaded as CSV, and a
 small CNN on 20k synthetic 64×64×3 PNGs uploaded as a class-folder ZIP; both use the ML task's default
-architecture, batch size 32 (the product default) and standard mode; the MLP trains 3 epochs (the 2nd and 3rd
-are timed) twice, the CNN 2 epochs (the 2nd timed) once. Interleaved, REPEATS times:
+architecture, batch size 32 (the product default) and standard mode, 3 epochs (the 2nd and 3rd are the steady
+ones), 3 repeats (MLP) or 2 (CNN). Interleaved, in each repeat:
 
 (a) a real session on a real worker; epoch time = the session history's "time" (epoch start to the end of the
-    base callbacks: training steps + fitstudio's validation loss and metrics on validation + train sample);
+    base callbacks: training steps + fitstudio's validation forward pass at batch 1024, val_loss and metrics on
+    the validation rows and a 2000-row train sample); whole run = POST /train to the session's ended_at
+    (queue, child start, imports, data, preprocessing, fit, final evaluation, model save);
 (b) a plain script in a fresh interpreter: the same split, preprocessing, model and batch size, then
-    `model.fit(x, y, validation_data=...)` on float32 arrays (Keras's validation pass runs at the training batch
-    size, as a hand-written script's does); it also times `BaseCallback.scores` (the metrics) and runs the
-    same fit without validation_data (the training steps alone).
+    `model.fit(x, y, validation_data=..., validation_batch_size=1024)` on float32 arrays (the same validation
+    batch as fitstudio's forward pass), `model.evaluate` on the validation rows and `model.save`; whole run =
+    its spawn to the end of the save. It also times `BaseCallback.scores` (the metrics) after that;
+(c) without validation on both sides: fitstudio cannot train without a validation split, so a second ML task
+    keeps the fewest validation rows (200 of 200k; 50 of 20k) and the plain script fits the same split without
+    validation_data (and saves, no evaluation). fitstudio still scores that handful and its train sample.
 
-Ratios are fitstudio samples/s ÷ plain samples/s: "with metrics" uses the session's epoch time as is (the
-target's figure); "raw fit" subtracts the metrics time (scores() timed in the plain process on the same model and
-data); "training steps" compares the session's epoch minus its metrics with the plain fit without validation.
+Ratios are plain time ÷ fitstudio time (= fitstudio samples/s ÷ plain samples/s): "with metrics" (the target's
+figure: steady epochs, validation on both sides), "without validation" (steady epochs, (c)), "whole run" (POST
+to end vs. the plain script's whole run, with validation; and the same for (c)), "raw fit" (an estimate: the
+metrics time, timed in the plain process, subtracted from the session's epoch). Each is reported as the median
+over the repeats with its spread (min–max); the steady epochs' own spread is recorded too.
 
-(c) Feeds: on a subset (40k rows / 2500 images, 3 epochs, the 2nd and 3rd timed) the plain script also runs fed
+(d) Feeds: on a subset (40k rows / 2500 images, 3 epochs, the 2nd and 3rd timed) the plain script also runs fed
 by fitstudio's ArraySequence (a Keras PyDataset: advanced mode's feed), by ArraySequence with PyDataset
 worker threads, and by a tf.data pipeline over the same uint8/float32 arrays (scaled per batch in the graph,
 shuffled, prefetched): the input pipeline's share.
@@ -32,7 +39,9 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +51,12 @@ from bench.common import PY, ROOT, Interference, Stack, base_args, median, show,
 from bench.datasets import image_zip, tabular_csv  # noqa: E402
 
 SIZES = {  # workload: (full size, quick size, epochs, batch size, default repeats)
-    "mlp": (200_000, 3_000, 3, 32, 2),
-    "cnn": (20_000, 300, 2, 32, 1),  # an epoch of 16k images is 15-25 s on 2 cores: 2 epochs (the 2nd timed), 1 repeat
+    "mlp": (200_000, 3_000, 3, 32, 3),
+    "cnn": (20_000, 300, 3, 32, 2),  # an epoch of 16k images is 15-25 s on 2 cores
 }
 VARIANT_ROWS = {"mlp": 40_000, "cnn": 2_500}  # the subset the feeds are compared on
+VALIDATION_BATCH = 1024  # worker.runtime.callbacks.PREDICT_BATCH: fitstudio's validation forward pass
+RATIOS = ("ratio_with_metrics", "ratio_no_validation", "ratio_whole_run", "ratio_whole_run_no_validation")
 
 
 def steady(times: list[float]) -> list[float]:
@@ -53,7 +64,17 @@ def steady(times: list[float]) -> list[float]:
     return times[1:] if len(times) > 1 else times
 
 
-# ---------------------------------------------------------------- (b), (c): the plain script, in a fresh process
+def spread(values: list[float]) -> dict[str, float]:
+    """Median, least and greatest of VALUES."""
+    return {"median": median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def few_validation_rows(size: int) -> float:
+    """The train ratio that leaves fitstudio the fewest validation rows worth scoring (0.1 %, at least 50)."""
+    return 1 - max(50, size // 1000) / size
+
+
+# ---------------------------------------------------------------- (b), (c), (d): the plain script, in a fresh process
 
 
 def feed(variant: str, x: dict[str, Any], y: Any, batch: int, seed: int, train: bool) -> tuple[Any, dict[str, Any]]:
@@ -77,9 +98,10 @@ def plain_main(job_path: str, variant: str, out_path: str, limit: int, epochs: i
     import numpy as np
 
     from core import contracts, data, preprocessing
-    from worker.runtime.callbacks import BaseCallback, EvalSet, Scoring
+    from worker.runtime.callbacks import PREDICT_BATCH, BaseCallback, EvalSet, Scoring
     from worker.runtime.trainer import TRAIN_SAMPLE_ROWS, _true_values
 
+    assert PREDICT_BATCH == VALIDATION_BATCH, "fitstudio's validation batch changed: update VALIDATION_BATCH"
     t_import = time.perf_counter() - t0
     job = json.loads(Path(job_path).read_text())
     design = job["design"]
@@ -113,11 +135,20 @@ def plain_main(job_path: str, variant: str, out_path: str, limit: int, epochs: i
 
     batch, epochs = int(training["batch_size"]), epochs or int(training["epochs"])
     train_feed, kw = feed(variant, train_x, train_y, batch, seed, True)
-    val_feed, _ = feed(variant, val_x, val_y, batch, seed, False)
+    val_feed, _ = feed(variant, val_x, val_y, PREDICT_BATCH, seed, False)
     fit_args = train_feed if isinstance(train_feed, tuple) else (train_feed,)
-    if variant != "arrays-noval":
+    validate = variant != "arrays-noval"
+    if validate:  # at fitstudio's validation batch (its forward pass), not the training batch
         kw["validation_data"] = val_feed
+        if isinstance(val_feed, tuple):
+            kw["validation_batch_size"] = PREDICT_BATCH
     model.fit(*fit_args, epochs=epochs, callbacks=[Timer()], verbose=0, **kw)
+    t_fit_end = time.perf_counter() - t0
+    if validate and variant == "arrays":  # a script's final evaluation, as a session's
+        model.evaluate(*val_feed, batch_size=PREDICT_BATCH, verbose=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save(Path(tmp) / "model.keras")  # as a session saves its model
+    end_wall = time.time()
     rows = np.sort(np.random.default_rng(seed).choice(len(train_df), min(TRAIN_SAMPLE_ROWS, len(train_df)), False))
     base = BaseCallback(
         Scoring(ptype, settings["metric"], True),
@@ -127,7 +158,7 @@ def plain_main(job_path: str, variant: str, out_path: str, limit: int, epochs: i
         epochs,
     )
     scores = []
-    for _ in range(2 if variant == "arrays" else 0):  # the first call also traces the predict function
+    for _ in range(2 if variant == "arrays" else 0):  # after the whole run; the first call also traces
         t = time.perf_counter()
         base.scores(model)
         scores.append(time.perf_counter() - t)
@@ -141,179 +172,245 @@ def plain_main(job_path: str, variant: str, out_path: str, limit: int, epochs: i
                 "scores_s": scores[1:],
                 "import_s": t_import,
                 "data_s": t_data,
-                "total_s": time.perf_counter() - t0,
+                "fit_end_s": t_fit_end,
+                "end_wall": end_wall,
             }
         )
     )
+    sys.stdout.flush()
+    os._exit(0)  # no interpreter teardown, as a training child (it is after the timed part anyway)
 
 
 def run_plain(job_file: Path, variant: str, limit: int = 0, epochs: int = 0) -> dict[str, Any]:
-    """Run plain_main in a fresh interpreter (the same environment a training child gets); its timings."""
+    """Run plain_main in a fresh interpreter (the same environment a training child gets); its timings, with
+    whole_run_s = its spawn to the end of its model save."""
     out = job_file.with_name(f"plain-{variant}-{time.monotonic_ns()}.json")
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "-1", "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
     env = {k: v for k, v in env.items() if not k.startswith("FITSTUDIO_")}
+    args = ["--plain", str(job_file), "--variant", variant, "--out", str(out), "--limit", str(limit)]
+    start_wall = time.time()
     proc = subprocess.run(
-        [
-            PY,
-            str(Path(__file__).resolve()),
-            "--plain",
-            str(job_file),
-            "--variant",
-            variant,
-            "--out",
-            str(out),
-            "--limit",
-            str(limit),
-            "--epochs",
-            str(epochs),
-        ],
+        [PY, str(Path(__file__).resolve()), *args, "--epochs", str(epochs)],
         env=env,
         cwd=ROOT,
         capture_output=True,
         text=True,
     )
-    if proc.returncode != 0:
+    if proc.returncode != 0 or not out.exists():
         raise RuntimeError(f"plain run failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
-    return json.loads(out.read_text())
+    result = json.loads(out.read_text())
+    result["whole_run_s"] = result["end_wall"] - start_wall
+    return result
 
 
 # ---------------------------------------------------------------- (a): the session
 
 
 def run_session(stack: Stack, task_id: str) -> dict[str, Any]:
-    """Train TASK_ID once on the worker; epoch times from the session's history."""
-    from datetime import datetime
-
-    t0 = time.monotonic()
+    """Train TASK_ID once on the worker; epoch times from the session's history, the whole run from POST to
+    the session's ended_at."""
+    t0, posted = time.monotonic(), time.time()
     session = stack.train(task_id)
-    final = stack.wait_session(session["id"], every=1.0)
+    final = stack.wait_session(session["id"], every=1.0)  # light on the API: the whole run is from ended_at
     if final["status"] != "succeeded":
         raise RuntimeError(f"session ended {final['status']}: {final['error']}\n{stack.session_log(final['id'])}")
     log = stack.session_log(final["id"])
     match = re.search(r"(\d+) rows: (\d+) for training", log)
-    span = (datetime.fromisoformat(final["ended_at"]) - datetime.fromisoformat(final["started_at"])).total_seconds()
+    ended, started = datetime.fromisoformat(final["ended_at"]), datetime.fromisoformat(final["started_at"])
     return {
         "session_id": final["id"],
         "n_train": int(match.group(2)) if match else None,
         "epoch_s": [float(h["time"]) for h in final["history"]],
-        "post_to_end_s": time.monotonic() - t0,
-        "running_s": span,
+        "whole_run_s": ended.timestamp() - posted,
+        "post_to_end_s": time.monotonic() - t0,  # as seen by polling every second
+        "running_s": (ended - started).total_seconds(),
         "fitstudio_lines": [ln for ln in log.splitlines() if ln.startswith("[fitstudio]")],
     }
+
+
+def one_repeat(stack: Stack, tasks: dict[str, str], jobs: dict[str, Path]) -> dict[str, Any]:
+    """One interleaved repeat: session, plain script, session and plain script without validation."""
+    runs: dict[str, dict[str, Any]] = {}
+    for key, task_key, variant in (
+        ("session", "val", None),
+        ("plain", "val", "arrays"),
+        ("session_no_validation", "noval", None),
+        ("plain_no_validation", "noval", "arrays-noval"),
+    ):
+        with Interference() as during:
+            if variant is None:
+                runs[key] = run_session(stack, tasks[task_key])
+                if task_key not in jobs:
+                    jobs[task_key] = stack.folder / f"job-{task_key}-{runs[key]['session_id']}.json"
+                    scratch = stack.folder / f"scratch-{task_key}"
+                    jobs[task_key].write_text(json.dumps(stack.job(runs[key]["session_id"], scratch)))
+            else:
+                runs[key] = run_plain(jobs[task_key], variant)
+        runs[key]["foreign_cpu_share"] = during.share
+    fs_t, plain_t = median(steady(runs["session"]["epoch_s"])), median(steady(runs["plain"]["epoch_s"]))
+    fs_nv, plain_nv = (median(steady(runs[k]["epoch_s"])) for k in ("session_no_validation", "plain_no_validation"))
+    scores_t = median(runs["plain"]["scores_s"])
+    return {
+        **runs,
+        "fs_epoch_s": fs_t,
+        "plain_epoch_s": plain_t,
+        "fs_epoch_no_validation_s": fs_nv,
+        "plain_epoch_no_validation_s": plain_nv,
+        "scores_s": scores_t,
+        "ratio_with_metrics": plain_t / fs_t,
+        "ratio_no_validation": plain_nv / fs_nv,
+        "ratio_whole_run": runs["plain"]["whole_run_s"] / runs["session"]["whole_run_s"],
+        "ratio_whole_run_no_validation": runs["plain_no_validation"]["whole_run_s"]
+        / runs["session_no_validation"]["whole_run_s"],
+        "ratio_raw_fit": plain_t / max(1e-9, fs_t - scores_t),
+    }
+
+
+def summary(reps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each ratio's median and spread over the repeats, and the steady epochs' spread on each side."""
+    out: dict[str, Any] = {name: median(r[name] for r in reps) for name in (*RATIOS, "ratio_raw_fit")}
+    out["spread"] = {name: spread([r[name] for r in reps]) for name in (*RATIOS, "ratio_raw_fit")}
+    out["steady_epochs_s"] = {
+        side: spread([t for r in reps for t in steady(r[side]["epoch_s"])])
+        for side in ("session", "plain", "session_no_validation", "plain_no_validation")
+    }
+    out["whole_run_s"] = {
+        side: spread([r[side]["whole_run_s"] for r in reps])
+        for side in ("session", "plain", "session_no_validation", "plain_no_validation")
+    }
+    # Other work on the machine only ever slows an epoch down: the best epochs are the least disturbed.
+    best = out["steady_epochs_s"]
+    out["ratio_best_epochs"] = best["plain"]["min"] / best["session"]["min"]
+    out["foreign_cpu_share_max"] = max(
+        r[side]["foreign_cpu_share"]
+        for r in reps
+        for side in ("session", "plain", "session_no_validation", "plain_no_validation")
+    )
+    return out
 
 
 def workload(
     stack: Stack, name: str, quick: bool, repeats: int, variants: list[str], feed_rows: int = 0
 ) -> dict[str, Any]:
-    """Prepare the dataset and ML task of workload NAME; interleave sessions and plain runs (feeds on FEED_ROWS)."""
+    """Prepare the dataset and ML tasks of workload NAME; interleave sessions and plain runs (feeds on FEED_ROWS)."""
     full, small, epochs, batch, default_repeats = SIZES[name]
     size = small if quick else full
-    repeats = repeats or (1 if quick else default_repeats)
+    repeats = repeats or (2 if quick else default_repeats)
     t = time.perf_counter()
-    if name == "mlp":
-        path = tabular_csv(stack.folder / "mlp.csv", size)
-    else:
-        path = image_zip(stack.folder / "cnn.zip", size)
+    path = tabular_csv(stack.folder / "mlp.csv", size) if name == "mlp" else image_zip(stack.folder / "cnn.zip", size)
     made = time.perf_counter() - t
     t = time.perf_counter()
     dataset = stack.upload(path, name)
     upload_s = time.perf_counter() - t
     print(f"{name}: {size} rows/images made in {made:.1f}s, uploaded in {upload_s:.1f}s", flush=True)
     training = {"epochs": epochs, "batch_size": batch, "shuffle": True, "mode": "standard"}
-    task = stack.ml_task(dataset["id"], "label", {"training": training})
+    few = few_validation_rows(size)
+    tasks = {
+        "val": stack.ml_task(dataset["id"], "label", {"training": training})["id"],
+        "noval": stack.ml_task(dataset["id"], "label", {"training": training, "split": {"train_ratio": few}})["id"],
+    }
     reps: list[dict[str, Any]] = []
-    job_file: Path | None = None
+    jobs: dict[str, Path] = {}
     for i in range(repeats):
-        with Interference() as during_session:
-            fs = run_session(stack, task["id"])
-        if job_file is None:
-            job_file = stack.folder / f"{name}-job.json"
-            job_file.write_text(json.dumps(stack.job(fs["session_id"], stack.folder / f"{name}-scratch")))
-        with Interference() as during_plain:
-            plain = run_plain(job_file, "arrays")
-        with Interference() as during_noval:
-            noval = run_plain(job_file, "arrays-noval")
-        fs["foreign_cpu_share"], plain["foreign_cpu_share"] = during_session.share, during_plain.share
-        noval["foreign_cpu_share"] = during_noval.share
-        fs_t, plain_t = median(steady(fs["epoch_s"])), median(steady(plain["epoch_s"]))
-        steps_t = median(steady(noval["epoch_s"]))
-        scores_t = median(plain["scores_s"])
-        rep = {
-            "session": fs,
-            "plain": plain,
-            "plain_no_validation": noval,
-            "fs_epoch_s": fs_t,
-            "plain_epoch_s": plain_t,
-            "plain_steps_s": steps_t,
-            "scores_s": scores_t,
-            "ratio_with_metrics": plain_t / fs_t,
-            "ratio_raw_fit": plain_t / max(1e-9, fs_t - scores_t),
-            "ratio_train_steps": steps_t / max(1e-9, fs_t - scores_t),
-        }
+        rep = one_repeat(stack, tasks, jobs)
         reps.append(rep)
         print(
-            f"{name} rep {i + 1}: fitstudio {fs_t:.2f}s/epoch, plain {plain_t:.2f}s/epoch ({steps_t:.2f}s without "
-            f"validation), metrics {scores_t:.2f}s -> ratio {rep['ratio_with_metrics']:.3f} with metrics, "
-            f"{rep['ratio_train_steps']:.3f} train steps only; other processes' CPU share "
-            f"{during_session.share:.0%} / {during_plain.share:.0%}",
+            f"{name} rep {i + 1}: fitstudio {rep['fs_epoch_s']:.2f}s/epoch, plain {rep['plain_epoch_s']:.2f}s "
+            f"(validation at {VALIDATION_BATCH} on both sides); without validation "
+            f"{rep['fs_epoch_no_validation_s']:.2f} vs {rep['plain_epoch_no_validation_s']:.2f}s; "
+            f"whole run {rep['session']['whole_run_s']:.1f} vs "
+            f"{rep['plain']['whole_run_s']:.1f}s -> ratios {rep['ratio_with_metrics']:.3f} with metrics, "
+            f"{rep['ratio_no_validation']:.3f} without validation, {rep['ratio_whole_run']:.3f} whole run",
             flush=True,
         )
-    n_train = reps[0]["plain"]["n_train"]
+    first = reps[0]
     out: dict[str, Any] = {
         "size": size,
         "epochs": epochs,
         "batch_size": batch,
-        "n_train": n_train,
-        "n_val": reps[0]["plain"]["n_val"],
+        "validation_batch_size": VALIDATION_BATCH,
+        "n_train": first["plain"]["n_train"],
+        "n_val": first["plain"]["n_val"],
+        "no_validation_train_ratio": few,
+        "no_validation_n_train": first["plain_no_validation"]["n_train"],
+        "no_validation_n_val": first["plain_no_validation"]["n_val"],
         "dataset_make_s": made,
         "upload_s": upload_s,
         "repeats": reps,
-        "fitstudio_samples_per_s": n_train / median(r["fs_epoch_s"] for r in reps),
-        "plain_samples_per_s": n_train / median(r["plain_epoch_s"] for r in reps),
-        "ratio_with_metrics": median(r["ratio_with_metrics"] for r in reps),
-        "ratio_raw_fit": median(r["ratio_raw_fit"] for r in reps),
-        "ratio_train_steps": median(r["ratio_train_steps"] for r in reps),
-        # Other work on the machine only ever slows an epoch down: the best epochs are the least disturbed.
-        "ratio_best_epochs": min(t for r in reps for t in steady(r["plain"]["epoch_s"]))
-        / min(t for r in reps for t in steady(r["session"]["epoch_s"])),
-        "foreign_cpu_share_max": max(
-            max(r["session"]["foreign_cpu_share"], r["plain"]["foreign_cpu_share"]) for r in reps
-        ),
+        **summary(reps),
+        "fitstudio_samples_per_s": first["plain"]["n_train"] / median(r["fs_epoch_s"] for r in reps),
+        "plain_samples_per_s": first["plain"]["n_train"] / median(r["plain_epoch_s"] for r in reps),
         "metrics_s": median(r["scores_s"] for r in reps),
     }
-    if variants and job_file is not None:  # (c): feeds compared on a subset, 2 epochs (the second is timed)
-        limit = 0 if quick else (feed_rows or VARIANT_ROWS[name])
-        runs = {}
-        for v in ["arrays", *[v for v in variants if v != "arrays"]]:
-            with Interference() as during:
-                runs[v] = run_plain(job_file, v, limit, 3)
-            runs[v]["foreign_cpu_share"] = during.share
-        base = median(steady(runs["arrays"]["epoch_s"]))
-        out["feeds"] = {
-            v: {
-                "rows": limit or size,
-                "epoch_s": median(steady(r["epoch_s"])),
-                "speed_vs_arrays": base / median(steady(r["epoch_s"])),
-                "run": r,
-            }
-            for v, r in runs.items()
-        }
-        print(
-            f"{name} feeds (speed vs arrays): "
-            + ", ".join(
-                f"{v} {f['speed_vs_arrays']:.2f} ({f['run']['foreign_cpu_share']:.0%} other CPU)"
-                for v, f in out["feeds"].items()
-            ),
-            flush=True,
-        )
+    if variants:
+        out["feeds"] = compare_feeds(jobs["val"], name, quick, size, variants, feed_rows)
     return out
+
+
+def compare_feeds(
+    job_file: Path, name: str, quick: bool, size: int, variants: list[str], feed_rows: int
+) -> dict[str, Any]:
+    """(d): feeds compared on a subset, 3 epochs (the 2nd and 3rd timed)."""
+    limit = 0 if quick else (feed_rows or VARIANT_ROWS[name])
+    runs = {}
+    for v in ["arrays", *[v for v in variants if v != "arrays"]]:
+        with Interference() as during:
+            runs[v] = run_plain(job_file, v, limit, 3)
+        runs[v]["foreign_cpu_share"] = during.share
+    base = median(steady(runs["arrays"]["epoch_s"]))
+    feeds = {
+        v: {
+            "rows": limit or size,
+            "epoch_s": median(steady(r["epoch_s"])),
+            "speed_vs_arrays": base / median(steady(r["epoch_s"])),
+            "run": r,
+        }
+        for v, r in runs.items()
+    }
+    print(
+        f"{name} feeds (speed vs arrays): "
+        + ", ".join(
+            f"{v} {f['speed_vs_arrays']:.2f} ({f['run']['foreign_cpu_share']:.0%} other CPU)" for v, f in feeds.items()
+        ),
+        flush=True,
+    )
+    return feeds
+
+
+def table(w: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The printed rows of one workload."""
+
+    def ratio(name: str) -> str:
+        s = w["spread"][name]
+        return f"{s['median']:.3f} ({s['min']:.3f}-{s['max']:.3f}, {s['n']} repeats)"
+
+    epochs = w["steady_epochs_s"]
+    rows: list[tuple[str, Any]] = [
+        ("train samples / epoch; validation rows", f"{w['n_train']}; {w['n_val']}"),
+        ("batch size; validation batch (both sides)", f"{w['batch_size']}; {w['validation_batch_size']}"),
+        ("steady epoch fitstudio s (min-max)", f"{epochs['session']['min']:.2f}-{epochs['session']['max']:.2f}"),
+        ("steady epoch plain s (min-max)", f"{epochs['plain']['min']:.2f}-{epochs['plain']['max']:.2f}"),
+        ("metrics time per epoch (s)", w["metrics_s"]),
+        ("ratio with metrics (target >= 0.90)", ratio("ratio_with_metrics")),
+        (f"ratio without validation ({w['no_validation_n_val']} val rows in fitstudio)", ratio("ratio_no_validation")),
+        ("ratio of whole runs (POST -> end vs plain script)", ratio("ratio_whole_run")),
+        ("  the same without validation", ratio("ratio_whole_run_no_validation")),
+        ("ratio raw fit (estimate: metrics subtracted)", ratio("ratio_raw_fit")),
+        ("ratio of the best epochs (with metrics)", w["ratio_best_epochs"]),
+        ("other processes' CPU share, worst run", w["foreign_cpu_share_max"]),
+    ]
+    for v, f in w.get("feeds", {}).items():
+        rows.append((f"feed {v}: epoch speed vs arrays ({f['rows']} rows)", f["speed_vs_arrays"]))
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     base_args(parser)
     parser.add_argument("--workloads", default="mlp,cnn")
-    parser.add_argument("--repeats", type=int, default=0, help="interleaved repetitions (default: mlp 2, cnn 1)")
+    parser.add_argument("--repeats", type=int, default=0, help="interleaved repetitions (default: mlp 3, cnn 2)")
+    parser.add_argument("--size", type=int, default=0, help="rows/images of each workload (default: 200k / 20k)")
+    parser.add_argument("--results-name", default="throughput", help="results file: bench/results/NAME.json")
     parser.add_argument(
         "--feeds",
         default="sequence,tfdata",
@@ -334,6 +431,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.plain:
         plain_main(args.plain, args.variant, args.out, args.limit, args.epochs)
         return 0
+    if args.size:
+        for key, (_, small, *rest) in list(SIZES.items()):
+            SIZES[key] = (args.size, small, *rest)
     feeds = [f.strip() for f in args.feeds.split(",") if f.strip()]
     load = [round(x, 2) for x in os.getloadavg()]
     figures: dict[str, Any] = {}
@@ -343,22 +443,8 @@ def main(argv: list[str] | None = None) -> int:
         stack.project()
         for name in [w.strip() for w in args.workloads.split(",") if w.strip()]:
             figures[name] = w = workload(stack, name, args.quick, args.repeats, feeds, args.feed_rows)
-            rows = [
-                ("train samples / epoch", w["n_train"]),
-                ("batch size", w["batch_size"]),
-                ("fitstudio samples/s (with metrics)", w["fitstudio_samples_per_s"]),
-                ("plain model.fit samples/s", w["plain_samples_per_s"]),
-                ("metrics time per epoch (s)", w["metrics_s"]),
-                ("ratio with metrics (target >= 0.90)", w["ratio_with_metrics"]),
-                ("ratio raw fit (metrics subtracted)", w["ratio_raw_fit"]),
-                ("ratio of training steps alone (plain fit without validation)", w["ratio_train_steps"]),
-                ("ratio of the best epochs (with metrics)", w["ratio_best_epochs"]),
-                ("other processes' CPU share, worst run", w["foreign_cpu_share_max"]),
-            ]
-            for v, f in w.get("feeds", {}).items():
-                rows.append((f"feed {v}: epoch speed vs arrays ({f['rows']} rows)", f["speed_vs_arrays"]))
-            show(f"throughput {name}", rows)
-    write_result("throughput", args.quick, figures, load)
+            show(f"throughput {name}", table(w))
+    write_result(args.results_name, args.quick, figures, load)
     return 0
 
 

@@ -105,6 +105,7 @@ class Job(JsonContract):
         "checkpoint_dir",
         "checkpoint_every_s",
         "isolation",
+        "scoring",
     )
 
     session_id: int | None
@@ -124,6 +125,8 @@ class Job(JsonContract):
     checkpoint_dir: str | None = None
     checkpoint_every_s: float | None = None
     isolation: str | None = None
+    # Not a training: {kind: "score", model, inputs} scores these inputs, {kind: "export", model, format} exports.
+    scoring: dict[str, str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The job.json object (nested contracts as objects; unset later fields left out)."""

@@ -189,14 +189,39 @@ def transform(frame: pd.DataFrame, prep: dict[str, Any], files_root: str | None 
 
 def _codes(series: pd.Series, values: list[Any]) -> np.ndarray:
     """Each value's index in VALUES (-1 for a missing or unknown one)."""
-    strings = series.astype("string").astype(object).where(series.notna(), None)
-    return np.asarray(pd.Index(values, dtype=object).get_indexer(strings.to_numpy()), dtype="int64")
+    # Values already text are looked up as they are: converting them to pandas' "string" type first (what any other
+    # column needs) changed nothing and cost most of the time of scoring a categorical column.
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        return _arrow_codes(series, values)
+    if isinstance(series.dtype, pd.StringDtype):
+        strings = series.to_numpy(dtype=object, na_value=None)
+    elif series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "string":
+        strings = series.where(series.notna(), None).to_numpy()
+    else:
+        strings = series.astype("string").astype(object).where(series.notna(), None).to_numpy()
+    return np.asarray(pd.Index(values, dtype=object).get_indexer(strings), dtype="int64")
+
+
+def _arrow_codes(series: pd.Series, values: list[Any]) -> np.ndarray:
+    """_codes of a text column held by Arrow, looked up by Arrow (no Python object per value); only VALUES that are
+    text can match, as in the general path."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = [(i, v) for i, v in enumerate(values) if isinstance(v, str)]
+    array = pa.array(series)
+    found = pc.index_in(array, value_set=pa.array([v for _, v in texts], type=array.type))
+    positions = np.asarray([i for i, _ in texts] + [-1], dtype="int64")  # a miss or a null: the last, -1
+    return positions[found.fill_null(len(texts)).to_numpy(zero_copy_only=False)]
 
 
 def _main_block(series: pd.Series, m: dict[str, Any]) -> np.ndarray:
     """One fitted feature's columns of `main`, float32."""
     if m["kind"] == "numeric":
-        values = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
+        if pd.api.types.is_float_dtype(series.dtype) or pd.api.types.is_integer_dtype(series.dtype):
+            values = series.to_numpy(dtype="float64", na_value=np.nan)  # numbers already: to_numeric changes nothing
+        else:
+            values = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
         values = np.where(np.isnan(values), m.get("fill", m["mean"]), values)
         return ((values - m.get("shift", m["mean"])) / m.get("scale", m["std"])).astype("float32")[:, None]
     if m["kind"] == "date":

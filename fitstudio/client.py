@@ -7,7 +7,7 @@ analysis = project.create_analysis(dataset_id=1, name="cancer")
 ml_task = analysis.create_ml_task(target="diagnosis")
 ml_task.start_train(); ml_task.wait_train_complete()
 model = ml_task.get_trained_model(ml_task.get_trained_models_ids()[0])
-saved = model.deploy(saved_model_name="cancer"); saved.predict([{...}])
+saved = model.deploy(saved_model_name="cancer"); saved.predict([{...}]); saved.score(dataset_id).wait()
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from fitstudio.client_retrain import SavedModelTools
 from fitstudio.client_sessions import SessionTools
 from fitstudio.client_threshold import TrainedModelExtras
 
@@ -118,7 +119,6 @@ class Client:
                 return items
             params["cursor"] = response.headers["X-Next-Cursor"]
 
-    # projects ---------------------------------------------------------------
     def list_projects(self) -> list[dict[str, Any]]:
         """The projects you can see."""
         return self.list_all("/projects")
@@ -353,8 +353,8 @@ class TrainedModel(TrainedModelExtras):
         return saved
 
 
-class SavedModel:
-    """A saved model: versions, the active one, files, scoring, export."""
+class SavedModel(SavedModelTools):
+    """A saved model: versions, files, scoring (rows; a whole dataset: `score`), export, `retrain`."""
 
     def __init__(self, client: Client, saved_model_id: int):
         self.client = client

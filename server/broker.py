@@ -63,7 +63,7 @@ def app_for(settings: Settings) -> Celery:
 PUBLISH_RETRY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 
 
-def publish(settings: Settings, task: str, arg: int, queue: str) -> None:
+def publish(settings: Settings, task: str, arg: int | str, queue: str) -> None:
     """Put task TASK (by name) with ARG on QUEUE; raises when the broker does not take it."""
     app_for(settings).send_task(task, args=[arg], queue=queue, retry=True, retry_policy=PUBLISH_RETRY)
 

@@ -15,8 +15,10 @@ from server.api import (
     datasets,
     docs_assets,
     errors,
+    evaluations,
     events,
     folders,
+    jobs,
     mltasks,
     projects,
     saved_models,
@@ -63,7 +65,7 @@ def create_api() -> FastAPI:
     docs_assets.install(app)
     # One router per resource; managed folders and the weights store are data.md's.
     resources = (projects, datasets, analyses, mltasks, sessions, events, trained_models, saved_models, tokens, audit)
-    for module in (*resources, compare, folders, weights):
+    for module in (*resources, compare, folders, weights, jobs, evaluations):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(service.api_router, prefix="/api/v1")
     app.include_router(service.router)

@@ -25,12 +25,17 @@ class Settings(BaseSettings):
     max_json_mb: int = 1  # any other request body (JSON, web forms); refused while it streams (413)
     max_predict_mb: int = 32  # bodies of …/predict: up to 10 000 rows, images as base64
     max_zip_expanded_mb: int = 20480  # bytes one image ZIP upload may write once extracted
+    upload_memory_mb: int = 256  # what one CSV upload's parse may add to the process; sets its blocks (tables.py)
     sse_max_streams: int = 200  # live event streams one API process serves at once (beyond: 503)
     sse_max_per_user: int = 20  # live event streams of one user at once (beyond: 429)
     sse_poll_threads: int = 4  # threads (and their own SQL connections) that poll for all live streams
     dry_run_wait_s: float = 20.0  # validate?dry_run=true waits this long for the worker, then answers 202 to poll
     dry_run_max_waiting: int = 16  # dry-run requests one API process keeps waiting at once (beyond: 503)
     dry_run_max_per_user: int = 4  # dry-run requests of one user waiting at once (beyond: 429)
+    scoring_wait_s: float = 120.0  # …/predict of a model that needs its code cells waits this long for a worker (504)
+    scoring_max_waiting: int = 8  # such predictions one API process keeps waiting at once (beyond: 503)
+    score_batch_rows: int = Field(10_000, ge=1, le=10_000)  # rows a batch-scoring job scores at once (at most)
+    job_progress_every_s: float = Field(1.0, ge=0, le=60)  # a job writes its progress (and sees an abort) this often
     login_link_ttl_s: int = 86400  # a /login?token= link logs in once, within this long of its token's creation
     ready_min_free_disk_mb: int = 64  # /readyz answers 503 when FITSTUDIO_HOME's disk has less free
     min_free_disk_mb: int = 256  # an extraction never leaves less than this free on the data disk (else 507)
@@ -46,13 +51,15 @@ class Settings(BaseSettings):
     republish_after_s: float = 60.0  # a queued session absent from the broker this long is published again
     checkpoint_every_s: float = 300.0  # epoch checkpoints for resuming, at most this often (0 = every epoch)
     max_attempts: int = 2  # a session lost with its worker is re-queued once
+    db_retry_s: float = 150.0  # how long a worker retries a database write (SQL away, disk full) before it gives up
+    db_finish_retry_s: float = 3600.0  # the same for the write that ends a training (its outcome must not be lost)
     drain_timeout_s: float = 120.0  # on SIGTERM, how long a training may take to checkpoint and hand back
     orphan_max_age_s: float = 3600.0  # scratch folders and temporary files older than this are removed
     training_cpu_time_s: int = 0  # 0 = no RLIMIT_CPU beyond the session's wall-clock limit
     training_max_open_files: int = 4096
     training_max_processes: int = 1024
     training_max_file_mb: int = 16384
-    training_nice: int = 19  # training yields the CPU: the API and heartbeats stay responsive (0 = no change)
+    training_nice: int = 0  # niceness of the training child (0 = normal priority; 19 on hosts that want it to yield)
     python_executable: str | None = None
     log_format: Literal["text", "json"] = "text"  # FITSTUDIO_LOG_FORMAT=json: one JSON object per log line
     metrics_token: str | None = None  # when set, GET /metrics wants `Authorization: Bearer <it>` (Prometheus)

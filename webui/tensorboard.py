@@ -31,7 +31,7 @@ from starlette.types import Receive, Scope, Send
 from server.api.deps import user_from_cookie
 from server.db import new_session
 from server.errors import ApiError
-from server.services import access, auth, sessions, storage
+from server.services import access, auth, session_list, storage
 from server.settings import get_settings
 from webui.web import render
 
@@ -198,9 +198,9 @@ class TensorBoardApp:
                     folder = storage.session_dir(settings, row.id) / "tensorboard"
                     return {str(folder): None}, f"TensorBoard · session {row.id}"
                 task = access.ml_task(db, user, str(params.get("mltask_id")))
-                rows = sessions.of_task(db, task)
+                rows = session_list.ids(db, task)  # ids and numbers only: never every session's design and history
                 runs: dict[str, str | None] = {
-                    str(storage.session_dir(settings, s.id) / "tensorboard"): f"s{s.number}" for s in reversed(rows)
+                    str(storage.session_dir(settings, i) / "tensorboard"): f"s{number}" for i, number in reversed(rows)
                 }
                 if not runs:  # no session yet: an empty board
                     runs = {str(settings.artifacts / "sessions" / "none" / "tensorboard"): "none"}

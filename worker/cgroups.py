@@ -1,4 +1,10 @@
-"""A pids cgroup per training, where the worker may create one (root with cgroup v1 or v2): a fork bomb stops there."""
+"""A training's cgroups, where the worker may create them (root with cgroup v1 or v2).
+
+pids.max: a fork bomb stops there. memory (where the memory controller may be used): the kernel holds the
+training to FITSTUDIO_TRAINING_MEMORY_MB, swap included, and OOM-kills it at the limit instead of the supervisor
+noticing a polled RSS above it a moment later; the supervisor reads the cgroup's oom_kill count to say why the
+training ended. Without a memory controller the supervisor's polling is the limit (worker/supervisor.py).
+"""
 
 from __future__ import annotations
 
@@ -12,46 +18,141 @@ from worker import child_process
 log = logging.getLogger(__name__)
 
 V1_PIDS = Path("/sys/fs/cgroup/pids")
+V1_MEMORY = Path("/sys/fs/cgroup/memory")
 V2_ROOTS = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup"))
+BASE = "fitstudio"
 
 
-def _base() -> Path | None:
-    if (V1_PIDS / "cgroup.procs").exists() and os.access(V1_PIDS, os.W_OK):
-        return V1_PIDS / "fitstudio"
+def _v2_root(controller: str) -> Path | None:
+    """The cgroup v2 mount whose root offers CONTROLLER and that this worker may write."""
     for root in V2_ROOTS:
         controllers = root / "cgroup.controllers"
-        if controllers.exists() and "pids" in controllers.read_text().split() and os.access(root, os.W_OK):
-            return root / "fitstudio"
+        if controllers.exists() and controller in controllers.read_text().split() and os.access(root, os.W_OK):
+            return root
     return None
 
 
-class PidsCgroup:
-    """One training's cgroup with pids.max; remove() after the child is gone."""
+def _base() -> Path | None:
+    """Where the pids cgroups of trainings go."""
+    if (V1_PIDS / "cgroup.procs").exists() and os.access(V1_PIDS, os.W_OK):
+        return V1_PIDS / BASE
+    root = _v2_root("pids")
+    return root / BASE if root else None
+
+
+def _memory_base() -> Path | None:
+    """Where the memory cgroups of trainings go (the pids base itself on cgroup v2), or None."""
+    if (V1_MEMORY / "memory.limit_in_bytes").exists() and os.access(V1_MEMORY, os.W_OK):
+        return V1_MEMORY / BASE
+    root = _v2_root("memory")
+    return root / BASE if root else None
+
+
+def _v2_enable(base: Path, controllers: list[str]) -> None:
+    """Let BASE's children use CONTROLLERS (and BASE itself, from the v2 root)."""
+    for folder in (base.parent, base):
+        enabled = (folder / "cgroup.subtree_control").read_text().split()
+        wanted = " ".join(f"+{c}" for c in controllers if c not in enabled)
+        if wanted:
+            (folder / "cgroup.subtree_control").write_text(wanted)
+
+
+class MemoryCgroup:
+    """A memory limit the kernel enforces: cgroup v2 (memory.max) or v1 (memory.limit_in_bytes)."""
 
     def __init__(self, path: Path):
         self.path = path
+        self.v1 = (path / "memory.limit_in_bytes").exists()
+
+    def limit(self, limit_bytes: int) -> None:
+        """Set the limit, with no swap beyond it."""
+        if self.v1:
+            (self.path / "memory.limit_in_bytes").write_text(str(limit_bytes))
+            memsw = self.path / "memory.memsw.limit_in_bytes"  # absent when the kernel accounts no swap
+            if memsw.exists():
+                memsw.write_text(str(limit_bytes))
+            return
+        (self.path / "memory.max").write_text(str(limit_bytes))
+        swap = self.path / "memory.swap.max"
+        if swap.exists():
+            swap.write_text("0")
+        group = self.path / "memory.oom.group"
+        if group.exists():  # an OOM kill takes the whole training, not one of its processes
+            group.write_text("1")
+
+    def oom_kills(self) -> int:
+        """How many processes the kernel killed for this cgroup's limit (0 when unreadable)."""
+        name = "memory.oom_control" if self.v1 else "memory.events"
+        try:
+            for line in (self.path / name).read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+        except (OSError, ValueError):
+            pass
+        return 0
+
+    def peak(self) -> int | None:
+        """The most memory the training held at once (None where the kernel does not say)."""
+        try:
+            return int((self.path / ("memory.max_usage_in_bytes" if self.v1 else "memory.peak")).read_text())
+        except (OSError, ValueError):
+            return None
+
+
+class TrainingCgroup:
+    """One training's cgroups (one folder on cgroup v2, one per hierarchy on v1); remove() after it is gone."""
+
+    def __init__(self, paths: list[Path], memory: MemoryCgroup | None):
+        self.paths = paths
+        self.memory = memory
+
+    @property
+    def path(self) -> Path:
+        """The pids cgroup."""
+        return self.paths[0]
 
     @classmethod
-    def create(cls, name: str, pids_max: int) -> PidsCgroup | None:
-        """Make the cgroup, or None when this worker may not (then the supervisor counts processes)."""
+    def create(cls, name: str, pids_max: int, memory_bytes: int | None = None) -> TrainingCgroup | None:
+        """Make the cgroups, or None when this worker may not (then the supervisor counts processes and polls
+        memory); the memory cgroup is left out where its controller cannot be used."""
         base = _base()
         if base is None:
             return None
         try:
+            memory_base = _memory_base() if memory_bytes else None
             base.mkdir(exist_ok=True)
-            if base.parent != V1_PIDS:  # cgroup v2: let the children use the pids controller
-                (base / "cgroup.subtree_control").write_text("+pids")
+            if base.parent != V1_PIDS:  # cgroup v2: let the children use the controllers
+                _v2_enable(base, ["pids", "memory"] if memory_base == base else ["pids"])
             path = base / name
             path.mkdir(exist_ok=True)
             (path / "pids.max").write_text(str(pids_max))
-            return cls(path)
+            out = cls([path], None)
         except OSError as exc:
             log.warning("no pids cgroup for %s: %s", name, exc)
             return None
+        if memory_base is not None and memory_bytes:
+            out.memory = out._add_memory(memory_base, name, memory_bytes)
+        return out
+
+    def _add_memory(self, memory_base: Path, name: str, memory_bytes: int) -> MemoryCgroup | None:
+        try:
+            path = memory_base / name
+            if path != self.path:  # cgroup v1: a folder in the memory hierarchy too
+                memory_base.mkdir(exist_ok=True)
+                path.mkdir(exist_ok=True)
+                self.paths.append(path)
+            memory = MemoryCgroup(path)
+            memory.limit(memory_bytes)
+            return memory
+        except OSError as exc:
+            log.warning("no memory cgroup for %s (the memory limit is polled): %s", name, exc)
+            return None
 
     def add(self, pid: int) -> None:
-        """Move PID (and its future children) into the cgroup."""
-        (self.path / "cgroup.procs").write_text(str(pid))
+        """Move PID (and its future children) into the cgroups."""
+        for path in self.paths:
+            (path / "cgroup.procs").write_text(str(pid))
 
     def add_tree(self, pid: int, expected: int = 1) -> None:
         """Move PID and every process under it, until EXPECTED processes are in (cgroup v1 moves one process at a
@@ -70,25 +171,26 @@ class PidsCgroup:
             time.sleep(0.005)
 
     def remove(self) -> None:
-        """Delete the cgroup (it must be empty)."""
-        try:
-            self.path.rmdir()
-        except OSError as exc:
-            log.warning("could not remove cgroup %s: %s", self.path, exc)
+        """Delete the cgroups (they must be empty)."""
+        for path in self.paths:
+            try:
+                path.rmdir()
+            except OSError as exc:
+                log.warning("could not remove cgroup %s: %s", path, exc)
 
 
 def clean_stale(active_scratch: set[str]) -> list[str]:
     """Remove empty cgroups of trainings no longer running here (left by a killed worker)."""
-    base = _base()
-    if base is None or not base.is_dir():
-        return []
     removed = []
-    for path in base.iterdir():
-        if not path.is_dir() or any(path.name.startswith(f"{name}-") for name in active_scratch):
+    for base in {_base(), _memory_base()}:
+        if base is None or not base.is_dir():
             continue
-        try:
-            path.rmdir()  # refuses a cgroup that still holds processes
-            removed.append(str(path))
-        except OSError:
-            continue
+        for path in base.iterdir():
+            if not path.is_dir() or any(path.name.startswith(f"{name}-") for name in active_scratch):
+                continue
+            try:
+                path.rmdir()  # refuses a cgroup that still holds processes
+                removed.append(str(path))
+            except OSError:
+                continue
     return removed

@@ -1,35 +1,27 @@
 """The worker's reconciler pass: the shared SQL pass (server/services/reconciler.py), then its own leftovers.
 
 What is truly the worker's: scratch folders of trainings no longer running here, temporary files left by
-crashes, and stale pids cgroups.
+crashes (worker/temp_sweep.py: the big trees are swept once every orphan_max_age_s, not every pass), and stale
+pids cgroups.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
-from pathlib import Path
 from typing import Any
 
 from server.services.reconciler import reconcile
 from server.settings import Settings
+from worker import temp_sweep
 from worker.cgroups import clean_stale
 from worker.workspace import owner_name
 
 
 def clean_orphans(settings: Settings, active_scratch: set[str]) -> list[str]:
-    """Remove scratch folders of trainings no longer running here and temporary files left by crashes."""
-    now = time.time()
-    removed = _old_scratch(settings, active_scratch, now)
-    for base in (settings.artifacts, settings.data_root):
-        for tmp in _temp_files(base):
-            try:
-                if now - tmp.stat().st_mtime > settings.orphan_max_age_s:
-                    tmp.unlink()
-                    removed.append(str(tmp))
-            except OSError:
-                continue
-    return removed
+    """Remove scratch folders of trainings no longer running here and, when their sweep is due, temporary files
+    left by crashes; here and now (loop_once sweeps on a thread of its own)."""
+    return _old_scratch(settings, active_scratch, time.time()) + temp_sweep.sweep_due(settings)
 
 
 def _old_scratch(settings: Settings, active_scratch: set[str], now: float) -> list[str]:
@@ -53,19 +45,12 @@ def _old_scratch(settings: Settings, active_scratch: set[str], now: float) -> li
     return removed
 
 
-def _temp_files(base: Path) -> list[Path]:
-    """The temporary files under BASE that an interrupted write may have left."""
-    if not base.is_dir():
-        return []
-    patterns = ("**/.*.tmp", "**/*.tmp.keras", "**/.upload-*", "**/.data.parquet.tmp")
-    found: list[Path] = []
-    for pattern in patterns:
-        found.extend(p for p in base.glob(pattern) if p.is_file())
-    return found
+SWEEPER = temp_sweep.Background()
 
 
 def loop_once(settings: Settings, active_scratch: set[str]) -> dict[str, Any]:
-    """What the heartbeat thread runs every reconcile_every_s."""
+    """What the heartbeat thread runs every reconcile_every_s: its cost does not grow with the data tree."""
     result: dict[str, Any] = dict(reconcile(settings))
-    result["cleaned"] = clean_orphans(settings, active_scratch) + clean_stale(active_scratch)
+    result["cleaned"] = _old_scratch(settings, active_scratch, time.time()) + clean_stale(active_scratch)
+    result["temp_sweep_started"] = SWEEPER.start(settings)
     return result

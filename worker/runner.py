@@ -29,7 +29,7 @@ from worker import (
     state,
     tensorboard_logs,
 )
-from worker.cgroups import PidsCgroup
+from worker.cgroups import TrainingCgroup
 from worker.gpus import GpuPool
 from worker.runtime import checkpoint as ckpt
 from worker.runtime.control import DRAINED_EXIT_CODE
@@ -113,8 +113,7 @@ def sandbox_view(settings: Settings, job: dict[str, Any], scratch: Path) -> sand
             *sandbox.python_roots(settings.python_executable),
             *sandbox.source_roots(),
             *settings.training_sandbox_paths,
-            dataset["parquet"],
-            dataset["files_root"],
+            *(p for p in (dataset["parquet"], dataset["files_root"]) if p),  # a scoring job reads no dataset
             *(job.get("sandbox_read_only") or []),
         ],
         writable=writable,
@@ -136,6 +135,18 @@ def _log_line(log_path: Path) -> Any:
     return say
 
 
+# Why the supervisor stopped a child, when that is the error to store (abort is not an error; see Outcome).
+SUPERVISOR_REASONS = (
+    "time_limit",
+    "memory_limit",
+    "process_limit",
+    "shutdown",
+    "lease_lost",
+    "event_flood",
+    "database_error",
+)
+
+
 def error_from_child(out_dir: Path, outcome: Outcome) -> dict[str, Any]:
     """The error to store, as the JSON object (see child_error)."""
     return child_error(out_dir, outcome).as_dict()
@@ -143,7 +154,7 @@ def error_from_child(out_dir: Path, outcome: Outcome) -> dict[str, Any]:
 
 def child_error(out_dir: Path, outcome: Outcome) -> ErrorInfo:
     """The error to store: the supervisor's reason, else the child's error.json, else how the process ended."""
-    if outcome.killed_for in ("time_limit", "memory_limit", "process_limit", "shutdown", "lease_lost", "event_flood"):
+    if outcome.killed_for in SUPERVISOR_REASONS:
         return ErrorInfo(outcome.killed_for, outcome.message)
     info = child_files.read_json(out_dir / "error.json", limit=1 << 20)
     if isinstance(info, dict) and isinstance(info.get("message"), str):
@@ -203,7 +214,8 @@ def run_in_child(
     on_request: Any,
     should_stop: Any,
 ) -> Outcome:
-    """Write JOB into SCRATCH, start the child on it (in its own pids cgroup when possible), supervise it."""
+    """Write JOB into SCRATCH, start the child on it (in its own pids and memory cgroups when possible), supervise
+    it."""
     ACTIVE_SCRATCH.add(scratch.name)
     view = sandbox_view(settings, job, scratch)
     job["isolation"] = (
@@ -216,7 +228,9 @@ def run_in_child(
     proc, events_fd, replies_fd, log_pump = child_process.start(
         job_path, scratch, log_path, gpus, settings.python_executable, view, settings.max_log_mb
     )
-    cgroup = PidsCgroup.create(f"{scratch.name}-{proc.pid}", settings.training_max_processes)
+    cgroup = TrainingCgroup.create(
+        f"{scratch.name}-{proc.pid}", settings.training_max_processes, settings.training_memory_mb << 20
+    )
     try:
         if cgroup is not None:
             cgroup.add_tree(proc.pid, expected=3 if view is not None else 1)
@@ -236,10 +250,13 @@ def run_in_child(
         should_stop=should_stop,
         drain_timeout_s=settings.drain_timeout_s,
         sandboxed=view is not None,
+        oom_kills=cgroup.memory.oom_kills if cgroup is not None and cgroup.memory is not None else None,
     )
     try:
         outcome = supervisor.run()
         log_pump.join()  # every process of the training is gone: the log is complete
+        if cgroup is not None and cgroup.memory is not None and (peak := cgroup.memory.peak()) is not None:
+            _log_line(log_path)(f"peak memory {peak / 2**20:.0f} MB (limit {settings.training_memory_mb} MB)")
         return outcome
     finally:
         ACTIVE_SCRATCH.discard(scratch.name)

@@ -14,6 +14,8 @@ from core.contracts import ErrorInfo
 from core.status import SessionStatus
 from server import lifecycle
 from server.models import TrainedModel, TrainingSession, utcnow
+from server.services import retrain
+from server.settings import get_settings
 from server.transactions import RETRY_DELAYS_S, with_retry
 
 __all__ = [
@@ -73,14 +75,20 @@ def finish(
     interrupted: bool = False,
     model: TrainedModel | None = None,
 ) -> bool:
-    """End a session (and record its trained model in the same transaction)."""
+    """End a session (and record its trained model, and for a retrain its new saved-model version, in the same
+    transaction)."""
 
     def _do(db: Session) -> bool:
-        return lifecycle.finish(
+        done = lifecycle.finish(
             db, session_id, lease, SessionStatus(status), error=error, interrupted=interrupted, model=model
         )
+        if done and model is not None:  # a retrain's new version is committed with its success, or neither is
+            retrain.on_success(db, session_id, model)
+        return done
 
-    return with_retry(_do, f"finish session {session_id}")
+    # Retried for longer and at most every 5 s: a training's end must not be lost to a full disk or a long outage,
+    # and once the database takes writes again the outcome is stored within seconds.
+    return with_retry(_do, f"finish session {session_id}", total_s=get_settings().db_finish_retry_s, longest_s=5)
 
 
 def load(session_id: int) -> TrainingSession | None:

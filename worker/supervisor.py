@@ -15,8 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.protocol import reply_line
-from worker import child_process, state
+from server.errors import is_disk_full
+from worker import child_process
 from worker.phases import PhaseTrack
+from worker.sinks import PROGRESS_KEYS, SessionSink, Sink
+
+__all__ = ["Outcome", "SessionSink", "Sink", "Supervisor"]
 
 log = logging.getLogger(__name__)
 
@@ -31,52 +35,13 @@ FLOOD_EVENTS = 2000  # more events than this in FLOOD_WINDOW_S ends the training
 FLOOD_WINDOW_S = 5.0
 MAX_REQUESTS = 10_000  # model look-ups a training may make
 MAX_UNREAD_REPLY_BYTES = 256 << 10
-PROGRESS_KEYS = ("epoch", "epochs", "batch", "batches")
-
-
-class Sink:
-    """Where a child's progress goes; the base class drops it (dry runs)."""
-
-    label: str = "dry run"
-    start: dict[str, Any] = {}  # the stored progress a run starts from (the phases' writes keep its epochs)
-
-    def progress(self, progress: dict[str, Any]) -> bool:
-        """Store batch progress; False when the work is no longer ours."""
-        return True
-
-    def add_epoch(self, entry: dict[str, Any], progress: dict[str, Any]) -> bool:
-        """Store one epoch; False when the work is no longer ours."""
-        return True
-
-    def cancel_request(self) -> str | None:
-        """'interrupt', 'abort' or None."""
-        return None
-
-
-class SessionSink(Sink):
-    """A training session's row, written only while we hold its lease."""
-
-    def __init__(self, session_id: int, lease: int, progress: dict[str, Any] | None = None):
-        self.session_id = session_id
-        self.lease = lease
-        self.start = {k: v for k, v in (progress or {}).items() if k in PROGRESS_KEYS}
-        self.label = f"session {session_id}"
-
-    def progress(self, progress: dict[str, Any]) -> bool:
-        return state.progress(self.session_id, self.lease, progress)
-
-    def add_epoch(self, entry: dict[str, Any], progress: dict[str, Any]) -> bool:
-        return state.add_epoch(self.session_id, self.lease, entry, progress)
-
-    def cancel_request(self) -> str | None:
-        return state.cancel_request(self.session_id)
 
 
 @dataclass
 class Outcome:
     """How the child ended, as far as the supervisor knows."""
 
-    killed_for: str | None = None  # "abort", "time_limit", "memory_limit", "lease_lost", "shutdown"
+    killed_for: str | None = None  # "abort", "time_limit", "memory_limit", "lease_lost", "database_error", …
     message: str | None = None
     returncode: int | None = None
     epochs: list[dict[str, Any]] = field(default_factory=list)
@@ -90,6 +55,16 @@ class PeriodicCheck:
     every_s: float
     run: Callable[[float], bool]
     last: float = 0.0  # when it last ran (monotonic); 0 makes it due at once
+
+
+def database_error_message(exc: BaseException) -> str:
+    """Why a training was stopped when its progress could not be stored, in a user's words."""
+    if is_disk_full(exc):
+        return (
+            "The disk holding fitstudio's database is full, so the training's progress could not be stored and it "
+            f"was stopped. Free space there and train again. ({type(exc).__name__}: {str(exc)[:300]})"
+        )
+    return f"The worker could not store the training's progress in the database: {type(exc).__name__}: {exc}"
 
 
 class Supervisor:
@@ -113,12 +88,14 @@ class Supervisor:
         should_stop: Callable[[], bool] = lambda: False,
         drain_timeout_s: float = 120.0,
         sandboxed: bool = False,
+        oom_kills: Callable[[], int] | None = None,
     ):
         self.proc = proc
         self.sink = sink
         self.label = sink.label  # for log lines: "session 3" or "dry run"
         self.time_limit_s = time_limit_s
         self.memory_limit = memory_limit_mb << 20
+        self.oom_kills = oom_kills  # the training's memory cgroup (worker/cgroups.py): the kernel holds the limit
         # bubblewrap adds two processes of its own (the launcher and the namespace's init)
         self.max_processes = max_processes + (2 if sandboxed else 0)
         self.sandboxed = sandboxed
@@ -301,11 +278,8 @@ class Supervisor:
     def _check_usage(self, now: float) -> bool:
         """Kill the child when it is over its memory or process limit (the other checks still run this tick)."""
         processes, rss = child_process.group_usage(self.proc.pid)
-        if rss > self.memory_limit:
-            self._kill(
-                "memory_limit",
-                f"The training used more than {self.memory_limit >> 20} MB of memory (FITSTUDIO_TRAINING_MEMORY_MB).",
-            )
+        if self._over_memory(rss):
+            self._kill("memory_limit", self._memory_message())
         elif processes > self.max_processes:
             limit = self.max_processes - (2 if self.sandboxed else 0)
             self._kill(
@@ -313,6 +287,13 @@ class Supervisor:
                 f"The training started more than {limit} processes (FITSTUDIO_TRAINING_MAX_PROCESSES).",
             )
         return False
+
+    def _over_memory(self, rss: int) -> bool:
+        """The kernel's verdict where a memory cgroup holds the limit, else the polled resident memory's."""
+        return self.oom_kills() > 0 if self.oom_kills is not None else rss > self.memory_limit
+
+    def _memory_message(self) -> str:
+        return f"The training used more than {self.memory_limit >> 20} MB of memory (FITSTUDIO_TRAINING_MEMORY_MB)."
 
     def _signal_training(self, sig: int) -> None:
         """Signal the process that runs the training (inside the sandbox: the one bubblewrap started)."""
@@ -336,10 +317,15 @@ class Supervisor:
         self._enforcer.start()
         try:
             self._relay()
+        except Exception as exc:  # a write of the session's row failed for good: never leave the child unwatched
+            log.exception("%s: the worker could not store the training's progress; stopping it", self.label)
+            self._kill("database_error", database_error_message(exc))
         finally:
             self._finished.set()
             self._enforcer.join(timeout=5)
         self.outcome.returncode = self.proc.wait()
+        if self.outcome.killed_for is None and self._over_memory(0):  # killed by the kernel at the limit
+            self.outcome.killed_for, self.outcome.message = "memory_limit", self._memory_message()
         try:
             os.close(self._replies_fd)
         except OSError:

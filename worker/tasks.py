@@ -13,9 +13,12 @@ from server.observability.logs import install_worker_logging, session_context
 from server.settings import get_settings
 from worker.celery_app import app
 from worker.dry_run_task import run_dry_run
+from worker.evaluate_job_task import run_evaluate_job
 from worker.gpus import GpuPool
 from worker.heartbeat import Heartbeat, sandbox_status
 from worker.runner import run_session
+from worker.score_job_task import run_score_job
+from worker.score_task import run_scoring
 
 log = logging.getLogger(__name__)
 
@@ -104,3 +107,21 @@ def train(self, session_id: int) -> str:  # type: ignore[no-untyped-def]
 def dry_run(dry_run_id: int) -> str:
     """Build the model of a design and train it on one small batch, in a child process."""
     return run_dry_run(int(dry_run_id))
+
+
+@app.task(name="fitstudio.score", acks_late=True, reject_on_worker_lost=True)
+def score(token: str) -> str:
+    """Score a …/predict request whose model needs its training's code cells, in a sandboxed child."""
+    return run_scoring(str(token))
+
+
+@app.task(name="fitstudio.score_job", bind=True, acks_late=True, reject_on_worker_lost=True)
+def score_job(self, job_id: int) -> str:  # type: ignore[no-untyped-def]
+    """Score a whole dataset with a saved model (a job of api.md "Batch jobs"), in this worker process."""
+    return run_score_job(int(job_id), self.request.hostname or "worker")
+
+
+@app.task(name="fitstudio.evaluate_job", bind=True, acks_late=True, reject_on_worker_lost=True)
+def evaluate_job(self, job_id: int) -> str:  # type: ignore[no-untyped-def]
+    """Evaluate a saved model on a labelled dataset (a job of api.md "Batch jobs"), in this worker process."""
+    return run_evaluate_job(int(job_id), self.request.hostname or "worker")

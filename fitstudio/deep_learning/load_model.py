@@ -29,12 +29,16 @@ def get_keras_model_location_from_trained_model(
 
 
 def get_keras_model_from_trained_model(
-    session_id: str | int | None = None, analysis_id: str | None = None, mltask_id: str | None = None
+    session_id: str | int | None = None,
+    analysis_id: str | None = None,
+    mltask_id: str | None = None,
+    **load_kwargs: Any,
 ) -> Any:
-    """A trained model, loaded with keras.models.load_model."""
+    """A trained model, loaded with keras.models.load_model(path, **LOAD_KWARGS) (custom_objects, compile…)."""
     import keras
 
-    return keras.models.load_model(get_keras_model_location_from_trained_model(session_id, analysis_id, mltask_id))
+    path = get_keras_model_location_from_trained_model(session_id, analysis_id, mltask_id)
+    return keras.models.load_model(path, **load_kwargs)
 
 
 def get_keras_model_location_from_saved_model(saved_model_id: str | int, version_id: str | None = None) -> str:
@@ -42,8 +46,12 @@ def get_keras_model_location_from_saved_model(saved_model_id: str | int, version
     return _ask(source="saved", saved_model_id=saved_model_id, version_id=version_id)
 
 
-def get_keras_model_from_saved_model(saved_model_id: str | int, version_id: str | None = None) -> Any:
-    """A saved model version, loaded with keras.models.load_model."""
+def get_keras_model_from_saved_model(
+    saved_model_id: str | int, version_id: str | None = None, **load_kwargs: Any
+) -> Any:
+    """A saved model version, loaded with keras.models.load_model(path, **LOAD_KWARGS) (custom_objects, compile,
+    safe_mode)."""
     import keras
 
-    return keras.models.load_model(get_keras_model_location_from_saved_model(saved_model_id, version_id))
+    path = get_keras_model_location_from_saved_model(saved_model_id, version_id)
+    return keras.models.load_model(path, **load_kwargs)

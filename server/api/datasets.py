@@ -37,7 +37,7 @@ def _create(
     db: Session, settings: Settings, project: Project, user: User, fields: dict[str, str], filename: str, tmp: Path
 ) -> Dataset:
     ds = datasets.upload(db, settings, project, user, fields["name"], filename, tmp, fields)
-    db.commit()
+    datasets.commit_upload(db, settings, ds)
     return ds
 
 

@@ -12,8 +12,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query, Request, Response
+from sqlalchemy import ColumnElement, Row, Select, literal, tuple_
+from sqlalchemy.orm import Session
 
 from server.errors import ApiError
+from server.services.ids import is_sql_int
 
 _T = TypeVar("_T")
 MAX_LIMIT = 1000
@@ -130,3 +133,43 @@ def int_cursor(cursor: str | None) -> int | None:
     if len(values) != 1 or not isinstance(values[0], int) or isinstance(values[0], bool):
         raise _bad_cursor()
     return values[0]
+
+
+def _sql_value(value: Any, column: ColumnElement[Any]) -> Any:
+    """A cursor's VALUE as COLUMN's type binds it (400 bad_cursor when it cannot be one of COLUMN's values)."""
+    kind = getattr(column.type, "impl_instance", column.type).python_type  # a TypeDecorator's: its impl's
+    if isinstance(value, bool):
+        raise _bad_cursor()
+    if kind is datetime and isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(value, UTC)  # _plain wrote it as UTC seconds
+        except (ValueError, OverflowError, OSError):
+            raise _bad_cursor() from None
+    if (kind is int and isinstance(value, int) and is_sql_int(value)) or (kind is str and isinstance(value, str)):
+        return value
+    raise _bad_cursor()
+
+
+def sql_page(
+    db: Session, query: Select[Any], columns: Sequence[ColumnElement[Any]], page: PageParams, descending: bool = False
+) -> tuple[list[Row[Any]], str | None]:
+    """keyset's page done in SQL: QUERY's rows ordered by COLUMNS (DESCENDING or not), after PAGE's cursor, at most
+    PAGE.limit of them (LIMIT + 1 fetched to see whether more remain), and the next page's cursor. COLUMNS must end
+    with a unique one (the id) so that ties on the others neither repeat nor skip rows; an index on them makes a
+    page cost the same whatever the list's length. Cursors are keyset's: a list may move from one to the other."""
+    keys = [c.label(f"_page_key_{i}") for i, c in enumerate(columns)]
+    query = query.add_columns(*keys).order_by(*(c.desc() if descending else c.asc() for c in columns))
+    if page.cursor is not None:
+        after = decode_cursor(page.cursor)
+        if len(after) != len(columns):  # a cursor of another list
+            raise _bad_cursor()
+        values = [literal(_sql_value(v, c), c.type) for v, c in zip(after, columns, strict=True)]
+        left, right = (columns[0], values[0]) if len(columns) == 1 else (tuple_(*columns), tuple_(*values))
+        query = query.where(left < right if descending else left > right)
+    if page.limit is not None:
+        query = query.limit(page.limit + 1)
+    rows = list(db.execute(query).all())
+    names = [k.name for k in keys]
+    if page.limit is None:
+        return rows, None
+    return trim(rows, page.limit, lambda r: [r._mapping[n] for n in names])

@@ -14,9 +14,12 @@ from server.api.deps import CurrentUser, DbDep, SettingsDep
 from server.api.pagination import PageDep, paginate
 from server.api.responses import BINARY_FILE, binary_file
 from server.models import Project, SavedModel, SavedModelVersion, User
+from server.schemas.jobs import JobOut, ScoreRequest
 from server.schemas.requests import ActiveVersion, PredictRequest
+from server.schemas.retrain import RetrainRequest
 from server.schemas.saved_models import SavedModelOut, VersionLocationOut, VersionPredictionOut
-from server.services import access, export, model_import, predictions, registry
+from server.schemas.sessions import SessionOut
+from server.services import access, export, jobs, model_import, predictions, registry, retrain, sessions
 from server.settings import Settings
 
 router = APIRouter(tags=["saved models"])
@@ -102,6 +105,25 @@ def predict(
     return predictions.with_version(db, settings, saved, row, body.rows)
 
 
+@router.post("/saved-models/{saved_model_id}/score", status_code=202, response_model=JobOut)
+def score_dataset(
+    saved_model_id: int, body: ScoreRequest, db: DbDep, user: CurrentUser, settings: SettingsDep
+) -> dict[str, Any]:
+    """Score a whole dataset with the active version (or `version`) as a worker job (writers); 422 names the
+    input columns the dataset lacks."""
+    saved = access.saved_model(db, user, saved_model_id, "writer")
+    return jobs.as_dict(jobs.submit_score(db, settings, user, saved, body.dataset_id, body.version))
+
+
+@router.post("/saved-models/{saved_model_id}/retrain", status_code=202, response_model=SessionOut)
+def retrain_saved_model(saved_model_id: int, body: RetrainRequest, db: DbDep, user: CurrentUser) -> dict[str, Any]:
+    """Train the active version's frozen design again as a new session (writers), on `dataset_id` or its own
+    dataset; its success becomes a new version (activated when `activate`). 422 names the columns the dataset
+    lacks; 409 no_design for an imported version."""
+    saved = access.saved_model(db, user, saved_model_id, "writer")
+    return sessions.as_dict(retrain.submit(db, user, saved, body.dataset_id, body.activate))
+
+
 @router.get(
     "/saved-models/{saved_model_id}/export",
     response_class=FileResponse,
@@ -115,9 +137,9 @@ def export_model(
     format: str = Query("savedmodel", max_length=16),
     version: VersionQuery = None,
 ) -> FileResponse:
-    """The version as a zipped SavedModel or an .onnx file."""
+    """The version as a zipped SavedModel or an .onnx file (made in a worker's sandbox when it needs its code)."""
     saved, row = _version(db, user, saved_model_id, version)
-    path = export.export(registry.file_path(settings, row), format)
+    path = export.of_version(db, settings, row, format)
     media = "application/zip" if format == "savedmodel" else "application/octet-stream"
     return FileResponse(path, media_type=media, filename=f"{saved.name}-{row.version_id}-{path.name}")
 

@@ -3,6 +3,7 @@
 from server.models.accounts import ApiToken, User
 from server.models.base import Base, utcnow
 from server.models.folders import ManagedFolder
+from server.models.jobs import Evaluation, Job
 from server.models.ops import AuditEvent, WorkerRecord
 from server.models.projects import Analysis, Dataset, MLTask, Project, ProjectMember
 from server.models.registry import SavedModel, SavedModelVersion
@@ -15,6 +16,8 @@ __all__ = [
     "Base",
     "Dataset",
     "DryRun",
+    "Evaluation",
+    "Job",
     "MLTask",
     "ManagedFolder",
     "Project",

@@ -20,6 +20,9 @@ class VersionOut(BaseModel):
     source: str
     # A default of None on a non-null type: the key is absent for a trained version (routes exclude unset fields).
     imported: dict[str, Any] = Field(None, description="imported versions only: what was recorded at import")
+    retrained_from: dict[str, Any] = Field(
+        None, description="retrained versions only: {saved_model_id, version_id, trained_model_id} it retrained"
+    )
 
 
 class SavedModelOut(BaseModel):

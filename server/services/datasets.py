@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core import image_cache
@@ -50,43 +52,134 @@ def create_from_file(
     fields: dict[str, str] | None = None,
 ) -> Dataset:
     """Turn the received file UPLOAD into a stored dataset of PROJECT (the upload file is consumed); a CSV is read
-    with the reading options in FIELDS (csv_source), the others detected."""
+    with the reading options in FIELDS (csv_source), the others detected.
+
+    The file is parsed and profiled in a staging folder before anything is written to the database, so no write
+    transaction is open meanwhile (SQLite has one writer at a time); then the row is inserted and the folder
+    renamed into place: milliseconds until the caller commits.
+    """
     name = check_name(name)
     suffix = suffix_of(filename)
-    if db.scalar(select(Dataset).where(Dataset.project_id == project.id, Dataset.name == name)):
-        raise conflict("dataset_exists", f"Project {project.key} already has a dataset named {name!r}.")
-    row = Dataset(project_id=project.id, name=name, kind="tabular", n_rows=0, columns=[], path="", created_by=user.id)
-    db.add(row)
-    db.flush()
-    folder = storage.dataset_dir(settings, project.key, row.id)
+    key = project.key  # a rollback below expires PROJECT
+    if _name_taken(db, project.id, name):
+        raise _exists(key, name)
+    staging = storage.dataset_staging_dir(settings, key)
+    folder: Path | None = None
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = folder / ".data.parquet.tmp"
-        image_columns: set[str] = set()
-        if suffix == ".zip":
-            table, image_columns = image_zip.ingest(
-                upload, folder / "files", settings.max_zip_expanded_mb << 20, settings.min_free_disk_mb << 20
-            )
-            row.kind = "images"
-            stored = table_store.write(table.schema, table.to_batches(), tmp)
-        elif suffix == ".csv":
-            stored = table_store.store_csv(upload, tmp, fields)
-            row.source = stored.source.as_dict() if stored.source else None
-        else:
-            stored = table_store.store_parquet(upload, tmp)
-        row.columns = schema_of(stored.sample, image_columns)
-        row.n_rows = stored.n_rows
-        tmp.replace(folder / "data.parquet")
-        row.columns = column_stats.compute(folder / "data.parquet", row.columns)
+        parsed = _stage(settings, key, suffix, upload, staging, fields)
+        row = _insert(db, project.id, key, user, name, parsed)
+        folder = storage.dataset_dir(settings, key, row.id)
+        _place(staging, folder, settings.data_root)
         row.path = str(folder.relative_to(settings.data_root))
-        row.size_bytes = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
         db.flush()
     except BaseException:
-        storage.remove_tree(folder, settings.data_root)
+        storage.remove_tree(staging, settings.data_root)
+        if folder is not None:
+            storage.remove_tree(folder, settings.data_root)
         raise
     finally:
         upload.unlink(missing_ok=True)
     return row
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """An upload stored in its staging folder: what its dataset row records."""
+
+    kind: str
+    columns: list[dict[str, Any]]
+    n_rows: int
+    source: dict[str, Any] | None
+    size_bytes: int
+
+
+def _stage(
+    settings: Settings, key: str, suffix: str, upload: Path, staging: Path, fields: dict[str, str] | None
+) -> _Parsed:
+    """_parse into STAGING; 409 project_changed when project KEY's folder was deleted meanwhile."""
+    try:
+        return _parse(settings, suffix, upload, staging, fields)
+    except FileNotFoundError:
+        if staging.parent.exists():
+            raise
+        raise _project_changed(key) from None
+
+
+def _parse(settings: Settings, suffix: str, upload: Path, folder: Path, fields: dict[str, str] | None) -> _Parsed:
+    """Store UPLOAD in the new FOLDER as data.parquet (an image archive's files under files/), columns profiled."""
+    folder.mkdir(parents=True)
+    tmp = folder / ".data.parquet.tmp"
+    kind, source, image_columns = "tabular", None, set()
+    if suffix == ".zip":
+        table, image_columns = image_zip.ingest(
+            upload, folder / "files", settings.max_zip_expanded_mb << 20, settings.min_free_disk_mb << 20
+        )
+        kind = "images"
+        stored = table_store.write(table.schema, table.to_batches(), tmp)
+    elif suffix == ".csv":
+        stored = table_store.store_csv(upload, tmp, fields, settings.upload_memory_mb)
+        source = stored.source.as_dict() if stored.source else None
+    else:
+        stored = table_store.store_parquet(upload, tmp)
+    columns = schema_of(stored.sample, image_columns)
+    tmp.replace(folder / "data.parquet")
+    columns = column_stats.compute(folder / "data.parquet", columns)
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    return _Parsed(kind, columns, stored.n_rows, source, size)
+
+
+def _insert(db: Session, project_id: int, key: str, user: User, name: str, parsed: _Parsed) -> Dataset:
+    """Add the row of PARSED (its path set once it has an id); 409 when the name was taken meanwhile."""
+    row = Dataset(
+        project_id=project_id,
+        name=name,
+        kind=parsed.kind,
+        n_rows=parsed.n_rows,
+        columns=parsed.columns,
+        source=parsed.source,
+        path="",
+        size_bytes=parsed.size_bytes,
+        created_by=user.id,
+    )
+    db.add(row)
+    try:
+        db.flush()
+    except IntegrityError:  # the same name uploaded meanwhile, or the project deleted
+        db.rollback()
+        if _name_taken(db, project_id, name):
+            raise _exists(key, name) from None
+        raise _project_changed(key) from None
+    return row
+
+
+def _place(staging: Path, folder: Path, root: Path) -> None:
+    """Rename STAGING to FOLDER (same parent folder: one rename). A folder already there is the leftover of an
+    upload that never committed (no row can hold the id just issued), so it goes first."""
+    if folder.exists():
+        storage.remove_tree(folder, root)
+    staging.rename(folder)
+
+
+def _name_taken(db: Session, project_id: int, name: str) -> bool:
+    return db.scalar(select(Dataset.id).where(Dataset.project_id == project_id, Dataset.name == name)) is not None
+
+
+def _exists(key: str, name: str) -> ApiError:
+    return conflict("dataset_exists", f"Project {key} already has a dataset named {name!r}.")
+
+
+def _project_changed(key: str) -> ApiError:
+    return conflict("project_changed", f"Project {key} was deleted or changed during the upload; nothing was stored.")
+
+
+def commit_upload(db: Session, settings: Settings, dataset: Dataset) -> None:
+    """Commit the new DATASET; its files are removed when the commit fails (nothing is left half-made)."""
+    folder = settings.data_root / dataset.path
+    try:
+        db.commit()
+    except BaseException:
+        storage.remove_tree(folder, settings.data_root)
+        raise
 
 
 def of_project(db: Session, project: Project) -> list[Dataset]:

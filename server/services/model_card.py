@@ -17,7 +17,7 @@ import jinja2
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
-from server.models import Analysis, MLTask, TrainedModel
+from server.models import Analysis, Dataset, MLTask, TrainedModel
 from server.services import card_charts, card_features, model_provenance, trained_models
 from server.settings import Settings
 
@@ -120,7 +120,7 @@ def _tables(context: dict[str, Any]) -> dict[str, list[list[Any]]]:
         "lineage_rows": [
             [
                 (e.get("kind") or "").replace("_", " "),
-                e.get("id"),
+                e.get("id", e.get("saved_model_id")),  # a retrain names the saved model of the version it retrained
                 e.get("version_id") or "—",
                 e.get("trained_model_id") or "—",
             ]
@@ -146,7 +146,8 @@ def assemble(db: Session, settings: Settings, model: TrainedModel) -> dict[str, 
         "session": session,
         "task": task,
         "analysis": analysis,
-        "dataset": analysis.dataset if analysis else None,
+        # The dataset the session trained on: a retrain's may be another than its analysis's.
+        "dataset": _trained_on(db, design, analysis),
         "target": design.get("target") or (task.target if task else ""),
         "submitter": design.get("submitted_by") or "—",
         "split": frozen.get("split") or {},
@@ -163,6 +164,13 @@ def assemble(db: Session, settings: Settings, model: TrainedModel) -> dict[str, 
         "charts": _charts(model, evaluation),
         **model_provenance.of(model),
     }
+
+
+def _trained_on(db: Session, design: dict[str, Any], analysis: Analysis | None) -> Dataset | None:
+    """The dataset DESIGN trained on, else ANALYSIS's."""
+    dataset_id = design.get("dataset_id")
+    found = db.get(Dataset, dataset_id) if isinstance(dataset_id, int) else None
+    return found or (analysis.dataset if analysis else None)
 
 
 def render(db: Session, settings: Settings, model: TrainedModel, fmt: str) -> str:

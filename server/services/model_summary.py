@@ -70,17 +70,24 @@ def _load(path: Path, model_id: str) -> Any:
     return model
 
 
-def not_loadable(model_id: str, exc: BaseException) -> ApiError:
-    """409 model_not_loadable: the API never runs user code, so a model that needs some cannot be read here."""
+def user_code_reason(exc: BaseException) -> str | None:
+    """Why a safe load failed when the model needs code from its training (custom objects, Lambda), else None."""
     text = str(exc)
     found = re.search(r"Could not locate (class|function) '([^']+)'", text)
     if found:
-        why = f"it uses the custom {found.group(1)} {found.group(2)!r} defined in the training's code"
-    elif "Lambda" in text or "safe_mode" in text:
-        why = "it has a Lambda layer holding Python code"
-    elif "register_keras_serializable" in text or "could not be deserialized" in text:
-        why = "it uses custom layers or objects defined in the training's code"
-    else:
+        return f"it uses the custom {found.group(1)} {found.group(2)!r} defined in the training's code"
+    if "Lambda" in text or "safe_mode" in text:
+        return "it has a Lambda layer holding Python code"
+    if "register_keras_serializable" in text or "could not be deserialized" in text:
+        return "it uses custom layers or objects defined in the training's code"
+    return None
+
+
+def not_loadable(model_id: str, exc: BaseException) -> ApiError:
+    """409 model_not_loadable: the API never runs user code, so a model that needs some cannot be read here."""
+    text = str(exc)
+    why = user_code_reason(exc)
+    if why is None:
         first = text.strip().splitlines()[0] if text.strip() else ""
         why = f"Keras cannot load it ({type(exc).__name__}: {first[:200]})"
     return ApiError(

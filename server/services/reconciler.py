@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from core.status import SessionStatus
 from server import broker_inspect, lifecycle
 from server.models import TrainingSession, WorkerRecord, utcnow
+from server.services import job_reconciler
 from server.services import sessions as session_service
 from server.settings import Settings
 from server.transactions import with_retry
@@ -124,4 +125,5 @@ def reconcile(settings: Settings) -> Done:
         republish_missing(settings, stale, done)
     if any(done.values()):
         log.warning("reconciler: %s", done)
+    job_reconciler.reconcile_jobs(settings)  # jobs: a pass and a log line of their own
     return done

@@ -18,14 +18,15 @@ from server.settings import Settings, get_settings
 def deploy(
     db: Session,
     settings: Settings,
-    user: User,
+    user: User | None,
     model: TrainedModel,
     saved_model_id: int | None,
     saved_model_name: str | None,
     version_id: str | None,
     activate: bool,
 ) -> SavedModelVersion:
-    """Deploy MODEL as a new version of a saved model (an existing one by id or name, or a new one by name)."""
+    """Deploy MODEL as a new version of a saved model (an existing one by id or name, or a new one by name); USER is
+    None for a retrain whose submitter's account is gone."""
     project = db.get(Project, model.project_id)
     assert project is not None
     saved = _resolve_saved_model(db, user, project, saved_model_id, saved_model_name)
@@ -48,7 +49,7 @@ def deploy(
 
 
 def _resolve_saved_model(
-    db: Session, user: User, project: Project, saved_model_id: int | None, saved_model_name: str | None
+    db: Session, user: User | None, project: Project, saved_model_id: int | None, saved_model_name: str | None
 ) -> SavedModel:
     """The saved model of PROJECT with id SAVED_MODEL_ID, or else named SAVED_MODEL_NAME (created when new)."""
     if saved_model_id is not None:
@@ -67,7 +68,7 @@ def _resolve_saved_model(
         raise invalid("saved_model_name must be 1-200 characters.", code="bad_name")
     saved = db.scalar(select(SavedModel).where(SavedModel.project_id == project.id, SavedModel.name == name))
     if saved is None:
-        saved = SavedModel(project_id=project.id, name=name, created_by=user.id)
+        saved = SavedModel(project_id=project.id, name=name, created_by=user.id if user else None)
         db.add(saved)
         db.flush()
     return saved
@@ -103,7 +104,13 @@ def _copy_model(settings: Settings, model: TrainedModel, version_dir: Path) -> P
 
 
 def _add_version(
-    db: Session, settings: Settings, user: User, saved: SavedModel, model: TrainedModel, version_id: str, target: Path
+    db: Session,
+    settings: Settings,
+    user: User | None,
+    saved: SavedModel,
+    model: TrainedModel,
+    version_id: str,
+    target: Path,
 ) -> SavedModelVersion:
     """Record the copy TARGET of MODEL as version VERSION_ID of SAVED."""
     version = SavedModelVersion(
@@ -111,7 +118,7 @@ def _add_version(
         version_id=version_id,
         trained_model_id=model.id,
         path=str(target.relative_to(settings.artifacts)),
-        created_by=user.id,
+        created_by=user.id if user else None,
     )
     db.add(version)
     saved.next_version_number += 1
@@ -186,6 +193,7 @@ def as_dict(db: Session, saved: SavedModel, settings: Settings | None = None) ->
     """The API shape of a saved model with its versions (an imported version: source "imported", no trained model,
     and what was recorded of it at import)."""
     project = db.get(Project, saved.project_id)
+    retrained = _retrained_from(db, saved)
     return {
         "id": saved.id,
         "name": saved.name,
@@ -204,10 +212,22 @@ def as_dict(db: Session, saved: SavedModel, settings: Settings | None = None) ->
                     if model_import.is_imported(v)
                     else {}
                 ),
+                **({"retrained_from": retrained[v.trained_model_id]} if v.trained_model_id in retrained else {}),
             }
             for v in saved.versions
         ],
     }
+
+
+def _retrained_from(db: Session, saved: SavedModel) -> dict[str, dict[str, Any]]:
+    """The lineage entry naming the version each of SAVED's retrained versions retrained, by trained model id."""
+    ids = [v.trained_model_id for v in saved.versions]
+    found: dict[str, dict[str, Any]] = {}
+    for tmid, lineage in db.execute(select(TrainedModel.id, TrainedModel.lineage).where(TrainedModel.id.in_(ids))):
+        for entry in lineage or []:
+            if isinstance(entry, dict) and entry.get("kind") == "retrained_from":
+                found[tmid] = {k: v for k, v in entry.items() if k != "kind"}
+    return found
 
 
 def delete_version(db: Session, settings: Settings, user: User, saved: SavedModel, version_id: str) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from core.status import TERMINAL, SessionStatus
-from server.models import MLTask, TrainingSession, utcnow
-from server.services import sessions, trained_models
+from server.models import TrainedModel, TrainingSession, utcnow
+from server.services import session_list, trained_models
 
 
 def duration(row: TrainingSession, now: datetime | None = None) -> float | None:
@@ -20,32 +21,39 @@ def duration(row: TrainingSession, now: datetime | None = None) -> float | None:
     return (end - row.started_at).total_seconds() if end else None
 
 
-def metric_value(row: TrainingSession, key: str, model_metrics: dict[str, Any] | None) -> Any:
-    """The optimisation metric KEY: the kept epoch's for a trained model, else the latest epoch's."""
+def metric_value(
+    row: TrainingSession, key: str, model_metrics: dict[str, Any] | None, history: list[Any] | None = None
+) -> Any:
+    """The optimisation metric KEY: the kept epoch's for a trained model, else the latest epoch's (of HISTORY when
+    given, else of ROW's)."""
     if model_metrics is not None:
         return model_metrics.get(key)
-    history = row.history or []
+    history = row.history if history is None else history
     return history[-1].get(key) if history else None
 
 
-def of_task(db: Session, task: MLTask) -> list[dict[str, Any]]:
-    """TASK's sessions newest first, each as {row, metric, value, duration, submitter}."""
-    metrics = trained_models.metrics_of_task(db, task)
-    entries = []
-    for row in sessions.of_task(db, task):
-        design = row.design or {}
-        metric = design.get("settings", {}).get("metric", "")
-        key = trained_models.test_key(metric)
-        entries.append(
+def entries(db: Session, rows: list[Row[Any]]) -> list[dict[str, Any]]:
+    """The results page's rows of ROWS (session_list.summary_query's), each as {row, metric, value, duration,
+    submitter}: the metrics of their trained models, and the histories of the others, in one query each."""
+    model_ids = [r[0].trained_model_id for r in rows if r[0].trained_model_id]
+    query = select(TrainedModel.id, TrainedModel.metrics).where(TrainedModel.id.in_(model_ids))
+    metrics = {model_id: found for model_id, found in db.execute(query).all()} if model_ids else {}
+    # A session without a model shows its latest epoch's value: running, failed, aborted (or its model deleted).
+    found = session_list.histories(db, [r[0].id for r in rows if r[0].trained_model_id not in metrics])
+    shown = []
+    for row, metric, submitter, *_ in rows:
+        key = trained_models.test_key(metric or "")
+        model_metrics = metrics.get(row.trained_model_id or "")
+        shown.append(
             {
                 "row": row,
-                "metric": metric,
-                "value": metric_value(row, key, metrics.get(row.trained_model_id or "")),
+                "metric": metric or "",
+                "value": metric_value(row, key, model_metrics, found.get(row.id, [])),
                 "duration": duration(row),
-                "submitter": design.get("submitted_by", "—"),
+                "submitter": submitter or "—",
             }
         )
-    return entries
+    return shown
 
 
 def detail(row: TrainingSession) -> dict[str, Any]:

@@ -130,6 +130,19 @@ def abort(db: Session, user: User, session: TrainingSession) -> TrainingSession:
 def as_dict(session: TrainingSession, submitter: str | None = None) -> dict[str, Any]:
     """The API shape of a session."""
     design = session.design or {}
+    derived = {
+        "submitted_by": submitter or design.get("submitted_by"),
+        "metric": design.get("settings", {}).get("metric"),
+        "continued_from": (design.get("continued_from") or {}).get("session_id"),
+    }
+    return shape(session, derived, session.history or [], session_progress.queue_position(session))
+
+
+def shape(
+    session: TrainingSession, derived: dict[str, Any], history: list[Any], queue_position: int | None
+) -> dict[str, Any]:
+    """The API shape of SESSION whose design-derived fields (submitted_by, metric, continued_from) are DERIVED and
+    whose history is HISTORY: lists read those in SQL and never load the design (session_list)."""
     return {
         "id": session.id,
         "ml_task_id": session.ml_task_id,
@@ -141,14 +154,14 @@ def as_dict(session: TrainingSession, submitter: str | None = None) -> dict[str,
         "ended_at": session.ended_at,
         "worker": session.worker,
         "queue": session.queue,
-        "submitted_by": submitter or design.get("submitted_by"),
-        "metric": design.get("settings", {}).get("metric"),
+        "submitted_by": derived["submitted_by"],
+        "metric": derived["metric"],
         "progress": session_progress.progress(session),
-        "queue_position": session_progress.queue_position(session),
-        "history": session.history or [],
+        "queue_position": queue_position,
+        "history": history,
         "error": session.error,
         "trained_model_id": session.trained_model_id,
-        "continued_from": (design.get("continued_from") or {}).get("session_id"),
+        "continued_from": derived["continued_from"],
         "tags": session.tags or [],
         "note": session.note or "",
     }

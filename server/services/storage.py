@@ -15,6 +15,12 @@ def dataset_dir(settings: Settings, project_key: str, dataset_id: int) -> Path:
     return settings.data_root / "projects" / project_key / "datasets" / str(int(dataset_id))
 
 
+def dataset_staging_dir(settings: Settings, project_key: str) -> Path:
+    """A fresh folder beside the project's datasets where an upload is stored before it has a row and an id (then
+    renamed to its dataset_dir: the same parent, so one rename)."""
+    return settings.data_root / "projects" / project_key / "datasets" / f".staging-{uuid.uuid4().hex}"
+
+
 def folder_dir(settings: Settings, project_key: str, folder_id: int) -> Path:
     """Folder of one managed folder's files (bound read-only into the trainings that may read it)."""
     return settings.data_root / "projects" / project_key / "folders" / str(int(folder_id))

@@ -3,6 +3,7 @@ parse blocks whatever the file's size (docs/benchmarks.md, ingest)."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -12,11 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from server.errors import ApiError, invalid
-from server.services import csv_source, tables
+from server.services import csv_source, csv_widen, tables
 from server.services.csv_source import CsvSource
 
 SAMPLE_ROWS = 50_000  # rows kept for schema inference (the rest only passes through)
-MAX_RETYPES = 4  # late type changes handled by streaming again; beyond that, one in-memory read
+MAX_RETYPES = 4  # passes that take the CSV reader's wider type; later ones read the column as text
+MAX_PASSES = 64  # a bound that no real file reaches (each pass widens a column: integer, number, text)
 PARQUET_BATCH_ROWS = 65_536
 
 
@@ -59,50 +61,65 @@ def _read_ahead(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
             yield batch
 
 
-def store_csv(upload: Path, dest: Path, fields: dict[str, str] | None = None) -> Stored:
+def store_csv(upload: Path, dest: Path, fields: dict[str, str] | None = None, memory_mb: int | None = None) -> Stored:
     """Parse the CSV UPLOAD into the Parquet file DEST, read as the reading options in FIELDS say and as detected
     for the others (csv_source); 415/422 with the reason when it cannot. A file that is not UTF-8 is first
-    turned into UTF-8 beside UPLOAD, streamed."""
+    turned into UTF-8 beside UPLOAD, streamed. The parse holds about MEMORY_MB (FITSTUDIO_UPLOAD_MEMORY_MB; None:
+    the largest parse blocks) whatever the file's size."""
     source = csv_source.detect(upload, fields or {}, upload.with_name(upload.name + ".head"))
+    block = tables.block_bytes(memory_mb)
     if source.encoding in csv_source.UTF8:
-        stored = _store_utf8(upload, dest, source)
+        stored = _store_utf8(upload, dest, source, block)
     else:
         utf8 = csv_source.transcode(upload, source.encoding, upload.with_name(upload.name + ".utf8"))
         try:
-            stored = _store_utf8(utf8, dest, source)
+            stored = _store_utf8(utf8, dest, source, block)
         finally:
             utf8.unlink(missing_ok=True)
     stored.source = source
     return stored
 
 
-def _store_utf8(upload: Path, dest: Path, source: CsvSource) -> Stored:
-    """store_csv on a UTF-8 file.
+def _store_utf8(upload: Path, dest: Path, source: CsvSource, block: int) -> Stored:
+    """store_csv on a UTF-8 file, streamed in BLOCK-byte parse blocks: memory holds a few of them (csv_pacing)
+    whatever the file's size; each block's batch is one row group of the Parquet file.
 
-    Column types come from the first parse block; a column whose later values need a wider type (a number
-    column with text further down) is streamed again with that type, as pyarrow.csv.read_csv would infer it.
+    Column types come from the first block (4-16 MiB). When a later value needs a wider type (a number column with
+    text further down), one streamed pass finds every column's type over the whole file (csv_widen), and the file
+    is streamed again with them, as pyarrow.csv.read_csv would infer them but never read whole.
     """
     tables.check_csv(upload, source.delimiter)
     column_types: dict[str, pa.DataType] = {}
-    for _ in range(MAX_RETYPES):
+    widened = False
+    for attempt in range(MAX_PASSES):
+        schema, batches = tables.csv_batches(upload, source, column_types, block)
         try:
-            schema, batches = tables.csv_batches(upload, source, column_types)
             stored = write(schema, batches, dest)
-        except tables.Retype as retype:
-            column_types[retype.column] = retype.wider
-            if retype.column in source.number_columns:
-                source = replace(source, number_columns=[c for c in source.number_columns if c != retype.column])
-            continue
-        tables.check_rows(stored.n_rows, "CSV")
-        return stored
-    table = tables.read_csv(upload, source)  # many late changes: one read of the whole file infers every type
-    return write(table.schema, table.to_batches(), dest)
+        except tables.Retype as exc:
+            # Only the names are kept: the exception's frames hold the stopped reader and its read-ahead blocks.
+            column, wider = exc.column, exc.wider
+        else:
+            tables.check_rows(stored.n_rows, "CSV")
+            return stored
+        del batches
+        gc.collect()
+        if column in source.number_columns:  # thousands-separated numbers with text further down
+            source = replace(source, number_columns=[c for c in source.number_columns if c != column])
+        elif not widened:
+            column_types = csv_widen.widened(upload, source, schema, column_types, block)
+            widened = True
+        # The widening pass casts as Arrow's compute does; where the CSV reader disagrees, its own word wins
+        # (text after a few tries: every pass makes a column strictly wider, so this ends).
+        failed = schema.field(column).type
+        if column_types.get(column, failed) == failed:
+            column_types[column] = wider if attempt < MAX_RETYPES else pa.string()
+    raise invalid("The CSV's column types could not be settled; upload it as Parquet.", code="bad_csv")
 
 
 def store_parquet(upload: Path, dest: Path) -> Stored:
     """Copy the Parquet file UPLOAD into DEST batch by batch; 415 when it is not Parquet."""
     try:
-        source = pq.ParquetFile(upload)
+        source = pq.ParquetFile(upload, pre_buffer=False)  # row group by row group, not the whole file ahead
         schema = source.schema_arrow
     except (pa.ArrowInvalid, OSError) as exc:
         raise _not_parquet(exc, upload) from None

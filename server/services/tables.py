@@ -7,6 +7,7 @@ import dataclasses
 import io
 import mmap
 import re
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,12 +15,27 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from server.errors import ApiError, invalid
-from server.services import csv_numbers
+from server.services import csv_numbers, csv_pacing
 from server.services.csv_source import CsvSource
 
 MAX_COLUMNS = 10_000
 MAX_ROW_BYTES = 4 << 20  # one CSV line (the header or a row) may be at most 4 MiB (docs/security.md)
-PARSE_BLOCK_BYTES = 16 << 20  # a row spread over several lines (quoted line breaks) may be at most this long
+PEEK_BYTES = 64 << 10  # where a line end is looked for first, in each window of _check_line_lengths
+PARSE_BLOCK_BYTES = 16 << 20  # the largest parse block (the default FITSTUDIO_UPLOAD_MEMORY_MB gives it)
+# What an upload's streamed parse adds to the process: about FIXED_MB (the Parquet writer, the schema sample, what
+# the allocators keep) and BLOCKS_HELD parse blocks: READ_AHEAD read ahead (csv_pacing), those being parsed (their
+# fields, then their columns), the batch being written and the next one, the row group. Measured: 64 MiB and 11-12
+# blocks (docs/benchmarks.md, "Upload memory").
+FIXED_MB = 64
+BLOCKS_HELD = 12
+
+
+def block_bytes(memory_mb: int | None) -> int:
+    """The parse block of an upload that may add MEMORY_MB to the process (None: the largest), at least MAX_ROW_BYTES
+    (a row must fit in a block: 112 MiB or less gives it) and at most PARSE_BLOCK_BYTES (256 MiB or more)."""
+    if memory_mb is None:
+        return PARSE_BLOCK_BYTES
+    return min(PARSE_BLOCK_BYTES, max(MAX_ROW_BYTES, ((memory_mb - FIXED_MB) << 20) // BLOCKS_HELD))
 
 
 def check_names(names: list[str], what: str) -> None:
@@ -77,7 +93,11 @@ def _check_line_lengths(path: Path, size: int) -> None:
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
         for start in range(0, size, window):
             end = min(start + window, size)
-            if mm.find(b"\n", start, end) != -1 or mm.find(b"\r", start, end) != -1:
+            # A read first, the map only when it finds no line end: the pages of the map that are touched count in
+            # the process's resident memory, and the kernel maps whole page-cache folios (up to the whole file).
+            fh.seek(start)
+            peek = fh.read(min(PEEK_BYTES, end - start))
+            if b"\n" in peek or b"\r" in peek or mm.find(b"\n", start, end) != -1 or mm.find(b"\r", start, end) != -1:
                 continue
             line_start = max(mm.rfind(b"\n", 0, start), mm.rfind(b"\r", 0, start)) + 1
             stop = min(size, line_start + MAX_ROW_BYTES + 1)
@@ -127,14 +147,20 @@ def check_csv(path: Path, delimiter: str = ",") -> None:
     _check_header(head, delimiter)
 
 
-def _options(source: CsvSource, column_types: dict[str, pa.DataType] | None = None) -> dict[str, object]:
+def read_options(
+    source: CsvSource, column_types: dict[str, pa.DataType] | None = None, block: int | None = None
+) -> dict[str, object]:
+    """pyarrow.csv's read, parse and convert options for SOURCE, with COLUMN_TYPES fixed, in BLOCK-byte blocks
+    (default PARSE_BLOCK_BYTES)."""
     types = dict(column_types or {})
     for name in source.number_columns:
         types.setdefault(name, pa.string())  # read as text, then csv_numbers.convert
     names = None if source.header else [f"column_{i + 1}" for i in range(source.width)] if source.width else None
     return {
         "read_options": pacsv.ReadOptions(
-            block_size=PARSE_BLOCK_BYTES, column_names=names, autogenerate_column_names=not source.header and not names
+            block_size=block or PARSE_BLOCK_BYTES,
+            column_names=names,
+            autogenerate_column_names=not source.header and not names,
         ),
         "parse_options": pacsv.ParseOptions(
             delimiter=source.delimiter, quote_char=source.quote or False, newlines_in_values=True
@@ -148,7 +174,8 @@ def _options(source: CsvSource, column_types: dict[str, pa.DataType] | None = No
     }
 
 
-def _parse_error(exc: pa.ArrowInvalid) -> ApiError:
+def parse_error(exc: pa.ArrowInvalid, block: int | None = None) -> ApiError:
+    """The 422 a person can act on for the parser's error EXC (in BLOCK-byte blocks, default PARSE_BLOCK_BYTES)."""
     msg = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
     if "utf8" in msg.lower() or "utf-8" in msg.lower():
         return invalid(
@@ -158,7 +185,8 @@ def _parse_error(exc: pa.ArrowInvalid) -> ApiError:
     if "straddling" in msg.lower() or "block" in msg.lower():
         # A quoted value holding line breaks can make a row longer than its lines.
         return invalid(
-            f"The CSV has a row longer than {PARSE_BLOCK_BYTES >> 20} MB; split or shorten it.", code="row_too_long"
+            f"The CSV has a row longer than {(block or PARSE_BLOCK_BYTES) >> 20} MB; split or shorten it.",
+            code="row_too_long",
         )
     return invalid(f"The CSV could not be parsed: {msg}", code="bad_csv")
 
@@ -177,9 +205,9 @@ def read_csv(path: Path, source: CsvSource) -> pa.Table:
     """Parse a CSV file that check_csv passed into an Arrow table in memory, types inferred from every row;
     422 with the reason when it cannot."""
     try:
-        table = pacsv.read_csv(path, **_options(source))  # type: ignore[arg-type]
+        table = pacsv.read_csv(path, **read_options(source))  # type: ignore[arg-type]
     except pa.ArrowInvalid as exc:
-        raise _parse_error(exc) from None
+        raise parse_error(exc) from None
     _check_text(table.schema)
     try:
         batches = [_numbers(b, source) for b in table.to_batches()]
@@ -224,37 +252,60 @@ def _wider(current: str, value: str) -> pa.DataType:
     return pa.string()
 
 
+def open_paced(
+    path: Path, options: dict[str, object], block: int | None = None
+) -> tuple[pacsv.CSVStreamingReader, csv_pacing.PacedFile]:
+    """pyarrow's streaming reader on PATH with OPTIONS, reading only a few blocks ahead of the batches taken
+    (csv_pacing: call `taken` after each batch, `close` when done); 422 when it cannot start."""
+    paced = csv_pacing.PacedFile(path)
+    try:
+        return pacsv.open_csv(paced, **options), paced  # type: ignore[arg-type]
+    except pa.ArrowInvalid as exc:
+        paced.close()
+        raise parse_error(exc, block) from None
+    except BaseException:
+        paced.close()
+        raise
+
+
 def csv_batches(
-    path: Path, source: CsvSource, column_types: dict[str, pa.DataType]
+    path: Path, source: CsvSource, column_types: dict[str, pa.DataType], block: int | None = None
 ) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
     """Stream a checked CSV (check_csv) as record batches: its schema (names checked), then the batches.
 
-    Types come from the first block (16 MB) or COLUMN_TYPES; a later value that does not fit raises Retype
-    naming the column and the wider type it needs, so the caller can start again with it.
+    Types come from the first BLOCK bytes (block_bytes) or COLUMN_TYPES; a later value that does not fit raises
+    Retype naming the column and the wider type it needs, so the caller can start again with it.
     """
+    reader, paced = open_paced(path, read_options(source, column_types, block), block)
     try:
-        reader = pacsv.open_csv(path, **_options(source, column_types))  # type: ignore[arg-type]
-    except pa.ArrowInvalid as exc:
-        raise _parse_error(exc) from None
-    check_names(reader.schema.names, "CSV")
-    _check_text(reader.schema)
+        check_names(reader.schema.names, "CSV")
+        _check_text(reader.schema)
+    except BaseException:
+        paced.close()
+        raise
     schema = reader.schema
     if source.number_columns:
         numbers = set(source.number_columns)
         schema = pa.schema([pa.field(f.name, pa.float64()) if f.name in numbers else f for f in schema])
 
     def batches() -> Iterator[pa.RecordBatch]:
-        while True:
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                return
-            except pa.ArrowInvalid as exc:
-                found = _CONVERSION.match(str(exc))
-                if found and found.group(2) != "string":
-                    name = reader.schema.names[int(found.group(1))]
-                    raise Retype(name, _wider(found.group(2), found.group(3))) from None
-                raise _parse_error(exc) from None
-            yield _numbers(batch, source)
+        try:
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                except pa.ArrowInvalid as exc:
+                    found = _CONVERSION.match(str(exc))
+                    if found and found.group(2) != "string":
+                        name = reader.schema.names[int(found.group(1))]
+                        raise Retype(name, _wider(found.group(2), found.group(3))) from None
+                    raise parse_error(exc, block) from None
+                paced.taken()
+                yield _numbers(batch, source)
+        finally:
+            paced.close()  # the reader's read-ahead thread, waiting for its turn, sees the end
 
-    return schema, batches()
+    stream = batches()
+    weakref.finalize(stream, paced.close)  # a stream dropped unstarted never runs its finally
+    return schema, stream

@@ -115,3 +115,8 @@ def listing(db: Session, settings: Settings, user: User, now: datetime | None = 
             }
         )
     return entries
+
+
+def serves(db: Session, settings: Settings, queue: str) -> bool:
+    """Whether a live worker that accepts user code consumes QUEUE (sandboxed scoring needs one to answer)."""
+    return any(state_of(w, settings) == "alive" and queue in (w.queues or []) for w in _beating(db, settings))

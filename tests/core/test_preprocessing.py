@@ -216,3 +216,45 @@ def test_class_indices_match_after_json_round_trip() -> None:
     target = json.loads(json.dumps(preprocessing.fit_target(pd.Series(np.array([3, 1, 2])), "multiclass")))
     assert target["classes"] == [1, 2, 3]
     np.testing.assert_array_equal(preprocessing.class_indices(pd.Series(np.array([2, 3, 1, 9])), target), [1, 2, 0, -1])
+
+
+@pytest.mark.parametrize(
+    "series",
+    [
+        pd.Series(["b", None, "a", "zz", "a"], dtype=object),  # text in an object column
+        pd.Series(["b", None, "a", "zz", "a"], dtype="str"),  # pandas' text type (what Arrow columns become)
+        pd.Series(["b", None, "a", "zz", "a"], dtype="string"),
+        pd.concat([pd.Series(["b", None], dtype="str"), pd.Series(["a", "zz"], dtype="str")], ignore_index=True),
+        pd.Series(["a", 1, None, 2.5, True], dtype=object),  # mixed: converted as before
+        pd.Series([1, 2, None, 3], dtype="float64"),
+        pd.Series([1, 2, 3, 7], dtype="int64"),
+    ],
+)
+def test_category_codes_of_text_skip_the_conversion_and_stay_the_same(series: pd.Series) -> None:
+    from core.preprocessing import _codes
+
+    values = ["a", 2, "b", "1", "2.0", "3", "2.5", "True"]  # a number among them never matches a text
+    converted = series.astype("string").astype(object).where(series.notna(), None).to_numpy()  # the general path
+    expected = pd.Index(values, dtype=object).get_indexer(converted)
+    assert _codes(series, values).tolist() == expected.tolist()
+    assert (expected >= 0).any() and (expected == -1).any()
+
+
+@pytest.mark.parametrize(
+    "series",
+    [
+        pd.Series([1.5, None, -2.0], dtype="float64"),
+        pd.Series([1.5, None, -2.0], dtype="float32"),
+        pd.Series([1, 7, -2], dtype="int64"),
+        pd.Series([1, None, -2], dtype="Int64"),  # nullable integers: NA imputed
+        pd.Series(["1.5", "x", None], dtype=object),  # text: parsed, what does not parse imputed
+        pd.Series([True, False, True]),
+    ],
+)
+def test_numeric_columns_of_any_type_are_scaled_as_parsed(series: pd.Series) -> None:
+    from core.preprocessing import _main_block
+
+    m = {"column": "c", "kind": "numeric", "mean": 0.5, "std": 2.0}
+    parsed = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()  # the general path
+    expected = ((np.where(np.isnan(parsed), 0.5, parsed) - 0.5) / 2.0).astype("float32")[:, None]
+    np.testing.assert_array_equal(_main_block(series, m), expected)

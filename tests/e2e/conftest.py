@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -81,31 +82,37 @@ class Runtime:
         return self.worker_log.read_text(errors="replace")[-4000:] if self.worker_log.exists() else ""
 
 
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    """SQLite + embedded broker + one worker (2 trainings at once, 3 GB memory limit) for the module."""
+@contextmanager
+def started(home: Path, name: str, worker_args: list[str] | None = None, **values: str) -> Iterator[Runtime]:
+    """A migrated FITSTUDIO_HOME (settings VALUES), project RT and one running `fitstudio worker`, for a module."""
     from server.services.bootstrap import migrate
+    from server.settings import get_settings
     from tests.conftest import configure
 
-    home = tmp_path_factory.mktemp("rt") / "home"
     mp = pytest.MonkeyPatch()
     try:
-        # dry_run_wait_s: the dry-run tests read validate's synchronous answer, as a first TensorFlow import may be slow
-        settings = configure(mp, home, secret_key=SECRET, training_memory_mb="3000", dry_run_wait_s="230")
+        settings = configure(mp, home, secret_key=SECRET, **values)
         migrate(settings)
         api = make_api(settings)
         assert api.post("/api/v1/projects", json={"key": "RT", "name": "runtime"}).status_code == 201
         log = home.parent / "worker.log"
-        worker = helpers.start_worker(f"rt-{os.getpid()}", queues="cpu", args=["--concurrency", "2"], log=log)
+        worker = helpers.start_worker(f"{name}-{os.getpid()}", queues="cpu", args=worker_args, log=log)
         try:
             yield Runtime(api, home, log)
         finally:
             helpers.stop_process(worker)
     finally:
         mp.undo()
-        from server.settings import get_settings
-
         get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """SQLite + embedded broker + one worker (2 trainings at once, 3 GB memory limit) for the module."""
+    home = tmp_path_factory.mktemp("rt") / "home"
+    # dry_run_wait_s: the dry-run tests read validate's synchronous answer, as a first TensorFlow import may be slow
+    with started(home, "rt", ["--concurrency", "2"], training_memory_mb="3000", dry_run_wait_s="230") as runtime:
+        yield runtime
 
 
 def csv_bytes(frame: Any) -> bytes:

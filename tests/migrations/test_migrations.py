@@ -29,6 +29,7 @@ TABLES = {
     "audit_events",
     "dry_runs",
     "managed_folders",
+    "jobs",
 }
 
 

@@ -90,3 +90,41 @@ def test_too_many_processes_kill_the_child(signals: list[int], monkeypatch: pyte
     outcome = supervise(FakeSink(), max_processes=4)
     assert outcome.killed_for == "process_limit"
     assert "more than 4 processes" in (outcome.message or "")
+
+
+class FullDiskSink(Sink):
+    """A sink whose epoch write fails as SQLite's does on a full disk, after the retries gave up."""
+
+    def add_epoch(self, entry: dict[str, Any], progress: dict[str, Any]) -> bool:
+        import sqlite3
+
+        from sqlalchemy.exc import OperationalError
+
+        raise OperationalError("UPDATE sessions …", {}, sqlite3.OperationalError("database or disk is full"))
+
+
+def test_a_progress_write_that_fails_for_good_stops_the_child_with_the_reason() -> None:
+    events_r, events_w = os.pipe()
+    replies_r, replies_w = os.pipe()
+    epoch = b'{"type": "epoch", "epoch": 1, "epochs": 5, "logs": {"loss": 0.5}}\n'
+    code = f"import os, time; os.write({events_w}, {epoch!r}); time.sleep(60)"
+    proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=(events_w,), start_new_session=True)
+    os.close(events_w)
+    try:
+        options: dict[str, Any] = {"time_limit_s": 120.0, "memory_limit_mb": 1 << 20, "max_processes": 100}
+        outcome = Supervisor(proc, events_r, replies_w, FullDiskSink(), on_request=_answer, **options).run()
+    finally:
+        os.close(replies_r)
+        child_process.kill_group(proc)
+    assert outcome.killed_for == "database_error"  # the child was stopped, not left training unwatched
+    assert outcome.returncode is not None and outcome.returncode < 0
+    assert "disk holding fitstudio's database is full" in (outcome.message or "")
+
+
+def test_retries_add_up_to_the_setting_and_wait_at_most_the_longest_delay() -> None:
+    from server.transactions import retry_delays
+
+    assert sum(retry_delays(150)) <= 150 and sum(retry_delays(150)) > 120
+    assert retry_delays(3) == [0.5, 1]
+    finish = retry_delays(3600, longest_s=5)
+    assert max(finish) == 5 and 3590 <= sum(finish) <= 3600

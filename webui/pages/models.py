@@ -10,7 +10,16 @@ from fastapi.responses import HTMLResponse, Response
 from server.api.deps import DbDep, SettingsDep
 from server.errors import ApiError, invalid
 from server.models import TrainedModel
-from server.services import access, model_summary, projects, registry, saved_model_versions, thresholds, trained_models
+from server.services import (
+    access,
+    jobs,
+    model_summary,
+    projects,
+    registry,
+    saved_model_versions,
+    thresholds,
+    trained_models,
+)
 from server.settings import Settings
 from webui import model_graph
 from webui.design import TABS
@@ -121,8 +130,10 @@ def saved_model_page(
     user: PageUser,
     settings: SettingsDep,
     deployed: str | None = None,
+    scoring: int | None = None,
 ) -> Response:
-    """Versions with their metrics, the active one, locations and snippets, and a "try it" scoring form."""
+    """Versions with their metrics, the active one, locations and snippets, a "try it" scoring form, and the
+    batch-scoring jobs (a form to start one)."""
     saved = access.saved_model(db, user, saved_model_id)
     project = projects.get(db, saved.project_id)
     entries = saved_model_versions.entries(db, settings, saved)
@@ -134,9 +145,22 @@ def saved_model_page(
         "active": active,
         "fields": trained_models.input_fields(db, settings, active["model"]) if active and active["model"] else [],
         "deployed": deployed,
+        "scoring": scoring,
         "can_write": access.rights(db, user, project).can_write,  # type: ignore[arg-type]
+        "jobs": [jobs.as_dict(j) for j in jobs.of_saved_model(db, saved)],
     }
     return render(request, "saved_model.html", context)
+
+
+@router.post("/saved-models/{saved_model_id}/score")
+def score_dataset(saved_model_id: int, form: CsrfForm, db: DbDep, user: PageUser, settings: SettingsDep) -> Response:
+    """Score a whole dataset with the active version, as a job listed on the page (POST …/score of the API)."""
+    saved = access.saved_model(db, user, saved_model_id, "writer")
+    dataset_id = form_str(form, "dataset_id")
+    if not dataset_id.isdigit():
+        raise invalid("Pick a dataset to score.", code="missing_dataset")
+    job = jobs.submit_score(db, settings, user, saved, int(dataset_id), None)
+    return redirect(f"/saved-models/{saved.id}?scoring={job.id}#jobs")
 
 
 @router.post("/saved-models/{saved_model_id}/active-version")

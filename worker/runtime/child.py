@@ -124,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         _wait_for_go(args.replies_fd)
     _confine(job)
     channel = _connect(job, args.events_fd, args.replies_fd)
+    if job.scoring:  # a model that needs the user's code to load (worker/score_task.py)
+        from worker.runtime import scorer  # Keras and the code cells: only once confined (see the top)
+
+        return scorer.run(job, out_dir)
     return _train(job, channel, out_dir)
 
 

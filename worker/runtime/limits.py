@@ -25,9 +25,9 @@ def apply(limits: Limits) -> None:
         # All threads count towards CPU time: allow the wall-clock limit on every core, plus a margin.
         cpu = int(limits.time_limit_s or 86400) * (os.cpu_count() or 1) + 60
     _lower(resource.RLIMIT_CPU, cpu)
-    # Training is batch work; on a machine it shares with the API (the embedded setup, a small server) a lower
-    # priority keeps requests fast, and costs nothing when the child has the CPUs to itself. Set before TensorFlow
-    # starts its thread pools, which inherit it; raising it back would need privileges user code lacks.
+    # Normal priority by default: a niced training starves on a host busy with other work (issue 23). Operators
+    # who want the API first set FITSTUDIO_TRAINING_NICE. Set before TensorFlow starts its thread pools, which
+    # inherit it; raising it back would need privileges user code lacks.
     nice = int(limits.nice or 0)
     if nice > 0:
         os.nice(nice)

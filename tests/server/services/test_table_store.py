@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -74,16 +77,111 @@ def test_an_empty_column_that_fills_later_becomes_numeric(tmp_path: Path, small_
     assert table.column("late")[-1].as_py() == 3.25 and table.column("late")[0].as_py() is None
 
 
-def test_many_late_changes_fall_back_to_one_whole_read(tmp_path: Path, small_blocks: None) -> None:
+def _count_passes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the streamed passes that write the Parquet file; fail on any read of the whole file."""
+    passes: list[int] = []
+    stream = tables.csv_batches
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        passes.append(1)
+        return stream(*args, **kwargs)
+
+    def whole(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("the whole file was read into memory")
+
+    monkeypatch.setattr(tables, "csv_batches", counted)
+    monkeypatch.setattr(tables, "read_csv", whole)
+    return passes
+
+
+def test_many_late_changes_are_widened_in_one_more_streamed_pass(
+    tmp_path: Path, small_blocks: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     n = table_store.MAX_RETYPES + 2
     header = ",".join(f"c{j}" for j in range(n))
     rows = [",".join(str(i) for _ in range(n)) for i in range(12_000)]
     rows += [",".join("text" if j == k else "1" for j in range(n)) for k in range(n)]  # one late change per column
     upload = write_csv(tmp_path / "t.csv", header, rows)
+    passes = _count_passes(monkeypatch)
     stored, table = stored_table(tmp_path, upload)
     assert all(f.type == pa.string() for f in table.schema)
     assert stored.n_rows == 12_000 + n
     assert table.equals(pacsv.read_csv(upload, convert_options=pacsv.ConvertOptions(strings_can_be_null=True)))
+    assert len(passes) == 2  # the first (stopped by the late values) and the one with the widened types
+
+
+LATE_KINDS = {  # column: (value in the first rows, late value) -> the type a whole-file read infers
+    "int_to_float": ("7", "2.5"),
+    "int_to_text": ("7", "seven"),
+    "float_to_text": ("1.5", "n/a?"),
+    "empty_to_int": ("", "12"),
+    "empty_to_float": ("", "1e3"),
+    "empty_to_bool": ("", "true"),
+    "empty_to_date": ("", "2024-05-01"),
+    "date_to_timestamp": ("2024-05-01", "2024-05-01 10:30:00"),
+    "bool_to_text": ("false", "maybe"),
+    "text": ("a", "b"),
+}
+
+
+def test_late_changes_of_every_kind_give_the_types_and_values_of_a_whole_read(
+    tmp_path: Path, small_blocks: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = ",".join(early for early, _ in LATE_KINDS.values())
+    late = ",".join(value for _, value in LATE_KINDS.values())
+    upload = write_csv(tmp_path / "t.csv", ",".join(LATE_KINDS), [first] * 8_000 + [late] + [first] * 50)
+    passes = _count_passes(monkeypatch)
+    stored, table = stored_table(tmp_path, upload)
+    whole = pacsv.read_csv(upload, convert_options=pacsv.ConvertOptions(strings_can_be_null=True))
+    pq.write_table(whole, tmp_path / "whole.parquet")  # as Parquet stores it (timestamp[s] becomes [ms])
+    whole = pq.read_table(tmp_path / "whole.parquet")
+    assert table.schema == whole.schema, (table.schema, whole.schema)
+    assert table.equals(whole) and stored.n_rows == 8_051
+    assert len(passes) == 2
+
+
+def test_a_late_change_with_a_decimal_comma_is_widened_to_numbers(tmp_path: Path, small_blocks: None) -> None:
+    upload = write_csv(tmp_path / "t.csv", "a;b", [f"{i};x" for i in range(12_000)] + ["2,5;y"])
+    dest = tmp_path / "out.parquet"
+    table_store.store_csv(upload, dest, {"delimiter": ";", "decimal": ","})
+    table = pq.read_table(dest)
+    assert table.schema.field("a").type == pa.float64()
+    assert table.column("a")[-1].as_py() == 2.5 and table.column("a")[3].as_py() == 3.0
+
+
+MEMORY_CHILD = """
+import sys
+from pathlib import Path
+import pyarrow as pa
+from server.services import table_store, tables
+tables.PARSE_BLOCK_BYTES = 64 << 10
+table_store.SAMPLE_ROWS = 5_000
+table_store.store_csv(Path(sys.argv[1]), Path(sys.argv[1] + ".parquet"))
+print(pa.default_memory_pool().max_memory())
+"""
+
+
+def _peak_arrow_bytes(upload: Path) -> int:
+    """Arrow's peak allocation while a fresh interpreter stores UPLOAD in 64 KiB parse blocks, a
+    5,000-row sample."""
+    root = Path(__file__).resolve().parents[3]
+    proc = subprocess.run(
+        [sys.executable, "-c", MEMORY_CHILD, str(upload)], cwd=root, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return int(proc.stdout.split()[-1])
+
+
+def test_late_changes_cost_no_more_memory_than_a_plain_streamed_upload(tmp_path: Path) -> None:
+    header = "a,b,c,d,e,f"
+    body = [f"{i},{i * 0.5},{i % 97},{i % 7},{i * 2},{i % 3}" for i in range(240_000)]
+    plain = _peak_arrow_bytes(write_csv(tmp_path / "plain.csv", header, body))
+    body[-1] = "x,y,z,w,v,u"  # every column changes type on the last line
+    late = write_csv(tmp_path / "late.csv", header, body)
+    peak = _peak_arrow_bytes(late)
+    assert peak < 1.25 * plain + (1 << 20), (peak, plain)
+    # A whole read holds more than the file: 24.5 MB for this 6.8 MB file before the change, 3.6 MB after.
+    assert peak < late.stat().st_size, (peak, late.stat().st_size)
 
 
 def test_bad_utf8_far_into_the_file_is_a_clear_422(tmp_path: Path, small_blocks: None) -> None:

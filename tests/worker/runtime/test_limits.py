@@ -1,4 +1,4 @@
-"""The limits a training child sets on itself: rlimits and a lower CPU priority (niceness and autogroup)."""
+"""The limits a training child sets on itself: rlimits and, when asked, a lower CPU priority (niceness, autogroup)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
 PROBE = """
@@ -47,3 +49,12 @@ def test_the_child_lowers_its_priority_and_its_autogroups() -> None:
 
 def test_nice_zero_leaves_the_priority_alone() -> None:
     assert probe(0)["nice"] == os.nice(0)
+
+
+def test_trainings_run_at_normal_priority_unless_the_operator_asks(monkeypatch: pytest.MonkeyPatch) -> None:
+    from server.settings import Settings
+
+    monkeypatch.delenv("FITSTUDIO_TRAINING_NICE", raising=False)
+    assert Settings().training_nice == 0
+    monkeypatch.setenv("FITSTUDIO_TRAINING_NICE", "19")
+    assert Settings().training_nice == 19
