@@ -16,9 +16,9 @@ from sqlalchemy import update
 from server.errors import ApiError
 from server.models import Evaluation, Job, TrainedModel, utcnow
 from server.services import batch_evaluation, batch_scoring, datasets, jobs
-from server.settings import Settings, get_settings
+from server.settings import Settings
 from server.transactions import with_retry
-from worker.score_job_task import JobFailed, _claim, _end, _no_gpu_in_this_process, read_inputs, throttled_progress
+from worker.score_job_task import JobFailed, read_inputs, run_job, throttled_progress
 
 log = logging.getLogger(__name__)
 
@@ -118,20 +118,4 @@ def _evaluate(settings: Settings, plan: _Plan) -> str:
 
 def run_evaluate_job(job_id: int, worker: str) -> str:
     """Run the evaluation job JOB_ID on WORKER if it is still queued; returns how it ended."""
-    if not _claim(job_id, worker):
-        log.info("job %s is not queued (taken, aborted or ended): skipped", job_id)
-        return "skipped"
-    settings = get_settings()
-    _no_gpu_in_this_process()
-    try:
-        return _evaluate(settings, _plan(settings, job_id))
-    except batch_scoring.Aborted:
-        _end(job_id, "aborted")
-        return "aborted"
-    except (JobFailed, ApiError) as exc:
-        _end(job_id, "failed", error={"code": exc.code, "message": str(exc)[:2000]})
-        return "failed"
-    except Exception as exc:
-        log.exception("job %s failed in the worker", job_id)
-        _end(job_id, "failed", error={"code": "internal", "message": f"{type(exc).__name__}: {str(exc)[:1000]}"})
-        return "failed"
+    return run_job(job_id, worker, lambda settings: _evaluate(settings, _plan(settings, job_id)))

@@ -11,6 +11,7 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -209,7 +210,11 @@ def _score(settings: Settings, plan: _Plan) -> str:
             batch_scoring.batch_rows_for(plan.model, settings.score_batch_rows),
             progress,
         )
-        dataset_id = _store(settings, plan, staging, scored)
+        try:
+            dataset_id = _store(settings, plan, staging, scored)
+        except IntegrityError:
+            message = "The result dataset could not be stored: its name is taken or the project was deleted."
+            raise JobFailed("result_not_stored", message) from None
         return "succeeded" if dataset_id is not None else "ended elsewhere"
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -226,26 +231,27 @@ def _no_gpu_in_this_process() -> None:
         pass
 
 
-def run_score_job(job_id: int, worker: str) -> str:
-    """Run the scoring job JOB_ID on WORKER if it is still queued; returns how it ended."""
+def run_job(job_id: int, worker: str, work: Callable[[Settings], str]) -> str:
+    """Claim JOB_ID for WORKER if it is still queued, run WORK, end the job as WORK ended; returns how it ended."""
     if not _claim(job_id, worker):
         log.info("job %s is not queued (taken, aborted or ended): skipped", job_id)
         return "skipped"
     settings = get_settings()
     _no_gpu_in_this_process()
     try:
-        return _score(settings, _plan(settings, job_id))
+        return work(settings)
     except batch_scoring.Aborted:
         _end(job_id, "aborted")
         return "aborted"
     except (JobFailed, ApiError) as exc:
         _end(job_id, "failed", error={"code": exc.code, "message": str(exc)[:2000]})
         return "failed"
-    except IntegrityError:
-        message = "The result dataset could not be stored: its name is taken or the project was deleted."
-        _end(job_id, "failed", error={"code": "result_not_stored", "message": message})
-        return "failed"
     except Exception as exc:
         log.exception("job %s failed in the worker", job_id)
         _end(job_id, "failed", error={"code": "internal", "message": f"{type(exc).__name__}: {str(exc)[:1000]}"})
         return "failed"
+
+
+def run_score_job(job_id: int, worker: str) -> str:
+    """Run the scoring job JOB_ID on WORKER if it is still queued; returns how it ended."""
+    return run_job(job_id, worker, lambda settings: _score(settings, _plan(settings, job_id)))

@@ -5,14 +5,13 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core.status import SessionStatus
 from server.errors import conflict, invalid
-from server.models import MLTask, TrainingSession, User
+from server.models import TrainingSession, User
 from server.schemas.continue_training import MAX_EPOCHS
-from server.services import audit, sessions, storage
+from server.services import sessions, storage
 from server.settings import get_settings
 
 FINAL_STATE = ("final", "state.json")  # where the worker keeps a session's final state (worker/runtime/checkpoint.py)
@@ -58,15 +57,7 @@ def submit(db: Session, user: User, source: TrainingSession, epochs: int) -> Tra
     check_continuable(source)
     design = continued_design(user, source, epochs)
     task_id = source.ml_task_id
-    number = (  # the task row locked, as for a new training: concurrent submits get distinct numbers
-        db.execute(
-            update(MLTask)
-            .where(MLTask.id == task_id)
-            .values(next_session_number=MLTask.next_session_number + 1)
-            .returning(MLTask.next_session_number)
-        ).scalar_one()
-        - 1
-    )
+    number = sessions.next_number(db, task_id)
     total = design["settings"]["training"]["epochs"]
     session = TrainingSession(
         ml_task_id=task_id,
@@ -78,18 +69,6 @@ def submit(db: Session, user: User, source: TrainingSession, epochs: int) -> Tra
         progress={"epoch": last_epoch(source), "epochs": total, "batch": 0, "batches": None},
         history=copy.deepcopy(source.history or []),  # what the worker restores with the state: no gap to show
     )
-    db.add(session)
-    db.flush()
-    audit.record(
-        db,
-        user,
-        "session.continue",
-        f"{task_id}/s{number}",
-        session_id=session.id,
-        continued_from=source.id,
-        epochs=epochs,
-        project=design["project_key"],
+    return sessions.enqueue(
+        db, user, session, "session.continue", f"{task_id}/s{number}", continued_from=source.id, epochs=epochs
     )
-    db.commit()
-    sessions.publish(session)
-    return session

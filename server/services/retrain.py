@@ -12,13 +12,12 @@ import copy
 import logging
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from core.status import SessionStatus
 from server.errors import ApiError, conflict, invalid
-from server.models import Dataset, MLTask, SavedModel, SavedModelVersion, TrainedModel, TrainingSession, User
-from server.services import access, audit, model_import, registry, sessions
+from server.models import Dataset, SavedModel, SavedModelVersion, TrainedModel, TrainingSession, User
+from server.services import access, model_import, registry, sessions
 from server.services.batch_scoring import required_columns
 from server.settings import get_settings
 
@@ -93,15 +92,7 @@ def submit(db: Session, user: User, saved: SavedModel, dataset_id: int | None, a
     check_dataset(model, str(source.design.get("target") or ""), dataset)
     design = retrain_design(user, source, saved, version, dataset.id, activate)
     task_id = source.ml_task_id
-    number = (  # the task row locked, as for a new training: concurrent submits get distinct numbers
-        db.execute(
-            update(MLTask)
-            .where(MLTask.id == task_id)
-            .values(next_session_number=MLTask.next_session_number + 1)
-            .returning(MLTask.next_session_number)
-        ).scalar_one()
-        - 1
-    )
+    number = sessions.next_number(db, task_id)
     session = TrainingSession(
         ml_task_id=task_id,
         number=number,
@@ -112,21 +103,9 @@ def submit(db: Session, user: User, saved: SavedModel, dataset_id: int | None, a
         progress={"epoch": 0, "epochs": design["settings"]["training"]["epochs"], "batch": 0, "batches": None},
         history=[],
     )
-    db.add(session)
-    db.flush()
-    audit.record(
-        db,
-        user,
-        "model.retrain",
-        f"{saved.id}/{version.version_id}",
-        session_id=session.id,
-        dataset=dataset.id,
-        activate=activate,
-        project=design["project_key"],
+    return sessions.enqueue(
+        db, user, session, "model.retrain", f"{saved.id}/{version.version_id}", dataset=dataset.id, activate=activate
     )
-    db.commit()
-    sessions.publish(session)
-    return session
 
 
 def on_success(db: Session, session_id: int, model: TrainedModel) -> SavedModelVersion | None:

@@ -31,16 +31,7 @@ def submit(db: Session, user: User, task: MLTask) -> TrainingSession:
     doc, errors = mltasks.validate_settings(task, {})
     if doc is None:
         raise invalid("The design cannot be trained; fix these errors first.", errors=errors, code="invalid_settings")
-    # Lock the task row so two concurrent submits get distinct numbers.
-    number = (
-        db.execute(
-            update(MLTask)
-            .where(MLTask.id == task.id)
-            .values(next_session_number=MLTask.next_session_number + 1)
-            .returning(MLTask.next_session_number)
-        ).scalar_one()
-        - 1
-    )
+    number = next_number(db, task.id)
     design = frozen_design(task, user, doc).as_dict()
     session = TrainingSession(
         ml_task_id=task.id,
@@ -52,17 +43,27 @@ def submit(db: Session, user: User, task: MLTask) -> TrainingSession:
         progress={"epoch": 0, "epochs": doc["training"]["epochs"], "batch": 0, "batches": None},
         history=[],
     )
+    return enqueue(db, user, session, "session.submit", f"{task.id}/s{number}", code=doc["code"])
+
+
+def next_number(db: Session, task_id: int) -> int:
+    """The next session number of ML task TASK_ID, its row locked so that concurrent submits get distinct numbers."""
+    update_number = (
+        update(MLTask)
+        .where(MLTask.id == task_id)
+        .values(next_session_number=MLTask.next_session_number + 1)
+        .returning(MLTask.next_session_number)
+    )
+    return int(db.execute(update_number).scalar_one()) - 1
+
+
+def enqueue(
+    db: Session, user: User, session: TrainingSession, action: str, target: str, **details: Any
+) -> TrainingSession:
+    """Add the new queued SESSION, audit ACTION on TARGET (with DETAILS) by USER, commit, then publish it."""
     db.add(session)
     db.flush()
-    audit.record(
-        db,
-        user,
-        "session.submit",
-        f"{task.id}/s{number}",
-        session_id=session.id,
-        code=doc["code"],
-        project=design["project_key"],
-    )
+    audit.record(db, user, action, target, session_id=session.id, **details, project=session.design["project_key"])
     db.commit()
     publish(session)
     return session
