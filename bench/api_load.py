@@ -1,6 +1,7 @@
 """Benchmark 5: GET /sessions/{id} at 200 requests/s for 60 s while two trainings run; p50/p99 and errors.
 
     .venv/bin/python bench/api_load.py [--quick] [--rate 200] [--duration 60] [--baseline 15]
+        [--mixed [--views 200,1000] [--upload-rows 1000000]]
 
 A real `fitstudio api` (uvicorn, one process) and one real worker running two trainings at once (a tabular MLP,
 20k rows, many epochs, aborted after the load) on a fresh FITSTUDIO_HOME, all on 127.0.0.1. The load generator
@@ -10,6 +11,12 @@ queue (httpx's pool spends O(backlog) CPU per request once a backlog forms, whic
 bottleneck). Bounded in count (rate × duration) and time (5 s per request: slower counts as an error; what is
 not done 7 s after the last due time is "unfinished"). Latency is from the due time (client-side lag included)
 and from the actual send. A baseline at the same rate with no worker and no training comes first.
+`--mixed` (issue 23) also runs the load with results-page views and uploads going on (bench/background_load.py,
+a separate process), once per size in `--views`: an ML task with that many ended sessions (made as
+bench/session_lists.py makes them) has its results page viewed once a second with the selected session's log,
+and a `--upload-rows` x 20 CSV (bench/ingest.py's file) is uploaded back to back. Each size runs after the idle
+baseline (no worker, no training) and again after the trainings-only load (two trainings), all in one run,
+written to api_load_mixed.json (api_load.json stays the plain run's).
 Target: p99 <= 50 ms, no error.
 """
 
@@ -168,6 +175,7 @@ def load(
     cpu0 = sum(api.cpu_times()[:2])
     result = asyncio.run(_load(stack.base_url, stack.token, paths, rate, duration))
     result["api_cpu_ms_per_request"] = (sum(api.cpu_times()[:2]) - cpu0) * 1000 / max(1, result["requests"])
+    result["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     if spy is not None:
         spy.wait(timeout=60)
         result["api_profile"] = api_profile(profile) if profile and profile.exists() else None
@@ -203,7 +211,7 @@ def renice_children(worker_pid: int, nice: int) -> None:
                 pass
 
 
-def main(argv: list[str] | None = None) -> int:
+def _args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     base_args(parser)
     parser.add_argument("--rate", type=float, default=200.0)
@@ -216,13 +224,95 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="experiment: renice every thread of the training children to N before the load",
     )
-    args = parser.parse_args(argv)
+    parser.add_argument("--mixed", action="store_true", help="also with results-page views and uploads going on")
+    parser.add_argument("--views", default=None, help="--mixed: sessions of the viewed ML task, one load each")
+    parser.add_argument("--upload-rows", type=int, default=None, help="--mixed: rows of the uploaded CSV")
+    return parser.parse_args(argv)
+
+
+def mixed(
+    stack: Stack,
+    ids: list[int],
+    tasks: list[dict[str, Any]],
+    big: Path,
+    rate: float,
+    duration: float,
+    label: str,
+    profile: bool,
+) -> list[dict[str, Any]]:
+    """The load on IDS again for each of TASKS, with that task's results page viewed and BIG uploaded meanwhile;
+    LABEL names the phase (and its py-spy files with PROFILE)."""
+    from bench.background_load import Background
+
+    out = []
+    for task in tasks:
+        n = task["sessions"]
+        print(f"{label}: page views ({n} sessions) and uploads; {rate:g} req/s for {duration:g}s...", flush=True)
+        background = Background(stack, task["id"], task["page_session_ids"], big, duration)
+        background.go()
+        res = load(
+            stack,
+            ids,
+            rate,
+            duration,
+            stack.folder / f"api-{label.replace(' ', '-')}-{n}.pyspy.txt" if profile else None,
+        )
+        res["background"] = background.result()  # after the upload in flight: the next load starts clean
+        res["sessions_in_task"] = n
+        out.append(res)
+    return out
+
+
+def _rows(label: str, res: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The table's rows for one load."""
+    rows: list[tuple[str, Any]] = [
+        (
+            f"{label}: p50 / p90 / p99 / max (ms)",
+            f"{res['p50_ms']:.1f} / {res['p90_ms']:.1f} / {res['p99_ms']:.1f} / {res['max_ms']:.1f}",
+        ),
+        (f"{label}: p99 from send (ms)", res["p99_sent_ms"]),
+        (f"{label}: API CPU per request (ms)", res["api_cpu_ms_per_request"]),
+        (f"{label}: errors / requests", f"{res['error_count']} / {res['requests']} {res['errors']}"),
+        (
+            f"{label}: achieved req/s; generator CPU share; load average after",
+            f"{res['achieved_rps']:.1f}; {res['generator_cpu_share']:.2f}; {res['loadavg_after']}",
+        ),
+    ]
+    if bg := res.get("background"):
+        v, u = bg["views"], bg["uploads"]
+        rows += [
+            (
+                f"{label}: page views ok / done, page p50 / p99 / max (ms), {v['page_bytes']} bytes",
+                f"{v['ok']} / {v['views']}, {v['page']['p50_ms']:.0f} / {v['page']['p99_ms']:.0f} / "
+                f"{v['page']['max_ms']:.0f} {v['errors'] or ''}",
+            ),
+            (
+                f"{label}: uploads ok / started ({u['file_mib']:.0f} MiB), each (s)",
+                f"{u['ok']} / {u['uploads']}, {', '.join(f'{s:.1f}' for s in u['each_s'])} {u['errors'] or ''}",
+            ),
+        ]
+    for name, share in (res.get("api_profile") or {}).items():
+        rows.append((f"  API busy time under {name}", f"{share:.1%}" if isinstance(share, float) else share))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _args(argv)
     load_before = [round(x, 2) for x in os.getloadavg()]
     rate, duration, baseline_s = (args.rate, 5.0, 3.0) if args.quick else (args.rate, args.duration, args.baseline)
+    views = [int(n) for n in (args.views or ("60" if args.quick else "200,1000")).split(",")] if args.mixed else []
+    upload_rows = args.upload_rows or (40_000 if args.quick else 1_000_000)
     with Stack("api-load", keep=args.keep) as stack:
         stack.start_api()
         stack.project()
         ds = stack.upload(tabular_csv(stack.folder / "t.csv", 2_000 if args.quick else 20_000), "t")
+        tasks, big = [], stack.folder / "big.csv"
+        if views:  # made before any worker runs: their first sessions are aborted while queued
+            from bench.background_load import many_sessions_task
+            from bench.ingest import wide_csv
+
+            tasks = [many_sessions_task(stack, ds["id"], "label", n) for n in views]
+            wide_csv(big, upload_rows)
         no_stop = {"enabled": False, "patience": 3}  # it must train through the load: no early stop
         task = stack.ml_task(
             ds["id"], "label", {"training": {"epochs": 500, "batch_size": 32, "early_stopping": no_stop}}
@@ -231,6 +321,7 @@ def main(argv: list[str] | None = None) -> int:
         baseline = load(stack, [first["id"]], rate, baseline_s) if baseline_s > 0 else None
         if baseline:
             print(f"baseline (no worker, no training): p99 {baseline['p99_ms']:.1f} ms", flush=True)
+        idle_mixed = mixed(stack, [first["id"]], tasks, big, rate, duration, "idle", args.profile)
         worker = stack.start_worker("load", concurrency=2)
         second = stack.train(task["id"])
         ids = [int(first["id"]), int(second["id"])]
@@ -243,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
             renice_children(worker.pid, args.renice)
         print(f"two trainings running; {rate:g} req/s for {duration:g}s...", flush=True)
         under = load(stack, ids, rate, duration, stack.folder / "api.pyspy.txt" if args.profile else None)
+        loaded = mixed(stack, ids, tasks, big, rate, duration, "two trainings", args.profile)
         states = [stack.session(i)["status"] for i in ids]
         for i in ids:
             stack.call("POST", f"/sessions/{i}/abort", 202, json={})
@@ -256,26 +348,19 @@ def main(argv: list[str] | None = None) -> int:
         "children_reniced_to": args.renice,
         "training_status_during_load": states,
     }
+    if args.mixed:
+        figures.update(views_sessions=views, upload_rows=upload_rows, training_nice=stack.settings.training_nice)
+        figures.update(idle_views_uploads=idle_mixed, under_training_views_uploads=loaded)
     rows: list[tuple[str, Any]] = [("offered rate (req/s) x duration (s)", f"{rate:g} x {duration:g}")]
-    for label, res in (("two trainings running", under), ("idle baseline", baseline)):
+    labelled = [("idle baseline", baseline)]
+    labelled += [(f"no training, views ({r['sessions_in_task']} sessions) + uploads", r) for r in idle_mixed]
+    labelled += [("two trainings running", under)]
+    labelled += [(f"trainings + views ({r['sessions_in_task']} sessions) + uploads", r) for r in loaded]
+    for label, res in labelled:
         if res:
-            rows += [
-                (
-                    f"{label}: p50 / p90 / p99 / max (ms)",
-                    f"{res['p50_ms']:.1f} / {res['p90_ms']:.1f} / {res['p99_ms']:.1f} / {res['max_ms']:.1f}",
-                ),
-                (f"{label}: p99 from send (ms)", res["p99_sent_ms"]),
-                (f"{label}: API CPU per request (ms)", res["api_cpu_ms_per_request"]),
-                (f"{label}: errors / requests", f"{res['error_count']} / {res['requests']} {res['errors']}"),
-                (
-                    f"{label}: achieved req/s; generator CPU share",
-                    f"{res['achieved_rps']:.1f}; {res['generator_cpu_share']:.2f}",
-                ),
-            ]
-    for name, share in (under.get("api_profile") or {}).items():
-        rows.append((f"  API busy time under {name}", f"{share:.1%}" if isinstance(share, float) else share))
+            rows += _rows(label, res)
     show("API under load (target: p99 <= 50 ms, 0 errors)", rows)
-    write_result("api_load", args.quick, figures, load_before)
+    write_result("api_load_mixed" if args.mixed else "api_load", args.quick, figures, load_before)
     return 0
 
 

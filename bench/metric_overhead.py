@@ -7,10 +7,11 @@ and the ML task's default MLP, batch size 32): EPOCHS epochs of fit the way a st
 (the arrays themselves) without validation_data, as a session trains (its validation is the base callbacks'
 own forward pass); the epochs after the first are timed (median, min–max over them). Then
 `BaseCallback.scores` (what runs at every epoch end: validation loss and all metrics on the validation rows
-+ a 2000-row train sample), split into its forward-pass part and its metric-computation part, each sklearn
-metric timed alone. Overhead = scores ÷ (training steps + scores), the share of a session's epoch; target
-<= 5 %. For comparison, `model.evaluate` on the validation rows at fitstudio's validation batch (1024) is
-what a hand-written script's Keras validation pass (loss and compiled metrics only) costs.
++ a 2000-row train sample), split into its forward-pass part and its metric-computation part, each metric
+timed alone (on a freshly prepared outcome, with what it shares with other metrics). Overhead = scores ÷
+(training steps + scores), the share of a session's epoch; target <= 5 %. For comparison, `model.evaluate`
+on the validation rows at fitstudio's validation batch (1024) is what a hand-written script's Keras validation
+pass (loss and compiled metrics only) costs.
 """
 
 from __future__ import annotations
@@ -80,33 +81,37 @@ def make_arrays(ptype: str, n_train: int, n_val: int) -> dict[str, Any]:
     }
 
 
-def epoch_times(model: Any, a: dict[str, Any], batch: int, epochs: int) -> list[float]:
-    """The steady epochs' seconds (the first, which traces, left out) of EPOCHS epochs of fit on the arrays,
-    without validation_data, as a session trains (its validation is the base callbacks' forward pass)."""
+def epoch_times(model: Any, a: dict[str, Any], batch: int, epochs: int) -> tuple[list[float], list[float]]:
+    """The steady epochs' wall and CPU seconds (the first, which traces, left out) of EPOCHS epochs of fit on the
+    arrays, without validation_data, as a session trains (its validation is the base callbacks' forward pass)."""
     import keras
 
     times: list[float] = []
+    cpu: list[float] = []
 
     class Timer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
-            self.t = time.perf_counter()
+            self.t, self.cpu = time.perf_counter(), time.process_time()
 
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             times.append(time.perf_counter() - self.t)
+            cpu.append(time.process_time() - self.cpu)
 
     model.fit(a["train_x"], a["train_y"], batch_size=batch, epochs=epochs, verbose=0, shuffle=True, callbacks=[Timer()])
-    return times[1:]
+    return times[1:], cpu[1:]
 
 
 def timed_spread(fn: Callable[[], Any], repeats: int) -> dict[str, float]:
-    """Median, least and greatest wall time of FN over REPEATS calls (after one warm-up call)."""
+    """Median, least and greatest wall time of FN over REPEATS calls (after one warm-up call), and the median of
+    the process's CPU time (all threads; what other work on the host does not inflate)."""
     fn()
-    times = []
+    times, cpu = [], []
     for _ in range(repeats):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         fn()
         times.append(time.perf_counter() - t)
-    return {"median": median(times), "min": min(times), "max": max(times), "n": repeats}
+        cpu.append(time.process_time() - c)
+    return {"median": median(times), "min": min(times), "max": max(times), "n": repeats, "cpu_median": median(cpu)}
 
 
 def one_type(ptype: str, n_train: int, n_val: int, repeats: int, epochs: int) -> dict[str, Any]:
@@ -123,7 +128,7 @@ def one_type(ptype: str, n_train: int, n_val: int, repeats: int, epochs: int) ->
     model = namespace["compile_model"](namespace["build_model"](a["shapes"], a["n_classes"]))
     from worker.runtime.callbacks import PREDICT_BATCH
 
-    steps = epoch_times(model, a, 32, epochs)  # standard mode feeds Keras the arrays themselves
+    steps, steps_cpu = epoch_times(model, a, 32, epochs)  # standard mode feeds Keras the arrays themselves
     validation = EvalSet(a["val_x"], a["val_true"])
     train_sample = EvalSet({k: v[a["rows"]] for k, v in a["train_x"].items()}, a["train_true"])
     base = BaseCallback(Scoring(ptype, "ROC AUC", True), validation, train_sample, lambda e: None, 2)
@@ -152,8 +157,8 @@ def one_type(ptype: str, n_train: int, n_val: int, repeats: int, epochs: int) ->
     fn = metrics.binary if ptype == "binary" else metrics.multiclass
     each: dict[str, float] = {}
     names = list(fn(a["val_true"], proba))
-    for name in names:  # each metric alone: the function recomputed, keeping only NAME (as an upper bound)
-        each[name] = timed(lambda n=name: _only(fn, n, a["val_true"], proba), max(1, repeats // 2))
+    for name in names:  # each metric alone, with what it shares with others (an upper bound)
+        each[name] = timed(lambda n=name: _only(ptype, n, a["val_true"], proba), max(1, repeats // 2))
     return {
         "n_train": n_train,
         "n_val": n_val,
@@ -166,6 +171,10 @@ def one_type(ptype: str, n_train: int, n_val: int, repeats: int, epochs: int) ->
         "scores_spread_s": scores_spread,
         # A session's epoch is its training steps, then the scores: the metrics' share of it.
         "overhead_vs_session_epoch": scores / (epoch + scores),
+        # The same in CPU seconds (training steps and scores both use every core they can).
+        "steps_epoch_cpu_s": median(steps_cpu),
+        "scores_cpu_s": scores_spread["cpu_median"],
+        "overhead_cpu": scores_spread["cpu_median"] / (median(steps_cpu) + scores_spread["cpu_median"]),
         "overhead_spread": {
             "min": scores_spread["min"] / (max(steps) + scores_spread["min"]),
             "max": scores_spread["max"] / (min(steps) + scores_spread["max"]),
@@ -185,36 +194,13 @@ def one_type(ptype: str, n_train: int, n_val: int, repeats: int, epochs: int) ->
     }
 
 
-def _only(fn: Callable[..., dict[str, float]], name: str, y: Any, proba: Any) -> None:
-    """Time one sklearn metric of FN by calling it through a patched dict (FN's other metrics are skipped)."""
-    import sklearn.metrics as skm
+def _only(ptype: str, name: str, y: Any, proba: Any) -> None:
+    """Metric NAME alone, on a freshly prepared outcome: nothing it shares with the other metrics (the ranking
+    curves of ROC AUC and Average Precision, the one call behind Precision, Recall and F1) is computed yet."""
+    from core.catalog import get_metric
+    from core.metric_formulas import prepare
 
-    from core import metrics
-
-    calls = {
-        "Accuracy": "accuracy_score",
-        "Precision": "precision_score",
-        "Recall": "recall_score",
-        "F1 Score": "f1_score",
-        "Log Loss": "log_loss",
-        "ROC AUC": "roc_auc_score",
-        "Average Precision": "average_precision_score",
-    }
-    saved = {n: getattr(skm, n) for n in calls.values()}
-    keep = calls.get(name)
-    try:
-        for n in calls.values():
-            if n != keep:
-                setattr(skm, n, lambda *a, **k: 0.0)  # the module metrics.py imports on use
-        if name == "Cost Matrix Gain":
-            metrics.cost_matrix_gain(y, proba[:, 1] >= 0.5)
-        elif name == "Cumulative Lift":
-            metrics.cumulative_lift(y, proba[:, 1])
-        else:
-            fn(y, proba)
-    finally:
-        for n, f in saved.items():
-            setattr(skm, n, f)
+    get_metric(name).compute(prepare(ptype, y, proba))
 
 
 def _range(s: dict[str, float]) -> str:
@@ -246,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
                 ("  min-max over the repeats (s)", _range(f["scores_spread_s"])),
                 ("share of a session epoch (target <= 0.05)", f["overhead_vs_session_epoch"]),
                 ("  min-max", _range(f["overhead_spread"])),
+                ("  the same in CPU time: scores / (steps + scores)", f["overhead_cpu"]),
                 (
                     f"Keras validation pass (evaluate) at batch {f['validation_batch_size']}, for comparison (s)",
                     f["keras_validation_pass_s"],

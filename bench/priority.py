@@ -1,4 +1,4 @@
-"""A training child's start on a shared host: the default niceness (0) vs nice 19, under normal-priority load.
+"""A training child's start on a shared host: nice 0 vs nice 19, under normal-priority load (see also nice_sweep.py).
 
     .venv/bin/python bench/priority.py [--quick] [--repeats 3] [--load N]
 

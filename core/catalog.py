@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from core.metric_formulas import Outcome, cost_matrix_gain, cumulative_lift, rmsle
 from core.metric_formulas import sklearn_metrics as skm
+from core.ranking import average_precision, roc_auc
 
 PREDICTION_TYPES = ("regression", "binary", "multiclass")
 REGRESSION = frozenset({"regression"})
@@ -42,14 +43,19 @@ CATALOGUE: tuple[Metric, ...] = (
     Metric("RMSLE", REGRESSION, False, lambda o: rmsle(o.y_true, o.y_pred)),
     Metric("R2 Score", REGRESSION, True, lambda o: skm().r2_score(o.y_true, o.y_pred)),
     Metric("Accuracy", CLASSIFICATION, True, lambda o: skm().accuracy_score(o.y_true, o.y_pred)),
-    Metric("Precision", CLASSIFICATION, True, lambda o: o.averaged(skm().precision_score)),
-    Metric("Recall", CLASSIFICATION, True, lambda o: o.averaged(skm().recall_score)),
-    Metric("F1 Score", CLASSIFICATION, True, lambda o: o.averaged(skm().f1_score)),
+    Metric("Precision", CLASSIFICATION, True, lambda o: o.averaged(0)),
+    Metric("Recall", CLASSIFICATION, True, lambda o: o.averaged(1)),
+    Metric("F1 Score", CLASSIFICATION, True, lambda o: o.averaged(2)),
     Metric("Cost Matrix Gain", BINARY, True, lambda o: cost_matrix_gain(o.y_true, o.y_pred)),
     Metric("Log Loss", CLASSIFICATION, False, lambda o: skm().log_loss(o.y_true, o.probabilities, labels=o.labels)),
     Metric("Cumulative Lift", BINARY, True, lambda o: cumulative_lift(o.y_true, o.probabilities[:, 1])),
-    Metric("ROC AUC", CLASSIFICATION, True, lambda o: o.one_vs_rest(skm().roc_auc_score)),
-    Metric("Average Precision", CLASSIFICATION, True, lambda o: o.one_vs_rest(skm().average_precision_score)),
+    Metric("ROC AUC", CLASSIFICATION, True, lambda o: o.one_vs_rest(skm().roc_auc_score, roc_auc)),
+    Metric(
+        "Average Precision",
+        CLASSIFICATION,
+        True,
+        lambda o: o.one_vs_rest(skm().average_precision_score, average_precision),
+    ),
 )
 
 _BY_TYPE = {t: tuple(m for m in CATALOGUE if t in m.prediction_types) for t in PREDICTION_TYPES}

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
 import numpy as np
+
+from core.ranking import Curve, curve
 
 # DSS's default cost matrix (gain per record of each outcome) and lift point.
 COST_MATRIX = {"tp": 1.0, "tn": 0.0, "fp": -0.3, "fn": 0.0}
@@ -32,6 +34,8 @@ class Outcome:
     y_pred: np.ndarray  # predicted values (regression) or predicted class indices
     proba: np.ndarray | None = None  # class probabilities (n, k), rows summing to 1
     onehot: np.ndarray | None = None  # multiclass: y_true one-hot (n, k)
+    # What several metrics share (ranking curves, precision/recall/F1), computed by the first that needs it.
+    _cache: dict[Any, Any] = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def probabilities(self) -> np.ndarray:
@@ -45,21 +49,44 @@ class Outcome:
         """The class indices 0 … k-1."""
         return list(range(self.probabilities.shape[1]))
 
-    def averaged(self, score: Callable[..., float]) -> float:
-        """SCORE(y_true, y_pred) of the positive class (binary), else its macro average over every class."""
-        averaging: dict[str, Any] = (
-            {} if self.prediction_type == "binary" else {"labels": self.labels, "average": "macro"}
-        )
-        return score(self.y_true, self.y_pred, zero_division=0, **averaging)
+    def averaged(self, which: int) -> float:
+        """Precision (WHICH 0), recall (1) or F1 (2) of the positive class (binary), else its macro average over every
+        class: sklearn's precision_recall_fscore_support, called once for the three (the same values as
+        precision_score, recall_score and f1_score)."""
+        if "prf" not in self._cache:
+            # average="binary" is the default of precision_score and its siblings, not of this function.
+            averaging: dict[str, Any] = (
+                {"average": "binary"}
+                if self.prediction_type == "binary"
+                else {"labels": self.labels, "average": "macro"}
+            )
+            prfs = sklearn_metrics().precision_recall_fscore_support
+            self._cache["prf"] = prfs(self.y_true, self.y_pred, zero_division=0, **averaging)
+        return self._cache["prf"][which]
 
-    def one_vs_rest(self, score: Callable[[np.ndarray, np.ndarray], float]) -> float:
-        """SCORE(is the class, its probability) for the positive class (binary), else macro over the classes present."""
+    def one_vs_rest(
+        self, score: Callable[[np.ndarray, np.ndarray], float], fast: Callable[[Curve], float] | None = None
+    ) -> float:
+        """SCORE(is the class, its probability) for the positive class (binary), else macro over the classes present;
+        FAST (core/ranking.py) computes the same from the class's ranking curve, sorted once for every metric."""
+
+        def one(c: int, truth: np.ndarray) -> float:
+            ranked = self.curve_of(c, truth) if fast is not None else None
+            return fast(ranked) if fast is not None and ranked is not None else score(truth, proba[:, c])
+
         proba = self.probabilities
         if self.onehot is None:
-            return score(self.y_true, proba[:, 1])
+            return one(1, self.y_true)
         # Classes absent from y_true (or the only one in it) have no defined score: left out of the mean.
         present = [c for c in self.labels if self.onehot[:, c].any() and not self.onehot[:, c].all()]
-        return float(np.mean([score(self.onehot[:, c], proba[:, c]) for c in present]))
+        return float(np.mean([one(c, self.onehot[:, c]) for c in present]))
+
+    def curve_of(self, c: int, truth: np.ndarray) -> Curve | None:
+        """Class C's ranking curve (TRUTH: its 0/1 column), kept for the next metric; None: sklearn decides."""
+        if ("curve", c) not in self._cache:
+            ordinary = bool(np.isin(truth, (0, 1)).all())  # else sklearn's own label checks apply
+            self._cache["curve", c] = curve(truth == 1, self.probabilities[:, c]) if ordinary else None
+        return self._cache["curve", c]
 
 
 def regression_outcome(y_true: np.ndarray, y_pred: np.ndarray) -> Outcome:

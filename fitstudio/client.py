@@ -13,52 +13,26 @@ saved = model.deploy(saved_model_name="cancer"); saved.predict([{...}]); saved.s
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from fitstudio.client_errors import (  # noqa: F401  (the errors are fitstudio.client's too)
+    AuthenticationError,
+    Conflict,
+    FitstudioError,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    TrainingFailed,
+    checked,
+)
 from fitstudio.client_retrain import SavedModelTools
 from fitstudio.client_sessions import SessionTools
 from fitstudio.client_threshold import TrainedModelExtras
-
-
-class FitstudioError(Exception):
-    """An error answer of the API, with its HTTP status, `code` and `detail`."""
-
-    def __init__(self, status: int, code: str, detail: str, errors: list[dict[str, Any]] | None = None):
-        super().__init__(f"{status} {code}: {detail}")
-        self.status = status
-        self.code = code
-        self.detail = detail
-        self.errors = errors or []
-
-
-class AuthenticationError(FitstudioError):
-    """401: no token, or a token that is unknown or revoked."""
-
-
-class PermissionDenied(FitstudioError):
-    """403: the token's user lacks the role for this."""
-
-
-class NotFound(FitstudioError):
-    """404: no such resource, or one the user cannot see."""
-
-
-class Conflict(FitstudioError):
-    """409: the resource's state forbids the action."""
-
-
-class InvalidRequest(FitstudioError):
-    """400/413/415/422: the request or its content is not acceptable."""
-
-
-class TrainingFailed(FitstudioError):
-    """wait_train_complete saw the session end failed or aborted."""
-
-
-_ERRORS = {401: AuthenticationError, 403: PermissionDenied, 404: NotFound, 409: Conflict}
 
 
 class Client:
@@ -93,15 +67,15 @@ class Client:
 
     def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
         """One API call; an error answer raises the matching FitstudioError."""
-        response = self._http.request(method, path, **kw)
-        if response.status_code >= 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = {"detail": response.text[:500], "code": "http_error"}
-            cls = _ERRORS.get(response.status_code, InvalidRequest if response.status_code < 500 else FitstudioError)
-            raise cls(response.status_code, body.get("code", "error"), body.get("detail", ""), body.get("errors"))
-        return response
+        return checked(self._http.request(method, path, **kw))
+
+    @contextmanager
+    def stream(self, method: str, path: str, **kw: Any) -> Iterator[httpx.Response]:
+        """One API call whose answer is read as it arrives (a large file); errors raise as for request()."""
+        with self._http.stream(method, path, **kw) as response:
+            if response.status_code >= 400:
+                response.read()
+            yield checked(response)
 
     def json(self, method: str, path: str, **kw: Any) -> Any:
         """One API call's JSON answer."""
@@ -392,9 +366,11 @@ class SavedModel(SavedModelTools):
 
 
 def _download(client: Client, api_path: str, path: str | Path) -> Path:
+    """The file at API_PATH written to PATH as it arrives (a partial file never takes PATH's name)."""
     path = Path(path)
-    response = client.request("GET", api_path)
     tmp = path.with_name(f".{path.name}.part")
-    tmp.write_bytes(response.content)
+    with client.stream("GET", api_path) as response, tmp.open("wb") as out:
+        for chunk in response.iter_bytes():
+            out.write(chunk)
     tmp.replace(path)
     return path

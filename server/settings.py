@@ -59,7 +59,7 @@ class Settings(BaseSettings):
     training_max_open_files: int = 4096
     training_max_processes: int = 1024
     training_max_file_mb: int = 16384
-    training_nice: int = 0  # niceness of the training child (0 = normal priority; 19 on hosts that want it to yield)
+    training_nice: int = 5  # niceness of the training child and its autogroup (bench/nice_sweep.py, docs/decisions.md)
     python_executable: str | None = None
     log_format: Literal["text", "json"] = "text"  # FITSTUDIO_LOG_FORMAT=json: one JSON object per log line
     metrics_token: str | None = None  # when set, GET /metrics wants `Authorization: Bearer <it>` (Prometheus)

@@ -13,7 +13,7 @@ from server.api.hosts import client_address
 from server.db import session_scope
 from server.services import auth, ratelimit
 from server.settings import get_settings
-from webui.pages import analyses, compare, datasets, folders, mltasks, models, projects, sessions, workers
+from webui.pages import analyses, compare, datasets, folders, mltasks, model_jobs, models, projects, sessions, workers
 from webui.web import HERE, PageRoute, csrf_form, redirect, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -100,6 +100,6 @@ def _end_web_sessions(user_id: int) -> None:
         auth.end_web_sessions(db, user_id)
 
 
-for _module in (projects, datasets, analyses, mltasks, sessions, compare, models, workers):
+for _module in (projects, datasets, analyses, mltasks, sessions, compare, models, model_jobs, workers):
     router.include_router(_module.router)
 router.include_router(folders.router)  # managed folders and the weights store (data.md)

@@ -2,7 +2,7 @@
 labelled dataset in batches (server/services/batch_evaluation.py), store the evaluation, end the job once.
 
 The model is loaded and scored as batch scoring does it (worker/score_job_task.py): in this process, safe mode,
-no user code."""
+no user code; or, when it needs its training's code cells, by one sandboxed child (worker/sandboxed_model.py)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from server.models import Evaluation, Job, TrainedModel, utcnow
 from server.services import batch_evaluation, batch_scoring, datasets, jobs
 from server.settings import Settings
 from server.transactions import with_retry
-from worker.score_job_task import JobFailed, read_inputs, run_job, throttled_progress
+from worker.gpus import GpuPool
+from worker.score_job_task import JobFailed, read_inputs, run_job, runner_for, throttled_progress
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,8 @@ class _Plan:
     files_root: Path | None
     target: str
     created_by: int | None
+    design: dict[str, Any] | None  # of the model's training: its code cells load a model that needs them
+    use_gpu: bool  # it was sent to the gpu queue: the model runs on one of the worker's GPUs, if it has any
 
 
 def _plan(settings: Settings, job_id: int) -> _Plan:
@@ -51,6 +54,7 @@ def _plan(settings: Settings, job_id: int) -> _Plan:
             jobs.check_columns(model, dataset, target)
         except ApiError as exc:
             raise JobFailed(exc.code, exc.detail) from None
+        design = model.session.design if model.session is not None else None
         db.expunge(model)
         return _Plan(
             job_id=job_id,
@@ -65,6 +69,8 @@ def _plan(settings: Settings, job_id: int) -> _Plan:
             files_root=datasets.files_root(settings, dataset) if dataset.kind == "images" else None,
             target=target,
             created_by=job.created_by,
+            design=design,
+            use_gpu=job.queue == "gpu",
         )
 
     return with_retry(read, f"read job {job_id}")
@@ -102,20 +108,22 @@ def _store(plan: _Plan, done: batch_evaluation.Evaluated) -> int | None:
     return with_retry(store, f"store the evaluation of job {plan.job_id}")
 
 
-def _evaluate(settings: Settings, plan: _Plan) -> str:
+def _evaluate(settings: Settings, plan: _Plan, pool: GpuPool | None) -> str:
     """Measure, then store."""
-    done = batch_evaluation.evaluate_file(
-        plan.model,
-        plan.model_path,
-        plan.source,
-        plan.files_root,
-        plan.target,
-        batch_scoring.batch_rows_for(plan.model, settings.score_batch_rows),
-        throttled_progress(settings, plan.job_id),
-    )
+    with runner_for(settings, plan, pool) as runner:
+        done = batch_evaluation.evaluate_file(
+            plan.model,
+            plan.model_path,
+            plan.source,
+            plan.files_root,
+            plan.target,
+            batch_scoring.batch_rows_for(plan.model, settings.score_batch_rows),
+            throttled_progress(settings, plan.job_id),
+            runner,
+        )
     return "succeeded" if _store(plan, done) is not None else "ended elsewhere"
 
 
-def run_evaluate_job(job_id: int, worker: str) -> str:
-    """Run the evaluation job JOB_ID on WORKER if it is still queued; returns how it ended."""
-    return run_job(job_id, worker, lambda settings: _evaluate(settings, _plan(settings, job_id)))
+def run_evaluate_job(job_id: int, worker: str, pool: GpuPool | None = None) -> str:
+    """Run the evaluation job JOB_ID on WORKER (whose GPUs POOL hands out) if it is still queued; how it ended."""
+    return run_job(job_id, worker, lambda settings: _evaluate(settings, _plan(settings, job_id), pool))

@@ -2,7 +2,8 @@
 (server/services/batch_scoring.py), store the result as a new dataset of the project, end the job once.
 
 The model is loaded as …/predict loads it (safe mode, no custom objects), in this worker process: no user code runs
-here, so a model that needs its training's code cells fails the job with a clear error (not yet scored in the sandbox).
+here. A model that needs its training's code cells is run by one sandboxed child for the whole job
+(worker/sandboxed_model.py); the reading, preprocessing and writing stay here.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from server.models import Dataset, Job, Project, SavedModel, TrainedModel, utcno
 from server.services import batch_scoring, column_stats, datasets, registry, storage
 from server.settings import Settings, get_settings
 from server.transactions import with_retry
+from worker.gpus import GpuPool
+from worker.sandboxed_model import ServedModelFailed, model_runner
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,9 @@ class _Plan:
     files_root: Path | None
     result_name: str
     created_by: int | None
+    design: dict[str, Any] | None  # of the model's training: its code cells load a model that needs them
+    use_gpu: bool  # it was sent to the gpu queue: the model runs on one of the worker's GPUs, if it has any
+    input_columns: list[dict[str, Any]]  # the dataset's columns with their statistics (the result copies them)
 
 
 class JobFailed(Exception):
@@ -104,6 +110,7 @@ def _plan(settings: Settings, job_id: int) -> _Plan:
         if missing:
             raise JobFailed("missing_columns", f"The dataset lacks column(s) the model needs: {', '.join(missing)}.")
         project = db.get(Project, job.project_id)
+        design = model.session.design if model.session is not None else None
         db.expunge(model)
         name = f"{dataset.name[:120]} scored by {saved.name[:40]} {version.version_id} (job {job_id})"
         return _Plan(
@@ -116,6 +123,9 @@ def _plan(settings: Settings, job_id: int) -> _Plan:
             files_root=datasets.files_root(settings, dataset) if dataset.kind == "images" else None,
             result_name=name,
             created_by=job.created_by,
+            design=design,
+            use_gpu=job.queue == "gpu",
+            input_columns=list(dataset.columns),
         )
 
     return with_retry(read, f"read job {job_id}")
@@ -154,11 +164,21 @@ def throttled_progress(settings: Settings, job_id: int, staging: Path | None = N
     return progress
 
 
+def result_columns(parquet: Path, sample: Any, inputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The result's columns with their statistics: an input column's are the scored dataset's own (the same values:
+    reading them again cost most of a large job's end), the prediction columns' computed from PARQUET. An image
+    column is described again: in the result it is a plain text column of paths."""
+    kept = {c["name"]: c for c in inputs if c.get("stats") is not None and c.get("type") != "image"}
+    schema = datasets.schema_of(sample, set())
+    computed = column_stats.compute(parquet, [c for c in schema if c["name"] not in kept])
+    made = {c["name"]: c for c in computed}
+    return [kept.get(c["name"]) or made[c["name"]] for c in schema]
+
+
 def _store(settings: Settings, plan: _Plan, staging: Path, scored: batch_scoring.Scored) -> int | None:
     """Make STAGING (data.parquet written) the project's new dataset and end the job succeeded, in one transaction;
     None (nothing kept) when the job was ended meanwhile."""
-    parquet = staging / "data.parquet"
-    columns = column_stats.compute(parquet, datasets.schema_of(scored.sample, set()))
+    columns = result_columns(staging / "data.parquet", scored.sample, plan.input_columns)
     size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
 
     def store(db: Any) -> int | None:
@@ -194,22 +214,30 @@ def _store(settings: Settings, plan: _Plan, staging: Path, scored: batch_scoring
     return with_retry(store, f"store the result of job {plan.job_id}")
 
 
-def _score(settings: Settings, plan: _Plan) -> str:
+def runner_for(settings: Settings, plan: Any, pool: GpuPool | None) -> Any:
+    """The model runner of a job's PLAN (model_path, design, job_id, use_gpu): a context manager."""
+    label = f"job{plan.job_id}"
+    return model_runner(settings, plan.model_path, plan.design, label, pool if plan.use_gpu else None)
+
+
+def _score(settings: Settings, plan: _Plan, pool: GpuPool | None) -> str:
     """Score into a staging folder, then store it; the staging folder never outlives this call."""
     staging = storage.dataset_staging_dir(settings, plan.project_key)
     progress = throttled_progress(settings, plan.job_id, staging)
 
     try:
         staging.mkdir(parents=True)
-        scored = batch_scoring.score_file(
-            plan.model,
-            plan.model_path,
-            plan.source,
-            staging / "data.parquet",
-            plan.files_root,
-            batch_scoring.batch_rows_for(plan.model, settings.score_batch_rows),
-            progress,
-        )
+        with runner_for(settings, plan, pool) as runner:
+            scored = batch_scoring.score_file(
+                plan.model,
+                plan.model_path,
+                plan.source,
+                staging / "data.parquet",
+                plan.files_root,
+                batch_scoring.batch_rows_for(plan.model, settings.score_batch_rows),
+                progress,
+                runner,
+            )
         try:
             dataset_id = _store(settings, plan, staging, scored)
         except IntegrityError:
@@ -243,7 +271,7 @@ def run_job(job_id: int, worker: str, work: Callable[[Settings], str]) -> str:
     except batch_scoring.Aborted:
         _end(job_id, "aborted")
         return "aborted"
-    except (JobFailed, ApiError) as exc:
+    except (JobFailed, ApiError, ServedModelFailed) as exc:
         _end(job_id, "failed", error={"code": exc.code, "message": str(exc)[:2000]})
         return "failed"
     except Exception as exc:
@@ -252,6 +280,6 @@ def run_job(job_id: int, worker: str, work: Callable[[Settings], str]) -> str:
         return "failed"
 
 
-def run_score_job(job_id: int, worker: str) -> str:
-    """Run the scoring job JOB_ID on WORKER if it is still queued; returns how it ended."""
-    return run_job(job_id, worker, lambda settings: _score(settings, _plan(settings, job_id)))
+def run_score_job(job_id: int, worker: str, pool: GpuPool | None = None) -> str:
+    """Run the scoring job JOB_ID on WORKER (whose GPUs POOL hands out) if it is still queued; how it ended."""
+    return run_job(job_id, worker, lambda settings: _score(settings, _plan(settings, job_id), pool))

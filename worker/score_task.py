@@ -39,11 +39,16 @@ def _claim(folder: Path) -> dict[str, Any] | None:
 
 
 def scoring_job(
-    settings: Settings, design: dict[str, Any], workspace: Workspace, scoring: dict[str, str]
+    settings: Settings,
+    design: dict[str, Any],
+    workspace: Workspace,
+    scoring: dict[str, str],
+    time_limit_s: int | None = None,
 ) -> dict[str, Any]:
-    """The child's job: DESIGN's cells and limits, no dataset, SCORING's model (and inputs) granted read-only."""
-    # The child runs no longer than the API waits for it (FITSTUDIO_SCORING_WAIT_S), nor than the training might.
-    limit = min(
+    """The child's job: DESIGN's cells and limits, no dataset, SCORING's model (and inputs) granted read-only;
+    TIME_LIMIT_S, or no longer than the API waits for a reply (FITSTUDIO_SCORING_WAIT_S) nor than the training
+    might."""
+    limit = time_limit_s or min(
         int(design["settings"]["training"]["time_limit_s"]), max(MIN_TIME_LIMIT_S, int(settings.scoring_wait_s))
     )
     job = Job(

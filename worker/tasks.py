@@ -117,11 +117,12 @@ def score(token: str) -> str:
 
 @app.task(name="fitstudio.score_job", bind=True, acks_late=True, reject_on_worker_lost=True)
 def score_job(self, job_id: int) -> str:  # type: ignore[no-untyped-def]
-    """Score a whole dataset with a saved model (a job of api.md "Batch jobs"), in this worker process."""
-    return run_score_job(int(job_id), self.request.hostname or "worker")
+    """Score a whole dataset with a saved model (a job of api.md "Batch jobs"): read, preprocessed and written in this
+    worker process, the model run here or, when it needs its code or a GPU, in a sandboxed child."""
+    return run_score_job(int(job_id), self.request.hostname or "worker", _pool)
 
 
 @app.task(name="fitstudio.evaluate_job", bind=True, acks_late=True, reject_on_worker_lost=True)
 def evaluate_job(self, job_id: int) -> str:  # type: ignore[no-untyped-def]
-    """Evaluate a saved model on a labelled dataset (a job of api.md "Batch jobs"), in this worker process."""
-    return run_evaluate_job(int(job_id), self.request.hostname or "worker")
+    """Evaluate a saved model on a labelled dataset (a job of api.md "Batch jobs"), as score_job runs its model."""
+    return run_evaluate_job(int(job_id), self.request.hostname or "worker", _pool)

@@ -1,18 +1,20 @@
-"""Routes: datasets (multipart upload, details, preview, delete)."""
+"""Routes: datasets (multipart upload, details, preview, download, delete)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import FileResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from server.api import uploads
 from server.api.deps import CurrentUser, DbDep, SettingsDep
 from server.api.pagination import PageDep, paginate
+from server.api.responses import binary_file
 from server.models import Dataset, Project, User
 from server.schemas.datasets import ColumnTypeIn, ColumnTypeOut, DatasetOut, PreviewOut, SniffOut
-from server.services import access, csv_sniff, csv_source, dataset_columns, datasets
+from server.services import access, csv_sniff, csv_source, dataset_columns, dataset_download, datasets
 from server.settings import Settings
 
 router = APIRouter(tags=["datasets"])
@@ -134,3 +136,23 @@ def delete_dataset(dataset_id: int, db: DbDep, user: CurrentUser, settings: Sett
     datasets.remove(db, settings, user, ds)
     db.commit()
     return Response(status_code=204)
+
+
+@router.get(
+    "/datasets/{dataset_id}/download",
+    response_class=Response,
+    responses=binary_file(*dataset_download.FORMATS.values()),
+)
+def download_dataset(
+    dataset_id: int, db: DbDep, user: CurrentUser, settings: SettingsDep, format: str = "parquet"
+) -> Response:
+    """The dataset's table as `?format=parquet` (the stored file) or `csv` (streamed in batches)."""
+    ds = access.dataset(db, user, dataset_id)
+    fmt = dataset_download.check_format(format)
+    path = dataset_download.stored_file(settings, ds)
+    headers = {"Content-Disposition": dataset_download.disposition(ds, fmt)}
+    if fmt == "parquet":
+        return FileResponse(path, media_type=dataset_download.FORMATS[fmt], headers=headers)
+    return StreamingResponse(
+        dataset_download.csv_chunks(path), media_type=dataset_download.FORMATS[fmt], headers=headers
+    )

@@ -21,7 +21,7 @@ def evaluate_dataset(
     """Evaluate the active version (or `version`) on a labelled dataset as a worker job (writers); 422 names the
     target and the input columns the dataset lacks."""
     saved = access.saved_model(db, user, saved_model_id, "writer")
-    return jobs.as_dict(jobs.submit(db, settings, user, saved, body.dataset_id, body.version, "evaluate"))
+    return jobs.as_dict(jobs.submit(db, settings, user, saved, body.dataset_id, body.version, "evaluate", body.use_gpu))
 
 
 @router.get("/saved-models/{saved_model_id}/evaluations", response_model=list[EvaluationSummary])

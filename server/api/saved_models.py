@@ -112,7 +112,7 @@ def score_dataset(
     """Score a whole dataset with the active version (or `version`) as a worker job (writers); 422 names the
     input columns the dataset lacks."""
     saved = access.saved_model(db, user, saved_model_id, "writer")
-    return jobs.as_dict(jobs.submit_score(db, settings, user, saved, body.dataset_id, body.version))
+    return jobs.as_dict(jobs.submit(db, settings, user, saved, body.dataset_id, body.version, "score", body.use_gpu))
 
 
 @router.post("/saved-models/{saved_model_id}/retrain", status_code=202, response_model=SessionOut)

@@ -17,6 +17,12 @@ class ScoreRequest(BaseModel):
     version: str | None = Field(
         None, max_length=64, description="the version to score with (the active one if left out)"
     )
+    use_gpu: bool = Field(
+        False,
+        strict=True,
+        description="run the model on a GPU: the job goes to the gpu queue, and a worker with GPUs runs the model in "
+        "a sandboxed child on one of them",
+    )
 
 
 class JobProgress(BaseModel):
@@ -48,6 +54,7 @@ class JobOut(BaseModel):
     result: JobResult
     error: dict[str, Any] | None
     worker: str | None
+    queue: str = Field(description="the Celery queue it was sent to: gpu when it asked for a GPU, else cpu")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -12,15 +12,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 
 from core import evaluation, metrics, preprocessing
 from server.errors import invalid
 from server.models import TrainedModel
+from server.services import table_store
 from server.services.batch_scoring import (
     MAX_FAILURES_KEPT,
     Aborted,
     Progress,
+    Runner,
     as_frame,
     required_columns,
     score_rows,
@@ -77,13 +78,14 @@ def evaluate_file(
     target: str,
     batch_rows: int,
     progress: Progress,
+    runner: Runner = None,
 ) -> Evaluated:
     """Evaluate the model on the Parquet file SOURCE read in batches of BATCH_ROWS; PROGRESS after each batch,
     Aborted when it says stop. Rows without a known target or that cannot be scored are counted and left out.
 
     Memory: a batch, plus each measured row's true value and output kept for the metrics (8 bytes per class and
     one more a row: 24 MB for a million rows of a binary task), as AUC and the charts need them all."""
-    parquet = pq.ParquetFile(source)
+    parquet = table_store.open_parquet(source)
     columns = list(dict.fromkeys([*required_columns(model.preprocessing or {}), target]))
     result, truths, outputs = Evaluated(), [], []
     for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
@@ -91,7 +93,7 @@ def evaluate_file(
         start = result.n_rows
         y, known = true_values(model, frame[target])
         bad = {start + int(i): NO_TARGET for i in np.flatnonzero(~known)}
-        values, proba = score_rows(model, model_path, frame, files_root, start, bad)
+        values, proba = score_rows(model, model_path, frame, files_root, start, bad, runner)
         keep = np.ones(len(frame), dtype=bool)
         keep[[r - start for r in bad]] = False
         truths.append(y[keep])

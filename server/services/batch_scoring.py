@@ -40,6 +40,9 @@ class Scored:
 
 # Called after each batch with (rows scored so far, rows failed so far); False stops the job (abort).
 Progress = Callable[[int, int], bool]
+# The model's raw output for a batch's inputs: None means the model file's compiled function in this process
+# (scoring.fast_output); a worker gives a model that needs its training's code as a sandboxed child's (worker/).
+Runner = Callable[[dict[str, np.ndarray]], np.ndarray] | None
 
 
 def required_columns(preprocessing: dict[str, Any]) -> list[str]:
@@ -96,16 +99,23 @@ def output_of(model: TrainedModel, inputs: pa.Schema) -> Output:
 Predicted = tuple[np.ndarray, np.ndarray | None]
 
 
-def _predict(model: TrainedModel, path: Path, frame: pd.DataFrame, root: Path | None) -> Predicted:
-    """FRAME's predictions as …/predict makes them, the model called through its compiled function (no sandbox: a
-    model that needs user code fails the job)."""
+def _predict(model: TrainedModel, path: Path, frame: pd.DataFrame, root: Path | None, runner: Runner) -> Predicted:
+    """FRAME's predictions as …/predict makes them, the model called by RUNNER (its compiled function here when
+    None)."""
     inputs, _ = scoring.frame_inputs(model, frame, root, count_imputed=False)
-    values, proba, _ = scoring.decode(model, path, scoring.fast_output(path, inputs))
+    output = runner(inputs) if runner is not None else scoring.fast_output(path, inputs)
+    values, proba, _ = scoring.decode(model, path, output)
     return values, proba
 
 
 def score_rows(
-    model: TrainedModel, path: Path, frame: pd.DataFrame, root: Path | None, start: int, bad: dict[int, str]
+    model: TrainedModel,
+    path: Path,
+    frame: pd.DataFrame,
+    root: Path | None,
+    start: int,
+    bad: dict[int, str],
+    runner: Runner = None,
 ) -> Predicted:
     """Predictions for FRAME's rows (placeholders for a row that cannot be scored, its message put in BAD by row
     number).
@@ -113,7 +123,7 @@ def score_rows(
     A batch refused as bad input (422) is halved until the bad rows are found: k bad rows cost about
     k·log2(batch) model calls, never one call per row of the batch."""
     try:
-        return _predict(model, path, frame, root)
+        return _predict(model, path, frame, root, runner)
     except ApiError as exc:
         if exc.status != 422:
             raise
@@ -122,8 +132,8 @@ def score_rows(
             classes = 0 if model.prediction_type == "regression" else len(model.class_labels or range(model.n_classes))
             return np.zeros(1, dtype="int64"), (np.zeros((1, classes)) if classes else None)
     half = len(frame) // 2
-    first = score_rows(model, path, frame.iloc[:half], root, start, bad)
-    second = score_rows(model, path, frame.iloc[half:], root, start + half, bad)
+    first = score_rows(model, path, frame.iloc[:half], root, start, bad, runner)
+    second = score_rows(model, path, frame.iloc[half:], root, start + half, bad, runner)
     proba = None if first[1] is None else np.concatenate([first[1], second[1]])
     return np.concatenate([first[0], second[0]]), proba
 
@@ -136,13 +146,19 @@ def as_frame(batch: pa.RecordBatch) -> pd.DataFrame:
 
 
 def score_batch(
-    model: TrainedModel, path: Path, batch: pa.RecordBatch, output: Output, root: Path | None, start: int
+    model: TrainedModel,
+    path: Path,
+    batch: pa.RecordBatch,
+    output: Output,
+    root: Path | None,
+    start: int,
+    runner: Runner = None,
 ) -> tuple[pa.RecordBatch, dict[int, str]]:
     """BATCH with the prediction columns appended, and the rows (numbered from START) that could not be scored."""
     bad: dict[int, str] = {}
     # Only the columns the model reads are converted, column by column (Arrow to pandas): the others pass through.
     wanted = [c for c in required_columns(model.preprocessing or {}) if c in batch.schema.names]
-    values, proba = score_rows(model, path, as_frame(batch.select(wanted)), root, start, bad)
+    values, proba = score_rows(model, path, as_frame(batch.select(wanted)), root, start, bad, runner)
     mask = None
     if bad:
         mask = np.zeros(batch.num_rows, dtype=bool)
@@ -165,16 +181,17 @@ def score_file(
     files_root: Path | None,
     batch_rows: int,
     progress: Progress,
+    runner: Runner = None,
 ) -> Scored:
-    """Score the Parquet file SOURCE in batches of BATCH_ROWS into the Parquet file DEST (removed on any error);
-    PROGRESS after each batch; Aborted when it says stop."""
-    parquet = pq.ParquetFile(source)
+    """Score the Parquet file SOURCE in batches of BATCH_ROWS into the Parquet file DEST (removed on any error),
+    the model called by RUNNER; PROGRESS after each batch; Aborted when it says stop."""
+    parquet = table_store.open_parquet(source)
     output = output_of(model, parquet.schema_arrow)
     result = Scored()
 
     def batches() -> Iterator[pa.RecordBatch]:
         for batch in parquet.iter_batches(batch_size=batch_rows):
-            out, bad = score_batch(model, model_path, batch, output, files_root, result.n_rows)
+            out, bad = score_batch(model, model_path, batch, output, files_root, result.n_rows, runner)
             result.n_rows += batch.num_rows
             result.failed += len(bad)
             room = MAX_FAILURES_KEPT - len(result.failures)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from core import dates
 from server.models import MLTask
-from server.services import column_stats, datasets
+from server.services import column_stats, datasets, table_store
 from server.settings import Settings
 
 PARSED = ("numeric", "date")
@@ -37,7 +35,7 @@ def warnings(settings: Settings, task: MLTask, doc: dict[str, Any]) -> list[dict
 def _count(path: str, columns: dict[str, dict[str, Any]]) -> dict[str, int]:
     """Per column of COLUMNS, the present values that do not parse, read in record batches (memory stays flat)."""
     counts = dict.fromkeys(columns, 0)
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=BATCH_ROWS, columns=list(columns)):
+    for batch in table_store.open_parquet(path).iter_batches(batch_size=BATCH_ROWS, columns=list(columns)):
         for col, spec in columns.items():
             counts[col] += _unparseable(batch.column(col), spec["type"])
     return counts

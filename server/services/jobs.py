@@ -57,18 +57,18 @@ def check_columns(model: TrainedModel, dataset: Dataset, target: str | None = No
         )
 
 
-def submit_score(
-    db: Session, settings: Settings, user: User, saved: SavedModel, dataset_id: int, version_id: str | None
-) -> Job:
-    """Check and queue a batch scoring of DATASET_ID by SAVED's version; committed, then published."""
-    return submit(db, settings, user, saved, dataset_id, version_id, "score")
-
-
 def submit(
-    db: Session, settings: Settings, user: User, saved: SavedModel, dataset_id: int, version_id: str | None, kind: str
+    db: Session,
+    settings: Settings,
+    user: User,
+    saved: SavedModel,
+    dataset_id: int,
+    version_id: str | None,
+    kind: str,
+    use_gpu: bool = False,
 ) -> Job:
     """Check and queue a job of KIND ("score", or "evaluate": the dataset must hold the target too) on DATASET_ID
-    with SAVED's version; committed, then published."""
+    with SAVED's version, on the gpu queue when USE_GPU; committed, then published."""
     version = registry.version_of(db, saved, version_id)
     dataset = access.dataset(db, user, dataset_id)
     if dataset.project_id != saved.project_id:
@@ -87,6 +87,7 @@ def submit(
         dataset_id=dataset.id,
         rows_total=dataset.n_rows,
         created_by=user.id,
+        queue="gpu" if use_gpu else "cpu",
     )
     db.add(job)
     db.flush()
@@ -176,6 +177,7 @@ def as_dict(job: Job) -> dict[str, Any]:
         "result": {"dataset_id": job.result_dataset_id, "evaluation_id": job.result_evaluation_id},
         "error": job.error,
         "worker": job.worker,
+        "queue": job.queue,
         "created_at": job.created_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,

@@ -31,6 +31,13 @@ class Stored:
     source: CsvSource | None = None
 
 
+def open_parquet(path: Path) -> pq.ParquetFile:
+    """A stored Parquet file to read in batches, row group by row group. pyarrow's default pre-buffering keeps every
+    row group it has read in memory until the file is closed: 250 MiB more for a 3 M-row scoring than for a
+    300 k-row one, where reading without it stays at one row group (bench/jobs_up.py, docs/benchmarks.md)."""
+    return pq.ParquetFile(path, pre_buffer=False)
+
+
 def write(schema: pa.Schema, batches: Iterable[pa.RecordBatch], dest: Path) -> Stored:
     """Write BATCHES (of SCHEMA) to the Parquet file DEST, keeping a sample; DEST is removed on any error."""
     n_rows, kept, kept_rows = 0, [], 0

@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SLOW = pytest.mark.slow  # start workers and TensorFlow children: minutes, so in CI and not in the fast tier
 
 
-def run_quick(name: str, tmp_path: Path, *extra: str) -> dict:
-    """Run bench/NAME.py --quick with results under TMP_PATH; the results document."""
+def run_quick(name: str, tmp_path: Path, *extra: str, result: str | None = None) -> dict:
+    """Run bench/NAME.py --quick with results under TMP_PATH; the results document (RESULT-quick.json when the
+    script writes under another name than its own)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FITSTUDIO_")}
     env.update(BENCH_RESULTS_DIR=str(tmp_path), TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.run(
@@ -32,7 +33,7 @@ def run_quick(name: str, tmp_path: Path, *extra: str) -> dict:
         timeout=1200,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    doc = json.loads((tmp_path / f"{name}-quick.json").read_text())
+    doc = json.loads((tmp_path / f"{result or name}-quick.json").read_text())
     assert doc["quick"] is True and doc["figures"] and doc["machine"]["cores"]
     return doc
 
@@ -74,12 +75,36 @@ def test_metric_overhead_quick(tmp_path: Path) -> None:
         assert f["validation_batch_size"] == 1024 and f["steps_epoch_spread_s"]["n"] >= 2
         assert f["overhead_vs_session_epoch"] == f["scores_s"] / (f["steps_epoch_s"] + f["scores_s"])
         assert f["overhead_spread"]["min"] <= f["overhead_vs_session_epoch"] <= f["overhead_spread"]["max"]
+        assert f["overhead_cpu"] == f["scores_cpu_s"] / (f["steps_epoch_cpu_s"] + f["scores_cpu_s"])
+
+
+@SLOW
+def test_image_feed_quick(tmp_path: Path) -> None:
+    figures = run_quick("image_feed", tmp_path)["figures"]
+    feeds = figures["300"]
+    assert set(feeds) == {"arrays", "tfdata", "tfdata-rewrites"} and feeds["arrays"]["cpu_speed_vs_arrays"] == 1
+    for f in feeds.values():
+        assert f["steady_epoch_cpu_s"]["median"] > 0 and f["cpu_speed_vs_arrays"] > 0
+        assert all(r["batches"] == 2 * 10 for r in f["runs"])  # 2 epochs of 300 images in batches of 32
+    assert feeds["tfdata"]["data_held_mb"] < feeds["arrays"]["data_held_mb"]  # uint8, not float32
+
+
+@SLOW
+def test_nice_sweep_quick(tmp_path: Path) -> None:
+    figures = run_quick("nice_sweep", tmp_path, "--cap-s", "20", "--baseline", "1")["figures"]
+    assert figures["nices"] == [0, 19]
+    for n in (0, 19):
+        api = figures["api_under_two_trainings"][f"nice {n}"]
+        assert api["training_nice"] == n  # the value reached the stack's settings, not the default
+        assert api["ok"] + api["error_count"] == api["requests"] > 0 and 0 <= api["foreign_cpu_share"] <= 1
+        start = figures["start_on_loaded_host"][f"nice {n}"]
+        assert 0 < start["median_s"] <= 20 and start["vs_idle"] > 0 and len(start["runs"]) == 1
 
 
 @SLOW
 def test_start_latency_quick(tmp_path: Path) -> None:
     figures = run_quick("start_latency", tmp_path)["figures"]
-    assert figures["training_nice"] == 0 and "no teardown" in figures["tf_import_how"]
+    assert figures["training_nice"] == 5 and "no teardown" in figures["tf_import_how"]
     assert figures["beyond_tf_import_s"] == figures["first_batch_s"] - figures["tf_import_s"]
     assert figures["tf_import_s"] >= figures["tf_import_in_process_s"] > 0
 
@@ -90,3 +115,31 @@ def test_where_time_goes_quick(tmp_path: Path) -> None:
     counted = figures["mlp"]["tracing_by_tensorflow"]
     assert counted["graph_building_s"] > 0 and counted["traces"]["one_step_on_data"] >= 1
     assert counted["share_of_wall"] < 1
+
+
+@SLOW
+def test_api_load_mixed_quick(tmp_path: Path) -> None:
+    extra = ("--mixed", "--views", "60", "--upload-rows", "20000")
+    figures = run_quick("api_load", tmp_path, *extra, result="api_load_mixed")["figures"]
+    assert figures["views_sessions"] == [60] and figures["baseline_idle"]["ok"] and figures["under_training"]["ok"]
+    for phase in ("idle_views_uploads", "under_training_views_uploads"):
+        (res,) = figures[phase]
+        assert res["sessions_in_task"] == 60 and res["ok"] and res["p99_ms"] >= res["p50_ms"] > 0
+        views, uploads = res["background"]["views"], res["background"]["uploads"]
+        assert views["ok"] >= 1 and not views["errors"] and views["page_bytes"] > 0
+        assert uploads["ok"] >= 1 and not uploads["errors"] and uploads["rows"] == 20000
+
+
+@SLOW
+def test_jobs_up_quick(tmp_path: Path) -> None:
+    figures = run_quick("jobs_up", tmp_path)["figures"]
+    assert figures["rows"] == 20_000 and figures["readyz_s"] > 0
+    for key, rows in (("score_tenth", 2_000), ("score", 20_000), ("score_triple", 60_000)):
+        assert figures[key]["status"] == "succeeded" and figures[key]["progress"]["rows"] == rows, figures[key]
+        assert figures[key]["peak_rss_mib"] >= figures[key]["rss_before_mib"] > 0
+    assert figures["result_frame"]["rows"] == 20_000 and figures["csv_download"]["bytes"] > 0
+    assert figures["abort"]["status"] in ("aborted", "succeeded")  # a quick job may end before the abort
+    assert figures["evaluate"]["status"] == "succeeded" and figures["evaluate"]["metrics"]["ROC AUC"] > 0.5
+    assert figures["browser"]["score_0"]["result"].startswith("dataset ")
+    assert figures["browser"]["score_1"]["result"].startswith("dataset ")
+    assert figures["browser"]["evaluate"]["result"].startswith("evaluation ")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,7 +59,7 @@ def _rows(n: int, seed: int) -> pd.DataFrame:
     return frame
 
 
-def test_a_dataset_is_scored_in_batches_as_predict_scores_it(runtime: Runtime, deployed: int) -> None:
+def test_a_dataset_is_scored_in_batches_as_predict_scores_it(runtime: Runtime, deployed: int, tmp_path: Path) -> None:
     from fitstudio.client import Client
 
     frame = _rows(3000, seed=11)
@@ -84,8 +85,12 @@ def test_a_dataset_is_scored_in_batches_as_predict_scores_it(runtime: Runtime, d
     result = runtime.api.get(f"/api/v1/datasets/{result_id}").json()
     names = [c["name"] for c in result["columns"]]
     assert names == [*frame.columns, "prediction", "proba_benign", "proba_malignant"] and result["n_rows"] == 3000
-    scored = _preview(runtime, result_id)
+    scored = job.result_frame()  # the client's frame, from the Parquet download
     assert scored["row_id"].tolist() == frame["row_id"].tolist()  # every row, in order
+    as_csv = pd.read_csv(job.download_result(tmp_path / "scored.csv"))
+    assert list(as_csv.columns) == names and as_csv["row_id"].tolist() == frame["row_id"].tolist()
+    assert as_csv["prediction"].tolist() == scored["prediction"].tolist()
+    assert np.abs(as_csv["proba_malignant"].to_numpy() - scored["proba_malignant"].to_numpy()).max() < 1e-6
     for start in (0, 1450, 2900):  # rows of the first, a middle and the last batch
         rows = frame.iloc[start : start + 100]
         expected = runtime.api.post(
@@ -152,8 +157,3 @@ def test_an_evaluation_measures_what_predict_answers(runtime: Runtime, deployed:
         assert (got is None and np.isnan(value)) or got == pytest.approx(value, rel=1e-6, abs=1e-9), name
     matrix = np.asarray(evaluation["charts"]["confusion_matrix"])
     assert matrix.sum() == 2498 and np.trace(matrix) / 2498 == pytest.approx(expected["Accuracy"])
-
-
-def _preview(runtime: Runtime, dataset_id: int) -> pd.DataFrame:
-    body = runtime.api.get(f"/api/v1/datasets/{dataset_id}/preview", params={"limit": 10_000}).json()
-    return pd.DataFrame(body["rows"], columns=body["columns"])

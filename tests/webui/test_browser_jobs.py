@@ -40,6 +40,8 @@ def api(live: Live) -> Iterator[httpx.Client]:
     with session_scope() as db:
         token = auth.create_token(db, auth.get_user(db, "ada"), "jobs-browser-test")
     client = httpx.Client(base_url=f"{live.url}/api/v1", headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    # The module's tests share one server: each starts from an empty project JOBS.
+    assert client.delete("/projects/JOBS").status_code in (204, 404)
     assert client.post("/projects", json={"key": "JOBS", "name": "Jobs"}).status_code == 201
     yield client
     client.close()
@@ -75,6 +77,15 @@ def _deployed(api: httpx.Client, frame: pd.DataFrame) -> int:
     return int(r.json()["saved_model_id"])
 
 
+def _log_in_at(page: Any, path: str) -> None:
+    """Open PATH, log in as ada on the login page it shows, and wait to be back on PATH."""
+    page.goto(path)
+    page.fill('input[name="username"]', "ada")
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button:has-text("Log in")')
+    page.wait_for_url(re.compile(rf".*{re.escape(path)}$"))
+
+
 def test_a_dataset_is_scored_from_the_saved_model_page(page: Any, live: Live, api: httpx.Client) -> None:
     from server.services.bootstrap import demo_bytes
 
@@ -83,11 +94,7 @@ def test_a_dataset_is_scored_from_the_saved_model_page(page: Any, live: Live, ap
     many = frame.drop(columns=["diagnosis"]).sample(30_000, replace=True, random_state=3)
     dataset_id = _upload(api, "many", many)
 
-    page.goto(f"/saved-models/{saved_id}")
-    page.fill('input[name="username"]', "ada")
-    page.fill('input[name="password"]', PASSWORD)
-    page.click('button:has-text("Log in")')
-    page.wait_for_url(re.compile(rf".*/saved-models/{saved_id}$"))
+    _log_in_at(page, f"/saved-models/{saved_id}")
     page.wait_for_selector(f'#score-dataset-form option[value="{dataset_id}"]', state="attached")
     page.select_option('select[name="dataset_id"]', str(dataset_id))
     page.click('button:has-text("Score the dataset")')
@@ -110,3 +117,56 @@ def test_a_dataset_is_scored_from_the_saved_model_page(page: Any, live: Live, ap
     assert row.locator("[data-job-rows]").inner_text().strip() == "30000 / 30000"
     result_id = int(row.locator("[data-job-result]").inner_text().split()[-1])
     assert api.get(f"/datasets/{result_id}").json()["n_rows"] == 30_000
+
+
+def test_a_version_is_evaluated_and_retrained_from_the_saved_model_page(
+    page: Any, live: Live, api: httpx.Client
+) -> None:
+    from server.services.bootstrap import demo_bytes
+    from tests import helpers
+
+    frame = pd.read_csv(io.BytesIO(demo_bytes("breast_cancer").getvalue()))
+    saved_id = _deployed(api, frame)
+    labelled = _upload(api, "labelled", frame.sample(400, random_state=5))
+
+    _log_in_at(page, f"/saved-models/{saved_id}")
+    page.wait_for_selector(f'#evaluate-dataset-form option[value="{labelled}"]', state="attached")
+    page.select_option('#evaluate-dataset-form select[name="dataset_id"]', str(labelled))
+    page.click('button:has-text("Evaluate on the dataset")')
+    page.wait_for_url(re.compile(rf".*/saved-models/{saved_id}\?evaluating=\d+#jobs$"))
+    job_id = int(re.search(r"evaluating=(\d+)", page.url).group(1))
+    # jobs.js reloads the page when the job ends: the row then links the evaluation, listed with its chart.
+    result = page.wait_for_selector(f'tr[data-job="{job_id}"] [data-job-result]', timeout=180_000)
+    evaluation_id = int(result.inner_text().split()[-1])
+    row = page.locator(f'tr[data-evaluation="{evaluation_id}"]')
+    assert float(row.locator("[data-value]").inner_text()) > 0.8  # ROC AUC on rows it mostly trained on
+    assert float(row.locator("[data-validation]").inner_text()) > 0.8
+    page.wait_for_function("() => window.fitEvaluationsChart && window.fitEvaluationsChart.data.datasets.length === 2")
+
+    page.click(f'#evaluations-table a[href="/evaluations/{evaluation_id}"]')
+    page.wait_for_url(re.compile(rf".*/evaluations/{evaluation_id}$"))
+    page.wait_for_function("() => window.fitDecision !== undefined")  # the decision chart of a binary task
+    assert "400 rows measured" in page.inner_text("#evaluation-rows")
+    assert page.locator('#evaluation-metrics tr[data-metric="ROC AUC"]').count() == 1
+    page.goto(f"{live.url}/projects/JOBS/jobs")
+    assert page.locator(f'#jobs-table tr[data-job="{job_id}"]').count() == 1
+
+    page.goto(f"{live.url}/saved-models/{saved_id}")
+    page.wait_for_selector(f'#retrain-form option[value="{labelled}"]', state="attached")
+    page.check('#retrain-form input[name="activate"]')
+    page.click('#retrain-form button:has-text("Retrain")')
+    page.wait_for_url(re.compile(r".*/ml-tasks/[^/?]+\?session=\d+$"))
+    session_id = int(re.search(r"session=(\d+)", page.url).group(1))
+
+    def ended() -> dict[str, Any] | None:
+        body = api.get(f"/sessions/{session_id}").json()
+        return body if body["status"] in ("succeeded", "failed", "aborted") else None
+
+    assert helpers.wait_for(ended, 240, "the retrain to end", every=0.5)["status"] == "succeeded"
+    saved = helpers.wait_for(
+        lambda: (s := api.get(f"/saved-models/{saved_id}").json())["active_version"] != "v1" and s,
+        60,
+        "the retrained version to become active",
+    )
+    assert [v["id"] for v in saved["versions"]] == ["v1", "v2"] and saved["active_version"] == "v2"
+    assert saved["versions"][1]["retrained_from"]["version_id"] == "v1"

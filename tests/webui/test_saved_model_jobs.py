@@ -25,7 +25,7 @@ def test_the_saved_model_page_starts_and_lists_scoring_jobs(web: Web, task: dict
     assert (job["status"], job["dataset_id"], job["saved_model_id"]) == ("queued", task["dataset"], saved_id)
     page = web.get(target.split("#")[0]).text
     assert f"Scoring job {job_id} is queued" in page
-    row = re.search(rf'<tr data-job="{job_id}" data-live>(.*?)</tr>', page, re.S)
+    row = re.search(rf'<tr data-job="{job_id}" data-kind="score" data-live>(.*?)</tr>', page, re.S)
     assert row, page[-3000:]
     assert 'class="badge queued"' in row.group(1) and f"0 / {job['progress']['total']}" in row.group(1)
     assert f'data-abort-job="{job_id}"' in row.group(1) and "/static/js/jobs.js" in page
@@ -44,7 +44,7 @@ def test_the_saved_model_page_starts_and_lists_scoring_jobs(web: Web, task: dict
     reader = web.api.user("page_reader", "P1", "reader")
     web.api.post(f"/api/v1/jobs/{job_id}/abort")  # the owner ends it: the row loses its live marker and button
     page = web.get(f"/saved-models/{saved_id}").text
-    assert f'<tr data-job="{job_id}" >' in page and f'data-abort-job="{job_id}"' not in page
+    assert f'<tr data-job="{job_id}" data-kind="score" >' in page and f'data-abort-job="{job_id}"' not in page
     assert (
         web.api.post(f"/api/v1/saved-models/{saved_id}/score", token=reader, json={"dataset_id": 1}).status_code == 403
     )

@@ -23,6 +23,7 @@ from server.services import (
 from server.settings import Settings
 from webui import model_graph
 from webui.design import TABS
+from webui.pages import model_jobs
 from webui.web import CsrfForm, PageRoute, PageUser, form_str, redirect, render
 
 router = APIRouter(route_class=PageRoute)
@@ -131,13 +132,16 @@ def saved_model_page(
     settings: SettingsDep,
     deployed: str | None = None,
     scoring: int | None = None,
+    evaluating: int | None = None,
 ) -> Response:
-    """Versions with their metrics, the active one, locations and snippets, a "try it" scoring form, and the
-    batch-scoring jobs (a form to start one)."""
+    """Versions with their metrics, the active one, locations and snippets, a "try it" scoring form, the forms
+    that score, evaluate and retrain it on a dataset, its jobs and its evaluations."""
     saved = access.saved_model(db, user, saved_model_id)
     project = projects.get(db, saved.project_id)
     entries = saved_model_versions.entries(db, settings, saved)
     active = next((e for e in entries if e["active"]), None)
+    evaluated = model_jobs.evaluation_rows(db, saved, entries)
+    job_rows = [jobs.as_dict(j) for j in jobs.of_saved_model(db, saved)]
     context = {
         "project": project,
         "saved": saved,
@@ -146,21 +150,14 @@ def saved_model_page(
         "fields": trained_models.input_fields(db, settings, active["model"]) if active and active["model"] else [],
         "deployed": deployed,
         "scoring": scoring,
+        "evaluating": evaluating,
         "can_write": access.rights(db, user, project).can_write,  # type: ignore[arg-type]
-        "jobs": [jobs.as_dict(j) for j in jobs.of_saved_model(db, saved)],
+        "jobs": job_rows,
+        "names": model_jobs.names_of(db, job_rows, with_models=False),
+        "evaluations": evaluated,
+        "evaluations_chart": model_jobs.chart_points(evaluated),
     }
     return render(request, "saved_model.html", context)
-
-
-@router.post("/saved-models/{saved_model_id}/score")
-def score_dataset(saved_model_id: int, form: CsrfForm, db: DbDep, user: PageUser, settings: SettingsDep) -> Response:
-    """Score a whole dataset with the active version, as a job listed on the page (POST …/score of the API)."""
-    saved = access.saved_model(db, user, saved_model_id, "writer")
-    dataset_id = form_str(form, "dataset_id")
-    if not dataset_id.isdigit():
-        raise invalid("Pick a dataset to score.", code="missing_dataset")
-    job = jobs.submit_score(db, settings, user, saved, int(dataset_id), None)
-    return redirect(f"/saved-models/{saved.id}?scoring={job.id}#jobs")
 
 
 @router.post("/saved-models/{saved_model_id}/active-version")

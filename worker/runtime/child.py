@@ -127,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     if job.scoring:  # a model that needs the user's code to load (worker/score_task.py)
         from worker.runtime import scorer  # Keras and the code cells: only once confined (see the top)
 
-        return scorer.run(job, out_dir)
+        if job.gpus:  # a batch job's model served on a GPU
+            _setup_gpus(job.allow_growth)
+        return scorer.run(job, out_dir, channel)
     return _train(job, channel, out_dir)
 
 

@@ -25,9 +25,9 @@ def apply(limits: Limits) -> None:
         # All threads count towards CPU time: allow the wall-clock limit on every core, plus a margin.
         cpu = int(limits.time_limit_s or 86400) * (os.cpu_count() or 1) + 60
     _lower(resource.RLIMIT_CPU, cpu)
-    # Normal priority by default: a niced training starves on a host busy with other work (issue 23). Operators
-    # who want the API first set FITSTUDIO_TRAINING_NICE. Set before TensorFlow starts its thread pools, which
-    # inherit it; raising it back would need privileges user code lacks.
+    # Nice 5 by default: at 0 two trainings starve the API, at 19 a training starves on a host busy with other
+    # work (issue 23, bench/nice_sweep.py). Operators choose with FITSTUDIO_TRAINING_NICE. Set before TensorFlow
+    # starts its thread pools, which inherit it; raising it back would need privileges user code lacks.
     nice = int(limits.nice or 0)
     if nice > 0:
         os.nice(nice)

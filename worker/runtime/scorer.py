@@ -1,5 +1,5 @@
 """Scoring and export inside the child: the frozen cells run (they register the custom objects), the model loads,
-it predicts or is exported.
+it predicts, serves a batch job's batches, or is exported.
 
 The API could not load the model without the user's code, so the worker runs this in the training's sandbox
 (worker/score_task.py). Scoring: the inputs are already preprocessed by the API; the raw output goes back as
@@ -85,6 +85,35 @@ def _predict(job: Job, out_dir: Path) -> None:
     tmp.replace(out_dir / OUTPUT)
 
 
+def _serve(job: Job, out_dir: Path, channel: Any) -> None:
+    """A batch job's model (worker/sandboxed_model.py): load it once, then ask the worker for a batch, predict it
+    into batch-<n>.npy and ask again, until the worker answers that there is no more."""
+    import numpy as np
+
+    from core.sequences import inputs_for
+
+    stage = "load"
+    try:
+        model = _load(job)
+        stage = "predict"
+        done = 0
+        while True:
+            reply = channel.ask("score_batch", done=done)
+            if not reply.get("ok"):
+                raise RuntimeError(f"the worker refused the batch: {reply.get('error')}")
+            if reply.get("done"):
+                return
+            with np.load(reply["inputs"], allow_pickle=False) as data:
+                inputs = {key: data[key] for key in data.files}
+            output = np.asarray(model.predict(inputs_for(model, inputs), verbose=0, batch_size=1024), dtype="float64")
+            tmp = out_dir / "batch.tmp.npy"
+            np.save(tmp, output, allow_pickle=False)
+            tmp.replace(out_dir / f"batch-{done}.npy")
+            done += 1
+    except BaseException as exc:  # noqa: BLE001 - every failure is reported with the stage it happened in
+        raise _Failed(stage, exc) from None
+
+
 def _export(job: Job, out_dir: Path) -> None:
     from core.exporting import write_export
 
@@ -108,16 +137,19 @@ class _Failed(Exception):
         self.info = exc.error if isinstance(exc, cells.CellError) else cells.describe(exc)
 
 
-def run(job: Job, out_dir: Path) -> int:
-    """Score the job's inputs or export its model; 0 with output.npy or EXPORTED, else 1 with error.json (its
-    `stage`: load, predict or export)."""
+def run(job: Job, out_dir: Path, channel: Any = None) -> int:
+    """Score the job's inputs, serve its model to a batch job over CHANNEL or export it; 0 with output.npy or
+    EXPORTED (or the batches served), else 1 with error.json (its `stage`: load, predict or export)."""
     try:
         cells.install_aliases()
         from worker.runtime import weights
 
         weights.install(job.weights_dir)
-        if (job.scoring or {}).get("kind") == "export":
+        kind = (job.scoring or {}).get("kind")
+        if kind == "export":
             _export(job, out_dir)
+        elif kind == "serve":
+            _serve(job, out_dir, channel)
         else:
             _predict(job, out_dir)
         return 0

@@ -98,6 +98,7 @@ class Endpoint:
     access: str  # public | user | read | write | admin
     ok: int  # the status of a caller with enough rights
     body: Callable[[World], dict[str, Any]] = lambda w: {}
+    content_type: str = "application/json"  # of a successful answer
     prepare: Callable[[World], dict[str, Any]] = lambda w: {}
 
 
@@ -127,6 +128,7 @@ ENDPOINTS = [
     Endpoint("list datasets", "GET", "/projects/{key}/datasets", "read", 200),
     Endpoint("get dataset", "GET", "/datasets/{ds}", "read", 200),
     Endpoint("preview dataset", "GET", "/datasets/{ds}/preview?limit=5", "read", 200),
+    Endpoint("download dataset", "GET", "/datasets/{ds}/download?format=csv", "read", 200, content_type="text/csv"),
     Endpoint(
         "change a column's type",
         "PATCH",
@@ -220,7 +222,7 @@ def test_auth_matrix(world: World, endpoint: Endpoint, role: str) -> None:
     elif want == 204:
         assert r.content == b""
     elif want < 300:
-        assert r.headers["content-type"].startswith("application/json")
+        assert r.headers["content-type"].startswith(endpoint.content_type)
 
 
 def test_refused_deletes_and_aborts_change_nothing(world: World) -> None:

@@ -15,6 +15,7 @@ NOT_JSON = {
     ("GET", "/api/v1/saved-models/{saved_model_id}/download"),
     ("GET", "/api/v1/saved-models/{saved_model_id}/export"),
     ("GET", "/api/v1/folders/{folder_id}/files/{path}"),
+    ("GET", "/api/v1/datasets/{dataset_id}/download"),
     ("GET", "/metrics"),
 }
 

@@ -115,15 +115,17 @@ function readJson(id) {
 
 window.fitCharts = { EpochCharts, rocChart, scatterChart, readJson };
 
-// The trained model page draws everything it has at once.
+// The trained model page (and an evaluation's) draws everything it has at once.
 document.addEventListener("DOMContentLoaded", () => {
   const model = readJson("model-data");
   if (!model) return;
-  const charts = new EpochCharts(document.getElementById("loss-chart"), document.getElementById("metric-chart"),
-    model.metric, model.best_epoch, (model.history || []).length);
-  for (const entry of model.history || []) charts.add(entry, false);
-  charts.markBest(model.history || []);
-  window.fitCharts.model = charts;
+  if (document.getElementById("loss-chart")) { // an evaluation's page has the evaluation only
+    const charts = new EpochCharts(document.getElementById("loss-chart"), document.getElementById("metric-chart"),
+      model.metric, model.best_epoch, (model.history || []).length);
+    for (const entry of model.history || []) charts.add(entry, false);
+    charts.markBest(model.history || []);
+    window.fitCharts.model = charts;
+  }
   const evaluation = model.evaluation;
   if (evaluation && evaluation.kind === "classification" && document.getElementById("roc-chart")) {
     rocChart(document.getElementById("roc-chart"), evaluation.roc || []);

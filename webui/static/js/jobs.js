@@ -1,4 +1,4 @@
-// The saved model page's batch scoring: the form's dataset choice (GET /api/v1/projects/{key}/datasets: the page
+// The saved model page's jobs (and the project's jobs page): the forms' dataset choices (GET /api/v1/projects/{key}/datasets: the page
 // itself stays within its few SQL queries), queued and running rows following GET /api/v1/jobs/{id} every 2 s (the
 // page reloads once one ends, to show its result), and Abort posting /api/v1/jobs/{id}/abort (cookie + X-CSRF-Token).
 "use strict";
@@ -43,7 +43,8 @@ async function fillDatasets(select) {
     return;
   }
   const datasets = await response.json();
-  placeholder.textContent = datasets.length ? "Pick a dataset" : "The project has no dataset yet";
+  // An optional choice (retrain: its own dataset when none is picked) keeps its placeholder's words.
+  if (select.required) placeholder.textContent = datasets.length ? "Pick a dataset" : "The project has no dataset yet";
   for (const d of datasets) {
     const option = document.createElement("option");
     option.value = String(d.id);

@@ -1,0 +1,86 @@
+"""Standard mode's image feed (worker/runtime/fit.py gathered_batches): each epoch every row once, in a new order
+drawn from the seed, the uint8 images scaled to float32 [0, 1] one batch at a time, the targets beside their rows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from worker.runtime.fit import fast_training_data, gathered_batches
+
+N, BATCH = 10, 4
+
+
+def images() -> dict[str, np.ndarray]:
+    """Row i's pixels all hold 20 * i + (0, 1, 2 by channel): any row or scaling mix-up shows."""
+    rows = (20 * np.arange(N, dtype=np.uint8))[:, None, None, None] + np.arange(3, dtype=np.uint8)
+    return {"image": np.broadcast_to(rows, (N, 2, 2, 3)).copy()}
+
+
+def epoch(it: object, batches: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """BATCHES batches of IT as NumPy: (inputs, targets)."""
+    xs, ys = [], []
+    for _ in range(batches):
+        x, y = next(it)  # type: ignore[call-overload]
+        xs.append(np.asarray(x["image"] if isinstance(x, dict) else x))
+        ys.append(np.asarray(y))
+    return xs, ys
+
+
+def rows_of(ys: list[np.ndarray]) -> list[int]:
+    return [int(v) for y in ys for v in y[:, 0]]
+
+
+def check_content(xs: list[np.ndarray], ys: list[np.ndarray]) -> None:
+    """Each batch's inputs are its rows' images, float32, divided by 255 (as the model's inputs would be)."""
+    source = images()["image"]
+    for x, y in zip(xs, ys, strict=True):
+        assert x.dtype == np.float32 and y.dtype == np.float32
+        rows = y[:, 0].astype(int)
+        np.testing.assert_array_equal(x, source[rows].astype(np.float32) / np.float32(255))
+    assert 0.0 <= min(float(x.min()) for x in xs) and max(float(x.max()) for x in xs) <= 1.0
+
+
+def test_each_epoch_holds_every_row_once_in_a_new_order_scaled() -> None:
+    y = np.arange(N, dtype="float32")[:, None]
+    it = iter(gathered_batches(images(), y, BATCH, True, 7).repeat(2))
+    first, second = epoch(it, 3), epoch(it, 3)
+    for xs, ys in (first, second):
+        assert [len(b) for b in ys] == [4, 4, 2]
+        assert sorted(rows_of(ys)) == list(range(N))
+        check_content(xs, ys)
+    assert rows_of(first[1]) != rows_of(second[1])  # reshuffled each epoch
+    assert rows_of(first[1]) != list(range(N))
+    again = iter(gathered_batches(images(), y, BATCH, True, 7).repeat(2))
+    assert rows_of(epoch(again, 6)[1]) == rows_of(first[1] + second[1])  # the same seed, the same orders
+    other = iter(gathered_batches(images(), y, BATCH, True, 8))
+    assert rows_of(epoch(other, 3)[1]) != rows_of(first[1])
+
+
+def test_in_order_without_shuffle_and_endless_with_steps_per_epoch() -> None:
+    y = np.arange(N, dtype="float32")[:, None]
+    xs, ys = epoch(iter(gathered_batches(images(), y, BATCH, False, 0, single_input=True)), 3)
+    assert rows_of(ys) == list(range(N))
+    check_content(xs, ys)
+    training = {"batch_size": BATCH, "shuffle": True, "steps_per_epoch": 2}
+    fit = fast_training_data(images(), y, training, 3)
+    assert set(fit) == {"x"}  # a dataset carries its targets
+    ys = epoch(iter(fit["x"]), 9)[1]  # past one epoch (3 batches): repeats, each pass a permutation
+    rows = rows_of(ys)
+    assert sorted(rows[:10]) == sorted(rows[10:20]) == list(range(N))
+
+
+def test_other_inputs_pass_unscaled_and_named() -> None:
+    data = {**images(), "numbers": np.linspace(0, 5, N, dtype="float32")[:, None]}
+    y = np.arange(N, dtype="float32")[:, None]
+    x, target = next(iter(gathered_batches(data, y, N, False, 0)))
+    assert set(x) == {"image", "numbers"}
+    np.testing.assert_array_equal(np.asarray(x["numbers"]), data["numbers"])
+    assert np.asarray(x["image"]).dtype == np.float32
+    np.testing.assert_array_equal(np.asarray(target), y)
+
+
+def test_the_pipeline_is_not_rewritten_at_each_epoch() -> None:
+    # tf.data's default rewrites serialize the pipeline with its captured images at its first iterator: ~0.2 s
+    # of CPU at 20k 64x64 images (docs/benchmarks.md).
+    ds = gathered_batches(images(), np.zeros((N, 1), "float32"), BATCH, True, 0)
+    assert ds.options().experimental_optimization.apply_default_optimizations is False
