@@ -207,8 +207,9 @@ class Interference:
     def __enter__(self) -> Interference:
         import threading
 
-        self.t0, self.started, self.busy0 = time.monotonic(), time.time(), _busy()
+        self.t0, self.busy0 = time.monotonic(), _busy()
         self._cpu: dict[tuple[int, float], list[float]] = {}  # (pid, start time): [CPU at first sight, latest]
+        self._older: set[tuple[int, float]] | None = None  # the processes of the first sample
         self._done = threading.Event()
         self._sample()
         self._thread = threading.Thread(target=self._watch, name="bench-interference", daemon=True)
@@ -222,16 +223,21 @@ class Interference:
     def _sample(self) -> None:
         import psutil
 
-        me = psutil.Process()
+        me, sampled = psutil.Process(), []
         for proc in [me, *me.children(recursive=True)]:
             try:
                 with proc.oneshot():
                     t, born = proc.cpu_times(), proc.create_time()
             except psutil.Error:
                 continue
-            own = t.user + t.system
-            # A process born during the block: all its CPU time is in the block; an older one: from here on.
-            seen = self._cpu.setdefault((proc.pid, born), [0.0 if born >= self.started else own, own])
+            sampled.append(((proc.pid, born), t.user + t.system))
+        # A process born during the block: all its CPU time is in the block; an older one (in the first sample):
+        # from then on. psutil's create_time rests on a boot time rounded to the second, so comparing it with the
+        # block's start counted a child born just after the start only from its first sight.
+        if self._older is None:
+            self._older = {key for key, _ in sampled}
+        for key, own in sampled:
+            seen = self._cpu.setdefault(key, [own if key in self._older else 0.0, own])
             seen[1] = max(seen[1], own)
 
     def __exit__(self, *exc: object) -> None:
@@ -383,6 +389,26 @@ class Stack:
 
         wait(up, 120, "the API server")
         return self.base_url
+
+    def start_up(self) -> tuple[subprocess.Popen[bytes], float]:
+        """Start `fitstudio up` (API, web UI, its supervised worker) on a free port; returns it and the seconds until
+        /readyz answered 200."""
+        import httpx
+
+        port, started = free_port(), time.monotonic()
+        self.base_url = f"http://127.0.0.1:{port}"
+        up = self._spawn(["up", "--port", str(port)], self.folder / "up.log")
+
+        def ready() -> float | None:
+            if up.poll() is not None:
+                raise RuntimeError("fitstudio up exited:\n" + (self.folder / "up.log").read_text()[-3000:])
+            try:
+                ok = httpx.get(f"{self.base_url}/readyz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return None
+            return time.monotonic() - started if ok else None
+
+        return up, wait(ready, 300, "fitstudio up's /readyz")
 
     def start_worker(self, name: str, concurrency: int = 1) -> subprocess.Popen[bytes]:
         """Start `fitstudio worker` on the cpu queue; returns once Celery says it is ready."""

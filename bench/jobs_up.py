@@ -22,7 +22,6 @@ import argparse
 import io
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import threading
@@ -32,7 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Stack, base_args, free_port, rss_bytes, show, wait, write_result  # noqa: E402
+from bench.common import Stack, base_args, rss_bytes, show, wait, write_result  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 TERMINAL = ("succeeded", "failed", "aborted")
@@ -237,11 +236,7 @@ def main() -> None:
     load_before = list(os.getloadavg())
     figures: dict[str, Any] = {"rows": rows, "eval_rows": eval_rows}
     with Stack("jobs-up", keep=args.keep) as stack:
-        port = free_port()
-        stack.base_url = f"http://127.0.0.1:{port}"
-        up = stack._spawn(["up", "--port", str(port)], stack.folder / "up.log")
-        ready = wait(lambda: _ready(stack, up), 300, "fitstudio up's /readyz")
-        figures["readyz_s"] = ready
+        up, figures["readyz_s"] = stack.start_up()
         from fitstudio.client import Client
 
         stack.project()
@@ -260,22 +255,6 @@ def main() -> None:
         client.close()
     show("batch jobs through fitstudio up", [(k, v) for k, v in figures.items() if k != "browser"])
     write_result("jobs_up", args.quick, figures, load_before)
-
-
-_UP_STARTED = time.monotonic()
-
-
-def _ready(stack: Stack, up: subprocess.Popen[bytes]) -> float | None:
-    """Seconds since the start once /readyz answers 200 (None before); raises if `fitstudio up` exited."""
-    import httpx
-
-    if up.poll() is not None:
-        raise RuntimeError("fitstudio up exited:\n" + (stack.folder / "up.log").read_text()[-3000:])
-    try:
-        ok = httpx.get(f"{stack.base_url}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return None
-    return time.monotonic() - _UP_STARTED if ok else None
 
 
 if __name__ == "__main__":

@@ -90,6 +90,7 @@ class Limits(JsonContract):
     max_processes: int | None = None
     max_file_mb: int | None = None
     nice: int | None = None
+    stream_above_mb: int | None = None  # inputs larger than this are streamed (None: trainer.STREAM_ABOVE_MB)
 
 
 @dataclass(frozen=True)

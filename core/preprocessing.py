@@ -120,7 +120,16 @@ def _fit_text(series: pd.Series, text_settings: dict[str, int]) -> dict[str, Any
         output_mode="int",
         output_sequence_length=int(text_settings["sequence_length"]),
     )
-    layer.adapt(series.fillna("").astype(str).to_numpy())
+    import tensorflow as tf
+
+    # Adapted a chunk at a time: the same vocabulary as adapting the whole column at once (a test compares them),
+    # which tokenised every text together: +3 GB for a 1 M-row sample (bench/text_vocab.py).
+    texts = series.fillna("").astype(str).to_numpy()
+    chunks = tf.data.Dataset.from_generator(
+        lambda: (texts[i : i + TEXT_CHUNK_ROWS] for i in range(0, len(texts), TEXT_CHUNK_ROWS)),
+        output_signature=tf.TensorSpec((None,), tf.string),
+    )
+    layer.adapt(chunks)
     return {
         "vocabulary": [str(t) for t in layer.get_vocabulary()],
         "sequence_length": int(text_settings["sequence_length"]),
@@ -257,6 +266,15 @@ def report(frame: pd.DataFrame, prep: dict[str, Any]) -> dict[str, dict[str, Any
     return out
 
 
+def add_reports(total: dict[str, dict[str, Any]], part: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """TOTAL with the counts of PART (the report of further rows) added: a report made a batch at a time."""
+    for col, counts in part.items():
+        into = total.setdefault(col, {**counts, "missing": 0, "unparseable": 0, "imputed": 0})
+        for key in ("missing", "unparseable", "imputed"):
+            into[key] += counts[key]
+    return total
+
+
 def imputed_counts(frame: pd.DataFrame, prep: dict[str, Any]) -> dict[str, int]:
     """Per numeric or date input column of FRAME, how many values were missing or did not parse and were imputed
     (columns with none left out): what scoring answers beside its predictions."""
@@ -323,15 +341,20 @@ def load_images(series: pd.Series, spec: dict[str, Any], files_root: str | None)
     return out
 
 
-def _cached_images(cached: image_cache.Cache, series: pd.Series) -> np.ndarray:
+def cache_rows(cached: image_cache.Cache, series: pd.Series) -> np.ndarray:
+    """The cache rows of the images SERIES names (PreprocessingError for one that could not be decoded)."""
     values = series.astype(str)
     for rel in values if cached.bad else ():
         if rel in cached.bad:
             raise PreprocessingError(f"image {rel!r} {cached.bad[rel]}")
     try:
-        rows = cached.row_indices(values)
+        return cached.row_indices(values)
     except KeyError as exc:  # the cache predates these rows: it is rebuilt when the data changes, so a bug
         raise PreprocessingError(f"image {exc.args[0]!r} is not in the preprocessed cache {cached.path.name}") from None
+
+
+def _cached_images(cached: image_cache.Cache, series: pd.Series) -> np.ndarray:
+    rows = cache_rows(cached, series)
     print(f"[fitstudio] images of {series.name!r}: {len(rows):,} read from the preprocessed cache", flush=True)
     return cached.take(rows)
 
@@ -351,4 +374,9 @@ def encode_targets(series: pd.Series, target: dict[str, Any], width: int) -> np.
 def class_indices(series: pd.Series, target: dict[str, Any]) -> np.ndarray:
     """Each row's class index (-1 for a class unseen in training)."""
     lookup = {str(c): i for i, c in enumerate(target["classes"])}
-    return np.array([lookup.get(str(v), -1) for v in series.tolist()], dtype="int64")
+    if series.dtype == object:  # mixed Python values: 1 and 1.0 are one value to pandas, two labels here
+        return np.array([lookup.get(str(v), -1) for v in series.tolist()], dtype="int64")
+    # Each distinct value is looked up once (a streamed training's target has millions of rows, a few classes).
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    found = np.array([lookup.get(str(v), -1) for v in uniques] + [-1], dtype="int64")
+    return found[codes]  # a missing value's code, -1, picks the last: -1

@@ -28,7 +28,12 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/lint-imports  # the layers: [tool.importlinter] in pyproject.toml, docs/architecture.md
-# --fast: the inner loop, without the tests that train real models (marker `slow`) or start real worker processes
-# (marker `e2e`, tests/conftest.py); without --fast, everything runs (.ci/run).
-if [ "${1:-}" = "--fast" ]; then shift; set -- -m "not slow and not e2e" "$@"; fi
-exec .venv/bin/python -m pytest -p no:cacheprovider -q -ra "$@"
+# Without an option (.ci/run): every test but the benchmark scripts' own smoke runs (marker `bench`, minutes each;
+# tests/bench/test_bench_smoke.py). --fast: the inner loop, also without the tests that train real models (marker
+# `slow`) or start real worker processes (marker `e2e`, tests/conftest.py). --bench: only the `bench` smoke runs.
+case "${1:-}" in
+  --fast) shift; set -- -m "not slow and not e2e and not bench" "$@" ;;
+  --bench) shift; set -- -m "bench" "$@" ;;
+  *) set -- -m "not bench" "$@" ;;
+esac
+exec .venv/bin/python -m pytest -p no:cacheprovider -q -ra --durations=25 "$@"

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     training_max_open_files: int = 4096
     training_max_processes: int = 1024
     training_max_file_mb: int = 16384
+    # A training whose inputs would take more memory than this reads them a batch at a time from a memory-mapped
+    # store on disk (issue 17, docs/decisions.md); 0 streams every training, small ones included.
+    training_stream_above_mb: int = Field(1024, ge=0)
     training_nice: int = 5  # niceness of the training child and its autogroup (bench/nice_sweep.py, docs/decisions.md)
     python_executable: str | None = None
     log_format: Literal["text", "json"] = "text"  # FITSTUDIO_LOG_FORMAT=json: one JSON object per log line

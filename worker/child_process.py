@@ -127,7 +127,9 @@ def descendants(pid: int) -> list[int]:
 
 
 def group_usage(pid: int) -> tuple[int, int]:
-    """(How many processes, their resident memory) of PID and its descendants."""
+    """(How many processes, their memory) of PID and its descendants: resident memory of their own (anonymous and
+    shared-memory pages), not the pages of files they map, which the kernel can drop at any time (a streamed
+    training maps its inputs' files, docs/decisions.md)."""
     try:
         procs = descendants(pid)
     except psutil.Error:
@@ -135,10 +137,20 @@ def group_usage(pid: int) -> tuple[int, int]:
     total = 0
     for child in procs:
         try:
-            total += psutil.Process(child).memory_info().rss
-        except psutil.Error:
-            pass
+            total += owned_memory(child)
+        except (OSError, ValueError, psutil.Error):
+            pass  # it ended meanwhile
     return len(procs), total
+
+
+def owned_memory(pid: int) -> int:
+    """PID's resident anonymous and shared-memory bytes (RssAnon + RssShmem of /proc/PID/status)."""
+    total = 0
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith(("RssAnon:", "RssShmem:")):
+                total += int(line.split()[1]) << 10  # kB
+    return total
 
 
 def kill_group(proc: subprocess.Popen[bytes]) -> None:

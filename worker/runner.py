@@ -92,6 +92,7 @@ def build_job(
             max_processes=settings.training_max_processes,
             max_file_mb=settings.training_max_file_mb,
             nice=settings.training_nice,
+            stream_above_mb=settings.training_stream_above_mb,
         ),
     ).as_dict()
     readable_folders.add_to_job(settings, design, job)  # managed folders and the weights store, read-only

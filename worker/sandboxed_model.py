@@ -144,10 +144,37 @@ class SandboxedModel:
             message = got.message if got.killed_for == "start_failed" else child_error(self.workspace.out, got).message
             raise ServedModelFailed(f"The model could not be run with its training's code: {message}")
         try:
-            with open(got, "rb") as fh:
-                return np.load(fh, allow_pickle=False)
+            return read_output(got, len(next(iter(inputs.values()))))
         finally:
             got.unlink(missing_ok=True)
+
+
+def read_output(path: Path, n_rows: int) -> np.ndarray:
+    """The output the child wrote to PATH for a batch of N_ROWS rows, checked (checked_output)."""
+    try:
+        with open(path, "rb") as fh:
+            array = np.load(fh, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:  # the child's code may have written anything there
+        raise ServedModelFailed(f"The model's output for a batch could not be read: {exc}") from None
+    return checked_output(array, n_rows)
+
+
+def checked_output(array: Any, n_rows: int) -> np.ndarray:
+    """ARRAY as float64 if it is a model's output for a batch of N_ROWS rows: numeric, one row per input row, one
+    or more values a row; else ServedModelFailed, so that the job fails with a clear error and not in Arrow.
+
+    The child writes float64 itself, but the user's cells run in that child and may write anything instead."""
+    if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
+        kind = array.dtype if isinstance(array, np.ndarray) else type(array).__name__
+        raise ServedModelFailed(f"The model returned non-numeric output ({kind}) for a batch of {n_rows} rows.")
+    if array.ndim not in (1, 2) or (array.ndim == 2 and array.shape[1] == 0):
+        raise ServedModelFailed(
+            f"The model returned an output of shape {list(array.shape)} for a batch of {n_rows} rows: "
+            "one value or one row of values per input row was expected."
+        )
+    if array.shape[0] != n_rows:
+        raise ServedModelFailed(f"The model returned {array.shape[0]} rows for a batch of {n_rows}.")
+    return array.astype("float64", copy=False)
 
 
 @contextmanager

@@ -30,6 +30,7 @@ class TrainedModelOut(BaseModel):
     evaluation: dict[str, Any] | None
     target_scaling: dict[str, Any] | None = None  # regression: trained on (y - mean) / std; in_model: file undoes it
     preprocessing_report: dict[str, dict[str, Any]] = {}  # per input column: missing, unparseable, imputed
+    preprocessing_fitted_on: dict[str, Any] | None = None  # {rows, train_rows, streamed}; None before issue 17
     output_activation: str | None = None  # "sigmoid"/"softmax" when the model outputs logits (issue 22)
     environment: dict[str, str | None] = {}  # Python, TensorFlow, Keras, numpy, pandas, scikit-learn, fitstudio
     seeds: dict[str, Any] = {}  # split, tensorflow (training.seed, or the one drawn when it was null)

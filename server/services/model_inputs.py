@@ -65,8 +65,8 @@ def _categorical_values(
     if not categorical:
         return {}
     design = contracts.Design({**doc, "features": categorical}, task.target, task.prediction_type)
-    frame = data.load_training_rows(str(datasets.parquet_path(settings, task.analysis.dataset)), design)
-    train, _ = data.split(frame, doc["split"]["train_ratio"], doc["split"]["seed"])
+    # The rows the training fits on, read by position: the target column and a bounded sample, never the dataset.
+    train = data.fit_rows(str(datasets.parquet_path(settings, task.analysis.dataset)), list(categorical), design)
     values: dict[str, list[Any]] = {}
     for col, spec in categorical.items():
         values[col] = preprocessing.top_values(train[col], int(spec.get("max_values") or preprocessing.MAX_DUMMIES))

@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.data import open_parquet  # noqa: F401 - the services read stored files through table_store
 from server.errors import ApiError, invalid
 from server.services import csv_source, csv_widen, tables
 from server.services.csv_source import CsvSource
@@ -29,13 +30,6 @@ class Stored:
     n_rows: int
     sample: pa.Table
     source: CsvSource | None = None
-
-
-def open_parquet(path: Path) -> pq.ParquetFile:
-    """A stored Parquet file to read in batches, row group by row group. pyarrow's default pre-buffering keeps every
-    row group it has read in memory until the file is closed: 250 MiB more for a 3 M-row scoring than for a
-    300 k-row one, where reading without it stays at one row group (bench/jobs_up.py, docs/benchmarks.md)."""
-    return pq.ParquetFile(path, pre_buffer=False)
 
 
 def write(schema: pa.Schema, batches: Iterable[pa.RecordBatch], dest: Path) -> Stored:

@@ -78,6 +78,8 @@ def as_dict(settings: Settings, model: TrainedModel) -> dict[str, Any]:
         "evaluation": evaluation_of(settings, model),
         "target_scaling": target_scaling.of(model.preprocessing),
         "preprocessing_report": preprocessing_report(model),
+        # the rows the preprocessing was fitted on: every train row, or a streamed training's bounded sample (issue 17)
+        "preprocessing_fitted_on": (model.preprocessing or {}).get("fitted_on"),
         # a model trained on logits: the activation its predictions get (issue 22)
         "output_activation": ((model.preprocessing or {}).get("target") or {}).get("output_activation"),
         **model_provenance.of(model),  # library versions and seeds (issue 20)

@@ -68,9 +68,10 @@ if os.fork() == 0:
     while time.process_time() - t < 1.0:
         pass
     os.write(w, b"x")
-    time.sleep(0.3)
+    time.sleep(3)
     os._exit(0)
 os.read(r, 1)
+time.sleep(1.5)  # both alive for three sampling intervals after the burn: a loaded host delays the sampler
 os._exit(0)
 """
 
@@ -78,5 +79,5 @@ os._exit(0)
 def test_unreaped_cpu_of_our_tree_is_ours() -> None:
     with Interference() as block:
         subprocess.run([sys.executable, "-c", UNREAPED], check=True, timeout=60)
-    assert block.ours_s >= 0.5  # the grandchild's second, less at most one sampling interval (0.5 s)
+    assert block.ours_s >= 0.9  # the grandchild's second (its parent's start-up adds a little)
     assert block.foreign_s >= 0 and 0 <= block.share <= 1

@@ -1,8 +1,10 @@
 """Smoke test of the benchmark scripts (bench/): each runs with --quick, exits 0 and writes its results file.
 
-Benchmarks never fail on a timing; this only checks that they run. The suite runs the ingest benchmark's quick
-mode (a real API server, seconds); the others start workers and TensorFlow children (minutes together), so
-`bench/run_all.py --quick` is their smoke run, by hand (bench/README.md).
+Benchmarks never fail on a timing; this only checks that they run and what their results hold. The ingest and
+reconciler quick modes (seconds) run in every suite. The others (marker `bench`) are the benchmark tools' own smoke
+checks, not product tests: each starts a stack, workers and TensorFlow children (about two minutes each on two
+cores), so CI (`scripts/test.sh`) leaves them out; `scripts/test.sh --bench` runs them, and `bench/run_all.py
+--quick` runs the scripts themselves (bench/README.md).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SLOW = pytest.mark.slow  # start workers and TensorFlow children: minutes, so in CI and not in the fast tier
+SLOW = pytest.mark.slow  # they train real models
+BENCH = pytest.mark.bench  # start workers and TensorFlow children: minutes; only `scripts/test.sh --bench` runs them
 
 
 def run_quick(name: str, tmp_path: Path, *extra: str, result: str | None = None) -> dict:
@@ -53,6 +56,7 @@ def test_reconciler_quick(tmp_path: Path) -> None:
 
 
 @SLOW
+@BENCH
 def test_throughput_quick(tmp_path: Path) -> None:
     figures = run_quick("throughput", tmp_path, "--feeds", "")["figures"]
     for name in ("mlp", "cnn"):
@@ -68,6 +72,7 @@ def test_throughput_quick(tmp_path: Path) -> None:
 
 
 @SLOW
+@BENCH
 def test_metric_overhead_quick(tmp_path: Path) -> None:
     figures = run_quick("metric_overhead", tmp_path)["figures"]
     for ptype in ("binary", "multiclass"):
@@ -79,6 +84,7 @@ def test_metric_overhead_quick(tmp_path: Path) -> None:
 
 
 @SLOW
+@BENCH
 def test_image_feed_quick(tmp_path: Path) -> None:
     figures = run_quick("image_feed", tmp_path)["figures"]
     feeds = figures["300"]
@@ -90,6 +96,24 @@ def test_image_feed_quick(tmp_path: Path) -> None:
 
 
 @SLOW
+@BENCH
+def test_gpu_feed_quick(tmp_path: Path) -> None:
+    figures = run_quick("gpu_feed", tmp_path)["figures"]
+    assert figures["device"] == ("/GPU:0" if figures["gpus"] else "/CPU:0")
+    for name, batches in (("mlp", 100), ("cnn", 10)):  # 80 % of 4,000 rows and of 400 images, in batches of 32
+        f = figures[name]
+        assert f["train_rows"] == batches * 32 and set(f["streamed_vs_memory"]) == {"fit", "pipeline"}
+        assert all(ratio > 0 for ratio in f["streamed_vs_memory"].values())
+        for feed in ("memory", "streamed"):
+            assert f[feed]["fit_samples_per_s"] > 0 and f[feed]["pipeline_samples_per_s"] > 0
+            assert f[feed]["pipeline_batches_per_s"] * 32 == pytest.approx(f[feed]["pipeline_samples_per_s"])
+            assert f[feed]["placed_on"].endswith(figures["device"].replace("/", "device:"))
+            if figures["nvidia_smi"] is None:  # no nvidia-smi: no utilisation, not a zero
+                assert f[feed]["gpu_util_mean_pct"] is None and f[feed]["gpu_samples"] == [None]
+
+
+@SLOW
+@BENCH
 def test_nice_sweep_quick(tmp_path: Path) -> None:
     figures = run_quick("nice_sweep", tmp_path, "--cap-s", "20", "--baseline", "1")["figures"]
     assert figures["nices"] == [0, 19]
@@ -102,6 +126,7 @@ def test_nice_sweep_quick(tmp_path: Path) -> None:
 
 
 @SLOW
+@BENCH
 def test_start_latency_quick(tmp_path: Path) -> None:
     figures = run_quick("start_latency", tmp_path)["figures"]
     assert figures["training_nice"] == 5 and "no teardown" in figures["tf_import_how"]
@@ -110,6 +135,7 @@ def test_start_latency_quick(tmp_path: Path) -> None:
 
 
 @SLOW
+@BENCH
 def test_where_time_goes_quick(tmp_path: Path) -> None:
     figures = run_quick("where_time_goes", tmp_path, "--cases", "mlp")["figures"]
     counted = figures["mlp"]["tracing_by_tensorflow"]
@@ -118,6 +144,7 @@ def test_where_time_goes_quick(tmp_path: Path) -> None:
 
 
 @SLOW
+@BENCH
 def test_api_load_mixed_quick(tmp_path: Path) -> None:
     extra = ("--mixed", "--views", "60", "--upload-rows", "20000")
     figures = run_quick("api_load", tmp_path, *extra, result="api_load_mixed")["figures"]
@@ -131,6 +158,7 @@ def test_api_load_mixed_quick(tmp_path: Path) -> None:
 
 
 @SLOW
+@BENCH
 def test_jobs_up_quick(tmp_path: Path) -> None:
     figures = run_quick("jobs_up", tmp_path)["figures"]
     assert figures["rows"] == 20_000 and figures["readyz_s"] > 0
@@ -143,3 +171,25 @@ def test_jobs_up_quick(tmp_path: Path) -> None:
     assert figures["browser"]["score_0"]["result"].startswith("dataset ")
     assert figures["browser"]["score_1"]["result"].startswith("dataset ")
     assert figures["browser"]["evaluate"]["result"].startswith("evaluation ")
+
+
+@SLOW
+@BENCH
+def test_streamed_up_quick(tmp_path: Path) -> None:
+    figures = run_quick("streamed_up", tmp_path)["figures"]
+    assert figures["sizes"] == [20_000, 60_000] and figures["images"] == [300] and figures["readyz_s"] > 0
+    for rows in figures["sizes"]:
+        ours, plain = figures[str(rows)]["fitstudio"], figures[str(rows)]["plain"]
+        assert ours["streamed"] and len(ours["epoch_s"]) == len(plain["epoch_s"]) == figures["epochs"]
+        assert ours["child_rss_peak_mib"] >= ours["child_owned_peak_mib"] > 0 and ours["test_auc"] > 0.5
+    images = figures["images_300"]
+    assert (images["first"]["cache"], images["second"]["cache"]) == ("built", "reused") and images["first"]["streamed"]
+    assert images["second"]["child_owned_peak_mib"] > 0
+
+
+@SLOW
+def test_text_vocab_quick(tmp_path: Path) -> None:
+    figures = run_quick("text_vocab", tmp_path)["figures"]
+    for rows in figures["sizes"]:
+        f = figures[str(rows)]
+        assert f["rows"] == rows and f["fit_s"] > 0 and 2 < f["vocabulary"] <= 20_000 and f["ids_shape"][1] == 128

@@ -20,6 +20,15 @@ from worker.runtime import control
 BATCH_EVENT_EVERY_S = 0.25
 WATCH_EVERY_S = 0.05  # how soon an interrupt stops the training (at the end of the batch under way then)
 PREDICT_BATCH = 1024
+# A forward pass's inputs as float32 stay under this: 1,024 rows of 64×64×3 images, 256 of 128×128×3. At 1,024
+# rows of 128×128×3 the default CNN's activations took the child to 3.5 GB (bench/streamed_up.py --images).
+PREDICT_BYTES = 48 << 20
+
+
+def predict_rows(inputs: dict[str, Any]) -> int:
+    """Rows per forward pass over INPUTS: PREDICT_BATCH, fewer for wide rows (large images)."""
+    row = sum(int(np.prod(v.shape[1:])) * 4 for v in inputs.values())
+    return max(1, min(PREDICT_BATCH, PREDICT_BYTES // max(1, row)))
 
 
 @dataclass
@@ -42,17 +51,17 @@ class EvalSet:
 
     def predict(self, model: keras.Model) -> np.ndarray:
         """The model's output on the whole set, in one pass of compiled forward calls (cheaper than predict())."""
-        n = len(self.y_true)
+        n, rows = len(self.y_true), predict_rows(self.inputs)
         try:
             call = forward(model)
             parts = []
-            for start in range(0, n, PREDICT_BATCH):
-                batch = {k: as_model_input(v[start : start + PREDICT_BATCH]) for k, v in self.inputs.items()}
+            for start in range(0, n, rows):
+                batch = {k: as_model_input(v[start : start + rows]) for k, v in self.inputs.items()}
                 parts.append(np.asarray(call(inputs_for(model, batch))))
             return np.concatenate(parts) if parts else np.zeros((0, 1))
         except (TypeError, ValueError):  # a model that only works through predict() (odd inputs)
             single = takes_array(model, self.inputs)
-            sequence = ArraySequence(self.inputs, None, PREDICT_BATCH, single_input=single)
+            sequence = ArraySequence(self.inputs, None, rows, single_input=single)
             return np.asarray(model.predict(sequence, verbose=0))
 
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from core import cells as contract
 from core.contracts import Design, ErrorInfo
+from core.row_views import is_view
 from core.sequences import ArraySequence
 from worker.runtime import cells
 from worker.runtime.callbacks import BaseCallback
@@ -45,24 +46,65 @@ class FitData:
 
 
 def fast_training_data(
-    x: dict[str, np.ndarray], y: np.ndarray, training: dict[str, Any], seed: int, single_input: bool = False
+    x: dict[str, Any], y: np.ndarray, training: dict[str, Any], seed: int, single_input: bool = False
 ) -> dict[str, Any]:
-    """model.fit arguments for standard mode: the arrays themselves (as a hand-written fit would), or for uint8
-    images a tf.data pipeline that scales each batch, so the images are never held in memory as float32.
+    """model.fit arguments for standard mode: the arrays themselves (as a hand-written fit would); for uint8 images
+    a tf.data pipeline that scales each batch, so the images are never held in memory as float32; for streamed
+    inputs (RowViews) a tf.data pipeline that reads each batch from their files.
     SINGLE_INPUT: the model takes one input, given as the bare array (sequences.takes_array)."""
-    if not any(v.dtype == np.uint8 for v in x.values()):
+    if not any(is_view(v) or v.dtype == np.uint8 for v in x.values()):
         inputs: Any = next(iter(x.values())) if single_input else x
         return {"x": inputs, "y": y, "batch_size": training["batch_size"], "shuffle": training["shuffle"]}
     repeat = bool(training["steps_per_epoch"])
-    return {
-        "x": gathered_batches(
-            x, y, training["batch_size"], training["shuffle"], seed, repeat=repeat, single_input=single_input
-        )
-    }
+    return {"x": gathered_batches(x, y, training["batch_size"], training["shuffle"], seed, repeat, single_input)}
+
+
+def _scaled(batch: dict[str, Any], single_input: bool) -> Any:
+    """A batch's inputs as the model takes them: uint8 images scaled to [0, 1] float32, the one input bare."""
+    import tensorflow as tf
+
+    scaled = {k: tf.cast(v, tf.float32) / 255.0 if v.dtype == tf.uint8 else v for k, v in batch.items()}
+    return next(iter(scaled.values())) if single_input else scaled
+
+
+def _without_rewrites(ds: Any) -> Any:
+    """DS without tf.data's default graph rewrites: they serialize the pipeline, the captured images included,
+    when its first iterator is made (up to 0.2 s of CPU at 20k 64x64 images, once per fit), for rewrites these
+    pipelines do not need (they are parallel and prefetched already). Keras's own array feed turns them off too."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.experimental_optimization.apply_default_optimizations = False
+    return ds.with_options(options)
+
+
+def _row_numbers(n: int, per_read: int, shuffle: bool, seed: int, repeat: bool) -> Any:
+    """A tf.data source of row numbers 0..N-1, PER_READ at a time, in a new seeded order every epoch when SHUFFLE
+    (REPEAT: endless, for fits with steps_per_epoch). A generator's permutation holds 4 bytes a row, where
+    tf.data's shuffle of the row numbers keeps one tensor per row (gigabytes at 20 M rows) and cost 5 s of an
+    800k-row epoch's feed."""
+    import tensorflow as tf
+
+    rng, wide = np.random.default_rng(seed), n >= 2**31
+
+    def numbers() -> Any:
+        order = np.arange(n, dtype=np.int64 if wide else np.int32)
+        if shuffle:
+            rng.shuffle(order)  # in place
+        for start in range(0, n, per_read):
+            yield order[start : start + per_read]
+
+    signature = tf.TensorSpec((None,), tf.int64 if wide else tf.int32)
+    ds = tf.data.Dataset.from_generator(numbers, output_signature=signature)
+    return ds.repeat() if repeat else ds
+
+
+READ_BYTES = 8 << 20  # a streamed read gathers about this much at once, in whole batches (at most READ_BATCHES)
+READ_BATCHES = 64
 
 
 def gathered_batches(
-    x: dict[str, np.ndarray],
+    x: dict[str, Any],
     y: np.ndarray,
     batch_size: int,
     shuffle: bool,
@@ -71,29 +113,44 @@ def gathered_batches(
     single_input: bool = False,
 ) -> Any:
     """A tf.data pipeline of (inputs, targets) batches gathered by row number, uint8 inputs scaled to [0, 1]
-    (REPEAT: endless, for fits with steps_per_epoch; SINGLE_INPUT: the one input's batch, not a dict)."""
+    (SINGLE_INPUT: the one input's batch, not a dict), from arrays held in memory or from streamed inputs
+    (RowViews), which are read from their memory-mapped files: the training holds a few batches, not the split
+    (data.md, "Datasets larger than memory").
+
+    A streamed read gathers several batches (about READ_BYTES) in one call into Python, in file order, and
+    `rebatch` cuts them back to BATCH_SIZE rows in the shuffled order: over 800k rows × 30 floats the feed alone
+    took 5.2 s an epoch reading one batch per call behind tf.data's shuffle, 0.6 s this way."""
     import tensorflow as tf
 
-    # Shuffle row numbers and gather each batch: shuffling the rows themselves would copy every image through
-    # a shuffle buffer as large as the dataset, once per epoch.
-    xs, ys = {k: tf.constant(v) for k, v in x.items()}, tf.constant(y)
+    names = list(x)
+    if not any(is_view(v) for v in x.values()):
+        xs, ys = [tf.constant(x[k]) for k in names], tf.constant(y)
 
-    def gather(rows: Any) -> tuple[Any, Any]:
-        batch = {k: tf.gather(v, rows) for k, v in xs.items()}
-        scaled = {k: tf.cast(v, tf.float32) / 255.0 if v.dtype == tf.uint8 else v for k, v in batch.items()}
-        return (next(iter(scaled.values())) if single_input else scaled), tf.gather(ys, rows)
+        def gather(rows: Any) -> list[Any]:
+            return [tf.gather(v, rows) for v in xs] + [tf.gather(ys, rows)]
 
-    ds = tf.data.Dataset.range(len(y))
-    if shuffle:
-        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
-    ds = (ds.repeat() if repeat else ds).prefetch(tf.data.AUTOTUNE)
-    # tf.data's default graph rewrites serialize the pipeline, the captured images included, when its first
-    # iterator is made: up to 0.2 s of CPU at 20k 64x64 images, once per fit, for rewrites this pipeline does not
-    # need (it is parallel and prefetched already). Keras's own array feed turns them off for the same reason.
-    options = tf.data.Options()
-    options.experimental_optimization.apply_default_optimizations = False
-    return ds.with_options(options)
+        per_read = batch_size
+    else:
+        types = [tf.as_dtype(x[k].dtype) for k in names] + [tf.as_dtype(y.dtype)]
+        row_bytes = sum(int(np.prod(x[k].shape[1:])) * x[k].dtype.itemsize for k in names) + y[:1].nbytes
+        per_read = batch_size * max(1, min(READ_BATCHES, READ_BYTES // max(1, row_bytes * batch_size)))
+
+        def read(rows: np.ndarray) -> list[np.ndarray]:
+            return [x[k][rows] for k in names] + [y[rows]]  # RowView reads in file order and keeps the rows' order
+
+        def gather(rows: Any) -> list[Any]:
+            parts = tf.numpy_function(read, [rows], types, stateful=False)
+            for part, shape in zip(parts, [x[k].shape for k in names] + [y.shape], strict=True):
+                part.set_shape((None, *shape[1:]))
+            return parts
+
+    def split(*parts: Any) -> tuple[Any, Any]:
+        return _scaled(dict(zip(names, parts[:-1], strict=True)), single_input), parts[-1]
+
+    ds = _row_numbers(len(y), per_read, shuffle, seed, repeat).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
+    if per_read > batch_size:
+        ds = ds.rebatch(batch_size)
+    return _without_rewrites(ds.map(split).prefetch(tf.data.AUTOTUNE))
 
 
 def early_stopping(keras: Any, base: BaseCallback, patience: int, resumed_after: int | None) -> Any:

@@ -1,7 +1,8 @@
 """One training, inside the child: data → preprocessing → the user's cells → fit → best epoch → model file.
 
-`train` runs the named steps: prepare (data and preprocessing), score (the metric), build (the user's model),
-fit (standard or advanced, worker/runtime/fit.py) and finish (the best epoch kept, the model saved).
+`train` runs the named steps: prepare (data and preprocessing, worker/runtime/prepare.py), score (the metric),
+build (the user's model), fit (standard or advanced, worker/runtime/fit.py) and finish (the best epoch kept, the
+model saved).
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from core import cells as contract
-from core import data, evaluation, preprocessing, target_scaling
+from core import evaluation, preprocessing, target_scaling
 from core.catalog import CUSTOM_SCORE, as_test_metric, greater_is_better
 from core.contracts import Design, DryRunResult, Job, Result
 from core.metrics import OUTPUT_ACTIVATION
@@ -29,27 +29,13 @@ from worker.runtime.errors import Drained, TrainingError, say
 from worker.runtime.fit import FitData, fit_advanced, fit_standard, takes_initial_epoch, user_sequences
 from worker.runtime.model_check import check_output, output_activation
 from worker.runtime.one_batch import train_one_batch
+from worker.runtime.prepare import Prepared, prepare
 from worker.runtime.real_units import in_real_units
 from worker.runtime.resume import Checkpoints
 
 TRAIN_SAMPLE_ROWS = 2000
-DRY_RUN_ROWS = 256
 
 Send = Callable[[dict[str, Any]], None]
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """The job's data split and preprocessed: what the model is built for and trained on."""
-
-    train_df: pd.DataFrame
-    val_df: pd.DataFrame
-    prep: dict[str, Any]  # the fitted preprocessing, its target part included
-    train_x: dict[str, np.ndarray]
-    val_x: dict[str, np.ndarray]
-    shapes: dict[str, tuple[int, ...]]
-    classes: list[Any] | None
-    n_classes: int
 
 
 @dataclass(frozen=True)
@@ -73,37 +59,6 @@ def _strategy(n_gpus: int) -> Any:
 
         return tf.distribute.MirroredStrategy().scope()
     return contextlib.nullcontext()
-
-
-def prepare(job: Job, started: float) -> Prepared:
-    """Load the dataset (a sample of it for a dry run), split it, fit the preprocessing and transform both parts."""
-    design = job.design
-    phases.enter("loading_data")
-    frame = data.load_training_rows(job.dataset.parquet, design)
-    if job.dry_run and len(frame) > DRY_RUN_ROWS:
-        frame = frame.sample(n=DRY_RUN_ROWS, random_state=design.seed).reset_index(drop=True)
-    phases.note(f"{len(frame):,} rows")
-    phases.enter("preprocessing")
-    train_df, val_df = data.split(frame, design.settings["split"]["train_ratio"], design.seed)
-    say(f"{len(frame)} rows: {len(train_df)} for training, {len(val_df)} for validation")
-    prep = preprocessing.fit(train_df, design.as_dict())
-    prep["target"] = preprocessing.fit_target(frame[design.target], design.prediction_type)
-    if design.prediction_type == "regression":  # trained on the standardised target, undone at prediction
-        train_target = pd.to_numeric(train_df[design.target], errors="coerce")
-        prep["target"][target_scaling.KEY] = target_scaling.fit(train_target)
-    classes = prep["target"].get("classes")
-    n_classes = len(classes) if classes is not None else 1
-    if classes is not None and n_classes < 2:
-        raise TrainingError(f"The target {design.target!r} has a single class; there is nothing to learn.")
-    prep["report"] = preprocessing.report(frame, prep)  # no value changed without a count saying so
-    for line in preprocessing.report_lines(prep["report"], prep):
-        say(line)
-    files_root = job.dataset.files_root
-    train_x = preprocessing.transform(train_df, prep, files_root)
-    val_x = preprocessing.transform(val_df, prep, files_root)
-    shapes = {k: tuple(v) for k, v in prep["input_shapes"].items()}
-    say(f"inputs: {shapes}; preprocessing took {time.time() - started:.1f}s")
-    return Prepared(train_df, val_df, prep, train_x, val_x, shapes, classes, n_classes)
 
 
 def score(job: Job) -> Scoring:

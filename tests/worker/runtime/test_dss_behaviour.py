@@ -229,3 +229,16 @@ def test_keras2_code_that_keras3_still_runs_needs_no_change() -> None:
     cells.install_aliases()
     module = cells.load_cell("architecture", KERAS2_STILL_RUNS)
     assert module.ImageDataGenerator is not None
+
+
+def test_the_vocabulary_fitted_in_chunks_is_the_whole_columns(monkeypatch: pytest.MonkeyPatch) -> None:
+    from keras.layers import TextVectorization
+
+    rng = np.random.default_rng(0)
+    words = np.array([f"w{i}" for i in range(300)])
+    texts = pd.Series([" ".join(words[np.minimum(rng.zipf(1.4, size=12), 300) - 1]) for _ in range(500)])
+    whole = TextVectorization(max_tokens=80, output_mode="int", output_sequence_length=4)
+    whole.adapt(texts.to_numpy())  # every text at once: what the fit did before it went a chunk at a time
+    monkeypatch.setattr(preprocessing, "TEXT_CHUNK_ROWS", 37)
+    spec = preprocessing._fit_text(texts, {"max_tokens": 80, "sequence_length": 4})
+    assert spec["vocabulary"] == [str(t) for t in whole.get_vocabulary()] and len(spec["vocabulary"]) == 80

@@ -1,0 +1,120 @@
+"""A large dataset's model inputs, preprocessed a batch at a time into memory-mapped files (data.md, "Datasets
+larger than memory").
+
+One pass over the stored Parquet, a batch of rows at a time, writes each model input of every usable row into its
+own `.npy` file in the child's scratch folder; images already in the dataset's preprocessed cache are not copied,
+only their cache rows noted. The inputs are then `RowView`s over those files, which the training reads a batch at
+a time: the child holds one batch of the file, never the dataset.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import pandas as pd
+
+from core import data, image_cache, preprocessing
+from core.contracts import Design
+from core.row_views import RowView
+from worker.runtime.errors import TrainingError, say
+
+PROGRESS_EVERY_ROWS = 1_000_000  # a progress line in the session log this often
+
+
+def estimate_bytes(parquet: str, design: Design) -> int:
+    """About what the in-memory path would hold: the used columns as stored, uncompressed (the Parquet file's own
+    figures), plus the decoded pixels of each image column that no preprocessed cache holds."""
+    meta = data.open_parquet(parquet).metadata
+    used = {*data.input_columns(design), design.target}
+    total = 0
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        for c in range(group.num_columns):
+            column = group.column(c)
+            if column.path_in_schema in used:
+                total += column.total_uncompressed_size
+    settings = design.settings
+    for spec in settings["features"].values():
+        if spec["role"] == "input" and spec["type"] == "image":
+            sizes = preprocessing.feature_sizes(spec, settings["image"], preprocessing.IMAGE_KEYS)
+            total += meta.num_rows * sizes["height"] * sizes["width"] * sizes["channels"]
+    return total
+
+
+class _NpyWriter:
+    """One model input's `.npy` file, written a batch of rows at a time (plain writes: a full disk is an error
+    with a message, where writing through a memory map would kill the child with SIGBUS)."""
+
+    def __init__(self, path: Path, n_rows: int, first: np.ndarray):
+        self.path, self.n_rows, self.dtype, self.written = path, n_rows, first.dtype, 0
+        self.file: BinaryIO = open(path, "wb")  # noqa: SIM115 - closed in finish()
+        header = {
+            "descr": np.lib.format.dtype_to_descr(first.dtype),
+            "fortran_order": False,
+            "shape": (n_rows, *first.shape[1:]),
+        }
+        np.lib.format.write_array_header_1_0(self.file, header)
+
+    def write(self, rows: np.ndarray) -> None:
+        """Append ROWS."""
+        self.file.write(np.ascontiguousarray(rows, dtype=self.dtype).tobytes())
+        self.written += len(rows)
+
+    def finish(self) -> np.ndarray:
+        """Close the file and map it read-only."""
+        self.file.close()
+        assert self.written == self.n_rows, (self.path, self.written, self.n_rows)
+        return np.load(self.path, mmap_mode="r")
+
+
+def _open_caches(prep: dict[str, Any], files_root: str | None) -> dict[str, image_cache.Cache]:
+    """The image columns the dataset's preprocessed cache holds at the fitted size."""
+    caches = {}
+    for col, spec in prep["image"].items():
+        cached = image_cache.open_cache(files_root, col, spec)
+        if cached is not None:
+            caches[col] = cached
+    return caches
+
+
+def build(
+    parquet: str, design: Design, positions: np.ndarray, prep: dict[str, Any], files_root: str | None
+) -> tuple[dict[str, RowView], dict[str, dict[str, Any]]]:
+    """(each model input of the rows at POSITIONS as a RowView in POSITIONS' order, the preprocessing report
+    counted over those rows), in one pass over the file a batch at a time."""
+    caches = _open_caches(prep, files_root)
+    stored = {**prep, "image": {c: s for c, s in prep["image"].items() if c not in caches}}
+    folder = Path(tempfile.mkdtemp(prefix="inputs-"))
+    writers: dict[str, _NpyWriter] = {}
+    cache_rows: dict[str, list[np.ndarray]] = {col: [] for col in caches}
+    report: dict[str, dict[str, Any]] = {}
+    n, done, next_note = len(positions), 0, PROGRESS_EVERY_ROWS
+    try:
+        for chunk in data.chunks_at(parquet, data.input_columns(design), positions):
+            preprocessing.add_reports(report, preprocessing.report(chunk, prep))
+            for name, rows in preprocessing.transform(chunk, stored, files_root).items():
+                if name not in writers:
+                    writers[name] = _NpyWriter(folder / f"{len(writers)}.npy", n, rows)
+                writers[name].write(rows)
+            for col, cached in caches.items():
+                cache_rows[col].append(preprocessing.cache_rows(cached, chunk[col].rename(col)))
+            done += len(chunk)
+            if done >= next_note or done == n:
+                say(f"preprocessed {done:,} of {n:,} rows")
+                next_note += PROGRESS_EVERY_ROWS
+        inputs = {name: RowView(w.finish(), np.arange(n, dtype=positions.dtype)) for name, w in writers.items()}
+    except OSError as exc:
+        message = f"the preprocessed inputs could not be written to the training's scratch disk: {exc}"
+        raise TrainingError(message) from exc
+    for col, cached in caches.items():
+        print(f"[fitstudio] images of {col!r}: {n:,} read from the preprocessed cache, a batch at a time", flush=True)
+        inputs[f"{col}_preprocessed"] = RowView(cached.array, np.concatenate(cache_rows[col]))
+    return {name: inputs[name] for name in prep["input_shapes"]}, report
+
+
+def target_frame(target: pd.Series, rows: np.ndarray) -> pd.DataFrame:
+    """The split's rows ROWS as the rest of the training wants them: a frame holding only the target column."""
+    return target.iloc[rows].reset_index(drop=True).to_frame()
