@@ -9,6 +9,7 @@ a time: the child holds one batch of the file, never the dataset.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -22,6 +23,32 @@ from core.row_views import RowView
 from worker.runtime.errors import TrainingError, say
 
 PROGRESS_EVERY_ROWS = 1_000_000  # a progress line in the session log this often
+# The scratch disk keeps this much free once the inputs are written: it is often the disk of the data root and of
+# an embedded database, which a training must not fill.
+SCRATCH_RESERVE_BYTES = 512 << 20
+ITEM_BYTES = {"image": 1}  # uint8 pixels; every other model input is 4-byte floats or ids
+
+
+def store_bytes(prep: dict[str, Any], n_rows: int, cached: set[str]) -> int:
+    """What the inputs' files take for N_ROWS rows (image columns in CACHED are mapped from the cache, not copied)."""
+    per_row = 0
+    for name, shape in prep["input_shapes"].items():
+        column = name.removesuffix("_preprocessed")
+        if column in cached:
+            continue
+        per_row += int(np.prod(shape)) * ITEM_BYTES.get("image" if column in prep["image"] else "", 4)
+    return n_rows * per_row
+
+
+def _check_room(folder: Path, need: int) -> None:
+    """A TrainingError, before anything is written, if the inputs would not leave the reserve free on FOLDER's disk."""
+    free = shutil.disk_usage(folder).free
+    if free - need < SCRATCH_RESERVE_BYTES:
+        raise TrainingError(
+            f"the preprocessed inputs need {need / 2**20:,.0f} MB on the worker's scratch disk, which has "
+            f"{free / 2**20:,.0f} MB free (and keeps {SCRATCH_RESERVE_BYTES >> 20} MB free): free some space, or "
+            "train on fewer rows or smaller images"
+        )
 
 
 def estimate_bytes(parquet: str, design: Design) -> int:
@@ -88,6 +115,7 @@ def build(
     caches = _open_caches(prep, files_root)
     stored = {**prep, "image": {c: s for c, s in prep["image"].items() if c not in caches}}
     folder = Path(tempfile.mkdtemp(prefix="inputs-"))
+    _check_room(folder, store_bytes(prep, len(positions), set(caches)))
     writers: dict[str, _NpyWriter] = {}
     cache_rows: dict[str, list[np.ndarray]] = {col: [] for col in caches}
     report: dict[str, dict[str, Any]] = {}

@@ -183,3 +183,24 @@ def test_the_metrics_forward_pass_is_bounded_in_bytes_not_rows() -> None:
     assert predict_rows(shaped(30)) == 1024 and predict_rows(shaped(64, 64, 3)) == 1024
     assert predict_rows(shaped(128, 128, 3)) == 256  # 1,024 such images took the child to 3.5 GB
     assert predict_rows(shaped(4096, 4096, 3)) == 1
+
+
+def test_a_scratch_disk_without_room_fails_before_anything_is_written(
+    parquet: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from worker.runtime import streamed_inputs
+    from worker.runtime.errors import TrainingError
+
+    streamed = prepare(_job(parquet, 0), time.time())
+    written = sum(view.base.nbytes for view in streamed.train_x.values())  # the .npy files' data, headers aside
+    assert streamed_inputs.store_bytes(streamed.prep, len(streamed.train_df) + len(streamed.val_df), set()) == written
+    before = set(parquet.parent.iterdir())
+    real = shutil.disk_usage(parquet.parent)
+    room = written + streamed_inputs.SCRATCH_RESERVE_BYTES - 1  # one byte short of the inputs and the reserve
+    monkeypatch.setattr(streamed_inputs.shutil, "disk_usage", lambda _path: real._replace(free=room))
+    with pytest.raises(TrainingError, match=r"need 0 MB on the worker's scratch disk, which has 512 MB free"):
+        prepare(_job(parquet, 0), time.time())
+    new = set(parquet.parent.iterdir()) - before
+    assert all(not any(folder.iterdir()) for folder in new)  # the new inputs folder holds nothing
