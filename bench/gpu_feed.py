@@ -1,19 +1,21 @@
 """Streamed vs in-memory inputs feeding a model, on the GPU when there is one, on the CPU otherwise (issue 17).
 
     .venv/bin/python bench/gpu_feed.py [--quick] [--rows 200000] [--images 10000] [--epochs 3] [--repeats 2]
-                                       [--batch 32] [--dir /some/disk]
+                                       [--batch 32] [--dir /some/disk] [--side 64] [--workloads mlp,cnn]
 
 Synthetic data: a table of ROWS x 30 float32 features with a binary target (a small MLP) and IMAGES uint8 64x64x3
-images in 10 classes (a small CNN). Each input is saved as a `.npy` file, mapped read-only and wrapped in a
-`core.row_views.RowView` of the train split's rows (`core.data.split_rows`, 80 %), as
+images in 10 classes (a small CNN; --side for another size). Each input is saved as a `.npy` file, mapped
+read-only and wrapped in a `core.row_views.RowView` of the train split's rows (`core.data.split_rows`, 80 %), as
 `worker/runtime/streamed_inputs.build` leaves a streamed training's inputs; the in-memory side holds the same rows
-as arrays. Both are fed as standard mode feeds them (`worker.runtime.fit.fast_training_data`): "memory" (float
-arrays straight to model.fit, uint8 images through gathered_batches) and "streamed" (gathered_batches over the
-RowViews). Per workload, interleaved over the repeats (the order alternating), each feed: model.fit of a fresh
-model, then its input pipeline alone (the same dataset iterated without a model; Keras's array adapter for float
-arrays). Every epoch is timed, the first apart (tracing, the files' first read). Reported: steady samples/s, the
-ratio streamed / memory, and where `nvidia-smi` exists the GPU's utilisation and memory sampled every 0.5 s during
-the fits' steady epochs (null without it). The files are written just before, so the page cache holds them.
+as arrays. Three feeds: "memory" and "streamed" as standard mode feeds them (`worker.runtime.fit.
+fast_training_data`: float arrays straight to model.fit, uint8 images through gathered_batches; gathered_batches
+over the RowViews), and "tf.data", the reference of issue 17: a pipeline written by hand over the same mapped file
+(`handwritten`). Per workload, interleaved over the repeats (the order alternating), each feed: model.fit of a
+fresh model, then its input pipeline alone (the same dataset iterated without a model; Keras's array adapter for
+float arrays). Every epoch is timed, the first apart (tracing, the files' first read). Reported: steady samples/s,
+the ratios streamed / memory and streamed / tf.data, and where `nvidia-smi` exists the GPU's utilisation and
+memory sampled every 0.5 s during the fits' steady epochs (null without it). The files are written just before,
+so the page cache holds them.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 from bench.common import base_args, median, show, write_result  # noqa: E402
 
 WORKLOADS = ("mlp", "cnn")
-FEEDS = ("memory", "streamed")
+FEEDS = ("memory", "streamed", "tf.data")
 FEATURES, IMAGE, CLASSES = 30, (64, 64, 3), 10
 SEED = 7
 
@@ -131,9 +133,36 @@ def new_model(workload: str) -> Any:
     return model
 
 
+def handwritten(data: dict[str, Any], batch: int) -> Any:
+    """The reference (issue 17): a tf.data pipeline as a person writes it over the same memory-mapped `.npy` file
+    (the streamed side's): the train rows' numbers shuffled each epoch, batched, each batch gathered from the mapped
+    file in sorted order by a parallel `numpy_function`, uint8 scaled to [0, 1] as fitstudio's feed does, prefetched."""
+    import numpy as np
+    import tensorflow as tf
+
+    view, y = data["streamed"], data["y"]
+    source, rows = view.base, view.rows
+
+    def take(picked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        picked = np.sort(picked)
+        return source[rows[picked]], y[picked]
+
+    def gather(picked: Any) -> tuple[Any, Any]:
+        x, t = tf.numpy_function(take, [picked], [tf.as_dtype(source.dtype), tf.float32], stateful=False)
+        x.set_shape((None, *source.shape[1:]))
+        t.set_shape((None, *y.shape[1:]))
+        return (tf.cast(x, tf.float32) / 255.0 if source.dtype == np.uint8 else x), t
+
+    ds = tf.data.Dataset.range(len(y)).shuffle(len(y), seed=SEED, reshuffle_each_iteration=True).batch(batch)
+    return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
 def fit_args(feed: str, data: dict[str, Any], batch: int) -> dict[str, Any]:
-    """model.fit's data arguments for FEED, as standard mode builds them."""
+    """model.fit's data arguments for FEED, as standard mode builds them (the reference's as it is written)."""
     from worker.runtime.fit import fast_training_data
+
+    if feed == "tf.data":
+        return {"x": handwritten(data, batch)}
 
     training = {"batch_size": batch, "shuffle": True, "steps_per_epoch": None}
     return fast_training_data({"input": data[feed]}, data["y"], training, SEED, single_input=True)
@@ -211,6 +240,7 @@ def device_used() -> tuple[str, list[str], str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global IMAGE  # noqa: PLW0603 - one run's image size, read by synthetic() and new_model()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     base_args(parser)
     parser.add_argument("--rows", type=int, default=200_000, help="table rows (80 %% trained on)")
@@ -219,7 +249,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--dir", help="where the .npy files go (default: a temporary folder)")
+    parser.add_argument("--side", type=int, default=IMAGE[0], help="the images' height and width")
+    parser.add_argument("--workloads", default=",".join(WORKLOADS), help="which of mlp,cnn to run")
     args = parser.parse_args(argv)
+    IMAGE = (args.side, args.side, IMAGE[2])
     load = [round(x, 2) for x in os.getloadavg()]
     if args.quick:
         args.rows, args.images, args.epochs, args.repeats = 4_000, 400, 2, 1
@@ -229,17 +262,17 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="fitstudio-bench-gpu-feed-", dir=args.dir))
     figures: dict[str, Any] = {"device": device, "gpus": gpus, "gpu_name": gpu_name or None}
     figures.update(nvidia_smi=shutil.which("nvidia-smi"), tensorflow=tf.__version__, batch_size=args.batch)
-    figures.update(epochs=args.epochs, repeats=args.repeats)
+    figures.update(epochs=args.epochs, repeats=args.repeats, image=IMAGE)
     print(f"device: {device} {gpu_name}".rstrip() + f"; GPUs TensorFlow sees: {gpus or 'none'}")
     try:
-        for workload in WORKLOADS:  # no tf.device scope: TensorFlow's own placement, as in a training child
+        for workload in args.workloads.split(","):  # no tf.device scope: TensorFlow's placement, as in a child
             figures[workload] = measure(workload, args.rows if workload == "mlp" else args.images, folder, args)
     finally:
         if args.keep:
             print(f"kept {folder}")
         else:
             shutil.rmtree(folder, ignore_errors=True)
-    write_result("gpu_feed", args.quick, figures, load)
+    write_result("gpu_feed" if args.side == 64 else f"gpu_feed-{args.side}", args.quick, figures, load)
     return 0
 
 
@@ -248,7 +281,7 @@ def measure(workload: str, n: int, folder: Path, args: argparse.Namespace) -> di
     data = synthetic(workload, n, folder)
     runs: dict[str, tuple[list[Any], list[Any]]] = {feed: ([], []) for feed in FEEDS}
     for r in range(args.repeats):
-        for feed in FEEDS if r % 2 == 0 else FEEDS[::-1]:  # neither feed always goes first
+        for feed in FEEDS if r % 2 == 0 else FEEDS[::-1]:  # no feed always goes first
             runs[feed][0].append(timed_fit(workload, feed, data, args.batch, args.epochs))
             runs[feed][1].append(timed_pipeline(feed, data, args.batch, args.epochs))
     n_train = len(data["y"])
@@ -259,6 +292,10 @@ def measure(workload: str, n: int, folder: Path, args: argparse.Namespace) -> di
         "fit": streamed["fit_samples_per_s"] / mem["fit_samples_per_s"],
         "pipeline": streamed["pipeline_samples_per_s"] / mem["pipeline_samples_per_s"],
     }
+    fig["streamed_vs_tf_data"] = {  # issue 17's target: >= 0.9
+        "fit": streamed["fit_samples_per_s"] / fig["tf.data"]["fit_samples_per_s"],
+        "pipeline": streamed["pipeline_samples_per_s"] / fig["tf.data"]["pipeline_samples_per_s"],
+    }
     rows = [(f"{workload}: train rows; file MiB", f"{n_train:,}; {data['file_mb']:.0f}")]
     for feed in FEEDS:
         f = fig[feed]
@@ -267,6 +304,7 @@ def measure(workload: str, n: int, folder: Path, args: argparse.Namespace) -> di
         rows.append((f"{feed}: fit samples/s ({where}{util})", f"{f['fit_samples_per_s']:,.0f}"))
         rows.append((f"{feed}: pipeline alone samples/s", f"{f['pipeline_samples_per_s']:,.0f}"))
     rows.append(("streamed / memory: fit, pipeline", "{fit:.2f}, {pipeline:.2f}".format(**fig["streamed_vs_memory"])))
+    rows.append(("streamed / tf.data: fit, pipeline", "{fit:.2f}, {pipeline:.2f}".format(**fig["streamed_vs_tf_data"])))
     show(f"{workload} fed from memory vs streamed", rows)
     return fig
 

@@ -1,7 +1,8 @@
 """The preprocessed image cache: build time vs a plain PIL decode in a multiprocessing pool, scaling with cores,
 and a second session's image input time to its first batch with the cache vs without.
 
-    .venv/bin/python bench/image_cache.py [--quick] [--sizes 2000,10000] [--keep]
+    .venv/bin/python bench/image_cache.py [--quick] [--sizes 2000,10000] [--repeats 3] [--first-batch-max 20000]
+                                          [--keep]
 
 For each size, the script writes that many 128×128 JPEGs (smooth gradients plus noise, like photos) into a dataset
 folder laid out as the worker's data root, then measures, side by side in one run:
@@ -10,10 +11,13 @@ folder laid out as the worker's data root, then measures, side by side in one ru
   of issue 17: PIL decode in a pool over the same files), and the same pool with 1 process (how the reference
   itself scales on this machine);
 - `cache build`: `worker.image_cache_build.build` with all cores (decode + write into the memory-mapped file +
-  rename), and again with 1 core (each build from scratch);
+  rename), and again with 1 core (each build from scratch); the pool and the build with all cores run REPEATS
+  times each, interleaved, the order alternating (medians, and each run's ratio);
 - `first batch`: what a second session's child does for its image input before Keras sees a batch: the train
   split's rows (80 %, shuffled) through `preprocessing.load_images` (serial PIL decode without a cache; a gather from
   the memory-mapped cache with one) and the first `ArraySequence` batch. TensorFlow's import is outside the timing.
+  Only up to FIRST_BATCH_MAX images: a larger dataset's session streams its images (nothing gathered up front),
+  which `bench/start_latency.py --images N` measures through the whole stack.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import show, write_result  # noqa: E402
+from bench.common import median, show, write_result  # noqa: E402
 from core import image_cache, preprocessing  # noqa: E402
 from worker import image_cache_build  # noqa: E402
 
@@ -100,21 +104,33 @@ def first_batch(files: Path, names: list[str], cached: bool) -> float:
     return elapsed
 
 
-def measure_build(root: Path, n: int, cores: int) -> dict[str, float]:
-    """Build figures for one dataset of N images (before TensorFlow is imported: the reference pool forks)."""
+def measure_build(root: Path, n: int, cores: int, repeats: int) -> dict[str, float]:
+    """Build figures for one dataset of N images (before TensorFlow is imported: the reference pool forks): the
+    pool and the build REPEATS times each, interleaved, the order alternating; medians, and each run's figures."""
     started = time.perf_counter()
     parquet, files = make_dataset(root / f"n{n}", n)
     print(f"{n} JPEGs written in {time.perf_counter() - started:.1f}s", flush=True)
     names = image_cache_build.image_paths(parquet, "image")
     pool_decode(files, names[:256], cores)  # warm the page cache of the first files
+    pools, builds = [], []
+    for i in range(repeats):
+        if i % 2:
+            builds.append(cache_build(parquet, files, cores))
+            pools.append(pool_decode(files, names, cores))
+        else:
+            pools.append(pool_decode(files, names, cores))
+            builds.append(cache_build(parquet, files, cores))
+        print(f"  run {i + 1}: pool {pools[-1]:.2f}s, build {builds[-1]:.2f}s", flush=True)
     figures = {
-        "pool decode s": pool_decode(files, names, cores),
+        "pool decode s": median(pools),
         "pool decode 1 process s": pool_decode(files, names, 1),
-        f"cache build {cores} cores s": cache_build(parquet, files, cores),
+        f"cache build {cores} cores s": median(builds),
         "cache build 1 core s": cache_build(parquet, files, 1),
+        "ratios build/pool per run": [round(b / p, 3) for b, p in zip(builds, pools, strict=True)],
     }
     figures["ratio build/pool decode"] = figures[f"cache build {cores} cores s"] / figures["pool decode s"]
     figures["speed-up 1 → all cores"] = figures["cache build 1 core s"] / figures[f"cache build {cores} cores s"]
+    figures["images/s built"] = n / figures[f"cache build {cores} cores s"]
     return figures
 
 
@@ -138,6 +154,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--sizes", default="2000,10000")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved pool decodes and builds per size")
+    parser.add_argument("--first-batch-max", type=int, default=20000, help="largest size whose first batch is timed")
     args = parser.parse_args()
     sizes = [600] if args.quick else [int(s) for s in args.sizes.split(",")]
     cores = image_cache_build.cpu_count()
@@ -147,10 +165,12 @@ def main() -> None:
     try:
         warm_parquet, warm_files = make_dataset(root / "warm", 2 * image_cache_build.CHUNK + 1)
         cache_build(warm_parquet, warm_files, cores)  # the page cache of Python's and PIL's modules
-        results = {n: measure_build(root, n, cores) for n in sizes}
+        repeats = 1 if args.quick else args.repeats
+        results = {n: measure_build(root, n, cores, repeats) for n in sizes}
         for n in sizes:
-            results[n].update(measure_first_batch(root, n, cores))
-            figures[str(n)] = {k: round(v, 4) for k, v in results[n].items()}
+            if n <= args.first_batch_max:  # above, a session streams its images (bench/start_latency.py --images)
+                results[n].update(measure_first_batch(root, n, cores))
+            figures[str(n)] = {k: round(v, 4) if isinstance(v, float) else v for k, v in results[n].items()}
             show(f"{n} JPEGs 128×128 → cache 128×128×3, {cores} cores", list(results[n].items()))
     finally:
         if args.keep:

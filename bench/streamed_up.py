@@ -283,6 +283,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--images", default="", help="image counts to run too, e.g. 20000,100000")
     parser.add_argument("--steps", type=int, default=100, help="batches of the image trainings' one epoch")
+    parser.add_argument("--label", default="", help="added to the results file's name (keeps an earlier run's)")
     args = parser.parse_args()
     sizes = [20_000, 60_000] if args.quick else [int(s) for s in args.sizes.split(",") if s]
     images = [300] if args.quick else [int(s) for s in args.images.split(",") if s]
@@ -305,7 +306,8 @@ def main() -> None:
             figures[f"images_{n}"] = result = images_size(stack, up.pid, n, steps, stack.folder)
             print(f"{n:,} images: {result}", flush=True)
     show("streamed tables through fitstudio up", [(k, v) for k, v in figures.items()])
-    write_result("streamed_up" if sizes else "streamed_up-images", args.quick, figures, load_before)
+    name = "streamed_up" if sizes else "streamed_up-images"
+    write_result(f"{name}-{args.label}" if args.label else name, args.quick, figures, load_before)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.metric_formulas import Outcome, cost_matrix_gain, cumulative_lift, rmsle
+from core.metric_formulas import Outcome, cost_matrix_gain, cumulative_lift, log_loss, rmsle
 from core.metric_formulas import sklearn_metrics as skm
 from core.ranking import average_precision, roc_auc
 
@@ -47,7 +47,7 @@ CATALOGUE: tuple[Metric, ...] = (
     Metric("Recall", CLASSIFICATION, True, lambda o: o.averaged(1)),
     Metric("F1 Score", CLASSIFICATION, True, lambda o: o.averaged(2)),
     Metric("Cost Matrix Gain", BINARY, True, lambda o: cost_matrix_gain(o.y_true, o.y_pred)),
-    Metric("Log Loss", CLASSIFICATION, False, lambda o: skm().log_loss(o.y_true, o.probabilities, labels=o.labels)),
+    Metric("Log Loss", CLASSIFICATION, False, log_loss),
     Metric("Cumulative Lift", BINARY, True, lambda o: cumulative_lift(o.y_true, o.probabilities[:, 1])),
     Metric("ROC AUC", CLASSIFICATION, True, lambda o: o.one_vs_rest(skm().roc_auc_score, roc_auc)),
     Metric(

@@ -87,11 +87,17 @@ def evaluate(prediction_type: str, y_true: Any, output: Any, class_labels: list[
 
 
 def of_model(
-    prediction_type: str, validation: Any, model: Any, class_labels: list[Any] | None
+    prediction_type: str,
+    validation: Any,
+    model: Any,
+    class_labels: list[Any] | None,
+    outputs: tuple[Any, Any] | None = None,
 ) -> dict[str, Any] | None:
-    """evaluate() on the validation EvalSet with MODEL; None (logged) if it fails: it never fails a training."""
+    """evaluate() on the validation EvalSet with MODEL, or on its OUTPUTS already computed (true values, raw output);
+    None (logged) if it fails: it never fails a training."""
     try:
-        y_true, output = validation.outputs(model)  # the service's split, or advanced mode's user sequence
+        # the service's split, or advanced mode's user sequence
+        y_true, output = outputs if outputs is not None else validation.outputs(model)
         original = getattr(validation, "original", None)  # a regression target's scaling undone, logits activated
         return evaluate(prediction_type, y_true, original(output) if original else output, class_labels)
     except Exception as exc:  # the evaluation is a view; the training's result stands without it

@@ -103,8 +103,8 @@ def test_gpu_feed_quick(tmp_path: Path) -> None:
     for name, batches in (("mlp", 100), ("cnn", 10)):  # 80 % of 4,000 rows and of 400 images, in batches of 32
         f = figures[name]
         assert f["train_rows"] == batches * 32 and set(f["streamed_vs_memory"]) == {"fit", "pipeline"}
-        assert all(ratio > 0 for ratio in f["streamed_vs_memory"].values())
-        for feed in ("memory", "streamed"):
+        assert all(ratio > 0 for ratio in [*f["streamed_vs_memory"].values(), *f["streamed_vs_tf_data"].values()])
+        for feed in ("memory", "streamed", "tf.data"):
             assert f[feed]["fit_samples_per_s"] > 0 and f[feed]["pipeline_samples_per_s"] > 0
             assert f[feed]["pipeline_batches_per_s"] * 32 == pytest.approx(f[feed]["pipeline_samples_per_s"])
             assert f[feed]["placed_on"].endswith(figures["device"].replace("/", "device:"))
@@ -132,6 +132,17 @@ def test_start_latency_quick(tmp_path: Path) -> None:
     assert figures["training_nice"] == 5 and "no teardown" in figures["tf_import_how"]
     assert figures["beyond_tf_import_s"] == figures["first_batch_s"] - figures["tf_import_s"]
     assert figures["tf_import_s"] >= figures["tf_import_in_process_s"] > 0
+
+
+@SLOW
+@BENCH
+def test_start_latency_on_images_quick(tmp_path: Path) -> None:
+    doc = run_quick("start_latency", tmp_path, "--images", "300", result="start_latency-images300")
+    figures = doc["figures"]
+    assert figures["images"] == 300 and figures["first_batch_s"] > 0
+    warm, measured = figures["warmup"]["fitstudio_lines"], figures["runs"][0]["fitstudio_lines"]
+    assert any("image cache of 'image' built" in line for line in warm)  # the warm-up session builds the cache
+    assert any("image cache of 'image' reused" in line for line in measured)  # a second session finds it
 
 
 @SLOW

@@ -451,3 +451,28 @@ def test_test_and_train_metric_names() -> None:
     assert as_test_metric("ROC AUC") == "Test ROC AUC"
     assert as_train_metric("R2 Score") == "Train R2 Score"
     assert as_test_metric(CUSTOM_SCORE) == "Test Custom score"
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass"])
+def test_log_loss_a_chunk_at_a_time_is_sklearns(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core import metric_formulas
+
+    rng = np.random.default_rng(11)
+    n, k = 1_001, 2 if kind == "binary" else 4
+    y = rng.integers(0, k, n)
+    y[:k] = np.arange(k)  # every class present
+    proba = rng.dirichlet(np.ones(k), n)
+    proba[5] = np.eye(k)[(y[5] + 1) % k]  # a certain, wrong row: clipped, not infinite
+    expected = skm.log_loss(y, proba, labels=list(range(k)))
+    monkeypatch.setattr(metric_formulas, "LOG_LOSS_CHUNK_ROWS", 64)  # 16 chunks, the last one short
+    calls: list[int] = []
+    original = skm.log_loss
+
+    def counted(y_true: np.ndarray, *args: object, **kwargs: object) -> float:
+        calls.append(len(y_true))
+        return original(y_true, *args, **kwargs)
+
+    monkeypatch.setattr(skm, "log_loss", counted)
+    out = metrics.binary(y, proba) if kind == "binary" else metrics.multiclass(y, proba)
+    assert calls == [64] * 15 + [n - 15 * 64]
+    assert out["Log Loss"] == pytest.approx(expected, rel=1e-12)
