@@ -35,7 +35,11 @@ def keras_model_file(path: Path, input_shapes: dict[str, list[int]], n_classes: 
     inputs = [keras.Input(shape=tuple(shape), name=name) for name, shape in input_shapes.items()]
     flat = [keras.layers.Flatten()(i) if len(i.shape) > 2 else i for i in inputs]
     merged = keras.layers.Concatenate()(flat) if len(flat) > 1 else flat[0]
-    out = keras.layers.Dense(n_classes, activation="softmax")(keras.layers.Dense(4, activation="relu")(merged))
+    # tanh and seeded weights: no dead units, so no rows whose classes tie at 0.5 and flip with float noise
+    # between batch sizes (a scored label or an accuracy then differed by one row between two ways of scoring).
+    hidden = keras.layers.Dense(8, activation="tanh", kernel_initializer=keras.initializers.GlorotUniform(seed=7))
+    head = keras.layers.Dense(n_classes, activation="softmax", kernel_initializer=keras.initializers.GlorotUniform(8))
+    out = head(hidden(merged))
     model = keras.Model(inputs=inputs, outputs=out)
     model.compile(optimizer="adam", loss="categorical_crossentropy")
     model.save(path)
