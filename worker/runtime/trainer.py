@@ -220,9 +220,10 @@ def finish(
     phases.enter("saving")
     _save_model(in_real_units(model, prepared.prep), Path(job.out_dir))  # the file predicts the real target
     phases.enter("evaluating")
-    # The kept epoch's outputs when its weights are the model's: the same numbers, without another pass.
-    outputs = run.best_outputs if run.best_weights is not None else None
-    evaluated = evaluation.of_model(job.design.prediction_type, base.validation, model, prepared.classes, outputs)
+    # The kept epoch's outputs (held only with its weights, now the model's): the same numbers, without another pass.
+    evaluated = evaluation.of_model(
+        job.design.prediction_type, base.validation, model, prepared.classes, run.best_outputs
+    )
     phases.close()
     say(f"done in {time.time() - started:.1f}s; kept epoch {run.best_epoch}")
     return Result(

@@ -133,15 +133,9 @@ def test_the_worker_scores_in_batches_as_predict_does(
     pd.testing.assert_frame_equal(scored[list(source.columns)], source)
     rows = source.iloc[:300].to_dict(orient="records")
     predicted = expect(api.post(f"{API}/saved-models/{saved}/predict", json={"rows": rows}), 200)
+    assert scored["prediction"].iloc[:300].tolist() == predicted["predictions"]
     proba = scored[[f"proba_{c}" for c in predicted["class_labels"]]].iloc[:300].to_numpy()
     assert np.abs(proba - np.asarray(predicted["probabilities"])).max() < 1e-6
-    # The label of a row whose two classes are within float noise of each other may differ between batches of
-    # 100 and of 300 rows (an untrained model's outputs sit near 0.5): both are right. Every other row agrees.
-    top_two = np.sort(np.asarray(predicted["probabilities"]), axis=1)[:, -2:]
-    clear = top_two[:, 1] - top_two[:, 0] > 1e-5
-    assert clear.sum() >= 270, clear.sum()
-    labels = np.asarray(predicted["predictions"], dtype=object)
-    assert scored["prediction"].iloc[:300].to_numpy(dtype=object)[clear].tolist() == labels[clear].tolist()
 
 
 def _path_of(dataset_id: int) -> str:
