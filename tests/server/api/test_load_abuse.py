@@ -1,13 +1,18 @@
 """Load abuse, bounded: SSE fan-out, 45 concurrent dry runs with no worker and big bodies at once, on real uvicorn.
 
-/healthz answers within 1 s throughout, nothing answers 500, and every cap gives its slots back.
+/healthz answers within 1 s throughout, nothing answers 500, and every cap gives its slots back. The abusers run in
+a process of their own, as real clients do, so the probe times the server, not a client loop it shares.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
+import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -15,9 +20,10 @@ import pytest
 
 from tests import helpers
 from tests.conftest import configure
+from tests.helpers import ROOT
 from tests.security.support import SMALL_CSV
+from tests.server.api.load_client import post_dry_run
 from tests.server.api.support import API, expect, serve, upload
-from tests.server.api.test_sse_load import _open
 
 DRY_RUNS = 45
 WRITERS = 5
@@ -48,79 +54,51 @@ def live(api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 
 
 class Probe:
-    """Times GET /healthz every 0.1 s until stopped."""
+    """Times GET /healthz every 0.1 s, from a thread of its own, until stopped."""
 
-    def __init__(self, client: httpx.AsyncClient, base: str) -> None:
-        self.client, self.base = client, base
+    def __init__(self, base: str) -> None:
+        self.base = base
         self.latencies: list[float] = []
         self.statuses: list[int] = []
-        self.stop = asyncio.Event()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
 
-    async def run(self) -> None:
-        while not self.stop.is_set():
-            start = time.monotonic()
-            r = await self.client.get(f"{self.base}/healthz", timeout=5)
-            self.latencies.append(time.monotonic() - start)
-            self.statuses.append(r.status_code)
-            await asyncio.sleep(0.1)  # pacing: one probe every 0.1 s
-
-
-async def post_dry_run(client: httpx.AsyncClient, live: dict[str, Any], i: int) -> int:
-    """One validate?dry_run=true as writer I % WRITERS; its status."""
-    headers = {"Authorization": f"Bearer {live['writers'][i % WRITERS]}"}
-    url = f"{live['base']}{API}/ml-tasks/{live['mt']}/validate?dry_run=true"
-    r = await client.post(url, json={}, headers=headers, timeout=30)
-    assert r.headers["content-type"].startswith("application/json"), r.text
-    return r.status_code
+    def run(self) -> None:
+        with httpx.Client(timeout=5) as client:
+            while not self.stop.is_set():
+                start = time.monotonic()
+                r = client.get(f"{self.base}/healthz")
+                self.latencies.append(time.monotonic() - start)
+                self.statuses.append(r.status_code)
+                self.stop.wait(0.1)  # pacing: one probe every 0.1 s
 
 
-async def big_body(client: httpx.AsyncClient, live: dict[str, Any], i: int) -> int:
-    """A 20 MiB JSON body, chunked (no Content-Length), half of them without a token; its status."""
-
-    async def chunks() -> AsyncIterator[bytes]:
-        yield b'{"key": "BIG", "name": "'
-        for _ in range(320):
-            yield b"x" * 65536
-            await asyncio.sleep(0)
-        yield b'"}'
-
-    headers = {"content-type": "application/json"}
-    if i % 2:
-        headers["Authorization"] = f"Bearer {live['writers'][0]}"
+def _scenario(live: dict[str, Any]) -> dict[str, Any]:
+    """The abusers in a process of their own (tests/server/api/load_client.py) while the probe times /healthz."""
+    probe = Probe(live["base"])
+    probe.thread.start()
+    spec = {"live": live, "streams": STREAMS, "dry_runs": DRY_RUNS, "bodies": BIG_BODIES}
     try:
-        r = await client.post(f"{live['base']}{API}/projects", content=chunks(), headers=headers, timeout=30)
-    except httpx.HTTPError:  # the server may close the connection once it has answered 401/413
-        return 0
-    return r.status_code
-
-
-async def _scenario(live: dict[str, Any]) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=300, max_keepalive_connections=0)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-        probe = Probe(client, live["base"])
-        probing = asyncio.create_task(probe.run())
-        stop, opened = asyncio.Event(), []
-        url = f"{live['base']}{API}/sessions/{live['sid']}/events"
-        streams = [
-            asyncio.create_task(_open(client, url, live["writers"][i % 3], opened, stop)) for i in range(STREAMS)
-        ]
-        dry = [asyncio.create_task(post_dry_run(client, live, i)) for i in range(DRY_RUNS)]
-        bodies = [asyncio.create_task(big_body(client, live, i)) for i in range(BIG_BODIES)]
-        dry_statuses = await asyncio.gather(*dry)
-        body_statuses = await asyncio.gather(*bodies)
-        await asyncio.sleep(0.5)  # time passes on purpose: the probe times /healthz a moment more, streams open
-        stop.set()
-        await asyncio.gather(*streams)
+        done = subprocess.run(
+            [sys.executable, "-m", "tests.server.api.load_client"],
+            input=json.dumps(spec),
+            capture_output=True,
+            text=True,
+            timeout=150,
+            cwd=ROOT,
+        )
+    finally:
         probe.stop.set()
-        await probing
-    return {"dry": dry_statuses, "bodies": body_statuses, "streams": opened, "probe": probe}
+        probe.thread.join(10)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return {**json.loads(done.stdout), "probe": probe}
 
 
 def test_sse_dry_runs_and_big_bodies_together_keep_healthz_fast(live: dict[str, Any]) -> None:
     from server.services import dry_run
     from server.services.session_events import slots
 
-    out = asyncio.run(asyncio.wait_for(_scenario(live), 120))
+    out = _scenario(live)
     probe = out["probe"]
     assert len(probe.latencies) >= 10 and set(probe.statuses) == {200}
     assert max(probe.latencies) < 1.0, sorted(probe.latencies)[-5:]

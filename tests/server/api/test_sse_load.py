@@ -13,6 +13,7 @@ import pytest
 from tests import helpers
 from tests.conftest import configure
 from tests.security.support import SMALL_CSV
+from tests.server.api.load_client import open_stream
 from tests.server.api.support import API, expect, serve, upload
 
 USERS = 3
@@ -33,16 +34,6 @@ def live(api: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         yield {"base": base, "sid": session["id"], "tokens": tokens}
 
 
-async def _open(client: httpx.AsyncClient, url: str, token: str, opened: list[int], stop: asyncio.Event) -> None:
-    """Open one stream, note its status, and hold it open until STOP."""
-    async with client.stream("GET", url, headers={"Authorization": f"Bearer {token}"}) as r:
-        opened.append(r.status_code)
-        if r.status_code != 200:
-            await r.aread()
-            return
-        await stop.wait()  # held open; what the server sends meanwhile waits in the socket buffer
-
-
 async def _scenario(live: dict[str, Any]) -> dict[str, Any]:
     url = f"{live['base']}{API}/sessions/{live['sid']}/events"
     stop = asyncio.Event()
@@ -50,7 +41,7 @@ async def _scenario(live: dict[str, Any]) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=0)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         tasks = [
-            asyncio.create_task(_open(client, url, live["tokens"][i % USERS], opened, stop))
+            asyncio.create_task(open_stream(client, url, live["tokens"][i % USERS], opened, stop))
             for i in range(USERS * PER_USER)
         ]
         deadline = time.monotonic() + 30
@@ -96,7 +87,8 @@ def test_streams_do_not_use_the_request_pool(live: dict[str, Any]) -> None:
         opened: list[int] = []
         async with httpx.AsyncClient(timeout=30) as client:
             tasks = [
-                asyncio.create_task(_open(client, url, live["tokens"][i % USERS], opened, stop)) for i in range(30)
+                asyncio.create_task(open_stream(client, url, live["tokens"][i % USERS], opened, stop))
+                for i in range(30)
             ]
             while len(opened) < 30:
                 await asyncio.sleep(0.05)
