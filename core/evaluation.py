@@ -43,6 +43,7 @@ def evaluate(prediction_type: str, y_true: Any, output: Any, class_labels: list[
 
     from core.evaluation_charts import classification_charts, regression_charts
     from core.metrics import probabilities
+    from core.ranking import curve, roc_points
 
     output = np.asarray(output, dtype="float64")
     y_true = np.asarray(y_true)
@@ -57,16 +58,18 @@ def evaluate(prediction_type: str, y_true: Any, output: Any, class_labels: list[
             "charts": regression_charts(y_true, predicted),  # error histogram, residuals (core/evaluation_charts.py)
         }
     proba = probabilities(output)
+    del output  # 8 bytes a validation row, not held while the charts are drawn
     n_classes = proba.shape[1]
     labels = [_plain(v) for v in (class_labels or list(range(n_classes)))]
-    y_idx = y_true.astype(int)
+    y_idx = np.asarray(y_true, dtype=int)  # class indices are ints already: no copy
     matrix = confusion_matrix(y_idx, proba.argmax(axis=1), labels=list(range(n_classes)))
     curves = []
     for cls in [1] if n_classes == 2 else range(n_classes):
         positives = y_idx == cls
         if positives.all() or not positives.any():
             continue  # a curve needs both positives and negatives
-        fpr, tpr, _ = roc_curve(positives, proba[:, cls])
+        ranked = curve(positives, proba[:, cls])  # one sort, without sklearn's copies of the scores
+        fpr, tpr = roc_points(ranked) if ranked is not None else roc_curve(positives, proba[:, cls])[:2]
         keep = _spread(len(fpr), MAX_ROC_POINTS)
         curves.append(
             {

@@ -66,6 +66,7 @@ def compute(
         predicted = output.reshape(len(output), -1)[:, 0] if output.size else np.zeros(0)
     else:
         predicted = probabilities(output)
+    del output  # not held while the metrics run: 8 bytes a row
     result: dict[str, Any] = values(prepare(prediction_type, y_true, predicted))
     if custom is not None:
         # The cell scores the predictions as the model gave them: flat values, or probabilities unclipped.

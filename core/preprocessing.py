@@ -374,6 +374,9 @@ def encode_targets(series: pd.Series, target: dict[str, Any], width: int) -> np.
 def class_indices(series: pd.Series, target: dict[str, Any]) -> np.ndarray:
     """Each row's class index (-1 for a class unseen in training)."""
     lookup = {str(c): i for i, c in enumerate(target["classes"])}
+    if isinstance(series.dtype, pd.CategoricalDtype):  # a streamed target: its codes as they are, one byte a row
+        found = np.array([lookup.get(str(v), -1) for v in series.cat.categories] + [-1], dtype="int64")
+        return found[series.cat.codes.to_numpy()]  # a missing value's code, -1, picks the last: -1
     if series.dtype == object:  # mixed Python values: 1 and 1.0 are one value to pandas, two labels here
         return np.array([lookup.get(str(v), -1) for v in series.tolist()], dtype="int64")
     # Each distinct value is looked up once (a streamed training's target has millions of rows, a few classes).

@@ -204,3 +204,26 @@ def test_text_vocab_quick(tmp_path: Path) -> None:
     for rows in figures["sizes"]:
         f = figures[str(rows)]
         assert f["rows"] == rows and f["fit_s"] > 0 and 2 < f["vocabulary"] <= 20_000 and f["ids_shape"][1] == 128
+
+
+@SLOW
+def test_streamed_memory_quick(tmp_path: Path) -> None:
+    figures = run_quick("streamed_memory", tmp_path)["figures"]
+    assert list(figures["sizes"]) == ["100000", "300000"]
+    for size, runs in figures["sizes"].items():
+        now = runs["now"]
+        assert now["rows"] == int(size) and 0.45 < now["auc"] < 0.55  # random outputs: an AUC near 0.5
+        steps = now["step_peak_over_base_mib"]
+        assert set(steps) == {
+            "target",
+            "split",
+            "fit_sample",
+            "fit",
+            "inputs",
+            "frames",
+            "encode",
+            "metrics",
+            "evaluation",
+        }
+        assert steps["fit_sample"] > 10 and now["peak_over_base_mib"] >= max(steps.values())
+        assert now["held_trimmed_over_base_mib"] < now["held_over_base_mib"]  # the freed heap was given back

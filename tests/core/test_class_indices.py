@@ -20,6 +20,10 @@ SERIES = [
     pd.Series(["x", 1, 1.0, None], dtype=object),  # 1 and 1.0: one value to pandas, two labels
     pd.Series(pd.array([1, None, 0], dtype="Int64")),
     pd.Series(np.array([0, 1, 1, 0], dtype="int8")),
+    # A streamed training's class labels, numbers included, are held as categories (core.data.target_rows).
+    pd.Series(np.array([2, 0, 1, 0], dtype="int64")).astype("category"),
+    pd.Series([1.0, 0.0, np.nan, 1.0]).astype("category"),
+    pd.Series([True, False, None, True]).astype("category"),
 ]
 
 

@@ -11,6 +11,7 @@ give the same arrays for the same data (tests/worker/runtime/test_streamed_input
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ import pandas as pd
 
 from core import data, preprocessing, target_scaling
 from core.contracts import Design, Job
-from worker.runtime import phases, streamed_inputs
+from worker.runtime import limits, phases, streamed_inputs
 from worker.runtime.errors import TrainingError, say
 
 DRY_RUN_ROWS = 256
@@ -68,13 +69,15 @@ def _read_rows(job: Job, positions: np.ndarray, target: pd.Series, rows: np.ndar
     return frame
 
 
-def _fitted(design: Design, fit_frame: pd.DataFrame, target: pd.Series, train_target: pd.Series) -> dict[str, Any]:
+def _fitted(
+    design: Design, fit_frame: pd.DataFrame, target: pd.Series, train_target: Callable[[], pd.Series]
+) -> dict[str, Any]:
     """The preprocessing fitted on FIT_FRAME, the class list on every usable row's TARGET, a regression's scaling
-    on the train split's."""
+    on the train split's (TRAIN_TARGET: taken only for a regression, 144 MB at 20 M rows)."""
     prep = preprocessing.fit(fit_frame, design.as_dict())
     prep["target"] = preprocessing.fit_target(target, design.prediction_type)
     if design.prediction_type == "regression":  # trained on the standardised target, undone at prediction
-        prep["target"][target_scaling.KEY] = target_scaling.fit(pd.to_numeric(train_target, errors="coerce"))
+        prep["target"][target_scaling.KEY] = target_scaling.fit(pd.to_numeric(train_target(), errors="coerce"))
     classes = prep["target"].get("classes")
     if classes is not None and len(classes) < 2:
         raise TrainingError(f"The target {design.target!r} has a single class; there is nothing to learn.")
@@ -102,7 +105,7 @@ def _from_frame(job: Job, frame: pd.DataFrame, started: float) -> Prepared:
     say(f"{len(frame)} rows: {len(train_df)} for training, {len(val_df)} for validation")
     sample = data.fit_sample(len(train_df), design.seed)
     fit_frame = train_df if sample is None else train_df.iloc[sample]
-    prep = _fitted(design, fit_frame, frame[design.target], train_df[design.target])
+    prep = _fitted(design, fit_frame, frame[design.target], lambda: train_df[design.target])
     prep["fitted_on"] = {"rows": len(fit_frame), "train_rows": len(train_df), "streamed": False}
     _say_report(preprocessing.report(frame, prep), prep)
     files_root = job.dataset.files_root
@@ -121,7 +124,11 @@ def _streamed(job: Job, positions: np.ndarray, target: pd.Series, started: float
     say(f"{n} rows: {len(train_rows)} for training, {len(val_rows)} for validation")
     sample = data.fit_sample(len(train_rows), design.seed)  # means, value lists, vocabularies: a bounded sample
     fit_rows = train_rows if sample is None else train_rows[sample]
-    prep = _fitted(design, _read_rows(job, positions, target, fit_rows), target, target.iloc[train_rows])
+    limits.give_back_free_memory()  # what reading the target and splitting freed, before the fit sample is read
+    fit_frame = _read_rows(job, positions, target, fit_rows)
+    prep = _fitted(design, fit_frame, target, lambda: pd.Series(target.to_numpy()[train_rows]))
+    del fit_frame
+    limits.give_back_free_memory()  # the fit sample's frame, before the inputs are written
     prep["fitted_on"] = {"rows": len(fit_rows), "train_rows": len(train_rows), "streamed": True}
     say(f"preprocessing fitted on {len(fit_rows):,} of the {len(train_rows):,} train rows")
     inputs, report = streamed_inputs.build(job.dataset.parquet, design, positions, prep, job.dataset.files_root)

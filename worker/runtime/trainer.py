@@ -23,7 +23,7 @@ from core.contracts import Design, DryRunResult, Job, Result
 from core.metrics import OUTPUT_ACTIVATION
 from core.sequences import takes_array
 from fitstudio.deep_learning import _context
-from worker.runtime import cells, control, phases, provenance
+from worker.runtime import cells, control, limits, phases, provenance
 from worker.runtime.callbacks import BaseCallback, EvalSet, Scoring
 from worker.runtime.errors import Drained, TrainingError, say
 from worker.runtime.fit import FitData, fit_advanced, fit_standard, takes_initial_epoch, user_sequences
@@ -162,6 +162,7 @@ def train(job: Job, send: Send) -> Result | DryRunResult:
     )
     if job.dry_run:
         return train_one_batch(built.model, design, fitting, prepared.shapes, built.width, base)
+    limits.give_back_free_memory()  # what preparing and encoding freed: not counted for the whole training
     phases.enter("training")
     standard = design.training["mode"] == "standard"
     sequences = None if standard else user_sequences(design, fitting)

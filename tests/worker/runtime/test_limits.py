@@ -58,3 +58,31 @@ def test_trainings_run_at_nice_5_unless_the_operator_asks(monkeypatch: pytest.Mo
     assert Settings().training_nice == 5  # bench/nice_sweep.py: the API and a start on a busy host both get CPU
     monkeypatch.setenv("FITSTUDIO_TRAINING_NICE", "19")
     assert Settings().training_nice == 19
+
+
+GIVE_BACK = """
+import json
+import numpy as np
+from worker.runtime import limits
+def owned():
+    total = 0
+    for line in open("/proc/self/status"):
+        if line.startswith(("RssAnon:", "RssShmem:")):
+            total += int(line.split()[1]) << 10
+    return total >> 20
+start = owned()
+arrays = [np.ones(2048) for _ in range(20_000)]  # 16 KiB each: on the heap, below glibc's mmap threshold
+kept = arrays[::64]  # one in 64 stays, so the freed chunks lie between live ones and the heap's top stays
+del arrays
+freed = owned()
+limits.give_back_free_memory()
+print(json.dumps({"start": start, "freed": freed, "given_back": owned(), "kept": len(kept)}))
+"""
+
+
+def test_the_memory_freed_by_preparing_is_given_back_to_the_system() -> None:
+    """What the trainer does before its first epoch: freed heap memory no longer counts as the child's."""
+    out = subprocess.run([sys.executable, "-c", GIVE_BACK], cwd=ROOT, capture_output=True, text=True, check=True)
+    mib = json.loads(out.stdout)
+    assert mib["freed"] - mib["start"] > 250, mib  # 320 MiB allocated, 5 MiB of it alive: still owned when freed
+    assert mib["given_back"] - mib["start"] < 50, mib
