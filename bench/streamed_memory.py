@@ -37,19 +37,6 @@ HERE = Path(__file__).resolve()
 STEPS = ("target", "split", "fit_sample", "fit", "inputs", "frames", "encode", "metrics", "evaluation")
 
 
-def owned_bytes(pid: int) -> int:
-    """RssAnon + RssShmem of PID (0 once it is gone)."""
-    total = 0
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith(("RssAnon:", "RssShmem:")):
-                    total += int(line.split()[1]) << 10
-    except OSError:
-        return 0
-    return total
-
-
 # ---------------------------------------------------------------- the child: the training's own code, timed
 
 
@@ -174,8 +161,13 @@ def measure(tree: Path, parquet: Path) -> dict[str, Any]:
     done = threading.Event()
 
     def sample() -> None:
+        from worker.child_process import owned_memory  # what the memory limit's fallback poll counts
+
         while not done.is_set():
-            samples.append((time.monotonic(), owned_bytes(proc.pid)))
+            try:
+                samples.append((time.monotonic(), owned_memory(proc.pid)))
+            except OSError:  # the child has ended
+                break
             time.sleep(0.005)
 
     sampler = threading.Thread(target=sample, daemon=True)

@@ -61,15 +61,12 @@ def test_trainings_run_at_nice_5_unless_the_operator_asks(monkeypatch: pytest.Mo
 
 
 GIVE_BACK = """
-import json
+import json, os
 import numpy as np
+from worker.child_process import owned_memory
 from worker.runtime import limits
 def owned():
-    total = 0
-    for line in open("/proc/self/status"):
-        if line.startswith(("RssAnon:", "RssShmem:")):
-            total += int(line.split()[1]) << 10
-    return total >> 20
+    return owned_memory(os.getpid()) >> 20
 start = owned()
 arrays = [np.ones(2048) for _ in range(20_000)]  # 16 KiB each: on the heap, below glibc's mmap threshold
 kept = arrays[::64]  # one in 64 stays, so the freed chunks lie between live ones and the heap's top stays
