@@ -6,10 +6,13 @@ same images as float32 arrays, epoch by epoch, without a model.
 For each size (random 64×64×3 images, batch 32, shuffled), each variant in a fresh process, interleaved over the
 repeats: "arrays" (the images divided by 255 into float32, fed by Keras's array adapter, as `model.fit(x, y,
 batch_size=32, shuffle=True)` feeds them), "tfdata" (`worker.runtime.fit.gathered_batches`: the uint8 images,
-each batch scaled) and "tfdata-rewrites" (the same with tf.data's default graph rewrites on, as it was before
-issue 23). Each epoch makes a new iterator (as Keras does at each epoch) and pulls every batch to the host.
+each batch scaled; images over `HELD_AS_TENSOR_BYTES` are read a batch at a time, smaller ones copied into
+tensors), "tfdata-held" (the same, the images always copied into tensors, as before the threshold) and
+"tfdata-rewrites" (the same with tf.data's default graph rewrites on, as it was before issue 23). Each epoch
+makes a new iterator (as Keras does at each epoch) and pulls every batch to the host.
 Per variant: the epochs' wall and CPU time (the process's, all threads: other work on the host does not inflate
-it), the first epoch apart; the process's resident memory once the data is held and at its peak.
+it), the first epoch apart; from the feed's creation to its first batch; the process's resident memory once the
+data is held and at its peak.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import PY, ROOT, base_args, median, show, write_result  # noqa: E402
 
-VARIANTS = ("arrays", "tfdata", "tfdata-rewrites")
+VARIANTS = ("arrays", "tfdata", "tfdata-held", "tfdata-rewrites")
 BATCH = 32
 
 
@@ -41,8 +44,11 @@ def dataset(variant: str, images: Any, y: Any) -> Any:
     """VARIANT's tf.data dataset of (inputs, targets) batches."""
     import tensorflow as tf
 
+    from worker.runtime import fit
     from worker.runtime.fit import gathered_batches
 
+    if variant == "tfdata-held":
+        fit.HELD_AS_TENSOR_BYTES = 1 << 62
     if variant == "arrays":
         from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
 
@@ -66,13 +72,15 @@ def child(variant: str, size: int, epochs: int) -> dict[str, Any]:
     y = np.eye(2, dtype="float32")[rng.integers(0, 2, size)]
     tf.constant(0)  # TensorFlow's own start-up memory, before the data's
     base = rss_mb()
+    created = time.perf_counter()
     ds = dataset(variant, images, y)
     held = rss_mb()
-    walls, cpus, batches = [], [], 0
+    walls, cpus, batches, first_batch = [], [], 0, 0.0
     for _ in range(epochs):
         t, c = time.perf_counter(), time.process_time()
         for _batch in ds:
             batches += 1
+            first_batch = first_batch or time.perf_counter() - created
         walls.append(time.perf_counter() - t)
         cpus.append(time.process_time() - c)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -82,6 +90,7 @@ def child(variant: str, size: int, epochs: int) -> dict[str, Any]:
         "batches": batches,
         "epoch_s": walls,
         "epoch_cpu_s": cpus,
+        "first_batch_s": first_batch,
         "rss_before_data_mb": base,
         "rss_with_data_mb": held,
         "peak_rss_mb": peak,
@@ -108,6 +117,7 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "steady_epoch_cpu_s": {"median": median(steady_cpu), "min": min(steady_cpu), "max": max(steady_cpu)},
         "first_epoch_s": [r["epoch_s"][0] for r in runs],  # its first iterator: the rewrites, when on
         "first_epoch_cpu_s": [r["epoch_cpu_s"][0] for r in runs],
+        "first_batch_s": [r["first_batch_s"] for r in runs],
         "data_held_mb": median(r["rss_with_data_mb"] - r["rss_before_data_mb"] for r in runs),
         "peak_over_start_mb": median(r["peak_rss_mb"] - r["rss_before_data_mb"] for r in runs),
         "runs": runs,
@@ -150,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
                     (f"{v}: steady epoch s (median; min-max)", _spread(fig[v]["steady_epoch_s"])),
                     ("  CPU s per steady epoch", _spread(fig[v]["steady_epoch_cpu_s"])),
                     ("  CPU s of the first epoch(s)", ", ".join(f"{t:.3f}" for t in fig[v]["first_epoch_cpu_s"])),
+                    ("  feed created to first batch (s)", ", ".join(f"{t:.3f}" for t in fig[v]["first_batch_s"])),
                     (
                         "  speed vs arrays: wall, CPU",
                         f"{fig[v]['speed_vs_arrays']:.2f}, {fig[v]['cpu_speed_vs_arrays']:.2f}",

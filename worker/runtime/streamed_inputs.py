@@ -4,7 +4,8 @@ larger than memory").
 One pass over the stored Parquet, a batch of rows at a time, writes each model input of every usable row into its
 own `.npy` file in the child's scratch folder; images already in the dataset's preprocessed cache are not copied,
 only their cache rows noted. The inputs are then `RowView`s over those files, which the training reads a batch at
-a time: the child holds one batch of the file, never the dataset.
+a time: the child holds one batch of the file, never the dataset. A dataset held in memory takes its cached images
+the same way (`in_memory`): mapped from the cache, not copied out of it.
 """
 
 from __future__ import annotations
@@ -108,13 +109,34 @@ def _open_caches(prep: dict[str, Any], files_root: str | None) -> dict[str, imag
     return caches
 
 
+def _without(prep: dict[str, Any], caches: dict[str, image_cache.Cache]) -> dict[str, Any]:
+    """PREP without the image columns in CACHES (what is left to preprocess row by row)."""
+    return {**prep, "image": {c: s for c, s in prep["image"].items() if c not in caches}}
+
+
+def _cache_view(col: str, cached: image_cache.Cache, rows: np.ndarray) -> RowView:
+    say(f"images of {col!r}: {len(rows):,} read from the preprocessed cache, a batch at a time")
+    return RowView(cached.array, rows)
+
+
+def in_memory(frame: pd.DataFrame, prep: dict[str, Any], files_root: str | None) -> dict[str, Any]:
+    """The model inputs of FRAME (a split of a dataset held in memory): arrays, except the image columns in the
+    dataset's preprocessed cache, which are RowViews over it, mapped and read a batch at a time. Copied out of the
+    cache, 16,000 images of 128x128x3 took 0.8-3.4 s before the first batch and 786 MB held for the training."""
+    caches = _open_caches(prep, files_root)
+    out = preprocessing.transform(frame, _without(prep, caches), files_root)
+    for col, cached in caches.items():
+        out[f"{col}_preprocessed"] = _cache_view(col, cached, preprocessing.cache_rows(cached, frame[col]))
+    return {name: out[name] for name in prep["input_shapes"]}
+
+
 def build(
     parquet: str, design: Design, positions: np.ndarray, prep: dict[str, Any], files_root: str | None
 ) -> tuple[dict[str, RowView], dict[str, dict[str, Any]]]:
     """(each model input of the rows at POSITIONS as a RowView in POSITIONS' order, the preprocessing report
     counted over those rows), in one pass over the file a batch at a time."""
     caches = _open_caches(prep, files_root)
-    stored = {**prep, "image": {c: s for c, s in prep["image"].items() if c not in caches}}
+    stored = _without(prep, caches)
     folder = Path(tempfile.mkdtemp(prefix="inputs-"))
     _check_room(folder, store_bytes(prep, len(positions), set(caches)))
     writers: dict[str, _NpyWriter] = {}
@@ -142,8 +164,7 @@ def build(
         message = f"the preprocessed inputs could not be written to the training's scratch disk: {exc}"
         raise TrainingError(message) from exc
     for col, cached in caches.items():
-        print(f"[fitstudio] images of {col!r}: {n:,} read from the preprocessed cache, a batch at a time", flush=True)
-        inputs[f"{col}_preprocessed"] = RowView(cached.array, np.concatenate(cache_rows[col]))
+        inputs[f"{col}_preprocessed"] = _cache_view(col, cached, np.concatenate(cache_rows[col]))
     return {name: inputs[name] for name in prep["input_shapes"]}, report
 
 

@@ -3,9 +3,13 @@ drawn from the seed, the uint8 images scaled to float32 [0, 1] one batch at a ti
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
-from worker.runtime.fit import fast_training_data, gathered_batches
+import numpy as np
+import pytest
+
+from worker.runtime import fit
+from worker.runtime.fit import fast_training_data, gathered_batches, held_as_tensors
 
 N, BATCH = 10, 4
 
@@ -40,7 +44,15 @@ def check_content(xs: list[np.ndarray], ys: list[np.ndarray]) -> None:
     assert 0.0 <= min(float(x.min()) for x in xs) and max(float(x.max()) for x in xs) <= 1.0
 
 
-def test_each_epoch_holds_every_row_once_in_a_new_order_scaled() -> None:
+@pytest.fixture(params=["held as tensors", "read a batch at a time"])
+def feed(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways the feed takes in-memory inputs: copied into tensors (small ones) or read like streamed inputs."""
+    if request.param == "read a batch at a time":
+        monkeypatch.setattr(fit, "HELD_AS_TENSOR_BYTES", 0)
+    return str(request.param)
+
+
+def test_each_epoch_holds_every_row_once_in_a_new_order_scaled(feed: str) -> None:
     y = np.arange(N, dtype="float32")[:, None]
     it = iter(gathered_batches(images(), y, BATCH, True, 7).repeat(2))
     first, second = epoch(it, 3), epoch(it, 3)
@@ -56,7 +68,7 @@ def test_each_epoch_holds_every_row_once_in_a_new_order_scaled() -> None:
     assert rows_of(epoch(other, 3)[1]) != rows_of(first[1])
 
 
-def test_in_order_without_shuffle_and_endless_with_steps_per_epoch() -> None:
+def test_in_order_without_shuffle_and_endless_with_steps_per_epoch(feed: str) -> None:
     y = np.arange(N, dtype="float32")[:, None]
     xs, ys = epoch(iter(gathered_batches(images(), y, BATCH, False, 0, single_input=True)), 3)
     assert rows_of(ys) == list(range(N))
@@ -69,7 +81,7 @@ def test_in_order_without_shuffle_and_endless_with_steps_per_epoch() -> None:
     assert sorted(rows[:10]) == sorted(rows[10:20]) == list(range(N))
 
 
-def test_other_inputs_pass_unscaled_and_named() -> None:
+def test_other_inputs_pass_unscaled_and_named(feed: str) -> None:
     data = {**images(), "numbers": np.linspace(0, 5, N, dtype="float32")[:, None]}
     y = np.arange(N, dtype="float32")[:, None]
     x, target = next(iter(gathered_batches(data, y, N, False, 0)))
@@ -84,3 +96,26 @@ def test_the_pipeline_is_not_rewritten_at_each_epoch() -> None:
     # of CPU at 20k 64x64 images (docs/benchmarks.md).
     ds = gathered_batches(images(), np.zeros((N, 1), "float32"), BATCH, True, 0)
     assert ds.options().experimental_optimization.apply_default_optimizations is False
+
+
+def test_large_inputs_are_read_a_batch_at_a_time_not_copied_into_tensors(monkeypatch: pytest.MonkeyPatch) -> None:
+    # tf.constant always copies: at 16,000 128x128x3 images that was 2.5-3 s before the first batch and twice
+    # the images' memory (docs/benchmarks.md).
+    import tensorflow as tf
+
+    data, y = images(), np.arange(N, dtype="float32")[:, None]
+    assert held_as_tensors(data, y)
+    monkeypatch.setattr(fit, "HELD_AS_TENSOR_BYTES", data["image"].nbytes - 1)
+    assert not held_as_tensors(data, y)
+    constants: list[int] = []
+    real = tf.constant
+
+    def recording(value: Any, *args: Any, **kwargs: Any) -> Any:
+        constants.append(int(np.asarray(value).nbytes))
+        return real(value, *args, **kwargs)
+
+    monkeypatch.setattr(tf, "constant", recording)
+    xs, ys = epoch(iter(gathered_batches(data, y, BATCH, True, 7)), 3)
+    assert sorted(rows_of(ys)) == list(range(N))
+    check_content(xs, ys)
+    assert all(size < data["image"].nbytes for size in constants)
