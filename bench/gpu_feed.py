@@ -39,7 +39,7 @@ from bench.common import base_args, median, show, write_result  # noqa: E402
 
 WORKLOADS = ("mlp", "cnn")
 FEEDS = ("memory", "streamed", "tf.data")
-FEATURES, IMAGE, CLASSES = 30, (64, 64, 3), 10
+FEATURES, SIDE, CHANNELS, CLASSES = 30, 64, 3, 10
 SEED = 7
 
 
@@ -89,8 +89,9 @@ class GpuSampler:
         return {"samples": len(picked), "util_mean_pct": sum(utils) / len(utils), "memory_max_mib": max(memory)}
 
 
-def synthetic(workload: str, n: int, folder: Path) -> dict[str, Any]:
-    """WORKLOAD's data: its train rows as arrays (memory) and as a RowView over its `.npy` file (streamed)."""
+def synthetic(workload: str, n: int, folder: Path, side: int) -> dict[str, Any]:
+    """WORKLOAD's data (images SIDE x SIDE): its train rows as arrays (memory) and as a RowView over its `.npy` file
+    (streamed)."""
     import numpy as np
 
     from core.data import split_rows
@@ -101,28 +102,29 @@ def synthetic(workload: str, n: int, folder: Path) -> dict[str, Any]:
         x = rng.standard_normal((n, FEATURES), dtype=np.float32)
         y = (x[:, :5].sum(axis=1) > 0).astype("float32")
     else:
-        x = rng.integers(0, 256, (n, *IMAGE), dtype=np.uint8)
+        x = rng.integers(0, 256, (n, side, side, CHANNELS), dtype=np.uint8)
         y = np.eye(CLASSES, dtype="float32")[rng.integers(0, CLASSES, n)]
     train_rows, _ = split_rows(n, 0.8, SEED)
     path = folder / f"{workload}.npy"
     np.save(path, x)  # the same layout as streamed_inputs' _NpyWriter, mapped read-only as its finish() does
     view = RowView(np.load(path, mmap_mode="r"), np.arange(n, dtype=np.int64)).pick(train_rows)
-    return {"memory": x[train_rows], "streamed": view, "y": y[train_rows], "file_mb": path.stat().st_size / 2**20}
+    memory, file_mb = x[train_rows], path.stat().st_size / 2**20
+    return {"memory": memory, "streamed": view, "y": y[train_rows], "file_mb": file_mb, "shape": x.shape[1:]}
 
 
-def new_model(workload: str) -> Any:
-    """A fresh, seeded small MLP or CNN, compiled."""
+def new_model(workload: str, shape: tuple[int, ...]) -> Any:
+    """A fresh, seeded small MLP or CNN for inputs of SHAPE, compiled."""
     import keras
     from keras import layers
 
     keras.utils.set_random_seed(SEED)
     if workload == "mlp":
-        inputs = keras.Input((FEATURES,))
+        inputs = keras.Input(shape)
         h = layers.Dense(64, activation="relu")(inputs)
         outputs = layers.Dense(1, activation="sigmoid")(layers.Dense(64, activation="relu")(h))
         loss = "binary_crossentropy"
     else:
-        inputs = keras.Input(IMAGE)
+        inputs = keras.Input(shape)
         h = inputs
         for filters in (16, 32, 64):
             h = layers.MaxPooling2D()(layers.Conv2D(filters, 3, activation="relu", padding="same")(h))
@@ -181,7 +183,7 @@ def timed_fit(workload: str, feed: str, data: dict[str, Any], batch: int, epochs
         def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
             spans.append((self.t, time.monotonic()))
 
-    model = new_model(workload)
+    model = new_model(workload, data["shape"])
     with GpuSampler() as gpu:
         model.fit(**fit_args(feed, data, batch), epochs=epochs, callbacks=[Clock()], verbose=0)
     return {
@@ -240,7 +242,6 @@ def device_used() -> tuple[str, list[str], str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    global IMAGE  # noqa: PLW0603 - one run's image size, read by synthetic() and new_model()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     base_args(parser)
     parser.add_argument("--rows", type=int, default=200_000, help="table rows (80 %% trained on)")
@@ -249,10 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--dir", help="where the .npy files go (default: a temporary folder)")
-    parser.add_argument("--side", type=int, default=IMAGE[0], help="the images' height and width")
+    parser.add_argument("--side", type=int, default=SIDE, help="the images' height and width")
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help="which of mlp,cnn to run")
     args = parser.parse_args(argv)
-    IMAGE = (args.side, args.side, IMAGE[2])
     load = [round(x, 2) for x in os.getloadavg()]
     if args.quick:
         args.rows, args.images, args.epochs, args.repeats = 4_000, 400, 2, 1
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = Path(tempfile.mkdtemp(prefix="fitstudio-bench-gpu-feed-", dir=args.dir))
     figures: dict[str, Any] = {"device": device, "gpus": gpus, "gpu_name": gpu_name or None}
     figures.update(nvidia_smi=shutil.which("nvidia-smi"), tensorflow=tf.__version__, batch_size=args.batch)
-    figures.update(epochs=args.epochs, repeats=args.repeats, image=IMAGE)
+    figures.update(epochs=args.epochs, repeats=args.repeats, image=(args.side, args.side, CHANNELS))
     print(f"device: {device} {gpu_name}".rstrip() + f"; GPUs TensorFlow sees: {gpus or 'none'}")
     try:
         for workload in args.workloads.split(","):  # no tf.device scope: TensorFlow's placement, as in a child
@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def measure(workload: str, n: int, folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     """WORKLOAD's feeds side by side, interleaved over the repeats; printed and returned."""
-    data = synthetic(workload, n, folder)
+    data = synthetic(workload, n, folder, args.side)
     runs: dict[str, tuple[list[Any], list[Any]]] = {feed: ([], []) for feed in FEEDS}
     for r in range(args.repeats):
         for feed in FEEDS if r % 2 == 0 else FEEDS[::-1]:  # no feed always goes first

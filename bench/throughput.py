@@ -101,7 +101,14 @@ def feed(variant: str, x: dict[str, Any], y: Any, batch: int, seed: int, train: 
 
 
 def plain_main(job_path: str, variant: str, out_path: str, limit: int, epochs: int) -> None:
-    """Train the job's model the hand-written way, fed as VARIANT (LIMIT rows, EPOCHS when > 0); write timings."""
+    """Train the job's model the hand-written way, fed as VARIANT (LIMIT rows, EPOCHS when > 0); write timings.
+    It runs at the job's training niceness, as the session's child does (run_plain starts it in its own session,
+    so the niceness covers its autogroup too): on a busy host a script at nice 0 would get more of the CPU than a
+    session at the default 5."""
+    from worker.runtime.limits import lower_priority
+
+    job = json.loads(Path(job_path).read_text())
+    lower_priority(int(job["limits"].get("nice") or 0))
     t0 = time.perf_counter()
     import keras
     import numpy as np
@@ -112,7 +119,6 @@ def plain_main(job_path: str, variant: str, out_path: str, limit: int, epochs: i
 
     assert PREDICT_BATCH == VALIDATION_BATCH, "fitstudio's validation batch changed: update VALIDATION_BATCH"
     t_import = time.perf_counter() - t0
-    job = json.loads(Path(job_path).read_text())
     design = job["design"]
     settings, target, ptype = design["settings"], design["target"], design["prediction_type"]
     training, seed = settings["training"], settings["split"]["seed"]
@@ -186,6 +192,7 @@ def plain_main(job_path: str, variant: str, out_path: str, limit: int, epochs: i
                 "data_s": t_data,
                 "fit_end_s": t_fit_end,
                 "end_wall": end_wall,
+                "nice": os.nice(0),
             }
         )
     )
@@ -194,8 +201,8 @@ def plain_main(job_path: str, variant: str, out_path: str, limit: int, epochs: i
 
 
 def run_plain(job_file: Path, variant: str, limit: int = 0, epochs: int = 0) -> dict[str, Any]:
-    """Run plain_main in a fresh interpreter (the same environment a training child gets); its timings, with
-    whole_run_s = its spawn to the end of its model save."""
+    """Run plain_main in a fresh interpreter (the same environment a training child gets, in a session of its own
+    like the child); its timings, with whole_run_s = its spawn to the end of its model save."""
     out = job_file.with_name(f"plain-{variant}-{time.monotonic_ns()}.json")
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "-1", "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
     env = {k: v for k, v in env.items() if not k.startswith("FITSTUDIO_")}
@@ -207,6 +214,7 @@ def run_plain(job_file: Path, variant: str, limit: int = 0, epochs: int = 0) -> 
         cwd=ROOT,
         capture_output=True,
         text=True,
+        start_new_session=True,
     )
     if proc.returncode != 0 or not out.exists():
         raise RuntimeError(f"plain run failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from server.settings import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 SLOW = pytest.mark.slow  # they train real models
 BENCH = pytest.mark.bench  # start workers and TensorFlow children: minutes; only `scripts/test.sh --bench` runs them
@@ -69,6 +71,8 @@ def test_throughput_quick(tmp_path: Path) -> None:
             assert len(rep["session"]["epoch_s"]) == len(rep["plain"]["epoch_s"]) == f["epochs"] >= 3
             for side in ("session", "plain", "session_no_validation", "plain_no_validation"):
                 assert rep[side]["whole_run_s"] > sum(rep[side]["epoch_s"])
+            for side in ("plain", "plain_no_validation"):  # at the niceness the sessions' children train at
+                assert rep[side]["nice"] == min(19, os.nice(0) + Settings.model_fields["training_nice"].default)
 
 
 @SLOW

@@ -30,7 +30,11 @@ def apply(limits: Limits) -> None:
     # Nice 5 by default: at 0 two trainings starve the API, at 19 a training starves on a host busy with other
     # work (issue 23, bench/nice_sweep.py). Operators choose with FITSTUDIO_TRAINING_NICE. Set before TensorFlow
     # starts its thread pools, which inherit it; raising it back would need privileges user code lacks.
-    nice = int(limits.nice or 0)
+    lower_priority(int(limits.nice or 0))
+
+
+def lower_priority(nice: int) -> None:
+    """Raise this process's niceness by NICE and its autogroup's to match (nothing when NICE is not positive)."""
     if nice > 0:
         os.nice(nice)
         _autogroup_nice(nice)

@@ -28,7 +28,7 @@ PROGRESS_EVERY_ROWS = 1_000_000  # a progress line in the session log this often
 # The scratch disk keeps this much free once the inputs are written: it is often the disk of the data root and of
 # an embedded database, which a training must not fill.
 SCRATCH_RESERVE_BYTES = 512 << 20
-ITEM_BYTES = {"image": 1}  # uint8 pixels; every other model input is 4-byte floats or ids
+IMAGE_ITEM_BYTES, OTHER_ITEM_BYTES = 1, 4  # uint8 pixels; every other model input is 4-byte floats or ids
 
 
 def store_bytes(prep: dict[str, Any], n_rows: int, cached: set[str]) -> int:
@@ -38,7 +38,7 @@ def store_bytes(prep: dict[str, Any], n_rows: int, cached: set[str]) -> int:
         column = name.removesuffix("_preprocessed")
         if column in cached:
             continue
-        per_row += int(np.prod(shape)) * ITEM_BYTES.get("image" if column in prep["image"] else "", 4)
+        per_row += int(np.prod(shape)) * (IMAGE_ITEM_BYTES if column in prep["image"] else OTHER_ITEM_BYTES)
     return n_rows * per_row
 
 
