@@ -188,10 +188,10 @@ def test_a_dataset_held_in_memory_maps_its_cached_images_instead_of_copying_them
     names = image_cache_build.image_paths(parquet, "image")
     prep = {"main": [], "text": {}, "image": {"image": SPEC}, "input_shapes": {"image_preprocessed": [12, 10, 3]}}
     frame = pd.DataFrame({"image": [names[7], names[0], names[39], names[7]]})
-    decoded_here = streamed_inputs.in_memory(frame, prep, str(files))["image_preprocessed"]
+    (decoded_here,) = (x["image_preprocessed"] for x in streamed_inputs.in_memory((frame,), prep, str(files)))
     assert isinstance(decoded_here, np.ndarray)  # no cache yet: decoded from the files
     image_cache_build.build(str(parquet), str(files), "image", SPEC, workers=1, progress=lambda *a: None)
-    mapped = streamed_inputs.in_memory(frame, prep, str(files))["image_preprocessed"]
+    (mapped,) = (x["image_preprocessed"] for x in streamed_inputs.in_memory((frame,), prep, str(files)))
     assert isinstance(mapped, RowView) and isinstance(mapped.base, np.memmap)
     np.testing.assert_array_equal(np.asarray(mapped), decoded_here)
     np.testing.assert_array_equal(decoded_here, decoded(files, list(frame["image"]), SPEC))

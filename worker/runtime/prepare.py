@@ -109,7 +109,7 @@ def _from_frame(job: Job, frame: pd.DataFrame, started: float) -> Prepared:
     prep["fitted_on"] = {"rows": len(fit_frame), "train_rows": len(train_df), "streamed": False}
     _say_report(preprocessing.report(frame, prep), prep)
     files_root = job.dataset.files_root
-    xs = (streamed_inputs.in_memory(train_df, prep, files_root), streamed_inputs.in_memory(val_df, prep, files_root))
+    xs = streamed_inputs.in_memory((train_df, val_df), prep, files_root)
     say(f"inputs: {prep['input_shapes']}; preprocessing took {time.time() - started:.1f}s")
     return _prepared(prep, train_df, val_df, xs)
 
