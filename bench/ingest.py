@@ -211,9 +211,18 @@ def upload(stack: Stack, path: Path, name: str, writes: str = "") -> dict[str, A
 
 
 def hwm_bytes(pid: int) -> int:
-    """The peak resident memory of process PID since it started (VmHWM)."""
-    with open(f"/proc/{pid}/status") as fh:
-        return next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM:"))
+    """The peak resident memory of process PID since it started (VmHWM), plus its descendants' (the upload parse
+    processes, server/services/parse_process.py: an upload's parse runs there)."""
+    import psutil
+
+    total = 0
+    for proc in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+        try:
+            with open(f"/proc/{proc.pid}/status") as fh:
+                total += next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM:"))
+        except (OSError, StopIteration):
+            continue  # ended meanwhile
+    return total
 
 
 def memory_settings(stack: Stack, files: dict[str, Path], settings: list[str]) -> dict[str, Any]:

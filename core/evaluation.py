@@ -43,7 +43,7 @@ def evaluate(prediction_type: str, y_true: Any, output: Any, class_labels: list[
 
     from core.evaluation_charts import classification_charts, regression_charts
     from core.metrics import probabilities
-    from core.ranking import curve, roc_points
+    from core.ranking import as_indices, curve, roc_points
 
     output = np.asarray(output, dtype="float64")
     y_true = np.asarray(y_true)
@@ -61,7 +61,7 @@ def evaluate(prediction_type: str, y_true: Any, output: Any, class_labels: list[
     del output  # 8 bytes a validation row, not held while the charts are drawn
     n_classes = proba.shape[1]
     labels = [_plain(v) for v in (class_labels or list(range(n_classes)))]
-    y_idx = np.asarray(y_true, dtype=int)  # class indices are ints already: no copy
+    y_idx = as_indices(y_true)
     matrix = confusion_matrix(y_idx, proba.argmax(axis=1), labels=list(range(n_classes)))
     curves = []
     for cls in [1] if n_classes == 2 else range(n_classes):

@@ -134,7 +134,9 @@ def classification_charts(y_idx: Any, proba: Any, labels: list[Any]) -> dict[str
     """The charts of a classifier's validation probabilities PROBA (n, k) for true class indices Y_IDX."""
     import numpy as np
 
-    y_idx = np.asarray(y_idx, dtype=int)  # no copy of int class indices: 8 bytes a validation row
+    from core.ranking import as_indices
+
+    y_idx = as_indices(y_idx)
     proba = np.asarray(proba, dtype="float64")
     charts = per_class(y_idx, proba.argmax(axis=1), labels)
     if proba.shape[1] == 2:

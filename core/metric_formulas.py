@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from core.ranking import Curve, curve
+from core.ranking import Curve, as_indices, curve
 
 # DSS's default cost matrix (gain per record of each outcome) and lift point.
 COST_MATRIX = {"tp": 1.0, "tn": 0.0, "fp": -0.3, "fn": 0.0}
@@ -99,7 +99,7 @@ def regression_outcome(y_true: np.ndarray, y_pred: np.ndarray) -> Outcome:
 
 def binary_outcome(y_true: np.ndarray, proba: np.ndarray) -> Outcome:
     """From class indices (0/1) and probabilities (n, 2): scores clipped to [0, 1], positive from THRESHOLD on."""
-    y_true = np.asarray(y_true, dtype=int)  # class indices are already ints: no copy
+    y_true = as_indices(y_true)
     proba = np.asarray(proba, dtype=float)
     p1 = proba[:, 1]
     # A sigmoid's (1 - p, p), as metrics.probabilities makes it, is used as it is: clipping and stacking it again
@@ -107,7 +107,7 @@ def binary_outcome(y_true: np.ndarray, proba: np.ndarray) -> Outcome:
     if not (bool(((p1 >= 0.0) & (p1 <= 1.0)).all()) and np.array_equal(proba[:, 0], 1 - p1)):
         p1 = np.clip(p1, 0.0, 1.0)
         proba = np.stack([1 - p1, p1], axis=1)
-    return Outcome("binary", y_true, (p1 >= THRESHOLD).astype(int), proba)
+    return Outcome("binary", y_true, (p1 >= THRESHOLD).astype(np.int8), proba)
 
 
 def multiclass_outcome(y_true: np.ndarray, proba: np.ndarray) -> Outcome:
@@ -140,7 +140,7 @@ def log_loss(outcome: Outcome) -> float:
 
 def cumulative_lift(y_true: np.ndarray, p1: np.ndarray, point: float = LIFT_POINT) -> float:
     """Positive rate among the top POINT fraction by score, over the overall positive rate."""
-    y_true = np.asarray(y_true, dtype=float)
+    y_true = np.asarray(y_true)  # 0/1 (class indices or floats): their means are exact sums either way
     n = len(y_true)
     base = y_true.mean() if n else 0.0
     if n == 0 or base == 0:

@@ -70,7 +70,9 @@ def compute(
     result: dict[str, Any] = values(prepare(prediction_type, y_true, predicted))
     if custom is not None:
         # The cell scores the predictions as the model gave them: flat values, or probabilities unclipped.
-        result[CUSTOM_SCORE] = float(custom(np.asarray(y_true), predicted))
+        # Class indices as int64, as the cell has always had them (ours are one byte a row, which its sums overflow).
+        true = np.asarray(y_true)
+        result[CUSTOM_SCORE] = float(custom(true.astype(np.int64) if true.dtype.kind in "iu" else true, predicted))
     return result
 
 

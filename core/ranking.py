@@ -16,6 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 
+def as_indices(values: object) -> np.ndarray:
+    """VALUES (class indices) as an integer array, not copied when they are integers already: a streamed training's
+    are one byte a row (preprocessing.class_indices), and an int64 copy was 8 bytes a validation row."""
+    array = np.asarray(values)
+    return array if array.dtype.kind in "iu" else array.astype(np.int64)
+
+
 @dataclass(frozen=True)
 class Curve:
     """True and false positives (float64 counts) at each distinct score, from the highest score down."""

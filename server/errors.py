@@ -19,6 +19,10 @@ class ApiError(Exception):
         self.detail = detail
         self.errors = errors
 
+    def __reduce__(self) -> tuple[type[ApiError], tuple[int, str, str, list[dict[str, Any]] | None]]:
+        # An upload's parse runs in another process (parse_process.py): its errors come back pickled.
+        return (ApiError, (self.status, self.code, self.detail, self.errors))
+
     def body(self) -> dict[str, Any]:
         """The JSON body: {detail, code} plus errors when there are any."""
         out: dict[str, Any] = {"detail": self.detail, "code": self.code}

@@ -34,13 +34,15 @@ from server.api.hosts import AllowedHostsMiddleware
 from server.api.path_guard import PathGuardMiddleware
 from server.api.security_headers import SecurityHeadersMiddleware
 from server.observability.api import install as install_observability
+from server.services import parse_process
 from server.services.background import Reconciler
 from server.settings import get_settings
 
 
 @asynccontextmanager
 async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    """Run the reconciler while the API serves."""
+    """Run the reconciler while the API serves; start the uploads' fork server."""
+    parse_process.start(get_settings())
     reconciler = Reconciler()
     reconciler.start()
     try:

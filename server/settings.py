@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     max_predict_mb: int = 32  # bodies of …/predict: up to 10 000 rows, images as base64
     max_zip_expanded_mb: int = 20480  # bytes one image ZIP upload may write once extracted
     upload_memory_mb: int = 256  # what one CSV upload's parse may add to the process; sets its blocks (tables.py)
+    upload_parse_process: bool = True  # parse uploads in processes of their own, off the API's (parse_process.py)
     sse_max_streams: int = 200  # live event streams one API process serves at once (beyond: 503)
     sse_max_per_user: int = 20  # live event streams of one user at once (beyond: 429)
     sse_poll_threads: int = 4  # threads (and their own SQL connections) that poll for all live streams

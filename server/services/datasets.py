@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from core import image_cache
 from server.errors import ApiError, conflict, invalid
 from server.models import Analysis, Dataset, Project, User
-from server.services import audit, column_stats, image_zip, storage, table_store
+from server.services import audit, column_stats, image_zip, parse_process, storage, table_store
 from server.services.json_cells import json_value
 from server.services.type_inference import infer_schema
 from server.settings import Settings
@@ -96,9 +96,9 @@ class _Parsed:
 def _stage(
     settings: Settings, key: str, suffix: str, upload: Path, staging: Path, fields: dict[str, str] | None
 ) -> _Parsed:
-    """_parse into STAGING; 409 project_changed when project KEY's folder was deleted meanwhile."""
+    """_parse into STAGING, in a parse process; 409 project_changed when project KEY's folder was deleted meanwhile."""
     try:
-        return _parse(settings, suffix, upload, staging, fields)
+        return parse_process.run(settings, _parse, settings, suffix, upload, staging, fields)
     except FileNotFoundError:
         if staging.parent.exists():
             raise

@@ -476,3 +476,26 @@ def test_log_loss_a_chunk_at_a_time_is_sklearns(kind: str, monkeypatch: pytest.M
     out = metrics.binary(y, proba) if kind == "binary" else metrics.multiclass(y, proba)
     assert calls == [64] * 15 + [n - 15 * 64]
     assert out["Log Loss"] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("width", [1, 2, 4])
+def test_one_byte_class_indices_give_the_same_metrics_and_evaluation_as_int64(width: int) -> None:
+    from core import evaluation
+
+    rng = np.random.default_rng(7)
+    n_classes = max(2, width)
+    y8 = rng.integers(0, n_classes, 5000).astype(np.int8)
+    output = rng.random((5000, width)).astype(np.float32)
+    kind = "binary" if n_classes == 2 else "multiclass"
+    seen: list[np.dtype] = []
+
+    def custom(y_true: np.ndarray, _predicted: np.ndarray) -> float:
+        seen.append(y_true.dtype)
+        return float(y_true.sum())
+
+    narrow, wide = (metrics.compute(kind, y, output, custom) for y in (y8, y8.astype(np.int64)))
+    assert narrow == wide and narrow[CUSTOM_SCORE] == float(y8.astype(np.int64).sum())
+    assert seen == [np.dtype(np.int64)] * 2  # the custom score's cell gets int64 indices, as before
+    labels = [f"k{i}" for i in range(n_classes)]
+    wide_doc = evaluation.evaluate(kind, y8.astype(np.int64), output, labels)
+    assert evaluation.evaluate(kind, y8, output, labels) == wide_doc

@@ -258,3 +258,13 @@ def test_numeric_columns_of_any_type_are_scaled_as_parsed(series: pd.Series) -> 
     parsed = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()  # the general path
     expected = ((np.where(np.isnan(parsed), 0.5, parsed) - 0.5) / 2.0).astype("float32")[:, None]
     np.testing.assert_array_equal(_main_block(series, m), expected)
+
+
+@pytest.mark.parametrize(("n_classes", "dtype"), [(2, np.int8), (126, np.int8), (127, np.int8), (128, np.int16)])
+def test_class_indices_take_the_narrowest_signed_integers(n_classes: int, dtype: type) -> None:
+    target = {"classes": [f"c{i}" for i in range(n_classes)]}
+    labels = pd.Series([f"c{n_classes - 1}", "c0", "unseen", None] * 3)
+    for series in (labels, labels.astype("category"), labels.astype(object)):
+        index = preprocessing.class_indices(series, target)
+        assert index.dtype == dtype
+        np.testing.assert_array_equal(index, [n_classes - 1, 0, -1, -1] * 3)

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import configure
 from tests.server.api.support import API, SMALL_CSV, assert_error_shape, expect, upload
 from tests.server.api.test_model_files import model  # noqa: F401 - the fixture
 
@@ -68,6 +69,8 @@ def test_storing_the_parquet_on_a_full_disk_is_507_and_the_dataset_folder_is_rem
     def full_disk(self: Any, batch: Any, row_group_size: Any = None) -> None:
         raise ENOSPC
 
+    # The full disk is faked in this process: the parse runs here (a parse process's errors: test_parse_process.py).
+    configure(monkeypatch, unchecked.settings.home, upload_parse_process="false")
     monkeypatch.setattr(pq.ParquetWriter, "write_batch", full_disk)
     _expect_507(upload(unchecked, project, "small", SMALL_CSV, "small.csv"))
     assert _files(unchecked.settings.data_root) == []

@@ -55,6 +55,7 @@ def test_the_expanded_total_is_bounded_by_free_disk_space(
 ) -> None:
     from server.services import image_zip
 
+    configure(monkeypatch, api.settings.home, upload_parse_process="false")  # the fake disk is this process's
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(image_zip.shutil, "disk_usage", lambda _p: usage(1 << 40, 1 << 40, (256 << 20) + (1 << 20)))
     api.client.event_hooks = {"request": [], "response": []}  # 507 is the answer wanted
@@ -66,7 +67,8 @@ def test_the_expanded_total_is_bounded_by_free_disk_space(
     assert [d["name"] for d in expect(api.get(f"{API}/projects/DEMO/datasets"), 200)] == []
 
 
-def test_api_memory_does_not_grow_with_an_entry_size(api: Any, project: str) -> None:
+def test_api_memory_does_not_grow_with_an_entry_size(api: Any, project: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    configure(monkeypatch, api.settings.home, upload_parse_process="false")  # traced here: the parse in this process
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         # 64 MiB once extracted, ~400 KiB in the upload (incompressible enough to stay under the zip bomb ratio)

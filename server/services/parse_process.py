@@ -1,0 +1,93 @@
+"""Uploads parsed in processes of their own, not in the API's.
+
+An upload's parse (type inference, the streamed CSV read and Parquet write, the statistics pass) is CPU work in
+Python and Arrow. In the API's process its threads took the GIL from the event loop: with back-to-back uploads of a
+145 MiB CSV, half of the API's busy samples were the parse and `GET /sessions/{id}`'s p99 went from 23 to 118-536
+ms (docs/benchmarks.md, "GET /sessions/{id} with page views and uploads going on"). Here the parse runs in a small
+pool of processes, a little below the API's priority, and the API only waits for its result.
+
+Each parse gets a fresh process, forked from a server process that has imported the parse's modules once
+(multiprocessing's forkserver, started with the API): a fork costs about 15 ms where a spawned interpreter took
+about 2 s to import them, and whatever a parse allocated is given back when its process ends.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
+
+from server.errors import ApiError
+from server.settings import Settings
+
+PROCESSES = 2  # parses at once; more uploads wait their turn (each parse holds FITSTUDIO_UPLOAD_MEMORY_MB)
+PRELOADED = ["__main__", "server.services.datasets"]  # what the fork server imports for every parse
+# The parse yields the CPU to the API's event loop (same session, so the same autogroup: niceness orders them).
+NICENESS = 5
+
+T = TypeVar("T")
+_lock = threading.Lock()
+_pool: ProcessPoolExecutor | None = None
+
+
+def run(settings: Settings, fn: Callable[..., T], *args: object) -> T:
+    """FN(*ARGS) in a parse process (its exceptions re-raised here), or in this thread when
+    FITSTUDIO_UPLOAD_PARSE_PROCESS is off; 503 upload_parse_failed when the process dies (out of memory, killed)."""
+    if not settings.upload_parse_process:
+        return fn(*args)
+    pool = _executor()
+    try:
+        return pool.submit(fn, *args).result()
+    except BrokenProcessPool:
+        _discard(pool)
+        raise ApiError(
+            503,
+            "upload_parse_failed",
+            "The process parsing the upload stopped before it finished (out of memory, or killed); nothing was "
+            "stored. Retry, or upload a smaller file.",
+        ) from None
+
+
+def start(settings: Settings) -> None:
+    """Start the fork server (it imports PRELOADED in the background) unless uploads are parsed in the API's
+    process: the first upload then waits only for its fork."""
+    if settings.upload_parse_process:
+        _context()
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # Not fork: the API's process has threads (the event loop's, the reconciler's, SQL pools); not spawn: 2 s of
+    # imports for each parse.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(PRELOADED)
+    return context
+
+
+def _lower_priority() -> None:
+    os.nice(NICENESS)
+
+
+def _executor() -> ProcessPoolExecutor:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(
+                PROCESSES, mp_context=_context(), initializer=_lower_priority, max_tasks_per_child=1
+            )
+        return _pool
+
+
+def _discard(pool: ProcessPoolExecutor) -> None:
+    """Drop a broken POOL: the next upload starts a new one."""
+    global _pool
+    with _lock:
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,49 @@
+"""Uploads are parsed in processes of their own, below the API's priority; their errors and deaths come back."""
+
+from __future__ import annotations
+
+import errno
+import os
+from typing import Any
+
+import pytest
+
+from server.errors import ApiError, is_disk_full
+from server.services import parse_process
+from tests.conftest import configure
+
+
+def test_the_parse_runs_in_another_process_below_the_apis_priority(sqlite_settings: Any) -> None:
+    assert sqlite_settings.upload_parse_process  # the default
+    assert parse_process.run(sqlite_settings, os.getpid) != os.getpid()
+    assert parse_process.run(sqlite_settings, os.nice, 0) == os.nice(0) + parse_process.NICENESS
+
+
+def test_off_it_runs_in_the_callers_thread(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = configure(monkeypatch, tmp_path, upload_parse_process="false")
+    assert parse_process.run(settings, os.getpid) == os.getpid()
+
+
+def test_a_parse_process_that_dies_is_503_and_the_next_upload_gets_a_new_one(sqlite_settings: Any) -> None:
+    with pytest.raises(ApiError) as died:
+        parse_process.run(sqlite_settings, os._exit, 9)
+    assert died.value.status == 503 and died.value.code == "upload_parse_failed"
+    assert parse_process.run(sqlite_settings, os.getpid) != os.getpid()
+
+
+def test_an_api_error_survives_pickling() -> None:
+    import pickle
+
+    sent = (422, "bad_csv", "Row 3 has 1 value.", [{"row": 3}])
+    error = pickle.loads(pickle.dumps(ApiError(*sent)))
+    assert (error.status, error.code, error.detail, error.errors) == sent
+
+
+def _fill_the_disk() -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_in_the_parse_process_is_still_a_full_disk_here(sqlite_settings: Any) -> None:
+    with pytest.raises(OSError) as raised:
+        parse_process.run(sqlite_settings, _fill_the_disk)
+    assert is_disk_full(raised.value)  # the API answers 507 (test_disk_full.py)
