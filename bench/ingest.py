@@ -6,16 +6,19 @@ A real `fitstudio api` (uvicorn) on a fresh FITSTUDIO_HOME; the file is streamed
 to POST /projects/{key}/datasets; the time is until the 201 (the dataset is stored as Parquet and its schema
 inferred). The reference, in a fresh interpreter on the same file in the same run: `pyarrow.csv.read_csv` +
 `pyarrow.parquet.write_table` (default options), and for the breakdown the server's own streamed parse and write
-(`table_store.store_csv`), its schema inference and a plain file copy. The API process's resident memory is
-sampled every 20 ms with psutil; a second, 4× smaller file shows whether the peak grows with the file (not
-streamed) or stays put (streamed).
+(`table_store.store_csv`), its schema inference and a plain file copy. The API's memory is sampled every 100 ms:
+the anonymous memory of the API process and its descendants, each page counted once (the sum of their
+`Pss_Anon`): an upload is parsed in a process forked from the API's fork server (server/services/parse_process.py),
+which shares the server's pages until it writes them, so the sum of their RSS would count those pages twice. A
+second, 4× smaller file shows whether the peak grows with the file (not streamed) or stays put (streamed). The
+ratio's uploads are timed apart from the sampled ones, with nothing reading the processes meanwhile.
 A third file is the big one with a late type change: on its last row six columns change type (four integer
 columns get a decimal, two number columns get text), so the types of the first parse block do not hold. It is
 uploaded the same way, and the server's steps are run on it in a fresh interpreter, whose peak RSS
 (`ru_maxrss`) is reported beside the plain file's: memory on the type-change path, without the API around it.
 Then, side by side in the same run, the big and the late file are uploaded to a fresh API per
 FITSTUDIO_UPLOAD_MEMORY_MB setting (`--memory-settings`, `default` for the setting unset), after a warm-up upload
-of the small file: time and memory growth (the API's VmHWM after, less its RSS before; and the sampled peak).
+of the small file: time and memory growth (the sampled peak, as above, less the memory before).
 Peak RSS of a fresh interpreter is its VmHWM (Linux carries `ru_maxrss` over from the parent across exec).
 Target: upload <= 2× the reference, memory bounded (also with a late type change).
 """
@@ -35,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import PY, ROOT, Stack, base_args, median, rss_bytes, show, stop, write_result  # noqa: E402
+from bench.common import PY, ROOT, Stack, base_args, median, show, stop, write_result  # noqa: E402
 
 REFERENCE = r"""
 import json, shutil, sys, time
@@ -172,21 +175,21 @@ def idle_writes(stack: Stack, seconds: float = 3.0) -> dict[str, Any]:
     return writes.figures()
 
 
-def upload(stack: Stack, path: Path, name: str, writes: str = "") -> dict[str, Any]:
-    """Upload PATH while sampling the API's RSS (and timing writes, keys starting WRITES, when given); the time,
-    the peak and the response."""
+def upload(stack: Stack, path: Path, name: str, writes: str = "", sample: bool = True) -> dict[str, Any]:
+    """Upload PATH while sampling the API's memory (unless not SAMPLE) and timing writes (keys starting WRITES, when
+    given); the time, the peak and the response."""
     assert stack.api_proc is not None
     pid = stack.api_proc.pid
-    base = rss_bytes(pid)
+    base = owned_bytes(pid)
     peak = [base]
     stop = threading.Event()
 
-    def sample() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], rss_bytes(pid))
-            stop.wait(0.02)
+    def sampling() -> None:
+        while sample and not stop.is_set():
+            peak[0] = max(peak[0], owned_bytes(pid))
+            stop.wait(0.1)  # reading smaps takes the processes' memory locks: sampled less often than RSS was
 
-    sampler = threading.Thread(target=sample, daemon=True)
+    sampler = threading.Thread(target=sampling, daemon=True)
     sampler.start()
     writer = Writes(stack, writes) if writes else None
     t = time.perf_counter()
@@ -203,23 +206,27 @@ def upload(stack: Stack, path: Path, name: str, writes: str = "") -> dict[str, A
         "rss_before_mib": base / 2**20,
         "rss_peak_mib": peak[0] / 2**20,
         "rss_growth_mib": (peak[0] - base) / 2**20,
-        "rss_after_mib": rss_bytes(pid) / 2**20,
+        "rss_after_mib": owned_bytes(pid) / 2**20,
         "n_rows": body["n_rows"],
         "n_columns": len(body["columns"]),
         "file_mib": path.stat().st_size / 2**20,
     }
 
 
-def hwm_bytes(pid: int) -> int:
-    """The peak resident memory of process PID since it started (VmHWM), plus its descendants' (the upload parse
-    processes, server/services/parse_process.py: an upload's parse runs there)."""
+def owned_bytes(pid: int) -> int:
+    """The anonymous memory of process PID and its descendants (the upload parse processes), each page once: the
+    sum of their Pss_Anon (a page two processes share counts half in each)."""
     import psutil
 
     total = 0
-    for proc in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+    try:
+        procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return 0
+    for proc in procs:
         try:
-            with open(f"/proc/{proc.pid}/status") as fh:
-                total += next(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmHWM:"))
+            with open(f"/proc/{proc.pid}/smaps_rollup") as fh:
+                total += next(int(line.split()[1]) * 1024 for line in fh if line.startswith("Pss_Anon:"))
         except (OSError, StopIteration):
             continue  # ended meanwhile
     return total
@@ -240,13 +247,12 @@ def memory_settings(stack: Stack, files: dict[str, Path], settings: list[str]) -
             stack._client = None  # the next call opens a client on the new API's port
             assert stack.api_proc is not None
             upload(stack, files["warm"], f"warm_{kind}_{setting}")
-            before = rss_bytes(stack.api_proc.pid)
             run = upload(stack, files[kind], f"{kind}_{setting}")
-            run["hwm_growth_mib"] = (hwm_bytes(stack.api_proc.pid) - before) / 2**20
+            run["hwm_growth_mib"] = run["rss_growth_mib"]  # the sampled owned peak (the parse ends in its own process)
             out[setting][kind] = run
             print(
                 f"FITSTUDIO_UPLOAD_MEMORY_MB={setting}, {kind}: {run['upload_s']:.2f}s, "
-                f"API growth +{run['hwm_growth_mib']:.0f} MiB (VmHWM)",
+                f"API growth +{run['hwm_growth_mib']:.0f} MiB (owned, sampled)",
                 flush=True,
             )
             stop(stack.api_proc)
@@ -287,12 +293,14 @@ def main(argv: list[str] | None = None) -> int:
         late = late_csv(big, stack.folder / "late.csv")
         small_up = upload(stack, small, "small")
         idle = idle_writes(stack)
+        timed = []  # the ratio's uploads: nothing else reads the processes meanwhile
         for i in range(repeats):
             refs.append(reference(big, stack.folder, "plain"))
+            timed.append(upload(stack, big, f"timed{i}", sample=False))
             uploads.append(upload(stack, big, f"big{i}", writes=f"BIG{i}X"))
             print(
-                f"upload {i + 1}: {uploads[-1]['upload_s']:.2f}s (reference {refs[-1]['total_s']:.2f}s), "
-                f"API RSS peak +{uploads[-1]['rss_growth_mib']:.0f} MiB",
+                f"upload {i + 1}: {timed[-1]['upload_s']:.2f}s, sampled {uploads[-1]['upload_s']:.2f}s "
+                f"(reference {refs[-1]['total_s']:.2f}s), API owned peak +{uploads[-1]['rss_growth_mib']:.0f} MiB",
                 flush=True,
             )
         refs.append(reference(big, stack.folder, "plain"))
@@ -303,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         chosen = args.memory_settings if args.memory_settings is not None else "" if args.quick else "112,160,default"
         files = {"warm": small, "big": big, "late": late}
         by_setting = memory_settings(stack, files, [s.strip() for s in chosen.split(",") if s.strip()])
-    up_s, ref_s = median(u["upload_s"] for u in uploads), median(r["total_s"] for r in refs)
+    up_s, ref_s = median(u["upload_s"] for u in timed), median(r["total_s"] for r in refs)
     growth_big = uploads[0]["rss_growth_mib"]  # the first big upload: later ones may reuse freed memory
     figures = {
         "rows": rows,
@@ -312,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         "upload_s": up_s,
         "reference_s": ref_s,
         "ratio": up_s / ref_s,
+        "timed_uploads": timed,
         "uploads": uploads,
         "references": refs,
         "server_steps_reference": server_ref,
@@ -344,9 +353,9 @@ def main(argv: list[str] | None = None) -> int:
             ("  copying the file once (s)", server_ref["copy_s"]),
             ("  that process's peak RSS (MiB)", server_ref["max_rss_mib"]),
             ("  reference process peak RSS (MiB)", median(r["max_rss_mib"] for r in refs)),
-            ("API RSS before (MiB)", uploads[0]["rss_before_mib"]),
-            ("API RSS peak growth, big file (MiB)", growth_big),
-            (f"API RSS peak growth, {rows // 4}-row file (MiB)", small_up["rss_growth_mib"]),
+            ("API owned memory before (MiB)", uploads[0]["rss_before_mib"]),
+            ("API owned peak growth, big file (MiB)", growth_big),
+            (f"API owned peak growth, {rows // 4}-row file (MiB)", small_up["rss_growth_mib"]),
             ("growth per MiB of CSV (big file)", figures["rss_growth_per_file_mib"]),
             ("a write (POST /projects) with nothing else going on: median, max (s)", _pair(idle)),
             ("  the same during the big upload: median, max (s)", _pair(uploads[0]["writes_meanwhile"])),
@@ -354,13 +363,13 @@ def main(argv: list[str] | None = None) -> int:
             ("late type change (6 columns on the last row): upload (s)", late_up["upload_s"]),
             ("  pyarrow read_csv + write_table on it (s)", late_ref["total_s"]),
             ("  ratio", late_up["upload_s"] / late_ref["total_s"]),
-            ("  API RSS peak growth (MiB)", late_up["rss_growth_mib"]),
+            ("  API owned peak growth (MiB)", late_up["rss_growth_mib"]),
             ("  the server's steps in process (s)", late_server["read_write_s"]),
             ("  that process's peak RSS (MiB)", late_server["max_rss_mib"]),
             ("  the same, plain big file (MiB)", server_ref["max_rss_mib"]),
             ("  reference process peak RSS (MiB)", late_ref["max_rss_mib"]),
             *[
-                (f"FITSTUDIO_UPLOAD_MEMORY_MB={setting}: {kind} upload (s), API growth (MiB, VmHWM)", _memory_pair(run))
+                (f"FITSTUDIO_UPLOAD_MEMORY_MB={setting}: {kind} upload (s), owned growth (MiB)", _memory_pair(run))
                 for setting, runs in by_setting.items()
                 for kind, run in runs.items()
             ],

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+CHUNK = 1 << 18  # points of a curve whose temporaries are made at once (2 MB of float64 each)
+
 
 def as_indices(values: object) -> np.ndarray:
     """VALUES (class indices) as an integer array, not copied when they are integers already: a streamed training's
@@ -52,27 +54,60 @@ def curve(is_positive: np.ndarray, scores: np.ndarray) -> Curve | None:
 
 def roc_points(c: Curve) -> tuple[np.ndarray, np.ndarray]:
     """sklearn's roc_curve (drop_intermediate=True): (false positive rates, true positive rates) from (0, 0), the
-    collinear points dropped. The curve has one point per distinct score, so this costs nothing per row."""
+    collinear points dropped. The curve has one point per distinct score: the temporaries are made CHUNK points at
+    a time (elementwise, so the same bits), which at 4 M points saves about 40 MB of a float64 copy each."""
     fps, tps = c.fps, c.tps
     if fps.shape[0] > 2:
-        keep = np.concatenate([[True], np.logical_or(np.diff(fps, 2), np.diff(tps, 2)), [True]])
+        keep = _not_collinear(fps, tps)
         fps, tps = fps[keep], tps[keep]
-    tps, fps = np.concatenate([[0.0], tps]), np.concatenate([[0.0], fps])
-    return fps / fps[-1], tps / tps[-1]
+    return _from_zero_over_last(fps), _from_zero_over_last(tps)
+
+
+def _not_collinear(fps: np.ndarray, tps: np.ndarray) -> np.ndarray:
+    """The points to keep: the ends, and each point where either count's second difference is not zero."""
+    n = len(fps)
+    keep = np.empty(n, dtype=bool)
+    keep[0] = keep[-1] = True
+    for start in range(0, n - 2, CHUNK):
+        stop = min(start + CHUNK, n - 2)
+        window = slice(start, stop + 2)
+        keep[start + 1 : stop + 1] = np.logical_or(np.diff(fps[window], 2), np.diff(tps[window], 2))
+    return keep
+
+
+def _from_zero_over_last(counts: np.ndarray) -> np.ndarray:
+    """[0, *COUNTS] divided by its last value, in one array."""
+    rates = np.empty(len(counts) + 1)
+    rates[0] = 0.0
+    rates[1:] = counts
+    return np.divide(rates, rates[-1], out=rates)
 
 
 def roc_auc(c: Curve) -> float:
     """sklearn's roc_auc_score: the trapezoidal area under the ROC curve, its collinear points dropped first."""
     fpr, tpr = roc_points(c)
-    # scipy.integrate.trapezoid(tpr, fpr), written out: scipy is not imported where the catalogue is read.
-    return float(np.sum((fpr[1:] - fpr[:-1]) * (tpr[1:] + tpr[:-1]) / 2.0))
+    # scipy.integrate.trapezoid(tpr, fpr), written out: scipy is not imported where the catalogue is read. The
+    # terms are made a chunk at a time and summed as one array, as numpy sums the unchunked expression.
+    terms = np.empty(len(fpr) - 1)
+    for start in range(0, len(terms), CHUNK):
+        stop = min(start + CHUNK, len(terms))
+        now, after = slice(start, stop), slice(start + 1, stop + 1)
+        terms[now] = (fpr[after] - fpr[now]) * (tpr[after] + tpr[now]) / 2.0
+    return float(np.sum(terms))
 
 
 def average_precision(c: Curve) -> float:
-    """sklearn's average_precision_score: the step integral of precision over recall."""
-    ps = c.tps + c.fps
-    precision = np.where(ps != 0, np.divide(c.tps, ps), 0.0)
-    recall = c.tps / c.tps[-1]
-    precision = np.concatenate((np.flip(precision), [1.0]))
-    recall = np.concatenate((np.flip(recall), [0.0]))
-    return float(max(0.0, -np.sum(np.diff(recall) * precision[:-1])))
+    """sklearn's average_precision_score: the step integral of precision over recall, from the lowest score up
+    (precision 1 at recall 0 closing it), its terms made a chunk at a time as roc_auc's are."""
+    tps, fps = c.tps[::-1], c.fps[::-1]  # views: from the lowest score up
+    last, n = c.tps[-1], len(tps)
+    terms = np.empty(n)
+    for start in range(0, n, CHUNK):
+        stop = min(start + CHUNK, n)
+        recall = tps[start : stop + 1] / last  # one more point: the next one's recall
+        if stop == n:
+            recall = np.append(recall, 0.0)
+        ps = tps[start:stop] + fps[start:stop]
+        precision = np.where(ps != 0, np.divide(tps[start:stop], ps), 0.0)
+        terms[start:stop] = (recall[1:] - recall[:-1]) * precision
+    return float(max(0.0, -np.sum(terms)))

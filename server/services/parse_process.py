@@ -4,7 +4,8 @@ An upload's parse (type inference, the streamed CSV read and Parquet write, the 
 Python and Arrow. In the API's process its threads took the GIL from the event loop: with back-to-back uploads of a
 145 MiB CSV, half of the API's busy samples were the parse and `GET /sessions/{id}`'s p99 went from 23 to 118-536
 ms (docs/benchmarks.md, "GET /sessions/{id} with page views and uploads going on"). Here the parse runs in a small
-pool of processes, a little below the API's priority, and the API only waits for its result.
+pool of processes, at the API's priority, and the API only waits for its result. (At niceness +5 the uploads took
+10 % longer, with no measurable gain for the API: docs/benchmarks.md.)
 
 Each parse gets a fresh process, forked from a server process that has imported the parse's modules once
 (multiprocessing's forkserver, started with the API): a fork costs about 15 ms where a spawned interpreter took
@@ -14,7 +15,6 @@ about 2 s to import them, and whatever a parse allocated is given back when its 
 from __future__ import annotations
 
 import multiprocessing
-import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -25,9 +25,9 @@ from server.errors import ApiError
 from server.settings import Settings
 
 PROCESSES = 2  # parses at once; more uploads wait their turn (each parse holds FITSTUDIO_UPLOAD_MEMORY_MB)
-PRELOADED = ["__main__", "server.services.datasets"]  # what the fork server imports for every parse
-# The parse yields the CPU to the API's event loop (same session, so the same autogroup: niceness orders them).
-NICENESS = 5
+# What the fork server imports once for every parse (duckdb, the CSV sniffer, is imported by csv_source on first use:
+# 0.03 s of each parse otherwise).
+PRELOADED = ["__main__", "server.services.datasets", "duckdb"]
 
 T = TypeVar("T")
 _lock = threading.Lock()
@@ -70,17 +70,11 @@ def _context() -> multiprocessing.context.BaseContext:
     return context
 
 
-def _lower_priority() -> None:
-    os.nice(NICENESS)
-
-
 def _executor() -> ProcessPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ProcessPoolExecutor(
-                PROCESSES, mp_context=_context(), initializer=_lower_priority, max_tasks_per_child=1
-            )
+            _pool = ProcessPoolExecutor(PROCESSES, mp_context=_context(), max_tasks_per_child=1)
         return _pool
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from core import metrics
-from core.ranking import average_precision, curve, roc_auc
+from core import metrics, ranking
+from core.ranking import average_precision, curve, roc_auc, roc_points
 
 
 def cases() -> list[tuple[np.ndarray, np.ndarray]]:
@@ -28,13 +28,19 @@ def cases() -> list[tuple[np.ndarray, np.ndarray]]:
     return out
 
 
+@pytest.mark.parametrize("chunk", [ranking.CHUNK, 1, 2, 3, 64])  # one chunk, and chunk boundaries everywhere
 @pytest.mark.parametrize("i", range(len(cases())))
-def test_the_same_bits_as_sklearn(i: int) -> None:
+def test_the_same_bits_as_sklearn(i: int, chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ranking, "CHUNK", chunk)
     y, scores = cases()[i]
     c = curve(y == 1, scores)
     assert c is not None
     assert roc_auc(c) == skm.roc_auc_score(y, scores)
     assert average_precision(c) == skm.average_precision_score(y, scores)
+    fpr, tpr = roc_points(c)
+    expected_fpr, expected_tpr, _ = skm.roc_curve(y, scores)
+    np.testing.assert_array_equal(fpr, expected_fpr)
+    np.testing.assert_array_equal(tpr, expected_tpr)
 
 
 def test_sklearn_decides_the_undefined_cases() -> None:
