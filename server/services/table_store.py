@@ -21,6 +21,11 @@ SAMPLE_ROWS = 50_000  # rows kept for schema inference (the rest only passes thr
 MAX_RETYPES = 4  # passes that take the CSV reader's wider type; later ones read the column as text
 MAX_PASSES = 64  # a bound that no real file reaches (each pass widens a column: integer, number, text)
 PARQUET_BATCH_ROWS = 65_536
+# A column's dictionary falls back to plain encoding once it passes this size. At Parquet's default (1 MiB, 131k
+# distinct float64s, more than a parse block's rows) a column of distinct numbers was dictionary-encoded whole in
+# every row group: the write took twice as long and the file was larger (docs/benchmarks.md, "Uploads: the
+# Parquet write's dictionaries").
+DICTIONARY_PAGE_BYTES = 128 << 10
 
 
 @dataclass
@@ -36,7 +41,7 @@ def write(schema: pa.Schema, batches: Iterable[pa.RecordBatch], dest: Path) -> S
     """Write BATCHES (of SCHEMA) to the Parquet file DEST, keeping a sample; DEST is removed on any error."""
     n_rows, kept, kept_rows = 0, [], 0
     try:
-        with pq.ParquetWriter(dest, schema) as writer:
+        with pq.ParquetWriter(dest, schema, dictionary_pagesize_limit=DICTIONARY_PAGE_BYTES) as writer:
             for batch in _read_ahead(batches):
                 if not batch.num_rows:
                     continue

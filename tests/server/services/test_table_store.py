@@ -35,6 +35,21 @@ def stored_table(tmp_path: Path, upload: Path) -> tuple[table_store.Stored, pa.T
     return stored, pq.read_table(dest)
 
 
+def test_a_dictionary_stops_at_its_bound_and_a_few_values_keep_theirs(tmp_path: Path) -> None:
+    # 60,000 distinct float64s are 469 KiB of dictionary: under Parquet's default limit (1 MiB) the whole column went
+    # through the dictionary, which took twice the write's time for no gain (docs/benchmarks.md, "Uploads: the
+    # Parquet write's dictionaries").
+    rows = [f"{i * 1.000001 + 0.123},cat{i % 5}" for i in range(60_000)]
+    upload = write_csv(tmp_path / "t.csv", "x,c", rows)
+    _, table = stored_table(tmp_path, upload)
+    group = pq.ParquetFile(tmp_path / "out.parquet").metadata.row_group(0)
+    numbers, names = group.column(0), group.column(1)
+    # The dictionary page comes first: its size is where the data pages start.
+    assert 0 < numbers.data_page_offset - numbers.dictionary_page_offset <= table_store.DICTIONARY_PAGE_BYTES + 1024
+    assert names.has_dictionary_page and names.data_page_offset - names.dictionary_page_offset < 1024
+    assert table.equals(pacsv.read_csv(upload))
+
+
 def test_a_big_csv_is_written_in_several_row_groups_with_the_same_rows(tmp_path: Path, small_blocks: None) -> None:
     rows = [f"{i},{i * 0.5},name{i % 7}" for i in range(20_000)]
     upload = write_csv(tmp_path / "t.csv", "id,x,name", rows)
