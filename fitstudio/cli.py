@@ -63,8 +63,16 @@ def _worker_name(name: str, pid: int | None = None) -> str:
     return name if "@" in name else f"{name}@{socket.gethostname()}"
 
 
+def _join_service() -> None:
+    """Rank this process (the API or a worker) above the trainings in the cpu cgroups, where they can be used."""
+    from worker.cgroups import join_service
+
+    join_service()
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run a Celery worker that trains sessions from the given queues."""
+    _join_service()
     gpus = [g.strip() for g in (args.gpus or "").split(",") if g.strip()]
     os.environ["FITSTUDIO_WORKER_GPUS"] = ",".join(gpus)
     from server.services.bootstrap import migrate
@@ -106,6 +114,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     """Serve the API and web UI with uvicorn."""
     import uvicorn
 
+    _join_service()
     _default_public_url(args.host, args.port)
     from server.db import session_scope
     from server.services.bootstrap import migrate
@@ -161,6 +170,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     """Everything on one machine: migrate, admin + demo on first start, a supervised worker, and the API."""
     import uvicorn
 
+    _join_service()  # before the worker starts: it is in the service's cgroup from its first instruction
     watch: ProcessWatch | None = None
     StopSignals(again=lambda: watch.terminate() if watch else None).install()  # a second signal: stop at once
     try:

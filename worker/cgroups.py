@@ -4,6 +4,9 @@ pids.max: a fork bomb stops there. memory (where the memory controller may be us
 training to FITSTUDIO_TRAINING_MEMORY_MB, swap included, and OOM-kills it at the limit instead of the supervisor
 noticing a polled RSS above it a moment later; the supervisor reads the cgroup's oom_kill count to say why the
 training ended. Without a memory controller the supervisor's polling is the limit (worker/supervisor.py).
+cpu (where the cpu controller may be used): the API and the worker join fitstudio/service (join_service), and each
+training's cgroup is its sibling with a sixteenth of its weight, so a request preempts the trainings while the
+host's other processes see fitstudio as one group (docs/decisions.md, "The service before its trainings").
 """
 
 from __future__ import annotations
@@ -19,8 +22,15 @@ log = logging.getLogger(__name__)
 
 V1_PIDS = Path("/sys/fs/cgroup/pids")
 V1_MEMORY = Path("/sys/fs/cgroup/memory")
+V1_CPU = Path("/sys/fs/cgroup/cpu")
 V2_ROOTS = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup"))
 BASE = "fitstudio"
+SERVICE = "service"  # the cpu cgroup of the API, the worker and what they run but trainings
+# The cpu weight of the service and of each training, siblings under BASE: cgroup v1's cpu.shares (default 1024)
+# and v2's cpu.weight (default 100). Measured: GET /sessions/{id}'s p99 under two trainings fell from 226 to 13 ms
+# (docs/benchmarks.md, "The service before its trainings").
+V1_SHARES = {SERVICE: 1024, "training": 64}
+V2_WEIGHTS = {SERVICE: 100, "training": 6}
 
 
 def _v2_root(controller: str) -> Path | None:
@@ -46,6 +56,60 @@ def _memory_base() -> Path | None:
         return V1_MEMORY / BASE
     root = _v2_root("memory")
     return root / BASE if root else None
+
+
+def _cpu_base() -> Path | None:
+    """Where the service's and the trainings' cpu cgroups go, or None where the cpu controller cannot be used."""
+    if (V1_CPU / "cpu.shares").exists() and os.access(V1_CPU, os.W_OK):
+        return V1_CPU / BASE
+    root = _v2_root("cpu")
+    return root / BASE if root else None
+
+
+def _cpu_weight(path: Path, role: str) -> None:
+    """Give the cpu cgroup PATH the weight of ROLE (SERVICE or "training")."""
+    if (path / "cpu.shares").exists():
+        (path / "cpu.shares").write_text(str(V1_SHARES[role]))
+    else:
+        (path / "cpu.weight").write_text(str(V2_WEIGHTS[role]))
+
+
+def join_service() -> Path | None:
+    """Move this process (and what it starts from now on) into fitstudio's service cpu cgroup, whose trainings'
+    cgroups are its siblings; None where the cpu controller cannot be used (then only the trainings' niceness
+    ranks them below the service)."""
+    base = _cpu_base()
+    if base is None:
+        return None
+    try:
+        base.mkdir(exist_ok=True)
+        if base.parent != V1_CPU:
+            _v2_enable(base, ["cpu"])
+        path = base / SERVICE
+        path.mkdir(exist_ok=True)
+        _cpu_weight(path, SERVICE)
+        (path / "cgroup.procs").write_text(str(os.getpid()))
+    except OSError as exc:
+        log.warning("no cpu cgroup for the service: %s", exc)
+        return None
+    return path
+
+
+def cpu_cgroup_of(pid: int | str) -> str | None:
+    """The cpu cgroup process PID is in: cgroup v1's cpu hierarchy, else v2's unified one."""
+    try:
+        entries = [line.split(":", 2) for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines()]
+    except OSError:
+        return None
+    for _, controllers, path in entries:
+        if "cpu" in controllers.split(","):
+            return path
+    return next((path for number, _, path in entries if number == "0"), None)
+
+
+def in_service() -> bool:
+    """Whether this process is in the service's cpu cgroup (join_service)."""
+    return cpu_cgroup_of("self") == f"/{BASE}/{SERVICE}"
 
 
 def _v2_enable(base: Path, controllers: list[str]) -> None:
@@ -133,7 +197,27 @@ class TrainingCgroup:
             return None
         if memory_base is not None and memory_bytes:
             out.memory = out._add_memory(memory_base, name, memory_bytes)
+        out._add_cpu(name)
         return out
+
+    def _add_cpu(self, name: str) -> None:
+        """The training's cpu cgroup, a sibling of the service's; none where the cpu controller cannot be used or
+        this worker is not in the service's cgroup (the API then likely is not either, and a training group of
+        the API's weight would take the CPU from it: docs/benchmarks.md, "The service before its trainings")."""
+        cpu_base = _cpu_base()
+        if cpu_base is None or not in_service():
+            return
+        try:
+            path = cpu_base / name
+            if path != self.path:  # cgroup v1: a folder in the cpu hierarchy too
+                cpu_base.mkdir(exist_ok=True)
+                path.mkdir(exist_ok=True)
+                self.paths.append(path)
+            else:
+                _v2_enable(cpu_base, ["cpu"])
+            _cpu_weight(path, "training")
+        except OSError as exc:
+            log.warning("no cpu cgroup for %s (its niceness alone ranks it): %s", name, exc)
 
     def _add_memory(self, memory_base: Path, name: str, memory_bytes: int) -> MemoryCgroup | None:
         try:
@@ -182,11 +266,15 @@ class TrainingCgroup:
 def clean_stale(active_scratch: set[str]) -> list[str]:
     """Remove empty cgroups of trainings no longer running here (left by a killed worker)."""
     removed = []
-    for base in {_base(), _memory_base()}:
+    for base in {_base(), _memory_base(), _cpu_base()}:
         if base is None or not base.is_dir():
             continue
         for path in base.iterdir():
-            if not path.is_dir() or any(path.name.startswith(f"{name}-") for name in active_scratch):
+            if (
+                not path.is_dir()
+                or path.name == SERVICE
+                or any(path.name.startswith(f"{name}-") for name in active_scratch)
+            ):
                 continue
             try:
                 path.rmdir()  # refuses a cgroup that still holds processes

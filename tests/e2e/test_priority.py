@@ -1,4 +1,5 @@
-"""Trainings run at nice 5 by default (FITSTUDIO_TRAINING_NICE), and the API answers quickly while two of them train."""
+"""Trainings run at nice 5 by default (FITSTUDIO_TRAINING_NICE), in cpu cgroups below the service's where the cpu
+controller can be used (worker/cgroups.py), and the API answers quickly while two of them train."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from tests.e2e.conftest import Runtime
 from tests.e2e.test_runtime_control import LONG, wait_for_epochs
 from tests.server.api.support import serve
+from worker import cgroups
 
 pytestmark = pytest.mark.slow
 
@@ -52,6 +54,22 @@ def the_worker() -> psutil.Process:
     raise AssertionError("no worker process")
 
 
+def check_cpu_cgroups(worker: psutil.Process, children: list[psutil.Process]) -> None:
+    """Where the cpu controller can be used, the worker is in the service's cpu cgroup and each training in one of
+    its own beside it, with the training's weight."""
+    base = cgroups._cpu_base()
+    if base is None:
+        return  # tests/worker/test_cpu_cgroup.py says why it skips
+    assert cgroups.cpu_cgroup_of(worker.pid) == f"/{cgroups.BASE}/{cgroups.SERVICE}"
+    places = {cgroups.cpu_cgroup_of(child.pid) for child in children}
+    assert len(places) == len(children) and all(place and place.startswith(f"/{cgroups.BASE}/") for place in places)
+    for place in places:
+        path = base / place.rsplit("/", 1)[1]
+        v1 = (path / "cpu.shares").exists()
+        weight = int((path / ("cpu.shares" if v1 else "cpu.weight")).read_text())
+        assert weight == (cgroups.V1_SHARES if v1 else cgroups.V2_WEIGHTS)["training"]
+
+
 def test_two_trainings_at_the_default_niceness_leave_the_api_responsive(runtime: Runtime) -> None:
     from server.services.bootstrap import demo_bytes
 
@@ -64,6 +82,7 @@ def test_two_trainings_at_the_default_niceness_leave_the_api_responsive(runtime:
         children = training_children(worker.pid)
         assert len(children) >= 2, runtime.log_tail()
         assert {child.nice() for child in children} == {min(19, worker.nice() + 5)}  # FITSTUDIO_TRAINING_NICE=5
+        check_cpu_cgroups(worker, children)
         before = [len(runtime.api.get(f"/api/v1/sessions/{sid}").json()["history"]) for sid in sessions]
         with serve(runtime.api.client.app) as base:
             probes = asyncio.run(probe_healthz(base, PROBE_S))
