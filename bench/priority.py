@@ -1,6 +1,6 @@
 """A training child's start on a shared host: nice 0 vs nice 19, under normal-priority load (see also nice_sweep.py).
 
-    .venv/bin/python bench/priority.py [--quick] [--repeats 3] [--load N]
+    .venv/bin/python bench/priority.py [--quick] [--repeats 3] [--load N] [--cases idle,nice 0,nice 19]
 
 The host's other work is N busy processes (default: one per core) at normal priority, each in a session of its
 own as other services are. A child is started as the worker starts a training (a new session, then
@@ -9,6 +9,9 @@ niceness), imports TensorFlow and runs 20 small training steps: what stands betw
 batches. Interleaved, REPEATS times each: nice 0 (the default), nice 19 (the setting before issue 23), and
 nice 0 on an idle host (the reference). The figures are seconds from start to the child's exit and the ratio to
 the idle run. A start still running after --cap-s seconds is stopped and counted as that (a lower bound).
+`--cases` picks others: "nice N" for any N, and "nice N cgroup": the child also in a cpu cgroup of its own, placed
+as the worker places a training beside its service (worker/cgroups.py; the service's cgroup idle, as when the API
+has nothing to do), before it imports anything (it waits for a line on stdin as a training waits for "go").
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import ROOT, median, show, write_result  # noqa: E402
 
 CHILD = """
-import os
+import os, sys
+sys.stdin.readline()  # placed in its cgroups first, as a training waits for the worker's go
 from core.contracts import Limits
 from worker.runtime import limits
 limits.apply(Limits(nice=%d))
@@ -40,17 +44,38 @@ model.fit(np.zeros((640, 30)), np.zeros((640, 1)), batch_size=32, epochs=1, verb
 BUSY = "while True: pass"
 
 
-def start_child(nice: int, cap_s: float) -> float:
+def start_child(nice: int, cap_s: float, cgroup: bool = False) -> float:
     """Seconds from starting the child (in its own session, as the worker does) to its exit; CAP_S when it has not
-    exited by then (it is killed: the figure is then a lower bound)."""
+    exited by then (it is killed: the figure is then a lower bound). With CGROUP, in a training's cpu cgroup."""
+    from worker import cgroups
+
     started = time.perf_counter()
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD % nice], cwd=ROOT, stdin=subprocess.PIPE, start_new_session=True
+    )
+    placed = None
+    if cgroup:
+        cgroups.in_service = lambda: True  # as the worker, which joined the service
+        placed = cgroups.TrainingCgroup.create(f"bench-priority-{child.pid}", 1024)
+        if placed is None or len(placed.paths) < 2:
+            child.kill()
+            raise SystemExit("no cpu cgroup can be made here (root and the cpu controller are needed)")
+        placed.add(child.pid)
+    assert child.stdin is not None
+    child.stdin.write(b"go\n")
+    child.stdin.close()
     try:
-        subprocess.run(
-            [sys.executable, "-c", CHILD % nice], cwd=ROOT, check=True, start_new_session=True, timeout=cap_s
-        )
+        child.wait(timeout=cap_s)
+        if child.returncode:
+            raise SystemExit(f"the child failed ({child.returncode})")
+        return time.perf_counter() - started
     except subprocess.TimeoutExpired:
+        child.kill()
+        child.wait()
         return cap_s
-    return time.perf_counter() - started
+    finally:
+        if placed is not None:
+            placed.remove()
 
 
 def loaded(n: int) -> list[subprocess.Popen[bytes]]:
@@ -59,11 +84,12 @@ def loaded(n: int) -> list[subprocess.Popen[bytes]]:
 
 
 def run_case(name: str, load: int, cap_s: float) -> float:
-    """One start: NAME is 'idle', 'nice 0' or 'nice 19'."""
+    """One start: NAME is 'idle' (nice 0 on an idle host), 'nice N' or 'nice N cgroup' under the load."""
     busy = loaded(load) if name != "idle" else []
     try:
         time.sleep(0.5 if busy else 0)  # the load is running before the training starts
-        return start_child(19 if name == "nice 19" else 0, cap_s)
+        nice = 0 if name == "idle" else int(name.split()[1])
+        return start_child(nice, cap_s, cgroup=name.endswith(" cgroup"))
     finally:
         for proc in busy:
             proc.kill()
@@ -76,10 +102,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--load", type=int, default=os.cpu_count() or 1, help="busy processes (default: cores)")
     parser.add_argument("--cap-s", type=float, default=120.0, help="a start still running then is stopped")
+    parser.add_argument("--cases", default="idle,nice 0,nice 19", help="comma list: idle, nice N, nice N cgroup")
     args = parser.parse_args()
     repeats = 1 if args.quick else args.repeats
     loadavg = list(os.getloadavg())
-    runs: dict[str, list[float]] = {"idle": [], "nice 0": [], "nice 19": []}
+    runs: dict[str, list[float]] = {name.strip(): [] for name in ["idle", *args.cases.split(",")]}
     for _ in range(repeats):
         for name in runs:
             runs[name].append(run_case(name, args.load, args.cap_s))
