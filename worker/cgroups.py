@@ -27,8 +27,8 @@ V2_ROOTS = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup"))
 BASE = "fitstudio"
 SERVICE = "service"  # the cpu cgroup of the API, the worker and what they run but trainings
 # The cpu weight of the service and of each training, siblings under BASE: cgroup v1's cpu.shares (default 1024)
-# and v2's cpu.weight (default 100). Measured: GET /sessions/{id}'s p99 under two trainings fell from 226 to 13 ms
-# (docs/benchmarks.md, "The service before its trainings").
+# and v2's cpu.weight (default 100). Measured under two trainings: GET /sessions/{id}'s p90 fell from 66-83 to
+# 5.5-7.6 ms and its p99 from 200-216 to 59-187 ms (docs/benchmarks.md, "The service before its trainings").
 V1_SHARES = {SERVICE: 1024, "training": 64}
 V2_WEIGHTS = {SERVICE: 100, "training": 6}
 
@@ -208,24 +208,26 @@ class TrainingCgroup:
         if cpu_base is None or not in_service():
             return
         try:
-            path = cpu_base / name
-            if path != self.path:  # cgroup v1: a folder in the cpu hierarchy too
-                cpu_base.mkdir(exist_ok=True)
-                path.mkdir(exist_ok=True)
-                self.paths.append(path)
-            else:
+            path = self._folder_in(cpu_base, name)
+            if path == self.path:  # cgroup v2: one folder, the controller enabled for it
                 _v2_enable(cpu_base, ["cpu"])
             _cpu_weight(path, "training")
         except OSError as exc:
             log.warning("no cpu cgroup for %s (its niceness alone ranks it): %s", name, exc)
 
+    def _folder_in(self, base: Path, name: str) -> Path:
+        """The training's folder NAME under a controller's BASE: on cgroup v1 a folder of that hierarchy, made and
+        kept with the others; on v2 the one folder of every controller."""
+        path = base / name
+        if path != self.path:
+            base.mkdir(exist_ok=True)
+            path.mkdir(exist_ok=True)
+            self.paths.append(path)
+        return path
+
     def _add_memory(self, memory_base: Path, name: str, memory_bytes: int) -> MemoryCgroup | None:
         try:
-            path = memory_base / name
-            if path != self.path:  # cgroup v1: a folder in the memory hierarchy too
-                memory_base.mkdir(exist_ok=True)
-                path.mkdir(exist_ok=True)
-                self.paths.append(path)
+            path = self._folder_in(memory_base, name)
             memory = MemoryCgroup(path)
             memory.limit(memory_bytes)
             return memory
