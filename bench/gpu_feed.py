@@ -16,6 +16,12 @@ float arrays). Every epoch is timed, the first apart (tracing, the files' first 
 the ratios streamed / memory and streamed / tf.data, and where `nvidia-smi` exists the GPU's utilisation and
 memory sampled every 0.5 s during the fits' steady epochs (null without it). The files are written just before,
 so the page cache holds them.
+
+With KERAS_BACKEND=jax (a GPU machine with JAX but no TensorFlow build for its CUDA), the tf.data feeds cannot
+run: the feeds are then "arrays" (float arrays held in memory, straight to model.fit: Keras's array adapter, the
+reference), "memory" and "streamed" (the advanced mode's `build_train_sequence_with_batch_size` sequence,
+`core.sequences.ArraySequence`, over the arrays and over the RowViews), and the ratios streamed / memory and
+streamed / arrays.
 """
 
 from __future__ import annotations
@@ -34,11 +40,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # JAX: take GPU memory as needed, as allow_growth
 
 from bench.common import base_args, median, show, write_result  # noqa: E402
 
 WORKLOADS = ("mlp", "cnn")
-FEEDS = ("memory", "streamed", "tf.data")
+TF_FEEDS = ("memory", "streamed", "tf.data")
+SEQUENCE_FEEDS = ("arrays", "memory", "streamed")  # any other Keras backend: no tf.data
+REFERENCE = {TF_FEEDS: "tf.data", SEQUENCE_FEEDS: "arrays"}
 FEATURES, SIDE, CHANNELS, CLASSES = 30, 64, 3, 10
 SEED = 7
 
@@ -159,12 +168,33 @@ def handwritten(data: dict[str, Any], batch: int) -> Any:
     return ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def fit_args(feed: str, data: dict[str, Any], batch: int) -> dict[str, Any]:
-    """model.fit's data arguments for FEED, as standard mode builds them (the reference's as it is written)."""
-    from worker.runtime.fit import fast_training_data
+def backend() -> str:
+    """The Keras backend the fits run on."""
+    import keras
 
+    return str(keras.backend.backend())
+
+
+def feeds() -> tuple[str, ...]:
+    """The feeds compared on this backend."""
+    return TF_FEEDS if backend() == "tensorflow" else SEQUENCE_FEEDS
+
+
+def fit_args(feed: str, data: dict[str, Any], batch: int) -> dict[str, Any]:
+    """model.fit's data arguments for FEED, as standard mode builds them (the reference's as it is written); on
+    another backend than TensorFlow, as the advanced mode's training sequence (or float arrays: "arrays")."""
     if feed == "tf.data":
         return {"x": handwritten(data, batch)}
+    if feed == "arrays":
+        x = data["memory"]
+        x = x.astype("float32") / 255.0 if x.dtype.name == "uint8" else x
+        return {"x": x, "y": data["y"], "batch_size": batch, "shuffle": True}
+    if backend() != "tensorflow":
+        from core.sequences import ArraySequence
+
+        sequence = ArraySequence({"input": data[feed]}, data["y"], batch, shuffle=True, seed=SEED, single_input=True)
+        return {"x": sequence}
+    from worker.runtime.fit import fast_training_data
 
     training = {"batch_size": batch, "shuffle": True, "steps_per_epoch": None}
     return fast_training_data({"input": data[feed]}, data["y"], training, SEED, single_input=True)
@@ -189,23 +219,40 @@ def timed_fit(workload: str, feed: str, data: dict[str, Any], batch: int, epochs
     return {
         "epoch_s": [end - start for start, end in spans],
         "gpu": gpu.between(spans[1][0], spans[-1][1]),
-        "placed_on": model.weights[0].value.device,
+        "placed_on": placement(model.weights[0].value),
     }
+
+
+def placement(value: Any) -> str:
+    """The device a variable's value is on (TensorFlow names it; a JAX array has a device or devices())."""
+    device = getattr(value, "device", None)
+    if device is None and hasattr(value, "devices"):
+        device = next(iter(value.devices()))
+    return str(device)
 
 
 def timed_pipeline(feed: str, data: dict[str, Any], batch: int, epochs: int) -> dict[str, Any]:
     """FEED's input pipeline alone for EPOCHS (a new iterator each epoch, as Keras makes): seconds and batches."""
     args = fit_args(feed, data, batch)
     ds = args["x"]
-    if "y" in args:  # float arrays: the dataset Keras's array adapter makes of them in model.fit
+    if backend() != "tensorflow":  # the iterator Keras's own adapter gives model.fit on this backend
+        from keras.src.trainers.data_adapters import get_data_adapter
+
+        adapter = get_data_adapter(args["x"], args.get("y"), batch_size=batch, shuffle=True)
+    elif "y" in args:  # float arrays: the dataset Keras's array adapter makes of them in model.fit
         from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
 
         ds = ArrayDataAdapter(args["x"], args["y"], batch_size=batch, shuffle=True).get_tf_dataset()
     walls, batches = [], 0
     for _ in range(epochs):
         t = time.monotonic()
+        if backend() != "tensorflow":
+            adapter.on_epoch_begin()
+            ds = adapter.get_jax_iterator() if backend() == "jax" else adapter.get_numpy_iterator()
         for _batch in ds:
             batches += 1
+        if backend() != "tensorflow":
+            adapter.on_epoch_end()
         walls.append(time.monotonic() - t)
     return {"epoch_s": walls, "batches_per_epoch": batches // epochs}
 
@@ -230,8 +277,13 @@ def summary(n: int, fits: list[dict[str, Any]], pipes: list[dict[str, Any]]) -> 
 
 
 def device_used() -> tuple[str, list[str], str]:
-    """(the device the fits run on, the GPUs TensorFlow sees, the first one's name), memory growth on for each
+    """(the device the fits run on, the GPUs the backend sees, the first one's name), memory growth on for each
     (as a training with allow_growth: nvidia-smi then shows what is used, not all the card)."""
+    if backend() == "jax":  # memory growth: XLA_PYTHON_CLIENT_PREALLOCATE=false, set before JAX is imported
+        import jax
+
+        found = [d for d in jax.devices() if d.platform == "gpu"]
+        return ("/GPU:0" if found else "/CPU:0"), [str(d) for d in found], found[0].device_kind if found else ""
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
@@ -256,14 +308,19 @@ def main(argv: list[str] | None = None) -> int:
     load = [round(x, 2) for x in os.getloadavg()]
     if args.quick:
         args.rows, args.images, args.epochs, args.repeats = 4_000, 400, 2, 1
-    import tensorflow as tf
+    import importlib
+
+    import keras
 
     device, gpus, gpu_name = device_used()
+    engine = backend()
     folder = Path(tempfile.mkdtemp(prefix="fitstudio-bench-gpu-feed-", dir=args.dir))
     figures: dict[str, Any] = {"device": device, "gpus": gpus, "gpu_name": gpu_name or None}
-    figures.update(nvidia_smi=shutil.which("nvidia-smi"), tensorflow=tf.__version__, batch_size=args.batch)
+    figures.update(nvidia_smi=shutil.which("nvidia-smi"), backend=engine, batch_size=args.batch)
+    figures.update({engine: importlib.import_module(engine).__version__, "keras": keras.__version__})
     figures.update(epochs=args.epochs, repeats=args.repeats, image=(args.side, args.side, CHANNELS))
-    print(f"device: {device} {gpu_name}".rstrip() + f"; GPUs TensorFlow sees: {gpus or 'none'}")
+    figures.update(cores=len(os.sched_getaffinity(0)))
+    print(f"device: {device} {gpu_name}".rstrip() + f"; GPUs {engine} sees: {gpus or 'none'}")
     try:
         for workload in args.workloads.split(","):  # no tf.device scope: TensorFlow's placement, as in a child
             figures[workload] = measure(workload, args.rows if workload == "mlp" else args.images, folder, args)
@@ -272,39 +329,45 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept {folder}")
         else:
             shutil.rmtree(folder, ignore_errors=True)
-    write_result("gpu_feed" if args.side == 64 else f"gpu_feed-{args.side}", args.quick, figures, load)
+    name = (
+        "gpu_feed" + ("" if engine == "tensorflow" else f"-{engine}") + ("" if args.side == SIDE else f"-{args.side}")
+    )
+    write_result(name, args.quick, figures, load)
     return 0
 
 
 def measure(workload: str, n: int, folder: Path, args: argparse.Namespace) -> dict[str, Any]:
     """WORKLOAD's feeds side by side, interleaved over the repeats; printed and returned."""
     data = synthetic(workload, n, folder, args.side)
-    runs: dict[str, tuple[list[Any], list[Any]]] = {feed: ([], []) for feed in FEEDS}
+    compared = feeds()
+    reference = REFERENCE[compared]
+    runs: dict[str, tuple[list[Any], list[Any]]] = {feed: ([], []) for feed in compared}
     for r in range(args.repeats):
-        for feed in FEEDS if r % 2 == 0 else FEEDS[::-1]:  # no feed always goes first
+        for feed in compared if r % 2 == 0 else compared[::-1]:  # no feed always goes first
             runs[feed][0].append(timed_fit(workload, feed, data, args.batch, args.epochs))
             runs[feed][1].append(timed_pipeline(feed, data, args.batch, args.epochs))
     n_train = len(data["y"])
     fig: dict[str, Any] = {"train_rows": n_train, "file_mb": data["file_mb"]}
-    fig.update({feed: summary(n_train, *runs[feed]) for feed in FEEDS})
+    fig.update({feed: summary(n_train, *runs[feed]) for feed in compared})
     mem, streamed = fig["memory"], fig["streamed"]
     fig["streamed_vs_memory"] = {
         "fit": streamed["fit_samples_per_s"] / mem["fit_samples_per_s"],
         "pipeline": streamed["pipeline_samples_per_s"] / mem["pipeline_samples_per_s"],
     }
-    fig["streamed_vs_tf_data"] = {  # issue 17's target: >= 0.9
-        "fit": streamed["fit_samples_per_s"] / fig["tf.data"]["fit_samples_per_s"],
-        "pipeline": streamed["pipeline_samples_per_s"] / fig["tf.data"]["pipeline_samples_per_s"],
+    key = f"streamed_vs_{reference.replace('.', '_')}"
+    fig[key] = {  # issue 17's target against tf.data: >= 0.9
+        "fit": streamed["fit_samples_per_s"] / fig[reference]["fit_samples_per_s"],
+        "pipeline": streamed["pipeline_samples_per_s"] / fig[reference]["pipeline_samples_per_s"],
     }
     rows = [(f"{workload}: train rows; file MiB", f"{n_train:,}; {data['file_mb']:.0f}")]
-    for feed in FEEDS:
+    for feed in compared:
         f = fig[feed]
         util = "" if f["gpu_util_mean_pct"] is None else f"; GPU {f['gpu_util_mean_pct']:.0f} % busy"
         where = f["placed_on"].rsplit("device:", 1)[-1]
         rows.append((f"{feed}: fit samples/s ({where}{util})", f"{f['fit_samples_per_s']:,.0f}"))
         rows.append((f"{feed}: pipeline alone samples/s", f"{f['pipeline_samples_per_s']:,.0f}"))
     rows.append(("streamed / memory: fit, pipeline", "{fit:.2f}, {pipeline:.2f}".format(**fig["streamed_vs_memory"])))
-    rows.append(("streamed / tf.data: fit, pipeline", "{fit:.2f}, {pipeline:.2f}".format(**fig["streamed_vs_tf_data"])))
+    rows.append((f"streamed / {reference}: fit, pipeline", "{fit:.2f}, {pipeline:.2f}".format(**fig[key])))
     show(f"{workload} fed from memory vs streamed", rows)
     return fig
 

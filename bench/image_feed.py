@@ -8,8 +8,10 @@ repeats: "arrays" (the images divided by 255 into float32, fed by Keras's array 
 batch_size=32, shuffle=True)` feeds them), "tfdata" (`worker.runtime.fit.gathered_batches`: the uint8 images,
 each batch scaled; images over `HELD_AS_TENSOR_BYTES` are read a batch at a time, smaller ones copied into
 tensors), "tfdata-held" (the same, the images always copied into tensors, as before the threshold) and
-"tfdata-rewrites" (the same with tf.data's default graph rewrites on, as it was before issue 23). Each epoch
-makes a new iterator (as Keras does at each epoch) and pulls every batch to the host.
+"tfdata-rewrites" (the same with tf.data's default graph rewrites on, as it was before issue 23) and "sequence" (the
+advanced mode's `build_train_sequence_with_batch_size`, `core.sequences.ArraySequence` over the uint8 images,
+through the tf.data dataset Keras's PyDataset adapter makes of it in model.fit). Each epoch makes a new iterator
+(as Keras does at each epoch) and pulls every batch to the host. `--variants` runs some of them.
 Per variant: the epochs' wall and CPU time (the process's, all threads: other work on the host does not inflate
 it), the first epoch apart; from the feed's creation to its first batch; the process's resident memory once the
 data is held and at its peak.
@@ -31,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import PY, ROOT, base_args, median, show, write_result  # noqa: E402
 
-VARIANTS = ("arrays", "tfdata", "tfdata-held", "tfdata-rewrites")
+VARIANTS = ("arrays", "tfdata", "tfdata-held", "tfdata-rewrites", "sequence")
 BATCH = 32
 
 
@@ -47,6 +49,8 @@ def dataset(variant: str, images: Any, y: Any) -> Any:
     from worker.runtime import fit
     from worker.runtime.fit import gathered_batches
 
+    if variant == "sequence":
+        return SequenceEpochs(images, y)
     if variant == "tfdata-held":
         fit.HELD_AS_TENSOR_BYTES = 1 << 62
     if variant == "arrays":
@@ -60,6 +64,25 @@ def dataset(variant: str, images: Any, y: Any) -> Any:
         options.experimental_optimization.apply_default_optimizations = True
         ds = ds.with_options(options)
     return ds
+
+
+class SequenceEpochs:
+    """The training sequence as model.fit feeds it on TensorFlow: each iteration one epoch of the tf.data dataset
+    Keras's PyDataset adapter makes, between the adapter's epoch hooks (a new order each epoch)."""
+
+    def __init__(self, images: Any, y: Any) -> None:
+        from keras.src.trainers.data_adapters.py_dataset_adapter import PyDatasetAdapter
+
+        from core.sequences import ArraySequence
+
+        sequence = ArraySequence({"image": images}, y, BATCH, shuffle=True, seed=1)
+        self.adapter = PyDatasetAdapter(sequence, shuffle=True)
+        self.dataset = self.adapter.get_tf_dataset()
+
+    def __iter__(self) -> Any:
+        self.adapter.on_epoch_begin()
+        yield from self.dataset
+        self.adapter.on_epoch_end()
 
 
 def child(variant: str, size: int, epochs: int) -> dict[str, Any]:
@@ -130,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="2500,20000", help="images per run")
     parser.add_argument("--epochs", type=int, default=4, help="epochs per run (the first is reported apart)")
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="which variants (arrays is always run)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--size", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -139,15 +163,16 @@ def main(argv: list[str] | None = None) -> int:
     load = [round(x, 2) for x in os.getloadavg()]
     sizes = [300] if args.quick else [int(s) for s in args.sizes.split(",") if s.strip()]
     epochs, repeats = (2, 1) if args.quick else (args.epochs, args.repeats)
+    variants = ["arrays", *(v for v in args.variants.split(",") if v in VARIANTS and v != "arrays")]
     figures: dict[str, Any] = {"batch_size": BATCH, "epochs": epochs, "repeats": repeats}
     for size in sizes:
-        runs: dict[str, list[dict[str, Any]]] = {v: [] for v in VARIANTS}
+        runs: dict[str, list[dict[str, Any]]] = {v: [] for v in variants}
         for _ in range(repeats):
-            for v in VARIANTS:
+            for v in variants:
                 runs[v].append(run_child(v, size, epochs))
         figures[str(size)] = fig = {v: summary(r) for v, r in runs.items()}
         arrays = fig["arrays"]
-        for v in VARIANTS:
+        for v in variants:
             f = fig[v]
             f["speed_vs_arrays"] = arrays["steady_epoch_s"]["median"] / f["steady_epoch_s"]["median"]
             f["cpu_speed_vs_arrays"] = arrays["steady_epoch_cpu_s"]["median"] / f["steady_epoch_cpu_s"]["median"]
@@ -155,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
             f"image feed, {size} images",
             [
                 row
-                for v in VARIANTS
+                for v in variants
                 for row in (
                     (f"{v}: steady epoch s (median; min-max)", _spread(fig[v]["steady_epoch_s"])),
                     ("  CPU s per steady epoch", _spread(fig[v]["steady_epoch_cpu_s"])),

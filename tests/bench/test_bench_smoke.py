@@ -92,13 +92,14 @@ def test_metric_overhead_quick(tmp_path: Path) -> None:
 def test_image_feed_quick(tmp_path: Path) -> None:
     figures = run_quick("image_feed", tmp_path)["figures"]
     feeds = figures["300"]
-    assert set(feeds) == {"arrays", "tfdata", "tfdata-held", "tfdata-rewrites"}
+    assert set(feeds) == {"arrays", "tfdata", "tfdata-held", "tfdata-rewrites", "sequence"}
     assert feeds["arrays"]["cpu_speed_vs_arrays"] == 1
     for f in feeds.values():
         assert f["steady_epoch_cpu_s"]["median"] > 0 and f["cpu_speed_vs_arrays"] > 0
         assert all(r["batches"] == 2 * 10 for r in f["runs"])  # 2 epochs of 300 images in batches of 32
         assert all(r["first_batch_s"] > 0 for r in f["runs"])  # 0.0 until a batch arrives
     assert feeds["tfdata"]["data_held_mb"] < feeds["arrays"]["data_held_mb"]  # uint8, not float32
+    assert feeds["sequence"]["data_held_mb"] < feeds["arrays"]["data_held_mb"]  # scaled a batch at a time
 
 
 @SLOW
@@ -106,6 +107,7 @@ def test_image_feed_quick(tmp_path: Path) -> None:
 def test_gpu_feed_quick(tmp_path: Path) -> None:
     figures = run_quick("gpu_feed", tmp_path)["figures"]
     assert figures["device"] == ("/GPU:0" if figures["gpus"] else "/CPU:0")
+    assert figures["backend"] == "tensorflow" and figures["tensorflow"] and figures["cores"] >= 1
     for name, batches in (("mlp", 100), ("cnn", 10)):  # 80 % of 4,000 rows and of 400 images, in batches of 32
         f = figures[name]
         assert f["train_rows"] == batches * 32 and set(f["streamed_vs_memory"]) == {"fit", "pipeline"}

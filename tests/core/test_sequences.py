@@ -99,6 +99,17 @@ def test_uint8_images_become_float32_in_unit_range() -> None:
     assert images.dtype == np.uint8 and images[0].max() == 255  # the stored array is untouched
 
 
+def test_every_pixel_value_scales_to_the_same_float32_as_a_cast_then_a_division() -> None:
+    """The one-pass scaling gives the bits the two-pass `astype("float32") / 255.0` gave, for every uint8 value,
+    on a strided (non-contiguous) batch too."""
+    values = np.arange(256, dtype=np.uint8).reshape(4, 8, 8)
+    for batch in (values, values[:, ::2, ::-1]):
+        scaled = as_model_input(batch)
+        assert scaled.dtype == np.float32 and scaled.shape == batch.shape
+        assert np.array_equal(scaled.view(np.uint32), (batch.astype("float32") / 255.0).view(np.uint32))
+    assert values.dtype == np.uint8 and values.max() == 255  # the input is untouched
+
+
 def test_other_dtypes_are_passed_through() -> None:
     ids = np.array([[1, 2], [3, 4]], dtype=np.int32)
     assert as_model_input(ids) is ids
