@@ -233,28 +233,36 @@ def placement(value: Any) -> str:
 
 def timed_pipeline(feed: str, data: dict[str, Any], batch: int, epochs: int) -> dict[str, Any]:
     """FEED's input pipeline alone for EPOCHS (a new iterator each epoch, as Keras makes): seconds and batches."""
-    args = fit_args(feed, data, batch)
-    ds = args["x"]
-    if backend() != "tensorflow":  # the iterator Keras's own adapter gives model.fit on this backend
+    walls, batches = [], 0
+    epoch = pipeline_epochs(fit_args(feed, data, batch), batch)
+    for _ in range(epochs):
+        t = time.monotonic()
+        for _batch in epoch():
+            batches += 1
+        walls.append(time.monotonic() - t)
+    return {"epoch_s": walls, "batches_per_epoch": batches // epochs}
+
+
+def pipeline_epochs(args: dict[str, Any], batch: int) -> Any:
+    """A function giving one epoch's batches of model.fit's data ARGS, as model.fit iterates them."""
+    engine = backend()
+    if engine != "tensorflow":  # the iterator Keras's own adapter gives model.fit on this backend
         from keras.src.trainers.data_adapters import get_data_adapter
 
         adapter = get_data_adapter(args["x"], args.get("y"), batch_size=batch, shuffle=True)
-    elif "y" in args:  # float arrays: the dataset Keras's array adapter makes of them in model.fit
+
+        def adapted() -> Any:
+            adapter.on_epoch_begin()
+            yield from adapter.get_jax_iterator() if engine == "jax" else adapter.get_numpy_iterator()
+            adapter.on_epoch_end()
+
+        return adapted
+    ds = args["x"]
+    if "y" in args:  # float arrays: the dataset Keras's array adapter makes of them in model.fit
         from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
 
         ds = ArrayDataAdapter(args["x"], args["y"], batch_size=batch, shuffle=True).get_tf_dataset()
-    walls, batches = [], 0
-    for _ in range(epochs):
-        t = time.monotonic()
-        if backend() != "tensorflow":
-            adapter.on_epoch_begin()
-            ds = adapter.get_jax_iterator() if backend() == "jax" else adapter.get_numpy_iterator()
-        for _batch in ds:
-            batches += 1
-        if backend() != "tensorflow":
-            adapter.on_epoch_end()
-        walls.append(time.monotonic() - t)
-    return {"epoch_s": walls, "batches_per_epoch": batches // epochs}
+    return lambda: iter(ds)
 
 
 def summary(n: int, fits: list[dict[str, Any]], pipes: list[dict[str, Any]]) -> dict[str, Any]:
