@@ -10,7 +10,10 @@ offered load down (its backlog shows as latency); 32 keep-alive connections on r
 queue (httpx's pool spends O(backlog) CPU per request once a backlog forms, which made the generator the
 bottleneck). Bounded in count (rate × duration) and time (5 s per request: slower counts as an error; what is
 not done 7 s after the last due time is "unfinished"). Latency is from the due time (client-side lag included)
-and from the actual send. A baseline at the same rate with no worker and no training comes first.
+and from the actual send. A baseline at the same rate with no worker and no training comes first. Beside each
+load: the same requests as the API timed them (its /metrics histogram, read before and after: routing to response
+sent, not the wait for its event loop) and the generator's own lag (a 5 ms sleep's lateness), so that a tail
+outside the handler shows as such.
 `--mixed` (issue 23) also runs the load with results-page views and uploads going on (bench/background_load.py,
 a separate process), once per size in `--views`: an ML task with that many ended sessions (made as
 bench/session_lists.py makes them) has its results page viewed once a second with the selected session's log,
@@ -39,6 +42,8 @@ from bench.datasets import tabular_csv  # noqa: E402
 TIMEOUT_S = 5.0
 SLOW_S = 0.05  # the target's p99
 CONNECTIONS = 32
+TICK_S = 0.005  # the generator's lag probe
+SESSION_GET = 'method="GET",route="/api/v1/sessions/{session_id}"'
 
 
 async def _load(base_url: str, token: str, paths: list[str], rate: float, duration: float) -> dict[str, Any]:
@@ -96,7 +101,17 @@ async def _load(base_url: str, token: str, paths: list[str], rate: float, durati
         finally:
             writer.close()
 
+    lags: list[float] = []
+
+    async def ticker() -> None:
+        """The generator's own lag: how late a 5 ms sleep wakes (a stalled generator delays what it measures)."""
+        while True:
+            before = loop.time()
+            await asyncio.sleep(TICK_S)
+            lags.append(loop.time() - before - TICK_S)
+
     cpu0, t0, started = time.process_time(), loop.time(), time.time()
+    lag_task = asyncio.create_task(ticker())
     workers = [asyncio.create_task(connection()) for _ in range(CONNECTIONS)]
     for i in range(n):
         delay = t0 + i / rate - loop.time()
@@ -109,6 +124,7 @@ async def _load(base_url: str, token: str, paths: list[str], rate: float, durati
     for task in pending:
         task.cancel()
     await asyncio.gather(*workers, return_exceptions=True)
+    lag_task.cancel()
     unfinished = n - len(due_lat) - sum(errors.values())
     if unfinished:
         errors["unfinished"] = unfinished
@@ -130,6 +146,9 @@ async def _load(base_url: str, token: str, paths: list[str], rate: float, durati
         "p50_sent_ms": percentile(sent_lat, 50) * ms,
         "p99_sent_ms": percentile(sent_lat, 99) * ms,
         "slow_per_second": _per_second(slow_at, wall),
+        "generator_lag_p99_ms": percentile(lags, 99) * ms,
+        "generator_lag_max_ms": max(lags, default=float("nan")) * ms,
+        "generator_stalls_over_50ms": sum(lag > SLOW_S for lag in lags),
         "started_unix": started,  # when the first request was due (time.time()), to line slow_per_second up
     }
 
@@ -173,14 +192,39 @@ def load(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-    cpu0 = sum(api.cpu_times()[:2])
+    cpu0, seen0 = sum(api.cpu_times()[:2]), api_side_latency(stack)
     result = asyncio.run(_load(stack.base_url, stack.token, paths, rate, duration))
     result["api_cpu_ms_per_request"] = (sum(api.cpu_times()[:2]) - cpu0) * 1000 / max(1, result["requests"])
+    result["api_side"] = api_side_delta(seen0, api_side_latency(stack))
     result["loadavg_after"] = [round(x, 2) for x in os.getloadavg()]
     if spy is not None:
         spy.wait(timeout=60)
         result["api_profile"] = api_profile(profile) if profile and profile.exists() else None
     return result
+
+
+def api_side_latency(stack: Stack) -> dict[str, float]:
+    """The API's own latency histogram for GET /sessions/{id} (its /metrics): cumulative count per bucket bound."""
+    import httpx
+
+    text = httpx.get(f"{stack.base_url}/metrics", timeout=30).text
+    counts: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("fitstudio_http_request_duration_seconds_bucket{") and SESSION_GET in line:
+            bound = line.split('le="', 1)[1].split('"', 1)[0]
+            counts[bound] = float(line.rsplit(" ", 1)[1])
+    return counts
+
+
+def api_side_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, Any]:
+    """The load's requests as the API timed them (from routing to the response sent): how many took over 50 ms,
+    and the bucket bound under which 99 % finished. Time waiting for the API's event loop is not in it."""
+    delta = {bound: after.get(bound, 0.0) - before.get(bound, 0.0) for bound in after}
+    total = delta.get("+Inf", 0.0)
+    finite = sorted((float(b), n) for b, n in delta.items() if b != "+Inf")
+    p99 = next((b for b, n in finite if total and n >= 0.99 * total), float("inf"))
+    over = total - delta.get(str(SLOW_S), total)
+    return {"requests": total, "over_50ms": over, "p99_bucket_ms": p99 * 1000}
 
 
 def api_profile(raw: Path) -> dict[str, float]:
@@ -272,6 +316,15 @@ def _rows(label: str, res: dict[str, Any]) -> list[tuple[str, Any]]:
             f"{res['p50_ms']:.1f} / {res['p90_ms']:.1f} / {res['p99_ms']:.1f} / {res['max_ms']:.1f}",
         ),
         (f"{label}: p99 from send (ms)", res["p99_sent_ms"]),
+        (
+            f"{label}: as the API timed them: over 50 ms; p99 under (ms)",
+            f"{res['api_side']['over_50ms']:g}; {res['api_side']['p99_bucket_ms']:g}",
+        ),
+        (
+            f"{label}: the generator's lag p99 / max (ms); stalls over 50 ms",
+            f"{res['generator_lag_p99_ms']:.1f} / {res['generator_lag_max_ms']:.1f}; "
+            f"{res['generator_stalls_over_50ms']}",
+        ),
         (f"{label}: API CPU per request (ms)", res["api_cpu_ms_per_request"]),
         (f"{label}: errors / requests", f"{res['error_count']} / {res['requests']} {res['errors']}"),
         (

@@ -168,6 +168,9 @@ def test_api_load_mixed_quick(tmp_path: Path) -> None:
     extra = ("--mixed", "--views", "60", "--upload-rows", "20000")
     figures = run_quick("api_load", tmp_path, *extra, result="api_load_mixed")["figures"]
     assert figures["views_sessions"] == [60] and figures["baseline_idle"]["ok"] and figures["under_training"]["ok"]
+    for res in (figures["baseline_idle"], figures["under_training"]):  # the API's own timing of the same requests
+        assert res["api_side"]["requests"] >= res["ok"] and 0 <= res["api_side"]["over_50ms"] <= res["ok"], res
+        assert res["generator_lag_max_ms"] >= res["generator_lag_p99_ms"] >= 0
     for phase in ("idle_views_uploads", "under_training_views_uploads"):
         (res,) = figures[phase]
         assert res["sessions_in_task"] == 60 and res["ok"] and res["p99_ms"] >= res["p50_ms"] > 0
