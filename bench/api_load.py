@@ -203,6 +203,15 @@ def load(
     return result
 
 
+def training_steps(stack: Stack, ids: list[int]) -> int:
+    """The training steps the sessions IDS have run so far (from their progress: epoch x batches + batch)."""
+    total = 0
+    for sid in ids:
+        progress = stack.session(sid)["progress"] or {}
+        total += int(progress.get("epoch") or 0) * int(progress.get("batches") or 0) + int(progress.get("batch") or 0)
+    return total
+
+
 def api_side_latency(stack: Stack) -> dict[str, float]:
     """The API's own latency histogram for GET /sessions/{id} (its /metrics): cumulative count per bucket bound."""
     import httpx
@@ -345,6 +354,8 @@ def _rows(label: str, res: dict[str, Any]) -> list[tuple[str, Any]]:
                 f"{u['ok']} / {u['uploads']}, {', '.join(f'{s:.1f}' for s in u['each_s'])} {u['errors'] or ''}",
             ),
         ]
+    if "training_steps_per_s" in res:
+        rows.append((f"{label}: the trainings' steps per second", res["training_steps_per_s"]))
     for name, share in (res.get("api_profile") or {}).items():
         rows.append((f"  API busy time under {name}", f"{share:.1%}" if isinstance(share, float) else share))
     return rows
@@ -387,7 +398,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.renice:
             renice_children(worker.pid, args.renice)
         print(f"two trainings running; {rate:g} req/s for {duration:g}s...", flush=True)
+        steps0, t0 = training_steps(stack, ids), time.monotonic()
         under = load(stack, ids, rate, duration, stack.folder / "api.pyspy.txt" if args.profile else None)
+        under["training_steps_per_s"] = (training_steps(stack, ids) - steps0) / (time.monotonic() - t0)
         loaded = mixed(stack, ids, tasks, big, rate, duration, "two trainings", args.profile)
         states = [stack.session(i)["status"] for i in ids]
         for i in ids:

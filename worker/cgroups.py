@@ -5,7 +5,7 @@ training to FITSTUDIO_TRAINING_MEMORY_MB, swap included, and OOM-kills it at the
 noticing a polled RSS above it a moment later; the supervisor reads the cgroup's oom_kill count to say why the
 training ended. Without a memory controller the supervisor's polling is the limit (worker/supervisor.py).
 cpu (where the cpu controller may be used): the API and the worker join fitstudio/service (join_service), and each
-training's cgroup is its sibling with a sixteenth of its weight, so a request preempts the trainings while the
+training's cgroup is its sibling with a 512th of its weight, so a request preempts the trainings while the
 host's other processes see fitstudio as one group (docs/decisions.md, "The service before its trainings").
 """
 
@@ -27,10 +27,13 @@ V2_ROOTS = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup"))
 BASE = "fitstudio"
 SERVICE = "service"  # the cpu cgroup of the API, the worker and what they run but trainings
 # The cpu weight of the service and of each training, siblings under BASE: cgroup v1's cpu.shares (default 1024)
-# and v2's cpu.weight (default 100). Measured under two trainings: GET /sessions/{id}'s p90 fell from 66-83 to
-# 5.5-7.6 ms and its p99 from 200-216 to 59-187 ms (docs/benchmarks.md, "The service before its trainings").
-V1_SHARES = {SERVICE: 1024, "training": 64}
-V2_WEIGHTS = {SERVICE: 100, "training": 6}
+# and v2's cpu.weight (default 100); only their ratio inside BASE matters, the host sees BASE's own weight. A
+# training at v1's least (2, a 512th) rather than a 16th: under two trainings on 2 cores, GET /sessions/{id}'s p99
+# fell from 49-112 to 6.0-6.3 ms, the wait before the API's handler gone, and a training's start on a busy host
+# took as long (1.56x idle, against 1.50-1.64x). cpu.idle did as well for the API but slowed that start to
+# 1.78-2.02x (docs/benchmarks.md, "A training at the least cpu weight"). v2 keeps the ratio (not measured).
+V1_SHARES = {SERVICE: 1024, "training": 2}
+V2_WEIGHTS = {SERVICE: 10000, "training": 20}
 
 
 def _v2_root(controller: str) -> Path | None:

@@ -171,6 +171,7 @@ def test_api_load_mixed_quick(tmp_path: Path) -> None:
     for res in (figures["baseline_idle"], figures["under_training"]):  # the API's own timing of the same requests
         assert res["api_side"]["requests"] >= res["ok"] and 0 <= res["api_side"]["over_50ms"] <= res["ok"], res
         assert res["generator_lag_max_ms"] >= res["generator_lag_p99_ms"] >= 0
+    assert figures["under_training"]["training_steps_per_s"] > 0  # both trainings ran through the load
     for phase in ("idle_views_uploads", "under_training_views_uploads"):
         (res,) = figures[phase]
         assert res["sessions_in_task"] == 60 and res["ok"] and res["p99_ms"] >= res["p50_ms"] > 0

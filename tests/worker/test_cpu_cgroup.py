@@ -1,5 +1,5 @@
 """The service's cpu cgroup and its trainings' siblings (worker/cgroups.py): the API and the worker join
-fitstudio/service, each training gets a sixteenth of its weight."""
+fitstudio/service, each training gets a 512th of its weight (v1; v2 the same ratio)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def test_a_process_that_joins_the_service_is_in_its_cpu_cgroup_with_its_weight(c
     assert cgroups.cpu_cgroup_of("self") != f"/{cgroups.BASE}/{cgroups.SERVICE}"  # the test process itself stays put
 
 
-def test_a_training_is_a_sibling_of_the_service_with_a_sixteenth_of_its_weight(
+def test_a_training_is_a_sibling_of_the_service_with_a_512th_of_its_weight(
     cpu_base: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     name = f"test-{uuid.uuid4().hex[:8]}-1"
