@@ -6,7 +6,8 @@ noticing a polled RSS above it a moment later; the supervisor reads the cgroup's
 training ended. Without a memory controller the supervisor's polling is the limit (worker/supervisor.py).
 cpu (where the cpu controller may be used): the API and the worker join fitstudio/service (join_service), and each
 training's cgroup is its sibling with a 512th of its weight, so a request preempts the trainings while the
-host's other processes see fitstudio as one group (docs/decisions.md, "The service before its trainings").
+host's other processes see fitstudio as one group (docs/decisions.md, "The service before its trainings"). The
+cpu cgroups' places and weights, the uploads' parse processes' too, are core/cpu_cgroups.py's.
 """
 
 from __future__ import annotations
@@ -16,33 +17,17 @@ import os
 import time
 from pathlib import Path
 
+from core.cpu_cgroups import BASE, SERVICE, SIBLINGS_KEPT, in_service, join
+from core.cpu_cgroups import cpu_base as _cpu_base
+from core.cpu_cgroups import set_cpu_weight as _cpu_weight
+from core.cpu_cgroups import v2_enable as _v2_enable
+from core.cpu_cgroups import v2_root as _v2_root
 from worker import child_process
 
 log = logging.getLogger(__name__)
 
 V1_PIDS = Path("/sys/fs/cgroup/pids")
 V1_MEMORY = Path("/sys/fs/cgroup/memory")
-V1_CPU = Path("/sys/fs/cgroup/cpu")
-V2_ROOTS = (Path("/sys/fs/cgroup/unified"), Path("/sys/fs/cgroup"))
-BASE = "fitstudio"
-SERVICE = "service"  # the cpu cgroup of the API, the worker and what they run but trainings
-# The cpu weight of the service and of each training, siblings under BASE: cgroup v1's cpu.shares (default 1024)
-# and v2's cpu.weight (default 100); only their ratio inside BASE matters, the host sees BASE's own weight. A
-# training at v1's least (2, a 512th) rather than a 16th: under two trainings on 2 cores, GET /sessions/{id}'s p99
-# fell from 49-112 to 6.0-6.3 ms, the wait before the API's handler gone, and a training's start on a busy host
-# took as long (1.56x idle, against 1.50-1.64x). cpu.idle did as well for the API but slowed that start to
-# 1.78-2.02x (docs/benchmarks.md, "A training at the least cpu weight"). v2 keeps the ratio (not measured).
-V1_SHARES = {SERVICE: 1024, "training": 2}
-V2_WEIGHTS = {SERVICE: 10000, "training": 20}
-
-
-def _v2_root(controller: str) -> Path | None:
-    """The cgroup v2 mount whose root offers CONTROLLER and that this worker may write."""
-    for root in V2_ROOTS:
-        controllers = root / "cgroup.controllers"
-        if controllers.exists() and controller in controllers.read_text().split() and os.access(root, os.W_OK):
-            return root
-    return None
 
 
 def _base() -> Path | None:
@@ -61,67 +46,11 @@ def _memory_base() -> Path | None:
     return root / BASE if root else None
 
 
-def _cpu_base() -> Path | None:
-    """Where the service's and the trainings' cpu cgroups go, or None where the cpu controller cannot be used."""
-    if (V1_CPU / "cpu.shares").exists() and os.access(V1_CPU, os.W_OK):
-        return V1_CPU / BASE
-    root = _v2_root("cpu")
-    return root / BASE if root else None
-
-
-def _cpu_weight(path: Path, role: str) -> None:
-    """Give the cpu cgroup PATH the weight of ROLE (SERVICE or "training")."""
-    if (path / "cpu.shares").exists():
-        (path / "cpu.shares").write_text(str(V1_SHARES[role]))
-    else:
-        (path / "cpu.weight").write_text(str(V2_WEIGHTS[role]))
-
-
 def join_service() -> Path | None:
     """Move this process (and what it starts from now on) into fitstudio's service cpu cgroup, whose trainings'
     cgroups are its siblings; None where the cpu controller cannot be used (then only the trainings' niceness
     ranks them below the service)."""
-    base = _cpu_base()
-    if base is None:
-        return None
-    try:
-        base.mkdir(exist_ok=True)
-        if base.parent != V1_CPU:
-            _v2_enable(base, ["cpu"])
-        path = base / SERVICE
-        path.mkdir(exist_ok=True)
-        _cpu_weight(path, SERVICE)
-        (path / "cgroup.procs").write_text(str(os.getpid()))
-    except OSError as exc:
-        log.warning("no cpu cgroup for the service: %s", exc)
-        return None
-    return path
-
-
-def cpu_cgroup_of(pid: int | str) -> str | None:
-    """The cpu cgroup process PID is in: cgroup v1's cpu hierarchy, else v2's unified one."""
-    try:
-        entries = [line.split(":", 2) for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines()]
-    except OSError:
-        return None
-    for _, controllers, path in entries:
-        if "cpu" in controllers.split(","):
-            return path
-    return next((path for number, _, path in entries if number == "0"), None)
-
-
-def in_service() -> bool:
-    """Whether this process is in the service's cpu cgroup (join_service)."""
-    return cpu_cgroup_of("self") == f"/{BASE}/{SERVICE}"
-
-
-def _v2_enable(base: Path, controllers: list[str]) -> None:
-    """Let BASE's children use CONTROLLERS (and BASE itself, from the v2 root)."""
-    for folder in (base.parent, base):
-        enabled = (folder / "cgroup.subtree_control").read_text().split()
-        wanted = " ".join(f"+{c}" for c in controllers if c not in enabled)
-        if wanted:
-            (folder / "cgroup.subtree_control").write_text(wanted)
+    return join(SERVICE)
 
 
 class MemoryCgroup:
@@ -277,7 +206,7 @@ def clean_stale(active_scratch: set[str]) -> list[str]:
         for path in base.iterdir():
             if (
                 not path.is_dir()
-                or path.name == SERVICE
+                or path.name in SIBLINGS_KEPT
                 or any(path.name.startswith(f"{name}-") for name in active_scratch)
             ):
                 continue

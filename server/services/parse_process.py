@@ -4,8 +4,10 @@ An upload's parse (type inference, the streamed CSV read and Parquet write, the 
 Python and Arrow. In the API's process its threads took the GIL from the event loop: with back-to-back uploads of a
 145 MiB CSV, half of the API's busy samples were the parse and `GET /sessions/{id}`'s p99 went from 23 to 118-536
 ms (docs/benchmarks.md, "GET /sessions/{id} with page views and uploads going on"). Here the parse runs in a small
-pool of processes, at the API's priority, and the API only waits for its result. (At niceness +5 the uploads took
-10 % longer, with no measurable gain for the API: docs/benchmarks.md.)
+pool of processes, and the API only waits for its result. Where the cpu cgroups can be used, each parse process
+joins fitstudio/uploads, an 8th of the service's cpu weight and 64 times a training's, so back-to-back uploads do
+not keep requests waiting (docs/benchmarks.md, "Uploads below the requests"; at niceness +5, before the trainings
+had cgroups, the uploads took 10 % longer with no measurable gain for the API).
 
 Each parse gets a fresh process, forked from a server process that has imported the parse's modules once
 (multiprocessing's forkserver, started with the API): a fork costs about 15 ms where a spawned interpreter took
@@ -21,6 +23,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
+from core.cpu_cgroups import join_uploads_if_in_service
 from server.errors import ApiError
 from server.settings import Settings
 
@@ -74,7 +77,9 @@ def _executor() -> ProcessPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ProcessPoolExecutor(PROCESSES, mp_context=_context(), max_tasks_per_child=1)
+            _pool = ProcessPoolExecutor(
+                PROCESSES, mp_context=_context(), initializer=join_uploads_if_in_service, max_tasks_per_child=1
+            )
         return _pool
 
 

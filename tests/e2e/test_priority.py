@@ -10,10 +10,10 @@ import httpx
 import psutil
 import pytest
 
+from core import cpu_cgroups
 from tests.e2e.conftest import Runtime
 from tests.e2e.test_runtime_control import LONG, wait_for_epochs
 from tests.server.api.support import serve
-from worker import cgroups
 
 pytestmark = pytest.mark.slow
 
@@ -57,17 +57,17 @@ def the_worker() -> psutil.Process:
 def check_cpu_cgroups(worker: psutil.Process, children: list[psutil.Process]) -> None:
     """Where the cpu controller can be used, the worker is in the service's cpu cgroup and each training in one of
     its own beside it, with the training's weight."""
-    base = cgroups._cpu_base()
+    base = cpu_cgroups.cpu_base()
     if base is None:
         return  # tests/worker/test_cpu_cgroup.py says why it skips
-    assert cgroups.cpu_cgroup_of(worker.pid) == f"/{cgroups.BASE}/{cgroups.SERVICE}"
-    places = {cgroups.cpu_cgroup_of(child.pid) for child in children}
-    assert len(places) == len(children) and all(place and place.startswith(f"/{cgroups.BASE}/") for place in places)
+    assert cpu_cgroups.cpu_cgroup_of(worker.pid) == f"/{cpu_cgroups.BASE}/{cpu_cgroups.SERVICE}"
+    places = {cpu_cgroups.cpu_cgroup_of(child.pid) for child in children}
+    assert len(places) == len(children) and all(place and place.startswith(f"/{cpu_cgroups.BASE}/") for place in places)
     for place in places:
         path = base / place.rsplit("/", 1)[1]
         v1 = (path / "cpu.shares").exists()
         weight = int((path / ("cpu.shares" if v1 else "cpu.weight")).read_text())
-        assert weight == (cgroups.V1_SHARES if v1 else cgroups.V2_WEIGHTS)["training"]
+        assert weight == (cpu_cgroups.V1_SHARES if v1 else cpu_cgroups.V2_WEIGHTS)["training"]
 
 
 def test_two_trainings_at_the_default_niceness_leave_the_api_responsive(runtime: Runtime) -> None:

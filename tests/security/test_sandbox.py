@@ -106,6 +106,7 @@ def build_model(input_shapes, n_classes=None):
             "leave the cgroup (v1)": _open("/sys/fs/cgroup/pids/cgroup.procs", "w"),
             "leave the cgroup (v2)": _open("/sys/fs/cgroup/cgroup.procs", "w"),
             "join the service's cpu cgroup": _open("/sys/fs/cgroup/cpu/fitstudio/service/cgroup.procs", "w"),
+            "join the uploads' cpu cgroup": _open("/sys/fs/cgroup/cpu/fitstudio/uploads/cgroup.procs", "w"),
             "raise its cpu weight (v1)": _open("/sys/fs/cgroup/cpu/cpu.shares", "w"),
             "raise its cpu weight (v2)": _open("/sys/fs/cgroup/cpu.weight", "w"),
             "write /sys": _open("/sys/kernel/uevent_helper", "w"),

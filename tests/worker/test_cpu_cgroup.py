@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from core import cpu_cgroups
 from worker import cgroups
 from worker.cgroups import TrainingCgroup
 
@@ -18,7 +19,7 @@ JOIN = "from worker import cgroups; print(cgroups.join_service()); print(open('/
 
 @pytest.fixture
 def cpu_base() -> Path:
-    base = cgroups._cpu_base()
+    base = cpu_cgroups.cpu_base()
     if base is None or cgroups._base() is None:
         pytest.skip("no usable cpu cgroup controller here: only the trainings' niceness ranks them")
     return base
@@ -32,11 +33,11 @@ def weight(path: Path) -> int:
 def test_a_process_that_joins_the_service_is_in_its_cpu_cgroup_with_its_weight(cpu_base: Path) -> None:
     out = subprocess.run([sys.executable, "-c", JOIN], capture_output=True, text=True, check=True).stdout
     joined = Path(out.splitlines()[0])
-    assert joined == cpu_base / cgroups.SERVICE
-    assert f"/{cgroups.BASE}/{cgroups.SERVICE}\n" in out.split("\n", 1)[1]  # where the kernel says it ran
+    assert joined == cpu_base / cpu_cgroups.SERVICE
+    assert f"/{cpu_cgroups.BASE}/{cpu_cgroups.SERVICE}\n" in out.split("\n", 1)[1]  # where the kernel says it ran
     v1 = (joined / "cpu.shares").exists()
-    assert weight(joined) == (cgroups.V1_SHARES if v1 else cgroups.V2_WEIGHTS)[cgroups.SERVICE]
-    assert cgroups.cpu_cgroup_of("self") != f"/{cgroups.BASE}/{cgroups.SERVICE}"  # the test process itself stays put
+    assert weight(joined) == (cpu_cgroups.V1_SHARES if v1 else cpu_cgroups.V2_WEIGHTS)[cpu_cgroups.SERVICE]
+    assert not cpu_cgroups.in_service()  # the test process itself stays put
 
 
 def test_a_training_is_a_sibling_of_the_service_with_a_512th_of_its_weight(
@@ -54,9 +55,9 @@ def test_a_training_is_a_sibling_of_the_service_with_a_512th_of_its_weight(
     try:
         assert cpu_path in cgroup.paths
         v1 = (cpu_path / "cpu.shares").exists()
-        assert weight(cpu_path) == (cgroups.V1_SHARES if v1 else cgroups.V2_WEIGHTS)["training"]
+        assert weight(cpu_path) == (cpu_cgroups.V1_SHARES if v1 else cpu_cgroups.V2_WEIGHTS)["training"]
         cgroup.add(proc.pid)
-        assert cgroups.cpu_cgroup_of(proc.pid) == f"/{cgroups.BASE}/{name}"
+        assert cpu_cgroups.cpu_cgroup_of(proc.pid) == f"/{cpu_cgroups.BASE}/{name}"
     finally:
         proc.kill()
         proc.wait()
@@ -66,6 +67,38 @@ def test_a_training_is_a_sibling_of_the_service_with_a_512th_of_its_weight(
 
 def test_the_stale_cleanup_keeps_the_service(cpu_base: Path) -> None:
     subprocess.run([sys.executable, "-c", JOIN], capture_output=True, check=True)  # it exists, maybe empty now
-    assert (cpu_base / cgroups.SERVICE).is_dir()
+    assert (cpu_base / cpu_cgroups.SERVICE).is_dir()
     removed = cgroups.clean_stale(set())
-    assert str(cpu_base / cgroups.SERVICE) not in removed and (cpu_base / cgroups.SERVICE).is_dir()
+    assert str(cpu_base / cpu_cgroups.SERVICE) not in removed and (cpu_base / cpu_cgroups.SERVICE).is_dir()
+
+
+PARSE = """
+import sys
+from core import cpu_cgroups
+from server.services import parse_process
+from server.settings import get_settings
+if sys.argv[1] == "service":
+    cpu_cgroups.join(cpu_cgroups.SERVICE)
+print(parse_process.run(get_settings(), cpu_cgroups.cpu_cgroup_of, "self"))
+"""
+
+
+def _parse_process_cgroup(api_in: str, home: Path) -> str:
+    """The cpu cgroup an upload's parse process runs in, started by an API process in API_IN's cgroup."""
+    env = {"PATH": "/usr/bin:/bin", "FITSTUDIO_HOME": str(home)}
+    run = subprocess.run([sys.executable, "-c", PARSE, api_in], capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip().splitlines()[-1]
+
+
+def test_an_uploads_parse_process_runs_in_the_uploads_cgroup_below_the_service(cpu_base: Path, tmp_path: Path) -> None:
+    uploads = cpu_base / cpu_cgroups.UPLOADS
+    assert _parse_process_cgroup("service", tmp_path) == f"/{cpu_cgroups.BASE}/{cpu_cgroups.UPLOADS}"
+    v1 = (uploads / "cpu.shares").exists()
+    weights = cpu_cgroups.V1_SHARES if v1 else cpu_cgroups.V2_WEIGHTS
+    assert weight(uploads) == weights[cpu_cgroups.UPLOADS]
+    assert weights[cpu_cgroups.SERVICE] > weights[cpu_cgroups.UPLOADS] > weights["training"]
+    assert not cgroups.clean_stale(set()).count(str(uploads)) and uploads.is_dir()  # kept, even when empty
+    # An API outside the service (another user, a container): its parses stay where it is, not above it.
+    outside = _parse_process_cgroup("own", tmp_path)
+    assert outside == cpu_cgroups.cpu_cgroup_of("self") and outside != f"/{cpu_cgroups.BASE}/{cpu_cgroups.UPLOADS}"
