@@ -1,9 +1,11 @@
-"""Synthetic datasets for the benchmarks: a tabular table (numeric + categorical, binary label) and an image ZIP."""
+"""Synthetic datasets for the benchmarks: a tabular table (numeric + categorical, binary label), class images and
+their ZIP."""
 
 from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,19 +35,26 @@ def tabular_csv(path: Path, rows: int, **kw: Any) -> Path:
     return path
 
 
-def image_zip(path: Path, n_images: int, size: int = 64, n_classes: int = 4, seed: int = 0) -> Path:
-    """A ZIP of N_IMAGES PNGs (SIZE×SIZE RGB) in one folder per class; each class has its own colour pattern."""
+def class_images(n_images: int, size: int = 64, n_classes: int = 4, seed: int = 0) -> Iterator[tuple[int, Any]]:
+    """N_IMAGES (class, SIZE×SIZE×3 uint8 pixels), classes in turn; each class has its own colour pattern + noise."""
     import numpy as np
-    from PIL import Image
 
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:size, 0:size]
+    for i in range(n_images):
+        cls = i % n_classes
+        base = np.stack([(xx * (cls + 1) * 4) % 256, (yy * (cls + 2) * 3) % 256, np.full_like(xx, cls * 60)], -1)
+        noise = rng.integers(0, 64, size=(size, size, 3))
+        yield cls, ((base + noise) % 256).astype("uint8")
+
+
+def image_zip(path: Path, n_images: int, size: int = 64, n_classes: int = 4, seed: int = 0) -> Path:
+    """A ZIP of N_IMAGES PNGs (class_images) in one folder per class."""
+    from PIL import Image
+
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as zf:
-        for i in range(n_images):
-            cls = i % n_classes
-            base = np.stack([(xx * (cls + 1) * 4) % 256, (yy * (cls + 2) * 3) % 256, np.full_like(xx, cls * 60)], -1)
-            noise = rng.integers(0, 64, size=(size, size, 3))
+        for i, (cls, pixels) in enumerate(class_images(n_images, size, n_classes, seed)):
             buf = io.BytesIO()
-            Image.fromarray(((base + noise) % 256).astype("uint8")).save(buf, format="PNG", compress_level=1)
+            Image.fromarray(pixels).save(buf, format="PNG", compress_level=1)
             zf.writestr(f"class_{cls}/img_{i:06d}.png", buf.getvalue())
     return path

@@ -15,7 +15,8 @@ the Parquet read 64k rows at a time by a generator (standardised with precompute
 row, each chunk shuffled, `rebatch` to 1024, prefetched, validation at batch 1024 every epoch.
 
 Epoch time on both sides is the last epoch's (the first includes tracing); fitstudio's epoch also computes its
-metrics (ROC AUC and the rest on the validation rows and a 2,000-row train sample). Ratio = plain ÷ fitstudio
+metrics (ROC AUC and the rest on the validation rows and the Train metrics' sample: a tenth of the training rows,
+200 to 2,000). Ratio = plain ÷ fitstudio
 (≥ 1: fitstudio as fast).
 
 With --images N,…: a ZIP of N 128×128 JPEGs (10 classes) is uploaded and the default CNN trained on it at

@@ -9,8 +9,8 @@ ones), 3 repeats (MLP) or 2 (CNN). Interleaved, in each repeat:
 
 (a) a real session on a real worker; epoch time = the session history's "time" (epoch start to the end of the
     base callbacks: training steps + fitstudio's validation forward pass at batch 1024, val_loss and metrics on
-    the validation rows and a 2000-row train sample); whole run = POST /train to the session's ended_at
-    (queue, child start, imports, data, preprocessing, fit, final evaluation, model save);
+    the validation rows and the Train metrics' sample, trainer.train_sample_rows); whole run = POST /train to the
+    session's ended_at (queue, child start, imports, data, preprocessing, fit, final evaluation, model save);
 (b) a plain script in a fresh interpreter: the same split, preprocessing, model and batch size, then
     `model.fit(x, y, validation_data=..., validation_batch_size=1024)` on float32 arrays (the same validation
     batch as fitstudio's forward pass), `model.evaluate` on the validation rows and `model.save`; whole run =
@@ -115,7 +115,7 @@ def plain_main(job_path: str, variant: str, out_path: str, limit: int, epochs: i
 
     from core import contracts, data, preprocessing
     from worker.runtime.callbacks import PREDICT_BATCH, BaseCallback, EvalSet, Scoring
-    from worker.runtime.trainer import TRAIN_SAMPLE_ROWS, _true_values
+    from worker.runtime.trainer import _true_values, train_sample_rows
 
     assert PREDICT_BATCH == VALIDATION_BATCH, "fitstudio's validation batch changed: update VALIDATION_BATCH"
     t_import = time.perf_counter() - t0
@@ -166,7 +166,7 @@ def plain_main(job_path: str, variant: str, out_path: str, limit: int, epochs: i
     with tempfile.TemporaryDirectory() as tmp:
         model.save(Path(tmp) / "model.keras")  # as a session saves its model
     end_wall = time.time()
-    rows = np.sort(np.random.default_rng(seed).choice(len(train_df), min(TRAIN_SAMPLE_ROWS, len(train_df)), False))
+    rows = np.sort(np.random.default_rng(seed).choice(len(train_df), train_sample_rows(len(train_df)), False))
     base = BaseCallback(
         Scoring(ptype, settings["metric"], True),
         EvalSet(val_x, _true_values(val_df[target], prep["target"])),

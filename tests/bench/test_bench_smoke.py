@@ -85,6 +85,15 @@ def test_metric_overhead_quick(tmp_path: Path) -> None:
         assert f["overhead_vs_session_epoch"] == f["scores_s"] / (f["steps_epoch_s"] + f["scores_s"])
         assert f["overhead_spread"]["min"] <= f["overhead_vs_session_epoch"] <= f["overhead_spread"]["max"]
         assert f["overhead_cpu"] == f["scores_cpu_s"] / (f["steps_epoch_cpu_s"] + f["scores_cpu_s"])
+        assert (f["train_sample_rows"], f["train_sample_rows_before"]) == (800, 2000)  # 8,000 trained on: a tenth
+    images = figures["images_500"]  # the default CNN on 400 training images: 200 in the sample, 400 before
+    assert (images["n_train"], images["n_val"], images["train_sample_rows"]) == (400, 100, 200)
+    assert images["train_sample_rows_before"] == 400
+    k = images["keras_validation_pass_s"]
+    assert images["added_vs_validated_epoch"] == (images["scores_s"] - k) / (images["steps_epoch_s"] + k)
+    assert images["overhead_before"] == images["scores_before_s"] / (
+        images["steps_epoch_s"] + images["scores_before_s"]
+    )
 
 
 @SLOW

@@ -17,7 +17,7 @@ from core import data, preprocessing
 from core.contracts import DatasetRef, Design, Job, Limits
 from core.row_views import RowView
 from worker.runtime.prepare import prepare
-from worker.runtime.trainer import TRAIN_SAMPLE_ROWS, eval_sets
+from worker.runtime.trainer import eval_sets, train_sample_rows
 
 N_ROWS = 5_000
 
@@ -144,15 +144,20 @@ def test_the_split_shuffles_small_row_numbers_into_the_same_order_as_before(n: i
     assert len(train) == min(max(1, round(n * 0.8)), n - 1)
 
 
-def test_the_train_metrics_sample_of_streamed_inputs_stays_unread(parquet: Path) -> None:
+def test_the_train_metrics_sample_of_streamed_inputs_stays_unread(
+    parquet: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Gathered at once it was 98 MB for 2,000 images of 128x128x3, read from random places in the cache before
     # the first batch and held through the whole training.
     design = _design("multiclass")
     streamed = prepare(_job(parquet, design), time.time())
     _, sample = eval_sets(design, streamed, SimpleNamespace(val_y=None))  # type: ignore[arg-type]
-    rows = np.sort(np.random.default_rng(design.seed).choice(len(streamed.train_df), TRAIN_SAMPLE_ROWS, replace=False))
+    n_sample = train_sample_rows(len(streamed.train_df))
+    assert n_sample == len(streamed.train_df) // 10  # 5,000 rows: 4,000 trained on, 400 in the sample
+    assert f"Train metrics on {n_sample:,} of the {len(streamed.train_df):,} training rows" in capsys.readouterr().out
+    rows = np.sort(np.random.default_rng(design.seed).choice(len(streamed.train_df), n_sample, replace=False))
     for name, view in sample.inputs.items():
-        assert isinstance(view, RowView) and len(view) == TRAIN_SAMPLE_ROWS
+        assert isinstance(view, RowView) and len(view) == n_sample
         np.testing.assert_array_equal(np.asarray(view), streamed.train_x[name][rows])
     np.testing.assert_array_equal(
         sample.y_true, preprocessing.class_indices(streamed.train_df["y"].iloc[rows], streamed.prep["target"])
