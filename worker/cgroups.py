@@ -17,11 +17,17 @@ import os
 import time
 from pathlib import Path
 
-from core.cpu_cgroups import BASE, SERVICE, SIBLINGS_KEPT, in_service, join
-from core.cpu_cgroups import cpu_base as _cpu_base
-from core.cpu_cgroups import set_cpu_weight as _cpu_weight
-from core.cpu_cgroups import v2_enable as _v2_enable
-from core.cpu_cgroups import v2_root as _v2_root
+from core.cpu_cgroups import (
+    BASE,
+    SERVICE,
+    SIBLINGS_KEPT,
+    cpu_base,
+    in_service,
+    join,
+    set_cpu_weight,
+    v2_enable,
+    v2_root,
+)
 from worker import child_process
 
 log = logging.getLogger(__name__)
@@ -34,7 +40,7 @@ def _base() -> Path | None:
     """Where the pids cgroups of trainings go."""
     if (V1_PIDS / "cgroup.procs").exists() and os.access(V1_PIDS, os.W_OK):
         return V1_PIDS / BASE
-    root = _v2_root("pids")
+    root = v2_root("pids")
     return root / BASE if root else None
 
 
@@ -42,7 +48,7 @@ def _memory_base() -> Path | None:
     """Where the memory cgroups of trainings go (the pids base itself on cgroup v2), or None."""
     if (V1_MEMORY / "memory.limit_in_bytes").exists() and os.access(V1_MEMORY, os.W_OK):
         return V1_MEMORY / BASE
-    root = _v2_root("memory")
+    root = v2_root("memory")
     return root / BASE if root else None
 
 
@@ -119,7 +125,7 @@ class TrainingCgroup:
             memory_base = _memory_base() if memory_bytes else None
             base.mkdir(exist_ok=True)
             if base.parent != V1_PIDS:  # cgroup v2: let the children use the controllers
-                _v2_enable(base, ["pids", "memory"] if memory_base == base else ["pids"])
+                v2_enable(base, ["pids", "memory"] if memory_base == base else ["pids"])
             path = base / name
             path.mkdir(exist_ok=True)
             (path / "pids.max").write_text(str(pids_max))
@@ -136,14 +142,14 @@ class TrainingCgroup:
         """The training's cpu cgroup, a sibling of the service's; none where the cpu controller cannot be used or
         this worker is not in the service's cgroup (the API then likely is not either, and a training group of
         the API's weight would take the CPU from it: docs/benchmarks.md, "The service before its trainings")."""
-        cpu_base = _cpu_base()
-        if cpu_base is None or not in_service():
+        base = cpu_base()
+        if base is None or not in_service():
             return
         try:
-            path = self._folder_in(cpu_base, name)
+            path = self._folder_in(base, name)
             if path == self.path:  # cgroup v2: one folder, the controller enabled for it
-                _v2_enable(cpu_base, ["cpu"])
-            _cpu_weight(path, "training")
+                v2_enable(base, ["cpu"])
+            set_cpu_weight(path, "training")
         except OSError as exc:
             log.warning("no cpu cgroup for %s (its niceness alone ranks it): %s", name, exc)
 
@@ -200,7 +206,7 @@ class TrainingCgroup:
 def clean_stale(active_scratch: set[str]) -> list[str]:
     """Remove empty cgroups of trainings no longer running here (left by a killed worker)."""
     removed = []
-    for base in {_base(), _memory_base(), _cpu_base()}:
+    for base in {_base(), _memory_base(), cpu_base()}:
         if base is None or not base.is_dir():
             continue
         for path in base.iterdir():
