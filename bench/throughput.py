@@ -28,9 +28,12 @@ over the repeats with its spread (min–max); the steady epochs' own spread is r
 (d) Feeds: on a subset (40k rows / 2500 images, 3 epochs, the 2nd and 3rd timed) the plain script also runs fed
 by fitstudio's ArraySequence (a Keras PyDataset: advanced mode's feed), by ArraySequence with PyDataset
 worker threads, and by a tf.data pipeline over the same uint8/float32 arrays (scaled per batch in the graph,
-shuffled, prefetched; "tfdata-rewrites": the same with tf.data's default graph rewrites on, as it was before
-issue 23): the input pipeline's share, in wall time and in the plain process's CPU time per epoch (which other
-work on the host does not inflate).
+shuffled, prefetched; "tfdata-rewrites" and "tfdata-autotune": the same with tf.data's default graph rewrites
+or its autotuning on, as it was before issue 23): the input pipeline's share, in wall time and in the plain
+process's CPU time per epoch (which other work on the host does not inflate).
+
+The sessions' steady epochs are also read in CPU time: the training child's, sampled while it runs (EpochCpu), against
+the plain script's own; "in CPU time" ratios sit beside the wall-time ones.
 """
 
 from __future__ import annotations
@@ -59,6 +62,9 @@ SIZES = {  # workload: (full size, quick size, epochs, batch size, default repea
 VARIANT_ROWS = {"mlp": 40_000, "cnn": 2_500}  # the subset the feeds are compared on
 VALIDATION_BATCH = 1024  # worker.runtime.callbacks.PREDICT_BATCH: fitstudio's validation forward pass
 RATIOS = ("ratio_with_metrics", "ratio_no_validation", "ratio_whole_run", "ratio_whole_run_no_validation")
+# The same steady epochs in CPU seconds (the training process's, all its threads): a 2-core VM that lends a process
+# one core or two from minute to minute swings the wall times (docs/benchmarks.md), not the CPU a step costs.
+CPU_RATIOS = ("cpu_ratio_with_metrics", "cpu_ratio_no_validation")
 
 
 def steady(times: list[float]) -> list[float]:
@@ -91,11 +97,14 @@ def feed(variant: str, x: dict[str, Any], y: Any, batch: int, seed: int, train: 
     from worker.runtime.fit import gathered_batches  # "tfdata": standard mode's image feed, for any data
 
     ds = gathered_batches(x, y, batch, train, seed)
-    if variant == "tfdata-rewrites":  # the same with tf.data's default graph rewrites on, as before issue 23
+    if variant in ("tfdata-rewrites", "tfdata-autotune"):  # the same as before issue 23's changes to it
         import tensorflow as tf
 
         options = tf.data.Options()
-        options.experimental_optimization.apply_default_optimizations = True
+        if variant == "tfdata-rewrites":  # tf.data's default graph rewrites on
+            options.experimental_optimization.apply_default_optimizations = True
+        else:  # tf.data's autotuning on
+            options.autotune.enabled = True
         ds = ds.with_options(options)
     return ds, {}
 
@@ -226,12 +235,73 @@ def run_plain(job_file: Path, variant: str, limit: int = 0, epochs: int = 0) -> 
 # ---------------------------------------------------------------- (a): the session
 
 
+class EpochCpu:
+    """The training child's CPU seconds (all its threads) at each epoch's end, as the session's history in the
+    database shows the epoch, sampled every EVERY_S by a thread. A sandboxed child's time never comes back through
+    bubblewrap's PID namespace to this process's reaped totals, so it is read while the child runs."""
+
+    EVERY_S = 0.05  # an epoch's boundary is placed within this: about 1 % of a CNN epoch's CPU time
+
+    def __init__(self, session_id: int) -> None:
+        import threading
+
+        self.session_id = session_id
+        self.at_epoch: dict[int, float] = {}
+        self._child: Any = None
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="bench-epoch-cpu", daemon=True)
+
+    def __enter__(self) -> EpochCpu:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        from server.db import session_scope
+        from server.models import TrainingSession
+
+        while not self._done.wait(self.EVERY_S):
+            cpu = self._child_cpu()
+            if cpu is None:
+                continue
+            with session_scope() as db:
+                epochs = len(db.get(TrainingSession, self.session_id).history or [])
+            for epoch in range(1, epochs + 1):
+                self.at_epoch.setdefault(epoch, cpu)
+
+    def _child_cpu(self) -> float | None:
+        import psutil
+
+        try:
+            if self._child is None or not self._child.is_running():
+                self._child = next(
+                    p
+                    for p in psutil.Process().children(recursive=True)
+                    if p.name() != "bwrap" and "worker.runtime.child" in " ".join(p.cmdline())
+                )
+            t = self._child.cpu_times()
+        except (StopIteration, psutil.Error):
+            self._child = None
+            return None
+        return float(t.user + t.system)
+
+    def epoch_cpu_s(self) -> list[float | None]:
+        """Each epoch's CPU seconds from the second on (the first's start is not seen), None where unseen."""
+        at = self.at_epoch
+        last = max(at, default=0)
+        return [at[k] - at[k - 1] if k in at and k - 1 in at else None for k in range(2, last + 1)]
+
+
 def run_session(stack: Stack, task_id: str) -> dict[str, Any]:
     """Train TASK_ID once on the worker; epoch times from the session's history, the whole run from POST to
-    the session's ended_at."""
+    the session's ended_at, the steady epochs' CPU seconds from EpochCpu."""
     t0, posted = time.monotonic(), time.time()
     session = stack.train(task_id)
-    final = stack.wait_session(session["id"], every=1.0)  # light on the API: the whole run is from ended_at
+    with EpochCpu(session["id"]) as cpu:
+        final = stack.wait_session(session["id"], every=1.0)  # light on the API: the whole run is from ended_at
     if final["status"] != "succeeded":
         raise RuntimeError(f"session ended {final['status']}: {final['error']}\n{stack.session_log(final['id'])}")
     log = stack.session_log(final["id"])
@@ -241,6 +311,7 @@ def run_session(stack: Stack, task_id: str) -> dict[str, Any]:
         "session_id": final["id"],
         "n_train": int(match.group(2)) if match else None,
         "epoch_s": [float(h["time"]) for h in final["history"]],
+        "epoch_cpu_s": [None, *cpu.epoch_cpu_s()],  # aligned with epoch_s; the first epoch's start is not seen
         "whole_run_s": ended.timestamp() - posted,
         "post_to_end_s": time.monotonic() - t0,  # as seen by polling every second
         "running_s": (ended - started).total_seconds(),
@@ -283,13 +354,34 @@ def one_repeat(stack: Stack, tasks: dict[str, str], jobs: dict[str, Path]) -> di
         "ratio_whole_run_no_validation": runs["plain_no_validation"]["whole_run_s"]
         / runs["session_no_validation"]["whole_run_s"],
         "ratio_raw_fit": plain_t / max(1e-9, fs_t - scores_t),
+        **{name: _cpu_ratio(runs[plain], runs[fs]) for name, plain, fs in CPU_PAIRS},
     }
+
+
+CPU_PAIRS = (
+    ("cpu_ratio_with_metrics", "plain", "session"),
+    ("cpu_ratio_no_validation", "plain_no_validation", "session_no_validation"),
+)
+
+
+def _three(value: float | None) -> str:
+    return "not seen" if value is None else f"{value:.3f}"
+
+
+def _cpu_ratio(plain: dict[str, Any], session: dict[str, Any]) -> float | None:
+    """Plain ÷ session CPU seconds of the steady epochs (medians); None where a session epoch's CPU went unseen."""
+    fs = [c for c in steady(session["epoch_cpu_s"]) if c is not None]
+    return median(steady(plain["epoch_cpu_s"])) / median(fs) if fs else None
 
 
 def summary(reps: list[dict[str, Any]]) -> dict[str, Any]:
     """Each ratio's median and spread over the repeats, and the steady epochs' spread on each side."""
     out: dict[str, Any] = {name: median(r[name] for r in reps) for name in (*RATIOS, "ratio_raw_fit")}
     out["spread"] = {name: spread([r[name] for r in reps]) for name in (*RATIOS, "ratio_raw_fit")}
+    for name in CPU_RATIOS:
+        seen = [r[name] for r in reps if r.get(name) is not None]
+        out[name] = median(seen) if seen else None
+        out["spread"][name] = spread(seen) if seen else None
     out["steady_epochs_s"] = {
         side: spread([t for r in reps for t in steady(r[side]["epoch_s"])])
         for side in ("session", "plain", "session_no_validation", "plain_no_validation")
@@ -340,7 +432,8 @@ def workload(
             f"{rep['fs_epoch_no_validation_s']:.2f} vs {rep['plain_epoch_no_validation_s']:.2f}s; "
             f"whole run {rep['session']['whole_run_s']:.1f} vs "
             f"{rep['plain']['whole_run_s']:.1f}s -> ratios {rep['ratio_with_metrics']:.3f} with metrics, "
-            f"{rep['ratio_no_validation']:.3f} without validation, {rep['ratio_whole_run']:.3f} whole run",
+            f"{rep['ratio_no_validation']:.3f} without validation, {rep['ratio_whole_run']:.3f} whole run; "
+            f"in CPU time {_three(rep['cpu_ratio_with_metrics'])} and {_three(rep['cpu_ratio_no_validation'])}",
             flush=True,
         )
     first = reps[0]
@@ -407,8 +500,8 @@ def table(w: dict[str, Any]) -> list[tuple[str, Any]]:
     """The printed rows of one workload."""
 
     def ratio(name: str) -> str:
-        s = w["spread"][name]
-        return f"{s['median']:.3f} ({s['min']:.3f}-{s['max']:.3f}, {s['n']} repeats)"
+        s = w["spread"].get(name)
+        return f"{s['median']:.3f} ({s['min']:.3f}-{s['max']:.3f}, {s['n']} repeats)" if s else "not seen"
 
     epochs = w["steady_epochs_s"]
     rows: list[tuple[str, Any]] = [
@@ -422,6 +515,8 @@ def table(w: dict[str, Any]) -> list[tuple[str, Any]]:
         ("ratio of whole runs (POST -> end vs plain script)", ratio("ratio_whole_run")),
         ("  the same without validation", ratio("ratio_whole_run_no_validation")),
         ("ratio raw fit (estimate: metrics subtracted)", ratio("ratio_raw_fit")),
+        ("the same epochs in CPU time, with metrics", ratio("cpu_ratio_with_metrics")),
+        ("  and without validation", ratio("cpu_ratio_no_validation")),
         ("ratio of the best epochs (with metrics)", w["ratio_best_epochs"]),
         ("other processes' CPU share, worst run", w["foreign_cpu_share_max"]),
     ]
@@ -442,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
         "--feeds",
         default="sequence,tfdata",
         help="feeds compared with plain arrays on a subset (arrays, sequence, sequence-workers, tfdata, "
-        "tfdata-rewrites; empty: none)",
+        "tfdata-rewrites, tfdata-autotune; empty: none)",
     )
     parser.add_argument(
         "--feed-rows",

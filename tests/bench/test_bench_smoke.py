@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -71,6 +72,10 @@ def test_throughput_quick(tmp_path: Path) -> None:
             assert len(rep["session"]["epoch_s"]) == len(rep["plain"]["epoch_s"]) == f["epochs"] >= 3
             for side in ("session", "plain", "session_no_validation", "plain_no_validation"):
                 assert rep[side]["whole_run_s"] > sum(rep[side]["epoch_s"])
+                assert len(rep[side]["epoch_cpu_s"]) == len(rep[side]["epoch_s"])
+            for side in ("session", "session_no_validation"):  # the child's CPU: the first epoch's start is unseen
+                cpu = rep[side]["epoch_cpu_s"]
+                assert cpu[0] is None and all(c is None or c > 0 for c in cpu[1:])
             for side in ("plain", "plain_no_validation"):  # at the niceness the sessions' children train at
                 assert rep[side]["nice"] == min(19, os.nice(0) + Settings.model_fields["training_nice"].default)
 
@@ -94,6 +99,20 @@ def test_metric_overhead_quick(tmp_path: Path) -> None:
     assert images["overhead_before"] == images["scores_before_s"] / (
         images["steps_epoch_s"] + images["scores_before_s"]
     )
+
+
+@SLOW
+@BENCH
+def test_epoch_stalls_quick(tmp_path: Path) -> None:
+    figures = run_quick("epoch_stalls", tmp_path)["figures"]
+    variants = figures["variants"]
+    assert set(variants) == {"now", "autotune", "autotune, no metrics"}
+    threshold = figures["slow_factor"] * statistics.median(variants["now"]["runs"][0]["wall_s"])
+    for f in variants.values():
+        (run,) = f["runs"]
+        assert f["epochs"] == len(run["wall_s"]) == len(run["cpu_s"]) == 2  # 3 epochs, the first not timed
+        assert run["cores"] == [c / w for w, c in zip(run["wall_s"], run["cpu_s"], strict=True)]
+        assert f["slow_epochs"] == sum(w > threshold for w in run["wall_s"])
 
 
 @SLOW

@@ -67,14 +67,21 @@ def _scaled(batch: dict[str, Any], single_input: bool) -> Any:
     return next(iter(scaled.values())) if single_input else scaled
 
 
-def _without_rewrites(ds: Any) -> Any:
-    """DS without tf.data's default graph rewrites: they serialize the pipeline, the captured images included,
-    when its first iterator is made (up to 0.2 s of CPU at 20k 64x64 images, once per fit), for rewrites these
-    pipelines do not need (they are parallel and prefetched already). Keras's own array feed turns them off too."""
+def _fixed_options(ds: Any) -> Any:
+    """DS without tf.data's default graph rewrites and without its autotuning.
+
+    The rewrites serialize the pipeline, the captured images included, when its first iterator is made (up to 0.2 s
+    of CPU at 20k 64x64 images, once per fit), for rewrites these pipelines do not need (they are parallel and
+    prefetched already); Keras's own array feed turns them off too. The autotuning stalled the training after each
+    pause between epochs (the base callbacks' metrics): with it, 5 of 8 epochs of the default CNN on 16,000 images
+    took twice as long (about 10 s against 5, the process idle for seconds at a time); without it, none did
+    (docs/benchmarks.md, "Slow image epochs: tf.data's autotuning"). AUTOTUNE then means tf.data's defaults: as many
+    parallel reads as cores, a prefetch buffer that grows while the training waits."""
     import tensorflow as tf
 
     options = tf.data.Options()
     options.experimental_optimization.apply_default_optimizations = False
+    options.autotune.enabled = False
     return ds.with_options(options)
 
 
@@ -151,7 +158,7 @@ def gathered_batches(
     ds = _row_numbers(len(y), per_read, shuffle, seed, repeat).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
     if per_read > batch_size:
         ds = ds.rebatch(batch_size)
-    return _without_rewrites(ds.map(split).prefetch(tf.data.AUTOTUNE))
+    return _fixed_options(ds.map(split).prefetch(tf.data.AUTOTUNE))
 
 
 def held_as_tensors(x: dict[str, Any], y: np.ndarray) -> bool:

@@ -91,11 +91,13 @@ def test_other_inputs_pass_unscaled_and_named(feed: str) -> None:
     np.testing.assert_array_equal(np.asarray(target), y)
 
 
-def test_the_pipeline_is_not_rewritten_at_each_epoch() -> None:
+def test_the_pipeline_is_not_rewritten_at_each_epoch_nor_autotuned() -> None:
     # tf.data's default rewrites serialize the pipeline with its captured images at its first iterator: ~0.2 s
-    # of CPU at 20k 64x64 images (docs/benchmarks.md).
+    # of CPU at 20k 64x64 images; its autotuning stalled the epoch after each pause for the metrics, doubling it
+    # (docs/benchmarks.md, "Slow image epochs: tf.data's autotuning"; bench/throughput.py --feeds tfdata-autotune).
     ds = gathered_batches(images(), np.zeros((N, 1), "float32"), BATCH, True, 0)
     assert ds.options().experimental_optimization.apply_default_optimizations is False
+    assert ds.options().autotune.enabled is False
 
 
 def test_large_inputs_are_read_a_batch_at_a_time_not_copied_into_tensors(monkeypatch: pytest.MonkeyPatch) -> None:
