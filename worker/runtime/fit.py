@@ -48,34 +48,15 @@ class FitData:
 def fast_training_data(
     x: dict[str, Any], y: np.ndarray, training: dict[str, Any], seed: int, single_input: bool = False
 ) -> dict[str, Any]:
-    """model.fit arguments for standard mode: for arrays, Keras's own feed of them (as a hand-written fit makes)
-    without tf.data's autotuning; for uint8 images a tf.data pipeline that scales each batch, so the images are
-    never held in memory as float32; for streamed inputs (RowViews) a tf.data pipeline that reads each batch from
-    their files. SINGLE_INPUT: the model takes one input, given as the bare array (sequences.takes_array)."""
+    """model.fit arguments for standard mode: the arrays themselves (as a hand-written fit would); for uint8 images
+    a tf.data pipeline that scales each batch, so the images are never held in memory as float32; for streamed
+    inputs (RowViews) a tf.data pipeline that reads each batch from their files.
+    SINGLE_INPUT: the model takes one input, given as the bare array (sequences.takes_array)."""
     if not any(is_view(v) or v.dtype == np.uint8 for v in x.values()):
         inputs: Any = next(iter(x.values())) if single_input else x
-        feed = (
-            None
-            if training["steps_per_epoch"]
-            else keras_array_feed(inputs, y, training["batch_size"], training["shuffle"])
-        )
-        if feed is not None:
-            return {"x": feed}
-        # Keras's own handling of a partial epoch over arrays (steps_per_epoch), as before
         return {"x": inputs, "y": y, "batch_size": training["batch_size"], "shuffle": training["shuffle"]}
     repeat = bool(training["steps_per_epoch"])
     return {"x": gathered_batches(x, y, training["batch_size"], training["shuffle"], seed, repeat, single_input)}
-
-
-def keras_array_feed(x: Any, y: np.ndarray, batch_size: int, shuffle: bool) -> Any | None:
-    """The tf.data pipeline model.fit(x, y, batch_size, shuffle) builds for in-memory arrays, the same batches in the
-    same order, without tf.data's autotuning, which stalled epochs after the metrics' pause (_fixed_options);
-    Keras gives no option for it, so its adapter is called here; None where it has none (another Keras version)."""
-    try:
-        from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
-    except ImportError:  # pragma: no cover - the pinned Keras has it
-        return None
-    return _fixed_options(ArrayDataAdapter(x, y, batch_size=batch_size, shuffle=shuffle).get_tf_dataset())
 
 
 def _scaled(batch: dict[str, Any], single_input: bool) -> Any:
@@ -94,8 +75,8 @@ def _fixed_options(ds: Any) -> Any:
     prefetched already); Keras's own array feed turns them off too. The autotuning stalled the training after each
     pause between epochs (the base callbacks' metrics): with it, 5 of 8 epochs of the default CNN on 16,000 images
     took twice as long (about 10 s against 5, the process idle for seconds at a time); without it, none did
-    (docs/benchmarks.md, "Slow image epochs: tf.data's autotuning"). The pipeline's AUTOTUNE parallelism and prefetch
-    then take tf.data's static defaults."""
+    (docs/benchmarks.md, "Slow image epochs: tf.data's autotuning"). AUTOTUNE then means tf.data's defaults: as many
+    parallel reads as cores, a prefetch buffer that grows while the training waits."""
     import tensorflow as tf
 
     options = tf.data.Options()
