@@ -75,8 +75,8 @@ def _fixed_options(ds: Any) -> Any:
     prefetched already); Keras's own array feed turns them off too. The autotuning stalled the training after each
     pause between epochs (the base callbacks' metrics): with it, 5 of 8 epochs of the default CNN on 16,000 images
     took twice as long (about 10 s against 5, the process idle for seconds at a time); without it, none did
-    (docs/benchmarks.md, "Slow image epochs: tf.data's autotuning"). AUTOTUNE then means tf.data's defaults: as many
-    parallel reads as cores, a prefetch buffer that grows while the training waits."""
+    (docs/benchmarks.md, "Slow image epochs: tf.data's autotuning"). The pipeline's AUTOTUNE parallelism and prefetch
+    then take tf.data's static defaults."""
     import tensorflow as tf
 
     options = tf.data.Options()
