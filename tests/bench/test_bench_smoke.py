@@ -105,14 +105,16 @@ def test_metric_overhead_quick(tmp_path: Path) -> None:
 @BENCH
 def test_epoch_stalls_quick(tmp_path: Path) -> None:
     figures = run_quick("epoch_stalls", tmp_path)["figures"]
-    variants = figures["variants"]
-    assert set(variants) == {"now", "autotune", "autotune, no metrics"}
-    threshold = figures["slow_factor"] * statistics.median(variants["now"]["runs"][0]["wall_s"])
-    for f in variants.values():
-        (run,) = f["runs"]
-        assert f["epochs"] == len(run["wall_s"]) == len(run["cpu_s"]) == 2  # 3 epochs, the first not timed
-        assert run["cores"] == [c / w for w, c in zip(run["wall_s"], run["cpu_s"], strict=True)]
-        assert f["slow_epochs"] == sum(w > threshold for w in run["wall_s"])
+    assert (figures["cnn"]["rows"], figures["mlp"]["rows"]) == (500, 5000)
+    for workload in (figures["cnn"], figures["mlp"]):
+        variants = workload["variants"]
+        assert set(variants) == {"now", "autotune", "autotune, no metrics"}
+        threshold = workload["slow_factor"] * statistics.median(variants["now"]["runs"][0]["wall_s"])
+        for f in variants.values():
+            (run,) = f["runs"]
+            assert f["epochs"] == len(run["wall_s"]) == len(run["cpu_s"]) == 2  # 3 epochs, the first not timed
+            assert run["cores"] == [c / w for w, c in zip(run["wall_s"], run["cpu_s"], strict=True)]
+            assert f["slow_epochs"] == sum(w > threshold for w in run["wall_s"])
 
 
 @SLOW

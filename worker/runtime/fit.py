@@ -48,15 +48,44 @@ class FitData:
 def fast_training_data(
     x: dict[str, Any], y: np.ndarray, training: dict[str, Any], seed: int, single_input: bool = False
 ) -> dict[str, Any]:
-    """model.fit arguments for standard mode: the arrays themselves (as a hand-written fit would); for uint8 images
-    a tf.data pipeline that scales each batch, so the images are never held in memory as float32; for streamed
-    inputs (RowViews) a tf.data pipeline that reads each batch from their files.
-    SINGLE_INPUT: the model takes one input, given as the bare array (sequences.takes_array)."""
+    """model.fit arguments for standard mode: for arrays, Keras's own feed of them (as a hand-written fit makes)
+    without tf.data's autotuning; for uint8 images a tf.data pipeline that scales each batch, so the images are
+    never held in memory as float32; for streamed inputs (RowViews) a tf.data pipeline that reads each batch from
+    their files. SINGLE_INPUT: the model takes one input, given as the bare array (sequences.takes_array)."""
     if not any(is_view(v) or v.dtype == np.uint8 for v in x.values()):
         inputs: Any = next(iter(x.values())) if single_input else x
+        feed = (
+            None
+            if training["steps_per_epoch"]
+            else keras_array_feed(inputs, y, training["batch_size"], training["shuffle"])
+        )
+        if feed is not None:
+            return {"x": feed}
+        # Keras's own handling of a partial epoch over arrays (steps_per_epoch), as before
         return {"x": inputs, "y": y, "batch_size": training["batch_size"], "shuffle": training["shuffle"]}
     repeat = bool(training["steps_per_epoch"])
     return {"x": gathered_batches(x, y, training["batch_size"], training["shuffle"], seed, repeat, single_input)}
+
+
+def keras_array_feed(x: Any, y: np.ndarray, batch_size: int, shuffle: bool) -> Any | None:
+    """The tf.data pipeline model.fit(x, y, batch_size, shuffle) builds for in-memory arrays, the same batches in the
+    same order, without tf.data's autotuning, which stalled epochs after the metrics' pause (_fixed_options);
+    Keras gives no option for it, so its adapter is called here; None where it has none (another Keras version)."""
+    try:
+        from keras.src.trainers.data_adapters.array_data_adapter import ArrayDataAdapter
+    except ImportError:  # pragma: no cover - the pinned Keras has it
+        return None
+    adapter = ArrayDataAdapter(x, y, batch_size=batch_size, shuffle=shuffle)
+    return _fixed_options(_counted(adapter.get_tf_dataset(), adapter.num_batches))
+
+
+def _counted(ds: Any, batches: int) -> Any:
+    """DS with its number of BATCHES known to Keras (params["steps"]: a session's progress shows "batch i of n" from
+    the first epoch); tf.data cannot count a pipeline built from a generator or an adapter's flat_map, and a wrong
+    count fails the epoch rather than mislabelling it."""
+    import tensorflow as tf
+
+    return ds.apply(tf.data.experimental.assert_cardinality(batches))
 
 
 def _scaled(batch: dict[str, Any], single_input: bool) -> Any:
@@ -157,8 +186,11 @@ def gathered_batches(
 
     ds = _row_numbers(len(y), per_read, shuffle, seed, repeat).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
     if per_read > batch_size:
-        ds = ds.rebatch(batch_size)
-    return _fixed_options(ds.map(split).prefetch(tf.data.AUTOTUNE))
+        ds = ds.rebatch(batch_size)  # every read but the last is whole batches, so one epoch is ceil(n / batch) of them
+    ds = ds.map(split)
+    if not repeat:
+        ds = _counted(ds, -(-len(y) // batch_size))
+    return _fixed_options(ds.prefetch(tf.data.AUTOTUNE))
 
 
 def held_as_tensors(x: dict[str, Any], y: np.ndarray) -> bool:

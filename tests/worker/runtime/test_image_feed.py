@@ -121,3 +121,28 @@ def test_large_inputs_are_read_a_batch_at_a_time_not_copied_into_tensors(monkeyp
     assert sorted(rows_of(ys)) == list(range(N))
     check_content(xs, ys)
     assert all(size < data["image"].nbytes for size in constants)
+
+
+def test_keras_knows_the_epoch_s_batches_from_the_first_epoch(feed: str) -> None:
+    # A session's progress shows "batch i of n" from Keras's params["steps"]; a generator's pipeline has no
+    # count unless the feed gives one, and a wrong one would fail the epoch (tf.data checks it).
+    import keras
+
+    y = np.arange(N, dtype="float32")[:, None]
+    ds = gathered_batches(images(), y, BATCH, True, 7, single_input=True)
+    assert int(ds.cardinality()) == 3
+    seen: list[tuple[int | None, int]] = []
+
+    class Steps(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            seen.append((self.params.get("steps"), 0))
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            seen[-1] = (seen[-1][0], batch + 1)
+
+    model = keras.Sequential([keras.Input((2, 2, 3)), keras.layers.Flatten(), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model.fit(ds, epochs=2, verbose=0, callbacks=[Steps()])
+    assert seen == [(3, 3), (3, 3)]
+    endless = gathered_batches(images(), y, BATCH, True, 7, repeat=True)  # steps_per_epoch: Keras counts
+    assert int(endless.cardinality()) in (-1, -2)  # infinite or unknown, never a count
