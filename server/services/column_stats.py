@@ -198,21 +198,31 @@ class ColumnAccumulator:
         self.rows += len(arr)
         self.missing += len(arr) - len(present)
         self.present += len(present)
-        if self.kind != "categorical":
-            self.distinct.add(present)  # a categorical column's distinct values come with its counts, below
+        # A categorical column's distinct values come with its counts: the distinct count and the date regex read them.
+        counts = pc.value_counts(present) if self.kind == "categorical" else None
+        if counts is None:
+            self.distinct.add(present)
         if pa.types.is_date(arr.type) or pa.types.is_timestamp(arr.type):
             self.date_typed = True
         elif (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) and self._may_be_dates():
-            found = int(pc.sum(pc.match_substring_regex(present, DATE_RE)).as_py() or 0)
+            found = self._dates_in(present, counts)
             self.dates += found
             self.not_dates += len(present) - found
         if self.kind == "numeric":
             self._add_numbers(arr)
-        elif self.kind == "categorical":
-            self._add_counts(present)
+        elif counts is not None:
+            self._add_counts(counts)
         elif self.kind == "text":
             strings = present.cast(pa.string()) if not pa.types.is_string(present.type) else present
             self.words += int(pc.sum(pc.list_value_length(pc.utf8_split_whitespace(strings))).as_py() or 0)
+
+    @staticmethod
+    def _dates_in(present: pa.Array, counts: pa.StructArray | None) -> int:
+        """How many of PRESENT look like dates; with COUNTS (its value counts) the regex reads each value once."""
+        if counts is None:
+            return int(pc.sum(pc.match_substring_regex(present, DATE_RE)).as_py() or 0)
+        matched = pc.match_substring_regex(counts.field("values"), DATE_RE)
+        return int(pc.sum(pc.if_else(matched, counts.field("counts"), 0)).as_py() or 0)
 
     def _may_be_dates(self) -> bool:
         """False once too many values are not dates for the column ever to be date-like (the regex is costly)."""
@@ -235,8 +245,7 @@ class ColumnAccumulator:
         self.m2 += m2_b + delta * delta * self.n * n_b / total
         self.n = total
 
-    def _add_counts(self, present: pa.Array) -> None:
-        counts = pc.value_counts(present)
+    def _add_counts(self, counts: pa.StructArray) -> None:
         self.distinct.add_distinct(counts.field("values"))
         for value, count in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True):
             self.top[value] = self.top.get(value, 0) + count

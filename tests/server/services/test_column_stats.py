@@ -122,3 +122,17 @@ def test_distinct_dates_are_date_like_not_id_like(tmp_path: Path) -> None:
     cols = column_stats.compute(path, [{"name": "day", "type": "categorical"}, {"name": "iso", "type": "categorical"}])
     assert [c["hints"] for c in cols] == [["date_like"], ["date_like"]]
     assert cols[1]["stats"]["distinct"] == 40
+
+
+@pytest.mark.parametrize(("not_dates", "date_like"), [(4, True), (6, False)])
+def test_a_categorical_column_s_dates_are_counted_by_value_weighted_by_their_counts(
+    table_path: Path, not_dates: int, date_like: bool
+) -> None:
+    # The regex reads each distinct value once; the 95 % threshold counts rows: 2 dates repeated 48 times each
+    # beside NOT_DATES rows of one non-date (4 of 100 rows: date-like; 6 of 102: not). A count by distinct values
+    # (2 of 3) would be under the threshold in both cases.
+    path = table_path.with_name("w.parquet")
+    values = ["2024-03-01"] * 48 + ["01/03/2024"] * 48 + ["soon"] * not_dates
+    pq.write_table(pa.table({"when": values}), path, row_group_size=25)
+    (col,) = column_stats.compute(path, [{"name": "when", "type": "categorical"}])
+    assert ("date_like" in col["hints"]) is date_like
