@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # store on disk (issue 17, docs/decisions.md); 0 streams every training, small ones included.
     training_stream_above_mb: int = Field(1024, ge=0)
     training_nice: int = 5  # niceness of the training child and its autogroup (bench/nice_sweep.py, docs/decisions.md)
+    # glibc's malloc tuned in the training child (worker/child_process.MALLOC_TUNING; false = glibc's defaults): a CNN
+    # epoch took a third less time on 2 cores (docs/benchmarks.md, "glibc's malloc in the training child").
+    training_malloc_tuning: bool = True
     python_executable: str | None = None
     log_format: Literal["text", "json"] = "text"  # FITSTUDIO_LOG_FORMAT=json: one JSON object per log line
     metrics_token: str | None = None  # when set, GET /metrics wants `Authorization: Bearer <it>` (Prometheus)

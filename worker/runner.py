@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import signal
+import subprocess
 import traceback
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from worker import (
 )
 from worker.cgroups import TrainingCgroup
 from worker.gpus import GpuPool
+from worker.log_pump import LogPump
 from worker.runtime import checkpoint as ckpt
 from worker.runtime.control import DRAINED_EXIT_CODE
 from worker.supervisor import Outcome, SessionSink, Sink, Supervisor
@@ -205,6 +207,32 @@ def _store_model(settings: Settings, session: Any, result: dict[str, Any], out_d
     )
 
 
+def _start_child(
+    settings: Settings, scratch: Path, job: dict[str, Any], gpus: list[int], log_path: Path
+) -> tuple[sandbox.View | None, tuple[subprocess.Popen[bytes], int, int, LogPump]]:
+    """Write JOB into SCRATCH and start the child on it, in its sandbox unless that is off: the sandbox's view and
+    child_process.start's process, pipes and log pump."""
+    view = sandbox_view(settings, job, scratch)
+    job["isolation"] = (
+        sandbox.describe(view) if view else "none: the sandbox is disabled (FITSTUDIO_TRAINING_SANDBOX=false)"
+    )
+    job_path = scratch / "job.json"
+    job_path.write_text(json.dumps(job))
+    if view is not None:
+        sandbox.hand_over([Path(p) for p in view.writable], view.uid)
+    started = child_process.start(
+        job_path,
+        scratch,
+        log_path,
+        gpus,
+        settings.python_executable,
+        view,
+        settings.max_log_mb,
+        settings.training_malloc_tuning,
+    )
+    return view, started
+
+
 def run_in_child(
     settings: Settings,
     scratch: Path,
@@ -218,17 +246,7 @@ def run_in_child(
     """Write JOB into SCRATCH, start the child on it (in its own pids and memory cgroups when possible), supervise
     it."""
     ACTIVE_SCRATCH.add(scratch.name)
-    view = sandbox_view(settings, job, scratch)
-    job["isolation"] = (
-        sandbox.describe(view) if view else "none: the sandbox is disabled (FITSTUDIO_TRAINING_SANDBOX=false)"
-    )
-    job_path = scratch / "job.json"
-    job_path.write_text(json.dumps(job))
-    if view is not None:
-        sandbox.hand_over([Path(p) for p in view.writable], view.uid)
-    proc, events_fd, replies_fd, log_pump = child_process.start(
-        job_path, scratch, log_path, gpus, settings.python_executable, view, settings.max_log_mb
-    )
+    view, (proc, events_fd, replies_fd, log_pump) = _start_child(settings, scratch, job, gpus, log_path)
     cgroup = TrainingCgroup.create(
         f"{scratch.name}-{proc.pid}", settings.training_max_processes, settings.training_memory_mb << 20
     )

@@ -103,6 +103,20 @@ def test_metric_overhead_quick(tmp_path: Path) -> None:
 
 @SLOW
 @BENCH
+def test_malloc_arenas_quick(tmp_path: Path) -> None:
+    figures = run_quick("malloc_arenas", tmp_path, "--workloads", "mlp", "--variants", "default,tuned")["figures"]
+    variants = figures["mlp"]["variants"]
+    assert set(variants) == {"default", "tuned"} and variants["default"]["cpu_vs_first"] == 1.0
+    assert variants["default"]["runs"][0]["malloc_env"] == {}
+    assert variants["tuned"]["runs"][0]["malloc_env"]["MALLOC_ARENA_MAX"] == "2"  # the training child's
+    for f in variants.values():
+        (run,) = f["runs"]
+        assert f["epochs"] == len(run["wall_s"]) == len(run["cpu_s"]) == 2  # 3 epochs, the first not timed
+        assert 0 < f["system_share"] < 1 and run["user_s"] > 0 and run["minor_faults"] > 0
+        assert f["cpu_s"]["median"] == statistics.median(run["cpu_s"])
+
+
+@BENCH
 def test_epoch_stalls_quick(tmp_path: Path) -> None:
     figures = run_quick("epoch_stalls", tmp_path)["figures"]
     assert (figures["cnn"]["rows"], figures["mlp"]["rows"]) == (500, 5000)

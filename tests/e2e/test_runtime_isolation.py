@@ -11,6 +11,7 @@ import pytest
 
 from tests import helpers
 from tests.e2e.conftest import SECRET, Runtime
+from worker import child_process
 
 pytestmark = pytest.mark.slow
 
@@ -48,6 +49,8 @@ def build_model(input_shapes, n_classes=None):
         raise RuntimeError("the training does not run alone in its own PID namespace")
     print("ENV-KEYS", sorted(os.environ), flush=True)
     print("CWD=" + os.getcwd(), flush=True)
+    malloc = [k + "=" + v for k, v in sorted(os.environ.items()) if k.startswith("MALLOC_")]
+    print("MALLOC=" + ",".join(malloc), flush=True)
     return default_model(input_shapes, n_classes)
 """
 )
@@ -131,6 +134,9 @@ def test_child_environment_holds_no_service_secret(runtime: Runtime, submitted: 
     assert cwd.is_relative_to(scratch) and cwd != scratch, (cwd, scratch)
     # The scratch directory is gone once the session ended.
     assert not cwd.exists()
+    # glibc's malloc tuned as FITSTUDIO_TRAINING_MALLOC_TUNING says (on by default), inside the sandbox too.
+    tuning = ",".join(f"{k}={v}" for k, v in sorted(child_process.MALLOC_TUNING.items()))
+    assert "MALLOC=" + tuning in log.splitlines(), log[-3000:]
 
 
 def test_memory_limit_ends_a_memory_hog(runtime: Runtime, submitted: dict[str, Any]) -> None:
