@@ -202,3 +202,21 @@ def count_queries() -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def steps_per_epoch(model: Any, ds: Any, epochs: int) -> list[tuple[int | None, int]]:
+    """Fit the compiled MODEL on DS for EPOCHS: per epoch, the batch count Keras knew at its start
+    (params["steps"], what a session's progress shows as "of n") and the batches it trained."""
+    import keras
+
+    seen: list[tuple[int | None, int]] = []
+
+    class Steps(keras.callbacks.Callback):  # type: ignore[misc, name-defined]
+        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+            seen.append((self.params.get("steps"), 0))
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            seen[-1] = (seen[-1][0], batch + 1)
+
+    model.fit(ds, epochs=epochs, verbose=0, callbacks=[Steps()])
+    return seen

@@ -6,6 +6,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from tests import helpers
 from worker.runtime.fit import fast_training_data, keras_array_feed
 
 N, BATCH = 10, 4
@@ -68,17 +69,7 @@ def test_keras_knows_the_epoch_s_batches_from_the_first_epoch() -> None:
     # lost its "of n" (tests/e2e/test_training.py caught it).
     ds = keras_array_feed(X, Y, BATCH, True)
     assert ds is not None and int(ds.cardinality()) == 3
-    seen: list[tuple[int | None, int]] = []
-
-    class Steps(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch: int, logs: object = None) -> None:
-            seen.append((self.params.get("steps"), 0))
-
-        def on_train_batch_end(self, batch: int, logs: object = None) -> None:
-            seen[-1] = (seen[-1][0], batch + 1)
-
     inputs = {k: keras.Input((v.shape[1],), name=k) for k, v in X.items()}
     model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Concatenate()(list(inputs.values()))))
     model.compile("sgd", "mse")
-    model.fit(ds, epochs=2, verbose=0, callbacks=[Steps()])
-    assert seen == [(3, 3), (3, 3)]
+    assert helpers.steps_per_epoch(model, ds, 2) == [(3, 3), (3, 3)]
