@@ -5,8 +5,9 @@
 
 In this process, on synthetic tabular data (24 numeric + 6 categorical columns, fitstudio's own preprocessing
 and the ML task's default MLP, batch size 32) and on synthetic 64×64×3 images of 4 classes (the default CNN;
-80 % trained on, 20 % validation; held as uint8 as a session holds them, scaled for the fit): EPOCHS epochs of
-fit the way a standard-mode session feeds it (the arrays themselves) without validation_data, as a session
+80 % trained on, 20 % validation; held as uint8 as a session holds them), with glibc's malloc tuned as in a
+training child (--malloc): EPOCHS epochs of fit fed as standard mode feeds a session (`fit.fast_training_data`:
+Keras's feed of the arrays, the image feed for images, tf.data's autotuning off) without validation_data, as a session
 trains (its validation is the base callbacks' own forward pass); the epochs after the first are timed (median,
 min–max over them). Then `BaseCallback.scores` (what runs at every epoch end: validation loss and all metrics
 on the validation rows + the Train metrics' sample, `trainer.train_sample_rows`), split into its forward-pass
@@ -37,6 +38,7 @@ warnings.filterwarnings("ignore", message="The structure of `inputs`")
 
 from bench.common import base_args, median, show, write_result  # noqa: E402
 from bench.datasets import class_images, tabular_frame  # noqa: E402
+from worker.child_process import MALLOC_TUNING  # noqa: E402
 
 
 def timed(fn: Callable[[], Any], repeats: int) -> float:
@@ -75,7 +77,6 @@ def make_arrays(ptype: str, n_train: int, n_val: int) -> dict[str, Any]:
         **_targets(train_df, val_df, prep),
         "train_x": train_x,
         "val_x": val_x,
-        "fit_x": train_x,
         "val_fit_x": val_x,
     }
 
@@ -97,12 +98,10 @@ def make_images(n_train: int, n_val: int) -> dict[str, Any]:
     prep = preprocessing.fit(train_df, design)
     prep["input_shapes"] = {"image": list(images.shape[1:])}
     train_x, val_x = {"image": images[:n_train]}, {"image": images[n_train:]}
-    fit_x = {"image": as_model_input(train_x["image"])}
     return {
         **_targets(train_df, val_df, prep),
         "train_x": train_x,
         "val_x": val_x,
-        "fit_x": fit_x,
         "val_fit_x": {"image": as_model_input(val_x["image"])},
     }
 
@@ -131,8 +130,8 @@ def _targets(train_df: Any, val_df: Any, prep: dict[str, Any]) -> dict[str, Any]
 
 
 def epoch_times(model: Any, a: dict[str, Any], batch: int, epochs: int) -> tuple[list[float], list[float]]:
-    """The steady epochs' wall and CPU seconds (the first, which traces, left out) of EPOCHS epochs of fit on the
-    arrays, without validation_data, as a session trains (its validation is the base callbacks' forward pass)."""
+    """The steady epochs' wall and CPU seconds (the first, which traces, left out) of EPOCHS epochs of fit, fed and
+    without validation_data as a session trains (its validation is the base callbacks' forward pass)."""
     import keras
 
     times: list[float] = []
@@ -146,7 +145,14 @@ def epoch_times(model: Any, a: dict[str, Any], batch: int, epochs: int) -> tuple
             times.append(time.perf_counter() - self.t)
             cpu.append(time.process_time() - self.cpu)
 
-    model.fit(a["fit_x"], a["train_y"], batch_size=batch, epochs=epochs, verbose=0, shuffle=True, callbacks=[Timer()])
+    from worker.runtime.fit import fast_training_data
+
+    # Fed as standard mode feeds a session (uint8 images through the image feed, arrays through Keras's feed of them,
+    # tf.data's autotuning off): Keras's fit on the arrays stalled, and epochs took 5.4 s or 10.2 s at random.
+    fit = fast_training_data(
+        a["train_x"], a["train_y"], {"batch_size": batch, "shuffle": True, "steps_per_epoch": None}, 1
+    )
+    model.fit(**fit, epochs=epochs, verbose=0, callbacks=[Timer()])
     return times[1:], cpu[1:]
 
 
@@ -171,7 +177,7 @@ def one_type(ptype: str, a: dict[str, Any], input_kinds: dict[str, str], repeats
     namespace: dict[str, Any] = {}
     exec(architecture_code(ptype, input_kinds), namespace)
     model = namespace["compile_model"](namespace["build_model"](a["shapes"], a["n_classes"]))
-    steps, steps_cpu = epoch_times(model, a, 32, epochs)  # standard mode feeds Keras the arrays themselves
+    steps, steps_cpu = epoch_times(model, a, 32, epochs)
     epoch = median(steps)
     scored = _scores(ptype, model, a, repeats)
     scores = scored["scores_s"]
@@ -273,7 +279,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--images", default="2500,20000", help="image counts of the CNN cases (80 %% trained on); '' for none"
     )
+    parser.add_argument(
+        "--malloc",
+        choices=["tuned", "default"],
+        default="tuned",
+        help="glibc's malloc as a training child has it (tuned, the default) or glibc's own defaults",
+    )
     args = parser.parse_args(argv)
+    if args.malloc == "tuned" and any(os.environ.get(k) != v for k, v in MALLOC_TUNING.items()):
+        # glibc reads its tuning when a process starts: run again with the training child's. With glibc's defaults
+        # the CNN's epochs here took 5.2 s or 10 s at random (page faults), which hid the figures being compared.
+        script = str(Path(__file__).resolve())
+        given = sys.argv[1:] if argv is None else argv
+        os.execve(sys.executable, [sys.executable, script, *given], {**os.environ, **MALLOC_TUNING})
     load = [round(x, 2) for x in os.getloadavg()]
     n_train, n_val = (8_000, 2_000) if args.quick else (args.train_rows, args.val_rows)
     repeats, epochs = (2, 3) if args.quick else (5, args.epochs)
@@ -286,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         a = make_images(n_images_train, count - n_images_train)
         figures[f"images_{count}"] = one_type("multiclass", a, {"image": "image"}, repeats, epochs)
         _show(f"metric overhead: default CNN, {count} images of 64x64x3", figures[f"images_{count}"])
+    # A string, not a mapping: run_all reads every mapping among the figures as a case.
+    figures["malloc_env"] = " ".join(sorted(f"{k}={v}" for k, v in os.environ.items() if k.startswith("MALLOC_")))
     write_result("metric_overhead", args.quick, figures, load)
     return 0
 

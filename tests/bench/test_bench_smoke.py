@@ -84,6 +84,7 @@ def test_throughput_quick(tmp_path: Path) -> None:
 @BENCH
 def test_metric_overhead_quick(tmp_path: Path) -> None:
     figures = run_quick("metric_overhead", tmp_path)["figures"]
+    assert "MALLOC_ARENA_MAX=2" in figures["malloc_env"]  # glibc's malloc as a training child has it
     for ptype in ("binary", "multiclass"):
         f = figures[ptype]
         assert f["validation_batch_size"] == 1024 and f["steps_epoch_spread_s"]["n"] >= 2
@@ -114,6 +115,21 @@ def test_malloc_arenas_quick(tmp_path: Path) -> None:
         assert f["epochs"] == len(run["wall_s"]) == len(run["cpu_s"]) == 2  # 3 epochs, the first not timed
         assert 0 < f["system_share"] < 1 and run["user_s"] > 0 and run["minor_faults"] > 0
         assert f["cpu_s"]["median"] == statistics.median(run["cpu_s"])
+
+
+@BENCH
+def test_isolation_cost_quick(tmp_path: Path) -> None:
+    figures = run_quick("isolation_cost", tmp_path, "--workloads", "mlp")["figures"]
+    variants = figures["mlp"]["variants"]
+    assert list(variants) == ["plain", "bwrap", "memcg", "bwrap-memcg"] and variants["plain"]["cpu_vs_first"] == 1.0
+    for name, f in variants.items():
+        (run,) = f["runs"]
+        assert f["epochs"] == len(run["wall_s"]) == len(run["cpu_s"]) == 2  # 3 epochs, the first not timed
+        sandboxed, charged = name.startswith("bwrap"), name.endswith("memcg")
+        # Where each ran, as the child saw it: bwrap's PID namespace and the seccomp filter; the cgroup's peak.
+        assert run["seccomp_mode"] == (2 if sandboxed else 0)
+        assert (run["pid"] < 10) == sandboxed
+        assert (run["memcg_peak_mib"] is not None and run["memcg_peak_mib"] > 50) == charged
 
 
 @BENCH
