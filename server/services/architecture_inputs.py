@@ -12,7 +12,7 @@ import ast
 from typing import Any
 
 from core import cells
-from server.services import defaults
+from server.services import code_check, defaults
 
 FIELD = f"code.{cells.ARCHITECTURE}"
 
@@ -60,7 +60,7 @@ def _named_inputs(tree: ast.Module) -> tuple[dict[str, int], bool]:
 def report(doc: dict[str, Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(errors, warnings) of the architecture cell of DOC against the inputs its features produce."""
     try:
-        tree = ast.parse(doc["code"].get(cells.ARCHITECTURE, ""))
+        tree = code_check.parse_python(doc["code"].get(cells.ARCHITECTURE, ""))
     except (SyntaxError, ValueError):
         return [], []  # the code checks report it
     inputs = set(defaults.input_kinds(doc["features"]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import threading
 from typing import Any
 
 from core import cells
@@ -25,10 +26,22 @@ def _error(cell: str, line: int, message: str) -> dict[str, Any]:
     return {"cell": cell, "line": line, "message": message}
 
 
+# CPython 3.11 keeps the AST constructor's recursion count in one place for all threads: two requests parsing at once
+# (a finaliser run by the garbage collector mid-parse lets another thread in) failed with "SystemError: AST
+# constructor recursion depth mismatch", a 500 (tests/server/services/test_code_check_threads.py).
+_AST_LOCK = threading.Lock()
+
+
+def parse_python(source: str, filename: str = "<unknown>") -> ast.Module:
+    """ast.parse, one thread at a time (see _AST_LOCK)."""
+    with _AST_LOCK:
+        return ast.parse(source, filename=filename)
+
+
 def parse(cell: str, source: str) -> tuple[ast.Module | None, list[dict[str, Any]]]:
     """Parse SOURCE; on a syntax error return the error with the cell and line."""
     try:
-        return ast.parse(source, filename=f"<{cell}>"), []
+        return parse_python(source, f"<{cell}>"), []
     except SyntaxError as exc:
         return None, [_error(cell, exc.lineno or 1, f"SyntaxError: {exc.msg}")]
     except ValueError as exc:  # null bytes
