@@ -7,12 +7,12 @@ import logging
 from contextlib import closing
 from datetime import timedelta
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from server.db import new_session
-from server.models import Job, WorkerRecord, utcnow
-from server.services import jobs
+from server.models import Job, utcnow
+from server.services import jobs, workers
 from server.settings import Settings
 from server.transactions import with_retry
 
@@ -21,21 +21,7 @@ log = logging.getLogger(__name__)
 
 def fail_lost(settings: Settings) -> list[int]:
     """End failed (aborted when an abort was asked) the running jobs whose worker and progress went silent."""
-    cutoff = utcnow() - timedelta(seconds=settings.worker_lost_after_s)
-    # Its worker is alive only if that same incarnation (started before the job) still beats.
-    owner_alive = exists().where(
-        and_(
-            WorkerRecord.name == Job.worker,
-            WorkerRecord.last_heartbeat >= cutoff,
-            WorkerRecord.stopped_at.is_(None),
-            WorkerRecord.started_at <= Job.started_at,
-        )
-    )
-    lost = (
-        Job.status == "running",
-        ~owner_alive,
-        or_(Job.heartbeat_at.is_(None), Job.heartbeat_at < cutoff),
-    )
+    lost = (Job.status == "running", workers.lost(Job, settings))
 
     def settle(db: Session) -> list[int]:
         ended: list[int] = []

@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from core.status import SessionStatus
 from server import broker_inspect, lifecycle
-from server.models import TrainingSession, WorkerRecord, utcnow
-from server.services import job_reconciler
+from server.models import TrainingSession, utcnow
+from server.services import job_reconciler, workers
 from server.services import sessions as session_service
 from server.settings import Settings
 from server.transactions import with_retry
@@ -27,25 +27,8 @@ Done = dict[str, list[int]]
 
 def lost_sessions(db: Session, settings: Settings) -> list[TrainingSession]:
     """Running sessions whose worker has not beaten for worker_lost_after_s (or stopped)."""
-    cutoff = utcnow() - timedelta(seconds=settings.worker_lost_after_s)
-    # Its worker is alive only if that same incarnation (started before the session) still beats.
-    owner_alive = exists().where(
-        and_(
-            WorkerRecord.name == TrainingSession.worker,
-            WorkerRecord.last_heartbeat >= cutoff,
-            WorkerRecord.stopped_at.is_(None),
-            WorkerRecord.started_at <= TrainingSession.started_at,
-        )
-    )
-    return list(
-        db.scalars(
-            select(TrainingSession).where(
-                TrainingSession.status == SessionStatus.RUNNING,
-                ~owner_alive,
-                or_(TrainingSession.heartbeat_at.is_(None), TrainingSession.heartbeat_at < cutoff),
-            )
-        )
-    )
+    lost = workers.lost(TrainingSession, settings)
+    return list(db.scalars(select(TrainingSession).where(TrainingSession.status == SessionStatus.RUNNING, lost)))
 
 
 def _settle_lost(db: Session, settings: Settings, row: TrainingSession, done: Done) -> bool:

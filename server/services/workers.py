@@ -6,10 +6,10 @@ from collections.abc import Container, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
-from server.models import Analysis, MLTask, ProjectMember, TrainingSession, User, WorkerRecord, utcnow
+from server.models import Analysis, Job, MLTask, ProjectMember, TrainingSession, User, WorkerRecord, utcnow
 from server.services.ids import is_sql_int
 from server.settings import Settings
 
@@ -120,3 +120,19 @@ def listing(db: Session, settings: Settings, user: User, now: datetime | None = 
 def serves(db: Session, settings: Settings, queue: str) -> bool:
     """Whether a live worker that accepts user code consumes QUEUE (sandboxed scoring needs one to answer)."""
     return any(state_of(w, settings) == "alive" and queue in (w.queues or []) for w in _beating(db, settings))
+
+
+def lost(work: type[TrainingSession] | type[Job], settings: Settings) -> ColumnElement[bool]:
+    """Where running WORK (sessions or jobs) is lost: neither its worker nor its own heartbeat beat for
+    worker_lost_after_s (callers add the status). Its worker is alive only if that same incarnation (started
+    before the work) still beats and has not stopped."""
+    cutoff = utcnow() - timedelta(seconds=settings.worker_lost_after_s)
+    owner_alive = exists().where(
+        and_(
+            WorkerRecord.name == work.worker,
+            WorkerRecord.last_heartbeat >= cutoff,
+            WorkerRecord.stopped_at.is_(None),
+            WorkerRecord.started_at <= work.started_at,
+        )
+    )
+    return and_(~owner_alive, or_(work.heartbeat_at.is_(None), work.heartbeat_at < cutoff))

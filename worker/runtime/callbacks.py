@@ -81,7 +81,7 @@ def forward(model: keras.Model, scaled: bool = False) -> Callable[[Any], Any]:
     if kept is None or kept[0] is not model:
         import tensorflow as tf
 
-        prepare = _in_graph_scaling() if scaled else (lambda batch: batch)
+        prepare = in_graph_scaling() if scaled else (lambda batch: batch)
         kept = _FORWARD[scaled] = (
             model,
             tf.function(lambda batch: model(prepare(batch), training=False), reduce_retracing=True),
@@ -89,8 +89,9 @@ def forward(model: keras.Model, scaled: bool = False) -> Callable[[Any], Any]:
     return kept[1]
 
 
-def _in_graph_scaling() -> Callable[[Any], Any]:
-    """A graph function's step that makes each uint8 tensor of a batch float32 divided by 255 (as_model_input)."""
+def in_graph_scaling() -> Callable[[Any], Any]:
+    """A graph function's step that makes each uint8 tensor of a batch float32 divided by 255 (as_model_input),
+    for the metrics' forward pass and the training feed alike. Call it eagerly, outside the graph it is used in."""
     import tensorflow as tf
 
     # Divided by a captured tensor, not a literal: Grappler turns a division by a constant into a multiplication by

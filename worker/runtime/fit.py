@@ -13,7 +13,7 @@ from core.contracts import Design, ErrorInfo
 from core.row_views import is_view
 from core.sequences import ArraySequence
 from worker.runtime import cells
-from worker.runtime.callbacks import BaseCallback
+from worker.runtime.callbacks import BaseCallback, in_graph_scaling
 from worker.runtime.eval_sequence import user_validation
 
 
@@ -86,14 +86,6 @@ def _counted(ds: Any, batches: int) -> Any:
     import tensorflow as tf
 
     return ds.apply(tf.data.experimental.assert_cardinality(batches))
-
-
-def _scaled(batch: dict[str, Any], single_input: bool) -> Any:
-    """A batch's inputs as the model takes them: uint8 images scaled to [0, 1] float32, the one input bare."""
-    import tensorflow as tf
-
-    scaled = {k: tf.cast(v, tf.float32) / 255.0 if v.dtype == tf.uint8 else v for k, v in batch.items()}
-    return next(iter(scaled.values())) if single_input else scaled
 
 
 def _fixed_options(ds: Any) -> Any:
@@ -181,8 +173,11 @@ def gathered_batches(
                 part.set_shape((None, *shape[1:]))
             return parts
 
+    scale = in_graph_scaling()  # made here, eagerly: its divisor is a captured tensor (see in_graph_scaling)
+
     def split(*parts: Any) -> tuple[Any, Any]:
-        return _scaled(dict(zip(names, parts[:-1], strict=True)), single_input), parts[-1]
+        inputs = scale(dict(zip(names, parts[:-1], strict=True)))
+        return (inputs[names[0]] if single_input else inputs), parts[-1]
 
     ds = _row_numbers(len(y), per_read, shuffle, seed, repeat).map(gather, num_parallel_calls=tf.data.AUTOTUNE)
     if per_read > batch_size:

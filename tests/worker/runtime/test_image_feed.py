@@ -137,3 +137,17 @@ def test_keras_knows_the_epoch_s_batches_from_the_first_epoch(feed: str) -> None
     assert helpers.steps_per_epoch(model, ds, 2) == [(3, 3), (3, 3)]
     endless = gathered_batches(images(), y, BATCH, True, 7, repeat=True)  # steps_per_epoch: Keras counts
     assert int(endless.cardinality()) in (-1, -2)  # infinite or unknown, never a count
+
+
+def test_every_pixel_value_scaled_as_the_metrics_forward_pass_scales_it(feed: str) -> None:
+    """The training feed and the metrics' forward pass share one scaling (callbacks.in_graph_scaling): each of the
+    256 values gives as_model_input's float32, to the bit (a multiplication by the reciprocal of 255, which Grappler
+    makes of a graph function's division by a literal, differs in the last bit for some values)."""
+    from core.sequences import as_model_input
+
+    values = np.broadcast_to(np.arange(256, dtype=np.uint8)[:, None, None, None], (256, 1, 1, 3)).copy()
+    y = np.arange(256, dtype="float32")[:, None]
+    x, target = next(iter(gathered_batches({"image": values}, y, 256, False, 0, single_input=True)))
+    rows = np.asarray(target)[:, 0].astype(int)
+    got = np.asarray(x).view(np.uint32)
+    assert np.array_equal(got, as_model_input(values[rows]).view(np.uint32))
