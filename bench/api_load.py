@@ -36,8 +36,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import PY, Stack, base_args, percentile, show, wait, write_result  # noqa: E402
+from bench.common import PY, base_args, percentile, show, wait, write_result  # noqa: E402
 from bench.datasets import tabular_csv  # noqa: E402
+from bench.stack import Stack  # noqa: E402
 
 TIMEOUT_S = 5.0
 SLOW_S = 0.05  # the target's p99

@@ -38,7 +38,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import PY, ROOT, Stack, base_args, median, show, stop, write_result  # noqa: E402
+from bench.common import PY, ROOT, base_args, median, show, stop, write_result  # noqa: E402
+from bench.stack import Stack  # noqa: E402
 
 REFERENCE = r"""
 import json, shutil, sys, time

@@ -31,7 +31,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import Stack, base_args, rss_bytes, show, wait, write_result  # noqa: E402
+from bench.common import base_args, rss_bytes, show, wait, write_result  # noqa: E402
+from bench.stack import Stack  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 TERMINAL = ("succeeded", "failed", "aborted")

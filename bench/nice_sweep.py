@@ -23,9 +23,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.api_load import load  # noqa: E402
-from bench.common import Interference, Stack, median, show, wait, write_result  # noqa: E402
+from bench.common import Interference, median, show, wait, write_result  # noqa: E402
 from bench.datasets import tabular_csv  # noqa: E402
 from bench.priority import loaded, start_child  # noqa: E402
+from bench.stack import Stack  # noqa: E402
 
 
 def api_phase(nice: int, rate: float, duration: float, rows: int, baseline_s: float) -> dict[str, Any]:

@@ -22,8 +22,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import TERMINAL, Stack, base_args, median, show, wait, write_result  # noqa: E402
+from bench.common import TERMINAL, base_args, median, show, wait, write_result  # noqa: E402
 from bench.datasets import tabular_csv  # noqa: E402
+from bench.stack import Stack  # noqa: E402
 
 EPOCHS = 2
 

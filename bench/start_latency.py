@@ -28,8 +28,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import PY, ROOT, Stack, base_args, median, show, tf_import_seconds  # noqa: E402
+from bench.common import PY, ROOT, base_args, median, show, tf_import_seconds  # noqa: E402
 from bench.datasets import tabular_csv  # noqa: E402
+from bench.stack import Stack  # noqa: E402
 
 POLL_S = 0.05
 PHASES = [  # (key, what marks its end)

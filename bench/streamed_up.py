@@ -41,7 +41,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import PY, Stack, base_args, show, write_result  # noqa: E402
+from bench.common import PY, base_args, show, write_result  # noqa: E402
+from bench.stack import Stack  # noqa: E402
 
 COLUMNS = 30
 BATCH = 1024

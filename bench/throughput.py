@@ -42,9 +42,7 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -52,15 +50,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import PY, ROOT, Interference, Stack, base_args, median, show, write_result  # noqa: E402
+from bench.common import Interference, base_args, median, show, write_result  # noqa: E402
 from bench.datasets import image_zip, tabular_csv  # noqa: E402
+from bench.stack import Stack  # noqa: E402
+from bench.throughput_plain import VALIDATION_BATCH, run_plain  # noqa: E402
 
 SIZES = {  # workload: (full size, quick size, epochs, batch size, default repeats)
     "mlp": (200_000, 3_000, 3, 32, 3),
     "cnn": (20_000, 300, 3, 32, 2),  # an epoch of 16k images is 15-25 s on 2 cores
 }
 VARIANT_ROWS = {"mlp": 40_000, "cnn": 2_500}  # the subset the feeds are compared on
-VALIDATION_BATCH = 1024  # worker.runtime.callbacks.PREDICT_BATCH: fitstudio's validation forward pass
 RATIOS = ("ratio_with_metrics", "ratio_no_validation", "ratio_whole_run", "ratio_whole_run_no_validation")
 # The same steady epochs in CPU seconds (the training process's, all its threads): a 2-core VM that lends a process
 # one core or two from minute to minute swings the wall times (docs/benchmarks.md), not the CPU a step costs.
@@ -80,156 +79,6 @@ def spread(values: list[float]) -> dict[str, float]:
 def few_validation_rows(size: int) -> float:
     """The train ratio that leaves fitstudio the fewest validation rows worth scoring (0.1 %, at least 50)."""
     return 1 - max(50, size // 1000) / size
-
-
-# ---------------------------------------------------------------- (b), (c), (d): the plain script, in a fresh process
-
-
-def feed(variant: str, x: dict[str, Any], y: Any, batch: int, seed: int, train: bool) -> tuple[Any, dict[str, Any]]:
-    """What model.fit gets for VARIANT: (x or dataset, extra fit kwargs)."""
-    from core.sequences import ArraySequence, as_model_input
-
-    if variant in ("arrays", "arrays-noval"):  # float32 arrays, as a hand-written script would
-        return ({k: as_model_input(v) for k, v in x.items()}, y), {"batch_size": batch, "shuffle": True}
-    if variant in ("sequence", "sequence-workers"):  # fitstudio's feed today (workers: PyDataset's own threads)
-        kw = {"workers": 2, "max_queue_size": 8} if variant == "sequence-workers" else {}
-        return ArraySequence(x, y, batch, shuffle=train, seed=seed, **kw), {}
-    from worker.runtime.fit import gathered_batches  # "tfdata": standard mode's image feed, for any data
-
-    ds = gathered_batches(x, y, batch, train, seed)
-    if variant in ("tfdata-rewrites", "tfdata-autotune"):  # the same as before issue 23's changes to it
-        import tensorflow as tf
-
-        options = tf.data.Options()
-        if variant == "tfdata-rewrites":  # tf.data's default graph rewrites on
-            options.experimental_optimization.apply_default_optimizations = True
-        else:  # tf.data's autotuning on
-            options.autotune.enabled = True
-        ds = ds.with_options(options)
-    return ds, {}
-
-
-def plain_main(job_path: str, variant: str, out_path: str, limit: int, epochs: int) -> None:
-    """Train the job's model the hand-written way, fed as VARIANT (LIMIT rows, EPOCHS when > 0); write timings.
-    It runs at the job's training niceness, as the session's child does (run_plain starts it in its own session,
-    so the niceness covers its autogroup too): on a busy host a script at nice 0 would get more of the CPU than a
-    session at the default 5."""
-    from worker.runtime.limits import lower_priority
-
-    job = json.loads(Path(job_path).read_text())
-    lower_priority(int(job["limits"].get("nice") or 0))
-    t0 = time.perf_counter()
-    import keras
-    import numpy as np
-
-    from core import contracts, data, preprocessing
-    from worker.runtime.callbacks import PREDICT_BATCH, BaseCallback, EvalSet, Scoring
-    from worker.runtime.trainer import _true_values, train_sample_rows
-
-    assert PREDICT_BATCH == VALIDATION_BATCH, "fitstudio's validation batch changed: update VALIDATION_BATCH"
-    t_import = time.perf_counter() - t0
-    design = job["design"]
-    settings, target, ptype = design["settings"], design["target"], design["prediction_type"]
-    training, seed = settings["training"], settings["split"]["seed"]
-    frame = data.load_training_rows(job["dataset"]["parquet"], contracts.Design.from_dict(design))
-    frame = frame.iloc[:limit] if limit else frame
-    train_df, val_df = data.split(frame, settings["split"]["train_ratio"], seed)
-    prep = preprocessing.fit(train_df, design)
-    prep["target"] = preprocessing.fit_target(frame[target], ptype)
-    n_classes = len(prep["target"].get("classes") or [0])
-    root = job["dataset"].get("files_root")
-    train_x, val_x = preprocessing.transform(train_df, prep, root), preprocessing.transform(val_df, prep, root)
-    shapes = {k: tuple(v) for k, v in prep["input_shapes"].items()}
-    t_data = time.perf_counter() - t0 - t_import
-    namespace: dict[str, Any] = {}
-    exec(settings["code"]["architecture"], namespace)  # the same model code as the session
-    model = namespace["build_model"](shapes, n_classes)
-    model = namespace["compile_model"](model) or model
-    width = int(model.output_shape[-1])
-    train_y = preprocessing.encode_targets(train_df[target], prep["target"], width)
-    val_y = preprocessing.encode_targets(val_df[target], prep["target"], width)
-    epoch_times: list[float] = []
-    epoch_cpu: list[float] = []  # the process's CPU time (all its threads): what other work on the host cannot inflate
-
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
-            self.t, self.cpu = time.perf_counter(), time.process_time()
-
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            epoch_times.append(time.perf_counter() - self.t)
-            epoch_cpu.append(time.process_time() - self.cpu)
-
-    batch, epochs = int(training["batch_size"]), epochs or int(training["epochs"])
-    train_feed, kw = feed(variant, train_x, train_y, batch, seed, True)
-    val_feed, _ = feed(variant, val_x, val_y, PREDICT_BATCH, seed, False)
-    fit_args = train_feed if isinstance(train_feed, tuple) else (train_feed,)
-    validate = variant != "arrays-noval"
-    if validate:  # at fitstudio's validation batch (its forward pass), not the training batch
-        kw["validation_data"] = val_feed
-        if isinstance(val_feed, tuple):
-            kw["validation_batch_size"] = PREDICT_BATCH
-    model.fit(*fit_args, epochs=epochs, callbacks=[Timer()], verbose=0, **kw)
-    t_fit_end = time.perf_counter() - t0
-    if validate and variant == "arrays":  # a script's final evaluation, as a session's
-        model.evaluate(*val_feed, batch_size=PREDICT_BATCH, verbose=0)
-    with tempfile.TemporaryDirectory() as tmp:
-        model.save(Path(tmp) / "model.keras")  # as a session saves its model
-    end_wall = time.time()
-    rows = np.sort(np.random.default_rng(seed).choice(len(train_df), train_sample_rows(len(train_df)), False))
-    base = BaseCallback(
-        Scoring(ptype, settings["metric"], True),
-        EvalSet(val_x, _true_values(val_df[target], prep["target"])),
-        EvalSet({k: v[rows] for k, v in train_x.items()}, _true_values(train_df[target].iloc[rows], prep["target"])),
-        lambda e: None,
-        epochs,
-    )
-    scores = []
-    for _ in range(2 if variant == "arrays" else 0):  # after the whole run; the first call also traces
-        t = time.perf_counter()
-        base.scores(model)
-        scores.append(time.perf_counter() - t)
-    Path(out_path).write_text(
-        json.dumps(
-            {
-                "variant": variant,
-                "n_train": len(train_df),
-                "n_val": len(val_df),
-                "epoch_s": epoch_times,
-                "epoch_cpu_s": epoch_cpu,
-                "scores_s": scores[1:],
-                "import_s": t_import,
-                "data_s": t_data,
-                "fit_end_s": t_fit_end,
-                "end_wall": end_wall,
-                "nice": os.nice(0),
-            }
-        )
-    )
-    sys.stdout.flush()
-    os._exit(0)  # no interpreter teardown, as a training child (it is after the timed part anyway)
-
-
-def run_plain(job_file: Path, variant: str, limit: int = 0, epochs: int = 0) -> dict[str, Any]:
-    """Run plain_main in a fresh interpreter (the same environment a training child gets, in a session of its own
-    like the child); its timings, with whole_run_s = its spawn to the end of its model save."""
-    out = job_file.with_name(f"plain-{variant}-{time.monotonic_ns()}.json")
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "-1", "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    env = {k: v for k, v in env.items() if not k.startswith("FITSTUDIO_")}
-    args = ["--plain", str(job_file), "--variant", variant, "--out", str(out), "--limit", str(limit)]
-    start_wall = time.time()
-    proc = subprocess.run(
-        [PY, str(Path(__file__).resolve()), *args, "--epochs", str(epochs)],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        start_new_session=True,
-    )
-    if proc.returncode != 0 or not out.exists():
-        raise RuntimeError(f"plain run failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
-    result = json.loads(out.read_text())
-    result["whole_run_s"] = result["end_wall"] - start_wall
-    return result
 
 
 # ---------------------------------------------------------------- (a): the session
@@ -545,15 +394,7 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="rows the feeds are compared on (default: mlp 40000, cnn 2500; 0 rows = the default)",
     )
-    parser.add_argument("--plain", help=argparse.SUPPRESS)
-    parser.add_argument("--variant", default="arrays", help=argparse.SUPPRESS)
-    parser.add_argument("--out", help=argparse.SUPPRESS)
-    parser.add_argument("--limit", type=int, default=0, help=argparse.SUPPRESS)
-    parser.add_argument("--epochs", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.plain:
-        plain_main(args.plain, args.variant, args.out, args.limit, args.epochs)
-        return 0
     if args.size:
         for key, (_, small, *rest) in list(SIZES.items()):
             SIZES[key] = (args.size, small, *rest)

@@ -37,8 +37,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import PY, ROOT, Stack, base_args, show, write_result  # noqa: E402
+from bench.common import PY, ROOT, base_args, show, write_result  # noqa: E402
 from bench.datasets import image_zip, tabular_csv  # noqa: E402
+from bench.stack import Stack  # noqa: E402
 
 CASES = {  # name: (rows or images, quick size, epochs)
     "start": (1_000, 500, 1),
