@@ -24,7 +24,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import PY, ROOT, Interference, base_args, median, show, write_result  # noqa: E402
 from bench.datasets import class_images  # noqa: E402
+from bench.epoch_clock import epoch_clock  # noqa: E402
 
 VARIANTS = {"now": (False, True), "autotune": (True, True), "autotune, no metrics": (True, False)}
 SLOW = 1.5  # an epoch over this many times the median "now" epoch is a slow one
@@ -65,20 +65,10 @@ def child(workload: str, n_rows: int, epochs: int, autotune: bool, metrics: bool
         lambda event: None,
         epochs,
     )
-    epochs_s: list[tuple[float, float]] = []
-
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
-            self.t, self.cpu = time.perf_counter(), time.process_time()
-
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            if metrics:
-                base.scores(self.model)  # what a session's base callbacks run at every epoch's end
-            epochs_s.append((time.perf_counter() - self.t, time.process_time() - self.cpu))
-
-    model.fit(**fit, epochs=epochs, verbose=0, callbacks=[Timer()])
+    clock = epoch_clock(base.scores if metrics else None)  # a session's base callbacks at every epoch's end
+    model.fit(**fit, epochs=epochs, verbose=0, callbacks=[clock])
     seccomp = next(line.split()[1] for line in open("/proc/self/status") if line.startswith("Seccomp:"))
-    steady = {"wall_s": [w for w, _ in epochs_s[1:]], "cpu_s": [c for _, c in epochs_s[1:]]}
+    steady = {"wall_s": clock.wall[1:], "cpu_s": clock.cpu[1:]}
     print(json.dumps({**steady, "pid": os.getpid(), "seccomp_mode": int(seccomp)}))  # where it ran (isolation_cost)
 
 

@@ -38,6 +38,7 @@ warnings.filterwarnings("ignore", message="The structure of `inputs`")
 
 from bench.common import base_args, median, show, write_result  # noqa: E402
 from bench.datasets import class_images, tabular_frame  # noqa: E402
+from bench.epoch_clock import epoch_clock  # noqa: E402
 from worker.child_process import MALLOC_TUNING  # noqa: E402
 
 
@@ -132,19 +133,6 @@ def _targets(train_df: Any, val_df: Any, prep: dict[str, Any]) -> dict[str, Any]
 def epoch_times(model: Any, a: dict[str, Any], batch: int, epochs: int) -> tuple[list[float], list[float]]:
     """The steady epochs' wall and CPU seconds (the first, which traces, left out) of EPOCHS epochs of fit, fed and
     without validation_data as a session trains (its validation is the base callbacks' forward pass)."""
-    import keras
-
-    times: list[float] = []
-    cpu: list[float] = []
-
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
-            self.t, self.cpu = time.perf_counter(), time.process_time()
-
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            times.append(time.perf_counter() - self.t)
-            cpu.append(time.process_time() - self.cpu)
-
     from worker.runtime.fit import fast_training_data
 
     # Fed as standard mode feeds a session (uint8 images through the image feed, arrays through Keras's feed of them,
@@ -152,8 +140,9 @@ def epoch_times(model: Any, a: dict[str, Any], batch: int, epochs: int) -> tuple
     fit = fast_training_data(
         a["train_x"], a["train_y"], {"batch_size": batch, "shuffle": True, "steps_per_epoch": None}, 1
     )
-    model.fit(**fit, epochs=epochs, verbose=0, callbacks=[Timer()])
-    return times[1:], cpu[1:]
+    clock = epoch_clock()
+    model.fit(**fit, epochs=epochs, verbose=0, callbacks=[clock])
+    return clock.wall[1:], clock.cpu[1:]
 
 
 def timed_spread(fn: Callable[[], Any], repeats: int) -> dict[str, float]:

@@ -22,6 +22,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import PY, ROOT  # noqa: E402
+from bench.epoch_clock import epoch_clock  # noqa: E402
 
 VALIDATION_BATCH = 1024  # worker.runtime.callbacks.PREDICT_BATCH: fitstudio's validation forward pass
 
@@ -95,22 +96,9 @@ def fit_timed(p: Prepared, variant: str, epochs: int) -> tuple[list[float], list
     """Fit P's model fed as VARIANT for EPOCHS (the design's when 0), validating at fitstudio's validation batch
     unless VARIANT is arrays-noval: each epoch's wall and CPU seconds (the process's, all its threads: what other
     work on the host cannot inflate)."""
-    import keras
-
     from worker.runtime.callbacks import PREDICT_BATCH
 
     assert PREDICT_BATCH == VALIDATION_BATCH, "fitstudio's validation batch changed: update VALIDATION_BATCH"
-    epoch_times: list[float] = []
-    epoch_cpu: list[float] = []
-
-    class Timer(keras.callbacks.Callback):
-        def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
-            self.t, self.cpu = time.perf_counter(), time.process_time()
-
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            epoch_times.append(time.perf_counter() - self.t)
-            epoch_cpu.append(time.process_time() - self.cpu)
-
     settings = p.design["settings"]
     training, seed = settings["training"], settings["split"]["seed"]
     batch, epochs = int(training["batch_size"]), epochs or int(training["epochs"])
@@ -121,8 +109,9 @@ def fit_timed(p: Prepared, variant: str, epochs: int) -> tuple[list[float], list
         kw["validation_data"] = val_feed
         if isinstance(val_feed, tuple):
             kw["validation_batch_size"] = PREDICT_BATCH
-    p.model.fit(*fit_args, epochs=epochs, callbacks=[Timer()], verbose=0, **kw)
-    return epoch_times, epoch_cpu
+    clock = epoch_clock()
+    p.model.fit(*fit_args, epochs=epochs, callbacks=[clock], verbose=0, **kw)
+    return clock.wall, clock.cpu
 
 
 def final_evaluation(p: Prepared) -> None:
