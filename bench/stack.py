@@ -226,6 +226,13 @@ class Stack:
         job["isolation"] = "none: run directly by a benchmark"  # the worker sets it when it starts a child
         return job
 
+    @property
+    def database_file(self) -> Path:
+        """The stack's SQLite database file."""
+        url = self.settings.sql_url
+        assert url.startswith("sqlite:///"), f"a benchmark stack runs on SQLite, not {url}"
+        return Path(url.removeprefix("sqlite:///"))
+
     def log_path(self, session_id: int) -> Path:
         """The session's output log (written by the worker)."""
         return self.settings.artifacts / "sessions" / str(int(session_id)) / "output.log"
