@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import time
@@ -20,6 +21,11 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def read_only(database: Path) -> sqlite3.Connection:
+    """A read-only connection to a stack's SQLite DATABASE file, for reading a session's state while it trains."""
+    return sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5)
 
 
 class Stack:

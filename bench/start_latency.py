@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import time
@@ -30,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import PY, ROOT, base_args, median, show, tf_import_seconds  # noqa: E402
 from bench.datasets import tabular_csv  # noqa: E402
-from bench.stack import Stack  # noqa: E402
+from bench.stack import Stack, read_only  # noqa: E402
 
 POLL_S = 0.05
 PHASES = [  # (key, what marks its end)
@@ -51,7 +50,7 @@ def measure_one(stack: Stack, task_id: str, db_path: Path) -> dict[str, Any]:
     sid = int(session["id"])
     log_path = stack.log_path(sid)
     seen: dict[str, float] = {}
-    conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+    conn = read_only(db_path)
     try:
         while "first_batch" not in seen and time.monotonic() - t0 < 600:
             now = time.monotonic() - t0
@@ -163,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         worker = stack.start_worker("lat")
         stack.project()
         task = _task(stack, args.images, args.quick)
-        db_path = Path(stack.settings.sql_url.removeprefix("sqlite:///"))
+        db_path = stack.database_file
         nice = stack.settings.training_nice  # the child's niceness: the reference import runs at the same
         tf_before = tf_import_seconds(1 if args.quick else 3, nice)
         print(f"TensorFlow bare import: {tf_before[0]:.2f}s; warm-up session...", flush=True)

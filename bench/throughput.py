@@ -53,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import Interference, base_args, median, show, write_result  # noqa: E402
 from bench.datasets import image_zip, tabular_csv  # noqa: E402
-from bench.stack import Stack  # noqa: E402
+from bench.stack import Stack, read_only  # noqa: E402
 from bench.throughput_plain import VALIDATION_BATCH, run_plain  # noqa: E402
 
 SIZES = {  # workload: (full size, quick size, epochs, batch size, default repeats)
@@ -116,10 +116,8 @@ class EpochCpu:
         self._thread.join()
 
     def _watch(self) -> None:
-        import sqlite3
-
         query = "SELECT coalesce(json_array_length(history), 0) FROM training_sessions WHERE id = ?"
-        with closing(sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=5)) as db:
+        with closing(read_only(self.database)) as db:
             while not self._done.wait(self.EVERY_S):
                 cpu = self._child_cpu()
                 if cpu is None:

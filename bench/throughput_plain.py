@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +51,10 @@ def feed(variant: str, x: dict[str, Any], y: Any, batch: int, seed: int, train: 
     return ds, {}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Prepared:
-    """The job's data as a hand-written script prepares it: split, preprocessed, the model built and compiled."""
+    """The job's data as a hand-written script prepares it (split, preprocessed), then its model and encoded targets
+    (with_model)."""
 
     design: dict[str, Any]
     train_df: Any
@@ -61,35 +62,41 @@ class Prepared:
     prep: dict[str, Any]
     train_x: dict[str, Any]
     val_x: dict[str, Any]
-    train_y: Any
-    val_y: Any
-    model: Any
+    train_y: Any = None
+    val_y: Any = None
+    model: Any = None
 
 
 def prepare(job: dict[str, Any], limit: int) -> Prepared:
-    """The job's first LIMIT rows (all when 0) split, preprocessed and encoded as the session does, and its model."""
+    """The job's first LIMIT rows (all when 0) split and preprocessed as the session does."""
     from core import contracts, data, preprocessing
 
     design = job["design"]
     settings, target, ptype = design["settings"], design["target"], design["prediction_type"]
-    seed = settings["split"]["seed"]
     frame = data.load_training_rows(job["dataset"]["parquet"], contracts.Design.from_dict(design))
     frame = frame.iloc[:limit] if limit else frame
-    train_df, val_df = data.split(frame, settings["split"]["train_ratio"], seed)
+    train_df, val_df = data.split(frame, settings["split"]["train_ratio"], settings["split"]["seed"])
     prep = preprocessing.fit(train_df, design)
     prep["target"] = preprocessing.fit_target(frame[target], ptype)
-    n_classes = len(prep["target"].get("classes") or [0])
     root = job["dataset"].get("files_root")
     train_x, val_x = preprocessing.transform(train_df, prep, root), preprocessing.transform(val_df, prep, root)
+    return Prepared(design, train_df, val_df, prep, train_x, val_x)
+
+
+def with_model(p: Prepared) -> Prepared:
+    """P with the job's model built and compiled from its architecture cell, and the targets encoded for it."""
+    from core import preprocessing
+
+    target, prep = p.design["target"], p.prep
     shapes = {k: tuple(v) for k, v in prep["input_shapes"].items()}
     namespace: dict[str, Any] = {}
-    exec(settings["code"]["architecture"], namespace)  # the same model code as the session
-    model = namespace["build_model"](shapes, n_classes)
+    exec(p.design["settings"]["code"]["architecture"], namespace)  # the same model code as the session
+    model = namespace["build_model"](shapes, len(prep["target"].get("classes") or [0]))
     model = namespace["compile_model"](model) or model
     width = int(model.output_shape[-1])
-    train_y = preprocessing.encode_targets(train_df[target], prep["target"], width)
-    val_y = preprocessing.encode_targets(val_df[target], prep["target"], width)
-    return Prepared(design, train_df, val_df, prep, train_x, val_x, train_y, val_y, model)
+    train_y = preprocessing.encode_targets(p.train_df[target], prep["target"], width)
+    val_y = preprocessing.encode_targets(p.val_df[target], prep["target"], width)
+    return replace(p, train_y=train_y, val_y=val_y, model=model)
 
 
 def fit_timed(p: Prepared, variant: str, epochs: int) -> tuple[list[float], list[float]]:
@@ -157,11 +164,20 @@ def plain_main(job_path: str, variant: str, out_path: str, limit: int, epochs: i
     job = json.loads(Path(job_path).read_text())
     lower_priority(int(job["limits"].get("nice") or 0))
     t0 = time.perf_counter()
-    import keras  # noqa: F401 - the import is timed apart from the data's preparation
+    # What the run imports, timed apart from the data's preparation.
+    import keras  # noqa: F401
+    import numpy  # noqa: F401
+
+    import core.contracts  # noqa: F401
+    import core.data  # noqa: F401
+    import core.preprocessing  # noqa: F401
+    import worker.runtime.callbacks  # noqa: F401
+    import worker.runtime.trainer  # noqa: F401
 
     t_import = time.perf_counter() - t0
     prepared = prepare(job, limit)
     t_data = time.perf_counter() - t0 - t_import
+    prepared = with_model(prepared)
     epoch_times, epoch_cpu = fit_timed(prepared, variant, epochs)
     t_fit_end = time.perf_counter() - t0
     if variant == "arrays":
