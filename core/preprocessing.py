@@ -71,8 +71,18 @@ def top_values(series: pd.Series, limit: int) -> list[Any]:
     return list(counts.index[:limit])
 
 
+def numbers(series: pd.Series) -> np.ndarray:
+    """SERIES as float64, NaN where a value is missing, does not parse or is infinite (imputed and counted: an
+    infinite value would make every standardised value NaN)."""
+    if pd.api.types.is_float_dtype(series.dtype) or pd.api.types.is_integer_dtype(series.dtype):
+        values = series.to_numpy(dtype="float64", na_value=np.nan)  # numbers already: to_numeric changes nothing
+    else:
+        values = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
+    return np.where(np.isinf(values), np.nan, values)
+
+
 def _fit_numeric(series: pd.Series, col: str, spec: dict[str, Any]) -> dict[str, Any]:
-    values = pd.to_numeric(series, errors="coerce").astype("float64").dropna()
+    values = pd.Series(numbers(series)).dropna()
     mean = float(values.mean()) if len(values) else 0.0
     std = float(values.std(ddof=0)) if len(values) > 1 else 0.0
     entry: dict[str, Any] = {"column": col, "kind": "numeric", "mean": mean, "std": std if std > 1e-12 else 1.0}
@@ -153,18 +163,29 @@ def fit_target(series: pd.Series, prediction_type: str) -> dict[str, Any]:
     return {"kind": "classification", "classes": labels}
 
 
+def input_name(column: str) -> str:
+    """The model input a column of its own feeds: DSS's `<column>_preprocessed`, a "/" (which Keras refuses in a
+    layer's name, and `km/h` holds) written "_"."""
+    return f"{column.replace('/', '_')}_preprocessed"
+
+
+def input_columns(prep: dict[str, Any]) -> dict[str, str]:
+    """Model input name → the column of its own that feeds it; PreprocessingError for two on one (`a/b`, `a_b`)."""
+    owners: dict[str, str] = {}
+    for col in (*prep.get("index", {}), *prep["text"], *prep["image"]):
+        if (name := input_name(col)) in owners:
+            raise PreprocessingError(f"columns {owners[name]!r} and {col!r} would both feed {name!r}; reject one")
+        owners[name] = col
+    return owners
+
+
 def input_shapes(prep: dict[str, Any]) -> dict[str, list[int]]:
     """Model input name → shape without the batch axis."""
-    shapes: dict[str, list[int]] = {}
-    if prep["main"]:
-        shapes["main"] = [sum(main_width(m) for m in prep["main"])]
-    for col in prep.get("index", {}):
-        shapes[f"{col}_preprocessed"] = [1]
-    for col, spec in prep["text"].items():
-        shapes[f"{col}_preprocessed"] = [spec["sequence_length"]]
-    for col, spec in prep["image"].items():
-        shapes[f"{col}_preprocessed"] = [spec["height"], spec["width"], spec["channels"]]
-    return shapes
+    shapes = {"main": [sum(main_width(m) for m in prep["main"])]} if prep["main"] else {}
+    sizes = {col: [1] for col in prep.get("index", {})}
+    sizes.update({col: [spec["sequence_length"]] for col, spec in prep["text"].items()})
+    sizes.update({col: [spec["height"], spec["width"], spec["channels"]] for col, spec in prep["image"].items()})
+    return {**shapes, **{name: sizes[col] for name, col in input_columns(prep).items()}}
 
 
 def main_width(entry: dict[str, Any]) -> int:
@@ -174,7 +195,7 @@ def main_width(entry: dict[str, Any]) -> int:
     return len(entry["parts"] if entry["kind"] == "date" else entry["values"])
 
 
-def _require(frame: pd.DataFrame, col: str) -> pd.Series:
+def require(frame: pd.DataFrame, col: str) -> pd.Series:
     if col not in frame.columns:
         raise PreprocessingError(f"column {col!r} is missing from the rows")
     return frame[col]
@@ -185,14 +206,14 @@ def transform(frame: pd.DataFrame, prep: dict[str, Any], files_root: str | None 
     n = len(frame)
     out: dict[str, np.ndarray] = {}
     if prep["main"]:
-        blocks = [_main_block(_require(frame, m["column"]), m) for m in prep["main"]]
+        blocks = [_main_block(require(frame, m["column"]), m) for m in prep["main"]]
         out["main"] = np.concatenate(blocks, axis=1) if blocks else np.zeros((n, 0), "float32")
     for col, spec in prep.get("index", {}).items():
-        out[f"{col}_preprocessed"] = (_codes(_require(frame, col), spec["values"]) + 1).astype("int32")[:, None]
+        out[input_name(col)] = (_codes(require(frame, col), spec["values"]) + 1).astype("int32")[:, None]
     for col, spec in prep["text"].items():
-        out[f"{col}_preprocessed"] = _text_ids(_require(frame, col), spec)
+        out[input_name(col)] = _text_ids(require(frame, col), spec)
     for col, spec in prep["image"].items():
-        out[f"{col}_preprocessed"] = load_images(_require(frame, col), spec, files_root)
+        out[input_name(col)] = load_images(require(frame, col), spec, files_root)
     return out
 
 
@@ -227,10 +248,7 @@ def _arrow_codes(series: pd.Series, values: list[Any]) -> np.ndarray:
 def _main_block(series: pd.Series, m: dict[str, Any]) -> np.ndarray:
     """One fitted feature's columns of `main`, float32."""
     if m["kind"] == "numeric":
-        if pd.api.types.is_float_dtype(series.dtype) or pd.api.types.is_integer_dtype(series.dtype):
-            values = series.to_numpy(dtype="float64", na_value=np.nan)  # numbers already: to_numeric changes nothing
-        else:
-            values = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
+        values = numbers(series)
         values = np.where(np.isnan(values), m.get("fill", m["mean"]), values)
         return ((values - m.get("shift", m["mean"])) / m.get("scale", m["std"])).astype("float32")[:, None]
     if m["kind"] == "date":
@@ -243,54 +261,6 @@ def _main_block(series: pd.Series, m: dict[str, Any]) -> np.ndarray:
     known = codes >= 0
     onehot[np.nonzero(known)[0], codes[known]] = 1.0
     return onehot
-
-
-def report(frame: pd.DataFrame, prep: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Per input column: its type, missing values, present values that did not parse, and values imputed."""
-    out: dict[str, dict[str, Any]] = {}
-    for m in prep["main"]:
-        series = _require(frame, m["column"])
-        missing = int(series.isna().sum())
-        entry = {"type": m["kind"], "missing": missing, "unparseable": 0, "imputed": 0}
-        if m["kind"] in ("numeric", "date"):
-            parsed = pd.to_numeric(series, errors="coerce") if m["kind"] == "numeric" else None
-            if parsed is None:
-                parsed = dates.parse(series, m["dayfirst"])
-            failed = int(parsed.isna().sum())
-            entry.update(unparseable=failed - missing, imputed=failed)
-        out[m["column"]] = entry
-    for kind, cols in (("categorical", prep.get("index", {})), ("text", prep["text"]), ("image", prep["image"])):
-        for col in cols:
-            missing = int(_require(frame, col).isna().sum())
-            out[col] = {"type": kind, "missing": missing, "unparseable": 0, "imputed": 0}
-    return out
-
-
-def add_reports(total: dict[str, dict[str, Any]], part: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """TOTAL with the counts of PART (the report of further rows) added: a report made a batch at a time."""
-    for col, counts in part.items():
-        into = total.setdefault(col, {**counts, "missing": 0, "unparseable": 0, "imputed": 0})
-        for key in ("missing", "unparseable", "imputed"):
-            into[key] += counts[key]
-    return total
-
-
-def imputed_counts(frame: pd.DataFrame, prep: dict[str, Any]) -> dict[str, int]:
-    """Per numeric or date input column of FRAME, how many values were missing or did not parse and were imputed
-    (columns with none left out): what scoring answers beside its predictions."""
-    return {col: c["imputed"] for col, c in report(frame, prep).items() if c["imputed"]}
-
-
-def report_lines(counts: dict[str, dict[str, Any]], prep: dict[str, Any]) -> list[str]:
-    """The log lines of a preprocessing report: one per input column."""
-    how = {m["column"]: m.get("impute", "mean") for m in prep["main"]}
-    lines = []
-    for col, c in counts.items():
-        line = f"input {col!r} ({c['type']}): {c['missing']} missing"
-        if c["type"] in ("numeric", "date"):
-            line += f", {c['unparseable']} did not parse, {c['imputed']} imputed ({how.get(col, 'mean')})"
-        lines.append(line)
-    return lines
 
 
 def _text_ids(series: pd.Series, spec: dict[str, Any]) -> np.ndarray:

@@ -131,7 +131,7 @@ class Project:
         return self.client.json("GET", f"/projects/{self.key}")
 
     def upload_dataset(self, name: str, path: str | Path) -> dict[str, Any]:
-        """Upload a .csv, .parquet or image .zip as a dataset."""
+        """Upload a .csv (.tsv, .txt), .parquet or image .zip as a dataset."""
         path = Path(path)
         with open(path, "rb") as fh:
             return self.client.json(

@@ -45,7 +45,7 @@ def _create(
 
 def _upload_body(title: str) -> dict[str, object]:
     """The upload's OpenAPI body: name, file and the optional reading options (all text fields)."""
-    body = uploads.named_file_body(title, "A .csv, .parquet or .zip (of images) file.")
+    body = uploads.named_file_body(title, "A .csv (or .tsv, .txt), .parquet or .zip (of images) file.")
     schema = body["content"]["multipart/form-data"]["schema"]  # type: ignore[index]
     for option in csv_source.OPTION_FIELDS:
         schema["properties"][option] = {"type": "string", "title": option, "description": "CSV reading option"}

@@ -38,7 +38,7 @@ HIGH_CARDINALITY = 100
 DATE_LIKE_RATIO = 0.95
 DATE_RE = (
     r"^\s*(\d{4}-\d{1,2}-\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
-    r"|\d{1,2}[/.]\d{1,2}[/.]\d{4}( \d{1,2}:\d{2}(:\d{2})?)?)\s*$"
+    r"|\d{1,2}[/.]\d{1,2}[/.]\d{4}( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?)\s*$"
 )
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -149,15 +149,19 @@ def _present(arr: pa.Array) -> pa.Array:
 
 
 def as_numbers(arr: pa.Array) -> tuple[np.ndarray, int]:
-    """ARR as float64 (NaN for missing) and how many present values do not parse as numbers (as training reads them)."""
-    if pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type) or pa.types.is_boolean(arr.type):
-        return arr.cast(pa.float64()).to_numpy(zero_copy_only=False), 0
-    if pa.types.is_decimal(arr.type):
-        return arr.cast(pa.float64()).to_numpy(zero_copy_only=False), 0
-    series = arr.to_pandas()
-    numbers = pd.to_numeric(series, errors="coerce").astype("float64")
-    unparseable = int((series.notna() & numbers.isna()).sum())
-    return numbers.to_numpy(), unparseable
+    """ARR as float64 (NaN for missing) and how many present values do not parse as numbers as training reads them
+    (core/preprocessing.numbers: an infinite value counts, and is NaN here too)."""
+    numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_decimal)
+    if any(check(arr.type) for check in numeric):
+        numbers, unparseable = arr.cast(pa.float64()).to_numpy(zero_copy_only=False), 0
+    else:
+        series = arr.to_pandas()
+        parsed = pd.to_numeric(series, errors="coerce").astype("float64")
+        numbers, unparseable = parsed.to_numpy(), int((series.notna() & parsed.isna()).sum())
+    infinite = np.isinf(numbers)
+    if not infinite.any():
+        return numbers, unparseable
+    return np.where(infinite, np.nan, numbers), unparseable + int(infinite.sum())
 
 
 class ColumnAccumulator:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -15,10 +16,23 @@ if TYPE_CHECKING:
     from server.services.csv_source import CsvSource
 
 SAMPLE_ROWS = 1000  # rows the number format is detected on (a later misfit is read as text, never lost)
-_COMMA_DECIMAL = re.compile(r"[-+]?(\d+,(\d{1,2}|\d{4,})|\d{1,3}(\.\d{3})+,\d+|,\d+)")
-_DOT_DECIMAL = re.compile(r"[-+]?(\d+\.(\d{1,2}|\d{4,})|\d{1,3}(,\d{3})+\.\d+|\.\d+)")
+# Grouped digits before a decimal part say which separator is the decimal one whatever the grouping: "1.234,56" and
+# France's "1 234,56" (a space, a no-break space or a narrow one, as Excel and LibreOffice write them) or
+# Switzerland's "1'234.56".
+_GROUPS = "[ '\u00a0\u202f]"
+_COMMA_DECIMAL = re.compile(
+    rf"[-+]?(\d+,(\d{{1,2}}|\d{{4,}})|\d{{1,3}}(?P<sep>[.]|{_GROUPS})\d{{3}}((?P=sep)\d{{3}})*,\d+|,\d+)"
+)
+_DOT_DECIMAL = re.compile(
+    rf"[-+]?(\d+\.(\d{{1,2}}|\d{{4,}})|\d{{1,3}}(?P<sep>,|{_GROUPS})\d{{3}}((?P=sep)\d{{3}})*\.\d+|\.\d+)"
+)
 _COMMA_AMBIGUOUS = re.compile(r"[-+]?\d{1,3}(,\d{3})+")
 _DOT_AMBIGUOUS = re.compile(r"[-+]?\d{1,3}(\.\d{3})+")
+
+
+_INTEGER = re.compile(r"[-+]?\d+")
+_LEADING_ZERO = re.compile(r"[-+]?0\d+")
+INT64_MAX = 2**63 - 1
 
 
 class NotNumber(Exception):
@@ -46,7 +60,7 @@ def sample_columns(text: str, source: CsvSource) -> dict[str, list[str]]:
     if not rows:
         return {}
     width = len(rows[0])
-    names = rows[0] if source.header else [f"column_{i + 1}" for i in range(width)]
+    names = (source.names or rows[0]) if source.header else [f"column_{i + 1}" for i in range(width)]
     body = rows[1:] if source.header else rows
     nulls = set(source.null_values)
     return {
@@ -91,6 +105,23 @@ def number_columns(columns: dict[str, list[str]], decimal: str, thousands: str |
     ]
 
 
+def code_columns(columns: dict[str, list[str]]) -> list[str]:
+    """The columns of codes written in digits, read as text so that no value changes: every value an integer, and
+    one with a leading zero (a postcode's "01000", an id's "007") or past a 64-bit integer (read as a float, twenty
+    digits ids would no longer be told apart)."""
+    return [name for name, values in columns.items() if are_codes(values)]
+
+
+def are_codes(values: Iterable[str]) -> bool:
+    """Whether VALUES (present ones) are codes written in digits (code_columns): a column of them is categorical."""
+    values = list(values)
+    return (
+        bool(values)
+        and all(_INTEGER.fullmatch(v) for v in values)
+        and any(_LEADING_ZERO.fullmatch(v) or abs(int(v)) > INT64_MAX for v in values)
+    )
+
+
 def settle(source: CsvSource, text: str, given: dict[str, Any]) -> None:
     """Set SOURCE's decimal, thousands and number columns: GIVEN ones kept, the others detected on TEXT."""
     columns = sample_columns(text, source)
@@ -111,6 +142,7 @@ def settle(source: CsvSource, text: str, given: dict[str, Any]) -> None:
         source.thousands = next((c for c in candidates if number_columns(columns, source.decimal, c)), None)
         source.detected.append("thousands")
     source.number_columns = number_columns(columns, source.decimal, source.thousands)
+    source.code_columns = code_columns(columns)
     if note and "decimal" not in given and "thousands" not in given:
         source.ambiguous.append(note)
     if source.encoding in ("cp1252", "latin-1") and "encoding" in source.detected:

@@ -51,8 +51,10 @@ def _parse(text: str, source: csv_source.CsvSource, work: Path) -> pa.Table:
 
 def sniff(upload: Path, filename: str, fields: dict[str, str]) -> dict[str, Any]:
     """{source, columns, rows} for the head of the CSV UPLOAD read with FIELDS' reading options; nothing kept."""
-    if Path(filename or "").suffix.lower() != ".csv":
-        raise invalid(f"File {filename!r} is not a .csv; only CSV files are previewed.", code="unsupported_file")
+    if Path(filename or "").suffix.lower() not in csv_source.DELIMITED:
+        raise invalid(
+            f"File {filename!r} is not a .csv (or .tsv, .txt); only CSV files are previewed.", code="unsupported_file"
+        )
     work = upload.with_name(upload.name + ".sniff")
     try:
         source = csv_source.detect(upload, fields, work)

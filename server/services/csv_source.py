@@ -15,6 +15,8 @@ from typing import Any
 from server.errors import ApiError, invalid
 from server.services import csv_numbers
 
+# The suffixes read as delimited text: Excel saves "Unicode Text" as .txt (UTF-16, tabs); many tools write .tsv.
+DELIMITED = (".csv", ".tsv", ".txt")
 HEAD_BYTES = 4 << 20  # what detection reads (and all that a sniff stores)
 SNIFF_CHARS = 256 << 10  # what DuckDB's sniffer reads of it (its cost grows with it)
 TRANSCODE_CHUNK = 1 << 20
@@ -47,10 +49,13 @@ class CsvSource:
     detected: list[str] = field(default_factory=list)
     ambiguous: list[str] = field(default_factory=list)
     number_columns: list[str] = field(default_factory=list)
+    code_columns: list[str] = field(default_factory=list)  # digits kept as text (csv_numbers.code_columns)
+    names: list[str] | None = None  # the header's names where some are blank (header_names), else the parser's
     width: int = 0
 
     def as_dict(self) -> dict[str, Any]:
-        """The stored and returned `source` object (number_columns is a reading detail, not an option)."""
+        """The stored and returned `source` object (number_columns and code_columns are reading details, not
+        options)."""
         keys = ("delimiter", "quote", "header", "encoding", "decimal", "thousands", "null_values", "detected")
         out: dict[str, Any] = {k: getattr(self, k) for k in keys}
         out["ambiguous"] = list(self.ambiguous)
@@ -251,7 +256,33 @@ def _sniff_dialect(sample: Path, first_line: str, given: dict[str, Any]) -> tupl
     if delimiter not in (",", ";", "\t", "|"):
         delimiter = fallback
     quote = quote if quote and len(quote) == 1 else '"'
-    return given.get("delimiter", delimiter), given.get("quote", quote), given.get("header", bool(header))
+    delimiter, quote = given.get("delimiter", delimiter), given.get("quote", quote)
+    if "header" not in given and not header:
+        header = _header_past_blanks(sample, delimiter, quote)
+    return delimiter, quote, given.get("header", bool(header))
+
+
+def _header_past_blanks(sample: Path, delimiter: str, quote: str | None) -> bool:
+    """Whether SAMPLE has a header once the columns its first row leaves blank are set aside. DuckDB's sniffer
+    reads a first row with a blank cell as data, and so pandas' `to_csv` (a nameless index column first) and Excel's
+    trailing ";;" would lose their header when the named columns hold text."""
+    try:
+        with open(sample, encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh, delimiter=delimiter, quotechar=quote or "\x00"))
+    except csv.Error:
+        return False
+    blank = {i for i, cell in enumerate(rows[0] if rows else []) if not cell.strip()}
+    if not blank or len(blank) == len(rows[0]) or len(rows) < 2:
+        return False
+    named = sample.with_name(sample.name + ".named")
+    try:
+        with open(named, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, delimiter=delimiter, quotechar=quote or '"', lineterminator="\n")
+            writer.writerows([c for i, c in enumerate(r) if i not in blank] for r in rows)
+        row = _duckdb_sniff(named, {"delimiter": delimiter, "quote": quote})
+    finally:
+        named.unlink(missing_ok=True)
+    return bool(row and row[2])
 
 
 def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
@@ -278,9 +309,28 @@ def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
     source.delimiter, source.quote, source.header = dialect
     source.null_values = given.get("null_values", source.null_values)
     source.detected = [k for k in ("encoding", "delimiter", "quote", "header") if k not in given]
+    if source.header:
+        source.names = header_names(text, source)
     csv_numbers.settle(source, text, given)
     check_one_column(source, first_line)
     return source
+
+
+def header_names(text: str, source: CsvSource) -> list[str] | None:
+    """The names of TEXT's header with each blank one named column_<position> (Excel writes a trailing ";;;" for
+    columns once used), noted in SOURCE.ambiguous; None when every column has a name."""
+    try:
+        cells = next(
+            csv.reader(io.StringIO(text, newline=""), delimiter=source.delimiter, quotechar=source.quote or "\x00"), []
+        )
+    except csv.Error:
+        return None
+    blank = [i for i, name in enumerate(cells) if not name.strip()]
+    if not blank or len(cells) == 1:
+        return None
+    shown = ", ".join(f"column_{i + 1}" for i in blank[:5]) + (", …" if len(blank) > 5 else "")
+    source.ambiguous.append(f"header: {len(blank)} column(s) had no name and were named {shown}.")
+    return [f"column_{i + 1}" if i in blank else name for i, name in enumerate(cells)]
 
 
 def check_one_column(source: CsvSource, first_line: str) -> None:

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 from core import image_cache
 from server.errors import ApiError, conflict, invalid
 from server.models import Analysis, Dataset, Project, User
-from server.services import audit, column_stats, image_zip, parse_process, storage, table_store
+from server.services import audit, column_stats, csv_source, image_zip, parse_process, storage, table_store
 from server.services.json_cells import json_value
 from server.services.type_inference import infer_schema
 from server.settings import Settings
 
-SUPPORTED = (".csv", ".parquet", ".zip")
+SUPPORTED = (*csv_source.DELIMITED, ".parquet", ".zip")
 
 
 def check_name(name: str) -> str:
@@ -36,7 +36,9 @@ def suffix_of(filename: str) -> str:
     suffix = Path(filename or "").suffix.lower()
     if suffix not in SUPPORTED:
         raise ApiError(
-            415, "unsupported_file", f"File {filename!r} is not .csv, .parquet or .zip; upload one of those."
+            415,
+            "unsupported_file",
+            f"File {filename!r} is not .csv (or .tsv, .txt), .parquet or .zip; upload one of those.",
         )
     return suffix
 
@@ -116,7 +118,7 @@ def _parse(settings: Settings, suffix: str, upload: Path, folder: Path, fields: 
         )
         kind = "images"
         stored = table_store.write(table.schema, table.to_batches(), tmp)
-    elif suffix == ".csv":
+    elif suffix in csv_source.DELIMITED:
         stored = table_store.store_csv(upload, tmp, fields, settings.upload_memory_mb)
         source = stored.source.as_dict() if stored.source else None
     else:

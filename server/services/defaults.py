@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core import preprocessing
 from core.catalog import DEFAULT_METRIC
 from server.models import WorkerRecord, utcnow
 from server.services import workers
@@ -67,7 +69,9 @@ def architecture_code(prediction_type: str, input_kinds: dict[str, str]) -> str:
         branches.append("main_input")
     for i, (name, kind) in enumerate(sorted((k, v) for k, v in input_kinds.items() if k != "main")):
         var = f"input_{i}"
-        lines.append(f'    {var} = Input(shape=input_shapes["{name}"], name="{name}")')
+        # A column's name as a Python literal: it may hold quotes or backslashes.
+        literal = json.dumps(name, ensure_ascii=False)
+        lines.append(f"    {var} = Input(shape=input_shapes[{literal}], name={literal})")
         inputs.append(var)
         if kind == "image":
             lines += [
@@ -110,11 +114,11 @@ def input_kinds(features: dict[str, dict[str, str]]) -> dict[str, str]:
         if spec.get("role") != "input":
             continue
         if spec["type"] == "categorical" and spec.get("encoding") == "index":
-            kinds[f"{name}_preprocessed"] = "index"  # its own input, for an Embedding (data.md)
+            kinds[preprocessing.input_name(name)] = "index"  # its own input, for an Embedding (data.md)
         elif spec["type"] in ("numeric", "categorical", "date"):
             kinds["main"] = "main"
         else:
-            kinds[f"{name}_preprocessed"] = spec["type"]
+            kinds[preprocessing.input_name(name)] = spec["type"]
     return kinds
 
 

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core import preprocessing
 from core.catalog import CUSTOM_SCORE, PREDICTION_TYPES, is_valid_metric, metric_names
 from server.errors import invalid
 from server.models import Analysis, Dataset, MLTask, TrainingSession, User
@@ -125,6 +126,7 @@ def validate_settings(task: MLTask, raw: Any) -> tuple[dict[str, Any] | None, li
             errors.append({"field": f"features.{col}", "message": "an image column must have type 'image'"})
     if not any(s["role"] == "input" for s in doc["features"].values()):
         errors.append({"field": "features", "message": "at least one column must have role 'input'"})
+    errors += _shared_inputs(doc["features"])
     if not is_valid_metric(task.prediction_type, doc["metric"]):
         errors.append(
             {
@@ -137,6 +139,23 @@ def validate_settings(task: MLTask, raw: Any) -> tuple[dict[str, Any] | None, li
         doc["code"], advanced=doc["training"]["mode"] == "advanced", custom_metric=doc["metric"] == CUSTOM_SCORE
     )
     return (None, errors) if errors else (doc, [])
+
+
+def _shared_inputs(features: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """An error for each column whose model input of its own another column already feeds (`a/b` and `a_b`: a "/"
+    is written "_" in input names, preprocessing.input_name)."""
+    owners: dict[str, str] = {}
+    errors = []
+    for col, spec in features.items():
+        own = spec["type"] in ("text", "image") or spec.get("encoding") == "index"
+        if spec["role"] != "input" or not own:
+            continue
+        name = preprocessing.input_name(col)
+        if name in owners:
+            message = f"{owners[name]!r} already feeds the model input {name!r}; reject one of the two"
+            errors.append({"field": f"features.{col}", "message": message})
+        owners.setdefault(name, col)
+    return errors
 
 
 def update_settings(db: Session, user: User, task: MLTask, raw: Any) -> MLTask:

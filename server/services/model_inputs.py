@@ -28,7 +28,7 @@ def feature_columns(task: MLTask, doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 def image_inputs(columns: list[dict[str, Any]]) -> list[str]:
     """The model input names of the image COLUMNS (feature_columns' rows) used as inputs."""
-    return [f"{c['name']}_preprocessed" for c in columns if c["type"] == "image" and c["role"] == "input"]
+    return [preprocessing.input_name(c["name"]) for c in columns if c["type"] == "image" and c["role"] == "input"]
 
 
 def input_shapes(settings: Settings, task: MLTask, doc: dict[str, Any]) -> dict[str, list[int]]:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import preprocessing, target_scaling
+from core import input_report, preprocessing, target_scaling
 from core.metrics import OUTPUT_ACTIVATION, activated, probabilities
 from server.errors import ApiError, invalid
 from server.models import TrainedModel
@@ -128,9 +128,9 @@ def frame_inputs(
     tabular = {**prep, "image": {}}
     try:
         out = preprocessing.transform(frame, tabular)
-        imputed = preprocessing.imputed_counts(frame, tabular) if count_imputed else {}
+        imputed = input_report.imputed_counts(frame, tabular) if count_imputed else {}
         for col, spec in prep.get("image", {}).items():
-            out[f"{col}_preprocessed"] = np.stack(
+            out[preprocessing.input_name(col)] = np.stack(
                 [preprocessing.load_image(_image_bytes(v, col, files_root), spec) for v in frame[col]]
             )
     except preprocessing.PreprocessingError as exc:

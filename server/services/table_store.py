@@ -130,11 +130,17 @@ def store_parquet(upload: Path, dest: Path) -> Stored:
     except (pa.ArrowInvalid, OSError) as exc:
         raise _not_parquet(exc, upload) from None
     tables.check_names(schema.names, "Parquet file")
+    # Text as string views (Polars 1.38 wrote them, Rust's arrow can) is stored as plain text, which every reader
+    # of the dataset (pandas, the statistics, the training child) handles.
+    viewed = any(pa.types.is_string_view(f.type) for f in schema)
+    fields = [f.with_type(pa.string()) if pa.types.is_string_view(f.type) else f for f in schema]
+    schema = pa.schema(fields, metadata=schema.metadata)
     check_column_types(schema)
 
     def batches() -> Iterable[pa.RecordBatch]:
         try:
-            yield from source.iter_batches(batch_size=PARQUET_BATCH_ROWS)
+            for batch in source.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+                yield batch.cast(schema) if viewed else batch
         except (pa.ArrowInvalid, OSError) as exc:
             raise _not_parquet(exc, upload) from None
 

@@ -155,11 +155,17 @@ def read_options(
     types = dict(column_types or {})
     for name in source.number_columns:
         types.setdefault(name, pa.string())  # read as text, then csv_numbers.convert
-    names = None if source.header else [f"column_{i + 1}" for i in range(source.width)] if source.width else None
+    for name in source.code_columns:
+        types.setdefault(name, pa.string())  # "01000" stays "01000"
+    if source.header:
+        names = source.names  # given only where the header has blank names: its row is then skipped
+    else:
+        names = [f"column_{i + 1}" for i in range(source.width)] if source.width else None
     return {
         "read_options": pacsv.ReadOptions(
             block_size=block or PARSE_BLOCK_BYTES,
             column_names=names,
+            skip_rows=1 if source.header and names else 0,
             autogenerate_column_names=not source.header and not names,
         ),
         "parse_options": pacsv.ParseOptions(

@@ -8,6 +8,7 @@ import pandas as pd
 
 from server.errors import invalid
 from server.services.column_stats import DATE_LIKE_RATIO, DATE_RE
+from server.services.csv_numbers import are_codes
 
 _NOT_SCALAR = (dict, list, tuple, set, bytes, bytearray, memoryview)
 
@@ -35,6 +36,8 @@ def infer_column_type(series: pd.Series) -> str:
     distinct = sample.nunique()
     if mean_tokens >= TEXT_MIN_MEAN_TOKENS and distinct > CATEGORICAL_MAX_DISTINCT / 4:
         return "text"
+    if are_codes(sample.str.strip()):  # postcodes, ids with leading zeros: labels, not quantities
+        return "categorical"
     numeric = pd.to_numeric(sample, errors="coerce")
     if numeric.notna().mean() > 0.98:
         return "numeric"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import dates, preprocessing
+from core import dates, input_report, preprocessing
 
 
 def _design(features: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -32,10 +32,28 @@ def _frame(**cols: list[Any]) -> pd.DataFrame:
 def test_thousands_separators_are_counted_not_silently_imputed() -> None:
     frame = _frame(amount=["13,341.91", "2,243", "12.5", None, "7"])
     prep = preprocessing.fit(frame, _design({"amount": {"role": "input", "type": "numeric"}}))
-    report = preprocessing.report(frame, prep)
+    report = input_report.report(frame, prep)
     assert report == {"amount": {"type": "numeric", "missing": 1, "unparseable": 2, "imputed": 3}}
-    lines = preprocessing.report_lines(report, prep)
+    lines = input_report.report_lines(report, prep)
     assert lines == ["input 'amount' (numeric): 1 missing, 2 did not parse, 3 imputed (mean)"]
+
+
+@pytest.mark.parametrize("written", [True, False], ids=["text-inf", "float-inf"])
+def test_infinite_numbers_are_imputed_and_counted_not_spread_as_nan(written: bool) -> None:
+    values = [1.0, float("inf"), 3.0, float("-inf"), None, 5.0]
+    frame = _frame(ratio=[("inf" if v == float("inf") else "-inf" if v == float("-inf") else v) for v in values])
+    if not written:
+        frame["ratio"] = pd.Series(values, dtype="float64")
+    prep = preprocessing.fit(frame, _design({"ratio": {"role": "input", "type": "numeric"}}))
+    assert prep["main"][0]["mean"] == pytest.approx(3.0)  # of 1, 3 and 5: an infinity made it NaN
+    main = preprocessing.transform(frame, prep)["main"]
+    assert np.isfinite(main).all() and main[1, 0] == main[3, 0] == main[4, 0] == 0.0  # imputed with the mean
+    assert input_report.report(frame, prep)["ratio"] == {
+        "type": "numeric",
+        "missing": 1,
+        "unparseable": 2,
+        "imputed": 3,
+    }
 
 
 def test_report_covers_every_input_column() -> None:
@@ -45,7 +63,7 @@ def test_report_covers_every_input_column() -> None:
         "t": {"role": "input", "type": "text"},
         "r": {"role": "reject", "type": "numeric"},
     }
-    report = preprocessing.report(frame, preprocessing.fit(frame, _design(features)))
+    report = input_report.report(frame, preprocessing.fit(frame, _design(features)))
     assert report == {
         "c": {"type": "categorical", "missing": 1, "unparseable": 0, "imputed": 0},
         "t": {"type": "text", "missing": 2, "unparseable": 0, "imputed": 0},
@@ -76,7 +94,7 @@ def test_date_parts_into_main_with_unparseable_counted() -> None:
     out = preprocessing.transform(frame, json.loads(json.dumps(prep)))["main"]
     assert out.shape == (4, 5) and out.dtype == np.float32 and np.isfinite(out).all()
     assert np.allclose(out[2], 0.0) and np.allclose(out[3], 0.0)  # imputed with the mean: 0 once standardised
-    report = preprocessing.report(frame, prep)["when"]
+    report = input_report.report(frame, prep)["when"]
     assert report == {"type": "date", "missing": 1, "unparseable": 1, "imputed": 2}
 
 

@@ -92,6 +92,15 @@ def test_input_shapes(prep: dict[str, Any]) -> None:
     assert preprocessing.input_shapes(images) == {"photo_preprocessed": [8, 9, 1]}
 
 
+def test_input_names_keras_accepts_and_two_columns_never_share_one() -> None:
+    text = {"max_tokens": 10, "sequence_length": 4}
+    prep = {"main": [], "index": {"km/h": {}}, "text": {'say "hi"': text}, "image": {}}
+    assert preprocessing.input_shapes(prep) == {"km_h_preprocessed": [1], 'say "hi"_preprocessed': [4]}
+    prep["text"]["km_h"] = text
+    with pytest.raises(preprocessing.PreprocessingError, match="'km/h' and 'km_h'"):
+        preprocessing.input_shapes(prep)
+
+
 def test_transform_dtypes_and_shapes(prep: dict[str, Any], train: pd.DataFrame) -> None:
     out = preprocessing.transform(train, prep)
     assert set(out) == {"main", "review_preprocessed"}

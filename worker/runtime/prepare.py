@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import data, preprocessing, target_scaling
+from core import data, input_report, preprocessing, target_scaling
 from core.contracts import Design, Job
 from worker.runtime import limits, phases, streamed_inputs
 from worker.runtime.errors import TrainingError, say
@@ -92,7 +92,7 @@ def _prepared(prep: dict[str, Any], train_df: pd.DataFrame, val_df: pd.DataFrame
 
 def _say_report(report: dict[str, dict[str, Any]], prep: dict[str, Any]) -> None:
     prep["report"] = report  # no value changed without a count saying so
-    for line in preprocessing.report_lines(report, prep):
+    for line in input_report.report_lines(report, prep):
         say(line)
 
 
@@ -107,7 +107,7 @@ def _from_frame(job: Job, frame: pd.DataFrame, started: float) -> Prepared:
     fit_frame = train_df if sample is None else train_df.iloc[sample]
     prep = _fitted(design, fit_frame, frame[design.target], lambda: train_df[design.target])
     prep["fitted_on"] = {"rows": len(fit_frame), "train_rows": len(train_df), "streamed": False}
-    _say_report(preprocessing.report(frame, prep), prep)
+    _say_report(input_report.report(frame, prep), prep)
     files_root = job.dataset.files_root
     xs = streamed_inputs.in_memory((train_df, val_df), prep, files_root)
     say(f"inputs: {prep['input_shapes']}; preprocessing took {time.time() - started:.1f}s")

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 
-from core import data, image_cache, preprocessing
+from core import data, image_cache, input_report, preprocessing
 from core.contracts import Design
 from core.row_views import RowView
 from worker.runtime import limits
@@ -33,9 +33,9 @@ IMAGE_ITEM_BYTES, OTHER_ITEM_BYTES = 1, 4  # uint8 pixels; every other model inp
 
 def store_bytes(prep: dict[str, Any], n_rows: int, cached: set[str]) -> int:
     """What the inputs' files take for N_ROWS rows (image columns in CACHED are mapped from the cache, not copied)."""
-    per_row = 0
+    per_row, columns = 0, preprocessing.input_columns(prep)
     for name, shape in prep["input_shapes"].items():
-        column = name.removesuffix("_preprocessed")
+        column = columns.get(name, name)
         if column in cached:
             continue
         per_row += int(np.prod(shape)) * (IMAGE_ITEM_BYTES if column in prep["image"] else OTHER_ITEM_BYTES)
@@ -131,7 +131,7 @@ def in_memory(
     for frame in frames:
         out = preprocessing.transform(frame, rest, files_root)
         for col, cached in caches.items():
-            out[f"{col}_preprocessed"] = _cache_view(col, cached, preprocessing.cache_rows(cached, frame[col]))
+            out[preprocessing.input_name(col)] = _cache_view(col, cached, preprocessing.cache_rows(cached, frame[col]))
         splits.append({name: out[name] for name in prep["input_shapes"]})
     return tuple(splits)
 
@@ -151,7 +151,7 @@ def build(
     n, done, next_note = len(positions), 0, PROGRESS_EVERY_ROWS
     try:
         for chunk in data.chunks_at(parquet, data.input_columns(design), positions):
-            preprocessing.add_reports(report, preprocessing.report(chunk, prep))
+            input_report.add_reports(report, input_report.report(chunk, prep))
             for name, rows in preprocessing.transform(chunk, stored, files_root).items():
                 if name not in writers:
                     writers[name] = _NpyWriter(folder / f"{len(writers)}.npy", n, rows)
@@ -170,7 +170,7 @@ def build(
         message = f"the preprocessed inputs could not be written to the training's scratch disk: {exc}"
         raise TrainingError(message) from exc
     for col, cached in caches.items():
-        inputs[f"{col}_preprocessed"] = _cache_view(col, cached, np.concatenate(cache_rows[col]))
+        inputs[preprocessing.input_name(col)] = _cache_view(col, cached, np.concatenate(cache_rows[col]))
     return {name: inputs[name] for name in prep["input_shapes"]}, report
 
 

@@ -1,0 +1,158 @@
+"""Files as spreadsheets, pandas and Polars write them (data.md "Reading a table"): France's grouped digits with a
+decimal comma, Switzerland's apostrophes, codes with leading zeros and ids past 64 bits kept as written, the unnamed
+columns Excel leaves at the end of a header and pandas gives its index, US date-times with AM/PM, Excel's "Unicode
+Text" (.txt) and .tsv files, infinite numbers, text stored as string views, and column names with "/" and quotes.
+Each file is built here and read back value by value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.server.api.support import API, expect
+from tests.server.api.test_csv_sources import _post, _read_back, _upload
+
+
+def _types(body: dict[str, Any]) -> dict[str, str]:
+    return {c["name"]: c["type"] for c in body["columns"]}
+
+
+@pytest.mark.parametrize(
+    "group,encoding",
+    [("\u00a0", "cp1252"), ("\u202f", "utf-8"), (" ", "utf-8"), ("\u00a0", "utf-8")],
+    ids=["nbsp-cp1252", "narrow-nbsp-utf8", "space", "nbsp-utf8"],
+)
+def test_french_grouped_digits_with_a_decimal_comma_are_numbers(
+    api: Any, project: str, group: str, encoding: str
+) -> None:
+    amounts = [1234.56, 987.5, 1250000.0, -20300.25]
+    written = ["1 234,56", "987,50", "1 250 000,00", "-20 300,25"]
+    text = "client;montant;pays\r\n" + "".join(
+        f"Éloïse {i};{w.replace(' ', group)};France\r\n" for i, w in enumerate(written)
+    )
+    body = _upload(api, project, text.encode(encoding))
+    assert body["source"]["decimal"] == "," and body["source"]["thousands"] == group
+    assert _types(body)["montant"] == "numeric"
+    assert _read_back(api, body)["montant"] == pytest.approx(amounts)
+
+
+def test_swiss_apostrophes_with_decimals_are_numbers(api: Any, project: str) -> None:
+    text = "konto;saldo\nA;1'234.50\nB;12.75\nC;1'000'000.05\n"
+    body = _upload(api, project, text.encode())
+    assert body["source"]["decimal"] == "." and body["source"]["thousands"] == "'"
+    assert _read_back(api, body)["saldo"] == pytest.approx([1234.5, 12.75, 1000000.05])
+
+
+def test_codes_with_leading_zeros_and_ids_past_64_bits_are_kept_as_written(api: Any, project: str) -> None:
+    ids = [str(18446744073709551616 + 7 * i) for i in range(5)]  # 2**64 and up: a float would merge them
+    zips = ["01000", "75001", "00501", "13008", "02110"]
+    text = "id,zip,visits\n" + "".join(f"{i},{z},{n}\n" for n, (i, z) in enumerate(zip(ids, zips, strict=True)))
+    body = _upload(api, project, text.encode())
+    data = _read_back(api, body)
+    assert data["id"] == ids and data["zip"] == zips and data["visits"] == [0, 1, 2, 3, 4]
+    types = _types(body)
+    assert types["id"] == types["zip"] == "categorical" and types["visits"] == "numeric"
+    sniffed = expect(_post(api, project, "datasets/sniff", text.encode(), {}, "c.csv"), 200)
+    assert sniffed["rows"][0] == [ids[0], "01000", 0] and _types(sniffed)["zip"] == "categorical"
+    # The person can still read them as numbers: every value parses.
+    r = api.client.patch(f"{API}/datasets/{body['id']}/columns/zip", headers=api.headers(), json={"type": "numeric"})
+    assert expect(r, 200)["unparseable"] == 0
+
+
+def test_unnamed_columns_excel_leaves_are_named_by_position_and_nothing_is_lost(api: Any, project: str) -> None:
+    text = "name;;city;;\r\nAnn;7;Oslo;;\r\nBo;8;Rome;;\r\n"
+    body = _upload(api, project, text.encode("cp1252"))
+    assert [c["name"] for c in body["columns"]] == ["name", "column_2", "city", "column_4", "column_5"]
+    assert any("column_2, column_4, column_5" in note for note in body["source"]["ambiguous"])
+    data = _read_back(api, body)
+    assert data["name"] == ["Ann", "Bo"] and data["column_2"] == [7, 8] and data["city"] == ["Oslo", "Rome"]
+    assert data["column_4"] == data["column_5"] == [None, None]
+    sniffed = expect(_post(api, project, "datasets/sniff", text.encode("cp1252"), {}, "c.csv"), 200)
+    assert [c["name"] for c in sniffed["columns"]] == ["name", "column_2", "city", "column_4", "column_5"]
+    assert sniffed["rows"][0][:3] == ["Ann", 7, "Oslo"]
+
+
+def test_us_date_times_with_am_pm_are_dates(api: Any, project: str) -> None:
+    text = "when,v\n1/5/2024 1:05 PM,1\n12/31/2024 11:59:30 am,2\n3/4/2024 12:00 AM,3\n"
+    body = _upload(api, project, text.encode())
+    assert _types(body)["when"] == "date"
+    when = next(c for c in body["columns"] if c["name"] == "when")
+    assert when["stats"]["missing"] == 0
+
+
+@pytest.mark.parametrize("filename,encoding", [("export.txt", "utf-16"), ("export.tsv", "utf-8")])
+def test_tab_separated_txt_and_tsv_files_are_read(api: Any, project: str, filename: str, encoding: str) -> None:
+    text = "name\tscore\r\nZoé\t2.5\r\nÅsa\t3.25\r\n"
+    r = _post(api, project, "datasets", text.encode(encoding), {"name": filename.replace(".", "_")}, filename)
+    body = expect(r, 201)
+    assert body["source"]["delimiter"] == "\t"
+    assert _read_back(api, body) == {"name": ["Zoé", "Åsa"], "score": [2.5, 3.25]}
+    sniffed = expect(_post(api, project, "datasets/sniff", text.encode(encoding), {}, filename), 200)
+    assert sniffed["rows"] == [["Zoé", 2.5], ["Åsa", 3.25]]
+
+
+def test_a_pandas_export_with_its_nameless_index_keeps_its_header(api: Any, project: str) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame({"name": [f"P{i}" for i in range(30)], "city": ["Oslo", "Rome", "Lyon"] * 10})
+    body = _upload(api, project, frame.to_csv().encode())  # ",name,city" then "0,P0,Oslo"
+    assert [c["name"] for c in body["columns"]] == ["column_1", "name", "city"]
+    data = _read_back(api, body)
+    assert data["column_1"] == list(range(30)) and data["name"][:2] == ["P0", "P1"] and body["n_rows"] == 30
+
+
+def test_a_headerless_file_whose_first_row_misses_a_value_stays_headerless(api: Any, project: str) -> None:
+    text = "".join(f"{i},{'' if i == 0 else i * 2},{i * 1.5}\n" for i in range(40))
+    body = _upload(api, project, text.encode())
+    assert body["source"]["header"] is False and body["n_rows"] == 40
+    assert _read_back(api, body)["column_2"][:3] == [None, 2, 4]
+
+
+def test_columns_named_with_a_slash_and_quotes_get_model_inputs_keras_accepts(api: Any, project: str) -> None:
+    from tests.server.api.support import create_analysis, create_ml_task, expect_error
+
+    words = ["nice", "bad", "fine", "poor"] * 10
+    rows = "".join(f'"{w} good","{w} day",{w},{i % 2}\n' for i, w in enumerate(words))
+    text = 'notes/comments,notes_comments,"size ""in""",label\n' + rows
+    dataset = _upload(api, project, text.encode())
+    task = create_ml_task(api, create_analysis(api, project, dataset["id"])["id"], "label")
+    features = {
+        "notes/comments": {"role": "input", "type": "text"},
+        "notes_comments": {"role": "reject", "type": "text"},
+        'size "in"': {"role": "input", "type": "categorical", "encoding": "index"},
+    }
+    r = api.put(f"{API}/ml-tasks/{task['id']}/settings", json={"features": features})
+    code = expect(r, 200)["code"]["architecture"]
+    assert 'input_shapes["notes_comments_preprocessed"]' in code  # Keras refuses a "/" in an input's name
+    assert 'input_shapes["size \\"in\\"_preprocessed"]' in code
+    compile(code, "<architecture>", "exec")  # the quotes are written as a Python string's
+    # "notes/comments" and "notes_comments" would feed one input: refused, naming the other column.
+    features["notes_comments"]["role"] = "input"
+    body = expect_error(api.put(f"{API}/ml-tasks/{task['id']}/settings", json={"features": features}), 422)
+    assert [e["field"] for e in body["errors"]] == ["features.notes_comments"]
+    assert "'notes/comments'" in body["errors"][0]["message"]
+
+
+def test_infinite_numbers_pandas_writes_are_counted_as_not_parsed(api: Any, project: str) -> None:
+    text = "ratio,y\n" + "".join(f"{v},{i % 2}\n" for i, v in enumerate(["1.5", "inf", "2.5", "-inf", "", "3.5"] * 5))
+    body = _upload(api, project, text.encode())
+    ratio = next(c for c in body["columns"] if c["name"] == "ratio")
+    assert ratio["type"] == "numeric"
+    assert ratio["stats"]["missing"] == 5 and ratio["stats"]["unparseable"] == 10
+    assert (ratio["stats"]["min"], ratio["stats"]["max"]) == (1.5, 3.5)
+
+
+def test_parquet_text_written_as_string_views_is_stored_as_text(api: Any, project: str) -> None:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"city": pa.array(["Oslo", None, "Rome"] * 10, pa.string_view()), "n": list(range(30))})
+    sink = io.BytesIO()
+    pq.write_table(table, sink)  # as Polars 1.38 wrote its text columns
+    assert pq.read_schema(io.BytesIO(sink.getvalue())).field("city").type == pa.string_view()
+    body = expect(_post(api, project, "datasets", sink.getvalue(), {"name": "polars"}, "polars.parquet"), 201)
+    assert _types(body) == {"city": "categorical", "n": "numeric"}
+    assert _read_back(api, body)["city"][:3] == ["Oslo", None, "Rome"]
