@@ -1,4 +1,5 @@
-"""Date columns: parsing (ISO, day-first or month-first slashes, date + time) and the numeric parts models get."""
+"""Date columns: parsing (ISO, day-first or month-first slashes, dots or dashes, date + time) and the numeric parts
+models get."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 PARTS = ("year", "month", "day", "weekday", "hour", "epoch")
-SLASHED = r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{2,4})"
+SLASHED = r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})"  # 31/12/2024, 31.12.2024, 31-12-2024
 
 
 def detect_dayfirst(series: pd.Series) -> bool:

@@ -73,12 +73,31 @@ def test_unnamed_columns_excel_leaves_are_named_by_position_and_nothing_is_lost(
     assert sniffed["rows"][0][:3] == ["Ann", 7, "Oslo"]
 
 
-def test_us_date_times_with_am_pm_are_dates(api: Any, project: str) -> None:
-    text = "when,v\n1/5/2024 1:05 PM,1\n12/31/2024 11:59:30 am,2\n3/4/2024 12:00 AM,3\n"
+@pytest.mark.parametrize(
+    "written",
+    [
+        ["1/5/2024 1:05 PM", "12/31/2024 11:59:30 am", "3/4/2024 12:00 AM"],  # US Excel
+        ["2024/03/01", "2024/12/31 13:05", "2025/01/02"],  # Japan, China
+        ["13-03-2024", "01-02-2024", "31-12-2024 10:00"],  # India, the Netherlands: day first, dashes
+    ],
+    ids=["am-pm", "year-slashes", "day-dashes"],
+)
+def test_dates_as_other_locales_write_them_are_dates(api: Any, project: str, written: list[str]) -> None:
+    text = "when,v\n" + "".join(f"{w},{i}\n" for i, w in enumerate(written))
     body = _upload(api, project, text.encode())
     assert _types(body)["when"] == "date"
     when = next(c for c in body["columns"] if c["name"] == "when")
-    assert when["stats"]["missing"] == 0
+    assert when["stats"]["missing"] == 0 and "date_like" in when["hints"]
+
+
+def test_day_first_dates_with_dashes_are_read_day_first() -> None:
+    import pandas as pd
+
+    from core import dates
+
+    written = pd.Series(["13-03-2024", "01-02-2024", None])
+    parsed = dates.parse(written, dates.detect_dayfirst(written))
+    assert parsed.dt.strftime("%Y-%m-%d").tolist()[:2] == ["2024-03-13", "2024-02-01"]  # 1 February, not 2 January
 
 
 @pytest.mark.parametrize("filename,encoding", [("export.txt", "utf-16"), ("export.tsv", "utf-8")])
