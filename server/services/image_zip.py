@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import io
 import shutil
 import stat
 import struct
+import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 from PIL import Image
 
 from server.errors import ApiError, insufficient_storage, invalid, is_disk_full
+from server.services import csv_source, tables
 
 MAX_ENTRIES = 200_000
 MAX_DIRECTORY_BYTES = 64 << 20  # the central directory of an archive of MAX_ENTRIES entries with long names
@@ -220,14 +220,24 @@ def _from_index(
 
 
 def _read_index(archive: zipfile.ZipFile, info: zipfile.ZipInfo, root: PurePosixPath) -> pa.Table:
-    """The table of index.csv entry INFO; 422 when it is too large or cannot be parsed."""
+    """The table of index.csv entry INFO, read as an uploaded CSV is (an index.csv saved by Excel in Europe has
+    semicolons and Windows-1252 letters); 422 when it is too large or cannot be parsed."""
     if info.file_size > MAX_INDEX_BYTES:
         raise invalid(f"index.csv is larger than {MAX_INDEX_BYTES >> 20} MB.", code="bad_archive")
-    try:
-        return pacsv.read_csv(io.BytesIO(_read_entry(archive, info, str(root))))
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        msg = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise invalid(f"index.csv could not be parsed: {msg}", code="bad_archive") from None
+    with tempfile.TemporaryDirectory(prefix="fitstudio-index-") as scratch:
+        raw = Path(scratch) / "index.csv"
+        raw.write_bytes(_read_entry(archive, info, str(root)))
+        try:
+            source = csv_source.detect(raw, {}, Path(scratch) / "head.csv")
+            text = raw
+            if source.encoding not in csv_source.UTF8:
+                text = csv_source.transcode(raw, source.encoding, Path(scratch) / "index.utf8.csv")
+            tables.check_csv(text, source.delimiter)
+            return tables.read_csv(text, source)
+        except ApiError as exc:
+            if exc.status >= 500:  # a full disk stays itself
+                raise
+            raise invalid(f"index.csv could not be read: {exc.detail}", code="bad_archive") from None
 
 
 def _image_column(table: pa.Table) -> str:

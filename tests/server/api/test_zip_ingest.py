@@ -40,6 +40,23 @@ def test_an_entry_named_by_many_index_rows_is_one_file(api: Any, project: str) -
     assert ds["size_bytes"] < 2 << 20  # one copy, not thirty
 
 
+def test_an_index_csv_saved_by_excel_in_europe_is_read_as_an_uploaded_csv_is(api: Any, project: str) -> None:
+    index = "fichier;espèce;poids\r\n" + "".join(
+        f"img/{i}.png;{'éléphant' if i % 2 else 'chat'};{i},5\r\n" for i in range(6)
+    )
+    pictures = {f"img/{i}.png": png_bytes() for i in range(6)}
+    ds = expect(upload(api, project, "eu", zip_bytes({"index.csv": index.encode("cp1252"), **pictures}), "eu.zip"), 201)
+    assert {c["name"]: c["type"] for c in ds["columns"]} == {
+        "fichier": "image",
+        "espèce": "categorical",
+        "poids": "numeric",
+    }
+    rows = expect(api.get(f"{API}/datasets/{ds['id']}/preview?limit=10"), 200)["rows"]
+    assert [r[1:] for r in rows[:2]] == [["chat", 0.5], ["éléphant", 1.5]]
+    bad = zip_bytes({"index.csv": b"\x00\x01\x02binary", **pictures})
+    assert "index.csv" in expect_error(upload(api, project, "bad", bad, "bad.zip"), 422, "bad_archive")["detail"]
+
+
 def test_the_expanded_total_is_bounded_by_a_setting(api: Any, project: str, monkeypatch: pytest.MonkeyPatch) -> None:
     configure(monkeypatch, api.settings.home, max_zip_expanded_mb="1")
     archive = zip_bytes({"c/a.png": padded_png(600 << 10), "c/b.png": padded_png(600 << 10)})
