@@ -37,9 +37,11 @@ def input_columns(design: Design) -> list[str]:
 
 
 def usable_target(series: pd.Series, prediction_type: str) -> tuple[np.ndarray, pd.Series]:
-    """(which rows have a usable target, SERIES as trained on: numbers for a regression)."""
+    """(which rows have a usable target, SERIES as trained on: numbers for a regression, an infinite one not usable:
+    its loss would be infinite, and every weight NaN after one step)."""
     if prediction_type == "regression":
-        series = pd.to_numeric(series, errors="coerce")
+        series = pd.to_numeric(series, errors="coerce").astype("float64")
+        series = series.where(np.isfinite(series.to_numpy()))
     return series.notna().to_numpy(), series
 
 

@@ -148,3 +148,14 @@ def test_text_and_image_sizes_per_feature() -> None:
     assert prep["input_shapes"] == {"review_preprocessed": [3]} and prep["text"]["review"]["max_tokens"] == 10
     sizes = preprocessing.feature_sizes({"height": 8}, {"height": 4, "width": 5, "channels": 3}, ("height", "width"))
     assert sizes == {"height": 8, "width": 5}
+
+
+def test_an_infinite_or_unparseable_regression_target_is_not_trained_on() -> None:
+    from core import data
+
+    written = pd.Series(["1.5", "inf", None, "x", "-inf", "2"], dtype=object)
+    keep, target = data.usable_target(written, "regression")
+    assert keep.tolist() == [True, False, False, False, False, True]
+    assert target[keep].tolist() == [1.5, 2.0]
+    keep, _ = data.usable_target(pd.Series(pd.array([3, None, 4], dtype="Int64")), "regression")
+    assert keep.tolist() == [True, False, True]
