@@ -23,7 +23,7 @@ import numpy as np
 from core import row_views
 
 FOLDER = "image_cache"
-FORMAT = 1
+FORMAT = 2  # 2: 16-bit grey images scaled, not clipped (a cache of format 1 is rebuilt)
 
 
 def folder_of(files_root: str | os.PathLike[str]) -> Path:
@@ -56,6 +56,8 @@ def decode(path_or_bytes: Any, spec: dict[str, Any]) -> np.ndarray:
     Image.MAX_IMAGE_PIXELS = 40_000_000
     mode = {1: "L", 3: "RGB", 4: "RGBA"}[spec["channels"]]
     with Image.open(path_or_bytes) as img:
+        if img.mode.startswith("I;16"):  # 16-bit grey (scans, microscopy): scaled to 8 bits; convert() clips at 255
+            img = Image.fromarray((np.asarray(img).astype(np.uint16) >> 8).astype(np.uint8), "L")
         img = img.convert(mode).resize((spec["width"], spec["height"]))
         arr = np.asarray(img, dtype="uint8")
     return arr.reshape(spec["height"], spec["width"], spec["channels"])

@@ -195,3 +195,11 @@ def test_a_dataset_held_in_memory_maps_its_cached_images_instead_of_copying_them
     assert isinstance(mapped, RowView) and isinstance(mapped.base, np.memmap)
     np.testing.assert_array_equal(np.asarray(mapped), decoded_here)
     np.testing.assert_array_equal(decoded_here, decoded(files, list(frame["image"]), SPEC))
+
+
+def test_16_bit_grey_images_are_scaled_to_8_bits_not_clipped(tmp_path: Path) -> None:
+    ramp = (np.arange(16, dtype=np.uint32).reshape(4, 4) * 4096 + 255).astype(np.uint16)  # 255 … 61695
+    Image.fromarray(ramp).save(tmp_path / "scan.png")
+    assert Image.open(tmp_path / "scan.png").mode == "I;16"
+    pixels = image_cache.decode(tmp_path / "scan.png", {"height": 4, "width": 4, "channels": 1})[..., 0]
+    np.testing.assert_array_equal(pixels, ramp >> 8)  # 0, 16, 32 … 240: clipped, all but the first were 255
