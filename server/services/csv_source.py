@@ -22,12 +22,14 @@ SNIFF_CHARS = 256 << 10  # what DuckDB's sniffer reads of it (its cost grows wit
 TRANSCODE_CHUNK = 1 << 20
 # data.md's null markers, and the usual ones pyarrow honoured before
 NULL_VALUES = ["", "NA", "N/A", "n/a", "#N/A", "null", "NULL", "None", "NaN", "nan", "-"]
+NULL_VALUES += ["#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!"]  # Excel's errors: cells without a value
 DELIMITERS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "\\t": "\t", "|": "|"}
 QUOTES = {'"': '"', "'": "'", "none": None, "": None}
 BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 THOUSANDS = {"none": None, ",": ",", ".": ".", " ": " ", "space": " ", "'": "'", "\u00a0": "\u00a0", "\u202f": "\u202f"}
 OPTION_FIELDS = ("delimiter", "quote", "header", "encoding", "decimal", "thousands", "null_values")
 UTF8 = ("utf-8", "utf-8-sig")
+SEP_LINE = re.compile(r'"?sep=([,;\t|])"?[ \t]*(\r\n|\n|\r)')
 # Character sets a CSV is written in (canonical codec names), not Python's transforms (idna, unicode_escape, …).
 ENCODINGS = re.compile(
     r"utf-8(-sig)?|utf-(16|32)(-le|-be)?|ascii|iso8859-\d+|latin-1|cp\d+|mac-[a-z]+|koi8-[a-z]+"
@@ -51,6 +53,7 @@ class CsvSource:
     number_columns: list[str] = field(default_factory=list)
     code_columns: list[str] = field(default_factory=list)  # digits kept as text (csv_numbers.code_columns)
     names: list[str] | None = None  # the header's names where some are blank (header_names), else the parser's
+    skip_lines: int = 0  # 1: a "sep=;" line before the header
     width: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -300,10 +303,14 @@ def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
             "Latin letters and has no byte-order mark needs encoding=utf-16-le or utf-16-be).",
         )
     text = head_text(path, source.encoding)
+    hint = SEP_LINE.match(text)  # Excel's "sep=;" first line names the delimiter; the header follows it
+    if hint:
+        source.skip_lines, text = 1, text[hint.end() :]
     first_line = text.split("\n", 1)[0]
     try:
         work.write_text(_cut(text, SNIFF_CHARS), encoding="utf-8", newline="")
-        dialect = _sniff_dialect(work, first_line, given)
+        hinted = {"delimiter": hint.group(1), **given} if hint else given
+        dialect = _sniff_dialect(work, first_line, hinted)
     finally:
         work.unlink(missing_ok=True)
     source.delimiter, source.quote, source.header = dialect

@@ -165,7 +165,7 @@ def read_options(
         "read_options": pacsv.ReadOptions(
             block_size=block or PARSE_BLOCK_BYTES,
             column_names=names,
-            skip_rows=1 if source.header and names else 0,
+            skip_rows=source.skip_lines + (1 if source.header and names else 0),
             autogenerate_column_names=not source.header and not names,
         ),
         "parse_options": pacsv.ParseOptions(

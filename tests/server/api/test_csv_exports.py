@@ -100,6 +100,24 @@ def test_day_first_dates_with_dashes_are_read_day_first() -> None:
     assert parsed.dt.strftime("%Y-%m-%d").tolist()[:2] == ["2024-03-13", "2024-02-01"]  # 1 February, not 2 January
 
 
+def test_a_sep_line_before_the_header_names_the_delimiter(api: Any, project: str) -> None:
+    text = "sep=;\r\nname;;score\r\nZoé;7;2,5\r\nÅsa;8;3,25\r\n"  # written for Excel, with a blank name too
+    body = _upload(api, project, text.encode("cp1252"))
+    assert body["source"]["delimiter"] == ";" and "delimiter" in body["source"]["detected"]
+    assert _read_back(api, body) == {"name": ["Zoé", "Åsa"], "column_2": [7, 8], "score": [2.5, 3.25]}
+    sniffed = expect(_post(api, project, "datasets/sniff", text.encode("cp1252"), {}, "c.csv"), 200)
+    assert sniffed["rows"] == [["Zoé", 7, 2.5], ["Åsa", 8, 3.25]]
+
+
+def test_excel_error_values_are_missing_values(api: Any, project: str) -> None:
+    errors = ["#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#N/A"]
+    text = "ratio,y\n" + "".join(f"{errors[i % 7] if i % 2 else i / 4},{i}\n" for i in range(28))
+    body = _upload(api, project, text.encode())
+    ratio = next(c for c in body["columns"] if c["name"] == "ratio")
+    assert ratio["type"] == "numeric" and ratio["stats"]["missing"] == 14
+    assert _read_back(api, body)["ratio"][:3] == [0.0, None, 0.5]
+
+
 @pytest.mark.parametrize("filename,encoding", [("export.txt", "utf-16"), ("export.tsv", "utf-8")])
 def test_tab_separated_txt_and_tsv_files_are_read(api: Any, project: str, filename: str, encoding: str) -> None:
     text = "name\tscore\r\nZoé\t2.5\r\nÅsa\t3.25\r\n"
