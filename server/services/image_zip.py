@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import stat
 import struct
@@ -269,13 +270,16 @@ def _from_class_folders(into: _Extraction, paths: dict[PurePosixPath, zipfile.Zi
     rows: list[tuple[str, str]] = []
     images = [(p, i) for p, i in sorted(paths.items(), key=lambda kv: str(kv[0])) if p.suffix.lower() in IMAGE_SUFFIXES]
     into.budget.check_planned(sum(i.file_size for _, i in images))
+    # A folder around every class folder (a zipped "photos/") is left out of the paths; any other is kept, so that
+    # train/cat/1.jpg and val/cat/1.jpg stay two images (cut to cat/1.jpg, the second overwrote the first).
+    around = len(os.path.commonprefix([p.parts[:-2] for p, _ in images])) if images else 0
     for p, info in images:
         if len(p.parts) < 2:
             raise invalid(
                 f"Image {str(p)!r} is not in a class folder; use <class>/<file> or an index.csv.",
                 code="bad_archive",
             )
-        rel = PurePosixPath(*p.parts[-2:])
+        rel = PurePosixPath(*p.parts[around:])
         _extract(into, info, p, rel)
         rows.append((str(rel), p.parts[-2]))
     if not rows:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from tests.conftest import configure
 from tests.security.support import png_bytes, zip_bytes
@@ -55,6 +56,26 @@ def test_an_index_csv_saved_by_excel_in_europe_is_read_as_an_uploaded_csv_is(api
     assert [r[1:] for r in rows[:2]] == [["chat", 0.5], ["éléphant", 1.5]]
     bad = zip_bytes({"index.csv": b"\x00\x01\x02binary", **pictures})
     assert "index.csv" in expect_error(upload(api, project, "bad", bad, "bad.zip"), 422, "bad_archive")["detail"]
+
+
+def test_train_and_val_folders_with_the_same_file_names_keep_every_image(api: Any, project: str) -> None:
+    entries = {
+        f"photos/{split}/{label}/1.png": png_bytes(8 + i, 8)  # told apart by their widths
+        for i, (split, label) in enumerate([("train", "cat"), ("train", "dog"), ("val", "cat"), ("val", "dog")])
+    }
+    ds = expect(upload(api, project, "splits", zip_bytes(entries), "splits.zip"), 201)
+    rows = expect(api.get(f"{API}/datasets/{ds['id']}/preview?limit=10"), 200)["rows"]
+    assert sorted(rows) == [
+        ["train/cat/1.png", "cat"],
+        ["train/dog/1.png", "dog"],
+        ["val/cat/1.png", "cat"],
+        ["val/dog/1.png", "dog"],
+    ]  # the folder around them all ("photos/") left out
+    files = api.settings.data_root / "projects" / project / "datasets"
+    widths = {p.relative_to(p.parents[2]).as_posix(): Image.open(p).size[0] for p in files.rglob("1.png")}
+    assert widths == {"train/cat/1.png": 8, "train/dog/1.png": 9, "val/cat/1.png": 10, "val/dog/1.png": 11}
+    wrapped = expect(upload(api, project, "wrapped", zip_bytes({"photos/cat/a.png": png_bytes()}), "w.zip"), 201)
+    assert expect(api.get(f"{API}/datasets/{wrapped['id']}/preview"), 200)["rows"] == [["cat/a.png", "cat"]]
 
 
 def test_the_expanded_total_is_bounded_by_a_setting(api: Any, project: str, monkeypatch: pytest.MonkeyPatch) -> None:
