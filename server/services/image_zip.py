@@ -25,7 +25,8 @@ MAX_TOTAL_BYTES = 20 << 30
 MAX_RATIO = 200
 MAX_PIXELS = 40_000_000
 CHUNK = 1 << 20  # entries are copied to disk in blocks of this size: memory does not grow with an entry
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".bmp", ".gif", ".webp", ".avif", ".tif", ".tiff"}
+UNREADABLE_SUFFIXES = {".heic", ".heif"}  # iPhone photos: Pillow cannot decode them
 
 
 def _safe_name(info: zipfile.ZipInfo) -> PurePosixPath:
@@ -269,6 +270,13 @@ def _from_class_folders(into: _Extraction, paths: dict[PurePosixPath, zipfile.Zi
     """Extract every image of a <class>/<file> layout; return a table of image path and label."""
     rows: list[tuple[str, str]] = []
     images = [(p, i) for p, i in sorted(paths.items(), key=lambda kv: str(kv[0])) if p.suffix.lower() in IMAGE_SUFFIXES]
+    unreadable = [p for p in paths if p.suffix.lower() in UNREADABLE_SUFFIXES]
+    if unreadable:  # never left out in silence: they are photos the person means to train on
+        raise invalid(
+            f"{len(unreadable)} image(s) such as {str(unreadable[0])!r} are HEIC, which fitstudio cannot read; "
+            "export them as JPEG (on an iPhone: Settings › Camera › Formats › Most Compatible).",
+            code="bad_image",
+        )
     into.budget.check_planned(sum(i.file_size for _, i in images))
     # A folder around every class folder (a zipped "photos/") is left out of the paths; any other is kept, so that
     # train/cat/1.jpg and val/cat/1.jpg stay two images (cut to cat/1.jpg, the second overwrote the first).

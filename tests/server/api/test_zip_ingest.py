@@ -78,6 +78,20 @@ def test_train_and_val_folders_with_the_same_file_names_keep_every_image(api: An
     assert expect(api.get(f"{API}/datasets/{wrapped['id']}/preview"), 200)["rows"] == [["cat/a.png", "cat"]]
 
 
+def test_jfif_and_avif_photos_are_images_and_heic_ones_a_clear_refusal(api: Any, project: str) -> None:
+    def saved(fmt: str) -> bytes:
+        buf = io.BytesIO()
+        Image.new("RGB", (6, 6), (20, 120, 220)).save(buf, format=fmt)
+        return buf.getvalue()
+
+    entries = {"cat/a.jfif": saved("JPEG"), "dog/b.avif": saved("AVIF"), "dog/c.JPE": saved("JPEG")}
+    ds = expect(upload(api, project, "photos", zip_bytes(entries), "p.zip"), 201)
+    assert ds["n_rows"] == 3
+    heic = zip_bytes({**entries, "dog/IMG_0001.HEIC": b"\x00\x00\x00\x18ftypheic"})
+    body = expect_error(upload(api, project, "iphone", heic, "i.zip"), 422, "bad_image")
+    assert "IMG_0001.HEIC" in body["detail"] and "JPEG" in body["detail"]
+
+
 def test_the_expanded_total_is_bounded_by_a_setting(api: Any, project: str, monkeypatch: pytest.MonkeyPatch) -> None:
     configure(monkeypatch, api.settings.home, max_zip_expanded_mb="1")
     archive = zip_bytes({"c/a.png": padded_png(600 << 10), "c/b.png": padded_png(600 << 10)})
