@@ -23,7 +23,8 @@ import numpy as np
 from core import row_views
 
 FOLDER = "image_cache"
-FORMAT = 2  # 2: 16-bit grey images scaled, not clipped (a cache of format 1 is rebuilt)
+FORMAT = 2  # 2: 16-bit grey images scaled, not clipped, and photos turned by their EXIF orientation (1 is rebuilt)
+ORIENTATION = 0x0112  # the EXIF tag
 
 
 def folder_of(files_root: str | os.PathLike[str]) -> Path:
@@ -51,11 +52,13 @@ def source_stamp(parquet: str | os.PathLike[str]) -> list[int]:
 
 def decode(path_or_bytes: Any, spec: dict[str, Any]) -> np.ndarray:
     """One image as uint8 (height, width, channels): what preprocessing.load_image and the cache build use."""
-    from PIL import Image
+    from PIL import Image, ImageOps
 
     Image.MAX_IMAGE_PIXELS = 40_000_000
     mode = {1: "L", 3: "RGB", 4: "RGBA"}[spec["channels"]]
     with Image.open(path_or_bytes) as img:
+        if img.getexif().get(ORIENTATION, 1) != 1:  # a phone's photo, stored sideways: trained on as it is seen
+            img = ImageOps.exif_transpose(img)
         if img.mode.startswith("I;16"):  # 16-bit grey (scans, microscopy): scaled to 8 bits; convert() clips at 255
             img = Image.fromarray((np.asarray(img).astype(np.uint16) >> 8).astype(np.uint8), "L")
         img = img.convert(mode).resize((spec["width"], spec["height"]))

@@ -203,3 +203,14 @@ def test_16_bit_grey_images_are_scaled_to_8_bits_not_clipped(tmp_path: Path) -> 
     assert Image.open(tmp_path / "scan.png").mode == "I;16"
     pixels = image_cache.decode(tmp_path / "scan.png", {"height": 4, "width": 4, "channels": 1})[..., 0]
     np.testing.assert_array_equal(pixels, ramp >> 8)  # 0, 16, 32 … 240: clipped, all but the first were 255
+
+
+def test_a_phone_photo_stored_sideways_is_read_as_it_is_seen(tmp_path: Path) -> None:
+    stored = np.zeros((4, 8, 3), np.uint8)  # 8 wide, 4 high, its left half white
+    stored[:, :4] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to view", as phones write a portrait photo
+    Image.fromarray(stored).save(tmp_path / "photo.jpg", quality=100, exif=exif)
+    pixels = image_cache.decode(tmp_path / "photo.jpg", {"height": 8, "width": 4, "channels": 1})[..., 0]
+    assert pixels.shape == (8, 4)  # seen upright: 4 wide, 8 high, its top half white
+    assert pixels[:3].min() > 200 and pixels[5:].max() < 50
