@@ -62,7 +62,8 @@ def _rows(n: int, seed: int) -> pd.DataFrame:
 def test_a_dataset_is_scored_in_batches_as_predict_scores_it(runtime: Runtime, deployed: int, tmp_path: Path) -> None:
     from fitstudio.client import Client
 
-    frame = _rows(3000, seed=11)
+    n = 12_000  # 120 batches: the job runs long enough for a few polls to see it between its start and end
+    frame = _rows(n, seed=11)
     dataset = runtime.dataset("to-score", csv_bytes(frame))
     client = Client("http://testserver", runtime.api.token, transport=runtime.api.client._transport)
     job = client.get_saved_model(deployed).score(dataset)
@@ -76,22 +77,22 @@ def test_a_dataset_is_scored_in_batches_as_predict_scores_it(runtime: Runtime, d
     done = helpers.wait_for(ended, 240, "the scoring job to end", every=0.05)
     assert done["status"] == "succeeded", (done["error"], runtime.log_tail())
     assert job.wait()["status"] == "succeeded"
-    assert done["progress"] == {"rows": 3000, "total": 3000, "failed": 0} and done["failures"] == []
+    assert done["progress"] == {"rows": n, "total": n, "failed": 0} and done["failures"] == []
     assert all(r % BATCH_ROWS == 0 for r in seen)  # progress moves a whole batch at a time
-    assert seen - {0, 3000}, seen  # and was seen between the start and the end (30 batches)
+    assert seen - {0, n}, seen  # and was seen between the start and the end
     result_id = job.result_dataset_id
     assert result_id is not None and result_id != dataset
 
     result = runtime.api.get(f"/api/v1/datasets/{result_id}").json()
     names = [c["name"] for c in result["columns"]]
-    assert names == [*frame.columns, "prediction", "proba_benign", "proba_malignant"] and result["n_rows"] == 3000
+    assert names == [*frame.columns, "prediction", "proba_benign", "proba_malignant"] and result["n_rows"] == n
     scored = job.result_frame()  # the client's frame, from the Parquet download
     assert scored["row_id"].tolist() == frame["row_id"].tolist()  # every row, in order
     as_csv = pd.read_csv(job.download_result(tmp_path / "scored.csv"))
     assert list(as_csv.columns) == names and as_csv["row_id"].tolist() == frame["row_id"].tolist()
     assert as_csv["prediction"].tolist() == scored["prediction"].tolist()
     assert np.abs(as_csv["proba_malignant"].to_numpy() - scored["proba_malignant"].to_numpy()).max() < 1e-6
-    for start in (0, 1450, 2900):  # rows of the first, a middle and the last batch
+    for start in (0, n // 2 - 50, n - 100):  # rows of the first, a middle and the last batch
         rows = frame.iloc[start : start + 100]
         expected = runtime.api.post(
             f"/api/v1/saved-models/{deployed}/predict", json={"rows": rows.to_dict(orient="records")}
