@@ -325,19 +325,30 @@ def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
 
 def header_names(text: str, source: CsvSource) -> list[str] | None:
     """The names of TEXT's header with each blank one named column_<position> (Excel writes a trailing ";;;" for
-    columns once used), noted in SOURCE.ambiguous; None when every column has a name."""
+    columns once used) and each repeated one <name>_<position>, noted in SOURCE.ambiguous; None when every column
+    has a name of its own."""
     try:
         cells = next(
             csv.reader(io.StringIO(text, newline=""), delimiter=source.delimiter, quotechar=source.quote or "\x00"), []
         )
     except csv.Error:
         return None
-    blank = [i for i, name in enumerate(cells) if not name.strip()]
-    if not blank or len(cells) == 1:
+    if len(cells) < 2:
         return None
-    shown = ", ".join(f"column_{i + 1}" for i in blank[:5]) + (", …" if len(blank) > 5 else "")
-    source.ambiguous.append(f"header: {len(blank)} column(s) had no name and were named {shown}.")
-    return [f"column_{i + 1}" if i in blank else name for i, name in enumerate(cells)]
+    names: list[str] = []
+    given, taken = set(cells), set()  # sets: a header may have 100,000 names before it is refused
+    for i, cell in enumerate(cells):
+        name = cell if cell.strip() else f"column_{i + 1}"
+        while name in taken or (name != cell and name in given):
+            name = f"{name}_{i + 1}"
+        names.append(name)
+        taken.add(name)
+    renamed = [f"{cell!r} → {name}" for cell, name in zip(cells, names, strict=True) if cell != name]
+    if not renamed:
+        return None
+    shown = ", ".join(renamed[:5]) + (", …" if len(renamed) > 5 else "")
+    source.ambiguous.append(f"header: {len(renamed)} column(s) had no name or another's, and were named {shown}.")
+    return names
 
 
 def check_one_column(source: CsvSource, first_line: str) -> None:

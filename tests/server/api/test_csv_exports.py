@@ -64,7 +64,7 @@ def test_unnamed_columns_excel_leaves_are_named_by_position_and_nothing_is_lost(
     text = "name;;city;;\r\nAnn;7;Oslo;;\r\nBo;8;Rome;;\r\n"
     body = _upload(api, project, text.encode("cp1252"))
     assert [c["name"] for c in body["columns"]] == ["name", "column_2", "city", "column_4", "column_5"]
-    assert any("column_2, column_4, column_5" in note for note in body["source"]["ambiguous"])
+    assert any("'' → column_2, '' → column_4, '' → column_5" in note for note in body["source"]["ambiguous"])
     data = _read_back(api, body)
     assert data["name"] == ["Ann", "Bo"] and data["column_2"] == [7, 8] and data["city"] == ["Oslo", "Rome"]
     assert data["column_4"] == data["column_5"] == [None, None]
@@ -127,6 +127,19 @@ def test_tab_separated_txt_and_tsv_files_are_read(api: Any, project: str, filena
     assert _read_back(api, body) == {"name": ["Zoé", "Åsa"], "score": [2.5, 3.25]}
     sniffed = expect(_post(api, project, "datasets/sniff", text.encode(encoding), {}, filename), 200)
     assert sniffed["rows"] == [["Zoé", 2.5], ["Åsa", 3.25]]
+
+
+def test_a_name_written_twice_is_told_apart_by_its_position(api: Any, project: str) -> None:
+    text = "Total;Region;Total;Total_3\r\n1;north;2;x\r\n3;south;4;y\r\n"  # two "Total" columns, as Excel allows
+    body = _upload(api, project, text.encode("cp1252"))
+    assert [c["name"] for c in body["columns"]] == ["Total", "Region", "Total_3_3", "Total_3"]
+    assert any("'Total' → Total_3_3" in note for note in body["source"]["ambiguous"])
+    assert _read_back(api, body) == {
+        "Total": [1, 3],
+        "Region": ["north", "south"],
+        "Total_3_3": [2, 4],
+        "Total_3": ["x", "y"],
+    }
 
 
 def test_a_pandas_export_with_its_nameless_index_keeps_its_header(api: Any, project: str) -> None:
