@@ -40,8 +40,9 @@ def usable_target(series: pd.Series, prediction_type: str) -> tuple[np.ndarray, 
     """(which rows have a usable target, SERIES as trained on: numbers for a regression, an infinite one not usable:
     its loss would be infinite, and every weight NaN after one step)."""
     if prediction_type == "regression":
-        series = pd.to_numeric(series, errors="coerce").astype("float64")
-        series = series.where(np.isfinite(series.to_numpy()))
+        series = pd.to_numeric(series, errors="coerce")  # integers stay integers (a 20 M-row target's memory)
+        if pd.api.types.is_float_dtype(series.dtype):
+            series = series.where(np.isfinite(series.to_numpy(dtype="float64", na_value=np.nan)))
     return series.notna().to_numpy(), series
 
 
