@@ -109,6 +109,21 @@ def test_project_dataset_analysis_pages(web: Web, task: dict[str, Any]) -> None:
     assert r.json() == {"target": "diagnosis", "prediction_type": "binary", "n_distinct": 2}
 
 
+def test_a_csv_datasets_page_says_how_it_was_read(web: Web, task: dict[str, Any]) -> None:
+    text = "nom;;montant\r\nZoé;1;1\u00a0234,5\r\nÅsa;2;12,25\r\n"
+    r = web.api.upload_csv("P1", "francais", text.encode("cp1252"), filename="f.csv")
+    assert r.status_code == 201, r.text
+    page = web.get(f"/datasets/{r.json()['id']}").text
+    read_as = page[page.index('id="read-as"') : page.index("</section>", page.index('id="read-as"'))]
+    assert "delimiter <code>;</code>" in read_as and "encoding <code>cp1252</code>" in read_as
+    assert "decimal <code>,</code>" in read_as and "thousands <code>no-break space</code>" in read_as
+    assert "column_2" in read_as and "it was read as cp1252" in read_as  # the notes: the blank name, the encoding
+    from tests.server.api.support import parquet_bytes
+
+    r = web.api.upload_csv("P1", "parquet", parquet_bytes({"a": [1, 2]}), filename="p.parquet")
+    assert 'id="read-as"' not in web.get(f"/datasets/{r.json()['id']}").text  # nothing was read as a CSV
+
+
 def test_members_are_managed_by_admins_only(web: Web, task: dict[str, Any]) -> None:
     reader_token = web.api.user("rita", "P1", "reader")
     assert reader_token
