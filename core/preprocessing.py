@@ -10,6 +10,7 @@ parse and were imputed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,8 @@ def numbers(series: pd.Series) -> np.ndarray:
         values = series.to_numpy(dtype="float64", na_value=np.nan)  # numbers already: to_numeric changes nothing
     else:
         values = pd.to_numeric(series, errors="coerce").astype("float64").to_numpy()
-    return np.where(np.isinf(values), np.nan, values)
+    infinite = np.isinf(values)
+    return np.where(infinite, np.nan, values) if infinite.any() else values
 
 
 def _fit_numeric(series: pd.Series, col: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -169,14 +171,19 @@ def input_name(column: str) -> str:
     return f"{column.replace('/', '_')}_preprocessed"
 
 
-def input_columns(prep: dict[str, Any]) -> dict[str, str]:
-    """Model input name → the column of its own that feeds it; PreprocessingError for two on one (`a/b`, `a_b`)."""
+def shared_inputs(columns: Iterable[str]) -> list[tuple[str, str]]:
+    """(column, the earlier column) for each of COLUMNS (those with a model input of their own) whose input an
+    earlier one already feeds: `a/b` and `a_b`."""
     owners: dict[str, str] = {}
-    for col in (*prep.get("index", {}), *prep["text"], *prep["image"]):
-        if (name := input_name(col)) in owners:
-            raise PreprocessingError(f"columns {owners[name]!r} and {col!r} would both feed {name!r}; reject one")
-        owners[name] = col
-    return owners
+    return [(col, owner) for col in columns if (owner := owners.setdefault(input_name(col), col)) != col]
+
+
+def input_columns(prep: dict[str, Any]) -> dict[str, str]:
+    """Model input name → the column of its own that feeds it; PreprocessingError for two on one (shared_inputs)."""
+    columns = (*prep.get("index", {}), *prep["text"], *prep["image"])
+    for col, owner in shared_inputs(columns)[:1]:
+        raise PreprocessingError(f"columns {owner!r} and {col!r} would both feed {input_name(col)!r}; reject one")
+    return {input_name(col): col for col in columns}
 
 
 def input_shapes(prep: dict[str, Any]) -> dict[str, list[int]]:

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from core import preprocessing
 
 BATCH_ROWS = 32_768
 # Read row group by row group: pyarrow's default pre-buffering fetches every row group's chunks of the columns
@@ -152,16 +153,13 @@ def as_numbers(arr: pa.Array) -> tuple[np.ndarray, int]:
     """ARR as float64 (NaN for missing) and how many present values do not parse as numbers as training reads them
     (core/preprocessing.numbers: an infinite value counts, and is NaN here too)."""
     numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_decimal)
-    if any(check(arr.type) for check in numeric):
-        numbers, unparseable = arr.cast(pa.float64()).to_numpy(zero_copy_only=False), 0
-    else:
+    if not any(check(arr.type) for check in numeric):  # text: read by training's own reading
         series = arr.to_pandas()
-        parsed = pd.to_numeric(series, errors="coerce").astype("float64")
-        numbers, unparseable = parsed.to_numpy(), int((series.notna() & parsed.isna()).sum())
+        numbers = preprocessing.numbers(series)
+        return numbers, int((series.notna().to_numpy() & np.isnan(numbers)).sum())
+    numbers = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
     infinite = np.isinf(numbers)
-    if not infinite.any():
-        return numbers, unparseable
-    return np.where(infinite, np.nan, numbers), unparseable + int(infinite.sum())
+    return (np.where(infinite, np.nan, numbers), int(infinite.sum())) if infinite.any() else (numbers, 0)
 
 
 class ColumnAccumulator:

@@ -327,13 +327,8 @@ def header_names(text: str, source: CsvSource) -> list[str] | None:
     """The names of TEXT's header with each blank one named column_<position> (Excel writes a trailing ";;;" for
     columns once used) and each repeated one <name>_<position>, noted in SOURCE.ambiguous; None when every column
     has a name of its own."""
-    try:
-        cells = next(
-            csv.reader(io.StringIO(text, newline=""), delimiter=source.delimiter, quotechar=source.quote or "\x00"), []
-        )
-    except csv.Error:
-        return None
-    if len(cells) < 2:
+    cells = _first_row(text, source)
+    if cells is None or len(cells) < 2:
         return None
     names: list[str] = []
     given, taken = set(cells), set()  # sets: a header may have 100,000 names before it is refused
@@ -351,14 +346,20 @@ def header_names(text: str, source: CsvSource) -> list[str] | None:
     return names
 
 
+def _first_row(text: str, source: CsvSource) -> list[str] | None:
+    """The cells of TEXT's first row read with SOURCE's delimiter and quote; None when it does not parse."""
+    try:
+        return next(
+            csv.reader(io.StringIO(text, newline=""), delimiter=source.delimiter, quotechar=source.quote or "\x00"), []
+        )
+    except csv.Error:
+        return None
+
+
 def check_one_column(source: CsvSource, first_line: str) -> None:
     """422 delimiter_not_found when FIRST_LINE would be one column while it holds ; tab or |."""
-    quote = source.quote or "\x00"
-    try:
-        cells = next(csv.reader(io.StringIO(first_line), delimiter=source.delimiter, quotechar=quote), [])
-    except csv.Error:
-        return
-    if len(cells) != 1:
+    cells = _first_row(first_line, source)
+    if cells is None or len(cells) != 1:
         return
     found = [d for d in (";", "\t", "|") if d in cells[0] and d != source.delimiter]
     if found:

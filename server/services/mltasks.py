@@ -144,18 +144,16 @@ def validate_settings(task: MLTask, raw: Any) -> tuple[dict[str, Any] | None, li
 def _shared_inputs(features: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """An error for each column whose model input of its own another column already feeds (`a/b` and `a_b`: a "/"
     is written "_" in input names, preprocessing.input_name)."""
-    owners: dict[str, str] = {}
-    errors = []
-    for col, spec in features.items():
-        own = spec["type"] in ("text", "image") or spec.get("encoding") == "index"
-        if spec["role"] != "input" or not own:
-            continue
-        name = preprocessing.input_name(col)
-        if name in owners:
-            message = f"{owners[name]!r} already feeds the model input {name!r}; reject one of the two"
-            errors.append({"field": f"features.{col}", "message": message})
-        owners.setdefault(name, col)
-    return errors
+    own = [
+        col
+        for col, spec in features.items()
+        if spec["role"] == "input" and (spec["type"] in ("text", "image") or spec.get("encoding") == "index")
+    ]
+    message = "{!r} already feeds the model input {!r}; reject one of the two"
+    return [
+        {"field": f"features.{col}", "message": message.format(owner, preprocessing.input_name(col))}
+        for col, owner in preprocessing.shared_inputs(own)
+    ]
 
 
 def update_settings(db: Session, user: User, task: MLTask, raw: Any) -> MLTask:
