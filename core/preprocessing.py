@@ -336,12 +336,13 @@ def _cached_images(cached: image_cache.Cache, series: pd.Series) -> np.ndarray:
     return cached.take(rows)
 
 
-def encode_targets(series: pd.Series, target: dict[str, Any], width: int) -> np.ndarray:
-    """Targets as the model's output wants them: floats, one-hot, or (for a 1-wide sigmoid) 0/1."""
+def encode_targets(series: pd.Series, target: dict[str, Any], width: int, as_indices: bool = False) -> np.ndarray:
+    """Targets as the model's output and loss want them: floats, one-hot, or class indices (0/1 for a 1-wide
+    sigmoid; any width when AS_INDICES, for a sparse categorical crossentropy)."""
     if target["kind"] == "regression":
         return pd.to_numeric(series, errors="coerce").to_numpy(dtype="float32")[:, None]
     index = class_indices(series, target)
-    if width == 1:
+    if width == 1 or as_indices:
         return index.astype("float32")[:, None]
     onehot = np.zeros((len(series), len(target["classes"])), dtype="float32")
     onehot[np.arange(len(series)), index] = 1.0

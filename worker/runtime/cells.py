@@ -15,7 +15,7 @@ from typing import Any
 
 from core.contracts import ErrorInfo
 from fitstudio.folders import Folder
-from worker.runtime import keras3
+from worker.runtime import keras3, layer_configs
 
 CELL_PREFIX = "<cell:"
 
@@ -121,6 +121,7 @@ def load_cell(cell: str, source: str) -> types.ModuleType:
         exec(code, module.__dict__)
     except BaseException as exc:
         raise CellError(describe(exc, default_cell=cell)) from None
+    layer_configs.make_loadable(module)  # its layers without **kwargs load from the saved file (layer_configs.py)
     return module
 
 

@@ -60,11 +60,12 @@ def fast_training_data(
             else keras_array_feed(inputs, y, training["batch_size"], training["shuffle"])
         )
         if feed is not None:
-            return {"x": feed}
+            return {"x": feed, "shuffle": False}  # the feed shuffles; Keras's default True only warns in the log
         # Keras's own handling of a partial epoch over arrays (steps_per_epoch), as before
         return {"x": inputs, "y": y, "batch_size": training["batch_size"], "shuffle": training["shuffle"]}
     repeat = bool(training["steps_per_epoch"])
-    return {"x": gathered_batches(x, y, training["batch_size"], training["shuffle"], seed, repeat, single_input)}
+    batches = gathered_batches(x, y, training["batch_size"], training["shuffle"], seed, repeat, single_input)
+    return {"x": batches, "shuffle": False}  # shuffled by gathered_batches, not by Keras
 
 
 def keras_array_feed(x: Any, y: np.ndarray, batch_size: int, shuffle: bool) -> Any | None:

@@ -83,6 +83,25 @@ def _from_logits(loss: Any) -> bool:
     return bool(config.get("from_logits")) if isinstance(config, dict) else False
 
 
+def _loss_name(loss: Any) -> str:
+    """The name of a compiled LOSS: the string, the function's, a partial's or a loss wrapper's function's, or the
+    class's (an instance of a Keras loss class)."""
+    if isinstance(loss, str):
+        return loss
+    fn = getattr(loss, "fn", None) or getattr(loss, "func", None) or loss  # LossFunctionWrapper, functools.partial
+    return str(getattr(fn, "__name__", None) or type(loss).__name__)
+
+
+def takes_class_indices(model: Any) -> bool:
+    """Whether MODEL's compiled loss wants class indices rather than one-hot vectors: Keras's sparse categorical
+    crossentropy, by its string, function or class (keras.io code compiles most classifiers with it)."""
+    loss = getattr(model, "loss", None)
+    losses = (
+        list(loss.values()) if isinstance(loss, dict) else list(loss) if isinstance(loss, (list, tuple)) else [loss]
+    )
+    return any(x is not None and "sparse" in _loss_name(x).lower() for x in losses)
+
+
 def _linear_last_layer(model: Any) -> bool:
     """Whether MODEL's last layer has an activation and it is linear (Dense(n) without softmax or sigmoid)."""
     layers = getattr(model, "layers", None) or []

@@ -24,11 +24,11 @@ from core.metrics import OUTPUT_ACTIVATION
 from core.row_views import is_view
 from core.sequences import takes_array
 from fitstudio.deep_learning import _context
-from worker.runtime import cells, control, limits, phases, provenance
+from worker.runtime import cells, control, layer_configs, limits, phases, provenance
 from worker.runtime.callbacks import BaseCallback, EvalSet, Scoring
 from worker.runtime.errors import Drained, TrainingError, say
 from worker.runtime.fit import FitData, fit_advanced, fit_standard, takes_initial_epoch, user_sequences
-from worker.runtime.model_check import check_output, output_activation
+from worker.runtime.model_check import check_output, output_activation, takes_class_indices
 from worker.runtime.one_batch import train_one_batch
 from worker.runtime.prepare import Prepared, prepare
 from worker.runtime.real_units import in_real_units
@@ -47,11 +47,13 @@ Send = Callable[[dict[str, Any]], None]
 
 @dataclass(frozen=True)
 class Built:
-    """The user's compiled model, with its output width and how it takes a single input."""
+    """The user's compiled model, with its output width, how it takes a single input and whether its loss takes
+    class indices (a sparse categorical crossentropy) instead of one-hot targets."""
 
     model: Any
     width: int
     single_input: bool
+    class_indices: bool = False
 
 
 def _true_values(series: Any, target: dict[str, Any]) -> np.ndarray:
@@ -117,17 +119,33 @@ def build(job: Job, prepared: Prepared) -> Built:
     single_input = takes_array(model, shapes)  # decided once: the fit data, the sequences and the metrics agree
     if single_input and len(getattr(model, "inputs", None) or []) == 1 and set(shapes) != {model.inputs[0].name}:
         say(f"the model's one input receives {next(iter(shapes))!r} (code-cells.md: whatever the input is named)")
-    return Built(model, width, single_input)
+    _say_unloadable(model)
+    sparse = width > 1 and takes_class_indices(model)
+    if sparse:
+        say("the loss is a sparse categorical crossentropy: the targets are class indices, not one-hot vectors")
+    return Built(model, width, single_input, sparse)
+
+
+def _say_unloadable(model: Any) -> None:
+    """Warn when Keras alone could not load the saved file (custom layers whose __init__ takes no **kwargs)."""
+    names = layer_configs.unloadable_by_keras(model)
+    if names:
+        say(
+            f"{', '.join(names)}: __init__ takes no **kwargs, so Keras alone cannot load the saved model file (its "
+            "config holds `trainable` and `dtype` too). fitstudio loads it for scoring, export and transfer "
+            "learning; to load it elsewhere, write `def __init__(self, ..., **kwargs)` and "
+            "`super().__init__(**kwargs)`"
+        )
 
 
 def fit_data(design: Design, prepared: Prepared, built: Built) -> FitData:
     """The inputs with their targets encoded for the model's output width."""
     target, scaling = prepared.prep["target"], target_scaling.of(prepared.prep)
-    train_y = target_scaling.scale(
-        preprocessing.encode_targets(prepared.train_df[design.target], target, built.width), scaling
-    )
-    val_y = target_scaling.scale(
-        preprocessing.encode_targets(prepared.val_df[design.target], target, built.width), scaling
+    train_y, val_y = (
+        target_scaling.scale(
+            preprocessing.encode_targets(df[design.target], target, built.width, built.class_indices), scaling
+        )
+        for df in (prepared.train_df, prepared.val_df)
     )
     return FitData(prepared.train_x, train_y, prepared.val_x, val_y, design.training, design.seed, built.single_input)
 

@@ -51,7 +51,7 @@ def test_standard_mode_fits_on_it_and_the_same_seed_trains_the_same_model() -> N
         model = keras.Model(inputs, out)
         model.compile("sgd", "mse")
         fit = fast_training_data(X, Y, training, 7)
-        assert set(fit) == {"x"}  # a dataset carries its targets
+        assert fit.keys() == {"x", "shuffle"} and fit["shuffle"] is False  # a dataset carries its targets, shuffled
         model.fit(**fit, epochs=3, verbose=0)
         return model.get_weights()
 

@@ -76,7 +76,7 @@ def test_in_order_without_shuffle_and_endless_with_steps_per_epoch(feed: str) ->
     check_content(xs, ys)
     training = {"batch_size": BATCH, "shuffle": True, "steps_per_epoch": 2}
     fit = fast_training_data(images(), y, training, 3)
-    assert set(fit) == {"x"}  # a dataset carries its targets
+    assert fit.keys() == {"x", "shuffle"} and fit["shuffle"] is False  # a dataset carries its targets, shuffled
     ys = epoch(iter(fit["x"]), 9)[1]  # past one epoch (3 batches): repeats, each pass a permutation
     rows = rows_of(ys)
     assert sorted(rows[:10]) == sorted(rows[10:20]) == list(range(N))
