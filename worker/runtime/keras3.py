@@ -71,6 +71,14 @@ HINTS: tuple[Hint, ...] = (
     ),
     _h("TypeError", r"unexpected keyword argument 'nb_epoch'", "write `epochs=`, not `nb_epoch=`."),
     _h(
+        "TypeError",
+        r"(fit|evaluate|predict)\(\) got an unexpected keyword argument '(workers|use_multiprocessing|max_queue_size)'",
+        lambda m: (
+            f"`{m.group(1)}()` takes no `workers`, `use_multiprocessing` or `max_queue_size` any more: remove them "
+            "(a `keras.utils.PyDataset` takes them in its constructor; fitstudio's sequences need none)."
+        ),
+    ),
+    _h(
         "ValueError",
         r"Unrecognized keyword arguments passed to \w+: \{'border_mode'",
         "write `padding=`, not `border_mode=`.",

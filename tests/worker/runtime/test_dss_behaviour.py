@@ -164,6 +164,16 @@ KERAS2 = [
         "m.fit([[1, 2]], [[1, 2]], nb_epoch=1, verbose=0)\n",
         "`epochs=`",
     ),
+    (
+        "import keras\nm = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])\nm.compile('adam', 'mse')\n"
+        "m.fit([[1, 2]], [[1, 2]], epochs=1, verbose=0, workers=4, use_multiprocessing=True)\n",
+        "`fit()` takes no `workers`",
+    ),
+    (
+        "import keras\nm = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])\n"
+        "m.predict([[1, 2]], verbose=0, max_queue_size=10)\n",
+        "`predict()` takes no `workers`",
+    ),
     ("import keras\nkeras.layers.Conv2D(3, 3, border_mode='same')\n", "`padding=`"),
     ("import keras\nkeras.layers.Dense(3, init='normal')\n", "`kernel_initializer=`"),
     ("import keras\nkeras.layers.Deconvolution2D(3, 3)\n", "Conv2DTranspose"),
