@@ -30,6 +30,18 @@ _COMMA_AMBIGUOUS = re.compile(r"[-+]?\d{1,3}(,\d{3})+")
 _DOT_AMBIGUOUS = re.compile(r"[-+]?\d{1,3}(\.\d{3})+")
 
 
+# A currency sign or code, or a percent sign, before or after a number, as Excel's currency, accounting and
+# percent formats save a cell in a CSV: "1 234,56 €", "$1,234.50", "- $ 12.00", "($1,234.50)" (accounting's
+# negative), "CHF 1'234.50", "12,5 %". The number is kept as written (12,5 % is 12.5).
+_UNIT = "[$€£¥₹₽₩₺₪₫₴₦₱%]|EUR|USD|GBP|CHF|JPY|CNY|SEK|NOK|DKK|PLN|CZK|HUF|CAD|AUD|NZD|INR|BRL|MXN|ZAR"
+_GAP = "[ \u00a0\u202f]*"
+_WITH_UNIT = re.compile(
+    rf"(?P<sign>[-+\u2212]?){_GAP}(?:(?P<pre>{_UNIT}){_GAP})?(?P<number>[-+\u2212]?[\d.,' \u00a0\u202f]*\d)"
+    rf"(?:{_GAP}(?P<post>{_UNIT}))?"
+)
+_MINUS = str.maketrans({"\u2212": "-"})
+
+
 _INTEGER = re.compile(r"[-+]?\d+")
 _LEADING_ZERO = re.compile(r"[-+]?0\d+")
 INT64_MAX = 2**63 - 1
@@ -105,6 +117,43 @@ def number_columns(columns: dict[str, list[str]], decimal: str, thousands: str |
     ]
 
 
+def split_unit(value: str) -> tuple[str, str | None] | None:
+    """VALUE as (the number's text, its currency or percent sign or None); accounting's parentheses and a sign
+    before the unit become a leading minus. None when VALUE is not a number with at most one such sign."""
+    text, negative = value.strip(), False
+    if text.startswith("(") and text.endswith(")"):
+        text, negative = text[1:-1].strip(), True
+    found = _WITH_UNIT.fullmatch(text)
+    if not found or (found["pre"] and found["post"]) or (found["sign"] and found["number"][0] in "-+\u2212"):
+        return None
+    number = (found["sign"] + found["number"]).translate(_MINUS)
+    if negative:
+        if number.startswith(("-", "+")):
+            return None
+        number = "-" + number
+    return number, found["pre"] or found["post"]
+
+
+def unit_columns(columns: dict[str, list[str]]) -> dict[str, str]:
+    """The columns whose values are numbers with one and the same currency or percent sign, written on at least
+    one of them: name -> that sign. Two currencies in one column are not one number: it stays text."""
+    found = {}
+    for name, values in columns.items():
+        split = [split_unit(v) for v in values]
+        units = {s[1] for s in split if s is not None and s[1]}
+        if split and None not in split and len(units) == 1:
+            found[name] = units.pop()
+    return found
+
+
+def without_units(columns: dict[str, list[str]], units: dict[str, str]) -> dict[str, list[str]]:
+    """COLUMNS with the values of the UNITS columns written as bare numbers (split_unit)."""
+    return {
+        name: [split_unit(v)[0] for v in values] if name in units else values  # type: ignore[index]
+        for name, values in columns.items()
+    }
+
+
 def code_columns(columns: dict[str, list[str]]) -> list[str]:
     """The columns of codes written in digits, read as text so that no value changes: every value an integer, and
     one with a leading zero (a postcode's "01000", an id's "007") or past a 64-bit integer (read as a float, twenty
@@ -124,8 +173,10 @@ def are_codes(values: Iterable[str]) -> bool:
 
 def settle(source: CsvSource, text: str, given: dict[str, Any]) -> None:
     """Set SOURCE's decimal, thousands and number columns: GIVEN ones kept, the others detected on TEXT."""
-    columns = sample_columns(text, source)
-    source.width = len(columns)
+    raw = sample_columns(text, source)
+    source.width = len(raw)
+    units = unit_columns(raw)
+    columns = without_units(raw, units)  # the separators are detected on the numbers, their units left out
     values = [v for vs in columns.values() for v in vs]
     note = None
     if "decimal" in given:
@@ -142,7 +193,10 @@ def settle(source: CsvSource, text: str, given: dict[str, Any]) -> None:
         source.thousands = next((c for c in candidates if number_columns(columns, source.decimal, c)), None)
         source.detected.append("thousands")
     source.number_columns = number_columns(columns, source.decimal, source.thousands)
-    source.code_columns = code_columns(columns)
+    number = number_pattern(source.decimal, source.thousands)
+    source.units = {name: unit for name, unit in units.items() if all(number.fullmatch(v) for v in columns[name])}
+    source.number_columns += [name for name in source.units if name not in source.number_columns]
+    source.code_columns = code_columns(raw)
     if note and "decimal" not in given and "thousands" not in given:
         source.ambiguous.append(note)
     if source.encoding in ("cp1252", "latin-1") and "encoding" in source.detected:
@@ -152,23 +206,34 @@ def settle(source: CsvSource, text: str, given: dict[str, Any]) -> None:
         )
 
 
-def convert(batch: pa.RecordBatch, columns: list[str], decimal: str, thousands: str | None) -> pa.RecordBatch:
-    """BATCH with COLUMNS (read as text) turned into float64: THOUSANDS removed, DECIMAL read as the point.
-    Raises NotNumber naming a column that holds something else."""
-    if not columns or not thousands:
+def convert(
+    batch: pa.RecordBatch, columns: list[str], decimal: str, thousands: str | None, units: dict[str, str] | None = None
+) -> pa.RecordBatch:
+    """BATCH with COLUMNS (read as text) turned into float64: a column's unit (UNITS) and THOUSANDS removed,
+    accounting's parentheses made negative, DECIMAL read as the point. Raises NotNumber naming a column that
+    holds something else."""
+    if not columns:
         return batch
     arrays = list(batch.columns)
     for name in columns:
         i = batch.schema.get_field_index(name)
         if i < 0:
             continue
-        text = pc.utf8_trim_whitespace(arrays[i])
-        text = pc.replace_substring(text, thousands, "")
+        text, negative = pc.utf8_trim_whitespace(arrays[i]), None
+        if units and name in units:
+            negative = pc.match_substring_regex(text, r"^\(.*\)$")
+            text = pc.replace_substring(text, units[name], "")
+            text = pc.replace_substring_regex(text, "[() \u00a0\u202f]", "")
+            text = pc.replace_substring(text, "\u2212", "-")
+        if thousands:
+            text = pc.replace_substring(text, thousands, "")
         if decimal != ".":
             text = pc.replace_substring(text, decimal, ".")
         try:
             arrays[i] = pc.cast(text, pa.float64())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             raise NotNumber(name) from None
+        if negative is not None:
+            arrays[i] = pc.if_else(negative, pc.negate(arrays[i]), arrays[i])
     fields = [pa.field(f.name, pa.float64()) if f.name in columns else f for f in batch.schema]
     return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))

@@ -82,7 +82,6 @@ def store_csv(upload: Path, dest: Path, fields: dict[str, str] | None = None, me
             stored = _store_utf8(utf8, dest, source, block)
         finally:
             utf8.unlink(missing_ok=True)
-    stored.source = source
     return stored
 
 
@@ -106,6 +105,7 @@ def _store_utf8(upload: Path, dest: Path, source: CsvSource, block: int) -> Stor
             column, wider = exc.column, exc.wider
         else:
             tables.check_rows(stored.n_rows, "CSV")
+            stored.source = source  # as it was read in the end: a number column with text further down is text
             return stored
         del batches
         gc.collect()

@@ -228,7 +228,7 @@ def read_csv(path: Path, source: CsvSource) -> pa.Table:
 def _numbers(batch: pa.RecordBatch, source: CsvSource) -> pa.RecordBatch:
     """BATCH with the source's thousands-separated number columns as numbers (Retype to text when one is not)."""
     try:
-        return csv_numbers.convert(batch, source.number_columns, source.decimal, source.thousands)
+        return csv_numbers.convert(batch, source.number_columns, source.decimal, source.thousands, source.units)
     except csv_numbers.NotNumber as exc:
         raise Retype(exc.column, pa.string()) from None
 
