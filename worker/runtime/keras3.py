@@ -1,4 +1,5 @@
-"""Keras 2 → Keras 3: for DSS-era code that Keras 3 rejects, a sentence naming the fix (docs/keras3-migration.md).
+"""Keras 2 → Keras 3: for DSS-era code that Keras 3 rejects, a sentence naming the fix (docs/keras3-migration.md);
+and for code written for arrays (keras.io's) that a fitstudio sequence cannot take, the same.
 
 Each hint matches the exception Keras 3 (or Python's import system) raises on such code, by its type and message;
 the error keeps its own message, cell and line, and the hint is added after it.
@@ -11,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 PREFIX = "Keras 2 → Keras 3: "
+SEQUENCES_PREFIX = "fitstudio: "
 
 _REMOVED_MODULES = "core|convolutional|recurrent|embeddings|pooling|normalization|advanced_activations|wrappers|noise"
 
@@ -127,18 +129,31 @@ HINTS: tuple[Hint, ...] = (
 )
 
 
+# Code written for arrays, given fitstudio's sequences (advanced mode's train_sequence is a keras.utils.PyDataset).
+SEQUENCE_HINTS: tuple[Hint, ...] = (
+    _h(
+        "ValueError",
+        r"`validation_split` is only supported for tensors or NumPy arrays",
+        "the data is already split: write `validation_data=validation_sequence` instead of `validation_split=`, "
+        "or change the split in the ML task's settings.",
+    ),
+)
+
+
 def _capitalised(name: str) -> str:
     """Keras 3's class name of a Keras 2 lower-case optimizer alias."""
     return {"sgd": "SGD", "rmsprop": "RMSprop"}.get(name, name.capitalize())
 
 
 def hint(exc: BaseException) -> str | None:
-    """The Keras 2 → Keras 3 fix for EXC, or None when it is not one of the known Keras 2 idioms."""
+    """The fix for EXC, after the prefix of its kind (Keras 2 → Keras 3, or array code given a sequence), or None
+    when it is not one of the known idioms."""
     kinds = {cls.__name__ for cls in type(exc).__mro__}
     message = str(exc)
-    for entry in HINTS:
-        if kinds.intersection(entry.types):
-            match = entry.pattern.search(message)
-            if match:
-                return PREFIX + entry.fix(match)
+    for prefix, hints in ((PREFIX, HINTS), (SEQUENCES_PREFIX, SEQUENCE_HINTS)):
+        for entry in hints:
+            if kinds.intersection(entry.types):
+                match = entry.pattern.search(message)
+                if match:
+                    return prefix + entry.fix(match)
     return None

@@ -207,6 +207,20 @@ def test_keras2_code_gets_a_hint_with_its_cell_and_line(source: str, words: str)
     assert words in info["traceback"]
 
 
+def test_keras_io_array_code_given_a_sequence_gets_a_hint() -> None:
+    source = (
+        "import keras\nimport numpy as np\nfrom core.sequences import ArraySequence\n"
+        "m = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])\nm.compile('adam', 'mse')\n"
+        "seq = ArraySequence({'main': np.zeros((64, 4), 'float32')}, np.zeros((64, 1), 'float32'), 16)\n"
+        "m.fit(seq, epochs=1, validation_split=0.2, verbose=0)\n"
+    )
+    with pytest.raises(cells.CellError) as caught:
+        cells.load_cell("training", source)
+    info = caught.value.info
+    assert info["line"] == 7 and keras3.PREFIX not in info["message"]
+    assert "fitstudio: the data is already split: write `validation_data=validation_sequence`" in info["message"]
+
+
 def test_other_errors_get_no_hint() -> None:
     with pytest.raises(cells.CellError) as caught:
         cells.load_cell("architecture", "import keras\nkeras.layers.Dense(units='x')(keras.Input((2,)))\n")
