@@ -21,6 +21,8 @@ from server.services.type_inference import infer_schema
 from server.settings import Settings
 
 SUPPORTED = (*csv_source.DELIMITED, ".parquet", ".zip")
+# Spreadsheets are not read (docs/decisions.md): the 415 says how to save one as a CSV, which keeps every value.
+SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".numbers")
 
 
 def check_name(name: str) -> str:
@@ -34,6 +36,14 @@ def check_name(name: str) -> str:
 def suffix_of(filename: str) -> str:
     """The lower-case extension of FILENAME; 415 unless it is one we read."""
     suffix = Path(filename or "").suffix.lower()
+    if suffix in SPREADSHEETS:
+        raise ApiError(
+            415,
+            "unsupported_file",
+            f"File {filename!r} is a spreadsheet; fitstudio reads its sheets saved as CSV. In Excel: File > Save As > "
+            "CSV UTF-8 (Comma delimited) (*.csv); in LibreOffice or Numbers: export the sheet as CSV. Then upload "
+            "that file: its separators, decimal commas and encoding are detected.",
+        )
     if suffix not in SUPPORTED:
         raise ApiError(
             415,

@@ -131,6 +131,12 @@ def test_unsupported_extension_is_415(api: Any, project: str, filename: str) -> 
     expect_error(upload(api, project, "txt", support.SMALL_CSV, filename), 415, "unsupported_file")
 
 
+@pytest.mark.parametrize("filename", ["Umsatz 2024.xlsx", "old.XLS", "sheet.ods"])
+def test_a_spreadsheet_is_415_saying_how_to_save_it_as_csv(api: Any, project: str, filename: str) -> None:
+    body = expect_error(upload(api, project, "sheet", support.SMALL_CSV, filename), 415, "unsupported_file")
+    assert "spreadsheet" in body["detail"] and "CSV UTF-8" in body["detail"]
+
+
 def test_file_named_parquet_that_is_not_parquet_is_415_without_revealing_server_paths(api: Any, project: str) -> None:
     body = expect_error(upload(api, project, "fake", support.SMALL_CSV, "fake.parquet"), 415, "unsupported_file")
     assert str(api.settings.home) not in body["detail"]
