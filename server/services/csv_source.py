@@ -8,6 +8,8 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -375,3 +377,18 @@ def check_one_column(source: CsvSource, first_line: str) -> None:
             errors=[{"field": "delimiter", "message": f"give {shown!r}"}],
             code="delimiter_not_found",
         )
+
+
+@contextmanager
+def read_as_utf8(path: Path, fields: dict[str, str]) -> Iterator[tuple[CsvSource, Path]]:
+    """How the CSV at PATH is read (detect, FIELDS given) and its text as UTF-8: PATH itself, or a copy beside it
+    (transcode) removed afterwards."""
+    source = detect(path, fields, path.with_name(path.name + ".head"))
+    if source.encoding in UTF8:
+        yield source, path
+        return
+    utf8 = transcode(path, source.encoding, path.with_name(path.name + ".utf8"))
+    try:
+        yield source, utf8
+    finally:
+        utf8.unlink(missing_ok=True)

@@ -230,12 +230,9 @@ def _read_index(archive: zipfile.ZipFile, info: zipfile.ZipInfo, root: PurePosix
         raw = Path(scratch) / "index.csv"
         raw.write_bytes(_read_entry(archive, info, str(root)))
         try:
-            source = csv_source.detect(raw, {}, Path(scratch) / "head.csv")
-            text = raw
-            if source.encoding not in csv_source.UTF8:
-                text = csv_source.transcode(raw, source.encoding, Path(scratch) / "index.utf8.csv")
-            tables.check_csv(text, source.delimiter)
-            return tables.read_csv(text, source)
+            with csv_source.read_as_utf8(raw, {}) as (source, text):
+                tables.check_csv(text, source.delimiter)
+                return tables.read_csv(text, source)
         except ApiError as exc:
             if exc.status >= 500:  # a full disk stays itself
                 raise

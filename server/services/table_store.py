@@ -72,17 +72,8 @@ def store_csv(upload: Path, dest: Path, fields: dict[str, str] | None = None, me
     for the others (csv_source); 415/422 with the reason when it cannot. A file that is not UTF-8 is first
     turned into UTF-8 beside UPLOAD, streamed. The parse holds about MEMORY_MB (FITSTUDIO_UPLOAD_MEMORY_MB; None:
     the largest parse blocks) whatever the file's size."""
-    source = csv_source.detect(upload, fields or {}, upload.with_name(upload.name + ".head"))
-    block = tables.block_bytes(memory_mb)
-    if source.encoding in csv_source.UTF8:
-        stored = _store_utf8(upload, dest, source, block)
-    else:
-        utf8 = csv_source.transcode(upload, source.encoding, upload.with_name(upload.name + ".utf8"))
-        try:
-            stored = _store_utf8(utf8, dest, source, block)
-        finally:
-            utf8.unlink(missing_ok=True)
-    return stored
+    with csv_source.read_as_utf8(upload, fields or {}) as (source, text):
+        return _store_utf8(text, dest, source, tables.block_bytes(memory_mb))
 
 
 def _store_utf8(upload: Path, dest: Path, source: CsvSource, block: int) -> Stored:
