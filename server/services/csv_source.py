@@ -54,7 +54,7 @@ class CsvSource:
     ambiguous: list[str] = field(default_factory=list)
     number_columns: list[str] = field(default_factory=list)
     code_columns: list[str] = field(default_factory=list)  # digits kept as text (csv_numbers.code_columns)
-    units: dict[str, str] = field(default_factory=dict)  # number columns written with a currency or % sign
+    units: dict[str, str] = field(default_factory=dict)  # number columns written with a unit ("" none: negatives)
     names: list[str] | None = None  # the header's names where some are blank (header_names), else the parser's
     skip_lines: int = 0  # 1: a "sep=;" line before the header
     width: int = 0
@@ -66,6 +66,8 @@ class CsvSource:
         out: dict[str, Any] = {k: getattr(self, k) for k in keys}
         out["ambiguous"] = list(self.ambiguous) + [
             f"{name}: numbers written with {unit!r}, read without it."
+            if unit
+            else f"{name}: negative numbers written in parentheses or with a trailing minus, read as numbers."
             for name, unit in self.units.items()
             if name in self.number_columns  # still numbers: a value further down that is not one makes it text
         ]

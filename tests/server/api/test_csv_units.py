@@ -32,13 +32,19 @@ def _types(body: dict[str, Any]) -> dict[str, str]:
         ("12,5 %", "12,5", "%"),
         ("12.5%", "12.5", "%"),
         ("1234", "1234", None),
+        ("(1,234.50)", "-1,234.50", None),
+        ("1.234,56-", "-1.234,56", None),
+        ("1.234,56 €-", "-1.234,56", "€"),
+        ("\u22125", "-5", None),
     ],
 )
 def test_a_number_is_split_from_its_unit(written: str, number: str, unit: str | None) -> None:
     assert split_unit(written) == (number, unit)
 
 
-@pytest.mark.parametrize("written", ["€5€", "--5 €", "(-5 €)", "5 € 3", "EUR", "12 kg", "2024-03-01", "€"])
+@pytest.mark.parametrize(
+    "written", ["€5€", "--5 €", "(-5 €)", "5 € 3", "EUR", "12 kg", "2024-03-01", "€", "(5-)", "-5-", "(555) 123-4567"]
+)
 def test_what_is_not_one_number_with_one_unit_is_refused(written: str) -> None:
     assert split_unit(written) is None
 
@@ -49,8 +55,11 @@ def test_a_column_is_a_unit_column_only_with_one_unit_on_every_number() -> None:
         "mixed": ["5 €", "$5"],  # two currencies are not one number
         "plain": ["1", "2"],
         "words": ["5 €", "free"],
+        "accounting": ["1,234.50", "(99.00)", "0.00"],
+        "sap": ["1.234,56-", "12,00", "7,50-"],
+        "signed": ["-5", "+3", "2"],  # plain numbers: pyarrow reads them as they are
     }
-    assert unit_columns(columns) == {"amount": "€"}
+    assert unit_columns(columns) == {"amount": "€", "accounting": "", "sap": ""}
 
 
 def test_a_german_excel_export_with_euros_and_percents_is_read_as_numbers(api: Any, project: str) -> None:
@@ -82,6 +91,18 @@ def test_us_dollars_and_swiss_francs_are_read_as_numbers(api: Any, project: str)
     assert _read_back(api, swiss)["saldo"] == pytest.approx([1234.5, 12.0, -0.05])
     sniffed = expect(_post(api, project, "datasets/sniff", text.encode(), {}, "p.csv"), 200)
     assert _types(sniffed)["price"] == "numeric" and sniffed["rows"][0][1] == pytest.approx(1234.5)
+
+
+def test_accounting_and_sap_negatives_without_a_unit_are_numbers(api: Any, project: str) -> None:
+    text = "Konto;Saldo;Menge\r\n4711;1.234,56-;3\r\n4712;12,00;4\r\n4713;1.000.000,00-;5\r\n"
+    body = _upload(api, project, text.encode("cp1252"), name="sap")
+    assert _read_back(api, body)["Saldo"] == pytest.approx([-1234.56, 12.0, -1000000.0])
+    assert (
+        "Saldo: negative numbers written in parentheses or with a trailing minus, read as numbers."
+        in (body["source"]["ambiguous"])
+    )
+    us = _upload(api, project, b'account,balance\nA,"1,234.50"\nB,(99.00)\nC,0.00\n', name="us")
+    assert _read_back(api, us)["balance"] == pytest.approx([1234.5, -99.0, 0.0])
 
 
 def test_two_currencies_in_one_column_stay_text_as_written(api: Any, project: str) -> None:
