@@ -23,7 +23,7 @@ import numpy as np
 from core import row_views
 
 FOLDER = "image_cache"
-FORMAT = 2  # 2: 16-bit grey images scaled, not clipped, and photos turned by their EXIF orientation (1 is rebuilt)
+FORMAT = 3  # 2: 16-bit grey scaled and EXIF turns; 3: 32-bit and float grey scaled (older caches are rebuilt)
 ORIENTATION = 0x0112  # the EXIF tag
 
 
@@ -59,11 +59,20 @@ def decode(path_or_bytes: Any, spec: dict[str, Any]) -> np.ndarray:
     with Image.open(path_or_bytes) as img:
         if img.getexif().get(ORIENTATION, 1) != 1:  # a phone's photo, stored sideways: trained on as it is seen
             img = ImageOps.exif_transpose(img)
-        if img.mode.startswith("I;16"):  # 16-bit grey (scans, microscopy): scaled to 8 bits; convert() clips at 255
-            img = Image.fromarray((np.asarray(img).astype(np.uint16) >> 8).astype(np.uint8), "L")
+        if img.mode.startswith("I") or img.mode == "F":  # convert() clips these at 255: nearly all white or black
+            img = Image.fromarray(_grey_8_bits(np.asarray(img), img.mode), "L")
         img = img.convert(mode).resize((spec["width"], spec["height"]))
         arr = np.asarray(img, dtype="uint8")
     return arr.reshape(spec["height"], spec["width"], spec["channels"])
+
+
+def _grey_8_bits(pixels: np.ndarray, mode: str) -> np.ndarray:
+    """Grey PIXELS of more than 8 bits as 8 bits, each kind by a fixed rule (an image's own range would make one
+    value mean different things in two images): 16-bit (I;16, and 32-bit integers, clipped to 16 bits) shifted
+    by 8 (scans, microscopy); floats (F) read as 0-1, the usual range of float images."""
+    if mode == "F":
+        return np.clip(np.rint(np.nan_to_num(pixels.astype(np.float64)) * 255), 0, 255).astype(np.uint8)
+    return (np.clip(pixels.astype(np.int64), 0, 65535) >> 8).astype(np.uint8)
 
 
 def decode_rows(array_path: str, files_root: str, start: int, paths: list[str], spec: dict[str, Any]) -> dict:

@@ -205,6 +205,20 @@ def test_16_bit_grey_images_are_scaled_to_8_bits_not_clipped(tmp_path: Path) -> 
     np.testing.assert_array_equal(pixels, ramp >> 8)  # 0, 16, 32 … 240: clipped, all but the first were 255
 
 
+def test_32_bit_integer_and_float_grey_images_are_scaled_not_clipped(tmp_path: Path) -> None:
+    spec = {"height": 4, "width": 4, "channels": 3}
+    ints = (np.arange(16, dtype=np.int32).reshape(4, 4) * 4096 + 255).astype(np.int32)  # 32-bit TIFF of 16-bit data
+    Image.fromarray(ints, "I").save(tmp_path / "ints.tif")
+    assert Image.open(tmp_path / "ints.tif").mode == "I"
+    pixels = image_cache.decode(tmp_path / "ints.tif", spec)
+    np.testing.assert_array_equal(pixels[..., 0], ints >> 8)  # clipped, all but the first were 255
+    assert (pixels[..., 0] == pixels[..., 2]).all()  # grey, in 3 channels
+    floats = np.linspace(0, 1, 16, dtype=np.float32).reshape(4, 4)  # a float image, 0 to 1
+    Image.fromarray(floats, "F").save(tmp_path / "floats.tif")
+    pixels = image_cache.decode(tmp_path / "floats.tif", {**spec, "channels": 1})[..., 0]
+    np.testing.assert_array_equal(pixels, np.rint(floats * 255).astype(np.uint8))  # was 0 but the last: all black
+
+
 def test_a_phone_photo_stored_sideways_is_read_as_it_is_seen(tmp_path: Path) -> None:
     stored = np.zeros((4, 8, 3), np.uint8)  # 8 wide, 4 high, its left half white
     stored[:, :4] = 255
