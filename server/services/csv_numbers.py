@@ -43,11 +43,24 @@ _WITH_UNIT = re.compile(
     rf"(?:{_GAP}(?P<post>{_UNIT}))?(?P<trail>[-\u2212]?)"
 )
 _MINUS = str.maketrans({"\u2212": "-"})
+_ACCOUNTING_ZERO = re.compile(rf"(?P<pre>{_UNIT})?{_GAP}[-\u2212]{_GAP}(?P<post>{_UNIT})?")  # "$ -": Excel's zero
 
 
 _INTEGER = re.compile(r"[-+]?\d+")
 _LEADING_ZERO = re.compile(r"[-+]?0\d+")
 INT64_MAX = 2**63 - 1
+
+
+def _bare_numbers(text: pa.Array, unit: str) -> tuple[pa.Array, pa.Array]:
+    """TEXT (trimmed values of a column written with UNIT, or "" for accounting negatives only) as signed numbers'
+    text, and which values were negatives in parentheses or with a trailing minus (split_unit, batch by batch)."""
+    if unit:
+        text = pc.replace_substring(text, unit, "")
+    text = pc.replace_substring_regex(text, "[ \u00a0\u202f]", "")
+    text = pc.replace_substring_regex(text, "^[-\u2212]$", "0")  # the accounting format's "$ -"
+    negative = pc.or_(pc.match_substring_regex(text, r"^\(.*\)$"), pc.match_substring_regex(text, "[-\u2212]$"))
+    text = pc.replace_substring_regex(text, "[()]|[-\u2212]$", "")
+    return pc.replace_substring(text, "\u2212", "-"), negative
 
 
 class NotNumber(Exception):
@@ -122,9 +135,12 @@ def number_columns(columns: dict[str, list[str]], decimal: str, thousands: str |
 
 def split_unit(value: str) -> tuple[str, str | None] | None:
     """VALUE as (the number's text, its currency or percent sign or None); accounting's parentheses, a trailing
-    minus and a sign before the unit become a leading minus. None when VALUE is not a number with at most one
-    such sign and one way of saying it is negative."""
+    minus and a sign before the unit become a leading minus, and the accounting format's "$ -" is 0. None when
+    VALUE is not a number with at most one such sign and one way of saying it is negative."""
     text, negative = value.strip(), False
+    zero = _ACCOUNTING_ZERO.fullmatch(text)
+    if zero and bool(zero["pre"]) != bool(zero["post"]):
+        return "0", zero["pre"] or zero["post"]
     if text.startswith("(") and text.endswith(")"):
         text, negative = text[1:-1].strip(), True
     found = _WITH_UNIT.fullmatch(text)
@@ -240,11 +256,7 @@ def convert(
             continue
         text, negative = pc.utf8_trim_whitespace(arrays[i]), None
         if units and name in units:
-            negative = pc.or_(pc.match_substring_regex(text, r"^\(.*\)$"), pc.match_substring_regex(text, "[-−]$"))
-            if units[name]:
-                text = pc.replace_substring(text, units[name], "")
-            text = pc.replace_substring_regex(text, "[() \u00a0\u202f]|[-−]$", "")
-            text = pc.replace_substring(text, "\u2212", "-")
+            text, negative = _bare_numbers(text, units[name])
         if thousands:
             text = pc.replace_substring(text, thousands, "")
         if decimal != ".":

@@ -36,6 +36,8 @@ def _types(body: dict[str, Any]) -> dict[str, str]:
         ("1.234,56-", "-1.234,56", None),
         ("1.234,56 €-", "-1.234,56", "€"),
         ("\u22125", "-5", None),
+        (" $ -   ", "0", "$"),  # Excel's accounting format writes a zero so
+        ("- €", "0", "€"),
     ],
 )
 def test_a_number_is_split_from_its_unit(written: str, number: str, unit: str | None) -> None:
@@ -43,7 +45,22 @@ def test_a_number_is_split_from_its_unit(written: str, number: str, unit: str | 
 
 
 @pytest.mark.parametrize(
-    "written", ["€5€", "--5 €", "(-5 €)", "5 € 3", "EUR", "12 kg", "2024-03-01", "€", "(5-)", "-5-", "(555) 123-4567"]
+    "written",
+    [
+        "€5€",
+        "--5 €",
+        "(-5 €)",
+        "5 € 3",
+        "EUR",
+        "12 kg",
+        "2024-03-01",
+        "€",
+        "(5-)",
+        "-5-",
+        "(555) 123-4567",
+        "-",
+        "$ - $",
+    ],
 )
 def test_what_is_not_one_number_with_one_unit_is_refused(written: str) -> None:
     assert split_unit(written) is None
@@ -101,8 +118,10 @@ def test_accounting_and_sap_negatives_without_a_unit_are_numbers(api: Any, proje
         "Saldo: negative numbers written in parentheses or with a trailing minus, read as numbers."
         in (body["source"]["ambiguous"])
     )
-    us = _upload(api, project, b'account,balance\nA,"1,234.50"\nB,(99.00)\nC,0.00\n', name="us")
+    us = _upload(api, project, b'account,balance,fee\nA,"1,234.50",$ 5.00\nB,(99.00), $ -   \nC,0.00,-\n', name="us")
     assert _read_back(api, us)["balance"] == pytest.approx([1234.5, -99.0, 0.0])
+    fees = _read_back(api, us)["fee"]  # Excel's accounting zero is 0; a bare "-" stays a missing value (data.md)
+    assert fees[:2] == pytest.approx([5.0, 0.0]) and fees[2] is None
 
 
 def test_two_currencies_in_one_column_stay_text_as_written(api: Any, project: str) -> None:
