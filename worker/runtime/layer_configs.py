@@ -29,14 +29,16 @@ def _init_parameters(cls: type) -> dict[str, inspect.Parameter] | None:
 
 
 def _needs_leniency(obj: Any, module_name: str) -> bool:
-    """Whether OBJ is a Keras layer (or model) class MODULE_NAME defines, with no from_config of its own and an
-    __init__ without **kwargs."""
+    """Whether OBJ is a Keras layer (or model) class MODULE_NAME defines, with no from_config of its own or from a
+    user's parent class, and an __init__ without **kwargs."""
     keras = sys.modules.get("keras")
     if keras is None or not inspect.isclass(obj) or obj.__module__ != module_name:
         return False
     if not issubclass(obj, keras.layers.Layer) or "from_config" in vars(obj):
         return False
-    return _init_parameters(obj) is not None
+    # A from_config the user wrote in a parent class is theirs to keep: only Keras's own is replaced.
+    inherited = getattr(_original_from_config(obj), "__module__", "") or ""
+    return inherited.startswith("keras") and _init_parameters(obj) is not None
 
 
 def _original_from_config(cls: type) -> Any:

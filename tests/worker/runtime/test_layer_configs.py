@@ -73,9 +73,14 @@ class OwnConfig(layers.Layer):
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+
+class Tripled(OwnConfig):
+    def __init__(self):
+        super().__init__(3.0)
 """
 
-NAMES = ("TransformerBlock", "TokenAndPositionEmbedding", "Scaled", "OwnConfig")
+NAMES = ("TransformerBlock", "TokenAndPositionEmbedding", "Scaled", "OwnConfig", "Tripled")
 
 
 def _model(module: types.ModuleType) -> keras.Model:
@@ -119,7 +124,8 @@ def test_without_the_lenient_config_keras_cannot_load_them(tmp_path: Path) -> No
 def test_only_classes_without_kwargs_or_own_from_config_are_changed() -> None:
     module = cells.load_cell("architecture", KERAS_IO_LAYERS)
     lenient = {name for name in NAMES if getattr(getattr(module, name).from_config.__func__, "_fitstudio_lenient", 0)}
-    assert lenient == {"TransformerBlock", "TokenAndPositionEmbedding"}  # Scaled takes **kwargs
+    # Scaled takes **kwargs; Tripled inherits the user's own from_config, kept as OwnConfig's is.
+    assert lenient == {"TransformerBlock", "TokenAndPositionEmbedding"}
     assert module.OwnConfig.from_config.__func__.__qualname__ == "OwnConfig.from_config"  # the user's own, kept
     assert layer_configs.make_loadable(module) == []  # a second pass changes nothing
 
