@@ -154,11 +154,12 @@ def split_unit(value: str) -> tuple[str, str | None] | None:
     return number, found["pre"] or found["post"]
 
 
-def unit_columns(columns: dict[str, list[str]]) -> dict[str, str]:
+def unit_columns(columns: dict[str, list[str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
     """The columns whose values are all numbers (split_unit) with at most one currency or percent sign, and at
-    least one of them written with it or as a negative in another way: name -> that sign ("" for none). Two
-    currencies in one column are not one number: it stays text."""
-    found = {}
+    least one of them written with it or as a negative in another way: name -> that sign ("" for none); and
+    COLUMNS with those columns' values written as bare numbers. Two currencies in one column are not one number:
+    it stays text."""
+    found, bare = {}, dict(columns)
     for name, values in columns.items():
         if not _may_be_written(values):
             continue
@@ -169,7 +170,12 @@ def unit_columns(columns: dict[str, list[str]]) -> dict[str, str]:
         written = any(s is not None and s[0] != v.strip() for s, v in zip(split, values, strict=True))
         if len(units) == 1 or (not units and written):
             found[name] = units.pop() if units else ""
-    return found
+            bare[name] = [s[0] for s in split if s is not None]
+    return found, bare
+
+
+# What a value written with a unit or as an accounting negative holds, one of them at least (_may_be_written).
+_MARKS = (*_SIGNS, *_CODES, "(", "-\n", "\u2212")
 
 
 def _may_be_written(values: list[str]) -> bool:
@@ -177,16 +183,7 @@ def _may_be_written(values: list[str]) -> bool:
     their text (2 ms on 1,000 rows of 20 columns, where splitting every value took 18 ms of each upload's
     detection)."""
     text = "\n".join(values) + "\n"
-    marks = (*_SIGNS, *_CODES, "(", "-\n", "\u2212")
-    return any(mark in text for mark in marks)
-
-
-def without_units(columns: dict[str, list[str]], units: dict[str, str]) -> dict[str, list[str]]:
-    """COLUMNS with the values of the UNITS columns written as bare numbers (split_unit)."""
-    return {
-        name: [split_unit(v)[0] for v in values] if name in units else values  # type: ignore[index]
-        for name, values in columns.items()
-    }
+    return any(mark in text for mark in _MARKS)
 
 
 def code_columns(columns: dict[str, list[str]]) -> list[str]:
@@ -210,8 +207,7 @@ def settle(source: CsvSource, text: str, given: dict[str, Any]) -> None:
     """Set SOURCE's decimal, thousands and number columns: GIVEN ones kept, the others detected on TEXT."""
     raw = sample_columns(text, source)
     source.width = len(raw)
-    units = unit_columns(raw)
-    columns = without_units(raw, units)  # the separators are detected on the numbers, their units left out
+    units, columns = unit_columns(raw)  # the separators are detected on the numbers, their units left out
     values = [v for vs in columns.values() for v in vs]
     note = None
     if "decimal" in given:

@@ -70,12 +70,17 @@ def _probe(model: Any, sample: dict[str, np.ndarray]) -> Any:
     return cells.call(ARCHITECTURE, model.predict_on_batch, array)
 
 
+def _each_loss(loss: Any) -> list[Any]:
+    """The losses of a compiled LOSS: itself, or those of its list or dict (one per output)."""
+    if isinstance(loss, dict):
+        return list(loss.values())
+    return list(loss) if isinstance(loss, (list, tuple)) else [loss]
+
+
 def _from_logits(loss: Any) -> bool:
     """Whether the compiled LOSS (an object, a partial, or a list/dict of them) was told from_logits=True."""
-    if isinstance(loss, dict):
-        return any(_from_logits(v) for v in loss.values())
-    if isinstance(loss, (list, tuple)):
-        return any(_from_logits(v) for v in loss)
+    if isinstance(loss, (dict, list, tuple)):
+        return any(_from_logits(v) for v in _each_loss(loss))
     try:
         config = loss.get_config() if hasattr(loss, "get_config") else getattr(loss, "keywords", None) or {}
     except (TypeError, NotImplementedError):
@@ -95,10 +100,7 @@ def _loss_name(loss: Any) -> str:
 def takes_class_indices(model: Any) -> bool:
     """Whether MODEL's compiled loss wants class indices rather than one-hot vectors: Keras's sparse categorical
     crossentropy, by its string, function or class (keras.io code compiles most classifiers with it)."""
-    loss = getattr(model, "loss", None)
-    losses = (
-        list(loss.values()) if isinstance(loss, dict) else list(loss) if isinstance(loss, (list, tuple)) else [loss]
-    )
+    losses = _each_loss(getattr(model, "loss", None))
     return any(x is not None and "sparse" in _loss_name(x).lower() for x in losses)
 
 

@@ -76,7 +76,10 @@ def test_a_column_is_a_unit_column_only_with_one_unit_on_every_number() -> None:
         "sap": ["1.234,56-", "12,00", "7,50-"],
         "signed": ["-5", "+3", "2"],  # plain numbers: pyarrow reads them as they are
     }
-    assert unit_columns(columns) == {"amount": "€", "accounting": "", "sap": ""}
+    units, bare = unit_columns(columns)
+    assert units == {"amount": "€", "accounting": "", "sap": ""}
+    assert bare["amount"] == ["1,00", "2,50", "0"] and bare["sap"] == ["-1.234,56", "12,00", "-7,50"]
+    assert bare["mixed"] == columns["mixed"]  # a column that is not one keeps its values
 
 
 def test_a_german_excel_export_with_euros_and_percents_is_read_as_numbers(api: Any, project: str) -> None:
