@@ -119,9 +119,11 @@ def load_cell(cell: str, source: str) -> types.ModuleType:
         raise CellError(ErrorInfo("SyntaxError", exc.msg, cell, exc.lineno)) from None
     try:
         exec(code, module.__dict__)
+        # Its layers without **kwargs load from the saved file (layer_configs.py). Inside the try: the cell's
+        # classes may answer inspection with any exception, which is the cell's error.
+        layer_configs.make_loadable(module)
     except BaseException as exc:
         raise CellError(describe(exc, default_cell=cell)) from None
-    layer_configs.make_loadable(module)  # its layers without **kwargs load from the saved file (layer_configs.py)
     return module
 
 

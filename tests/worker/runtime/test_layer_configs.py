@@ -136,3 +136,14 @@ def test_the_training_names_the_layers_keras_alone_cannot_load() -> None:
     assert layer_configs.unloadable_by_keras(_model(module)) == ["TokenAndPositionEmbedding", "TransformerBlock"]
     plain = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     assert layer_configs.unloadable_by_keras(plain) == []
+
+
+def test_a_class_that_breaks_inspection_fails_as_the_cells_error() -> None:
+    source = (
+        "import keras\n\n\nclass Slippery:\n    @property\n    def __signature__(self):\n"
+        "        raise RuntimeError('no signature for you')\n\n    def __call__(self, *args, **kwargs):\n"
+        "        pass\n\n\nclass Sly(keras.layers.Layer):\n    __init__ = Slippery()\n"
+    )
+    with pytest.raises(cells.CellError) as caught:
+        cells.load_cell("architecture", source)
+    assert caught.value.info["cell"] == "architecture" and "no signature for you" in caught.value.info["message"]
