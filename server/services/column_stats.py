@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from core import preprocessing
+from core.dates import DATE_RE
 
 BATCH_ROWS = 32_768
 # Read row group by row group: pyarrow's default pre-buffering fetches every row group's chunks of the columns
@@ -37,10 +38,6 @@ ID_LIKE_RATIO = 0.95
 ID_LIKE_MIN_VALUES = 20
 HIGH_CARDINALITY = 100
 DATE_LIKE_RATIO = 0.95
-DATE_RE = (
-    r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?"
-    r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}( \d{1,2}:\d{2}(:\d{2})?( ?[AaPp][Mm])?)?)\s*$"
-)
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 

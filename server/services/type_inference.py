@@ -6,8 +6,9 @@ from typing import Any
 
 import pandas as pd
 
+from core.dates import DATE_RE
 from server.errors import invalid
-from server.services.column_stats import DATE_LIKE_RATIO, DATE_RE
+from server.services.column_stats import DATE_LIKE_RATIO
 from server.services.csv_numbers import are_codes
 
 _NOT_SCALAR = (dict, list, tuple, set, bytes, bytearray, memoryview)

@@ -52,6 +52,13 @@ def test_ingest_quick(tmp_path: Path) -> None:
     assert figures["writes_during_big_upload"]["writes"] >= 1 and figures["writes_idle"]["max_s"] > 0
 
 
+def test_date_reading_quick(tmp_path: Path) -> None:
+    figures = run_quick("date_reading", tmp_path)["figures"]
+    for size in figures["sizes"]:
+        assert figures[f"german_names/{size}"]["unread_now"] == 0 < figures[f"german_names/{size}"]["unread_before"]
+        assert all(figures[f"{name}/{size}"]["now_s"] > 0 for name in ("iso", "timestamps"))
+
+
 def test_reconciler_quick(tmp_path: Path) -> None:
     figures = run_quick("reconciler", tmp_path)["figures"]
     for size in ("1000", "10000"):

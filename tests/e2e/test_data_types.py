@@ -184,6 +184,45 @@ def test_date_and_coerced_numeric_train_report_and_predict(runtime: Runtime) -> 
     assert len(r.json()["predictions"]) == 2
 
 
+GERMAN_MONTHS = (
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+)
+
+
+def test_dates_written_with_german_month_names_train_and_a_french_date_predicts(runtime: Runtime) -> None:
+    rng = np.random.default_rng(3)
+    months = rng.integers(1, 13, 240)
+    lines = ["Datum;Betrag;Saison"] + [
+        f"{i % 28 + 1}. {GERMAN_MONTHS[m - 1]} 2024;{i},5;{'spät' if m >= 7 else 'früh'}" for i, m in enumerate(months)
+    ]
+    ds = runtime.dataset("saison", "\r\n".join(lines).encode("cp1252"), "saison.csv")  # as German Excel saves it
+    features = {
+        "Datum": {"role": "input", "type": "date", "parts": ["month", "day"]},
+        "Betrag": {"role": "reject", "type": "numeric"},
+    }
+    task = runtime.task(ds, "Saison", patch={"features": features, "training": {"epochs": 30, "batch_size": 16}})
+    final = runtime.train_and_wait(task["id"])
+    assert final["status"] == "succeeded", (final["error"], runtime.log_tail())
+    model = runtime.api.get(f"/api/v1/trained-models/{final['trained_model_id']}").json()
+    assert model["preprocessing_report"]["Datum"]["unparseable"] == 0  # read in the training's sandbox
+    rows = [{"Datum": "3 août 2024"}, {"Datum": "2 févr. 2024"}, {"Datum": "irgendwann"}]
+    answer = runtime.api.post(f"/api/v1/trained-models/{final['trained_model_id']}/predict", json={"rows": rows})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["imputed"] == {"Datum": 1}  # only "irgendwann": the French dates read by the API
+    assert answer.json()["predictions"][:2] == ["spät", "früh"]
+
+
 def test_feature_options_train_index_encoding_and_minmax(runtime: Runtime) -> None:
     # A column named as people name them: a "/" (which Keras refuses in an input's name) and quotes (which the
     # default architecture cell must write as a Python string).
