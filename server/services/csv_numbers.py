@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from server.services import csv_encoding
+
 if TYPE_CHECKING:
     from server.services.csv_source import CsvSource
 
@@ -230,9 +232,10 @@ def settle(source: CsvSource, text: str, given: dict[str, Any]) -> None:
     source.code_columns = code_columns(raw)
     if note and "decimal" not in given and "thousands" not in given:
         source.ambiguous.append(note)
-    if source.encoding in ("cp1252", "latin-1") and "encoding" in source.detected:
+    if not source.encoding.startswith("utf") and "encoding" in source.detected:
+        script = f" ({csv_encoding.NAMES[source.encoding]})" if source.encoding in csv_encoding.NAMES else ""
         source.ambiguous.append(
-            f"encoding: the file is not UTF-8; it was read as {source.encoding} "
+            f"encoding: the file is not UTF-8; it was read as {source.encoding}{script} "
             "(give `encoding` if letters look wrong)."
         )
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from server.errors import ApiError, invalid
 from server.services import csv_numbers
+from server.services.csv_encoding import detect_encoding
 
 # The suffixes read as delimited text: Excel saves "Unicode Text" as .txt (UTF-16, tabs); many tools write .tsv.
 DELIMITED = (".csv", ".tsv", ".txt")
@@ -132,43 +133,6 @@ def parse_options(fields: dict[str, str]) -> dict[str, Any]:
     if out.get("delimiter") and out["delimiter"] == out.get("quote"):
         raise _bad("quote", given["quote"], "the quote must differ from the delimiter")
     return out
-
-
-def detect_encoding(head: bytes) -> str:
-    """The encoding of a file starting with HEAD: a BOM, else UTF-8 when it decodes, else Windows-1252 (Latin-1
-    for the five bytes Windows-1252 leaves undefined)."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if (utf16 := _utf16_without_bom(head)) is not None:
-        return utf16
-    try:
-        head.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError as exc:
-        if len(head) >= HEAD_BYTES and exc.start >= len(head) - 4:
-            return "utf-8"  # a character cut at the end of the head
-    if any(b in head for b in (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")):
-        return "latin-1"
-    return "cp1252"
-
-
-def _utf16_without_bom(head: bytes) -> str | None:
-    """utf-16-le or utf-16-be when HEAD reads as UTF-16 text without a BOM (mostly Latin letters: every second
-    byte zero, on one side only), else None."""
-    sample = head[:4096]
-    if len(sample) < 16 or b"\x00" not in sample:
-        return None
-    even, odd = sample[0::2], sample[1::2]
-    for encoding, zeros, letters in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
-        if zeros.count(0) >= 0.9 * len(zeros) and letters.count(0) <= 0.1 * len(letters):
-            try:
-                sample[: len(sample) // 2 * 2].decode(encoding)
-            except UnicodeDecodeError:
-                return None
-            return encoding
-    return None
 
 
 def _decode_error(encoding: str, offset: int) -> Exception:
@@ -303,7 +267,7 @@ def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
     given = parse_options(fields)
     with open(path, "rb") as fh:
         head = fh.read(HEAD_BYTES)
-    source = CsvSource(encoding=given.get("encoding") or detect_encoding(head))
+    source = CsvSource(encoding=given.get("encoding") or detect_encoding(head, len(head) >= HEAD_BYTES))
     if b"\x00" in head and not source.encoding.startswith(("utf-16", "utf-32")):
         raise ApiError(
             415,

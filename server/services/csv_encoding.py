@@ -1,0 +1,74 @@
+"""Which encoding an uploaded text file is in: a BOM, UTF-16 without one, UTF-8, else the Windows code page a
+spreadsheet saved it in (chardet, kept to Windows-1252 unless another is clearly likelier)."""
+
+from __future__ import annotations
+
+import codecs
+
+# The code pages Excel's "CSV" uses on Windows, by the system's language: Western Europe, Central Europe,
+# Cyrillic, Greek, Turkish, Hebrew, Arabic, Baltic, Thai, Japanese, Chinese (simplified, traditional), Korean.
+CODE_PAGES = ("cp1252", "cp1250", "cp1251", "cp1253", "cp1254", "cp1255", "cp1256", "cp1257", "cp874", "cp932")
+CODE_PAGES += ("gb18030", "big5", "cp949")
+NAMES = {"cp1252": "Western European", "latin-1": "Western European", "cp1250": "Central European"}
+NAMES |= {"cp1251": "Cyrillic", "cp1253": "Greek", "cp1254": "Turkish", "cp1255": "Hebrew", "cp1256": "Arabic"}
+NAMES |= {"cp1257": "Baltic", "cp874": "Thai", "cp932": "Japanese", "gb18030": "Chinese, simplified"}
+NAMES |= {"big5": "Chinese, traditional", "big5hkscs": "Chinese, traditional", "cp949": "Korean"}
+# Another code page is taken over Windows-1252 only when chardet gives it this much confidence, and this many times
+# Windows-1252's: the two read most Western text alike, and a wrong switch garbles what reading as cp1252 kept
+# (docs/decisions.md, "Encodings").
+MIN_CONFIDENCE = 0.015
+OVER_CP1252 = 1.5
+_UNDEFINED_IN_CP1252 = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
+
+
+def detect_encoding(head: bytes, cut: bool) -> str:
+    """The encoding of a file starting with HEAD (CUT: the file goes on, so HEAD's last character may be cut): a BOM,
+    UTF-16 without one, UTF-8 when it decodes, else a Windows code page."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if (utf16 := _utf16_without_bom(head)) is not None:
+        return utf16
+    try:
+        head.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        if cut and exc.start >= len(head) - 4:
+            return "utf-8"  # a character cut at the end of the head
+    return code_page(head)
+
+
+def code_page(head: bytes) -> str:
+    """The Windows code page HEAD (not UTF-8) is likeliest in: chardet's first choice among CODE_PAGES when it is
+    clearly likelier than Windows-1252; else Windows-1252 (Latin-1 for the five bytes Windows-1252 leaves undefined)."""
+    import chardet
+
+    found = chardet.detect_all(
+        head, include_encodings=CODE_PAGES, prefer_superset=True, compat_names=False, ignore_threshold=True
+    )
+    confidence = {r["encoding"]: r["confidence"] for r in found if r["encoding"]}
+    best = max(confidence, key=confidence.__getitem__, default="cp1252")
+    western = confidence.get("cp1252", 0.0)
+    if best != "cp1252" and confidence[best] >= max(MIN_CONFIDENCE, OVER_CP1252 * western):
+        return best
+    if any(b in head for b in _UNDEFINED_IN_CP1252):
+        return "latin-1"
+    return "cp1252"
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """utf-16-le or utf-16-be when HEAD reads as UTF-16 text without a BOM (mostly Latin letters: every second
+    byte zero, on one side only), else None."""
+    sample = head[:4096]
+    if len(sample) < 16 or b"\x00" not in sample:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    for encoding, zeros, letters in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if zeros.count(0) >= 0.9 * len(zeros) and letters.count(0) <= 0.1 * len(letters):
+            try:
+                sample[: len(sample) // 2 * 2].decode(encoding)
+            except UnicodeDecodeError:
+                return None
+            return encoding
+    return None

@@ -1,0 +1,58 @@
+"""server/services/csv_encoding.py: a file a spreadsheet saved in its system's code page is read in that code page;
+Western European files stay Windows-1252 whatever their size, as before."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from server.services import csv_encoding
+from tests.encoded_files import WORDS, csv_text
+
+WESTERN = [language for language, (code_page, _, _) in WORDS.items() if code_page == "cp1252"]
+OTHERS = [language for language in WORDS if language not in WESTERN]
+SUPERSETS = {"big5": "big5hkscs"}  # chardet names the superset, which reads every Big5 file
+
+
+@pytest.mark.parametrize("language", WESTERN)
+@pytest.mark.parametrize("rows", [1, 3, 30, 3000])
+def test_western_files_stay_windows_1252_at_every_size(language: str, rows: int) -> None:
+    text = csv_text(language, rows)
+    expected = "utf-8" if text.isascii() else "cp1252"  # a first row without accents is ASCII, so UTF-8 too
+    assert csv_encoding.detect_encoding(text.encode("cp1252"), cut=False) == expected
+
+
+@pytest.mark.parametrize("language", OTHERS)
+@pytest.mark.parametrize("rows", [30, 3000])
+def test_other_code_pages_are_found(language: str, rows: int) -> None:
+    code_page, text = WORDS[language][0], csv_text(language, rows)
+    found = csv_encoding.detect_encoding(text.encode(code_page), cut=False)
+    assert found in (code_page, SUPERSETS.get(code_page)) and text.encode(code_page).decode(found) == text
+
+
+@pytest.mark.parametrize("language", OTHERS)
+def test_one_line_of_data_reads_right_or_as_windows_1252(language: str) -> None:
+    """A file of a header and one row gives little to go on: its code page, or Windows-1252 as before, never a third."""
+    code_page = WORDS[language][0]
+    found = csv_encoding.detect_encoding(csv_text(language, 1).encode(code_page), cut=False)
+    assert found in (code_page, SUPERSETS.get(code_page), "cp1252")
+    if language in ("ru", "uk", "bg", "el", "he", "ar", "th", "ja", "zh", "zh-tw", "ko", "pl", "cs"):
+        assert found in (
+            code_page,
+            SUPERSETS.get(code_page),
+        )  # another script, or letters Windows-1252 does not have: found even here
+
+
+def test_boms_utf16_and_utf8_come_first() -> None:
+    text = csv_text("ru", 30)
+    assert csv_encoding.detect_encoding(codecs.BOM_UTF8 + text.encode(), cut=False) == "utf-8-sig"
+    assert csv_encoding.detect_encoding(text.encode("utf-16"), cut=False) == "utf-16"
+    assert csv_encoding.detect_encoding(text.encode(), cut=False) == "utf-8"
+    assert csv_encoding.detect_encoding(csv_text("de", 30).encode("utf-16-le"), cut=False) == "utf-16-le"
+    cut = text.encode()[:-1]  # the head of a longer file ends inside a character
+    assert csv_encoding.detect_encoding(cut, cut=True) == "utf-8"
+
+
+def test_bytes_windows_1252_leaves_undefined_read_as_latin_1() -> None:
+    assert csv_encoding.detect_encoding(b"name;v\r\nA\x81b;1\r\n", cut=False) == "latin-1"
