@@ -28,12 +28,36 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/lint-imports  # the layers: [tool.importlinter] in pyproject.toml, docs/architecture.md
-# Without an option (.ci/run): every test but the benchmark scripts' own smoke runs (marker `bench`, minutes each;
-# tests/bench/test_bench_smoke.py). --fast: the inner loop, also without the tests that train real models (marker
-# `slow`) or start real worker processes (marker `e2e`, tests/conftest.py). --bench: only the `bench` smoke runs.
+PYTEST=(.venv/bin/python -m pytest -p no:cacheprovider -q -ra --durations=25)
+# --fast: the inner loop, without the tests that train real models (marker `slow`) or start real worker processes
+# (marker `e2e`, tests/conftest.py) and the benchmark scripts' own smoke runs (marker `bench`, minutes each;
+# tests/bench/test_bench_smoke.py). --bench: only the `bench` smoke runs.
 case "${1:-}" in
-  --fast) shift; set -- -m "not slow and not e2e and not bench" "$@" ;;
-  --bench) shift; set -- -m "bench" "$@" ;;
-  *) set -- -m "not bench" "$@" ;;
+  --fast) shift; exec "${PYTEST[@]}" -m "not slow and not e2e and not bench" "$@" ;;
+  --bench) shift; exec "${PYTEST[@]}" -m "bench" "$@" ;;
 esac
-exec .venv/bin/python -m pytest -p no:cacheprovider -q -ra --durations=25 "$@"
+# Without an option (.ci/run): every test but the `bench` smoke runs, as two pytest processes at once (`--stream`,
+# tests/conftest.py): the trainings that use neither PostgreSQL nor Redis beside all the rest. One process alone kept
+# about one of CI's two cores busy: it mostly waits on the workers and training children it starts.
+runs=$(mktemp -d)
+status=0
+"${PYTEST[@]}" -m "not bench" --stream services --basetemp "$runs/services-tmp" "$@" >"$runs/services.log" 2>&1 &
+services=$!
+FITSTUDIO_TEST_REDIS_URL="${FITSTUDIO_TEST_REDIS_URL_TRAININGS:-redis://127.0.0.1:6379/14}" \
+  "${PYTEST[@]}" -m "not bench" --stream trainings --basetemp "$runs/trainings-tmp" "$@" >"$runs/trainings.log" 2>&1 &
+trainings=$!
+ran=0
+for pid in "$services" "$trainings"; do
+  code=0
+  wait "$pid" || code=$?
+  if [ "$code" = 5 ]; then continue; fi  # pytest's "no tests collected": the paths given hold none of that stream
+  ran=1
+  if [ "$code" != 0 ]; then status=$code; fi
+done
+if [ "$ran" = 0 ]; then status=5; fi
+for stream in services trainings; do
+  printf '\n==================== stream: %s ====================\n' "$stream"
+  cat "$runs/$stream.log"
+done
+rm -rf "$runs"
+exit "$status"

@@ -46,8 +46,50 @@ def _starts_workers(func: Any, depth: int = 1) -> bool:
     )
 
 
+# `--stream`: scripts/test.sh runs the suite as two pytest processes at once (CI's 2 cores sit half idle while one
+# process waits on its workers and children). `trainings`: the slow and e2e tests that use neither PostgreSQL nor
+# Redis (SQLite, the embedded broker); `services`: every other test, the service-fault tests that restart PostgreSQL
+# and Redis among them, so no test of the other stream is using them then. A test uses them when its fixtures name
+# one of SERVICE_FIXTURES or its module's source names one of SERVICE_WORDS (modules that start them by hand).
+SERVICE_FIXTURES = {"pg_url", "redis_url", "pg_redis_settings", "cluster"}
+SERVICE_WORDS = (*SERVICE_FIXTURES, "REDIS_URL", "create_pg_database", "postgres_redis", "redis-server", "postgresql")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--stream",
+        choices=("services", "trainings"),
+        help="run one of scripts/test.sh's two concurrent streams (tests/conftest.py, SERVICE_WORDS)",
+    )
+
+
+def _module_uses_services(path: Path, seen: dict[Path, bool]) -> bool:
+    if path not in seen:
+        seen[path] = any(word in path.read_text(errors="replace") for word in SERVICE_WORDS)
+    return seen[path]
+
+
+def in_trainings_stream(item: pytest.Item, seen: dict[Path, bool]) -> bool:
+    """Whether ITEM runs in the `trainings` stream: slow or e2e, and using neither PostgreSQL nor Redis."""
+    if not (item.get_closest_marker("slow") or item.get_closest_marker("e2e")):
+        return False
+    return not (SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())) or _module_uses_services(item.path, seen))
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark `e2e` the tests that start real workers (see E2E_DIR, WORKER_FIXTURES and WORKER_STARTERS)."""
+    """Mark `e2e` the tests that start real workers (see E2E_DIR, WORKER_FIXTURES and WORKER_STARTERS); with
+    `--stream`, keep that stream's tests only."""
+    _mark_e2e(items)
+    stream = config.getoption("--stream")
+    if stream:
+        seen: dict[Path, bool] = {}
+        kept = [item for item in items if in_trainings_stream(item, seen) == (stream == "trainings")]
+        config.hook.pytest_deselected(items=[item for item in items if item not in kept])
+        items[:] = kept
+
+
+def _mark_e2e(items: list[pytest.Item]) -> None:
+    """Mark `e2e` the tests that start real workers."""
     for item in items:
         fixtures = getattr(item, "_fixtureinfo", None)
         funcs = [getattr(item, "function", None)] + [

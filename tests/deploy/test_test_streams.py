@@ -1,0 +1,43 @@
+"""scripts/test.sh's two concurrent pytest streams (tests/conftest.py, `--stream`): together they run every test
+once, and no test of the `trainings` stream touches PostgreSQL or Redis, which the `services` stream's fault tests
+restart."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+FILES = [
+    "tests/security/test_sandbox.py",  # a module fixture on PostgreSQL + Redis (param postgres_redis)
+    "tests/reliability/test_service_faults.py",  # restarts PostgreSQL and Redis
+    "tests/e2e/test_models.py",  # trainings on SQLite
+    "tests/e2e/test_training.py",  # trainings, one of them on PostgreSQL + Redis
+    "tests/core/test_dates.py",  # neither slow nor e2e
+]
+
+
+def _collected(*extra: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--collect-only", "-m", "not bench", *extra],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
+    return {line for line in out.stdout.splitlines() if "::" in line}
+
+
+def test_the_streams_split_the_suite_and_keep_the_services_apart() -> None:
+    everything = _collected(*FILES)
+    services = _collected("--stream", "services", *FILES)
+    trainings = _collected("--stream", "trainings", *FILES)
+    assert services | trainings == everything and not services & trainings
+    assert trainings and all(t.startswith("tests/e2e/test_models.py") for t in trainings)
+    assert {t for t in everything if t.startswith("tests/security/test_sandbox.py")} <= services
+    assert {t for t in everything if t.startswith("tests/reliability/")} <= services
+    assert {t for t in everything if t.startswith("tests/core/")} <= services
+    source = (ROOT / "tests/e2e/test_training.py").read_text()
+    assert "pg_redis" in source and not {t for t in trainings if t.startswith("tests/e2e/test_training.py")}
