@@ -20,13 +20,18 @@ if TYPE_CHECKING:
 SAMPLE_ROWS = 1000  # rows the number format is detected on (a later misfit is read as text, never lost)
 # Grouped digits before a decimal part say which separator is the decimal one whatever the grouping: "1.234,56" and
 # France's "1 234,56" (a space, a no-break space or a narrow one, as Excel and LibreOffice write them) or
-# Switzerland's "1'234.56".
-_GROUPS = "[ '\u00a0\u202f]"
+# Switzerland's "1'234.56" (or "1’234.56", the typographic apostrophe Windows' Swiss formats use).
+_GROUPS = "[ '\u00a0\u202f\u2019]"
+# India's grouping (lakh, crore): "12,34,56,789.00", groups of two before the last three.
+_INDIAN = r"\d{1,2}(,\d{2})+,\d{3}"
+_EXPONENT = r"([eE][-+]?\d+)?"  # "1,5E+02": Excel's scientific format with a decimal comma
 _COMMA_DECIMAL = re.compile(
     rf"[-+]?(\d+,(\d{{1,2}}|\d{{4,}})|\d{{1,3}}(?P<sep>[.]|{_GROUPS})\d{{3}}((?P=sep)\d{{3}})*,\d+|,\d+)"
+    rf"{_EXPONENT}"
 )
 _DOT_DECIMAL = re.compile(
-    rf"[-+]?(\d+\.(\d{{1,2}}|\d{{4,}})|\d{{1,3}}(?P<sep>,|{_GROUPS})\d{{3}}((?P=sep)\d{{3}})*\.\d+|\.\d+)"
+    rf"[-+]?(\d+\.(\d{{1,2}}|\d{{4,}})|\d{{1,3}}(?P<sep>,|{_GROUPS})\d{{3}}((?P=sep)\d{{3}})*\.\d+|\.\d+"
+    rf"|{_INDIAN}\.\d+){_EXPONENT}"
 )
 _COMMA_AMBIGUOUS = re.compile(r"[-+]?\d{1,3}(,\d{3})+")
 _DOT_AMBIGUOUS = re.compile(r"[-+]?\d{1,3}(\.\d{3})+")
@@ -41,7 +46,7 @@ _CODES = "EUR USD GBP CHF JPY CNY SEK NOK DKK PLN CZK HUF CAD AUD NZD INR BRL MX
 _UNIT = f"[{re.escape(_SIGNS)}]|{'|'.join(_CODES)}"
 _GAP = "[ \u00a0\u202f]*"
 _WITH_UNIT = re.compile(
-    rf"(?P<sign>[-+\u2212]?){_GAP}(?:(?P<pre>{_UNIT}){_GAP})?(?P<number>[-+\u2212]?[\d.,' \u00a0\u202f]*\d)"
+    rf"(?P<sign>[-+\u2212]?){_GAP}(?:(?P<pre>{_UNIT}){_GAP})?(?P<number>[-+\u2212]?[\d.,' \u00a0\u202f\u2019]*\d)"
     rf"(?:{_GAP}(?P<post>{_UNIT}))?(?P<trail>[-\u2212]?)"
 )
 _MINUS = str.maketrans({"\u2212": "-"})
@@ -75,8 +80,10 @@ class NotNumber(Exception):
 
 
 def number_pattern(decimal: str, thousands: str | None) -> re.Pattern[str]:
-    """A number written with DECIMAL and, between groups of three digits, THOUSANDS."""
+    """A number written with DECIMAL and, between groups of three digits (or India's two), THOUSANDS."""
     grouped = rf"\d{{1,3}}({re.escape(thousands)}\d{{3}})+|" if thousands else ""
+    if thousands == ",":
+        grouped += f"{_INDIAN}|"
     return re.compile(rf"[-+]?({grouped}\d+)({re.escape(decimal)}\d+)?")
 
 
@@ -222,7 +229,7 @@ def settle(source: CsvSource, text: str, given: dict[str, Any]) -> None:
     if "thousands" in given:
         source.thousands = given["thousands"]
     else:
-        candidates = [c for c in (",", ".", " ", "'", "\u00a0", "\u202f") if c != source.decimal]
+        candidates = [c for c in (",", ".", " ", "'", "\u00a0", "\u202f", "\u2019") if c != source.decimal]
         source.thousands = next((c for c in candidates if number_columns(columns, source.decimal, c)), None)
         source.detected.append("thousands")
     source.number_columns = number_columns(columns, source.decimal, source.thousands)

@@ -30,6 +30,7 @@ DELIMITERS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "\\t": "\t", "|": "|"
 QUOTES = {'"': '"', "'": "'", "none": None, "": None}
 BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 THOUSANDS = {"none": None, ",": ",", ".": ".", " ": " ", "space": " ", "'": "'", "\u00a0": "\u00a0", "\u202f": "\u202f"}
+THOUSANDS["\u2019"] = "\u2019"  # the typographic apostrophe of Windows' Swiss formats
 OPTION_FIELDS = ("delimiter", "quote", "header", "encoding", "decimal", "thousands", "null_values")
 UTF8 = ("utf-8", "utf-8-sig")
 SEP_LINE = re.compile(r'"?sep=([,;\t|])"?[ \t]*(\r\n|\n|\r)')
@@ -68,7 +69,8 @@ class CsvSource:
         out["ambiguous"] = list(self.ambiguous) + [
             f"{name}: numbers written with {unit!r}, read without it."
             if unit
-            else f"{name}: negative numbers written in parentheses or with a trailing minus, read as numbers."
+            else f"{name}: negative numbers written in parentheses, with a trailing minus or a minus sign (−), "
+            "read as numbers."
             for name, unit in self.units.items()
             if name in self.number_columns  # still numbers: a value further down that is not one makes it text
         ]
@@ -125,7 +127,9 @@ def parse_options(fields: dict[str, str]) -> dict[str, Any]:
     if "decimal" in given:
         out["decimal"] = _pick({".": ".", ",": ","}, "decimal", given["decimal"], ". or ,")
     if "thousands" in given:
-        out["thousands"] = _pick(THOUSANDS, "thousands", given["thousands"], "one of , . ' space (or a space) or none")
+        out["thousands"] = _pick(
+            THOUSANDS, "thousands", given["thousands"], "one of , . ' ’ space (or a space) or none"
+        )
     if "null_values" in given:
         out["null_values"] = _null_values(given["null_values"])
     if out.get("thousands") and out["thousands"] == out.get("decimal"):

@@ -206,3 +206,31 @@ def test_parquet_text_written_as_string_views_is_stored_as_text(api: Any, projec
     body = expect(_post(api, project, "datasets", sink.getvalue(), {"name": "polars"}, "polars.parquet"), 201)
     assert _types(body) == {"city": "categorical", "n": "numeric"}
     assert _read_back(api, body)["city"][:3] == ["Oslo", None, "Rome"]
+
+
+INDIAN = [123456.5, 123456789.0, -987654.25, 512.75]
+
+
+@pytest.mark.parametrize(
+    ("written", "delimiter", "thousands", "amounts"),
+    [
+        (["1,23,456.50", "12,34,56,789.00", "-9,87,654.25", "512.75"], ",", ",", INDIAN),  # India's lakh and crore
+        (["₹1,23,456.50", "₹12,34,56,789.00", "-₹9,87,654.25", "₹512.75"], ",", ",", INDIAN),  # with the rupee sign
+        (["1’234’567.00", "1’250.50", "-12’345.25", "512.75"], ";", "\u2019", [1234567.0, 1250.5, -12345.25, 512.75]),
+        (["1,5E+02", "2,25E-01", "-3E+00", "4,75E+03"], ";", None, [150.0, 0.225, -3.0, 4750.0]),  # decimal comma
+    ],
+    ids=["indian", "rupees", "swiss-typographic-apostrophe", "scientific-decimal-comma"],
+)
+def test_numbers_as_more_locales_write_them_are_numbers(
+    api: Any, project: str, written: list[str], delimiter: str, thousands: str | None, amounts: list[float]
+) -> None:
+    text = f"name{delimiter}amount\n" + "".join(f'x{i}{delimiter}"{w}"\n' for i, w in enumerate(written))
+    body = _upload(api, project, text.encode())
+    assert _types(body)["amount"] == "numeric" and body["source"]["thousands"] == thousands
+    assert _read_back(api, body)["amount"] == amounts
+
+
+def test_the_typographic_apostrophe_can_be_given_as_the_thousands_separator(api: Any, project: str) -> None:
+    body = _upload(api, project, "name;amount\nx;1’250\ny;12’345\n".encode(), thousands="\u2019")
+    assert body["source"]["thousands"] == "\u2019" and "thousands" not in body["source"]["detected"]
+    assert _read_back(api, body)["amount"] == [1250, 12345]

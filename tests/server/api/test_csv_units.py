@@ -118,7 +118,7 @@ def test_accounting_and_sap_negatives_without_a_unit_are_numbers(api: Any, proje
     body = _upload(api, project, text.encode("cp1252"), name="sap")
     assert _read_back(api, body)["Saldo"] == pytest.approx([-1234.56, 12.0, -1000000.0])
     assert (
-        "Saldo: negative numbers written in parentheses or with a trailing minus, read as numbers."
+        "Saldo: negative numbers written in parentheses, with a trailing minus or a minus sign (−), read as numbers."
         in (body["source"]["ambiguous"])
     )
     us = _upload(api, project, b'account,balance,fee\nA,"1,234.50",$ 5.00\nB,(99.00), $ -   \nC,0.00,-\n', name="us")
