@@ -3,8 +3,8 @@
     .venv/bin/python bench/text_vocab.py [--quick] [--sizes 100000,300000,1000000]
 
 For each size N, in a fresh interpreter: N review-like texts (20–60 words drawn from a Zipf law over 50,000 words)
-as a pandas column, then `core.preprocessing._fit_text` (Keras TextVectorization.adapt, max_tokens 20,000) timed,
-and the transform of the same rows into token ids (`_text_ids`, sequence length 128). Memory: the process's peak
+as a pandas column, then `core.text_inputs.fit_text` (Keras TextVectorization.adapt, max_tokens 20,000) timed,
+and the transform of the same rows into token ids (`text_ids`, sequence length 128). Memory: the process's peak
 resident set (ru_maxrss) above what it held once the texts were made and TensorFlow imported. A training fits on at most
 core/data.FIT_SAMPLE_ROWS (1,000,000) rows, so the largest size here is the most any dataset costs; the transform
 runs 65,536 rows at a time in a streamed training, so its per-row time is what counts there.
@@ -28,7 +28,7 @@ from bench.common import PY, ROOT, base_args, show, write_result  # noqa: E402
 ONE = r"""
 import json, resource, sys, time
 import numpy as np, pandas as pd
-from core import preprocessing
+from core import text_inputs
 n = int(sys.argv[1])
 rng = np.random.default_rng(0)
 words = np.array([f"w{i}" for i in range(50_000)])
@@ -41,11 +41,11 @@ from keras.layers import TextVectorization  # TensorFlow's import is not the fit
 TextVectorization(max_tokens=10, output_mode="int", output_sequence_length=2).adapt(np.array(["a b"]))
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t0 = time.monotonic()
-spec = preprocessing._fit_text(texts, {"max_tokens": 20_000, "sequence_length": 128})
+spec = text_inputs.fit_text(texts, {"max_tokens": 20_000, "sequence_length": 128})
 fit_s = time.monotonic() - t0
 after_fit = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 t1 = time.monotonic()
-ids = preprocessing._text_ids(texts.iloc[:65_536], spec)
+ids = text_inputs.text_ids(texts.iloc[:65_536], spec)
 transform_s = time.monotonic() - t1
 print(json.dumps({
     "rows": n, "fit_s": fit_s, "vocabulary": len(spec["vocabulary"]),

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import dates, image_cache
+from core import dates, image_cache, text_inputs
 
 MAX_DUMMIES = 100
 TEXT_KEYS = ("max_tokens", "sequence_length")
@@ -50,7 +50,7 @@ def fit(train: pd.DataFrame, design: dict[str, Any]) -> dict[str, Any]:
             else:
                 main.append({"column": col, "kind": "categorical", "values": values})
         elif kind == "text":
-            text[col] = _fit_text(train[col], feature_sizes(spec, settings["text"], TEXT_KEYS))
+            text[col] = text_inputs.fit_text(train[col], feature_sizes(spec, settings["text"], TEXT_KEYS))
         elif kind == "image":
             image[col] = feature_sizes(spec, settings["image"], IMAGE_KEYS)
     prep: dict[str, Any] = {"main": main, "text": text, "image": image}
@@ -115,39 +115,6 @@ def _fit_date(series: pd.Series, col: str, spec: dict[str, Any]) -> dict[str, An
         std = float(present.std()) if len(present) > 1 else 0.0
         stds.append(std if std > 1e-12 else 1.0)
     return {"column": col, "kind": "date", "dayfirst": dayfirst, "parts": names, "mean": means, "std": stds}
-
-
-# Text token ids are padded and truncated at the start, as DSS's tokenizer processor (keras pad_sequences) does.
-# Models trained before recorded no side: they were padded at the end (TextVectorization) and still are.
-TEXT_PADDING = "pre"
-TEXT_PADDING_BEFORE = "post"
-TEXT_CHUNK_ROWS = 8192  # rows tokenised at once: a ragged batch's memory grows with its longest text
-
-
-def _fit_text(series: pd.Series, text_settings: dict[str, int]) -> dict[str, Any]:
-    from keras.layers import TextVectorization
-
-    layer = TextVectorization(
-        max_tokens=int(text_settings["max_tokens"]),
-        output_mode="int",
-        output_sequence_length=int(text_settings["sequence_length"]),
-    )
-    import tensorflow as tf
-
-    # Adapted a chunk at a time: the same vocabulary as adapting the whole column at once (a test compares them),
-    # which tokenised every text together: +3 GB for a 1 M-row sample (bench/text_vocab.py).
-    texts = series.fillna("").astype(str).to_numpy()
-    chunks = tf.data.Dataset.from_generator(
-        lambda: (texts[i : i + TEXT_CHUNK_ROWS] for i in range(0, len(texts), TEXT_CHUNK_ROWS)),
-        output_signature=tf.TensorSpec((None,), tf.string),
-    )
-    layer.adapt(chunks)
-    return {
-        "vocabulary": [str(t) for t in layer.get_vocabulary()],
-        "sequence_length": int(text_settings["sequence_length"]),
-        "max_tokens": int(text_settings["max_tokens"]),
-        "padding": TEXT_PADDING,
-    }
 
 
 def _sorted_labels(values: pd.Series) -> list[Any]:
@@ -218,7 +185,7 @@ def transform(frame: pd.DataFrame, prep: dict[str, Any], files_root: str | None 
     for col, spec in prep.get("index", {}).items():
         out[input_name(col)] = (_codes(require(frame, col), spec["values"]) + 1).astype("int32")[:, None]
     for col, spec in prep["text"].items():
-        out[input_name(col)] = _text_ids(require(frame, col), spec)
+        out[input_name(col)] = text_inputs.text_ids(require(frame, col), spec)
     for col, spec in prep["image"].items():
         out[input_name(col)] = load_images(require(frame, col), spec, files_root)
     return out
@@ -268,28 +235,6 @@ def _main_block(series: pd.Series, m: dict[str, Any]) -> np.ndarray:
     known = codes >= 0
     onehot[np.nonzero(known)[0], codes[known]] = 1.0
     return onehot
-
-
-def _text_ids(series: pd.Series, spec: dict[str, Any]) -> np.ndarray:
-    """Token ids of SERIES, SEQUENCE_LENGTH wide: padded and truncated on the side the fitted SPEC records."""
-    from keras.layers import TextVectorization
-
-    vocabulary = spec["vocabulary"][2:] if spec["vocabulary"][:2] == ["", "[UNK]"] else spec["vocabulary"]
-    length = int(spec["sequence_length"])
-    texts = series.fillna("").astype(str).to_numpy()
-    side = spec.get("padding", TEXT_PADDING_BEFORE)
-    if side == TEXT_PADDING_BEFORE:
-        layer = TextVectorization(output_mode="int", output_sequence_length=length, vocabulary=vocabulary)
-        return np.asarray(layer(texts), dtype="int32")
-    layer = TextVectorization(output_mode="int", ragged=True, vocabulary=vocabulary)
-    out = np.zeros((len(texts), length), dtype="int32")
-    for start in range(0, len(texts), TEXT_CHUNK_ROWS):
-        ragged = layer(texts[start : start + TEXT_CHUNK_ROWS])
-        flat, ends = np.asarray(ragged.flat_values), np.asarray(ragged.row_limits())
-        for i, (end, size) in enumerate(zip(ends, np.asarray(ragged.row_lengths()), strict=True)):
-            kept = flat[end - min(int(size), length) : end]  # truncated at the start: the last tokens stay
-            out[start + i, length - len(kept) :] = kept  # padded at the start
-    return out
 
 
 def load_image(path_or_bytes: Any, spec: dict[str, Any]) -> np.ndarray:

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from core import preprocessing
 from core.dates import DATE_RE
+from core.text_inputs import CJK
 
 BATCH_ROWS = 32_768
 # Read row group by row group: pyarrow's default pre-buffering fetches every row group's chunks of the columns
@@ -214,6 +215,7 @@ class ColumnAccumulator:
         elif self.kind == "text":
             strings = present.cast(pa.string()) if not pa.types.is_string(present.type) else present
             self.words += int(pc.sum(pc.list_value_length(pc.utf8_split_whitespace(strings))).as_py() or 0)
+            self.words += int(pc.sum(pc.count_substring_regex(strings, CJK)).as_py() or 0)  # a character, a word
 
     @staticmethod
     def _dates_in(present: pa.Array, counts: pa.StructArray | None) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from core.dates import DATE_RE
+from core.text_inputs import CJK
 from server.errors import invalid
 from server.services.column_stats import DATE_LIKE_RATIO
 from server.services.csv_numbers import are_codes
@@ -33,7 +34,8 @@ def infer_column_type(series: pd.Series) -> str:
     sample = values.head(5000)
     if sample.str.match(DATE_RE).mean() >= DATE_LIKE_RATIO:
         return "date"
-    mean_tokens = float(sample.str.split().str.len().mean())
+    # Chinese and Japanese put no spaces between words: each of their characters counts as one (core/text_inputs.py)
+    mean_tokens = float((sample.str.split().str.len() + sample.str.count(CJK)).mean())
     distinct = sample.nunique()
     if mean_tokens >= TEXT_MIN_MEAN_TOKENS and distinct > CATEGORICAL_MAX_DISTINCT / 4:
         return "text"

@@ -109,6 +109,40 @@ def test_text_classification(runtime: Runtime) -> None:
     assert details["metrics"]["Test ROC AUC"] > 0.8
 
 
+def japanese_reviews(n: int = 400) -> pd.DataFrame:
+    """Japanese reviews (no spaces between words) whose words give their sentiment away."""
+    rng = np.random.default_rng(4)
+    good, bad = ["最高", "美味しい", "素晴らしい", "良い"], ["最悪", "まずい", "ひどい", "悪い"]
+    subjects = ["この店の料理は", "映画の話は", "ホテルの部屋は", "今日の天気は", "新しい電話は"]
+    rows = []
+    for i in range(n):
+        label = "pos" if i % 2 else "neg"
+        rows.append(
+            {"review": f"{rng.choice(subjects)}{rng.choice(good if label == 'pos' else bad)}です", "label": label}
+        )
+    return pd.DataFrame(rows)
+
+
+def test_japanese_text_is_text_and_trains_on_its_characters(runtime: Runtime) -> None:
+    buf = io.StringIO()
+    japanese_reviews().to_csv(buf, index=False)
+    ds = runtime.dataset("japanese", buf.getvalue().encode("cp932"), "reviews.csv")  # as Excel saves it in Japan
+    columns = {c["name"]: c for c in runtime.api.get(f"/api/v1/datasets/{ds}").json()["columns"]}
+    assert columns["review"]["type"] == "text" and columns["review"]["stats"]["mean_words"] > 8
+    patch = {"text": {"max_tokens": 200, "sequence_length": 24}, "training": {"epochs": 8, "batch_size": 16}}
+    final = runtime.train_and_wait(runtime.task(ds, "label", patch=patch)["id"])
+    assert final["status"] == "succeeded", (final["error"], runtime.log_tail())
+    model = runtime.api.get(f"/api/v1/trained-models/{final['trained_model_id']}").json()
+    assert model["metrics"]["Test ROC AUC"] > 0.9
+    rows = [
+        {"review": "駅前のパン屋は本当に最高です"},
+        {"review": "駅前のパン屋は本当に最悪です"},
+    ]  # sentences never seen
+    answer = runtime.api.post(f"/api/v1/trained-models/{final['trained_model_id']}/predict", json={"rows": rows})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["predictions"] == ["pos", "neg"]
+
+
 def test_regression_has_every_metric_finite(runtime: Runtime) -> None:
     from server.services.bootstrap import demo_bytes
 

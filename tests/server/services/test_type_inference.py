@@ -172,3 +172,12 @@ def test_check_prediction_type_refuses(values: list, column_type: str, predictio
     assert err.value.status == 422
     assert err.value.code == "bad_target"
     assert fragment in err.value.detail
+
+
+def test_chinese_and_japanese_sentences_are_text_and_their_names_categories() -> None:
+    reviews = pd.Series(
+        [f"这家餐厅的菜非常好吃第{i}次" for i in range(60)] + [f"この店の料理は最高です{i}" for i in range(60)]
+    )
+    assert infer_column_type(reviews) == "text"  # a character counts as a word: no spaces between words
+    cities = pd.Series(["北京", "上海", "广州", "東京", "大阪"] * 30)
+    assert infer_column_type(cities) == "categorical"

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from core import metrics, preprocessing
+from core import metrics, text_inputs
 from core.sequences import ArraySequence
 from worker.runtime import cells, keras3
 from worker.runtime.callbacks import BaseCallback, EvalSet, RunState, Scoring
@@ -22,11 +22,11 @@ TEXTS = pd.Series(["a b c d e f", "b c", None, "z z z a", "f e d c b a z"])
 
 
 def test_text_ids_are_padded_and_truncated_at_the_start_as_pad_sequences() -> None:
-    spec = preprocessing._fit_text(TEXTS, {"max_tokens": 100, "sequence_length": 4})
+    spec = text_inputs.fit_text(TEXTS, {"max_tokens": 100, "sequence_length": 4})
     assert spec["padding"] == "pre"
-    ids = preprocessing._text_ids(TEXTS, spec)
+    ids = text_inputs.text_ids(TEXTS, spec)
     # The same ids unpadded (TextVectorization without a length pads the batch at the end with 0, never an id).
-    ragged = preprocessing._text_ids(TEXTS, {**spec, "padding": "post", "sequence_length": 10})
+    ragged = text_inputs.text_ids(TEXTS, {**spec, "padding": "post", "sequence_length": 10})
     unpadded = [[int(t) for t in row if t] for row in ragged]
     expected = keras.utils.pad_sequences(unpadded, maxlen=4, padding="pre", truncating="pre", dtype="int32")
     np.testing.assert_array_equal(ids, expected)
@@ -34,19 +34,19 @@ def test_text_ids_are_padded_and_truncated_at_the_start_as_pad_sequences() -> No
 
 
 def test_a_model_trained_before_keeps_end_padding() -> None:
-    spec = preprocessing._fit_text(TEXTS, {"max_tokens": 100, "sequence_length": 4})
+    spec = text_inputs.fit_text(TEXTS, {"max_tokens": 100, "sequence_length": 4})
     old = {k: v for k, v in spec.items() if k != "padding"}  # a record stored before issue 22
-    ids = preprocessing._text_ids(TEXTS, old)
+    ids = text_inputs.text_ids(TEXTS, old)
     assert ids[1].tolist()[2:] == [0, 0] and ids[1][0] != 0  # "b c" then padding at the end
-    new = preprocessing._text_ids(TEXTS, spec)
+    new = text_inputs.text_ids(TEXTS, spec)
     assert new[1].tolist()[:2] == [0, 0] and new[1].tolist()[2:] == ids[1].tolist()[:2]
 
 
 def test_text_ids_in_chunks_match_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
-    spec = preprocessing._fit_text(TEXTS, {"max_tokens": 100, "sequence_length": 3})
-    whole = preprocessing._text_ids(TEXTS, spec)
-    monkeypatch.setattr(preprocessing, "TEXT_CHUNK_ROWS", 2)
-    np.testing.assert_array_equal(preprocessing._text_ids(TEXTS, spec), whole)
+    spec = text_inputs.fit_text(TEXTS, {"max_tokens": 100, "sequence_length": 3})
+    whole = text_inputs.text_ids(TEXTS, spec)
+    monkeypatch.setattr(text_inputs, "TEXT_CHUNK_ROWS", 2)
+    np.testing.assert_array_equal(text_inputs.text_ids(TEXTS, spec), whole)
 
 
 def test_activated() -> None:
@@ -263,6 +263,6 @@ def test_the_vocabulary_fitted_in_chunks_is_the_whole_columns(monkeypatch: pytes
     texts = pd.Series([" ".join(words[np.minimum(rng.zipf(1.4, size=12), 300) - 1]) for _ in range(500)])
     whole = TextVectorization(max_tokens=80, output_mode="int", output_sequence_length=4)
     whole.adapt(texts.to_numpy())  # every text at once: what the fit did before it went a chunk at a time
-    monkeypatch.setattr(preprocessing, "TEXT_CHUNK_ROWS", 37)
-    spec = preprocessing._fit_text(texts, {"max_tokens": 80, "sequence_length": 4})
+    monkeypatch.setattr(text_inputs, "TEXT_CHUNK_ROWS", 37)
+    spec = text_inputs.fit_text(texts, {"max_tokens": 80, "sequence_length": 4})
     assert spec["vocabulary"] == [str(t) for t in whole.get_vocabulary()] and len(spec["vocabulary"]) == 80
