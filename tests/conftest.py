@@ -50,7 +50,9 @@ def _starts_workers(func: Any, depth: int = 1) -> bool:
 # process waits on its workers and children). `trainings`: the slow and e2e tests that use neither PostgreSQL nor
 # Redis (SQLite, the embedded broker); `services`: every other test, the service-fault tests that restart PostgreSQL
 # and Redis among them, so no test of the other stream is using them then. A test uses them when its fixtures name
-# one of SERVICE_FIXTURES or its module's source names one of SERVICE_WORDS (modules that start them by hand).
+# one of SERVICE_FIXTURES or its module's source names one of SERVICE_WORDS (modules that start them by hand). The
+# browser tests (tests/webui) run in `services` too: it balances the streams (15 and 22 minutes with them apart).
+WEBUI_DIR = Path(__file__).resolve().parent / "webui"
 SERVICE_FIXTURES = {"pg_url", "redis_url", "pg_redis_settings", "cluster"}
 SERVICE_WORDS = (*SERVICE_FIXTURES, "REDIS_URL", "create_pg_database", "postgres_redis", "redis-server", "postgresql")
 
@@ -72,6 +74,8 @@ def _module_uses_services(path: Path, seen: dict[Path, bool]) -> bool:
 def in_trainings_stream(item: pytest.Item, seen: dict[Path, bool]) -> bool:
     """Whether ITEM runs in the `trainings` stream: slow or e2e, and using neither PostgreSQL nor Redis."""
     if not (item.get_closest_marker("slow") or item.get_closest_marker("e2e")):
+        return False
+    if WEBUI_DIR in Path(item.path).resolve().parents:
         return False
     return not (SERVICE_FIXTURES & set(getattr(item, "fixturenames", ())) or _module_uses_services(item.path, seen))
 

@@ -15,6 +15,7 @@ FILES = [
     "tests/e2e/test_models.py",  # trainings on SQLite
     "tests/e2e/test_training.py",  # trainings, one of them on PostgreSQL + Redis
     "tests/core/test_dates.py",  # neither slow nor e2e
+    "tests/webui/test_browser_upload.py",  # a browser test on SQLite: in `services`, for balance
 ]
 
 
@@ -38,6 +39,6 @@ def test_the_streams_split_the_suite_and_keep_the_services_apart() -> None:
     assert trainings and all(t.startswith("tests/e2e/test_models.py") for t in trainings)
     assert {t for t in everything if t.startswith("tests/security/test_sandbox.py")} <= services
     assert {t for t in everything if t.startswith("tests/reliability/")} <= services
-    assert {t for t in everything if t.startswith("tests/core/")} <= services
+    assert {t for t in everything if t.startswith(("tests/core/", "tests/webui/"))} <= services
     source = (ROOT / "tests/e2e/test_training.py").read_text()
     assert "pg_redis" in source and not {t for t in trainings if t.startswith("tests/e2e/test_training.py")}
