@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from server.errors import ApiError, invalid
-from server.services import csv_numbers
+from server.services import csv_dialect, csv_numbers
 from server.services.csv_encoding import detect_encoding
 
 # The suffixes read as delimited text: Excel saves "Unicode Text" as .txt (UTF-16, tabs); many tools write .tsv.
@@ -31,7 +31,8 @@ QUOTES = {'"': '"', "'": "'", "none": None, "": None}
 BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 THOUSANDS = {"none": None, ",": ",", ".": ".", " ": " ", "space": " ", "'": "'", "\u00a0": "\u00a0", "\u202f": "\u202f"}
 THOUSANDS["\u2019"] = "\u2019"  # the typographic apostrophe of Windows' Swiss formats
-OPTION_FIELDS = ("delimiter", "quote", "header", "encoding", "decimal", "thousands", "null_values")
+OPTION_FIELDS = ("delimiter", "quote", "header", "encoding", "decimal", "thousands", "null_values", "skip_rows")
+MAX_SKIP_ROWS = 1000
 UTF8 = ("utf-8", "utf-8-sig")
 SEP_LINE = re.compile(r'"?sep=([,;\t|])"?[ \t]*(\r\n|\n|\r)')
 # Character sets a CSV is written in (canonical codec names), not Python's transforms (idna, unicode_escape, …).
@@ -58,14 +59,14 @@ class CsvSource:
     code_columns: list[str] = field(default_factory=list)  # digits kept as text (csv_numbers.code_columns)
     units: dict[str, str] = field(default_factory=dict)  # number columns written with a unit ("" none: negatives)
     names: list[str] | None = None  # the header's names where some are blank (header_names), else the parser's
-    skip_lines: int = 0  # 1: a "sep=;" line before the header
+    skip_lines: int = 0  # lines before the header: a "sep=;" line, a report's title (`skip_rows`)
     width: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The stored and returned `source` object (number_columns and code_columns are reading details, not
         options)."""
         keys = ("delimiter", "quote", "header", "encoding", "decimal", "thousands", "null_values", "detected")
-        out: dict[str, Any] = {k: getattr(self, k) for k in keys}
+        out: dict[str, Any] = {k: getattr(self, k) for k in keys} | {"skip_rows": self.skip_lines}
         out["ambiguous"] = list(self.ambiguous) + [
             f"{name}: numbers written with {unit!r}, read without it."
             if unit
@@ -132,6 +133,12 @@ def parse_options(fields: dict[str, str]) -> dict[str, Any]:
         )
     if "null_values" in given:
         out["null_values"] = _null_values(given["null_values"])
+    if "skip_rows" in given:
+        if not given["skip_rows"].strip().isdigit() or int(given["skip_rows"]) > MAX_SKIP_ROWS:
+            raise _bad(
+                "skip_rows", given["skip_rows"], f"give the number of lines above the header, 0 to {MAX_SKIP_ROWS}"
+            )
+        out["skip_rows"] = int(given["skip_rows"])
     if out.get("thousands") and out["thousands"] == out.get("decimal"):
         raise _bad("thousands", given["thousands"], "the thousands separator must differ from the decimal separator")
     if out.get("delimiter") and out["delimiter"] == out.get("quote"):
@@ -194,77 +201,6 @@ def _cut(text: str, size: int) -> str:
     return text[: cut + 1] if cut > 0 else text
 
 
-def _fallback_delimiter(first_line: str) -> str:
-    counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] else ","
-
-
-def _duckdb_sniff(sample: Path, given: dict[str, Any]) -> tuple[str, str, bool] | None:
-    """DuckDB's sniff_csv of SAMPLE (delimiter, quote, header) with the GIVEN options fixed; None when it fails."""
-    import duckdb
-
-    args = ["?", "strict_mode=false"]
-    params: list[Any] = [str(sample)]
-    for key, name in (("delimiter", "delim"), ("quote", "quote"), ("header", "header")):
-        if key in given:
-            args.append(f"{name}=?")
-            params.append(given[key] if given[key] is not None else "")
-    try:
-        with duckdb.connect(":memory:", config={"threads": 1, "memory_limit": "512MB"}) as con:
-            return con.execute(
-                f"SELECT Delimiter, Quote, HasHeader FROM sniff_csv({', '.join(args)})", params
-            ).fetchone()
-    except duckdb.Error:
-        return None
-
-
-def _sniff_dialect(sample: Path, first_line: str, given: dict[str, Any]) -> tuple[str, str | None, bool]:
-    """Delimiter, quote and header of the UTF-8 SAMPLE by DuckDB's sniffer, the GIVEN options fixed.
-
-    A delimiter absent from the first line while another candidate is there (the sniffer misled by a quoted
-    value the sample cuts) gives way to the most frequent candidate of that line, and the rest is sniffed again.
-    """
-    row = _duckdb_sniff(sample, given)
-    fallback = _fallback_delimiter(first_line)
-    if "delimiter" not in given and (row is None or row[0] not in first_line) and fallback in first_line:
-        given = {**given, "delimiter": fallback}
-        row = _duckdb_sniff(sample, given)
-    if row is None:
-        row = (fallback, '"', True)
-    delimiter, quote, header = row
-    if delimiter not in (",", ";", "\t", "|"):
-        delimiter = fallback
-    quote = quote if quote and len(quote) == 1 else '"'
-    delimiter, quote = given.get("delimiter", delimiter), given.get("quote", quote)
-    if "header" not in given and not header:
-        header = _header_past_blanks(sample, delimiter, quote)
-    return delimiter, quote, given.get("header", bool(header))
-
-
-def _header_past_blanks(sample: Path, delimiter: str, quote: str | None) -> bool:
-    """Whether SAMPLE has a header once the columns its first row leaves blank are set aside. DuckDB's sniffer
-    reads a first row with a blank cell as data, and so pandas' `to_csv` (a nameless index column first) and Excel's
-    trailing ";;" would lose their header when the named columns hold text."""
-    try:
-        with open(sample, encoding="utf-8", newline="") as fh:
-            rows = list(csv.reader(fh, delimiter=delimiter, quotechar=quote or "\x00"))
-    except csv.Error:
-        return False
-    blank = {i for i, cell in enumerate(rows[0] if rows else []) if not cell.strip()}
-    if not blank or len(blank) == len(rows[0]) or len(rows) < 2:
-        return False
-    named = sample.with_name(sample.name + ".named")
-    try:
-        with open(named, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh, delimiter=delimiter, quotechar=quote or '"', lineterminator="\n")
-            writer.writerows([c for i, c in enumerate(r) if i not in blank] for r in rows)
-        row = _duckdb_sniff(named, {"delimiter": delimiter, "quote": quote})
-    finally:
-        named.unlink(missing_ok=True)
-    return bool(row and row[2])
-
-
 def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
     """The CsvSource of the CSV at PATH: the options given in FIELDS (validated), the others detected from its
     first MiBs. WORK is a scratch file path for the UTF-8 sample (removed)."""
@@ -280,19 +216,30 @@ def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
             "Latin letters and has no byte-order mark needs encoding=utf-16-le or utf-16-be).",
         )
     text = head_text(path, source.encoding)
-    hint = SEP_LINE.match(text)  # Excel's "sep=;" first line names the delimiter; the header follows it
+    hint = None if "skip_rows" in given else SEP_LINE.match(text)  # Excel's "sep=;" line names the delimiter
     if hint:
         source.skip_lines, text = 1, text[hint.end() :]
+    text = csv_dialect.after_lines(text, given.get("skip_rows", 0))  # lines above the table, as given
+    source.skip_lines += given.get("skip_rows", 0)
     first_line = text.split("\n", 1)[0]
     try:
         work.write_text(_cut(text, SNIFF_CHARS), encoding="utf-8", newline="")
         hinted = {"delimiter": hint.group(1), **given} if hint else given
-        dialect = _sniff_dialect(work, first_line, hinted)
+        *dialect, above = csv_dialect.sniff_dialect(work, first_line, hinted)
     finally:
         work.unlink(missing_ok=True)
     source.delimiter, source.quote, source.header = dialect
+    # a report's title, an account number, a blank line above the table: left out, and said so
+    if csv_dialect.is_preamble(text, above, source.delimiter, source.quote, source.header):
+        skipped = [line.strip() for line in text.splitlines()[:above] if line.strip()]
+        text, source.skip_lines = csv_dialect.after_lines(text, above), source.skip_lines + above
+        first_line = text.split("\n", 1)[0]
+        source.ambiguous.append(
+            f"skip_rows: the {above} line(s) above the table were left out ({'; '.join(skipped)[:120]!r}); "
+            "give `skip_rows` to change it."
+        )
     source.null_values = given.get("null_values", source.null_values)
-    source.detected = [k for k in ("encoding", "delimiter", "quote", "header") if k not in given]
+    source.detected = [k for k in ("encoding", "delimiter", "quote", "header", "skip_rows") if k not in given]
     if source.header:
         source.names = header_names(text, source)
     csv_numbers.settle(source, text, given)

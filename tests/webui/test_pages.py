@@ -118,6 +118,12 @@ def test_a_csv_datasets_page_says_how_it_was_read(web: Web, task: dict[str, Any]
     assert "delimiter <code>;</code>" in read_as and "encoding <code>cp1252</code>" in read_as
     assert "decimal <code>,</code>" in read_as and "thousands <code>no-break space</code>" in read_as
     assert "column_2" in read_as and "it was read as cp1252" in read_as  # the notes: the blank name, the encoding
+    assert "left out" not in read_as
+    report = "Sales report\r\nname;amount\r\nZoé;1,5\r\nÅsa;2,25\r\n".encode()
+    r = web.api.upload_csv("P1", "report", report, filename="r.csv")
+    assert r.status_code == 201, r.text
+    page = web.get(f"/datasets/{r.json()['id']}").text
+    assert "1 line(s) above it left out" in page and "Sales report" in page  # the count, and the note naming it
     from tests.server.api.support import parquet_bytes
 
     r = web.api.upload_csv("P1", "parquet", parquet_bytes({"a": [1, 2]}), filename="p.parquet")

@@ -1,0 +1,103 @@
+"""A CSV's dialect: delimiter, quote, header and the lines above the table, by DuckDB's sniffer (with the fixes
+its misreadings of real files needed), on a UTF-8 sample of the file's head."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import re
+from pathlib import Path
+from typing import Any
+
+
+def is_preamble(text: str, lines: int, delimiter: str, quote: str | None, header: bool) -> bool:
+    """Whether the first LINES lines of TEXT are above a table with a header: each has fewer cells than the header
+    (a header with a cell more than its rows is a ragged file, not a title above a table)."""
+    if not lines or not header:
+        return False
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quote or "\x00")
+    rows = list(itertools.islice(reader, lines + 1))
+    width = len(rows[lines]) if len(rows) > lines else 0
+    return all(len(row) < width for row in rows[:lines])
+
+
+def after_lines(text: str, lines: int) -> str:
+    """TEXT without its first LINES lines (each ended by CR LF, LF or CR); empty when it has fewer."""
+    if not lines:
+        return text
+    found = re.match(rf"(?:[^\r\n]*(?:\r\n|\n|\r)){{{lines}}}", text)
+    return text[found.end() :] if found else ""
+
+
+def _fallback_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+def _duckdb_sniff(sample: Path, given: dict[str, Any]) -> tuple[str, str, bool, int] | None:
+    """DuckDB's sniff_csv of SAMPLE (delimiter, quote, header, lines above the table) with the GIVEN options fixed;
+    None when it fails."""
+    import duckdb
+
+    args = ["?", "strict_mode=false"] + (["skip=0"] if "skip_rows" in given else [])
+    params: list[Any] = [str(sample)]
+    for key, name in (("delimiter", "delim"), ("quote", "quote"), ("header", "header")):
+        if key in given:
+            args.append(f"{name}=?")
+            params.append(given[key] if given[key] is not None else "")
+    try:
+        with duckdb.connect(":memory:", config={"threads": 1, "memory_limit": "512MB"}) as con:
+            return con.execute(
+                f"SELECT Delimiter, Quote, HasHeader, SkipRows FROM sniff_csv({', '.join(args)})", params
+            ).fetchone()
+    except duckdb.Error:
+        return None
+
+
+def sniff_dialect(sample: Path, first_line: str, given: dict[str, Any]) -> tuple[str, str | None, bool, int]:
+    """Delimiter, quote, header and the lines above the table (a report's title) of the UTF-8 SAMPLE by DuckDB's
+    sniffer, the GIVEN options fixed.
+
+    A delimiter absent from the first line while another candidate is there (the sniffer misled by a quoted
+    value the sample cuts) gives way to the most frequent candidate of that line, and the rest is sniffed again.
+    """
+    row = _duckdb_sniff(sample, given)
+    fallback = _fallback_delimiter(first_line)
+    if "delimiter" not in given and (row is None or row[0] not in first_line) and fallback in first_line:
+        given = {**given, "delimiter": fallback}
+        row = _duckdb_sniff(sample, given)
+    if row is None:
+        row = (fallback, '"', True, 0)
+    delimiter, quote, header, skip = row
+    if delimiter not in (",", ";", "\t", "|"):
+        delimiter = fallback
+    quote = quote if quote and len(quote) == 1 else '"'
+    delimiter, quote = given.get("delimiter", delimiter), given.get("quote", quote)
+    if "header" not in given and not header:
+        header = _header_past_blanks(sample, delimiter, quote)
+    return delimiter, quote, given.get("header", bool(header)), int(skip or 0)
+
+
+def _header_past_blanks(sample: Path, delimiter: str, quote: str | None) -> bool:
+    """Whether SAMPLE has a header once the columns its first row leaves blank are set aside. DuckDB's sniffer
+    reads a first row with a blank cell as data, and so pandas' `to_csv` (a nameless index column first) and Excel's
+    trailing ";;" would lose their header when the named columns hold text."""
+    try:
+        with open(sample, encoding="utf-8", newline="") as fh:
+            rows = list(csv.reader(fh, delimiter=delimiter, quotechar=quote or "\x00"))
+    except csv.Error:
+        return False
+    blank = {i for i, cell in enumerate(rows[0] if rows else []) if not cell.strip()}
+    if not blank or len(blank) == len(rows[0]) or len(rows) < 2:
+        return False
+    named = sample.with_name(sample.name + ".named")
+    try:
+        with open(named, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, delimiter=delimiter, quotechar=quote or '"', lineterminator="\n")
+            writer.writerows([c for i, c in enumerate(r) if i not in blank] for r in rows)
+        row = _duckdb_sniff(named, {"delimiter": delimiter, "quote": quote})
+    finally:
+        named.unlink(missing_ok=True)
+    return bool(row and row[2])

@@ -1,0 +1,57 @@
+"""CSV exports with lines above the table — a report's title, a bank statement's account and period, a blank line
+(data.md "Reading a table": detected, then overridable with `skip_rows`): the table is read from its header on,
+and the lines left out are named in `source.ambiguous`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.server.api.support import API, expect
+from tests.server.api.test_csv_sources import _post, _read_back, _upload
+
+ROWS = "".join(f"K{i};{i},50;0{i % 9 + 1}.03.2024\r\n" for i in range(30))
+REPORT = "Umsatzbericht 2024\r\nErstellt am 01.03.2024\r\n\r\nKunde;Betrag;Datum\r\n" + ROWS
+BANK = (
+    '"Kontonummer:";"DE12 3456 7890"\r\n"Zeitraum:";"01.03.2024 - 31.03.2024"\r\n\r\n'
+    '"Kunde";"Betrag";"Datum"\r\n' + ROWS
+)
+TITLE = "Sales report\r\nKunde;Betrag;Datum\r\n" + ROWS
+
+
+@pytest.mark.parametrize(("text", "above"), [(REPORT, 3), (BANK, 3), (TITLE, 1)], ids=["report", "bank", "title"])
+def test_lines_above_the_table_are_left_out_and_named(api: Any, project: str, text: str, above: int) -> None:
+    body = _upload(api, project, text.encode("cp1252"))
+    assert [c["name"] for c in body["columns"]] == ["Kunde", "Betrag", "Datum"] and body["n_rows"] == 30
+    assert [c["type"] for c in body["columns"]] == ["categorical", "numeric", "date"]
+    assert body["source"]["skip_rows"] == above and "skip_rows" in body["source"]["detected"]
+    note = next(s for s in body["source"]["ambiguous"] if s.startswith("skip_rows:"))
+    assert f"the {above} line(s) above the table were left out" in note and text.split("\r\n")[0] in note
+    data = _read_back(api, body)
+    assert data["Kunde"][:2] == ["K0", "K1"] and data["Betrag"][:2] == [0.5, 1.5]
+    preview = expect(_post(api, project, "datasets/sniff", text.encode("cp1252"), {}, "c.csv"), 200)
+    assert preview["source"]["skip_rows"] == above and preview["rows"][0][0] == "K0"
+
+
+def test_skip_rows_given_is_used_instead(api: Any, project: str) -> None:
+    body = _upload(api, project, REPORT.encode(), name="given", skip_rows="3")
+    assert body["source"]["skip_rows"] == 3 and "skip_rows" not in body["source"]["detected"]
+    assert [c["name"] for c in body["columns"]] == ["Kunde", "Betrag", "Datum"]
+    as_given = _upload(api, project, REPORT.encode(), name="zero", skip_rows="0")  # the title is the header then
+    assert [c["name"] for c in as_given["columns"]] == ["Umsatzbericht 2024"] and as_given["source"]["skip_rows"] == 0
+
+
+@pytest.mark.parametrize("value", ["x", "-1", "1001"])
+def test_a_bad_skip_rows_is_a_clear_422(api: Any, project: str, value: str) -> None:
+    r = _post(api, project, "datasets", REPORT.encode(), {"name": "bad", "skip_rows": value}, "c.csv")
+    assert r.status_code == 422 and r.json()["code"] == "bad_reading_option" and "skip_rows" in r.json()["detail"]
+
+
+def test_a_header_with_a_cell_fewer_than_its_rows_is_not_taken_for_a_title(api: Any, project: str) -> None:
+    r = api.post(
+        f"{API}/projects/{project}/datasets",
+        data={"name": "ragged"},
+        files={"file": ("r.csv", b"a,b\n1,2,3\n4,5,6\n", "text/csv")},
+    )
+    assert r.status_code == 422  # as before: the header "a,b" is not dropped as a title
