@@ -12,8 +12,8 @@ from typing import Any
 
 
 def is_preamble(text: str, lines: int, delimiter: str, quote: str | None, header: bool) -> bool:
-    """Whether the first LINES lines of TEXT are above a table with a header: each has fewer cells than the header
-    (a header with a cell more than its rows is a ragged file, not a title above a table)."""
+    """Whether the first LINES lines of TEXT are above a table with a header: each has fewer cells than the header.
+    A first line with fewer cells than the rows under it and no header after it is a ragged file, not a title."""
     if not lines or not header:
         return False
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quote or "\x00")
