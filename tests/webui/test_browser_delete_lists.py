@@ -47,6 +47,8 @@ def test_a_person_sorts_searches_and_deletes_with_a_confirmation(page: Any, live
     page.fill('input[name="username"]', "ada")
     page.fill('input[name="password"]', PASSWORD)
     page.click('button:has-text("Log in")')
+    expect(page).to_have_url(f"{live.url}/")
+    page.wait_for_load_state()  # the key field upper-cases what is typed once the page's scripts have run
     page.locator('input[name="key"]').press_sequentially("ops_1")
     expect(page.locator('input[name="key"]')).to_have_value("OPS_1")
     page.click('button:has-text("Create project")')
