@@ -53,8 +53,7 @@ def written(name: str, n: int) -> pd.Series:
 
 def before(series: pd.Series, dayfirst: bool) -> pd.Series:
     """The reading before (core/dates.parse until 2026-12-05): ISO8601, then pandas' mixed formats on the rest."""
-    text = pd.Series(series.to_numpy(dtype=object), dtype=object).where(series.notna().to_numpy(), None)
-    text = text.map(lambda v: None if v is None else str(v).strip() or None)
+    text = dates.as_text(series)  # the same reading of the values as text as before
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)

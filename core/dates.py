@@ -90,8 +90,7 @@ def parse(series: pd.Series, dayfirst: bool) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(series):
         values = pd.to_datetime(series, utc=True)
         return values.dt.tz_convert(None).reset_index(drop=True)
-    text = pd.Series(series.to_numpy(dtype=object), dtype=object).where(series.notna().to_numpy(), None)
-    text = text.map(lambda v: None if v is None else str(v).strip() or None)
+    text = as_text(series)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = pd.to_datetime(text, errors="coerce", format="ISO8601", utc=True)
@@ -99,6 +98,12 @@ def parse(series: pd.Series, dayfirst: bool) -> pd.Series:
         if rest.any():
             out[rest] = _read_distinct(text[rest], dayfirst)
     return out.dt.tz_convert(None)
+
+
+def as_text(series: pd.Series) -> pd.Series:
+    """SERIES as stripped strings (object dtype), None where a value is missing or blank."""
+    text = pd.Series(series.to_numpy(dtype=object), dtype=object).where(series.notna().to_numpy(), None)
+    return text.map(lambda v: None if v is None else str(v).strip() or None)
 
 
 def _read_distinct(text: pd.Series, dayfirst: bool) -> pd.Series:

@@ -231,8 +231,9 @@ def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
     source.delimiter, source.quote, source.header = dialect
     # a report's title, an account number, a blank line above the table: left out, and said so
     if csv_dialect.is_preamble(text, above, source.delimiter, source.quote, source.header):
-        skipped = [line.strip() for line in text.splitlines()[:above] if line.strip()]
-        text, source.skip_lines = csv_dialect.after_lines(text, above), source.skip_lines + above
+        table = csv_dialect.after_lines(text, above)
+        skipped = [line.strip() for line in text[: len(text) - len(table)].splitlines() if line.strip()]
+        text, source.skip_lines = table, source.skip_lines + above
         first_line = text.split("\n", 1)[0]
         source.ambiguous.append(
             f"skip_rows: the {above} line(s) above the table were left out ({'; '.join(skipped)[:120]!r}); "
