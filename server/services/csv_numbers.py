@@ -25,16 +25,16 @@ _GROUPS = "[ '\u00a0\u202f\u2019]"
 # India's grouping (lakh, crore): "12,34,56,789.00", groups of two before the last three.
 _INDIAN = r"\d{1,2}(,\d{2})+,\d{3}"
 _EXPONENT = r"([eE][-+]?\d+)?"  # "1,5E+02": Excel's scientific format with a decimal comma
-_COMMA_DECIMAL = re.compile(
+COMMA_DECIMAL = re.compile(
     rf"[-+]?(\d+,(\d{{1,2}}|\d{{4,}})|\d{{1,3}}(?P<sep>[.]|{_GROUPS})\d{{3}}((?P=sep)\d{{3}})*,\d+|,\d+)"
     rf"{_EXPONENT}"
 )
-_DOT_DECIMAL = re.compile(
+DOT_DECIMAL = re.compile(
     rf"[-+]?(\d+\.(\d{{1,2}}|\d{{4,}})|\d{{1,3}}(?P<sep>,|{_GROUPS})\d{{3}}((?P=sep)\d{{3}})*\.\d+|\.\d+"
     rf"|{_INDIAN}\.\d+){_EXPONENT}"
 )
-_COMMA_AMBIGUOUS = re.compile(r"[-+]?\d{1,3}(,\d{3})+")
-_DOT_AMBIGUOUS = re.compile(r"[-+]?\d{1,3}(\.\d{3})+")
+COMMA_AMBIGUOUS = re.compile(r"[-+]?\d{1,3}(,\d{3})+")
+DOT_AMBIGUOUS = re.compile(r"[-+]?\d{1,3}(\.\d{3})+")
 
 
 # Numbers as Excel's currency, accounting and percent formats and SAP's exports save them in a CSV: a currency
@@ -114,18 +114,18 @@ def _first(rows: Any) -> Any:
 
 def _decimal(values: list[str], delimiter: str) -> tuple[str, str | None]:
     """The decimal separator the VALUES show, and a note when it is a guess between two readings."""
-    comma = sum(1 for v in values if _COMMA_DECIMAL.fullmatch(v))
-    dot = sum(1 for v in values if _DOT_DECIMAL.fullmatch(v))
+    comma = sum(1 for v in values if COMMA_DECIMAL.fullmatch(v))
+    dot = sum(1 for v in values if DOT_DECIMAL.fullmatch(v))
     if comma or dot:
         return ("," if comma > dot else "."), None
-    if any(_COMMA_AMBIGUOUS.fullmatch(v) for v in values):
+    if any(COMMA_AMBIGUOUS.fullmatch(v) for v in values):
         guess = "," if delimiter == ";" else "."
         reading = "a decimal comma" if guess == "," else "a thousands separator"
         return guess, (
             f"decimal: values such as '2,243' could be 2243 or 2.243; the comma was read as {reading} "
             "(give `decimal` and `thousands` to change it)."
         )
-    if delimiter == ";" and any(_DOT_AMBIGUOUS.fullmatch(v) for v in values):
+    if delimiter == ";" and any(DOT_AMBIGUOUS.fullmatch(v) for v in values):
         return ",", "decimal: values such as '2.243' were read as 2243 (dot as thousands separator)."
     return ".", None
 

@@ -28,7 +28,9 @@ def with_trained_model(db: Session, settings: Settings, model: TrainedModel, row
     """Predictions for ROWS by MODEL with the preprocessing saved with it."""
     path = trained_models.file_path(settings, model)
     root = model_files.files_root(db, settings, model)
-    return scoring.predict(model, path, rows, root, _sandboxed(db, settings, model, path))
+    return scoring.predict(
+        model, path, rows, root, _sandboxed(db, settings, model, path), trained_models.number_format(db, model)
+    )
 
 
 def with_version(
@@ -42,5 +44,7 @@ def with_version(
         raise not_found("trained model", version.trained_model_id)
     path = registry.file_path(settings, version)
     root = model_files.files_root(db, settings, model)
-    out = scoring.predict(model, path, rows, root, _sandboxed(db, settings, model, path))
+    out = scoring.predict(
+        model, path, rows, root, _sandboxed(db, settings, model, path), trained_models.number_format(db, model)
+    )
     return {**out, "version_id": version.version_id}

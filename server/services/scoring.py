@@ -18,7 +18,7 @@ from core import input_report, preprocessing, target_scaling
 from core.metrics import OUTPUT_ACTIVATION, activated, probabilities
 from server.errors import ApiError, invalid
 from server.models import TrainedModel
-from server.services import thresholds
+from server.services import row_numbers, thresholds
 from server.services.model_summary import user_code_reason
 
 MAX_ROWS = 10_000
@@ -32,6 +32,7 @@ loads = 0  # how many times a model file was read from disk (tests check the cac
 
 # Runs the model of a file that needs its training's code on the given inputs elsewhere (a worker's sandbox).
 Sandboxed = Callable[[dict[str, np.ndarray]], np.ndarray]
+NumberFormat = tuple[str, str | None]  # how the training file wrote its numbers: decimal and thousands separators
 
 
 class NeedsUserCode(ApiError):
@@ -103,10 +104,13 @@ def _image_bytes(value: Any, column: str, files_root: Path | None) -> Any:
 
 
 def _inputs(
-    model_row: TrainedModel, rows: list[dict[str, Any]], files_root: Path | None
+    model_row: TrainedModel, rows: list[dict[str, Any]], files_root: Path | None, number_format: NumberFormat
 ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
-    """The model inputs for ROWS, with the count of imputed values per column (no value changed silently)."""
-    return frame_inputs(model_row, pd.DataFrame(rows), files_root)
+    """The model inputs for ROWS, their numbers sent as text read in NUMBER_FORMAT (the training file's), with the
+    count of imputed values per column (no value changed silently)."""
+    numeric = [m["column"] for m in model_row.preprocessing.get("main", []) if m["kind"] == "numeric"]
+    frame = row_numbers.read_columns(pd.DataFrame(rows), numeric, *number_format)
+    return frame_inputs(model_row, frame, files_root)
 
 
 def frame_inputs(
@@ -155,14 +159,20 @@ def _output(path: Path, inputs: dict[str, np.ndarray], sandboxed: Sandboxed | No
 
 
 def predict(
-    model_row: TrainedModel, path: Path, rows: Any, files_root: Path | None = None, sandboxed: Sandboxed | None = None
+    model_row: TrainedModel,
+    path: Path,
+    rows: Any,
+    files_root: Path | None = None,
+    sandboxed: Sandboxed | None = None,
+    number_format: NumberFormat = (".", None),
 ) -> dict[str, Any]:
-    """Predictions for ROWS ([{column: value}]): class labels + probabilities, or numbers for regression."""
+    """Predictions for ROWS ([{column: value}]): class labels + probabilities, or numbers for regression; numbers
+    sent as text are read in NUMBER_FORMAT (decimal and thousands separators)."""
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
         raise invalid("rows must be a non-empty list of objects {column: value}.", code="bad_rows")
     if len(rows) > MAX_ROWS:
         raise ApiError(413, "too_many_rows", f"{len(rows)} rows; at most {MAX_ROWS} per request.")
-    inputs, imputed = _inputs(model_row, rows, files_root)
+    inputs, imputed = _inputs(model_row, rows, files_root, number_format)
     values, proba, labels = decode(model_row, path, _output(path, inputs, sandboxed))
     if proba is None:
         return {"predictions": values.tolist(), "imputed": imputed}

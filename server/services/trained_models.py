@@ -13,7 +13,7 @@ from core import evaluation, target_scaling
 from core.catalog import CUSTOM_SCORE, TEST_PREFIX, TRAIN_PREFIX, as_test_metric, as_train_metric
 from server.errors import ApiError
 from server.models import Analysis, Dataset, MLTask, SavedModelVersion, TrainedModel
-from server.services import datasets, model_files, model_provenance
+from server.services import datasets, model_files, model_provenance, row_numbers
 from server.settings import Settings
 
 # The logs a training writes per metric: "Test <metric>" on the validation split, "Train <metric>" on a train sample.
@@ -152,28 +152,42 @@ def load_snippet(model: TrainedModel, number: int) -> str:
 
 
 def input_fields(db: Session, settings: Settings, model: TrainedModel) -> list[dict[str, Any]]:
-    """{name, kind, value} of the columns the model scores, valued from its dataset's first row when it still exists."""
+    """{name, kind, value} of the columns the model scores, valued from its dataset's first row when it still exists
+    (numbers written with the file's decimal separator)."""
     prep = model.preprocessing or {}
     fields = [{"name": m["column"], "kind": m["kind"]} for m in prep.get("main", [])]
     fields += [{"name": c, "kind": "categorical"} for c in prep.get("index", {})]
     fields += [{"name": c, "kind": "text"} for c in prep.get("text", {})]
     fields += [{"name": c, "kind": "image"} for c in prep.get("image", {})]
-    first = _first_row(db, settings, model)
+    dataset = dataset_of(db, model)
+    first = _first_row(settings, dataset) if dataset is not None else {}
+    decimal, _ = row_numbers.number_format(dataset.source if dataset is not None else None)
     for field in fields:
         value = first.get(field["name"])
         field["value"] = "" if value is None else value
+        if field["kind"] == "numeric" and isinstance(value, float) and decimal != ".":
+            field["value"] = str(value).replace(".", decimal)  # as the file wrote it, and as the form sends it back
     return fields
 
 
-def _first_row(db: Session, settings: Settings, model: TrainedModel) -> dict[str, Any]:
-    """The first row of the dataset MODEL was trained on, by column ({} when it is gone or unreadable)."""
-    dataset = db.scalar(
-        select(Dataset).join(Analysis, Analysis.dataset_id == Dataset.id).where(Analysis.id == model.analysis_id)
-    )
-    if dataset is None:
-        return {}
+def _first_row(settings: Settings, dataset: Dataset) -> dict[str, Any]:
+    """The first row of DATASET, by column ({} when it is unreadable)."""
     try:
         preview = datasets.preview(settings, dataset, 1)
     except (OSError, ApiError):
         return {}
     return dict(zip(preview["columns"], preview["rows"][0], strict=False)) if preview["rows"] else {}
+
+
+def dataset_of(db: Session, model: TrainedModel) -> Dataset | None:
+    """The dataset MODEL was trained on (None when it is gone)."""
+    return db.scalar(
+        select(Dataset).join(Analysis, Analysis.dataset_id == Dataset.id).where(Analysis.id == model.analysis_id)
+    )
+
+
+def number_format(db: Session, model: TrainedModel) -> tuple[str, str | None]:
+    """How MODEL's training file wrote its numbers (decimal and thousands separators): what rows sent to it are read
+    in."""
+    dataset = dataset_of(db, model)
+    return row_numbers.number_format(dataset.source if dataset is not None else None)

@@ -1,5 +1,6 @@
 """Batch scoring from the saved model's page in a real browser (Chromium + Playwright) against a real server and
-worker: the dataset is picked in the form, the job's row follows its progress live, and its result is linked."""
+worker: the dataset is picked in the form, the job's row follows its progress live, and its result is linked. And
+the page's one-row form, with numbers typed as a German file writes them."""
 
 from __future__ import annotations
 
@@ -47,18 +48,19 @@ def api(live: Live) -> Iterator[httpx.Client]:
     client.close()
 
 
-def _upload(api: httpx.Client, name: str, frame: pd.DataFrame) -> int:
-    files = {"file": (f"{name}.csv", frame.to_csv(index=False).encode(), "text/csv")}
+def _upload(api: httpx.Client, name: str, frame: pd.DataFrame, **written: str) -> int:
+    files = {"file": (f"{name}.csv", frame.to_csv(index=False, **written).encode(), "text/csv")}
     r = api.post("/projects/JOBS/datasets", data={"name": name}, files=files)
     assert r.status_code == 201, r.text
     return int(r.json()["id"])
 
 
-def _deployed(api: httpx.Client, frame: pd.DataFrame) -> int:
-    """A model trained on FRAME (2 epochs, CPU) and deployed; the saved model's id."""
+def _deployed(api: httpx.Client, frame: pd.DataFrame, **written: str) -> int:
+    """A model trained on FRAME (uploaded as a CSV written with WRITTEN's options; 2 epochs, CPU) and deployed; the
+    saved model's id."""
     from tests import helpers
 
-    analysis = api.post("/projects/JOBS/analyses", json={"dataset_id": _upload(api, "bc", frame)}).json()
+    analysis = api.post("/projects/JOBS/analyses", json={"dataset_id": _upload(api, "bc", frame, **written)}).json()
     task = api.post(f"/analyses/{analysis['id']}/ml-tasks", json={"target": "diagnosis"}).json()
     settings = task["settings"]
     settings["gpu"]["use_gpu"] = False
@@ -170,3 +172,26 @@ def test_a_version_is_evaluated_and_retrained_from_the_saved_model_page(
     )
     assert [v["id"] for v in saved["versions"]] == ["v1", "v2"] and saved["active_version"] == "v2"
     assert saved["versions"][1]["retrained_from"]["version_id"] == "v1"
+
+
+def test_numbers_typed_as_a_german_file_writes_them_are_scored_as_numbers(
+    page: Any, live: Live, api: httpx.Client
+) -> None:
+    from playwright.sync_api import expect
+
+    from server.services.bootstrap import demo_bytes
+
+    frame = pd.read_csv(io.BytesIO(demo_bytes("breast_cancer").getvalue()))
+    saved_id = _deployed(api, frame, sep=";", decimal=",")  # as German Excel saves it: 14,5
+    _log_in_at(page, f"/saved-models/{saved_id}")
+    radius = page.locator('#score-form input[name="mean radius"]')
+    assert "," in radius.input_value()  # the first row's number, as the file wrote it
+
+    radius.fill("14,5")
+    page.click('#score-form button[type="submit"]')
+    expect(page.locator("#score-prediction")).to_have_text(re.compile("^(malignant|benign)$"), timeout=60_000)
+    expect(page.locator("#score-imputed")).to_have_count(0)  # every number read, none imputed
+
+    radius.fill("vierzehn")
+    page.click('#score-form button[type="submit"]')
+    expect(page.locator("#score-imputed")).to_contain_text("mean radius", timeout=60_000)  # said, not silent

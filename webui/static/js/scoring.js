@@ -15,12 +15,11 @@ async function rowOf(form) {
   for (const input of form.querySelectorAll("input[name]")) {
     const kind = input.dataset.kind;
     const raw = input.value.trim();
-    if (kind === "numeric") {
-      row[input.name] = raw === "" ? null : Number(raw);
-    } else if (kind === "image") {
+    if (kind === "image") {
       const picker = form.querySelector(`input[data-image-for="${CSS.escape(input.name)}"]`);
       row[input.name] = picker && picker.files[0] ? await readImage(picker.files[0]) : raw;
     } else {
+      // Numbers go as typed ("12,5", "1.234,50 €"): the server reads them as the model's training file wrote them.
       row[input.name] = raw === "" ? null : raw;
     }
   }
@@ -38,6 +37,15 @@ function render(result, body) {
   head.appendChild(strong);
   head.append(` (version ${body.version_id})`);
   result.appendChild(head);
+  const imputed = Object.keys(body.imputed || {});
+  if (imputed.length) {
+    // A value left empty, or typed so that it is no number or date, was replaced: say so rather than score silently.
+    const note = document.createElement("p");
+    note.id = "score-imputed";
+    note.className = "small";
+    note.textContent = `Imputed (empty, or not read as a number or a date): ${imputed.join(", ")}`;
+    result.appendChild(note);
+  }
   if (body.probabilities) {
     const table = document.createElement("table");
     table.innerHTML = "<thead><tr><th>Class</th><th class='num'>Probability</th></tr></thead>";
