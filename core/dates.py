@@ -18,10 +18,13 @@ SLASHED = r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})"  # 31/12/2024, 31.12.2024
 _LETTERS = "A-Za-zÀ-ÖØ-öø-ÿĀ-ž"
 _MONTH = rf"[{_LETTERS}]{{3,12}}\.?"  # a month's name or abbreviation: which word it is, the parse decides
 _DAY_OR_MONTH = r"([012]?\d|3[01])"
+_HALF_DAY = "(오전|오후|午前|午後|上午|下午) ?"  # AM and PM written before the time, in Korean, Japanese and Chinese
 _TIME = (
-    r"(,?[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?( ?[AaPp]\.?[Mm]\.?)?"
+    rf"(,?[ T]({_HALF_DAY})?\d{{1,2}}:\d{{2}}"
+    r"(:\d{2}(\.\d+)?)?( ?[AaPp]\.?[Mm]\.?)?"
     r"( ?(Z|UTC|GMT|[+-]\d{2}:?\d{2}))?)?"
 )
+_CJK_WEEKDAY = "( ?[(（]?[日月火水木金土一二三四五六][)）]?)?"  # 2024年3月1日(金): Friday
 _FORMS = (
     r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}",  # 2024-03-01, 2024/03/01, 2024.03.01
     r"\d{1,2}[-/.]\d{1,2}[-/.]\d{4}",  # 01/03/2024, 01.03.2024, 01-03-2024, 3/1/2024
@@ -31,6 +34,8 @@ _FORMS = (
     rf"{_MONTH} \d{{1,2}}(st|nd|rd|th)?,? \d{{4}}",  # March 1, 2024, Mar 1 2024
     rf"{_MONTH}[ -]\d{{4}}",  # March 2024, Mar-2024
     r"(19|20)\d{2}-(0[1-9]|1[0-2])",  # 2024-03: a month (ISO)
+    rf"\d{{4}} ?[年년] ?\d{{1,2}} ?[月월] ?\d{{1,2}} ?[日일]{_CJK_WEEKDAY}",  # 2024年3月1日(金)
+    r"\d{4}\. ?\d{1,2}\. ?\d{1,2}\.?",  # 2024. 3. 1. (Korean)
 )
 _WEEKDAY = rf"([{_LETTERS}]{{2,12}}\.?,? )?"  # Friday, March 1, 2024; vendredi 1 mars 2024
 DATE_RE = rf"^\s*{_WEEKDAY}({'|'.join(_FORMS)}){_TIME}\s*$"
@@ -38,6 +43,18 @@ DATE_RE = rf"^\s*{_WEEKDAY}({'|'.join(_FORMS)}){_TIME}\s*$"
 # The languages whose month and weekday names a date may be written in (CLDR's names, through Babel).
 NAME_LOCALES = ("en", "de", "fr", "es", "it", "nl", "pt", "ca", "sv", "da", "nb", "fi", "pl", "cs", "tr", "ro")
 _MORE_MONTHS = {"mrz": 3}  # Excel's German "MMM" (CLDR says "März")
+# Chinese, Japanese and Korean dates, year first: 2024年3月1日, 2024年3月1日(金) (with its weekday), 2024년 3월 1일,
+# Korean's 2024. 3. 1. They are rewritten as ISO dates (2024-03-01) before pandas reads them: a day-first reading
+# swaps the month and the day of "2024. 3. 1." and of "2024-3-1".
+_YEAR_FIRST = re.compile(
+    rf"(\d{{4}}) ?(?:[年년]|\. ?) ?(\d{{1,2}}) ?(?:[月월]|\. ?) ?(\d{{1,2}})(?: ?[日일]{_CJK_WEEKDAY}|\.)?"
+)
+_CJK_MARKS = "[年년오午上下]|\\d\\. \\d"  # what a value rewritten by _in_iso_terms holds
+_BEFORE_TIME = re.compile(rf"{_HALF_DAY}(\d{{1,2}}:\d{{2}}(:\d{{2}})?)")  # 오후 1:05 → 1:05 PM
+_PM = ("오후", "午後", "下午")
+# A time of day alone (13:05, 1:05 PM): read on 1 January 1970, not on the day it is read, so that a model gets the
+# same parts for it whenever it trains or scores.
+_TIME_ONLY = re.compile(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?( ?[AaPp]\.?[Mm]\.?)?")
 _ENGLISH = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _WORD = re.compile(rf"[{_LETTERS}]+\.?")
 
@@ -74,6 +91,19 @@ def _in_english(value: str) -> str:
     return _WORD.sub(word, value).replace(",", " ")
 
 
+def _in_iso_terms(value: str) -> str:
+    """VALUE with a Chinese, Japanese or Korean date as an ISO one and its AM or PM after the time (pandas reads
+    neither)."""
+    value = _YEAR_FIRST.sub(_as_iso, value)
+    return _BEFORE_TIME.sub(lambda m: f"{m[2]} {'PM' if m[1] in _PM else 'AM'}", value)
+
+
+def _as_iso(match: re.Match[str]) -> str:
+    """A year-first date (_YEAR_FIRST) as an ISO one; as written when its month or day cannot be one."""
+    year, month, day = match[1], int(match[2]), int(match[3])
+    return f"{year}-{month:02d}-{day:02d}" if 1 <= month <= 12 and 1 <= day <= 31 else match[0]
+
+
 def detect_dayfirst(series: pd.Series) -> bool:
     """Whether slashed dates in SERIES are day-first (a first number above 12 says so; month-first otherwise)."""
     if pd.api.types.is_datetime64_any_dtype(series):
@@ -108,15 +138,35 @@ def as_text(series: pd.Series) -> pd.Series:
 
 def _read_distinct(text: pd.Series, dayfirst: bool) -> pd.Series:
     """TEXT (not ISO) as UTC datetimes, each distinct value read once, in the format of the first where it fits: pandas
-    reads values of mixed formats, and month names, one at a time (about 30 µs each)."""
+    reads values of mixed formats, and month names, one at a time (about 30 µs each). DAYFIRST applies to the values
+    that do not begin with their year (pandas reads "2024-03-01" as 3 January when told day first)."""
     distinct = pd.Index(text.unique())
-    read = pd.Series(pd.to_datetime(distinct, errors="coerce", dayfirst=dayfirst, utc=True))
-    for english in (False, True):  # then month and weekday names in other languages, read in English
-        left = read.isna().to_numpy() & (distinct.str.contains(_WORD, na=False) if english else True)
-        if left.any():
-            values = distinct[left].map(_in_english) if english else distinct[left]
-            read[left] = pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=dayfirst, utc=True)
+    written, times = distinct, distinct.str.fullmatch(_TIME_ONLY, na=False)
+    if times.any():
+        written = written.where(~times, "1970-01-01 " + written.astype(str))
+    has_marks = written.str.contains(_CJK_MARKS, na=False)
+    if has_marks.any():
+        written = written.where(~has_marks, written.map(_in_iso_terms))
+    year_first = written.str.match(r"\d{4}\D", na=False)
+    if year_first.all() or not year_first.any():  # one kind: read as it is (no split, no reordering)
+        read = _read_written(written, dayfirst and not year_first.any())
+    else:
+        groups = [(np.flatnonzero(year_first), False), (np.flatnonzero(~year_first), dayfirst)]
+        read = pd.concat([_read_written(written[at], first).set_axis(at) for at, first in groups]).sort_index()
     return pd.Series(read.array.take(distinct.get_indexer(text)), index=text.index)
+
+
+def _read_written(written: pd.Index, dayfirst: bool) -> pd.Series:
+    """WRITTEN (distinct values) as UTC datetimes: in the format of the first, then one at a time, then with their
+    month and weekday names read in English."""
+    read = pd.Series(pd.to_datetime(written, errors="coerce", dayfirst=dayfirst, utc=True))
+    named = written.str.contains(_WORD, na=False)
+    for english in (False, True):  # then month and weekday names in other languages, read in English
+        left = read.isna().to_numpy() & (named if english else True)
+        if left.any():
+            values = written[left].map(_in_english) if english else written[left]
+            read[left] = pd.to_datetime(values, errors="coerce", format="mixed", dayfirst=dayfirst, utc=True)
+    return read
 
 
 def parts(values: pd.Series, names: list[str]) -> np.ndarray:

@@ -1,9 +1,11 @@
 """Which encoding an uploaded text file is in: a BOM, UTF-16 without one, UTF-8, else the Windows code page a
-spreadsheet saved it in (chardet, kept to Windows-1252 unless another is clearly likelier)."""
+spreadsheet saved it in (chardet, kept to Windows-1252 unless another is clearly likelier), or Mac Roman."""
 
 from __future__ import annotations
 
 import codecs
+import functools
+import re
 
 # The code pages Excel's "CSV" uses on Windows, by the system's language: Western Europe, Central Europe,
 # Cyrillic, Greek, Turkish, Hebrew, Arabic, Baltic, Thai, Japanese, Chinese (simplified, traditional), Korean.
@@ -13,12 +15,24 @@ NAMES = {"cp1252": "Western European", "latin-1": "Western European", "cp1250": 
 NAMES |= {"cp1251": "Cyrillic", "cp1253": "Greek", "cp1254": "Turkish", "cp1255": "Hebrew", "cp1256": "Arabic"}
 NAMES |= {"cp1257": "Baltic", "cp874": "Thai", "cp932": "Japanese", "gb18030": "Chinese, simplified"}
 NAMES |= {"big5": "Chinese, traditional", "big5hkscs": "Chinese, traditional", "cp949": "Korean"}
+NAMES |= {"mac-roman": "Western European, Mac"}
 # Another code page is taken over Windows-1252 only when chardet gives it this much confidence, and this many times
 # Windows-1252's: the two read most Western text alike, and a wrong switch garbles what reading as cp1252 kept
 # (docs/decisions.md, "Encodings").
 MIN_CONFIDENCE = 0.015
 OVER_CP1252 = 1.5
 _UNDEFINED_IN_CP1252 = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
+# Mac Roman, the code page of Excel for Mac's "CSV (Macintosh)", writes its accented small letters as the bytes
+# Windows-1252 reads as punctuation and capitals: it is taken when that gives this many odd characters inside words,
+# in the first SAMPLE bytes, and Mac Roman gives a quarter as many or fewer.
+MIN_ODD_IN_WORDS = 2
+SAMPLE = 200_000  # the bytes of the head the dates and Mac Roman's letters are looked for in (as many as chardet's)
+# Where Mac Roman's accented letters are that Windows-1252 has no letters at (its accented ones are 0xC0-0xFF).
+_MAC_ROMAN_LETTERS = re.compile(rb"[\x80-\xbf]")
+_IN_WORD = re.compile(r"(?<=[^\W\d_])[^\x00-\x7f](?=[a-z])")
+# A date written with the year, month and day marks (2024年3月1日, 2024년 3월 1일) in a code page's bytes: it names
+# the code page where the file holds no other text for chardet to go by (a sales log of dates, codes and numbers).
+_DATE_MARKS = {"cp932": "年月日", "gb18030": "年月日", "big5": "年月日", "cp949": "년월일"}
 
 
 def detect_encoding(head: bytes, cut: bool) -> str:
@@ -44,6 +58,8 @@ def code_page(head: bytes) -> str:
     clearly likelier than Windows-1252; else Windows-1252 (Latin-1 for the five bytes Windows-1252 leaves undefined)."""
     import chardet
 
+    if (dated := _dated_code_page(head[:SAMPLE])) is not None:
+        return dated
     found = chardet.detect_all(
         head, include_encodings=CODE_PAGES, prefer_superset=True, compat_names=False, ignore_threshold=True
     )
@@ -52,9 +68,46 @@ def code_page(head: bytes) -> str:
     western = confidence.get("cp1252", 0.0)
     if best != "cp1252" and confidence[best] >= max(MIN_CONFIDENCE, OVER_CP1252 * western):
         return best
+    if _reads_as_mac_roman(head[:SAMPLE]):
+        return "mac-roman"
     if any(b in head for b in _UNDEFINED_IN_CP1252):
         return "latin-1"
     return "cp1252"
+
+
+def _reads_as_mac_roman(head: bytes) -> bool:
+    """Whether HEAD, Western text, is in Mac Roman (Excel for Mac's "CSV (Macintosh)"): its words hold far fewer odd
+    characters (_odd_in_words) read so than read as Windows-1252, which has at least MIN_ODD_IN_WORDS."""
+    if not _MAC_ROMAN_LETTERS.search(head):
+        return False
+    western = _odd_in_words(head.decode("cp1252", errors="replace"))
+    return western >= MIN_ODD_IN_WORDS and _odd_in_words(head.decode("mac-roman")) * 4 < western
+
+
+def _odd_in_words(text: str) -> int:
+    """How many characters of TEXT inside a word (after a letter, before a small one) are not small letters: what
+    a wrong Western code page makes of accented letters (Mac Roman's "Müller" read as Windows-1252 is "MŸller",
+    "Café" read the other way round "CafÈ"). Windows-1252's apostrophes, dashes and ellipsis are none (don’t,
+    well—known, wait…what)."""
+    return sum(1 for c in _IN_WORD.findall(text) if not c.islower() and c not in "’‘–—…")
+
+
+@functools.cache
+def _date_patterns() -> dict[str, re.Pattern[bytes]]:
+    """Per code page of _DATE_MARKS, a date written with its marks, as that code page's bytes."""
+    out = {}
+    for page, marks in _DATE_MARKS.items():
+        year, month, day = (re.escape(mark.encode(page)) for mark in marks)
+        out[page] = re.compile(rb"\d{4} ?" + year + rb" ?\d{1,2} ?" + month + rb" ?\d{1,2} ?" + day)
+    return out
+
+
+def _dated_code_page(head: bytes) -> str | None:
+    """The code page whose year, month and day marks HEAD writes a date with (_DATE_MARKS), if one does."""
+    marks = {page: marks[0].encode(page) for page, marks in _DATE_MARKS.items()}  # a quick look first: its year mark
+    return next(
+        (page for page, pattern in _date_patterns().items() if marks[page] in head and pattern.search(head)), None
+    )
 
 
 def _utf16_without_bom(head: bytes) -> str | None:

@@ -38,8 +38,30 @@ WRITTEN = [  # (as written, day first?, the day it is)
     ("3/1/24 1:05 PM", False, "2024-03-01"),
     ("1.3.24", True, "2024-03-01"),
     ("01-Mar-2024 13:05", True, "2024-03-01"),
+    ("2024年3月1日", True, "2024-03-01"),  # Chinese, Japanese (read year first, even in a day-first column)
+    ("2024年03月13日(金)", False, "2024-03-13"),  # Japanese, with its weekday
+    ("2024年3月1日 13:05", True, "2024-03-01"),
+    ("2024년 3월 1일", True, "2024-03-01"),  # Korean
+    ("2024. 3. 1.", True, "2024-03-01"),  # Korean Excel's short date
+    ("2024-03-01 오후 1:05", True, "2024-03-01"),  # Korean Excel's date and time: PM before the time
+    ("2024/3/1 下午 1:05", False, "2024-03-01"),  # Chinese
+    ("2024/3/1 午前 9:05", False, "2024-03-01"),  # Japanese
 ]
-NOT_DATES = ["hello world", "1,5", "12 kg", "12-34-56", "(555) 123-4567", "Total", "2024", "A-12", "2024-13", "1234-05"]
+NOT_DATES = [
+    "2024年13月1日x",
+    "13:05",
+    "1:05 PM",
+    "hello world",
+    "1,5",
+    "12 kg",
+    "12-34-56",
+    "(555) 123-4567",
+    "Total",
+    "2024",
+    "A-12",
+    "2024-13",
+    "1234-05",
+]
 
 
 @pytest.mark.parametrize(("written", "dayfirst", "day"), WRITTEN, ids=[w for w, _, _ in WRITTEN])
@@ -92,3 +114,30 @@ def test_distinct_values_read_once_give_what_each_value_read_alone_gives() -> No
     alone = [dates.parse(pd.Series([w]), dayfirst=True)[0] for w in written]
     assert together.tolist() == alone
     assert together.notna().all()
+
+
+def test_a_time_alone_is_read_on_one_day_whatever_the_day_it_is_read() -> None:
+    parsed = dates.parse(pd.Series(["13:05", "1:05 PM", "07:30:15", None]), True)
+    assert parsed.dt.strftime("%Y-%m-%d %H:%M:%S").tolist()[:3] == [
+        "1970-01-01 13:05:00",
+        "1970-01-01 13:05:00",
+        "1970-01-01 07:30:15",
+    ]
+    assert parsed.isna().tolist() == [False, False, False, True]
+
+
+def test_year_first_and_day_first_values_in_one_column_are_each_read_their_way() -> None:
+    parsed = dates.parse(pd.Series(["2024年3月1日", "13/01/2024", "2024. 3. 2.", "02/03/2024", "2024年13月1日"]), True)
+    assert parsed.dt.strftime("%Y-%m-%d").tolist()[:4] == ["2024-03-01", "2024-01-13", "2024-03-02", "2024-03-02"]
+    assert parsed.isna().tolist()[4]  # no 13th month
+
+
+def test_am_and_pm_written_before_the_time_are_read() -> None:
+    written = ["2024-03-01 오후 1:05", "2024-03-01 오전 11:05:30", "2024/3/1 下午 1:05", "2024. 3. 1. 午後 12:30"]
+    parsed = dates.parse(pd.Series(written), True)
+    assert parsed.dt.strftime("%Y-%m-%d %H:%M:%S").tolist() == [
+        "2024-03-01 13:05:00",
+        "2024-03-01 11:05:30",
+        "2024-03-01 13:05:00",
+        "2024-03-01 12:30:00",
+    ]

@@ -39,8 +39,11 @@ def test_the_encoding_given_is_used_instead(api: Any, project: str) -> None:
     assert [c["name"] for c in body["columns"]][0] == "êëèåíò"  # what the person asked for, letters and all
 
 
-def test_a_mac_roman_file_reads_right_with_its_encoding_given(api: Any, project: str) -> None:
-    raw = "name;city\r\nZoë;Besançon\r\nJosé;Orléans\r\n".encode("mac_roman")
-    assert _upload(api, project, raw, name="mac-guessed")["source"]["encoding"] in ("cp1252", "latin-1")  # no candidate
+def test_a_mac_roman_file_reads_right_found_or_given(api: Any, project: str) -> None:
+    """Excel for Mac's "CSV (Macintosh)": Mac Roman, lines ending in CR alone."""
+    raw = "name;city\rZoë;Besançon\rJosé;Orléans\r".encode("mac_roman")
+    found = _upload(api, project, raw, name="mac-found")
+    assert found["source"]["encoding"] == "mac-roman" and "(Western European, Mac)" in found["source"]["ambiguous"][0]
+    assert _read_back(api, found) == {"name": ["Zoë", "José"], "city": ["Besançon", "Orléans"]}
     body = _upload(api, project, raw, name="mac-given", encoding="mac-roman")
     assert _read_back(api, body) == {"name": ["Zoë", "José"], "city": ["Besançon", "Orléans"]}

@@ -29,8 +29,11 @@ def _file(written: list[str], delimiter: str = ",") -> str:
         ([f"{d:02d}-{m}-24" for d, m in zip(range(1, 13), ENGLISH, strict=True)], "utf-8", ","),  # Excel's d-mmm-yy
         ([f"{m} {d}, 2024" for d, m in zip(range(1, 13), ENGLISH, strict=True)], "utf-8", ","),  # US long date
         ([f"{d}/{d % 12 + 1}/24" for d in range(13, 25)], "utf-8", ","),  # two-digit years, day first
+        ([f"2024年{m}月{m + 12}日" for m in range(1, 13)], "cp932", ","),  # Japanese Excel's long date, Shift-JIS
+        ([f"2024년 {m}월 {m + 3}일" for m in range(1, 13)], "utf-8", ","),  # Korean
+        ([f"2024. {m}. {m + 3}." for m in range(1, 13)], "cp949", ","),  # Korean Excel's short date
     ],
-    ids=["german", "french", "d-mmm-yy", "us-long", "two-digit-years"],
+    ids=["german", "french", "d-mmm-yy", "us-long", "two-digit-years", "japanese", "korean", "korean-short"],
 )
 def test_dates_with_month_names_or_short_years_are_dates_training_can_read(
     api: Any, project: str, written: list[str], encoding: str, delimiter: str

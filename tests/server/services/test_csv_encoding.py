@@ -56,3 +56,44 @@ def test_boms_utf16_and_utf8_come_first() -> None:
 
 def test_bytes_windows_1252_leaves_undefined_read_as_latin_1() -> None:
     assert csv_encoding.detect_encoding(b"name;v\r\nA\x81b;1\r\n", cut=False) == "latin-1"
+
+
+@pytest.mark.parametrize(
+    ("code_page", "written"),
+    [
+        ("cp932", "{y}年{m}月{d}日"),
+        ("gb18030", "{y}年{m}月{d}日"),
+        ("big5", "{y}年{m}月{d}日"),
+        ("cp949", "{y}년 {m}월 {d}일"),
+    ],
+)
+@pytest.mark.parametrize("rows", [1, 12])
+def test_dates_written_with_their_marks_name_the_code_page(code_page: str, written: str, rows: int) -> None:
+    """A log of dates, codes and numbers: its dates' year, month and day marks are its only text in that code page."""
+    lines = [f"{written.format(y=2024, m=i % 12 + 1, d=i % 28 + 1)};A-{i:04d};{i * 3},5" for i in range(rows)]
+    data = ("Datum;Code;Betrag\r\n" + "\r\n".join(lines) + "\r\n").encode(code_page)
+    assert csv_encoding.detect_encoding(data, cut=False) in (code_page, SUPERSETS.get(code_page))
+
+
+# Western languages whose Mac Roman files are found (Dutch's ë and ö read as ‘ and š, which Windows-1252 text holds,
+# so a Dutch file stays Windows-1252; Icelandic's ð and þ are not in Mac Roman).
+MAC_FOUND = ["de", "fr", "es", "it", "pt", "sv", "da", "no", "fi", "ca"]
+
+
+@pytest.mark.parametrize("language", MAC_FOUND)
+@pytest.mark.parametrize("rows", [30, 3000])
+def test_mac_roman_files_are_found(language: str, rows: int) -> None:
+    """Excel for Mac's "CSV (Macintosh)": read as Windows-1252, "Müller" was "MŸller" and "Besançon" "Besan‚on"."""
+    text = csv_text(language, rows)
+    found = csv_encoding.detect_encoding(text.encode("mac_roman"), cut=False)
+    assert found == "mac-roman" and text.encode("mac_roman").decode(found) == text
+
+
+def test_typographic_punctuation_keeps_a_file_windows_1252() -> None:
+    """Quotes, apostrophes and dashes of Windows-1252 inside and around words are no sign of Mac Roman."""
+    rows = ["l’Église;„Zitat“ – gut;don’t;Œuvre, cœur;naïve café", "‘quoted’;“more”;a—b;12 €;Škoda – Žilina"]
+    rows += ["well—known;wait…what;it’s;pre–war;x"]
+    text = "a;b;c;d;e\r\n" + "\r\n".join(rows * 50) + "\r\n"
+    assert csv_encoding.detect_encoding(text.encode("cp1252"), cut=False) == "cp1252"
+    english = "a;b\r\n" + "well—known;wait…what, it’s pre–war\r\n" * 50
+    assert csv_encoding.detect_encoding(english.encode("cp1252"), cut=False) == "cp1252"
