@@ -195,6 +195,28 @@ def _may_be_written(values: list[str]) -> bool:
     return any(mark in text for mark in _MARKS)
 
 
+# A value written as an Excel formula that gives text, ="00123": how exports keep a code's zeros (and a long id's
+# digits) when Excel opens the file. What it means is the text inside.
+_FORMULA_TEXT = re.compile(r'="(.*)"', re.S)
+
+
+def formula_columns(columns: dict[str, list[str]]) -> list[str]:
+    """The columns whose present values are all text formulas (="00123"), read as the text inside them."""
+    return [name for name, values in columns.items() if values and all(_FORMULA_TEXT.fullmatch(v) for v in values)]
+
+
+def unwrap_formulas(batch: pa.RecordBatch, columns: list[str]) -> pa.RecordBatch:
+    """BATCH with the text formulas of COLUMNS (read as text) replaced by the text inside them (="00123" is 00123);
+    a value further down that is no such formula is kept as written."""
+    if not columns:
+        return batch
+    arrays = list(batch.columns)
+    for name in columns:
+        if (i := batch.schema.get_field_index(name)) >= 0:
+            arrays[i] = pc.replace_substring_regex(arrays[i], r'^="(.*)"$', r"\1")
+    return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
+
+
 def code_columns(columns: dict[str, list[str]]) -> list[str]:
     """The columns of codes written in digits, read as text so that no value changes: every value an integer, and
     one with a leading zero (a postcode's "01000", an id's "007") or past a 64-bit integer (read as a float, twenty
@@ -237,6 +259,7 @@ def settle(source: CsvSource, text: str, given: dict[str, Any]) -> None:
     source.units = {name: unit for name, unit in units.items() if all(number.fullmatch(v) for v in columns[name])}
     source.number_columns += [name for name in source.units if name not in source.number_columns]
     source.code_columns = code_columns(raw)
+    source.formula_columns = formula_columns(raw)
     if note and "decimal" not in given and "thousands" not in given:
         source.ambiguous.append(note)
     if not source.encoding.startswith("utf") and "encoding" in source.detected:

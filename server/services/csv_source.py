@@ -57,9 +57,11 @@ class CsvSource:
     ambiguous: list[str] = field(default_factory=list)
     number_columns: list[str] = field(default_factory=list)
     code_columns: list[str] = field(default_factory=list)  # digits kept as text (csv_numbers.code_columns)
+    formula_columns: list[str] = field(default_factory=list)  # ="00123" read as 00123 (csv_numbers)
     units: dict[str, str] = field(default_factory=dict)  # number columns written with a unit ("" none: negatives)
     names: list[str] | None = None  # the header's names where some are blank (header_names), else the parser's
     skip_lines: int = 0  # lines before the header: a "sep=;" line, a report's title (`skip_rows`)
+    empty_rows: int = 0  # rows of separators alone at the end, left out (table_store)
     width: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -75,6 +77,15 @@ class CsvSource:
             for name, unit in self.units.items()
             if name in self.number_columns  # still numbers: a value further down that is not one makes it text
         ]
+        out["ambiguous"] += [
+            f'{name}: values written as Excel text formulas (="00123"), read as the text inside them.'
+            for name in self.formula_columns
+        ]
+        if self.empty_rows:
+            out["ambiguous"].append(
+                f"{self.empty_rows} row(s) without any value at the end (separators alone, as Excel writes them "
+                "below a table) left out."
+            )
         return out
 
 

@@ -3,13 +3,16 @@ parse blocks whatever the file's size (docs/benchmarks.md, ingest)."""
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from core.data import open_parquet  # noqa: F401 - the services read stored files through table_store
@@ -89,15 +92,16 @@ def _store_utf8(upload: Path, dest: Path, source: CsvSource, block: int) -> Stor
     widened = False
     for attempt in range(MAX_PASSES):
         schema, batches = tables.csv_batches(upload, source, column_types, block)
+        empty_rows = [0]
         try:
-            stored = write(schema, batches, dest)
+            stored = write(schema, _without_empty_rows(batches, empty_rows), dest)
         except tables.Retype as exc:
             # Only the names are kept: the exception's frames hold the stopped reader and its read-ahead blocks.
             column, wider = exc.column, exc.wider
         else:
             tables.check_rows(stored.n_rows, "CSV")
-            stored.source = source  # as it was read in the end: a number column with text further down is text
-            return stored
+            stored.source = replace(source, empty_rows=empty_rows[0])  # as it was read in the end: a number
+            return stored  # column with text further down is text
         del batches
         gc.collect()
         if column in source.number_columns:  # thousands-separated numbers with text further down
@@ -111,6 +115,29 @@ def _store_utf8(upload: Path, dest: Path, source: CsvSource, block: int) -> Stor
         if column_types.get(column, failed) == failed:
             column_types[column] = wider if attempt < MAX_RETYPES else pa.string()
     raise invalid("The CSV's column types could not be settled; upload it as Parquet.", code="bad_csv")
+
+
+def _without_empty_rows(batches: Iterable[pa.RecordBatch], dropped: list[int]) -> Iterator[pa.RecordBatch]:
+    """BATCHES without the rows at their end that hold no value (the lines of separators alone, `;;;`, that Excel
+    writes below a table where cells were once formatted), counted in DROPPED[0]. Such rows with data after them
+    are rows of the table, kept: they are held back until a row with a value comes."""
+    pending: list[pa.RecordBatch] = []
+    for batch in batches:
+        if not batch.num_rows or not batch.num_columns:
+            yield batch
+            continue
+        held = functools.reduce(pc.or_, (pc.is_valid(column) for column in batch.columns))
+        with_values = np.flatnonzero(held.to_numpy(zero_copy_only=False))
+        if not len(with_values):
+            pending.append(batch)
+            continue
+        yield from pending
+        pending = []
+        end = int(with_values[-1]) + 1
+        yield batch.slice(0, end) if end < batch.num_rows else batch
+        if end < batch.num_rows:
+            pending.append(batch.slice(end))
+    dropped[0] = sum(b.num_rows for b in pending)
 
 
 def store_parquet(upload: Path, dest: Path) -> Stored:

@@ -155,8 +155,8 @@ def read_options(
     types = dict(column_types or {})
     for name in source.number_columns:
         types.setdefault(name, pa.string())  # read as text, then csv_numbers.convert
-    for name in source.code_columns:
-        types.setdefault(name, pa.string())  # "01000" stays "01000"
+    for name in [*source.code_columns, *source.formula_columns]:
+        types.setdefault(name, pa.string())  # "01000" stays "01000"; ="00123" is unwrapped as text
     if source.header:
         names = source.names  # given only where the header has blank names: its row is then skipped
     else:
@@ -226,7 +226,9 @@ def read_csv(path: Path, source: CsvSource) -> pa.Table:
 
 
 def _numbers(batch: pa.RecordBatch, source: CsvSource) -> pa.RecordBatch:
-    """BATCH with the source's thousands-separated number columns as numbers (Retype to text when one is not)."""
+    """BATCH with the source's thousands-separated number columns as numbers (Retype to text when one is not) and
+    its text formulas unwrapped."""
+    batch = csv_numbers.unwrap_formulas(batch, source.formula_columns)
     try:
         return csv_numbers.convert(batch, source.number_columns, source.decimal, source.thousands, source.units)
     except csv_numbers.NotNumber as exc:

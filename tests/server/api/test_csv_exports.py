@@ -1,7 +1,8 @@
 """Files as spreadsheets, pandas and Polars write them (data.md "Reading a table"): France's grouped digits with a
 decimal comma, Switzerland's apostrophes, codes with leading zeros and ids past 64 bits kept as written, the unnamed
 columns Excel leaves at the end of a header and pandas gives its index, US date-times with AM/PM, Excel's "Unicode
-Text" (.txt) and .tsv files, infinite numbers, text stored as string views, and column names with "/" and quotes.
+Text" (.txt) and .tsv files, infinite numbers, text stored as string views, column names with "/" and quotes, and
+values written as Excel text formulas (="00123").
 Each file is built here and read back value by value."""
 
 from __future__ import annotations
@@ -234,3 +235,16 @@ def test_the_typographic_apostrophe_can_be_given_as_the_thousands_separator(api:
     body = _upload(api, project, "name;amount\nx;1’250\ny;12’345\n".encode(), thousands="\u2019")
     assert body["source"]["thousands"] == "\u2019" and "thousands" not in body["source"]["detected"]
     assert _read_back(api, body)["amount"] == [1250, 12345]
+
+
+def test_values_written_as_excel_text_formulas_are_read_as_their_text(api: Any, project: str) -> None:
+    """Exports meant for Excel write ="00123" so that Excel keeps a code's zeros: the code is 00123."""
+    rows = "".join(f'="{i:05d}";{i},5;{"ab"[i % 2]};"=""DE-{i}"""\r\n' for i in range(40))
+    body = _upload(api, project, ("Kundennr;Betrag;Klasse;Ref\r\n" + rows).encode("cp1252"), name="formulas")
+    data = _read_back(api, body)
+    assert data["Kundennr"][:3] == ["00000", "00001", "00002"] and data["Ref"][-1] == "DE-39"
+    assert _types(body)["Kundennr"] == "categorical" and data["Betrag"][1] == 1.5
+    notes = [n for n in body["source"]["ambiguous"] if "text formulas" in n]
+    assert [n.split(":")[0] for n in notes] == ["Kundennr", "Ref"]
+    mixed = _upload(api, project, b'id;v\r\n="007";1\r\nA-8;2\r\n', name="mixed")  # not all formulas: as written
+    assert _read_back(api, mixed)["id"] == ['="007"', "A-8"]

@@ -1,6 +1,6 @@
 """CSV exports with lines above the table — a report's title, a bank statement's account and period, a blank line
 (data.md "Reading a table": detected, then overridable with `skip_rows`): the table is read from its header on,
-and the lines left out are named in `source.ambiguous`."""
+and the lines left out are named in `source.ambiguous`; so are the rows of separators alone Excel writes below one."""
 
 from __future__ import annotations
 
@@ -55,3 +55,18 @@ def test_a_header_with_a_cell_fewer_than_its_rows_is_not_taken_for_a_title(api: 
         files={"file": ("r.csv", b"a,b\n1,2,3\n4,5,6\n", "text/csv")},
     )
     assert r.status_code == 422  # as before: the header "a,b" is not dropped as a title
+
+
+def test_rows_of_separators_alone_below_the_table_are_left_out_and_named(api: Any, project: str) -> None:
+    """Excel writes `;;;` for rows below a table whose cells were once formatted: rows without data. One inside the
+    table is a row of it (every value missing), kept."""
+    rows = [f"K{i};{i},5;{'ab'[i % 2]}\r\n" for i in range(30)]
+    text = "Name;Betrag;Klasse\r\n" + "".join(rows[:10]) + ";;\r\n" + "".join(rows[10:]) + ";;\r\n" * 7
+    body = _upload(api, project, text.encode("cp1252"), name="formatted")
+    assert body["n_rows"] == 31 and all(c["stats"]["missing"] == 1 for c in body["columns"])  # the 11th is kept
+    assert any(note.startswith("7 row(s) without any value at the end") for note in body["source"]["ambiguous"])
+    assert _read_back(api, body)["Name"] == [f"K{i}" for i in range(10)] + [None] + [f"K{i}" for i in range(10, 30)]
+    kept = _upload(api, project, b"a;b\r\n1;\r\n;2\r\n", name="half-empty")  # a row with one value is data
+    assert kept["n_rows"] == 2 and not any("without any value" in n for n in kept["source"]["ambiguous"])
+    r = _post(api, project, "datasets", b"a;b\r\n;\r\n;\r\n", {"name": "nothing"}, "nothing.csv")
+    assert expect(r, 422)["code"] == "empty_dataset"

@@ -229,3 +229,21 @@ def test_a_file_that_is_not_parquet_is_a_415(tmp_path: Path) -> None:
     with pytest.raises(ApiError) as err:
         table_store.store_parquet(tmp_path / "in.parquet", tmp_path / "out.parquet")
     assert err.value.status == 415 and str(tmp_path) not in err.value.detail
+
+
+_SCHEMA = pa.schema([("n", pa.int64()), ("t", pa.string())])
+
+
+def _rows(*values: int | None) -> pa.RecordBatch:
+    """A batch of two columns: VALUES and their text (None: a row without any value)."""
+    texts = [None if v is None else str(v) for v in values]
+    return pa.RecordBatch.from_pydict({"n": list(values), "t": texts}, schema=_SCHEMA)
+
+
+def test_only_the_rows_without_values_at_the_end_are_left_out() -> None:
+    batches = [_rows(1, None, None), _rows(None, None), _rows(2, None), _rows(None), _rows()]
+    dropped = [0]
+    kept = pa.Table.from_batches(list(table_store._without_empty_rows(batches, dropped)))
+    assert kept.column("n").to_pylist() == [1, None, None, None, None, 2] and dropped == [2]
+    dropped = [0]
+    assert list(table_store._without_empty_rows([_rows(1, 2)], dropped)) == [_rows(1, 2)] and dropped == [0]
