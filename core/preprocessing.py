@@ -183,7 +183,7 @@ def transform(frame: pd.DataFrame, prep: dict[str, Any], files_root: str | None 
         blocks = [_main_block(require(frame, m["column"]), m) for m in prep["main"]]
         out["main"] = np.concatenate(blocks, axis=1) if blocks else np.zeros((n, 0), "float32")
     for col, spec in prep.get("index", {}).items():
-        out[input_name(col)] = (_codes(require(frame, col), spec["values"]) + 1).astype("int32")[:, None]
+        out[input_name(col)] = (category_codes(require(frame, col), spec["values"]) + 1).astype("int32")[:, None]
     for col, spec in prep["text"].items():
         out[input_name(col)] = text_inputs.text_ids(require(frame, col), spec)
     for col, spec in prep["image"].items():
@@ -191,7 +191,7 @@ def transform(frame: pd.DataFrame, prep: dict[str, Any], files_root: str | None 
     return out
 
 
-def _codes(series: pd.Series, values: list[Any]) -> np.ndarray:
+def category_codes(series: pd.Series, values: list[Any]) -> np.ndarray:
     """Each value's index in VALUES (-1 for a missing or unknown one)."""
     # Values already text are looked up as they are: converting them to pandas' "string" type first (what any other
     # column needs) changed nothing and cost most of the time of scoring a categorical column.
@@ -207,8 +207,8 @@ def _codes(series: pd.Series, values: list[Any]) -> np.ndarray:
 
 
 def _arrow_codes(series: pd.Series, values: list[Any]) -> np.ndarray:
-    """_codes of a text column held by Arrow, looked up by Arrow (no Python object per value); only VALUES that are
-    text can match, as in the general path."""
+    """category_codes of a text column held by Arrow, looked up by Arrow (no Python object per value); only VALUES
+    that are text can match, as in the general path."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -230,7 +230,7 @@ def _main_block(series: pd.Series, m: dict[str, Any]) -> np.ndarray:
         mean, std = np.asarray(m["mean"]), np.asarray(m["std"])
         values = np.where(np.isnan(values), mean, values)
         return ((values - mean) / std).astype("float32")
-    codes = _codes(series, m["values"])
+    codes = category_codes(series, m["values"])
     onehot = np.zeros((len(series), len(m["values"])), dtype="float32")
     known = codes >= 0
     onehot[np.nonzero(known)[0], codes[known]] = 1.0

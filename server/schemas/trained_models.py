@@ -52,6 +52,9 @@ class PredictionOut(BaseModel):
     probabilities: list[list[float]] = Field(None, description="classification only")
     class_labels: list[Any] = Field(None, description="classification only")
     imputed: dict[str, int] = Field({}, description="per input column: values missing or unparseable, imputed")
+    unseen: dict[str, int] = Field(
+        {}, description="per categorical input column: values that are none of the categories the model encodes"
+    )
 
 
 class DeployOut(BaseModel):

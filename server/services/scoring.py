@@ -18,7 +18,7 @@ from core import input_report, preprocessing, target_scaling
 from core.metrics import OUTPUT_ACTIVATION, activated, probabilities
 from server.errors import ApiError, invalid
 from server.models import TrainedModel
-from server.services import row_numbers, thresholds
+from server.services import row_categories, row_numbers, thresholds
 from server.services.model_summary import user_code_reason
 
 MAX_ROWS = 10_000
@@ -105,12 +105,16 @@ def _image_bytes(value: Any, column: str, files_root: Path | None) -> Any:
 
 def _inputs(
     model_row: TrainedModel, rows: list[dict[str, Any]], files_root: Path | None, number_format: NumberFormat
-) -> tuple[dict[str, np.ndarray], dict[str, int]]:
-    """The model inputs for ROWS, their numbers sent as text read in NUMBER_FORMAT (the training file's), with the
-    count of imputed values per column (no value changed silently)."""
-    numeric = [m["column"] for m in model_row.preprocessing.get("main", []) if m["kind"] == "numeric"]
+) -> tuple[dict[str, np.ndarray], dict[str, int], dict[str, int]]:
+    """The model inputs for ROWS, their numbers sent as text read in NUMBER_FORMAT (the training file's) and their
+    categories matched (row_categories), with the count of imputed values and of categories the model does not
+    encode per column (no value changed silently)."""
+    prep = model_row.preprocessing
+    numeric = [m["column"] for m in prep.get("main", []) if m["kind"] == "numeric"]
     frame = row_numbers.read_columns(pd.DataFrame(rows), numeric, *number_format)
-    return frame_inputs(model_row, frame, files_root)
+    frame, unseen = row_categories.match(frame, prep)
+    inputs, imputed = frame_inputs(model_row, frame, files_root)
+    return inputs, imputed, unseen
 
 
 def frame_inputs(
@@ -172,15 +176,16 @@ def predict(
         raise invalid("rows must be a non-empty list of objects {column: value}.", code="bad_rows")
     if len(rows) > MAX_ROWS:
         raise ApiError(413, "too_many_rows", f"{len(rows)} rows; at most {MAX_ROWS} per request.")
-    inputs, imputed = _inputs(model_row, rows, files_root, number_format)
+    inputs, imputed, unseen = _inputs(model_row, rows, files_root, number_format)
     values, proba, labels = decode(model_row, path, _output(path, inputs, sandboxed))
     if proba is None:
-        return {"predictions": values.tolist(), "imputed": imputed}
+        return {"predictions": values.tolist(), "imputed": imputed, "unseen": unseen}
     return {
         "predictions": [labels[i] for i in values],
         "probabilities": proba.tolist(),
         "class_labels": labels,
         "imputed": imputed,
+        "unseen": unseen,
     }
 
 

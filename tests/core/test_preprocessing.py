@@ -240,12 +240,12 @@ def test_class_indices_match_after_json_round_trip() -> None:
     ],
 )
 def test_category_codes_of_text_skip_the_conversion_and_stay_the_same(series: pd.Series) -> None:
-    from core.preprocessing import _codes
+    from core.preprocessing import category_codes
 
     values = ["a", 2, "b", "1", "2.0", "3", "2.5", "True"]  # a number among them never matches a text
     converted = series.astype("string").astype(object).where(series.notna(), None).to_numpy()  # the general path
     expected = pd.Index(values, dtype=object).get_indexer(converted)
-    assert _codes(series, values).tolist() == expected.tolist()
+    assert category_codes(series, values).tolist() == expected.tolist()
     assert (expected >= 0).any() and (expected == -1).any()
 
 

@@ -128,7 +128,7 @@ def test_custom_objects_are_scored_in_the_sandbox(runtime: Runtime, tmp_path: Pa
     r = runtime.api.post(f"/api/v1/trained-models/{tmid}/predict", json={"rows": rows})
     assert r.status_code == 200, (r.text, runtime.log_tail())
     body = r.json()
-    assert set(body) == {"predictions", "probabilities", "class_labels", "imputed"}
+    assert set(body) == {"predictions", "probabilities", "class_labels", "imputed", "unseen"}
     assert len(body["predictions"]) == 5 and set(body["predictions"]) <= set(body["class_labels"])
     assert np.allclose(body["probabilities"], _expected(runtime, tmid, rows, tmp_path), atol=1e-5)
 

@@ -1,6 +1,6 @@
 """Batch scoring from the saved model's page in a real browser (Chromium + Playwright) against a real server and
 worker: the dataset is picked in the form, the job's row follows its progress live, and its result is linked. And
-the page's one-row form, with numbers typed as a German file writes them."""
+the page's one-row form, with numbers typed as a German file writes them and a category the model never saw."""
 
 from __future__ import annotations
 
@@ -174,7 +174,7 @@ def test_a_version_is_evaluated_and_retrained_from_the_saved_model_page(
     assert saved["versions"][1]["retrained_from"]["version_id"] == "v1"
 
 
-def test_numbers_typed_as_a_german_file_writes_them_are_scored_as_numbers(
+def test_the_form_reads_numbers_as_a_german_file_writes_them_and_says_what_it_did_not_know(
     page: Any, live: Live, api: httpx.Client
 ) -> None:
     from playwright.sync_api import expect
@@ -182,6 +182,7 @@ def test_numbers_typed_as_a_german_file_writes_them_are_scored_as_numbers(
     from server.services.bootstrap import demo_bytes
 
     frame = pd.read_csv(io.BytesIO(demo_bytes("breast_cancer").getvalue()))
+    frame["Region"] = ["Nord", "Süd"] * (len(frame) // 2) + ["Nord"] * (len(frame) % 2)  # a categorical input
     saved_id = _deployed(api, frame, sep=";", decimal=",")  # as German Excel saves it: 14,5
     _log_in_at(page, f"/saved-models/{saved_id}")
     radius = page.locator('#score-form input[name="mean radius"]')
@@ -193,5 +194,7 @@ def test_numbers_typed_as_a_german_file_writes_them_are_scored_as_numbers(
     expect(page.locator("#score-imputed")).to_have_count(0)  # every number read, none imputed
 
     radius.fill("vierzehn")
+    page.fill('#score-form input[name="Region"]', "Ost")
     page.click('#score-form button[type="submit"]')
     expect(page.locator("#score-imputed")).to_contain_text("mean radius", timeout=60_000)  # said, not silent
+    expect(page.locator("#score-unseen")).to_contain_text("Region")  # a region the model never saw, said too

@@ -46,6 +46,14 @@ function render(result, body) {
     note.textContent = `Imputed (empty, or not read as a number or a date): ${imputed.join(", ")}`;
     result.appendChild(note);
   }
+  const unseen = Object.keys(body.unseen || {});
+  if (unseen.length) {
+    const note = document.createElement("p");
+    note.id = "score-unseen";
+    note.className = "small";
+    note.textContent = `Not one of the model's categories (scored as the values it does not encode): ${unseen.join(", ")}`;
+    result.appendChild(note);
+  }
   if (body.probabilities) {
     const table = document.createElement("table");
     table.innerHTML = "<thead><tr><th>Class</th><th class='num'>Probability</th></tr></thead>";
