@@ -99,6 +99,7 @@ def _store(plan: _Plan, done: batch_evaluation.Evaluated) -> int | None:
         db.flush()
         values = {"status": "succeeded", "finished_at": utcnow(), "result_evaluation_id": row.id}
         values |= {"rows_done": done.n_rows, "rows_failed": done.failed, "failures": done.failures}
+        values |= {"imputed": done.counts.imputed, "unseen": done.counts.unseen}
         if not db.execute(update(Job).where(Job.id == plan.job_id, Job.status == "running").values(**values)).rowcount:
             db.rollback()
             return None

@@ -198,6 +198,7 @@ def _store(settings: Settings, plan: _Plan, staging: Path, scored: batch_scoring
         row.path = str(folder.relative_to(settings.data_root))
         values = {"status": "succeeded", "finished_at": utcnow(), "result_dataset_id": row.id}
         values |= {"rows_done": scored.n_rows, "rows_failed": scored.failed, "failures": scored.failures}
+        values |= {"imputed": scored.counts.imputed, "unseen": scored.counts.unseen}
         if not db.execute(update(Job).where(Job.id == plan.job_id, Job.status == "running").values(**values)).rowcount:
             db.rollback()
             return None

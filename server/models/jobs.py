@@ -29,6 +29,8 @@ class Job(Base):
     rows_total: Mapped[int] = mapped_column(default=0)
     rows_failed: Mapped[int] = mapped_column(default=0)  # rows that could not be scored (kept, with no prediction)
     failures: Mapped[list[Any] | None]  # the first few unscorable rows: [{row, message}]
+    imputed: Mapped[dict[str, Any] | None]  # per input column, the values imputed in the rows scored
+    unseen: Mapped[dict[str, Any] | None]  # per categorical input column, the values none of the model's categories
     result_dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id", ondelete="SET NULL"))
     result_evaluation_id: Mapped[int | None] = mapped_column(ForeignKey("evaluations.id", ondelete="SET NULL"))
     error: Mapped[dict[str, Any] | None]

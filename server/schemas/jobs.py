@@ -51,6 +51,12 @@ class JobOut(BaseModel):
     dataset_id: int | None
     progress: JobProgress
     failures: list[dict[str, Any]] = Field(description="the first unscorable rows: {row, message}")
+    imputed: dict[str, int] = Field(
+        description="per input column: values of the rows scored that were missing or did not parse, imputed"
+    )
+    unseen: dict[str, int] = Field(
+        description="per categorical input column: values that are none of the categories the model encodes"
+    )
     result: JobResult
     error: dict[str, Any] | None
     worker: str | None

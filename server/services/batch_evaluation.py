@@ -20,6 +20,7 @@ from server.services import table_store
 from server.services.batch_scoring import (
     MAX_FAILURES_KEPT,
     Aborted,
+    InputCounts,
     Progress,
     Runner,
     as_frame,
@@ -32,11 +33,13 @@ NO_TARGET = "no target value the model knows (missing, or a class it was not tra
 
 @dataclass
 class Evaluated:
-    """What an evaluation measured: rows read, rows left out (and the first few), the metrics and the charts."""
+    """What an evaluation measured: rows read, rows left out (and the first few), the values imputed and the
+    categories the model did not know, the metrics and the charts."""
 
     n_rows: int = 0
     failed: int = 0
     failures: list[dict[str, Any]] = field(default_factory=list)
+    counts: InputCounts = field(default_factory=InputCounts)
     metrics: dict[str, Any] = field(default_factory=dict)
     charts: dict[str, Any] = field(default_factory=dict)
 
@@ -93,7 +96,7 @@ def evaluate_file(
         start = result.n_rows
         y, known = true_values(model, frame[target])
         bad = {start + int(i): NO_TARGET for i in np.flatnonzero(~known)}
-        values, proba = score_rows(model, model_path, frame, files_root, start, bad, runner)
+        values, proba = score_rows(model, model_path, frame, files_root, start, bad, result.counts, runner)
         keep = np.ones(len(frame), dtype=bool)
         keep[[r - start for r in bad]] = False
         truths.append(y[keep])

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from server.errors import ApiError
 from server.models import TrainedModel
-from server.services import scoring, table_store
+from server.services import row_categories, scoring, table_store
 
 MAX_FAILURES_KEPT = 20  # unscorable rows described in the job (all of them are counted)
 MAX_BATCH_CELLS = 2_000_000  # input values of one batch turned into Python objects for the preprocessing
@@ -29,12 +29,29 @@ class Aborted(Exception):
 
 
 @dataclass
+class InputCounts:
+    """Per input column, the values a job's scored rows had imputed (missing, or not read as a number or a date) and
+    those that were none of the model's categories, as …/predict answers them for the rows sent."""
+
+    imputed: dict[str, int] = field(default_factory=dict)
+    unseen: dict[str, int] = field(default_factory=dict)
+
+    def add(self, imputed: dict[str, int], unseen: dict[str, int]) -> None:
+        """Count one batch's IMPUTED and UNSEEN values."""
+        for total, part in ((self.imputed, imputed), (self.unseen, unseen)):
+            for column, count in part.items():
+                total[column] = total.get(column, 0) + count
+
+
+@dataclass
 class Scored:
-    """What a scoring wrote: rows in all, rows that could not be scored, the first few of those, a sample."""
+    """What a scoring wrote: rows in all, rows that could not be scored, the first few of those, the values imputed
+    and the categories the model did not know, a sample."""
 
     n_rows: int = 0
     failed: int = 0
     failures: list[dict[str, Any]] = field(default_factory=list)
+    counts: InputCounts = field(default_factory=InputCounts)
     sample: pa.Table | None = None
 
 
@@ -99,12 +116,17 @@ def output_of(model: TrainedModel, inputs: pa.Schema) -> Output:
 Predicted = tuple[np.ndarray, np.ndarray | None]
 
 
-def _predict(model: TrainedModel, path: Path, frame: pd.DataFrame, root: Path | None, runner: Runner) -> Predicted:
-    """FRAME's predictions as …/predict makes them, the model called by RUNNER (its compiled function here when
+def _predict(
+    model: TrainedModel, path: Path, frame: pd.DataFrame, root: Path | None, runner: Runner, counts: InputCounts
+) -> Predicted:
+    """FRAME's predictions as …/predict makes them (its categories matched, its imputed values and unknown
+    categories added to COUNTS once it is scored), the model called by RUNNER (its compiled function here when
     None)."""
-    inputs, _ = scoring.frame_inputs(model, frame, root, count_imputed=False)
+    frame, unseen = row_categories.match(frame, model.preprocessing or {})
+    inputs, imputed = scoring.frame_inputs(model, frame, root)
     output = runner(inputs) if runner is not None else scoring.fast_output(path, inputs)
     values, proba, _ = scoring.decode(model, path, output)
+    counts.add(imputed, unseen)
     return values, proba
 
 
@@ -115,15 +137,16 @@ def score_rows(
     root: Path | None,
     start: int,
     bad: dict[int, str],
+    counts: InputCounts,
     runner: Runner = None,
 ) -> Predicted:
     """Predictions for FRAME's rows (placeholders for a row that cannot be scored, its message put in BAD by row
-    number).
+    number; the scored rows' imputed values and unknown categories added to COUNTS).
 
     A batch refused as bad input (422) is halved until the bad rows are found: k bad rows cost about
     k·log2(batch) model calls, never one call per row of the batch."""
     try:
-        return _predict(model, path, frame, root, runner)
+        return _predict(model, path, frame, root, runner, counts)
     except ApiError as exc:
         if exc.status != 422:
             raise
@@ -132,8 +155,8 @@ def score_rows(
             classes = 0 if model.prediction_type == "regression" else len(model.class_labels or range(model.n_classes))
             return np.zeros(1, dtype="int64"), (np.zeros((1, classes)) if classes else None)
     half = len(frame) // 2
-    first = score_rows(model, path, frame.iloc[:half], root, start, bad, runner)
-    second = score_rows(model, path, frame.iloc[half:], root, start + half, bad, runner)
+    first = score_rows(model, path, frame.iloc[:half], root, start, bad, counts, runner)
+    second = score_rows(model, path, frame.iloc[half:], root, start + half, bad, counts, runner)
     proba = None if first[1] is None else np.concatenate([first[1], second[1]])
     return np.concatenate([first[0], second[0]]), proba
 
@@ -152,13 +175,15 @@ def score_batch(
     output: Output,
     root: Path | None,
     start: int,
+    counts: InputCounts,
     runner: Runner = None,
 ) -> tuple[pa.RecordBatch, dict[int, str]]:
-    """BATCH with the prediction columns appended, and the rows (numbered from START) that could not be scored."""
+    """BATCH with the prediction columns appended, and the rows (numbered from START) that could not be scored;
+    the values imputed and the unknown categories added to COUNTS."""
     bad: dict[int, str] = {}
     # Only the columns the model reads are converted, column by column (Arrow to pandas): the others pass through.
     wanted = [c for c in required_columns(model.preprocessing or {}) if c in batch.schema.names]
-    values, proba = score_rows(model, path, as_frame(batch.select(wanted)), root, start, bad, runner)
+    values, proba = score_rows(model, path, as_frame(batch.select(wanted)), root, start, bad, counts, runner)
     mask = None
     if bad:
         mask = np.zeros(batch.num_rows, dtype=bool)
@@ -191,7 +216,7 @@ def score_file(
 
     def batches() -> Iterator[pa.RecordBatch]:
         for batch in parquet.iter_batches(batch_size=batch_rows):
-            out, bad = score_batch(model, model_path, batch, output, files_root, result.n_rows, runner)
+            out, bad = score_batch(model, model_path, batch, output, files_root, result.n_rows, result.counts, runner)
             result.n_rows += batch.num_rows
             result.failed += len(bad)
             room = MAX_FAILURES_KEPT - len(result.failures)

@@ -174,6 +174,8 @@ def as_dict(job: Job) -> dict[str, Any]:
         "dataset_id": job.dataset_id,
         "progress": {"rows": job.rows_done, "total": job.rows_total, "failed": job.rows_failed},
         "failures": job.failures or [],
+        "imputed": job.imputed or {},
+        "unseen": job.unseen or {},
         "result": {"dataset_id": job.result_dataset_id, "evaluation_id": job.result_evaluation_id},
         "error": job.error,
         "worker": job.worker,

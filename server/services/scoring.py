@@ -118,9 +118,9 @@ def _inputs(
 
 
 def frame_inputs(
-    model_row: TrainedModel, frame: pd.DataFrame, files_root: Path | None, count_imputed: bool = True
+    model_row: TrainedModel, frame: pd.DataFrame, files_root: Path | None
 ) -> tuple[dict[str, np.ndarray], dict[str, int]]:
-    """The model inputs for the rows of FRAME, with the imputed values per column when COUNT_IMPUTED ({} if not)."""
+    """The model inputs for the rows of FRAME, with the imputed values per column."""
     from core.sequences import as_model_input  # core.sequences imports Keras: not at API start-up
 
     prep = model_row.preprocessing
@@ -136,7 +136,7 @@ def frame_inputs(
     tabular = {**prep, "image": {}}
     try:
         out = preprocessing.transform(frame, tabular)
-        imputed = input_report.imputed_counts(frame, tabular) if count_imputed else {}
+        imputed = input_report.imputed_counts(frame, tabular)
         for col, spec in prep.get("image", {}).items():
             out[preprocessing.input_name(col)] = np.stack(
                 [preprocessing.load_image(_image_bytes(v, col, files_root), spec) for v in frame[col]]

@@ -48,3 +48,24 @@ def test_the_saved_model_page_starts_and_lists_scoring_jobs(web: Web, task: dict
     assert (
         web.api.post(f"/api/v1/saved-models/{saved_id}/score", token=reader, json={"dataset_id": 1}).status_code == 403
     )
+
+
+def test_a_jobs_row_says_what_it_imputed_and_which_categories_were_new(web: Web, task: dict[str, Any]) -> None:
+    from server.db import session_scope
+    from server.models import Job
+
+    tmid = fake_trained_model(web, task, {"kind": "regression", "n_rows": 1, "actual": [1], "predicted": [1]})
+    url = location(web.post(f"/trained-models/{tmid}/deploy", {"saved_model_name": "counted", "activate": "1"}))
+    saved_id = int(re.match(r"/saved-models/(\d+)", url).group(1))
+    target = location(web.post(f"/saved-models/{saved_id}/score", {"dataset_id": str(task["dataset"])}))
+    job_id = int(re.match(rf"/saved-models/{saved_id}\?scoring=(\d+)#jobs", target).group(1))
+    with session_scope() as db:  # as the worker stores a finished job's counts
+        job = db.get(Job, job_id)
+        job.status, job.imputed, job.unseen = "succeeded", {"mean radius": 3, "mean area": 1}, {"shop": 2}
+    page = web.get(f"/saved-models/{saved_id}").text
+    row = re.search(rf'<tr data-job="{job_id}"[^>]*>(.*?)</tr>', page, re.S)
+    assert row and re.search(
+        r"data-job-inputs>imputed: mean radius \(3\), mean area \(1\); not the model's "
+        r"categories: shop \(2\)</div>",
+        row.group(1),
+    ), row

@@ -216,3 +216,33 @@ def test_output_columns_by_task_never_rename_an_input_column(
         assert scored["prediction_2"].dtype == "int64"
     else:
         assert list(scored.columns[-1:]) == ["prediction_2"] and scored["prediction_2"].dtype == "float64"
+
+
+def test_a_job_counts_the_values_it_imputed_and_the_categories_it_did_not_know(
+    api: Any, project: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A month's new file scored, then evaluated: text in a number column and a new shop are said, per column."""
+    from server.settings import get_settings
+    from tests.server.api.support import create_analysis, create_ml_task, parquet_bytes
+    from worker.evaluate_job_task import run_evaluate_job
+    from worker.score_job_task import run_score_job
+
+    shops = ["Nord", "Süd", "West"]
+    train = {"shop": [shops[i % 3] for i in range(60)], "amount": [float(i % 11) for i in range(60)]}
+    train["label"] = ["ab"[i % 2] for i in range(60)]
+    trained = expect(api.upload_csv(project, "sales", parquet_bytes(train), "s.parquet"), 201)
+    saved = _deployed(api, create_ml_task(api, create_analysis(api, project, trained["id"])["id"], "label"), "sales")
+    new = {
+        "shop": ["Nord", " Süd ", "Ost", "Ost", None, "West"] * 10,  # " Süd " is Süd; Ost is new; None is missing
+        "amount": ["3.5", "viel", None, "7", "2", "1e3"] * 10,  # "viel" and None imputed
+        "label": ["ab"[i % 2] for i in range(60)],
+    }
+    month = expect(api.upload_csv(project, "month", parquet_bytes(new), "m.parquet"), 201)
+    monkeypatch.setenv("FITSTUDIO_SCORE_BATCH_ROWS", "25")  # counted over three batches
+    get_settings.cache_clear()
+    for kind, run in (("score", run_score_job), ("evaluate", run_evaluate_job)):
+        job = expect(api.post(f"{API}/saved-models/{saved}/{kind}", json={"dataset_id": month["id"]}), 202)
+        assert run(job["id"], "test-worker") == "succeeded"
+        done = expect(api.get(f"{API}/jobs/{job['id']}"), 200)
+        assert (done["imputed"], done["unseen"]) == ({"amount": 20}, {"shop": 20}), (kind, done)
+        assert done["progress"]["failed"] == 0
