@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.e2e.conftest import Runtime, csv_bytes
@@ -104,7 +105,7 @@ def _expected(runtime: Runtime, tmid: str, rows: list[dict[str, Any]], tmp_path:
     with session_scope() as db:
         row = db.get(TrainedModel, tmid)
         assert row is not None
-        inputs, _ = scoring._inputs(row, rows, None)
+        inputs, _ = scoring.frame_inputs(row, pd.DataFrame(rows), None)
     return np.asarray(model.predict(inputs_for(model, inputs), verbose=0))
 
 
