@@ -1,5 +1,5 @@
 """The preprocessing report: per input column, the values missing, present but not parsed, and imputed (counted by
-the child on the rows it loads, and by scoring on the rows sent)."""
+the child on the rows it loads; scoring counts the rows sent as it transforms them, preprocessing.InputCounts)."""
 
 from __future__ import annotations
 
@@ -39,12 +39,6 @@ def add_reports(total: dict[str, dict[str, Any]], part: dict[str, dict[str, Any]
         for key in ("missing", "unparseable", "imputed"):
             into[key] += counts[key]
     return total
-
-
-def imputed_counts(frame: pd.DataFrame, prep: dict[str, Any]) -> dict[str, int]:
-    """Per numeric or date input column of FRAME, how many values were missing or did not parse and were imputed
-    (columns with none left out): what scoring answers beside its predictions."""
-    return {col: c["imputed"] for col, c in report(frame, prep).items() if c["imputed"]}
 
 
 def report_lines(counts: dict[str, dict[str, Any]], prep: dict[str, Any]) -> list[str]:

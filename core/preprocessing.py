@@ -11,6 +11,7 @@ parse and were imputed.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,27 @@ IMAGE_KEYS = ("height", "width", "channels")
 
 class PreprocessingError(ValueError):
     """A row cannot be preprocessed (missing column, unreadable image, …)."""
+
+
+@dataclass
+class InputCounts:
+    """Per input column, what a transform replaced: numbers and dates imputed (missing, or not read as one), and
+    present categorical values that are none of the model's categories (scored as those it does not encode)."""
+
+    imputed: dict[str, int] = field(default_factory=dict)
+    unseen: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: InputCounts) -> None:
+        """Count OTHER's values too (a job's batches)."""
+        for total, part in ((self.imputed, other.imputed), (self.unseen, other.unseen)):
+            for column, count in part.items():
+                total[column] = total.get(column, 0) + count
+
+    def count(self, kind: str, column: str, count: int) -> None:
+        """Add COUNT values of COLUMN to KIND ("imputed" or "unseen")."""
+        if count:
+            into = getattr(self, kind)
+            into[column] = into.get(column, 0) + count
 
 
 def fit(train: pd.DataFrame, design: dict[str, Any]) -> dict[str, Any]:
@@ -175,15 +197,21 @@ def require(frame: pd.DataFrame, col: str) -> pd.Series:
     return frame[col]
 
 
-def transform(frame: pd.DataFrame, prep: dict[str, Any], files_root: str | None = None) -> dict[str, np.ndarray]:
-    """The model inputs for FRAME (vectorised; images as uint8)."""
+def transform(
+    frame: pd.DataFrame, prep: dict[str, Any], files_root: str | None = None, counts: InputCounts | None = None
+) -> dict[str, np.ndarray]:
+    """The model inputs for FRAME (vectorised; images as uint8); what it imputed and the categories it did not know
+    added to COUNTS when given."""
     n = len(frame)
     out: dict[str, np.ndarray] = {}
     if prep["main"]:
-        blocks = [_main_block(require(frame, m["column"]), m) for m in prep["main"]]
+        blocks = [_main_block(require(frame, m["column"]), m, counts) for m in prep["main"]]
         out["main"] = np.concatenate(blocks, axis=1) if blocks else np.zeros((n, 0), "float32")
     for col, spec in prep.get("index", {}).items():
-        out[input_name(col)] = (category_codes(require(frame, col), spec["values"]) + 1).astype("int32")[:, None]
+        series = require(frame, col)
+        codes = category_codes(series, spec["values"])
+        _count_unseen(counts, col, series, codes)
+        out[input_name(col)] = (codes + 1).astype("int32")[:, None]
     for col, spec in prep["text"].items():
         out[input_name(col)] = text_inputs.text_ids(require(frame, col), spec)
     for col, spec in prep["image"].items():
@@ -219,18 +247,31 @@ def _arrow_codes(series: pd.Series, values: list[Any]) -> np.ndarray:
     return positions[found.fill_null(len(texts)).to_numpy(zero_copy_only=False)]
 
 
-def _main_block(series: pd.Series, m: dict[str, Any]) -> np.ndarray:
-    """One fitted feature's columns of `main`, float32."""
+def _count_unseen(counts: InputCounts | None, column: str, series: pd.Series, codes: np.ndarray) -> None:
+    """Add to COUNTS the present values of SERIES whose category CODES found none (-1)."""
+    if counts is not None and (missed := codes < 0).any():
+        counts.count("unseen", column, int(np.count_nonzero(missed & series.notna().to_numpy())))
+
+
+def _main_block(series: pd.Series, m: dict[str, Any], counts: InputCounts | None = None) -> np.ndarray:
+    """One fitted feature's columns of `main`, float32 (what it imputed, or did not know, added to COUNTS)."""
     if m["kind"] == "numeric":
         values = numbers(series)
-        values = np.where(np.isnan(values), m.get("fill", m["mean"]), values)
+        imputed = np.isnan(values)
+        if counts is not None:
+            counts.count("imputed", m["column"], int(np.count_nonzero(imputed)))
+        values = np.where(imputed, m.get("fill", m["mean"]), values)
         return ((values - m.get("shift", m["mean"])) / m.get("scale", m["std"])).astype("float32")[:, None]
     if m["kind"] == "date":
-        values = dates.parts(dates.parse(series, m["dayfirst"]), m["parts"])
+        parsed = dates.parse(series, m["dayfirst"])
+        if counts is not None:
+            counts.count("imputed", m["column"], int(parsed.isna().sum()))
+        values = dates.parts(parsed, m["parts"])
         mean, std = np.asarray(m["mean"]), np.asarray(m["std"])
         values = np.where(np.isnan(values), mean, values)
         return ((values - mean) / std).astype("float32")
     codes = category_codes(series, m["values"])
+    _count_unseen(counts, m["column"], series, codes)
     onehot = np.zeros((len(series), len(m["values"])), dtype="float32")
     known = codes >= 0
     onehot[np.nonzero(known)[0], codes[known]] = 1.0

@@ -14,13 +14,13 @@ import numpy as np
 import pandas as pd
 
 from core import evaluation, metrics, preprocessing
+from core.preprocessing import InputCounts
 from server.errors import invalid
 from server.models import TrainedModel
 from server.services import table_store
 from server.services.batch_scoring import (
     MAX_FAILURES_KEPT,
     Aborted,
-    InputCounts,
     Progress,
     Runner,
     as_frame,

@@ -15,9 +15,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from core.preprocessing import InputCounts
 from server.errors import ApiError
 from server.models import TrainedModel
-from server.services import row_categories, scoring, table_store
+from server.services import scoring, table_store
 
 MAX_FAILURES_KEPT = 20  # unscorable rows described in the job (all of them are counted)
 MAX_BATCH_CELLS = 2_000_000  # input values of one batch turned into Python objects for the preprocessing
@@ -26,21 +27,6 @@ MAX_BATCH_IMAGE_BYTES = 256 << 20  # one batch's decoded images, as the float32 
 
 class Aborted(Exception):
     """The job was aborted between two batches."""
-
-
-@dataclass
-class InputCounts:
-    """Per input column, the values a job's scored rows had imputed (missing, or not read as a number or a date) and
-    those that were none of the model's categories, as …/predict answers them for the rows sent."""
-
-    imputed: dict[str, int] = field(default_factory=dict)
-    unseen: dict[str, int] = field(default_factory=dict)
-
-    def add(self, imputed: dict[str, int], unseen: dict[str, int]) -> None:
-        """Count one batch's IMPUTED and UNSEEN values."""
-        for total, part in ((self.imputed, imputed), (self.unseen, unseen)):
-            for column, count in part.items():
-                total[column] = total.get(column, 0) + count
 
 
 @dataclass
@@ -119,14 +105,12 @@ Predicted = tuple[np.ndarray, np.ndarray | None]
 def _predict(
     model: TrainedModel, path: Path, frame: pd.DataFrame, root: Path | None, runner: Runner, counts: InputCounts
 ) -> Predicted:
-    """FRAME's predictions as …/predict makes them (its categories matched, its imputed values and unknown
-    categories added to COUNTS once it is scored), the model called by RUNNER (its compiled function here when
-    None)."""
-    frame, unseen = row_categories.match(frame, model.preprocessing or {})
-    inputs, imputed = scoring.frame_inputs(model, frame, root)
+    """FRAME's predictions as …/predict makes them (its imputed values and unknown categories added to COUNTS once
+    it is scored), the model called by RUNNER (its compiled function here when None)."""
+    inputs, found = scoring.frame_inputs(model, frame, root)
     output = runner(inputs) if runner is not None else scoring.fast_output(path, inputs)
     values, proba, _ = scoring.decode(model, path, output)
-    counts.add(imputed, unseen)
+    counts.add(found)
     return values, proba
 
 

@@ -1,6 +1,6 @@
 """Categories in rows sent for scoring: a value that differs from one of the model's only by the spaces around it is
-that one, and the values that are none of them are counted (the model scores them as it scores the values it does
-not encode: no dummy set, the index of "other")."""
+that one (the others the transform counts as unseen: scored as the values the model does not encode, no dummy set,
+the index of "other")."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ def categories(prep: dict[str, Any]) -> dict[str, list[Any]]:
     return out | {column: spec["values"] for column, spec in prep.get("index", {}).items()}
 
 
-def match(frame: pd.DataFrame, prep: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, int]]:
-    """FRAME with each categorical value that is the model's but for spaces around it written as the model's, and
-    per column how many present values are none of the model's (columns with none left out)."""
-    changed, unseen = {}, {}
+def match(frame: pd.DataFrame, prep: dict[str, Any]) -> pd.DataFrame:
+    """FRAME with each categorical value that is the model's but for the spaces around it written as the model's
+    (FRAME itself when there is none)."""
+    changed = {}
     for column, values in categories(prep).items():
         if column not in frame.columns:
             continue
@@ -30,15 +30,13 @@ def match(frame: pd.DataFrame, prep: dict[str, Any]) -> tuple[pd.DataFrame, dict
         if not missed.any():
             continue
         trimmed = _by_trimmed(values)
-        fixed = [trimmed.get(str(v).strip()) for v in series[missed]]  # None: still none of the model's
+        sent = series[missed]
+        fixed = [trimmed.get(str(v).strip()) for v in sent]  # None: still none of the model's
         if any(f is not None for f in fixed):
             values_now = series.astype(object).to_numpy(copy=True)
-            sent = series[missed]
             values_now[np.flatnonzero(missed)] = [v if f is None else f for v, f in zip(sent, fixed, strict=True)]
             changed[column] = pd.Series(values_now, index=series.index, dtype=object)
-        if left := sum(f is None for f in fixed):
-            unseen[column] = left
-    return (frame.assign(**changed) if changed else frame), unseen
+    return frame.assign(**changed) if changed else frame
 
 
 def _by_trimmed(values: list[Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import input_report, preprocessing, target_scaling
+from core import preprocessing, target_scaling
 from core.metrics import OUTPUT_ACTIVATION, activated, probabilities
 from server.errors import ApiError, invalid
 from server.models import TrainedModel
@@ -105,22 +105,32 @@ def _image_bytes(value: Any, column: str, files_root: Path | None) -> Any:
 
 def _inputs(
     model_row: TrainedModel, rows: list[dict[str, Any]], files_root: Path | None, number_format: NumberFormat
-) -> tuple[dict[str, np.ndarray], dict[str, int], dict[str, int]]:
+) -> tuple[dict[str, np.ndarray], preprocessing.InputCounts]:
     """The model inputs for ROWS, their numbers sent as text read in NUMBER_FORMAT (the training file's) and their
-    categories matched (row_categories), with the count of imputed values and of categories the model does not
-    encode per column (no value changed silently)."""
+    categories matched (row_categories), with the values imputed and the categories the model does not encode per
+    column (no value changed silently)."""
     prep = model_row.preprocessing
     numeric = [m["column"] for m in prep.get("main", []) if m["kind"] == "numeric"]
     frame = row_numbers.read_columns(pd.DataFrame(rows), numeric, *number_format)
-    frame, unseen = row_categories.match(frame, prep)
-    inputs, imputed = frame_inputs(model_row, frame, files_root)
-    return inputs, imputed, unseen
+    return frame_inputs(model_row, frame, files_root)
 
 
 def frame_inputs(
     model_row: TrainedModel, frame: pd.DataFrame, files_root: Path | None
-) -> tuple[dict[str, np.ndarray], dict[str, int]]:
-    """The model inputs for the rows of FRAME, with the imputed values per column."""
+) -> tuple[dict[str, np.ndarray], preprocessing.InputCounts]:
+    """The model inputs for the rows of FRAME, with the values imputed and the categories unknown per column. A
+    category the model does not know but for the spaces around it is read as the model's (row_categories): the
+    rows are then preprocessed again, a cost only rows with an unknown category pay."""
+    inputs, counts = _frame_inputs(model_row, frame, files_root)
+    if counts.unseen and (matched := row_categories.match(frame, model_row.preprocessing)) is not frame:
+        inputs, counts = _frame_inputs(model_row, matched, files_root)
+    return inputs, counts
+
+
+def _frame_inputs(
+    model_row: TrainedModel, frame: pd.DataFrame, files_root: Path | None
+) -> tuple[dict[str, np.ndarray], preprocessing.InputCounts]:
+    """frame_inputs, FRAME taken as it is."""
     from core.sequences import as_model_input  # core.sequences imports Keras: not at API start-up
 
     prep = model_row.preprocessing
@@ -133,10 +143,9 @@ def frame_inputs(
             errors=[{"field": c, "message": "missing"} for c in missing],
             code="missing_columns",
         )
-    tabular = {**prep, "image": {}}
+    counts = preprocessing.InputCounts()
     try:
-        out = preprocessing.transform(frame, tabular)
-        imputed = input_report.imputed_counts(frame, tabular)
+        out = preprocessing.transform(frame, {**prep, "image": {}}, counts=counts)
         for col, spec in prep.get("image", {}).items():
             out[preprocessing.input_name(col)] = np.stack(
                 [preprocessing.load_image(_image_bytes(v, col, files_root), spec) for v in frame[col]]
@@ -145,7 +154,7 @@ def frame_inputs(
         raise invalid(f"The rows cannot be preprocessed: {exc}", code="bad_rows") from None
     except (OSError, ValueError) as exc:
         raise invalid(f"An image cannot be read: {exc}", code="bad_image") from None
-    return {k: as_model_input(v) for k, v in out.items()}, imputed
+    return {k: as_model_input(v) for k, v in out.items()}, counts
 
 
 def _output(path: Path, inputs: dict[str, np.ndarray], sandboxed: Sandboxed | None) -> np.ndarray:
@@ -176,16 +185,16 @@ def predict(
         raise invalid("rows must be a non-empty list of objects {column: value}.", code="bad_rows")
     if len(rows) > MAX_ROWS:
         raise ApiError(413, "too_many_rows", f"{len(rows)} rows; at most {MAX_ROWS} per request.")
-    inputs, imputed, unseen = _inputs(model_row, rows, files_root, number_format)
+    inputs, counts = _inputs(model_row, rows, files_root, number_format)
     values, proba, labels = decode(model_row, path, _output(path, inputs, sandboxed))
     if proba is None:
-        return {"predictions": values.tolist(), "imputed": imputed, "unseen": unseen}
+        return {"predictions": values.tolist(), "imputed": counts.imputed, "unseen": counts.unseen}
     return {
         "predictions": [labels[i] for i in values],
         "probabilities": proba.tolist(),
         "class_labels": labels,
-        "imputed": imputed,
-        "unseen": unseen,
+        "imputed": counts.imputed,
+        "unseen": counts.unseen,
     }
 
 

@@ -1,5 +1,5 @@
-"""Categories in rows sent for scoring (row_categories): spaces around a value do not make it another, and values
-that are none of the model's are counted, not scored silently."""
+"""Categories in rows sent for scoring (row_categories): spaces around a value do not make it another; and the
+transform counts the values that are none of the model's, and those it imputed (preprocessing.InputCounts)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,25 @@ PREP = {
 
 def test_spaces_around_a_value_do_not_make_it_unseen() -> None:
     frame = pd.DataFrame({"colour": [" red ", "blue", "red", None, "RED", 12], "shop": ["A-1 ", "C-3", None, *"abc"]})
-    out, unseen = row_categories.match(frame, PREP)
-    assert out["colour"].tolist()[:3] == ["red", "blue ", "red"] and out["shop"].tolist()[0] == "A-1"
-    assert unseen == {"colour": 1, "shop": 4}  # RED (case is kept); C-3, a, b, c; missing values are no category
+    out = row_categories.match(frame, PREP)
+    assert out["colour"].tolist() == ["red", "blue ", "red", None, "RED", 12]  # case is kept: RED is another
+    assert out["shop"].tolist()[:2] == ["A-1", "C-3"] and out["shop"].tolist()[3:] == [*"abc"]
     assert frame["colour"].tolist()[0] == " red "  # the rows sent are left as they were
+
+
+def test_the_transform_counts_what_it_imputed_and_the_categories_it_did_not_know() -> None:
+    from core.preprocessing import InputCounts, transform
+
+    prep = {**PREP, "main": [*PREP["main"], {"column": "n", "kind": "numeric", "mean": 0.0, "std": 1.0}], "text": {}}
+    frame = pd.DataFrame({"colour": ["red", "RED", None], "shop": ["A-1", "C-3", "x"], "n": [1.0, None, float("inf")]})
+    counts = InputCounts()
+    transform(frame, {**prep, "image": {}}, counts=counts)
+    transform(frame.iloc[:1], {**prep, "image": {}}, counts=counts)  # counted on, batch after batch
+    assert (counts.imputed, counts.unseen) == ({"n": 2}, {"colour": 1, "shop": 2})
 
 
 def test_rows_of_the_models_own_values_are_returned_as_they_are() -> None:
     frame = pd.DataFrame({"colour": ["red", "12"], "shop": ["B-2", None], "other": [1, 2]})
-    out, unseen = row_categories.match(frame, PREP)
-    assert out is frame and unseen == {}
-    absent = pd.DataFrame({"x": [1]})  # the columns the rows lack are the 422 scoring answers, not counted here
-    assert row_categories.match(absent, PREP) == (absent, {})
+    assert row_categories.match(frame, PREP) is frame
+    absent = pd.DataFrame({"x": [1]})  # the columns the rows lack are the 422 scoring answers
+    assert row_categories.match(absent, PREP) is absent
