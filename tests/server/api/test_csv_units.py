@@ -1,6 +1,6 @@
 """Amounts and rates as Excel's currency, accounting and percent formats save them in a CSV ("1.234,56 €",
-"($1,234.50)", "CHF 1'234.50", "12,5 %"): numbers, the unit said in the source, nothing lost when a column holds
-something else."""
+"($1,234.50)", "CHF 1'234.50", "12,5 %"), and quantities with their measurement unit ("3,5 kg", "20 °C"): numbers,
+the unit said in the source, nothing lost when a column holds something else."""
 
 from __future__ import annotations
 
@@ -38,6 +38,11 @@ def _types(body: dict[str, Any]) -> dict[str, str]:
         ("\u22125", "-5", None),
         (" $ -   ", "0", "$"),  # Excel's accounting format writes a zero so
         ("- €", "0", "€"),
+        ("12 kg", "12", "kg"),  # quantities in a measurement unit
+        ("3,5 l", "3,5", "l"),
+        ("-5 °C", "-5", "°C"),
+        ("120 km/h", "120", "km/h"),
+        ("1.5kWh", "1.5", "kWh"),
     ],
 )
 def test_a_number_is_split_from_its_unit(written: str, number: str, unit: str | None) -> None:
@@ -52,7 +57,9 @@ def test_a_number_is_split_from_its_unit(written: str, number: str, unit: str | 
         "(-5 €)",
         "5 € 3",
         "EUR",
-        "12 kg",
+        "12 kgs",
+        "12 kg 3 g",
+        "kg 12",
         "2024-03-01",
         "€",
         "(5-)",
@@ -144,3 +151,18 @@ def test_a_unit_column_with_text_past_the_first_rows_is_kept_as_text(api: Any, p
     column = expect(api.get(f"/api/v1/datasets/{body['id']}"), 200)
     assert not any("price" in note for note in column["source"]["ambiguous"])
     assert body["n_rows"] == 1501
+
+
+def test_quantities_with_one_measurement_unit_are_numbers_and_two_units_stay_text(api: Any, project: str) -> None:
+    rows = [f"{i},5 kg;{i - 10} °C;{i * 10} km/h;{i} {'kg' if i % 2 else 'g'};{i}A" for i in range(40)]
+    text = "Gewicht;Temperatur;Tempo;Gemischt;Sicherung\r\n" + "\r\n".join(rows) + "\r\n"
+    body = _upload(api, project, text.encode("cp1252"), name="messwerte")
+    types = _types(body)
+    assert [types[c] for c in ("Gewicht", "Temperatur", "Tempo", "Sicherung")] == ["numeric"] * 4
+    assert types["Gemischt"] == "categorical"  # kg and g in one column: not one quantity, kept as written
+    data = _read_back(api, body)
+    assert data["Gewicht"][:3] == [0.5, 1.5, 2.5] and data["Temperatur"][:2] == [-10, -9] and data["Tempo"][1] == 10
+    assert data["Gemischt"][:2] == ["0 g", "1 kg"]
+    notes = body["source"]["ambiguous"]
+    assert "Gewicht: numbers written with 'kg', read without it." in notes
+    assert "Temperatur: numbers written with '°C', read without it." in notes

@@ -33,13 +33,14 @@ PLAIN = (".", None)  # a file without thousands separators, or a Parquet upload
         ("1’234.50", PLAIN, 1234.5),  # Windows' Swiss apostrophe
         ("−5", PLAIN, -5.0),  # a typographic minus
         ("  7 ", PLAIN, 7.0),
+        ("3,5 kg", GERMAN, 3.5),  # a quantity with its unit, as the file wrote it
     ],
 )
 def test_a_number_is_read_as_people_write_it(value: str, file_format: tuple[str, str | None], number: float) -> None:
     assert row_numbers.read_number(value, *file_format) == pytest.approx(number, rel=1e-12)
 
 
-@pytest.mark.parametrize("value", ["abc", "n/a", "1,2,3", "12 kg", "$1 €", ""])
+@pytest.mark.parametrize("value", ["abc", "n/a", "1,2,3", "12 kg 5 g", "$1 €", ""])
 def test_what_is_no_number_stays_as_it_was(value: str) -> None:
     assert row_numbers.read_number(value, *GERMAN) == value
 
