@@ -25,8 +25,11 @@ UPLOADS = "uploads"  # the cpu cgroup of the uploads' parse processes
 # idle, against 1.50-1.64x). cpu.idle did as well for the API but slowed that start to 1.78-2.02x. The uploads'
 # parses at an 8th: below the requests, above the trainings (docs/benchmarks.md, "A training at the least cpu
 # weight", "Uploads below the requests"). v2 keeps the ratios (not measured: this project's machines are v1).
-V1_SHARES = {SERVICE: 1024, UPLOADS: 128, "training": 2}
-V2_WEIGHTS = {SERVICE: 10000, UPLOADS: 1250, "training": 20}
+# A sandboxed scoring (`…/predict` of a model that needs its code cells: a person waits, at most
+# FITSTUDIO_SCORING_WAIT_S) at the uploads' weight: below the requests, above the trainings, which starved it past
+# that wait on a busy host.
+V1_SHARES = {SERVICE: 1024, UPLOADS: 128, "scoring": 128, "training": 2}
+V2_WEIGHTS = {SERVICE: 10000, UPLOADS: 1250, "scoring": 1250, "training": 20}
 SIBLINGS_KEPT = (SERVICE, UPLOADS)  # the stale cleanup removes BASE's other empty folders (trainings gone)
 
 
@@ -49,7 +52,7 @@ def cpu_base() -> Path | None:
 
 
 def set_cpu_weight(path: Path, role: str) -> None:
-    """Give the cpu cgroup PATH the weight of ROLE (SERVICE, UPLOADS or "training")."""
+    """Give the cpu cgroup PATH the weight of ROLE (SERVICE, UPLOADS, "scoring" or "training")."""
     if (path / "cpu.shares").exists():
         (path / "cpu.shares").write_text(str(V1_SHARES[role]))
     else:

@@ -115,9 +115,12 @@ class TrainingCgroup:
         return self.paths[0]
 
     @classmethod
-    def create(cls, name: str, pids_max: int, memory_bytes: int | None = None) -> TrainingCgroup | None:
+    def create(
+        cls, name: str, pids_max: int, memory_bytes: int | None = None, cpu_role: str = "training"
+    ) -> TrainingCgroup | None:
         """Make the cgroups, or None when this worker may not (then the supervisor counts processes and polls
-        memory); the memory cgroup is left out where its controller cannot be used."""
+        memory); the memory cgroup is left out where its controller cannot be used; the cpu cgroup has CPU_ROLE's
+        weight (core/cpu_cgroups.py)."""
         base = _base()
         if base is None:
             return None
@@ -135,11 +138,12 @@ class TrainingCgroup:
             return None
         if memory_base is not None and memory_bytes:
             out.memory = out._add_memory(memory_base, name, memory_bytes)
-        out._add_cpu(name)
+        out._add_cpu(name, cpu_role)
         return out
 
-    def _add_cpu(self, name: str) -> None:
-        """The training's cpu cgroup, a sibling of the service's; none where the cpu controller cannot be used or
+    def _add_cpu(self, name: str, role: str) -> None:
+        """The training's cpu cgroup, a sibling of the service's with ROLE's weight; none where the cpu controller
+        cannot be used or
         this worker is not in the service's cgroup (the API then likely is not either, and a training group of
         the API's weight would take the CPU from it: docs/benchmarks.md, "The service before its trainings")."""
         base = cpu_base()
@@ -149,7 +153,7 @@ class TrainingCgroup:
             path = self._folder_in(base, name)
             if path == self.path:  # cgroup v2: one folder, the controller enabled for it
                 v2_enable(base, ["cpu"])
-            set_cpu_weight(path, "training")
+            set_cpu_weight(path, role)
         except OSError as exc:
             log.warning("no cpu cgroup for %s (its niceness alone ranks it): %s", name, exc)
 

@@ -242,13 +242,14 @@ def run_in_child(
     log_path: Path,
     on_request: Any,
     should_stop: Any,
+    cpu_role: str = "training",
 ) -> Outcome:
-    """Write JOB into SCRATCH, start the child on it (in its own pids and memory cgroups when possible), supervise
-    it."""
+    """Write JOB into SCRATCH, start the child on it (in its own pids, memory and cpu cgroups when possible, the cpu
+    one at CPU_ROLE's weight), supervise it."""
     ACTIVE_SCRATCH.add(scratch.name)
     view, (proc, events_fd, replies_fd, log_pump) = _start_child(settings, scratch, job, gpus, log_path)
     cgroup = TrainingCgroup.create(
-        f"{scratch.name}-{proc.pid}", settings.training_max_processes, settings.training_memory_mb << 20
+        f"{scratch.name}-{proc.pid}", settings.training_max_processes, settings.training_memory_mb << 20, cpu_role
     )
     try:
         if cgroup is not None:

@@ -121,6 +121,7 @@ def run_scoring(token: str) -> str:
             workspace.log,
             lambda req: child_requests.answer(settings, design, req, workspace.granted),
             lambda: False,
+            cpu_role="scoring",  # a person waits for it: above the trainings (core/cpu_cgroups.py)
         )
         reply = _reply(workspace, outcome, folder, spec["kind"])
     except Exception as exc:

@@ -102,3 +102,38 @@ def test_an_uploads_parse_process_runs_in_the_uploads_cgroup_below_the_service(c
     # An API outside the service (another user, a container): its parses stay where it is, not above it.
     outside = _parse_process_cgroup("own", tmp_path)
     assert outside == cpu_cgroups.cpu_cgroup_of("self") and outside != f"/{cpu_cgroups.BASE}/{cpu_cgroups.UPLOADS}"
+
+
+def test_a_sandboxed_scoring_is_above_the_trainings_and_below_the_service(
+    cpu_base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A person waits for a …/predict scored in the sandbox: at the trainings' weight, a busy host starved it past
+    FITSTUDIO_SCORING_WAIT_S."""
+    monkeypatch.setattr(cgroups, "in_service", lambda: True)
+    name = f"test-{uuid.uuid4().hex[:8]}-2"
+    cgroup = TrainingCgroup.create(name, 64, cpu_role="scoring")
+    assert cgroup is not None
+    try:
+        weights = cpu_cgroups.V1_SHARES if (cpu_base / name / "cpu.shares").exists() else cpu_cgroups.V2_WEIGHTS
+        assert weight(cpu_base / name) == weights["scoring"]
+        assert weights["training"] < weights["scoring"] < weights[cpu_cgroups.SERVICE]
+    finally:
+        cgroup.remove()
+
+
+def test_the_scoring_task_runs_its_child_at_the_scoring_weight(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from worker import score_task
+
+    seen: dict[str, object] = {}
+
+    def run_in_child(*args: object, **kwargs: object) -> object:
+        seen.update(kwargs)
+        raise RuntimeError("stop here")  # the task replies with the error; the role is what this test reads
+
+    monkeypatch.setattr(score_task, "run_in_child", run_in_child)
+    monkeypatch.setattr(score_task, "_claim", lambda folder: {"design": {}, "kind": "score"})
+    monkeypatch.setattr(score_task, "_grant", lambda folder, request, granted: {"kind": "score"})
+    monkeypatch.setattr(score_task, "scoring_job", lambda *a, **k: {})
+    monkeypatch.setattr(score_task.exchange, "exchange", lambda settings, token: tmp_path)
+    score_task.run_scoring("0" * 32)
+    assert seen.get("cpu_role") == "scoring"
