@@ -19,11 +19,8 @@ _LETTERS = "A-Za-zÀ-ÖØ-öø-ÿĀ-ž"
 _MONTH = rf"[{_LETTERS}]{{3,12}}\.?"  # a month's name or abbreviation: which word it is, the parse decides
 _DAY_OR_MONTH = r"([012]?\d|3[01])"
 _HALF_DAY = "(오전|오후|午前|午後|上午|下午) ?"  # AM and PM written before the time, in Korean, Japanese and Chinese
-_TIME = (
-    rf"(,?[ T]({_HALF_DAY})?\d{{1,2}}:\d{{2}}"
-    r"(:\d{2}(\.\d+)?)?( ?[AaPp]\.?[Mm]\.?)?"
-    r"( ?(Z|UTC|GMT|[+-]\d{2}:?\d{2}))?)?"
-)
+_CLOCK = r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?( ?[AaPp]\.?[Mm]\.?)?"  # 13:05, 13:05:10.5, 1:05 PM
+_TIME = rf"(,?[ T]({_HALF_DAY})?{_CLOCK}( ?(Z|UTC|GMT|[+-]\d{{2}}:?\d{{2}}))?)?"
 _CJK_WEEKDAY = "( ?[(（]?[日月火水木金土一二三四五六][)）]?)?"  # 2024年3月1日(金): Friday
 _FORMS = (
     r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}",  # 2024-03-01, 2024/03/01, 2024.03.01
@@ -54,7 +51,7 @@ _BEFORE_TIME = re.compile(rf"{_HALF_DAY}(\d{{1,2}}:\d{{2}}(:\d{{2}})?)")  # 오�
 _PM = ("오후", "午後", "下午")
 # A time of day alone (13:05, 1:05 PM): read on 1 January 1970, not on the day it is read, so that a model gets the
 # same parts for it whenever it trains or scores.
-_TIME_ONLY = re.compile(r"\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?( ?[AaPp]\.?[Mm]\.?)?")
+_TIME_ONLY = re.compile(_CLOCK)
 _ENGLISH = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _WORD = re.compile(rf"[{_LETTERS}]+\.?")
 

@@ -39,9 +39,9 @@ class InputCounts:
 
     def add(self, other: InputCounts) -> None:
         """Count OTHER's values too (a job's batches)."""
-        for total, part in ((self.imputed, other.imputed), (self.unseen, other.unseen)):
-            for column, count in part.items():
-                total[column] = total.get(column, 0) + count
+        for kind in ("imputed", "unseen"):
+            for column, count in getattr(other, kind).items():
+                self.count(kind, column, count)
 
     def count(self, kind: str, column: str, count: int) -> None:
         """Add COUNT values of COLUMN to KIND ("imputed" or "unseen")."""

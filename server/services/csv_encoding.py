@@ -93,21 +93,21 @@ def _odd_in_words(text: str) -> int:
 
 
 @functools.cache
-def _date_patterns() -> dict[str, re.Pattern[bytes]]:
-    """Per code page of _DATE_MARKS, a date written with its marks, as that code page's bytes."""
+def _date_patterns() -> dict[str, tuple[bytes, re.Pattern[bytes]]]:
+    """Per code page of _DATE_MARKS, its year mark and a date written with its marks, as that code page's bytes."""
     out = {}
     for page, marks in _DATE_MARKS.items():
-        year, month, day = (re.escape(mark.encode(page)) for mark in marks)
-        out[page] = re.compile(rb"\d{4} ?" + year + rb" ?\d{1,2} ?" + month + rb" ?\d{1,2} ?" + day)
+        year, month, day = (mark.encode(page) for mark in marks)
+        date = rb"\d{4} ?" + re.escape(year) + rb" ?\d{1,2} ?" + re.escape(month) + rb" ?\d{1,2} ?" + re.escape(day)
+        out[page] = (year, re.compile(date))
     return out
 
 
 def _dated_code_page(head: bytes) -> str | None:
-    """The code page whose year, month and day marks HEAD writes a date with (_DATE_MARKS), if one does."""
-    marks = {page: marks[0].encode(page) for page, marks in _DATE_MARKS.items()}  # a quick look first: its year mark
-    return next(
-        (page for page, pattern in _date_patterns().items() if marks[page] in head and pattern.search(head)), None
-    )
+    """The code page whose year, month and day marks HEAD writes a date with (_DATE_MARKS), if one does (the year
+    mark looked for first: a quick scan)."""
+    found = (page for page, (year, date) in _date_patterns().items() if year in head and date.search(head))
+    return next(found, None)
 
 
 def _utf16_without_bom(head: bytes) -> str | None:

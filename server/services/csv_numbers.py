@@ -4,6 +4,7 @@ file's first rows, and the columns written with thousands separators turned into
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from collections.abc import Iterable
@@ -88,6 +89,7 @@ class NotNumber(Exception):
         self.column = column
 
 
+@functools.cache  # asked again for every value …/predict reads (row_numbers)
 def number_pattern(decimal: str, thousands: str | None) -> re.Pattern[str]:
     """A number written with DECIMAL and, between groups of three digits (or India's two), THOUSANDS."""
     grouped = rf"\d{{1,3}}({re.escape(thousands)}\d{{3}})+|" if thousands else ""
@@ -208,7 +210,8 @@ def _may_be_written(values: list[str]) -> bool:
 
 # A value written as an Excel formula that gives text, ="00123": how exports keep a code's zeros (and a long id's
 # digits) when Excel opens the file. What it means is the text inside.
-_FORMULA_TEXT = re.compile(r'="(.*)"', re.S)
+_FORMULA = r'="(.*)"'
+_FORMULA_TEXT = re.compile(_FORMULA, re.S)
 
 
 def formula_columns(columns: dict[str, list[str]]) -> list[str]:
@@ -224,7 +227,7 @@ def unwrap_formulas(batch: pa.RecordBatch, columns: list[str]) -> pa.RecordBatch
     arrays = list(batch.columns)
     for name in columns:
         if (i := batch.schema.get_field_index(name)) >= 0:
-            arrays[i] = pc.replace_substring_regex(arrays[i], r'^="(.*)"$', r"\1")
+            arrays[i] = pc.replace_substring_regex(arrays[i], f"^{_FORMULA}$", r"\1")
     return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
 
 

@@ -9,10 +9,8 @@ import uuid
 import zipfile
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
 from server.errors import ApiError
-from server.models import Analysis, Dataset, TrainedModel
+from server.models import Dataset
 from server.services import datasets
 from server.settings import Settings
 
@@ -24,11 +22,9 @@ _verified_lock = threading.Lock()
 MAX_REMEMBERED = 4096
 
 
-def files_root(db: Session, settings: Settings, model: TrainedModel) -> Path | None:
-    """The image files folder of the dataset MODEL was trained on, if it still exists."""
-    analysis = db.get(Analysis, model.analysis_id)
-    dataset = db.get(Dataset, analysis.dataset_id) if analysis else None
-    return datasets.files_root(settings, dataset) if dataset and dataset.kind == "images" else None
+def files_root(settings: Settings, dataset: Dataset | None) -> Path | None:
+    """The image files folder of DATASET (a model's, trained_models.dataset_of), if it is an image dataset."""
+    return datasets.files_root(settings, dataset) if dataset is not None and dataset.kind == "images" else None
 
 
 def checksum_path(path: Path) -> Path:

@@ -10,7 +10,15 @@ from sqlalchemy.orm import Session
 
 from server.errors import not_found
 from server.models import SavedModel, SavedModelVersion, TrainedModel
-from server.services import model_files, model_import, registry, sandboxed_scoring, scoring, trained_models
+from server.services import (
+    model_files,
+    model_import,
+    registry,
+    row_numbers,
+    sandboxed_scoring,
+    scoring,
+    trained_models,
+)
 from server.settings import Settings
 
 
@@ -24,13 +32,18 @@ def _sandboxed(db: Session, settings: Settings, model: TrainedModel, path: Path)
     return run
 
 
+def _predict(db: Session, settings: Settings, model: TrainedModel, path: Path, rows: Any) -> dict[str, Any]:
+    """Predictions for ROWS by MODEL's file PATH; the dataset it was trained on (looked up once) gives the folder
+    of its images and how its numbers were written."""
+    dataset = trained_models.dataset_of(db, model)
+    root = model_files.files_root(settings, dataset)
+    written = row_numbers.number_format(dataset.source if dataset is not None else None)
+    return scoring.predict(model, path, rows, root, _sandboxed(db, settings, model, path), written)
+
+
 def with_trained_model(db: Session, settings: Settings, model: TrainedModel, rows: Any) -> dict[str, Any]:
     """Predictions for ROWS by MODEL with the preprocessing saved with it."""
-    path = trained_models.file_path(settings, model)
-    root = model_files.files_root(db, settings, model)
-    return scoring.predict(
-        model, path, rows, root, _sandboxed(db, settings, model, path), trained_models.number_format(db, model)
-    )
+    return _predict(db, settings, model, trained_models.file_path(settings, model), rows)
 
 
 def with_version(
@@ -42,9 +55,5 @@ def with_version(
     model = db.get(TrainedModel, version.trained_model_id)
     if model is None:
         raise not_found("trained model", version.trained_model_id)
-    path = registry.file_path(settings, version)
-    root = model_files.files_root(db, settings, model)
-    out = scoring.predict(
-        model, path, rows, root, _sandboxed(db, settings, model, path), trained_models.number_format(db, model)
-    )
+    out = _predict(db, settings, model, registry.file_path(settings, version), rows)
     return {**out, "version_id": version.version_id}

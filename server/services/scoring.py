@@ -106,9 +106,9 @@ def _image_bytes(value: Any, column: str, files_root: Path | None) -> Any:
 def _inputs(
     model_row: TrainedModel, rows: list[dict[str, Any]], files_root: Path | None, number_format: NumberFormat
 ) -> tuple[dict[str, np.ndarray], preprocessing.InputCounts]:
-    """The model inputs for ROWS, their numbers sent as text read in NUMBER_FORMAT (the training file's) and their
-    categories matched (row_categories), with the values imputed and the categories the model does not encode per
-    column (no value changed silently)."""
+    """The model inputs for ROWS, their numbers sent as text read in NUMBER_FORMAT (the training file's), with the
+    values imputed and the categories the model does not encode per column (frame_inputs: no value changed
+    silently)."""
     prep = model_row.preprocessing
     numeric = [m["column"] for m in prep.get("main", []) if m["kind"] == "numeric"]
     frame = row_numbers.read_columns(pd.DataFrame(rows), numeric, *number_format)

@@ -184,10 +184,3 @@ def dataset_of(db: Session, model: TrainedModel) -> Dataset | None:
     return db.scalar(
         select(Dataset).join(Analysis, Analysis.dataset_id == Dataset.id).where(Analysis.id == model.analysis_id)
     )
-
-
-def number_format(db: Session, model: TrainedModel) -> tuple[str, str | None]:
-    """How MODEL's training file wrote its numbers (decimal and thousands separators): what rows sent to it are read
-    in."""
-    dataset = dataset_of(db, model)
-    return row_numbers.number_format(dataset.source if dataset is not None else None)

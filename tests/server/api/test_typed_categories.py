@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.security.support import fabricate_trained_model
-from tests.server.api.support import API, expect
+from tests.server.api.support import API, create_analysis, create_ml_task, expect
 from tests.server.api.test_csv_sources import _upload
 
 COLOURS = ["rot", "blau", "grün"]
@@ -22,8 +22,7 @@ def colour_model(api: Any, project: str) -> str:
     ]
     ds = _upload(api, project, "\r\n".join(lines).encode("cp1252"), name="farben")
     assert {c["name"]: c["type"] for c in ds["columns"]}["Farbe"] == "categorical"
-    an = expect(api.post(f"{API}/projects/{project}/analyses", json={"dataset_id": ds["id"], "name": "an"}), 201)
-    task = expect(api.post(f"{API}/analyses/{an['id']}/ml-tasks", json={"target": "label"}), 201)
+    task = create_ml_task(api, create_analysis(api, project, ds["id"])["id"], "label")
     return fabricate_trained_model(api, task["id"])
 
 
