@@ -20,144 +20,37 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from core import preprocessing
+from core import preprocessing, text_numbers
 from core.dates import DATE_RE
 from core.text_inputs import CJK
+from server.services.column_values import DistinctCounter, TopValues, present_values
 
 BATCH_ROWS = 32_768
 # Read row group by row group: pyarrow's default pre-buffering fetches every row group's chunks of the columns
 # read up front, so a pass held most of the file (96 MiB of a 125 MiB file for half its columns).
 READ = {"pre_buffer": False}
 STATS_THREADS = 4
-EXACT_DISTINCT = 100_000
-EXACT_BYTES = 16 << 20
-SKETCH_K = 16_384
-TOP_KEEP = 10_000
 TOP_SHOWN = 10
 BINS = 20
 ID_LIKE_RATIO = 0.95
 ID_LIKE_MIN_VALUES = 20
 HIGH_CARDINALITY = 100
 DATE_LIKE_RATIO = 0.95
-_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
-
-
-def _mix(h: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser: spreads hashes uniformly over 64 bits."""
-    h = h.astype(np.uint64)
-    h ^= h >> np.uint64(30)
-    h *= np.uint64(0xBF58476D1CE4E5B9)
-    h ^= h >> np.uint64(27)
-    h *= np.uint64(0x94D049BB133111EB)
-    h ^= h >> np.uint64(31)
-    return h
-
-
-def _hashes(values: pa.Array) -> np.ndarray:
-    """64-bit hashes of distinct non-null VALUES (numbers by their float64 bits)."""
-    if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
-        bits = values.cast(pa.float64()).to_numpy(zero_copy_only=False).view(np.uint64)
-        return _mix(bits)
-    raw = np.fromiter((hash(v) & 0xFFFFFFFFFFFFFFFF for v in values.to_pylist()), dtype=np.uint64, count=len(values))
-    return _mix(raw)
-
-
-class DistinctCounter:
-    """Distinct non-null values: exact up to EXACT_DISTINCT (and EXACT_BYTES), then a KMV estimate."""
-
-    def __init__(self) -> None:
-        """Start empty and exact."""
-        self.values: pa.Array | None = None
-        self.sketch: np.ndarray | None = None
-        self.pending: list[pa.Array] = []  # batches' distinct values not merged into `values` yet
-        self.pending_len = self.pending_bytes = 0
-
-    def add(self, arr: pa.Array) -> None:
-        """Count the values of ARR (nulls and NaN left out)."""
-        arr = _present(arr)
-        if len(arr) == 0:
-            return
-        if self.sketch is not None and (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)):
-            self._sketch(_hashes(arr))
-            return
-        self.add_distinct(pc.unique(arr))
-
-    def add_distinct(self, uniques: pa.Array) -> None:
-        """Count UNIQUES: one batch's distinct present values (a categorical column has them from its counts)."""
-        if len(uniques) == 0:
-            return
-        if self.sketch is not None:
-            self._sketch(_hashes(uniques))
-            return
-        # Merged only when the batches' distinct values together could pass the exact bounds: one merge per
-        # many batches instead of one per batch (a column of a few thousand values repeats them in every batch).
-        self.pending.append(uniques)
-        self.pending_len += len(uniques)
-        self.pending_bytes += uniques.nbytes
-        if self.pending_len > EXACT_DISTINCT or self.pending_bytes > EXACT_BYTES:
-            self._merge()
-
-    def _merge(self) -> None:
-        """Fold the pending distinct values into `values`, or into the sketch once past the exact bounds."""
-        if not self.pending:
-            return
-        parts = ([self.values] if self.values is not None else []) + self.pending
-        kind = parts[0].type
-        merged = pc.unique(pa.concat_arrays([p.cast(kind) for p in parts])) if len(parts) > 1 else parts[0]
-        self.pending, self.pending_len, self.pending_bytes = [], 0, 0
-        if self.sketch is None and len(merged) <= EXACT_DISTINCT and merged.nbytes <= EXACT_BYTES:
-            self.values, self.pending_len, self.pending_bytes = merged, len(merged), merged.nbytes
-            return
-        self.values = None
-        self._sketch(_hashes(merged))
-
-    def _sketch(self, hashed: np.ndarray) -> None:
-        """Keep the SKETCH_K smallest distinct hashes seen."""
-        if self.sketch is not None:
-            if len(self.sketch) >= SKETCH_K:
-                hashed = hashed[hashed < self.sketch[-1]]
-            hashed = np.concatenate([self.sketch, hashed])
-        hashed = np.sort(hashed)
-        if len(hashed) > 1:
-            hashed = hashed[np.concatenate(([True], hashed[1:] != hashed[:-1]))]
-        self.sketch = hashed[:SKETCH_K]
-
-    @property
-    def exact(self) -> bool:
-        """Whether count() is exact."""
-        self._merge()
-        return self.sketch is None or len(self.sketch) < SKETCH_K
-
-    def count(self) -> int:
-        """The number of distinct values (an estimate once past the exact bounds)."""
-        self._merge()
-        if self.sketch is None:
-            return 0 if self.values is None else len(self.values)
-        if len(self.sketch) < SKETCH_K:
-            return len(self.sketch)
-        kth = float(self.sketch[-1]) / 2.0**64
-        return int(round((SKETCH_K - 1) / kth))
-
-
-def _present(arr: pa.Array) -> pa.Array:
-    """ARR without nulls and float NaN (as it is when it has none: most batches, and the cheapest answer)."""
-    if pa.types.is_floating(arr.type):
-        keep = ~np.isnan(arr.to_numpy(zero_copy_only=False))  # a null reads as NaN here
-        return arr if keep.all() else arr.filter(pa.array(keep))
-    return arr.drop_null() if arr.null_count else arr
 
 
 def as_numbers(arr: pa.Array) -> tuple[np.ndarray, int]:
     """ARR as float64 (NaN for missing) and how many present values do not parse as numbers as training reads them
     (core/preprocessing.numbers: an infinite value counts, and is NaN here too)."""
     numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_decimal)
-    if not any(check(arr.type) for check in numeric):  # text: read by training's own reading
-        series = arr.to_pandas()
-        numbers = preprocessing.numbers(series)
-        return numbers, int((series.notna().to_numpy() & np.isnan(numbers)).sum())
-    numbers = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
+    if any(check(arr.type) for check in numeric):
+        numbers = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
+        failed = np.isinf(numbers)  # a NaN stored as a number is a missing value
+    else:  # text: read as training reads it
+        texts = pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
+        numbers = text_numbers.read(arr) if texts else preprocessing.numbers(arr.to_pandas())
+        failed = arr.is_valid().to_numpy(zero_copy_only=False) & ~np.isfinite(numbers)
     infinite = np.isinf(numbers)
-    return (np.where(infinite, np.nan, numbers), int(infinite.sum())) if infinite.any() else (numbers, 0)
+    return (np.where(infinite, np.nan, numbers) if infinite.any() else numbers), int(failed.sum())
 
 
 class ColumnAccumulator:
@@ -172,8 +65,7 @@ class ColumnAccumulator:
         self.n, self.mean, self.m2 = 0, 0.0, 0.0
         self.low, self.high = float("inf"), float("-inf")
         self.integral = True
-        self.top: dict[Any, int] = {}
-        self.top_exact = True
+        self.top = TopValues()
         self.words = 0
         self.dates = self.not_dates = 0
         self.date_typed = False
@@ -194,7 +86,7 @@ class ColumnAccumulator:
 
     def add(self, arr: pa.Array) -> None:
         """Add one batch of the column's values."""
-        present = _present(arr)
+        present = present_values(arr)
         self.rows += len(arr)
         self.missing += len(arr) - len(present)
         self.present += len(present)
@@ -248,11 +140,7 @@ class ColumnAccumulator:
 
     def _add_counts(self, counts: pa.StructArray) -> None:
         self.distinct.add_distinct(counts.field("values"))
-        for value, count in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True):
-            self.top[value] = self.top.get(value, 0) + count
-        if len(self.top) > TOP_KEEP:
-            kept = sorted(self.top.items(), key=lambda kv: kv[1], reverse=True)[: TOP_KEEP // 2]
-            self.top, self.top_exact = dict(kept), False
+        self.top.add(counts)
 
     def stats(self) -> dict[str, Any]:
         """The column's `stats` (the histogram is added by the second pass)."""
@@ -266,9 +154,8 @@ class ColumnAccumulator:
             std = (self.m2 / self.n) ** 0.5
             out.update(min=self.low, max=self.high, mean=self.mean, std=std)
         elif self.kind == "categorical":
-            ranked = sorted(self.top.items(), key=lambda kv: (-kv[1], str(kv[0])))[:TOP_SHOWN]
-            out["top"] = [{"value": _json(v), "count": c} for v, c in ranked]
-            out["top_exact"] = self.top_exact
+            out["top"] = [{"value": _json(v), "count": c} for v, c in self.top.ranked(TOP_SHOWN)]
+            out["top_exact"] = self.top.exact
         elif self.kind == "text":
             out["mean_words"] = self.words / self.present if self.present else 0.0
         return out

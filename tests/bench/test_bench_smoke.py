@@ -59,6 +59,13 @@ def test_date_reading_quick(tmp_path: Path) -> None:
         assert all(figures[f"{name}/{size}"]["now_s"] > 0 for name in ("iso", "timestamps"))
 
 
+def test_column_stats_quick(tmp_path: Path) -> None:
+    figures = run_quick("column_stats", tmp_path)["figures"]
+    (tree,) = figures["20000"]["trees"].values()
+    assert tree["orders"]["distinct"] == [20_000] and tree["region"]["distinct"] == [50]
+    assert all(tree[name]["wall_s"] > 0 for name in ("text_numbers", "emails", "comment", "all"))
+
+
 def test_reconciler_quick(tmp_path: Path) -> None:
     figures = run_quick("reconciler", tmp_path)["figures"]
     for size in ("1000", "10000"):

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from server.services import column_stats
+from server.services import column_stats, column_values
 
 N = 120
 
@@ -94,14 +94,14 @@ def test_text_words_dates_and_unparseable_numbers(table_path: Path) -> None:
 
 
 def test_distinct_counts_switch_to_an_estimate_past_the_bound(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(column_stats, "EXACT_DISTINCT", 50)
-    monkeypatch.setattr(column_stats, "SKETCH_K", 256)
-    counter = column_stats.DistinctCounter()
+    monkeypatch.setattr(column_values, "EXACT_DISTINCT", 50)
+    monkeypatch.setattr(column_values, "SKETCH_K", 256)
+    counter = column_values.DistinctCounter()
     for start in range(0, 5000, 100):
         counter.add(pa.array([f"v{i}" for i in range(start, start + 100)] + [None]))
     assert not counter.exact
     assert abs(counter.count() - 5000) < 5000 * 0.2
-    small = column_stats.DistinctCounter()
+    small = column_values.DistinctCounter()
     small.add(pa.array([1.0, 2.0, float("nan"), None, 2.0]))
     assert small.exact and small.count() == 2
 

@@ -10,20 +10,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from server.services import column_stats
+from server.services import column_stats, column_values
 
 
 def test_deferred_merges_count_exactly_below_the_bound_and_switch_past_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(column_stats, "EXACT_DISTINCT", 500)
+    monkeypatch.setattr(column_values, "EXACT_DISTINCT", 500)
     rng = np.random.default_rng(3)
-    repeated = column_stats.DistinctCounter()
+    repeated = column_values.DistinctCounter()
     seen: set[int] = set()
     for _ in range(40):  # 40 batches, each 300 of the same 450 values: many batches between two merges
         batch = rng.integers(0, 450, size=300)
         seen.update(batch.tolist())
         repeated.add(pa.array(batch))
     assert repeated.exact and repeated.count() == len(seen) and repeated.sketch is None
-    growing = column_stats.DistinctCounter()
+    growing = column_values.DistinctCounter()
     for start in range(0, 2000, 100):  # new values in every batch: past 500 distinct, an estimate
         growing.add(pa.array(np.arange(start, start + 100)))
     assert growing.sketch is not None and growing.count() == 2000  # fewer than SKETCH_K hashes: still exact
