@@ -1,5 +1,5 @@
 """Which encoding an uploaded text file is in: a BOM, UTF-16 without one, UTF-8, else the Windows code page a
-spreadsheet saved it in (chardet, kept to Windows-1252 unless another is clearly likelier), or Mac Roman."""
+spreadsheet saved it in (chardet, kept to Windows-1252 unless another is clearly likelier), Mac Roman or ISO-8859-15."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ NAMES = {"cp1252": "Western European", "latin-1": "Western European", "cp1250": 
 NAMES |= {"cp1251": "Cyrillic", "cp1253": "Greek", "cp1254": "Turkish", "cp1255": "Hebrew", "cp1256": "Arabic"}
 NAMES |= {"cp1257": "Baltic", "cp874": "Thai", "cp932": "Japanese", "gb18030": "Chinese, simplified"}
 NAMES |= {"big5": "Chinese, traditional", "big5hkscs": "Chinese, traditional", "cp949": "Korean"}
-NAMES |= {"mac-roman": "Western European, Mac"}
+NAMES |= {"mac-roman": "Western European, Mac", "iso8859-15": "Western European, ISO-8859-15"}
 # Another code page is taken over Windows-1252 only when chardet gives it this much confidence, and this many times
 # Windows-1252's: the two read most Western text alike, and a wrong switch garbles what reading as cp1252 kept
 # (docs/decisions.md, "Encodings").
@@ -30,6 +30,15 @@ SAMPLE = 200_000  # the bytes of the head the dates and Mac Roman's letters are 
 # Where Mac Roman's accented letters are that Windows-1252 has no letters at (its accented ones are 0xC0-0xFF).
 _MAC_ROMAN_LETTERS = re.compile(rb"[\x80-\xbf]")
 _IN_WORD = re.compile(r"(?<=[^\W\d_])[^\x00-\x7f](?=[a-z])")
+# ISO-8859-15 (Latin-9, the Western code page of older Unix systems and their exports) reads as Windows-1252 but for
+# the euro sign and seven letters, at bytes Windows-1252 reads as symbols: `12,50 ¤` for `12,50 €`, `c½ur` for
+# `cœur`. It is taken when one of them stands where only the euro sign or a letter can (_LATIN9_ONLY) and the head
+# holds no byte of 0x80-0x9F: Windows-1252's own €, quotes, dashes and those letters, control codes in Latin-9.
+# Not 0xB4 (Latin-9's Ž): Windows-1252 text writes its ´ as an apostrophe (`geht´s`).
+_LATIN9_ONLY = re.compile(
+    rb"[0-9][ \xa0]?\xa4|\xa4[ \xa0]?-?[0-9]|[A-Za-z\xc0-\xff][\xa6\xa8\xb8\xbc\xbd\xbe]|[\xa6\xa8\xbc][a-z\xdf-\xff]"
+)
+_WINDOWS_1252_ONLY = bytes(range(0x80, 0xA0))
 # A date written with the year, month and day marks (2024年3月1日, 2024년 3월 1일) in a code page's bytes: it names
 # the code page where the file holds no other text for chardet to go by (a sales log of dates, codes and numbers).
 _DATE_MARKS = {"cp932": "年月日", "gb18030": "年月日", "big5": "年月日", "cp949": "년월일"}
@@ -70,6 +79,8 @@ def code_page(head: bytes) -> str:
         return best
     if _reads_as_mac_roman(head[:SAMPLE]):
         return "mac-roman"
+    if _LATIN9_ONLY.search(head[:SAMPLE]) and len(head.translate(None, _WINDOWS_1252_ONLY)) == len(head):
+        return "iso8859-15"
     if any(b in head for b in _UNDEFINED_IN_CP1252):
         return "latin-1"
     return "cp1252"

@@ -4,10 +4,12 @@ Western European files stay Windows-1252 whatever their size, as before."""
 from __future__ import annotations
 
 import codecs
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 
-from server.services import csv_encoding
+from server.services import csv_encoding, table_store
 from tests.encoded_files import WORDS, csv_text
 
 WESTERN = [language for language, (code_page, _, _) in WORDS.items() if code_page == "cp1252"]
@@ -97,3 +99,40 @@ def test_typographic_punctuation_keeps_a_file_windows_1252() -> None:
     assert csv_encoding.detect_encoding(text.encode("cp1252"), cut=False) == "cp1252"
     english = "a;b\r\n" + "well—known;wait…what, it’s pre–war\r\n" * 50
     assert csv_encoding.detect_encoding(english.encode("cp1252"), cut=False) == "cp1252"
+
+
+LATIN9_ROWS = {
+    "fr": ["Cœur de bœuf;12,50 €;très bon", "Œuvres complètes;€ 30;à relire", "Sœur Marie;7,90\xa0€;reçu"],
+    "fi": ["Šakki-lauta;19,90 €;hyvä", "Žaneta Šimková;5 €;ok", "Kirja;12,00 €;ei"],
+    "et": ["Šokolaad;2,50 €;väga hea", "Žurnaal;4 €;tühi", "Müts;9,99 €;õige"],
+}
+
+
+@pytest.mark.parametrize("language", list(LATIN9_ROWS))
+@pytest.mark.parametrize("rows", [1, 30])
+def test_iso_8859_15_files_are_found(language: str, rows: int) -> None:
+    """Older Unix exports in Latin-9: read as Windows-1252, "12,50 €" was "12,50 ¤" and "cœur" "c½ur"."""
+    lines = (LATIN9_ROWS[language] * rows)[: max(rows, 1)]
+    text = "name;price;note\n" + "\n".join(lines) + "\n"
+    found = csv_encoding.detect_encoding(text.encode("iso8859-15"), cut=False)
+    assert found == "iso8859-15" and text.encode("iso8859-15").decode(found) == text
+
+
+def test_windows_1252_symbols_where_latin_9_has_letters_keep_a_file_windows_1252() -> None:
+    """Fractions, an acute accent typed as an apostrophe and a currency sign in prose are Windows-1252's own."""
+    rows = ["geht´s gut;¼ Liter;1½ Tassen", "Größe ½;¾-Takt;Preis ¤ offen", "naïve;café;Ähre"]
+    text = "a;b;c\r\n" + "\r\n".join(rows * 20) + "\r\n"
+    assert csv_encoding.detect_encoding(text.encode("cp1252"), cut=False) == "cp1252"
+    with_euro = "a;b\r\n" + "Cœur;12,50 €\r\n" * 20  # Windows-1252's own € and œ (0x80, 0x9C)
+    assert csv_encoding.detect_encoding(with_euro.encode("cp1252"), cut=False) == "cp1252"
+
+
+def test_a_latin_9_price_list_is_stored_with_its_letters_and_euros(tmp_path: Path) -> None:
+    rows = ["Cœur de bœuf;12,50 €;très bon", "Œuvres complètes;30,00 €;à relire", "Sœur Marie;7,90 €;reçu"] * 10
+    upload = tmp_path / "prix.csv"
+    upload.write_bytes(("nom;prix;note\n" + "\n".join(rows) + "\n").encode("iso8859-15"))
+    stored = table_store.store_csv(upload, tmp_path / "prix.parquet")
+    table = pq.read_table(tmp_path / "prix.parquet")
+    assert table.column("nom").to_pylist()[:2] == ["Cœur de bœuf", "Œuvres complètes"]
+    assert table.column("prix").to_pylist()[:3] == [12.5, 30.0, 7.9]  # "12,50 ¤" was text
+    assert stored.source is not None and stored.source.encoding == "iso8859-15"
