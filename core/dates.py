@@ -35,7 +35,10 @@ _FORMS = (
     r"\d{4}\. ?\d{1,2}\. ?\d{1,2}\.?",  # 2024. 3. 1. (Korean)
 )
 _WEEKDAY = rf"([{_LETTERS}]{{2,12}}\.?,? )?"  # Friday, March 1, 2024; vendredi 1 mars 2024
-DATE_RE = rf"^\s*{_WEEKDAY}({'|'.join(_FORMS)}){_TIME}\s*$"
+# A time of day alone (08:05, 13:05:10, 1:05 PM, 오후 1:05) is a date too, read on 1 January 1970 (below): a shift's
+# start as a category was one value per row, id_like, and a new ML task rejected it. Hours past 23 are durations.
+_DAY_TIME = r"(([01]?\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?|(0?[1-9]|1[0-2]):[0-5]\d(:[0-5]\d)? ?[AaPp]\.?[Mm]\.?)"
+DATE_RE = rf"^\s*({_WEEKDAY}({'|'.join(_FORMS)}){_TIME}|({_HALF_DAY})?{_DAY_TIME})\s*$"
 
 # The languages whose month and weekday names a date may be written in (CLDR's names, through Babel).
 NAME_LOCALES = ("en", "de", "fr", "es", "it", "nl", "pt", "ca", "sv", "da", "nb", "fi", "pl", "cs", "tr", "ro")
@@ -138,12 +141,13 @@ def _read_distinct(text: pd.Series, dayfirst: bool) -> pd.Series:
     reads values of mixed formats, and month names, one at a time (about 30 µs each). DAYFIRST applies to the values
     that do not begin with their year (pandas reads "2024-03-01" as 3 January when told day first)."""
     distinct = pd.Index(text.unique())
-    written, times = distinct, distinct.str.fullmatch(_TIME_ONLY, na=False)
+    written = distinct
+    has_marks = written.str.contains(_CJK_MARKS, na=False)
+    if has_marks.any():  # first: 오후 1:05 is then 1:05 PM, a time alone
+        written = written.where(~has_marks, written.map(_in_iso_terms))
+    times = written.str.fullmatch(_TIME_ONLY, na=False)
     if times.any():
         written = written.where(~times, "1970-01-01 " + written.astype(str))
-    has_marks = written.str.contains(_CJK_MARKS, na=False)
-    if has_marks.any():
-        written = written.where(~has_marks, written.map(_in_iso_terms))
     year_first = written.str.match(r"\d{4}\D", na=False)
     if year_first.all() or not year_first.any():  # one kind: read as it is (no split, no reordering)
         read = _read_written(written, dayfirst and not year_first.any())

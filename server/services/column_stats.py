@@ -94,7 +94,7 @@ class ColumnAccumulator:
         counts = pc.value_counts(present) if self.kind == "categorical" else None
         if counts is None:
             self.distinct.add(present)
-        if pa.types.is_date(arr.type) or pa.types.is_timestamp(arr.type):
+        if pa.types.is_date(arr.type) or pa.types.is_timestamp(arr.type) or pa.types.is_time(arr.type):
             self.date_typed = True
         elif (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)) and self._may_be_dates():
             found = self._dates_in(present, counts)

@@ -49,8 +49,6 @@ WRITTEN = [  # (as written, day first?, the day it is)
 ]
 NOT_DATES = [
     "2024年13月1日x",
-    "13:05",
-    "1:05 PM",
     "hello world",
     "1,5",
     "12 kg",
@@ -141,3 +139,19 @@ def test_am_and_pm_written_before_the_time_are_read() -> None:
         "2024-03-01 13:05:00",
         "2024-03-01 12:30:00",
     ]
+
+
+TIMES = [("08:05", "08:05:00"), ("13:05:10", "13:05:10"), ("9:30", "09:30:00"), ("1:05 PM", "13:05:00")]
+TIMES += [("11:59 am", "11:59:00"), ("오후 1:05", "13:05:00"), ("午前 9:30", "09:30:00"), (" 23:59 ", "23:59:00")]
+
+
+@pytest.mark.parametrize(("written", "read"), TIMES, ids=[w for w, _ in TIMES])
+def test_a_time_of_day_alone_is_date_like_and_read_on_one_day(written: str, read: str) -> None:
+    assert re.match(dates.DATE_RE, written) and pc.match_substring_regex(pa.array([written]), dates.DATE_RE)[0].as_py()
+    assert dates.parse(pd.Series([written]), True).dt.strftime("%Y-%m-%d %H:%M:%S")[0] == f"1970-01-01 {read}"
+
+
+@pytest.mark.parametrize("value", ["27:30:00", "24:00", "12:60", "16:9", "3:1", "13:05 PM", "1:5"])
+def test_durations_ratios_and_scores_are_not_times_of_day(value: str) -> None:
+    assert not re.match(dates.DATE_RE, value)
+    assert not pc.match_substring_regex(pa.array([value]), dates.DATE_RE)[0].as_py()

@@ -51,3 +51,23 @@ def test_a_column_of_words_with_numbers_is_not_taken_for_dates(api: Any, project
     body = _upload(api, project, _file(["12 kg", "3 boxes of 12", "Total 2024", "size 7"]).encode())
     when = next(c for c in body["columns"] if c["name"] == "when")
     assert when["type"] == "categorical" and "date_like" not in when["hints"]
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        [f"{7 + i % 12:02d}:{(i * 7) % 60:02d}" for i in range(40)],  # a shift log's start times
+        [f"{i % 12 + 1}:{(i * 7) % 60:02d} {'AM' if i % 3 else 'PM'}" for i in range(40)],  # US Excel's h:mm AM/PM
+    ],
+    ids=["24-hour", "am-pm"],
+)
+def test_a_column_of_times_of_day_is_a_date_a_new_ml_task_keeps(api: Any, project: str, written: list[str]) -> None:
+    """Before, a time of day was a category with a value every few rows, id_like: a new ML task rejected it."""
+    body = _upload(api, project, _file(written).encode())
+    when = next(c for c in body["columns"] if c["name"] == "when")
+    assert when["type"] == "date" and "date_like" in when["hints"] and "id_like" not in when["hints"], when
+    task = create_ml_task(api, create_analysis(api, project, body["id"])["id"], "label")
+    assert task["settings"]["features"]["when"] == {**task["settings"]["features"]["when"], "role": "input"}
+    features = {"when": {"role": "input", "type": "date"}, "v": {"role": "input", "type": "numeric"}}
+    answer = expect(api.post(f"{API}/ml-tasks/{task['id']}/validate", json={"features": features}), 200)
+    assert not [w for w in answer["warnings"] if w["field"] == "features.when"], answer["warnings"]

@@ -181,3 +181,15 @@ def test_chinese_and_japanese_sentences_are_text_and_their_names_categories() ->
     assert infer_column_type(reviews) == "text"  # a character counts as a word: no spaces between words
     cities = pd.Series(["北京", "上海", "广州", "東京", "大阪"] * 30)
     assert infer_column_type(cities) == "categorical"
+
+
+def test_a_column_of_times_of_day_is_a_date_and_one_of_durations_is_not() -> None:
+    """A shift's start as a category was one value per row (id_like: a new ML task rejected it)."""
+    starts = pd.Series([f"{8 + i % 10:02d}:{(i * 7) % 60:02d}" for i in range(200)])
+    assert infer_column_type(starts) == "date"
+    assert (
+        infer_column_type(pd.Series([f"{i % 12 + 1}:{i % 60:02d} {'AM' if i % 2 else 'PM'}" for i in range(200)]))
+        == "date"
+    )
+    durations = pd.Series([f"{20 + i % 40}:{i % 60:02d}:00" for i in range(200)])  # hours past 23: elapsed time
+    assert infer_column_type(durations) != "date"
