@@ -62,6 +62,7 @@ class CsvSource:
     names: list[str] | None = None  # the header's names where some are blank (header_names), else the parser's
     skip_lines: int = 0  # lines before the header: a "sep=;" line, a report's title (`skip_rows`)
     empty_rows: int = 0  # rows of separators alone at the end, left out (table_store)
+    totals_row: str | None = None  # the label of a totals row at the end, left out (totals_row)
     width: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -85,6 +86,11 @@ class CsvSource:
             out["ambiguous"].append(
                 f"{self.empty_rows} row(s) without any value at the end (separators alone, as Excel writes them "
                 "below a table) left out."
+            )
+        if self.totals_row:
+            out["ambiguous"].append(
+                f"The last row ({self.totals_row!r}) holds the sums of the number columns above it: left out, as a "
+                "spreadsheet's totals row is no record."
             )
         return out
 

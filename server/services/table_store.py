@@ -19,6 +19,7 @@ from core.data import open_parquet  # noqa: F401 - the services read stored file
 from server.errors import ApiError, invalid
 from server.services import csv_source, csv_widen, tables
 from server.services.csv_source import CsvSource
+from server.services.totals_row import without_totals_row
 
 SAMPLE_ROWS = 50_000  # rows kept for schema inference (the rest only passes through)
 MAX_RETYPES = 4  # passes that take the CSV reader's wider type; later ones read the column as text
@@ -92,16 +93,17 @@ def _store_utf8(upload: Path, dest: Path, source: CsvSource, block: int) -> Stor
     widened = False
     for attempt in range(MAX_PASSES):
         schema, batches = tables.csv_batches(upload, source, column_types, block)
-        empty_rows = [0]
+        empty_rows, totals = [0], list[str]()
         try:
-            stored = write(schema, _without_empty_rows(batches, empty_rows), dest)
+            stored = write(schema, without_totals_row(_without_empty_rows(batches, empty_rows), totals), dest)
         except tables.Retype as exc:
             # Only the names are kept: the exception's frames hold the stopped reader and its read-ahead blocks.
             column, wider = exc.column, exc.wider
         else:
             tables.check_rows(stored.n_rows, "CSV")
-            stored.source = replace(source, empty_rows=empty_rows[0])  # as it was read in the end: a number
-            return stored  # column with text further down is text
+            # As it was read in the end: a number column with text further down is text.
+            stored.source = replace(source, empty_rows=empty_rows[0], totals_row=totals[0] if totals else None)
+            return stored
         del batches
         gc.collect()
         if column in source.number_columns:  # thousands-separated numbers with text further down

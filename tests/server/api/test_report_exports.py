@@ -70,3 +70,13 @@ def test_rows_of_separators_alone_below_the_table_are_left_out_and_named(api: An
     assert kept["n_rows"] == 2 and not any("without any value" in n for n in kept["source"]["ambiguous"])
     r = _post(api, project, "datasets", b"a;b\r\n;\r\n;\r\n", {"name": "nothing"}, "nothing.csv")
     assert expect(r, 422)["code"] == "empty_dataset"
+
+
+def test_a_totals_row_below_the_table_is_left_out_and_named(api: Any, project: str) -> None:
+    """A report's `Summe` row holds the sums of the columns above: trained on, an outlier the size of the table."""
+    rows = [f"K{i};{i},50;{i}\r\n" for i in range(1, 31)]  # Betrag sums to 480,00, Stück to 465
+    body = _upload(api, project, ("Kunde;Betrag;Stück\r\n" + "".join(rows) + "Summe;480,00;465\r\n").encode(), name="s")
+    assert body["n_rows"] == 30 and next(c for c in body["columns"] if c["name"] == "Betrag")["stats"]["max"] == 30.5
+    assert any("'Summe'" in note for note in body["source"]["ambiguous"])
+    record = _upload(api, project, ("Kunde;Betrag;Stück\r\n" + "".join(rows) + "Summe;12,50;3\r\n").encode(), name="r")
+    assert record["n_rows"] == 31  # a customer named "Summe": kept
