@@ -1,11 +1,10 @@
 """Per-column statistics and hints of a stored table (data.md "Column types and statistics").
 
 Streamed over the Parquet file's record batches: memory does not grow with the number of rows. Exact up to
-bounds (docs/decisions.md): distinct counts are exact up to EXACT_DISTINCT values (and EXACT_BYTES of them),
-then a K-minimum-values estimate; the most frequent values are exact up to TOP_KEEP distinct values, then
-the counts of the values kept (approximate). Min/max/mean/std, missing, unparseable and word counts are exact.
-Numeric histograms are counted in the same pass when the Parquet metadata gives the column's range (numbers
-stored as numbers), else in a second streamed pass over those columns only.
+bounds (docs/decisions.md): distinct counts and the most frequent values are counted by column_values (exact up to
+its bounds, then an estimate and the counts of the values kept). Min/max/mean/std, missing, unparseable and word
+counts are exact. Numeric histograms are counted in the same pass when the Parquet metadata gives the column's
+range (numbers stored as numbers), else in a second streamed pass over those columns only.
 """
 
 from __future__ import annotations
