@@ -52,7 +52,7 @@ def hashes(values: pa.Array) -> np.ndarray:
         return _mix(values.cast(pa.float64()).to_numpy(zero_copy_only=False).view(np.uint64))
     connection = getattr(_local, "connection", None)
     if connection is None:
-        import duckdb  # on first use, as the CSV sniffer: the API's own process never hashes
+        import duckdb  # on first use, as the CSV sniffer does: a process that never hashes never loads it
 
         # One thread: the statistics pass runs a thread per group of columns already.
         connection = _local.connection = duckdb.connect(":memory:", config={"threads": 1, "memory_limit": "256MB"})
