@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from core import preprocessing, text_numbers
+from core import preprocessing
 from core.dates import DATE_RE
 from core.text_inputs import CJK
 from server.services.column_values import DistinctCounter, TopValues, present_values
@@ -43,13 +43,11 @@ def as_numbers(arr: pa.Array) -> tuple[np.ndarray, int]:
     numeric = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, pa.types.is_decimal)
     if any(check(arr.type) for check in numeric):
         numbers = arr.cast(pa.float64()).to_numpy(zero_copy_only=False)
-        failed = np.isinf(numbers)  # a NaN stored as a number is a missing value
-    else:  # text: read as training reads it
-        texts = pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
-        numbers = text_numbers.read(arr) if texts else preprocessing.numbers(arr.to_pandas())
-        failed = arr.is_valid().to_numpy(zero_copy_only=False) & ~np.isfinite(numbers)
-    infinite = np.isinf(numbers)
-    return (np.where(infinite, np.nan, numbers) if infinite.any() else numbers), int(failed.sum())
+        infinite = np.isinf(numbers)  # a NaN stored as a number is a missing value
+        return (np.where(infinite, np.nan, numbers) if infinite.any() else numbers), int(infinite.sum())
+    # Text: read as training reads it (pandas holds Arrow's text as it is, so the plain numbers take Arrow's cast).
+    numbers = preprocessing.numbers(arr.to_pandas())
+    return numbers, int((arr.is_valid().to_numpy(zero_copy_only=False) & np.isnan(numbers)).sum())
 
 
 class ColumnAccumulator:

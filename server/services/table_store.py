@@ -93,7 +93,8 @@ def _store_utf8(upload: Path, dest: Path, source: CsvSource, block: int) -> Stor
     widened = False
     for attempt in range(MAX_PASSES):
         schema, batches = tables.csv_batches(upload, source, column_types, block)
-        empty_rows, totals = [0], list[str]()
+        empty_rows = [0]
+        totals: list[str] = []
         try:
             stored = write(schema, without_totals_row(_without_empty_rows(batches, empty_rows), totals), dest)
         except tables.Retype as exc:
