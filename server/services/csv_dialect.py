@@ -1,5 +1,6 @@
 """A CSV's dialect: delimiter, quote, header and the lines above the table, by DuckDB's sniffer (with the fixes
-its misreadings of real files needed), on a UTF-8 sample of the file's head."""
+its misreadings of real files needed), on a UTF-8 sample of the file's head; and the spaces after each delimiter
+that some files put before their values (`39, State-gov`), found and left out."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ import itertools
 import re
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+SPACED_ROWS = 1000  # rows looked at for spaces after the delimiter
 
 
 def is_preamble(text: str, lines: int, delimiter: str, quote: str | None, header: bool) -> bool:
@@ -20,6 +26,76 @@ def is_preamble(text: str, lines: int, delimiter: str, quote: str | None, header
     rows = list(itertools.islice(reader, lines + 1))
     width = len(rows[lines]) if len(rows) > lines else 0
     return all(len(row) < width for row in rows[:lines])
+
+
+def spaces_after_delimiter(text: str, delimiter: str, quote: str | None, header: bool) -> bool:
+    """Whether TEXT's rows separate their values with the delimiter and a space (`39, State-gov, 77516`, as UCI's
+    Adult data and files typed by hand do): in its first SPACED_ROWS rows below the header, every cell but a row's
+    first begins with a space or is empty, and one at least begins with a space."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quote or "\x00")
+    spaced = False
+    try:
+        for row in itertools.islice(reader, int(header), SPACED_ROWS + int(header)):
+            for cell in row[1:]:
+                if cell and not cell.startswith(" "):
+                    return False
+                spaced = spaced or bool(cell)
+    except csv.Error:
+        return False
+    return spaced
+
+
+def without_initial_spaces(batch: pa.RecordBatch, null_values: list[str], quote: str | None) -> pa.RecordBatch:
+    """BATCH with the spaces at the start of its text values left out (the parser keeps them; it skips them only
+    before numbers and dates), then each value that is a null marker made missing, and a value in quotes (which the
+    parser reads as written when a space comes before them) unquoted when it holds no other quote."""
+    arrays = list(batch.columns)
+    nulls = pa.array(null_values, pa.string())
+    for i, field in enumerate(batch.schema):
+        if not pa.types.is_string(field.type):
+            continue
+        values = pc.utf8_ltrim(arrays[i], " ")
+        if quote:  # only where a space came first: a value the parser unquoted itself stays as it is
+            q = re.escape(quote)
+            unquoted = pc.replace_substring_regex(values, f"^{q}([^{q}]*){q}$", r"\1")
+            values = pc.if_else(pc.starts_with(arrays[i], " "), unquoted, values)
+        arrays[i] = pc.if_else(pc.is_in(values, value_set=nulls), pa.nulls(len(values), pa.string()), values)
+    return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
+
+
+def without_spaces_before_quotes(src: Path, source: Any, dest: Path) -> Path:
+    """Write the UTF-8 CSV SRC to DEST with the spaces after each delimiter left out, quotes kept where needed, for
+    a file whose values are quoted after a space (`1, "Smith, John"`): the parser would read those quotes as
+    written and split the value at its delimiter. Python's csv module reads them (skipinitialspace), row by row."""
+    opts = {"delimiter": source.delimiter, "quotechar": source.quote}
+    try:
+        with open(src, encoding="utf-8-sig", newline="") as fh, open(dest, "w", encoding="utf-8", newline="") as out:
+            csv.writer(out, lineterminator="\n", **opts).writerows(csv.reader(fh, skipinitialspace=True, **opts))
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def with_short_rows_padded(src: Path, source: Any, dest: Path) -> tuple[int, int]:
+    """Write the UTF-8 CSV SRC to DEST with each row that has fewer cells than the header given empty ones at its
+    end (as pandas reads such a file: some programs leave a row's empty cells at its end out); (rows padded, the
+    line of the first). Blank lines and the lines above the table stay as they are."""
+    width, padded, first = source.width, 0, 0
+    opts: dict[str, Any] = {"delimiter": source.delimiter}
+    opts |= {"quotechar": source.quote} if source.quote else {"quoting": csv.QUOTE_NONE, "quotechar": None}
+    try:
+        with open(src, encoding="utf-8-sig", newline="") as fh, open(dest, "w", encoding="utf-8", newline="") as out:
+            reader, writer = csv.reader(fh, **opts), csv.writer(out, lineterminator="\n", **opts)
+            for i, row in enumerate(reader):
+                if i >= source.skip_lines and row and len(row) < width:
+                    padded, first = padded + 1, first or reader.line_num
+                    row = row + [""] * (width - len(row))
+                writer.writerow(row)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    return padded, first
 
 
 def after_lines(text: str, lines: int) -> str:

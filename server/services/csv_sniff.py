@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 
 from server.errors import ApiError, invalid
-from server.services import csv_source, tables
+from server.services import csv_dialect, csv_source, tables
 from server.services.json_cells import json_value
 from server.services.type_inference import infer_schema
 
@@ -44,7 +44,15 @@ def _parse_head(text: str, source: csv_source.CsvSource, work: Path) -> pa.Table
 
 
 def _parse(text: str, source: csv_source.CsvSource, work: Path) -> pa.Table:
-    work.write_text(text, encoding="utf-8", newline="")
+    if source.quoted_after_space:  # rewritten as the upload's file is (csv_source.read_as_utf8)
+        raw = work.with_name(work.name + ".raw")
+        raw.write_text(text, encoding="utf-8", newline="")
+        try:
+            csv_dialect.without_spaces_before_quotes(raw, source, work)
+        finally:
+            raw.unlink(missing_ok=True)
+    else:
+        work.write_text(text, encoding="utf-8", newline="")
     tables.check_csv(work, source.delimiter)
     return tables.read_csv(work, source)
 

@@ -32,6 +32,7 @@ BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "n
 THOUSANDS = {"none": None, ",": ",", ".": ".", " ": " ", "space": " ", "'": "'", "\u00a0": "\u00a0", "\u202f": "\u202f"}
 THOUSANDS["\u2019"] = "\u2019"  # the typographic apostrophe of Windows' Swiss formats
 OPTION_FIELDS = ("delimiter", "quote", "header", "encoding", "decimal", "thousands", "null_values", "skip_rows")
+OPTION_FIELDS += ("skip_initial_space",)
 MAX_SKIP_ROWS = 1000
 UTF8 = ("utf-8", "utf-8-sig")
 SEP_LINE = re.compile(r'"?sep=([,;\t|])"?[ \t]*(\r\n|\n|\r)')
@@ -61,15 +62,22 @@ class CsvSource:
     units: dict[str, str] = field(default_factory=dict)  # number columns written with a unit ("" none: negatives)
     names: list[str] | None = None  # the header's names where some are blank (header_names), else the parser's
     skip_lines: int = 0  # lines before the header: a "sep=;" line, a report's title (`skip_rows`)
+    skip_initial_space: bool = False  # values written after the delimiter and a space (`a, b`): the spaces left out
+    quoted_after_space: bool = False  # and some quoted after it (`1, "a, b"`): the file is rewritten first
     empty_rows: int = 0  # rows of separators alone at the end, left out (table_store)
     totals_row: str | None = None  # the label of a totals row at the end, left out (totals_row)
+    short_rows: int = 0  # rows with fewer cells than the header, given empty ones (tables.padded_rows)
+    first_short_row: int = 0  # the line of the first
     width: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The stored and returned `source` object (number_columns and code_columns are reading details, not
         options)."""
         keys = ("delimiter", "quote", "header", "encoding", "decimal", "thousands", "null_values", "detected")
-        out: dict[str, Any] = {k: getattr(self, k) for k in keys} | {"skip_rows": self.skip_lines}
+        out: dict[str, Any] = {k: getattr(self, k) for k in keys} | {
+            "skip_rows": self.skip_lines,
+            "skip_initial_space": self.skip_initial_space,
+        }
         out["ambiguous"] = list(self.ambiguous) + [
             f"{name}: numbers written with {unit!r}, read without it."
             if unit
@@ -86,6 +94,11 @@ class CsvSource:
             out["ambiguous"].append(
                 f"{self.empty_rows} row(s) without any value at the end (separators alone, as Excel writes them "
                 "below a table) left out."
+            )
+        if self.short_rows:
+            out["ambiguous"].append(
+                f"{self.short_rows} row(s) had fewer values than the header (the first on line "
+                f"{self.first_short_row}): the cells missing at their end were read as missing values."
             )
         if self.totals_row:
             out["ambiguous"].append(
@@ -140,6 +153,8 @@ def parse_options(fields: dict[str, str]) -> dict[str, Any]:
         out["quote"] = _pick(QUOTES, "quote", given["quote"], "one of \" ' or none")
     if "header" in given:
         out["header"] = _pick(BOOLEANS, "header", given["header"], "true or false")
+    if "skip_initial_space" in given:
+        out["skip_initial_space"] = _pick(BOOLEANS, "skip_initial_space", given["skip_initial_space"], "true or false")
     if "encoding" in given:
         out["encoding"] = _encoding(given["encoding"])
     if "decimal" in given:
@@ -258,6 +273,7 @@ def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
         )
     source.null_values = given.get("null_values", source.null_values)
     source.detected = [k for k in ("encoding", "delimiter", "quote", "header", "skip_rows") if k not in given]
+    _settle_initial_space(source, text, given)
     if source.header:
         source.names = header_names(text, source)
     csv_numbers.settle(source, text, given)
@@ -265,26 +281,47 @@ def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
     return source
 
 
+def _settle_initial_space(source: CsvSource, text: str, given: dict[str, Any]) -> None:
+    """Set SOURCE.skip_initial_space as GIVEN or, when not given, as TEXT's rows show (said in ambiguous)."""
+    if "skip_initial_space" in given:
+        source.skip_initial_space = given["skip_initial_space"]
+        return
+    source.detected.append("skip_initial_space")
+    if csv_dialect.spaces_after_delimiter(text, source.delimiter, source.quote, source.header):
+        source.skip_initial_space = True
+        source.quoted_after_space = bool(source.quote) and f"{source.delimiter} {source.quote}" in text
+        source.ambiguous.append(
+            "skip_initial_space: every value follows its delimiter and a space (`a, b`): the spaces were left out "
+            "(give `skip_initial_space=false` to keep them)."
+        )
+
+
 def header_names(text: str, source: CsvSource) -> list[str] | None:
-    """The names of TEXT's header with each blank one named column_<position> (Excel writes a trailing ";;;" for
-    columns once used) and each repeated one <name>_<position>, noted in SOURCE.ambiguous; None when every column
-    has a name of its own."""
+    """The names of TEXT's header without spaces around them, each blank one named column_<position> (Excel writes
+    a trailing ";;;" for columns once used) and each repeated one <name>_<position>, noted in SOURCE.ambiguous;
+    None when every column has a name of its own, as written."""
     cells = _first_row(text, source)
     if cells is None or len(cells) < 2:
         return None
     names: list[str] = []
-    given, taken = set(cells), set()  # sets: a header may have 100,000 names before it is refused
-    for i, cell in enumerate(cells):
-        name = cell if cell.strip() else f"column_{i + 1}"
+    bare = [cell.strip() for cell in cells]  # `age, workclass` or `Name ` name `workclass` and `Name`
+    given, taken = set(bare), set()  # sets: a header may have 100,000 names before it is refused
+    for i, cell in enumerate(bare):
+        name = cell or f"column_{i + 1}"
         while name in taken or (name != cell and name in given):
             name = f"{name}_{i + 1}"
         names.append(name)
         taken.add(name)
-    renamed = [f"{cell!r} → {name}" for cell, name in zip(cells, names, strict=True) if cell != name]
-    if not renamed:
+    if names == cells:
         return None
-    shown = ", ".join(renamed[:5]) + (", …" if len(renamed) > 5 else "")
-    source.ambiguous.append(f"header: {len(renamed)} column(s) had no name or another's, and were named {shown}.")
+    renamed = [f"{cell!r} → {name}" for cell, name in zip(bare, names, strict=True) if cell != name]
+    if renamed:
+        shown = ", ".join(renamed[:5]) + (", …" if len(renamed) > 5 else "")
+        source.ambiguous.append(f"header: {len(renamed)} column(s) had no name or another's, and were named {shown}.")
+    trimmed = [f"{cell!r} → {name}" for cell, name in zip(cells, bare, strict=True) if cell != name and name]
+    if trimmed and not source.skip_initial_space:
+        shown = ", ".join(trimmed[:5]) + (", …" if len(trimmed) > 5 else "")
+        source.ambiguous.append(f"header: spaces around {len(trimmed)} name(s) were left out: {shown}.")
     return names
 
 
@@ -319,11 +356,16 @@ def read_as_utf8(path: Path, fields: dict[str, str]) -> Iterator[tuple[CsvSource
     """How the CSV at PATH is read (detect, FIELDS given) and its text as UTF-8: PATH itself, or a copy beside it
     (transcode) removed afterwards."""
     source = detect(path, fields, path.with_name(path.name + ".head"))
-    if source.encoding in UTF8:
-        yield source, path
-        return
-    utf8 = transcode(path, source.encoding, path.with_name(path.name + ".utf8"))
+    made: list[Path] = []
     try:
-        yield source, utf8
+        text = path
+        if source.encoding not in UTF8:
+            text = transcode(path, source.encoding, path.with_name(path.name + ".utf8"))
+            made.append(text)
+        if source.quoted_after_space:
+            text = csv_dialect.without_spaces_before_quotes(text, source, path.with_name(path.name + ".unspaced"))
+            made.append(text)
+        yield source, text
     finally:
-        utf8.unlink(missing_ok=True)
+        for scratch in made:
+            scratch.unlink(missing_ok=True)

@@ -81,6 +81,18 @@ def store_csv(upload: Path, dest: Path, fields: dict[str, str] | None = None, me
 
 
 def _store_utf8(upload: Path, dest: Path, source: CsvSource, block: int) -> Stored:
+    """_store_parsed, and when a row has fewer cells than the header (some programs leave a row's empty cells at
+    its end out), again on a copy with such rows padded (source.short_rows says how many)."""
+    try:
+        return _store_parsed(upload, dest, source, block)
+    except tables.ShortRows:
+        pass  # the copy is made only for a file that needs it: most files have none, and it costs a pass
+    gc.collect()
+    with tables.padded_rows(upload, source) as padded:
+        return _store_parsed(padded, dest, source, block)
+
+
+def _store_parsed(upload: Path, dest: Path, source: CsvSource, block: int) -> Stored:
     """store_csv on a UTF-8 file, streamed in BLOCK-byte parse blocks: memory holds a few of them (csv_pacing)
     whatever the file's size; each block's batch is one row group of the Parquet file.
 

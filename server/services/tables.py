@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -15,7 +16,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from server.errors import ApiError, invalid
-from server.services import csv_numbers, csv_pacing
+from server.services import csv_dialect, csv_numbers, csv_pacing
 from server.services.csv_source import CsvSource
 
 MAX_COLUMNS = 10_000
@@ -174,15 +175,30 @@ def read_options(
         "convert_options": pacsv.ConvertOptions(
             strings_can_be_null=True,
             column_types=types,
-            null_values=source.null_values,
+            # with spaces after the delimiter, " NA" is a null marker too (csv_dialect leaves out any more spaces)
+            null_values=source.null_values + [" " + v for v in source.null_values if v and source.skip_initial_space],
             decimal_point=source.decimal,
         ),
     }
 
 
+class ShortRows(ApiError):
+    """The 422 for a row with fewer cells than the header, which a reader may pad (csv_dialect) and read again."""
+
+    def __init__(self, detail: str):
+        """DETAIL: the parser's message."""
+        super().__init__(422, "bad_csv", detail)
+
+
+_SHORT_ROW = re.compile(r"Expected (\d+) columns, got (\d+)")
+
+
 def parse_error(exc: pa.ArrowInvalid, block: int | None = None) -> ApiError:
     """The 422 a person can act on for the parser's error EXC (in BLOCK-byte blocks, default PARSE_BLOCK_BYTES)."""
     msg = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+    short = _SHORT_ROW.search(msg)
+    if short and int(short.group(2)) < int(short.group(1)):
+        return ShortRows(f"The CSV could not be parsed: {msg}")
     if "utf8" in msg.lower() or "utf-8" in msg.lower():
         return invalid(
             "The CSV is not valid UTF-8. Give its encoding (the `encoding` field) or re-save it as UTF-8.",
@@ -209,11 +225,15 @@ def _check_text(schema: pa.Schema) -> None:
 
 def read_csv(path: Path, source: CsvSource) -> pa.Table:
     """Parse a CSV file that check_csv passed into an Arrow table in memory, types inferred from every row;
-    422 with the reason when it cannot."""
+    422 with the reason when it cannot. Rows with fewer cells than the header are padded (SOURCE.short_rows)."""
     try:
         table = pacsv.read_csv(path, **read_options(source))  # type: ignore[arg-type]
     except pa.ArrowInvalid as exc:
-        raise parse_error(exc) from None
+        error = parse_error(exc)
+        if not isinstance(error, ShortRows) or source.short_rows:
+            raise error from None
+        with padded_rows(path, source) as padded:
+            return read_csv(padded, source)
     _check_text(table.schema)
     try:
         batches = [_numbers(b, source) for b in table.to_batches()]
@@ -225,9 +245,22 @@ def read_csv(path: Path, source: CsvSource) -> pa.Table:
     return _check_columns(table, "CSV")
 
 
+@contextlib.contextmanager
+def padded_rows(path: Path, source: CsvSource) -> Iterator[Path]:
+    """A copy of PATH beside it with its short rows padded (csv_dialect), counted in SOURCE; removed afterwards."""
+    padded = path.with_name(path.name + ".padded")
+    try:
+        source.short_rows, source.first_short_row = csv_dialect.with_short_rows_padded(path, source, padded)
+        yield padded
+    finally:
+        padded.unlink(missing_ok=True)
+
+
 def _numbers(batch: pa.RecordBatch, source: CsvSource) -> pa.RecordBatch:
     """BATCH with the source's thousands-separated number columns as numbers (Retype to text when one is not) and
-    its text formulas unwrapped."""
+    its text formulas unwrapped; the spaces before its values left out when the source says so."""
+    if source.skip_initial_space:
+        batch = csv_dialect.without_initial_spaces(batch, source.null_values, source.quote)
     batch = csv_numbers.unwrap_formulas(batch, source.formula_columns)
     try:
         return csv_numbers.convert(batch, source.number_columns, source.decimal, source.thousands, source.units)

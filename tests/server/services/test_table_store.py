@@ -247,3 +247,16 @@ def test_only_the_rows_without_values_at_the_end_are_left_out() -> None:
     assert kept.column("n").to_pylist() == [1, None, None, None, None, 2] and dropped == [2]
     dropped = [0]
     assert list(table_store._without_empty_rows([_rows(1, 2)], dropped)) == [_rows(1, 2)] and dropped == [0]
+
+
+def test_a_short_row_far_down_is_padded_while_the_file_streams(tmp_path: Path, small_blocks: None) -> None:
+    rows = [f"K{i};{i},5;{i % 7}" for i in range(20_000)]
+    rows[15_000] = "K15000;1,5"  # many blocks past the first: found by the streamed parse, which starts again
+    upload = write_csv(tmp_path / "t.csv", "Kunde;Betrag;Menge", rows)
+    stored, table = stored_table(tmp_path, upload)
+    assert pq.ParquetFile(tmp_path / "out.parquet").metadata.num_row_groups > 1
+    assert stored.n_rows == 20_000 and stored.source is not None and stored.source.short_rows == 1
+    assert table.slice(15_000, 1).to_pylist() == [{"Kunde": "K15000", "Betrag": 1.5, "Menge": None}]
+    assert table.column("Betrag").to_pylist()[:2] == [0.5, 1.5] and table.schema.field("Menge").type == pa.int64()
+    assert "line 15002" in " ".join(stored.source.as_dict()["ambiguous"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.parquet", "t.csv"]  # the padded copy is gone

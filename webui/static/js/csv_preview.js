@@ -13,7 +13,7 @@ function optionValue(name, value) {
   if (value === null || value === undefined) return "none";
   if (name === "delimiter" && value === "\t") return "tab";
   if (name === "thousands" && value === " ") return "space";
-  if (name === "header") return value ? "true" : "false";
+  if (typeof value === "boolean") return value ? "true" : "false"; // header, skip_initial_space
   if (name === "null_values") return value.filter((v) => v !== "").join(", ");
   return String(value);
 }
