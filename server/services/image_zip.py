@@ -30,12 +30,15 @@ UNREADABLE_SUFFIXES = {".heic", ".heif"}  # iPhone photos: Pillow cannot decode 
 
 
 def _safe_name(info: zipfile.ZipInfo) -> PurePosixPath:
+    """The entry's path, its backslashes taken for folder separators: Windows PowerShell 5.1's Compress-Archive and
+    older Windows tools write `cats\\1.jpg` (refused before, as no other archiver reads them otherwise)."""
     name = info.filename
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
         raise invalid(f"ZIP entry {name!r} is a symbolic link; archives may hold only files.", code="bad_archive")
-    if "\\" in name or "\x00" in name or any(ord(c) < 32 for c in name):
-        raise invalid(f"ZIP entry {name!r} has a backslash or control character in its name.", code="bad_archive")
+    if "\x00" in name or any(ord(c) < 32 for c in name):
+        raise invalid(f"ZIP entry {name!r} has a control character in its name.", code="bad_archive")
+    name = name.replace("\\", "/")
     path = PurePosixPath(name)
     if path.is_absolute() or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         raise invalid(f"ZIP entry {name!r} has an absolute path; use relative paths.", code="bad_archive")
@@ -183,7 +186,7 @@ def _ingest(archive: zipfile.ZipFile, dest: Path, budget: Budget) -> tuple[pa.Ta
     """Extract the images named by an index.csv, or else those in <class>/<file> folders."""
     into = _Extraction(archive, dest, budget)
     paths = _entries(archive)
-    index = [p for p in paths if p.name == "index.csv"]
+    index = [p for p in paths if p.name.lower() == "index.csv"]  # Windows names it Index.csv as readily
     if index:
         root = min(index, key=lambda p: len(p.parts))  # the shallowest index.csv describes the archive
         table, image_col = _from_index(into, paths, root)
@@ -213,11 +216,13 @@ def _from_index(
     """Extract the images the index.csv at ROOT names; return its table and its image column."""
     table = _read_index(into.archive, paths[root], root)
     image_col = _image_column(table)
-    base = root.parent
-    wanted = _indexed_entries(table[image_col].to_pylist(), base, paths)
+    values = [None if v is None else str(v).strip().replace("\\", "/") for v in table[image_col].to_pylist()]
+    if values != table[image_col].to_pylist():  # `images\\1.jpg` as Windows writes it: the path it names
+        table = table.set_column(table.schema.get_field_index(image_col), image_col, pa.array(values, pa.string()))
+    wanted = _indexed_entries(values, root.parent, paths)
     into.budget.check_planned(sum(i.file_size for i in wanted.values()))
     for rel, info in wanted.items():
-        _extract(into, info, base / rel, rel)
+        _extract(into, info, PurePosixPath(info.filename.replace("\\", "/")), rel)
     return table, image_col
 
 
@@ -250,13 +255,24 @@ def _image_column(table: pa.Table) -> str:
 def _indexed_entries(
     values: list[object], base: PurePosixPath, paths: dict[PurePosixPath, zipfile.ZipInfo]
 ) -> dict[PurePosixPath, zipfile.ZipInfo]:
-    """The entries the index's image paths VALUES name, relative to BASE; 422 on a path outside or missing."""
+    """The entries the index's image paths VALUES name, relative to BASE (or else to the archive's top, or else
+    in another case: an index written on Windows, whose file names ignore case); 422 on a path outside or
+    missing."""
     wanted: dict[PurePosixPath, zipfile.ZipInfo] = {}  # an entry named by many rows is extracted once
+    folded: dict[PurePosixPath, list[zipfile.ZipInfo]] = {}
+    for path, info in paths.items():
+        folded.setdefault(PurePosixPath(str(path).casefold()), []).append(info)
     for value in values:
         rel = PurePosixPath(str(value))
         if rel.is_absolute() or ".." in rel.parts:
             raise invalid(f"index.csv path {value!r} leaves the archive.", code="bad_archive")
-        info = paths.get(base / rel)
+        tries = [base / rel, rel] if base.parts else [rel]
+        info = next((paths[t] for t in tries if t in paths), None)
+        if info is None:  # one entry only in another case: two would be a guess
+            found = [
+                folded[k] for k in (PurePosixPath(str(t).casefold()) for t in tries) if len(folded.get(k, [])) == 1
+            ]
+            info = found[0][0] if found else None
         if info is None:
             raise invalid(f"index.csv names {value!r}, which is not in the archive.", code="bad_archive")
         wanted[rel] = info

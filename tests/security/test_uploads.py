@@ -154,6 +154,8 @@ def test_a_good_image_zip_is_accepted(api: Api, project: str) -> None:
         "/tmp/fitstudio-evil.png",
         "C:\\evil.png",
         "cat\\..\\..\\evil.png",
+        "..\\evil.png",  # backslashes are folders (as Windows' archivers mean them): this climbs out too
+        "\\tmp\\fitstudio-evil.png",
     ],
 )
 def test_zip_entries_that_leave_the_archive_are_refused(api: Api, project: str, entry: str) -> None:

@@ -137,3 +137,43 @@ def test_api_memory_does_not_grow_with_an_entry_size(api: Any, project: str, mon
         tracemalloc.stop()
     assert ds["size_bytes"] > 64 << 20
     assert peak < (24 + archive_mb) << 20, f"peak traced memory {peak >> 20} MiB while extracting a 64 MiB entry"
+
+
+def _stored_paths(api: Any, ds: dict[str, Any]) -> list[str]:
+    """The image paths of DS's rows that name a stored file (relative to its folder)."""
+    rows = expect(api.get(f"{API}/datasets/{ds['id']}/preview?limit=100"), 200)["rows"]
+    files = {p.as_posix() for p in _files(_datasets_root(api))}
+    return [
+        r[0] for r in rows if any(f.endswith(f"/{ds['id']}/images/{r[0]}") or f.endswith("/" + r[0]) for f in files)
+    ]
+
+
+def test_an_archive_made_by_windows_powershell_has_folders_not_backslashes(api: Any, project: str) -> None:
+    # PowerShell 5.1's Compress-Archive writes `cats\1.png`: its backslashes are the folders (refused before)
+    pictures = {f"{kind}\\{i}.png": png_bytes() for kind in ("cats", "dogs") for i in range(3)}
+    ds = expect(upload(api, project, "ps", zip_bytes(pictures), "ps.zip"), 201)
+    rows = expect(api.get(f"{API}/datasets/{ds['id']}/preview?limit=10"), 200)["rows"]
+    assert [r[0] for r in rows] == [f"{k}/{i}.png" for k in ("cats", "dogs") for i in range(3)]
+    assert [r[1] for r in rows] == ["cats"] * 3 + ["dogs"] * 3
+    assert _stored_paths(api, ds) == [r[0] for r in rows]
+
+
+def test_an_index_written_on_windows_finds_its_images(api: Any, project: str) -> None:
+    index = "Bild;Art\r\nfotos\\Katze_1.PNG;Katze\r\nFOTOS\\hund_2.png;Hund\r\nfotos\\hund_3.png;Hund\r\n"
+    pictures = {"fotos/katze_1.png": png_bytes(), "fotos/Hund_2.png": png_bytes(), "fotos/hund_3.png": png_bytes()}
+    ds = expect(upload(api, project, "win", zip_bytes({"Index.csv": index.encode("cp1252"), **pictures}), "w.zip"), 201)
+    rows = expect(api.get(f"{API}/datasets/{ds['id']}/preview?limit=10"), 200)["rows"]
+    assert rows == [["fotos/Katze_1.PNG", "Katze"], ["FOTOS/hund_2.png", "Hund"], ["fotos/hund_3.png", "Hund"]]
+    assert _stored_paths(api, ds) == [r[0] for r in rows]
+    two = {"fotos/a.png": png_bytes(), "fotos/A.png": png_bytes()}  # which one `FOTOS/A.PNG` means is a guess
+    error = expect_error(
+        upload(api, project, "two", zip_bytes({"index.csv": b"p\nFOTOS/A.PNG\n", **two}), "t.zip"), 422
+    )
+    assert error["code"] == "bad_archive" and "FOTOS/A.PNG" in error["detail"]
+
+
+def test_index_paths_from_the_archive_top_are_found_too(api: Any, project: str) -> None:
+    index = "image,label\ndata/img/1.png,a\ndata/img/2.png,b\n"
+    pictures = {"data/img/1.png": png_bytes(), "data/img/2.png": png_bytes()}
+    ds = expect(upload(api, project, "top", zip_bytes({"data/index.csv": index.encode(), **pictures}), "top.zip"), 201)
+    assert _stored_paths(api, ds) == ["data/img/1.png", "data/img/2.png"]
