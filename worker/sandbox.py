@@ -72,6 +72,9 @@ class View:
     network: bool = False
     devices: list[str] = field(default_factory=list)
     shm_bytes: int = 1 << 30
+    # The host folder shown as /tmp (the training's TMPDIR, in its scratch folder): code as published writes there
+    # (keras.io's `BackupAndRestore(backup_dir="/tmp/backup")`, ModelCheckpoint's "/tmp/ckpt/…"). None: no /tmp.
+    tmp: str | None = None
 
 
 def sandbox_uid(base: int, name: str) -> int | None:
@@ -123,6 +126,10 @@ def _bind_args(view: View) -> list[str]:
     made: set[str] = {"/", "/etc", "/dev", "/proc", *SYSTEM_DIRS}
     bound: list[str] = []
     args: list[str] = []
+    if view.tmp and Path(view.tmp).is_dir():
+        # First, and not counted as bound: folders of binds under /tmp are made in it, 0755 (not bwrap's 0700).
+        args += ["--bind", str(Path(view.tmp)), "/tmp"]
+        made.add("/tmp")
     for path, kind in binds:
         for parent in reversed(Path(path).parents):
             name = str(parent)

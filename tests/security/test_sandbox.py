@@ -90,6 +90,7 @@ def build_model(input_shapes, n_classes=None):
         "NoNewPrivs": status["NoNewPrivs"].strip(), "Seccomp": status["Seccomp"].strip(),
         "root": sorted(os.listdir("/")),
         "tmp": sorted(os.listdir("/tmp")) if os.path.isdir("/tmp") else None,
+        "tmp_write": _open(TMP_FILE, "w"),
         "cwd_writable": _open("relative-file.txt", "w"),
         "attempts": {
             "umount /usr": _call(libc.umount2(b"/usr", MNT_DETACH)),
@@ -321,13 +322,14 @@ def attempts(setup: Setup) -> dict[str, dict[str, Any]]:
         str(setup.log),
         "/etc/shadow",
     ]
-    forbidden_writes = [str(home / "pwned.txt"), str(home / "data" / "pwned.txt"), "/tmp/pwned-" + MARKER]
+    forbidden_writes = [str(home / "pwned.txt"), str(home / "data" / "pwned.txt")]
     probe = (
         HEAD
         + f"WORKER_PID = {setup.worker.pid}\n"
         + f"UNIX_SOCKETS = {PG_SOCKETS + REDIS_SOCKETS!r}\n"
         + f"FORBIDDEN_READS = {forbidden_reads!r}\n"
         + f"FORBIDDEN_WRITES = {forbidden_writes!r}\n"
+        + f"TMP_FILE = {'/tmp/pwned-' + MARKER!r}\n"
         + PROBE
     )
     from tests.security.test_code_cells import probes
@@ -389,11 +391,15 @@ def test_every_escape_attempt_is_refused(setup: Setup, attempts: dict[str, Any])
 def test_the_filesystem_shows_only_what_a_training_needs(setup: Setup, attempts: dict[str, Any]) -> None:
     report = _report(attempts["probe"])
     assert not {"run", "var", "home", "opt", "srv", "mnt", "boot"} & set(report["root"]), report["root"]
-    # /tmp is there only when a bound folder lies under it (the test's FITSTUDIO_HOME, a checkout or venv under
-    # /tmp): then it holds the first folder of each such path and nothing else (no sockets)
+    # /tmp is the training's own (its TMPDIR, in its scratch folder), writable as code published for Keras expects:
+    # none of the host's /tmp shows there (no sockets, no other process's files), only the first folder of each
+    # bound path under /tmp (the test's FITSTUDIO_HOME, a checkout or venv under /tmp), and what it writes there
+    # stays in its scratch folder (the host's /tmp/pwned-… is checked below)
     bound = [setup.home, helpers.ROOT, Path(sys.prefix), Path(sys.base_prefix)]
     under_tmp = sorted({p.resolve().relative_to("/tmp").parts[0] for p in bound if p.resolve().is_relative_to("/tmp")})
-    assert report["tmp"] == (under_tmp or None), report["tmp"]
+    assert set(under_tmp) <= set(report["tmp"]), report["tmp"]
+    assert not (set(os.listdir("/tmp")) - set(under_tmp)) & set(report["tmp"]), report["tmp"]
+    assert report["tmp_write"] == "ALLOWED"
     for path in (setup.home / "pwned.txt", setup.home / "data" / "pwned.txt", Path("/tmp/pwned-" + MARKER)):
         assert not path.exists(), f"user code wrote {path}"
 
