@@ -125,3 +125,30 @@ def output_activation(model: Any, prediction_type: str, width: int) -> str | Non
     activation = "sigmoid" if width == 1 else "softmax"
     say(f"the model outputs logits ({why}): the metrics and predictions apply {activation} to its output")
     return activation
+
+
+# Scales that turn 0-255 pixels into [0, 1] or [-1, 1]: keras.io's examples load images as 0-255 and put one of
+# them in the model (`layers.Rescaling(1.0 / 255)`, `Rescaling(scale=1 / 127.5, offset=-1)`).
+PIXEL_SCALES = (1 / 255, 1 / 127.5)
+
+
+def _all_layers(model: Any) -> list[Any]:
+    """MODEL's layers, those of the models inside it too (keras.io's augmentation is a Sequential in the model)."""
+    found = []
+    for layer in getattr(model, "layers", None) or []:
+        found += [layer, *_all_layers(layer)]
+    return found
+
+
+def pixel_rescaling(model: Any, shapes: dict[str, tuple[int, ...]]) -> list[str]:
+    """The names of MODEL's Rescaling layers that scale 0-255 pixels when it has image inputs (SHAPES of three
+    axes), which fitstudio already gives in [0, 1] (code-cells.md): such a layer squeezes them into [0, 1/255]."""
+    if not any(len(shape) == 3 for shape in shapes.values()):
+        return []
+    return [
+        layer.name
+        for layer in _all_layers(model)
+        if type(layer).__name__ == "Rescaling"
+        and isinstance(getattr(layer, "scale", None), (int, float))
+        and any(abs(layer.scale - scale) < 1e-9 for scale in PIXEL_SCALES)
+    ]

@@ -28,7 +28,7 @@ from worker.runtime import cells, control, layer_configs, limits, phases, proven
 from worker.runtime.callbacks import BaseCallback, EvalSet, Scoring
 from worker.runtime.errors import Drained, TrainingError, say
 from worker.runtime.fit import FitData, fit_advanced, fit_standard, takes_initial_epoch, user_sequences
-from worker.runtime.model_check import check_output, output_activation, takes_class_indices
+from worker.runtime.model_check import check_output, output_activation, pixel_rescaling, takes_class_indices
 from worker.runtime.one_batch import train_one_batch
 from worker.runtime.prepare import Prepared, prepare
 from worker.runtime.real_units import in_real_units
@@ -120,6 +120,13 @@ def build(job: Job, prepared: Prepared) -> Built:
     if single_input and len(getattr(model, "inputs", None) or []) == 1 and set(shapes) != {model.inputs[0].name}:
         say(f"the model's one input receives {next(iter(shapes))!r} (code-cells.md: whatever the input is named)")
     _say_unloadable(model)
+    rescaling = pixel_rescaling(model, shapes)
+    if rescaling:  # it still trains, on images 255 times dimmer: said, not refused
+        say(
+            f"{', '.join(rescaling)}: the model rescales its images as if they were 0-255 pixels, but fitstudio "
+            "gives them already scaled to [0, 1] (code-cells.md), so its layers see values of at most 1/255; "
+            "remove that Rescaling layer"
+        )
     sparse = width > 1 and takes_class_indices(model)
     if sparse:
         say("the loss is a sparse categorical crossentropy: the targets are class indices, not one-hot vectors")
