@@ -63,41 +63,6 @@ def without_initial_spaces(batch: pa.RecordBatch, null_values: list[str], quote:
     return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
 
 
-def without_spaces_before_quotes(src: Path, source: Any, dest: Path) -> Path:
-    """Write the UTF-8 CSV SRC to DEST with the spaces after each delimiter left out, quotes kept where needed, for
-    a file whose values are quoted after a space (`1, "Smith, John"`): the parser would read those quotes as
-    written and split the value at its delimiter. Python's csv module reads them (skipinitialspace), row by row."""
-    opts = {"delimiter": source.delimiter, "quotechar": source.quote}
-    try:
-        with open(src, encoding="utf-8-sig", newline="") as fh, open(dest, "w", encoding="utf-8", newline="") as out:
-            csv.writer(out, lineterminator="\n", **opts).writerows(csv.reader(fh, skipinitialspace=True, **opts))
-    except BaseException:
-        dest.unlink(missing_ok=True)
-        raise
-    return dest
-
-
-def with_short_rows_padded(src: Path, source: Any, dest: Path) -> tuple[int, int]:
-    """Write the UTF-8 CSV SRC to DEST with each row that has fewer cells than the header given empty ones at its
-    end (as pandas reads such a file: some programs leave a row's empty cells at its end out); (rows padded, the
-    line of the first). Blank lines and the lines above the table stay as they are."""
-    width, padded, first = source.width, 0, 0
-    opts: dict[str, Any] = {"delimiter": source.delimiter}
-    opts |= {"quotechar": source.quote} if source.quote else {"quoting": csv.QUOTE_NONE, "quotechar": None}
-    try:
-        with open(src, encoding="utf-8-sig", newline="") as fh, open(dest, "w", encoding="utf-8", newline="") as out:
-            reader, writer = csv.reader(fh, **opts), csv.writer(out, lineterminator="\n", **opts)
-            for i, row in enumerate(reader):
-                if i >= source.skip_lines and row and len(row) < width:
-                    padded, first = padded + 1, first or reader.line_num
-                    row = row + [""] * (width - len(row))
-                writer.writerow(row)
-    except BaseException:
-        dest.unlink(missing_ok=True)
-        raise
-    return padded, first
-
-
 def after_lines(text: str, lines: int) -> str:
     """TEXT without its first LINES lines (each ended by CR LF, LF or CR); empty when it has fewer."""
     if not lines:

@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 
 from server.errors import ApiError, invalid
-from server.services import csv_dialect, csv_source, tables
+from server.services import csv_rewrites, csv_source, tables
 from server.services.json_cells import json_value
 from server.services.type_inference import infer_schema
 
@@ -48,7 +48,7 @@ def _parse(text: str, source: csv_source.CsvSource, work: Path) -> pa.Table:
         raw = work.with_name(work.name + ".raw")
         raw.write_text(text, encoding="utf-8", newline="")
         try:
-            csv_dialect.without_spaces_before_quotes(raw, source, work)
+            csv_rewrites.without_spaces_before_quotes(raw, source, work)
         finally:
             raw.unlink(missing_ok=True)
     else:
@@ -67,6 +67,7 @@ def sniff(upload: Path, filename: str, fields: dict[str, str]) -> dict[str, Any]
     try:
         source = csv_source.detect(upload, fields, work)
         text = csv_source.head_text(upload, source.encoding)
+        text, _ = csv_rewrites.without_repeats(text, set(source.repeated_lines))  # as the upload leaves them out
         table = _parse_head(text, source, work)
     finally:
         work.unlink(missing_ok=True)

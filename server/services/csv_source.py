@@ -9,13 +9,13 @@ import io
 import json
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from server.errors import ApiError, invalid
-from server.services import csv_dialect, csv_numbers
+from server.services import csv_dialect, csv_numbers, csv_rewrites
 from server.services.csv_encoding import detect_encoding
 
 # The suffixes read as delimited text: Excel saves "Unicode Text" as .txt (UTF-16, tabs); many tools write .tsv.
@@ -67,6 +67,9 @@ class CsvSource:
     empty_rows: int = 0  # rows of separators alone at the end, left out (table_store)
     totals_row: str | None = None  # the label of a totals row at the end, left out (totals_row)
     short_rows: int = 0  # rows with fewer cells than the header, given empty ones (tables.padded_rows)
+    repeated_lines: list[str] = field(default_factory=list)  # the header (and a "sep=" line): their repeats go
+    repeats: int | None = None  # how many such repeats were left out (None: not looked for in the whole file)
+    first_repeat: int = 0  # the line of the first
     first_short_row: int = 0  # the line of the first
     width: int = 0
 
@@ -99,6 +102,11 @@ class CsvSource:
             out["ambiguous"].append(
                 f"{self.short_rows} row(s) had fewer values than the header (the first on line "
                 f"{self.first_short_row}): the cells missing at their end were read as missing values."
+            )
+        if self.repeats:
+            out["ambiguous"].append(
+                f"{self.repeats} line(s) repeating the header{' or its sep= line' * (len(self.repeated_lines) > 1)} "
+                f"(files joined together) left out, the first on line {self.first_repeat}."
             )
         if self.totals_row:
             out["ambiguous"].append(
@@ -272,6 +280,7 @@ def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
             "give `skip_rows` to change it."
         )
     source.null_values = given.get("null_values", source.null_values)
+    text = _settle_repeats(source, text, first_line, hint.group(0) if hint else None)
     source.detected = [k for k in ("encoding", "delimiter", "quote", "header", "skip_rows") if k not in given]
     _settle_initial_space(source, text, given)
     if source.header:
@@ -279,6 +288,20 @@ def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
     csv_numbers.settle(source, text, given)
     check_one_column(source, first_line)
     return source
+
+
+def _settle_repeats(source: CsvSource, text: str, first_line: str, sep_line: str | None) -> str:
+    """TEXT (the head) without the lines that repeat its header or its "sep=" line, as files joined together hold
+    them (`cat jan.csv feb.csv`); the lines noted in SOURCE, whose repeats the whole file then loses
+    (read_as_utf8; table_store when a repeat lies beyond the head). A file without a header keeps its rows."""
+    if not source.header or len(_first_row(first_line, source) or []) < 2:  # one column: its value may be its name
+        return text
+    source.repeated_lines = [csv_rewrites.bare_line(first_line)]
+    source.repeated_lines += [csv_rewrites.bare_line(sep_line)] if sep_line else []
+    above = frozenset(source.repeated_lines[1:])  # the "sep=" line was the file's first
+    text, found = csv_rewrites.without_repeats(text, set(source.repeated_lines), above)
+    source.repeats = 0 if found else None  # some in the head: the whole file is rewritten before it is read
+    return text
 
 
 def _settle_initial_space(source: CsvSource, text: str, given: dict[str, Any]) -> None:
@@ -354,18 +377,15 @@ def check_one_column(source: CsvSource, first_line: str) -> None:
 @contextmanager
 def read_as_utf8(path: Path, fields: dict[str, str]) -> Iterator[tuple[CsvSource, Path]]:
     """How the CSV at PATH is read (detect, FIELDS given) and its text as UTF-8: PATH itself, or a copy beside it
-    (transcode) removed afterwards."""
+    (transcoded, the header's repeats left out, csv_rewrites) removed afterwards."""
     source = detect(path, fields, path.with_name(path.name + ".head"))
-    made: list[Path] = []
-    try:
+    with ExitStack() as copies:
         text = path
         if source.encoding not in UTF8:
             text = transcode(path, source.encoding, path.with_name(path.name + ".utf8"))
-            made.append(text)
-        if source.quoted_after_space:
-            text = csv_dialect.without_spaces_before_quotes(text, source, path.with_name(path.name + ".unspaced"))
-            made.append(text)
+            copies.callback(text.unlink, missing_ok=True)
+        if source.repeats == 0:  # repeats in the head (detect): left out of the whole file, counted
+            text = copies.enter_context(csv_rewrites.once(text, source))
+        if source.quoted_after_space:  # after the repeats are gone: the rewrite changes how lines are written
+            text = copies.enter_context(csv_rewrites.quotes_after_spaces_read(text, source))
         yield source, text
-    finally:
-        for scratch in made:
-            scratch.unlink(missing_ok=True)

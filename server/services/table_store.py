@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from core.data import open_parquet  # noqa: F401 - the services read stored files through table_store
 from server.errors import ApiError, invalid
-from server.services import csv_source, csv_widen, tables
+from server.services import csv_rewrites, csv_source, csv_widen, tables
 from server.services.csv_source import CsvSource
 from server.services.totals_row import without_totals_row
 
@@ -83,13 +83,40 @@ def store_csv(upload: Path, dest: Path, fields: dict[str, str] | None = None, me
 def _store_utf8(upload: Path, dest: Path, source: CsvSource, block: int) -> Stored:
     """_store_parsed, and when a row has fewer cells than the header (some programs leave a row's empty cells at
     its end out), again on a copy with such rows padded (source.short_rows says how many)."""
+    # Each copy is made only for a file that needs it (most need none), after the parse met what it fixes.
     try:
         return _store_parsed(upload, dest, source, block)
     except tables.ShortRows:
-        pass  # the copy is made only for a file that needs it: most files have none, and it costs a pass
+        if source.short_rows:
+            raise
+        # A "sep=;" line of a second file joined on is a short row: its repeats go first, then what is left short
+        fix = csv_rewrites.once if _repeats_again(upload, source) else csv_rewrites.padded
+    except RepeatedHeader:
+        fix = csv_rewrites.once
     gc.collect()
-    with tables.padded_rows(upload, source) as padded:
-        return _store_parsed(padded, dest, source, block)
+    with fix(upload, source) as fixed:
+        return _store_utf8(fixed, dest, source, block)
+
+
+def _may_repeat_header(upload: Path, source: CsvSource, schema: pa.Schema) -> bool:
+    """Whether the header is repeated in the file beyond the head that detection looked at, while its first parse
+    block's columns are all text (a repeat there makes every column text). A repeat further down makes a later
+    block change a column's type, and is looked for then; a file of numbers is never searched."""
+    text_only = all(pa.types.is_string(f.type) or pa.types.is_null(f.type) for f in schema)
+    return text_only and _repeats_again(upload, source)
+
+
+def _repeats_again(upload: Path, source: CsvSource) -> bool:
+    """Whether UPLOAD holds the header (or its "sep=" line) again, when that was not looked for in all of it."""
+    return (
+        source.repeats is None
+        and bool(source.repeated_lines)
+        and csv_rewrites.holds_again(upload, set(source.repeated_lines))
+    )
+
+
+class RepeatedHeader(Exception):
+    """A later type change came from the header repeated further down (files joined together): read it without."""
 
 
 def _store_parsed(upload: Path, dest: Path, source: CsvSource, block: int) -> Stored:
@@ -105,6 +132,8 @@ def _store_parsed(upload: Path, dest: Path, source: CsvSource, block: int) -> St
     widened = False
     for attempt in range(MAX_PASSES):
         schema, batches = tables.csv_batches(upload, source, column_types, block)
+        if not attempt and _may_repeat_header(upload, source, schema):
+            raise RepeatedHeader
         empty_rows = [0]
         totals: list[str] = []
         try:
@@ -119,6 +148,8 @@ def _store_parsed(upload: Path, dest: Path, source: CsvSource, block: int) -> St
             return stored
         del batches
         gc.collect()
+        if _repeats_again(upload, source):
+            raise RepeatedHeader  # a repeat beyond the head that detection looked at: costs nothing to other files
         if column in source.number_columns:  # thousands-separated numbers with text further down
             source = replace(source, number_columns=[c for c in source.number_columns if c != column])
         elif not widened:

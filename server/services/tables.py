@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
 import io
@@ -16,7 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from server.errors import ApiError, invalid
-from server.services import csv_dialect, csv_numbers, csv_pacing
+from server.services import csv_dialect, csv_numbers, csv_pacing, csv_rewrites
 from server.services.csv_source import CsvSource
 
 MAX_COLUMNS = 10_000
@@ -232,7 +231,7 @@ def read_csv(path: Path, source: CsvSource) -> pa.Table:
         error = parse_error(exc)
         if not isinstance(error, ShortRows) or source.short_rows:
             raise error from None
-        with padded_rows(path, source) as padded:
+        with csv_rewrites.padded(path, source) as padded:
             return read_csv(padded, source)
     _check_text(table.schema)
     try:
@@ -243,17 +242,6 @@ def read_csv(path: Path, source: CsvSource) -> pa.Table:
     if batches:
         table = pa.Table.from_batches(batches)
     return _check_columns(table, "CSV")
-
-
-@contextlib.contextmanager
-def padded_rows(path: Path, source: CsvSource) -> Iterator[Path]:
-    """A copy of PATH beside it with its short rows padded (csv_dialect), counted in SOURCE; removed afterwards."""
-    padded = path.with_name(path.name + ".padded")
-    try:
-        source.short_rows, source.first_short_row = csv_dialect.with_short_rows_padded(path, source, padded)
-        yield padded
-    finally:
-        padded.unlink(missing_ok=True)
 
 
 def _numbers(batch: pa.RecordBatch, source: CsvSource) -> pa.RecordBatch:

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from server.errors import ApiError
-from server.services import table_store, tables
+from server.services import csv_source, table_store, tables
 
 SMALL_BLOCK = 64 << 10
 
@@ -168,7 +168,7 @@ MEMORY_CHILD = """
 import sys
 from pathlib import Path
 import pyarrow as pa
-from server.services import table_store, tables
+from server.services import csv_source, table_store, tables
 tables.PARSE_BLOCK_BYTES = 64 << 10
 table_store.SAMPLE_ROWS = 5_000
 table_store.store_csv(Path(sys.argv[1]), Path(sys.argv[1] + ".parquet"))
@@ -260,3 +260,18 @@ def test_a_short_row_far_down_is_padded_while_the_file_streams(tmp_path: Path, s
     assert table.column("Betrag").to_pylist()[:2] == [0.5, 1.5] and table.schema.field("Menge").type == pa.int64()
     assert "line 15002" in " ".join(stored.source.as_dict()["ambiguous"])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.parquet", "t.csv"]  # the padded copy is gone
+
+
+@pytest.mark.parametrize("numbers", [True, False], ids=["a number column", "text columns only"])
+def test_a_header_repeated_far_down_is_left_out(tmp_path: Path, small_blocks: None, numbers: bool) -> None:
+    # beyond the 4 MiB that detection reads; found while the file streams (a type change, or a first block of text)
+    value = (lambda i: f"{i},5") if numbers else (lambda i: f"v{i}")
+    rows = [f"K{i};{value(i)}" for i in range(300_000)]
+    upload = tmp_path / "t.csv"
+    upload.write_bytes(("Kunde;Betrag\r\n" + "\r\n".join(rows) + "\r\n\ufeffKunde;Betrag\r\nK;1,5\r\n").encode())
+    assert upload.stat().st_size > csv_source.HEAD_BYTES
+    stored, table = stored_table(tmp_path, upload)
+    assert stored.n_rows == 300_001 and table.column("Kunde").to_pylist()[-2:] == ["K299999", "K"]
+    assert table.schema.field("Betrag").type == (pa.float64() if numbers else pa.string())
+    assert stored.source is not None and (stored.source.repeats, stored.source.first_repeat) == (1, 300_002)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.parquet", "t.csv"]  # the copy is gone

@@ -1,0 +1,142 @@
+"""Copies of an uploaded UTF-8 CSV rewritten for the parser, row by row, beside it: values quoted after a space
+(`1, "Smith, John"`), rows with fewer cells than the header, and the header repeated where files were joined.
+pyarrow's parser reads none of these as a person means them; each copy is made only for a file that needs it."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+BOM = "\ufeff"
+
+
+def without_spaces_before_quotes(src: Path, source: Any, dest: Path) -> Path:
+    """Write the UTF-8 CSV SRC to DEST with the spaces after each delimiter left out, quotes kept where needed, for
+    a file whose values are quoted after a space (`1, "Smith, John"`): the parser would read those quotes as
+    written and split the value at its delimiter. Python's csv module reads them (skipinitialspace), row by row."""
+    opts = {"delimiter": source.delimiter, "quotechar": source.quote}
+    try:
+        with open(src, encoding="utf-8-sig", newline="") as fh, open(dest, "w", encoding="utf-8", newline="") as out:
+            csv.writer(out, lineterminator="\n", **opts).writerows(csv.reader(fh, skipinitialspace=True, **opts))
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def with_short_rows_padded(src: Path, source: Any, dest: Path) -> tuple[int, int]:
+    """Write the UTF-8 CSV SRC to DEST with each row that has fewer cells than the header given empty ones at its
+    end (as pandas reads such a file: some programs leave a row's empty cells at its end out); (rows padded, the
+    line of the first). Blank lines and the lines above the table stay as they are."""
+    width, padded, first = source.width, 0, 0
+    opts: dict[str, Any] = {"delimiter": source.delimiter}
+    opts |= {"quotechar": source.quote} if source.quote else {"quoting": csv.QUOTE_NONE, "quotechar": None}
+    try:
+        with open(src, encoding="utf-8-sig", newline="") as fh, open(dest, "w", encoding="utf-8", newline="") as out:
+            reader, writer = csv.reader(fh, **opts), csv.writer(out, lineterminator="\n", **opts)
+            for i, row in enumerate(reader):
+                if i >= source.skip_lines and row and len(row) < width:
+                    padded, first = padded + 1, first or reader.line_num
+                    row = row + [""] * (width - len(row))
+                writer.writerow(row)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    return padded, first
+
+
+def bare_line(line: str) -> str:
+    """LINE without its line break and a byte-order mark before it (`cat` of two Excel exports puts the second
+    file's mark in the middle of the first)."""
+    return line.removeprefix(BOM).rstrip("\r\n")
+
+
+def without_repeats(text: str, lines: set[str], seen_before: frozenset[str] = frozenset()) -> tuple[str, int]:
+    """TEXT without each line that repeats one of LINES after its first (bare_line), those of SEEN_BEFORE (met
+    above TEXT) from the first on; (the text, how many)."""
+    kept, seen, dropped = [], set(seen_before), 0
+    for line in text.splitlines(keepends=True):
+        bare = bare_line(line)
+        if bare in seen:
+            dropped += 1
+            continue
+        if bare in lines:
+            seen.add(bare)
+        kept.append(line)
+    return "".join(kept), dropped
+
+
+def holds_again(path: Path, lines: set[str]) -> bool:
+    """Whether the UTF-8 file at PATH holds one of LINES again after its first line, a mark before it or not."""
+    import mmap
+
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        for line in lines:
+            needle = line.encode()
+            at = mm.find(needle, 1)
+            while at != -1:  # one scan a line: a header's text is rarely inside a row
+                before, after = mm[max(0, at - 4) : at], mm[at + len(needle) : at + len(needle) + 2]
+                whole = after in (b"", b"\r\n") or after.startswith(b"\n")  # the line ends there
+                if whole and before.removesuffix(BOM.encode()).endswith(b"\n"):
+                    return True
+                at = mm.find(needle, at + 1)
+    return False
+
+
+def without_repeated_lines(src: Path, lines: set[str], dest: Path) -> tuple[int, int]:
+    """Write SRC to DEST without each line that repeats one of LINES after its first (bare_line); (lines left out,
+    the line number of the first)."""
+    targets = {line.encode() for line in lines}
+    seen: set[bytes] = set()
+    dropped = first = 0
+    try:
+        with open(src, "rb") as fh, open(dest, "wb") as out:
+            for number, line in enumerate(fh, 1):
+                bare = line.removeprefix(BOM.encode()).rstrip(b"\r\n")
+                if bare in seen:
+                    dropped, first = dropped + 1, first or number
+                    continue
+                if bare in targets:
+                    seen.add(bare)
+                out.write(line)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    return dropped, first
+
+
+@contextlib.contextmanager
+def _copy(path: Path, suffix: str, write: Callable[[Path], Any]) -> Iterator[Path]:
+    """A copy of PATH beside it (its name and SUFFIX) that WRITE makes; removed afterwards."""
+    dest = path.with_name(path.name + suffix)
+    try:
+        write(dest)
+        yield dest
+    finally:
+        dest.unlink(missing_ok=True)
+
+
+def padded(path: Path, source: Any) -> contextlib.AbstractContextManager[Path]:
+    """A copy of PATH with its short rows padded, counted in SOURCE (short_rows, first_short_row)."""
+
+    def write(dest: Path) -> None:
+        source.short_rows, source.first_short_row = with_short_rows_padded(path, source, dest)
+
+    return _copy(path, ".padded", write)
+
+
+def once(path: Path, source: Any) -> contextlib.AbstractContextManager[Path]:
+    """A copy of PATH without the repeats of SOURCE's repeated_lines, counted in SOURCE (repeats, first_repeat)."""
+
+    def write(dest: Path) -> None:
+        source.repeats, source.first_repeat = without_repeated_lines(path, set(source.repeated_lines), dest)
+
+    return _copy(path, ".once", write)
+
+
+def quotes_after_spaces_read(path: Path, source: Any) -> contextlib.AbstractContextManager[Path]:
+    """A copy of PATH with the spaces after its delimiters left out (without_spaces_before_quotes)."""
+    return _copy(path, ".unspaced", lambda dest: without_spaces_before_quotes(path, source, dest))
