@@ -57,6 +57,8 @@ def bare_line(line: str) -> str:
 def without_repeats(text: str, lines: set[str], seen_before: frozenset[str] = frozenset()) -> tuple[str, int]:
     """TEXT without each line that repeats one of LINES after its first (bare_line), those of SEEN_BEFORE (met
     above TEXT) from the first on; (the text, how many)."""
+    if not any(text.find(line, 1) != -1 for line in lines):  # most files: no line to look at
+        return text, 0
     kept, seen, dropped = [], set(seen_before), 0
     for line in text.splitlines(keepends=True):
         bare = bare_line(line)
