@@ -7,6 +7,7 @@ import shutil
 import stat
 import struct
 import tempfile
+import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -38,7 +39,9 @@ def _safe_name(info: zipfile.ZipInfo) -> PurePosixPath:
         raise invalid(f"ZIP entry {name!r} is a symbolic link; archives may hold only files.", code="bad_archive")
     if "\x00" in name or any(ord(c) < 32 for c in name):
         raise invalid(f"ZIP entry {name!r} has a control character in its name.", code="bad_archive")
-    name = name.replace("\\", "/")
+    # macOS's Finder writes names decomposed (NFD: `e` and a combining accent), what people type is composed (NFC):
+    # composed, `café.jpg` in an index finds the file, and a class folder `Äpfel` is the label a person types
+    name = unicodedata.normalize("NFC", name.replace("\\", "/"))
     path = PurePosixPath(name)
     if path.is_absolute() or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         raise invalid(f"ZIP entry {name!r} has an absolute path; use relative paths.", code="bad_archive")
@@ -216,7 +219,7 @@ def _from_index(
     """Extract the images the index.csv at ROOT names; return its table and its image column."""
     table = _read_index(into.archive, paths[root], root)
     image_col = _image_column(table)
-    values = [None if v is None else str(v).strip().replace("\\", "/") for v in table[image_col].to_pylist()]
+    values = [None if v is None else _index_path(v) for v in table[image_col].to_pylist()]
     if values != table[image_col].to_pylist():  # `images\\1.jpg` as Windows writes it: the path it names
         table = table.set_column(table.schema.get_field_index(image_col), image_col, pa.array(values, pa.string()))
     wanted = _indexed_entries(values, root.parent, paths)
@@ -242,6 +245,11 @@ def _read_index(archive: zipfile.ZipFile, info: zipfile.ZipInfo, root: PurePosix
             if exc.status >= 500:  # a full disk stays itself
                 raise
             raise invalid(f"index.csv could not be read: {exc.detail}", code="bad_archive") from None
+
+
+def _index_path(value: object) -> str:
+    """An index.csv image path as an entry's name is read (_safe_name): backslashes are folders, text composed."""
+    return unicodedata.normalize("NFC", str(value).strip().replace("\\", "/"))
 
 
 def _image_column(table: pa.Table) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import tracemalloc
+import unicodedata
 import zipfile
 from collections import namedtuple
 from pathlib import Path
@@ -177,3 +178,22 @@ def test_index_paths_from_the_archive_top_are_found_too(api: Any, project: str) 
     pictures = {"data/img/1.png": png_bytes(), "data/img/2.png": png_bytes()}
     ds = expect(upload(api, project, "top", zip_bytes({"data/index.csv": index.encode(), **pictures}), "top.zip"), 201)
     assert _stored_paths(api, ds) == ["data/img/1.png", "data/img/2.png"]
+
+
+def test_names_a_mac_decomposed_are_the_names_people_type(api: Any, project: str) -> None:
+    # macOS writes `Äpfel` and `café` decomposed (NFD); an index typed in Excel names them composed (NFC)
+    def nfd(text: str) -> str:
+        return unicodedata.normalize("NFD", text)
+
+    folders = {nfd(f"Äpfel/{i}.png"): png_bytes() for i in range(2)} | {
+        nfd(f"Birnen/é{i}.png"): png_bytes() for i in range(2)
+    }
+    ds = expect(upload(api, project, "mac", zip_bytes(folders), "mac.zip"), 201)
+    rows = expect(api.get(f"{API}/datasets/{ds['id']}/preview?limit=10"), 200)["rows"]
+    assert [r[1] for r in rows] == ["Birnen", "Birnen", "Äpfel", "Äpfel"] and rows[2][0] == "Äpfel/0.png"
+    assert _stored_paths(api, ds) == [r[0] for r in rows]
+    index = "Bild;Sorte\nfotos/café.png;Kaffee\n".encode("cp1252")
+    ds = expect(
+        upload(api, project, "idx", zip_bytes({"index.csv": index, nfd("fotos/café.png"): png_bytes()}), "i.zip"), 201
+    )
+    assert _stored_paths(api, ds) == ["fotos/café.png"]
