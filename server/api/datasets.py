@@ -109,7 +109,8 @@ def get_dataset(dataset_id: int, db: DbDep, user: CurrentUser, settings: Setting
     return dataset_out(ds, settings)
 
 
-@router.patch("/datasets/{dataset_id}/columns/{name}")
+# name:path: a column's name may hold a slash ("Umsatz/Monat", "km/h"), which a page's link leaves as it is
+@router.patch("/datasets/{dataset_id}/columns/{name:path}")
 def change_column_type(
     dataset_id: int, name: str, body: ColumnTypeIn, db: DbDep, user: CurrentUser, settings: SettingsDep
 ) -> ColumnTypeOut:

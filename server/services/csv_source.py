@@ -35,6 +35,7 @@ OPTION_FIELDS = ("delimiter", "quote", "header", "encoding", "decimal", "thousan
 OPTION_FIELDS += ("skip_initial_space",)
 MAX_SKIP_ROWS = 1000
 UTF8 = ("utf-8", "utf-8-sig")
+LINE_BREAKS = re.compile(r"\s*[\r\n\t\v\f]+\s*")  # inside a header's name: one space
 SEP_LINE = re.compile(r'"?sep=([,;\t|])"?[ \t]*(\r\n|\n|\r)')
 # Character sets a CSV is written in (canonical codec names), not Python's transforms (idna, unicode_escape, …).
 ENCODINGS = re.compile(
@@ -327,7 +328,8 @@ def header_names(text: str, source: CsvSource) -> list[str] | None:
     if cells is None or len(cells) < 2:
         return None
     names: list[str] = []
-    bare = [cell.strip() for cell in cells]  # `age, workclass` or `Name ` name `workclass` and `Name`
+    # `age, workclass` or `Name ` name `workclass` and `Name`; Excel's wrapped title "Total<line break>Revenue" a space
+    bare = [" ".join(LINE_BREAKS.split(cell.strip())) for cell in cells]
     given, taken = set(bare), set()  # sets: a header may have 100,000 names before it is refused
     for i, cell in enumerate(bare):
         name = cell or f"column_{i + 1}"
@@ -341,10 +343,14 @@ def header_names(text: str, source: CsvSource) -> list[str] | None:
     if renamed:
         shown = ", ".join(renamed[:5]) + (", …" if len(renamed) > 5 else "")
         source.ambiguous.append(f"header: {len(renamed)} column(s) had no name or another's, and were named {shown}.")
-    trimmed = [f"{cell!r} → {name}" for cell, name in zip(cells, bare, strict=True) if cell != name and name]
-    if trimmed and not source.skip_initial_space:
+    # With spaces after the delimiter, that sentence tells of the spaces before names; line breaks are told here.
+    told = source.skip_initial_space
+    trimmed = [
+        f"{c!r} → {n}" for c, n in zip(cells, bare, strict=True) if c != n and n and not (told and c.strip() == n)
+    ]
+    if trimmed:
         shown = ", ".join(trimmed[:5]) + (", …" if len(trimmed) > 5 else "")
-        source.ambiguous.append(f"header: spaces around {len(trimmed)} name(s) were left out: {shown}.")
+        source.ambiguous.append(f"header: spaces or line breaks in {len(trimmed)} name(s) were left out: {shown}.")
     return names
 
 

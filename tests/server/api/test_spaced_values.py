@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.server.api.support import expect
+from tests.server.api.support import API, expect
 from tests.server.api.test_csv_sources import _post, _read_back, _upload
 
 HEADER = "age, workclass, fnlwgt, education, hours-per-week, native-country, income\n"
@@ -36,7 +36,7 @@ def test_the_spaces_after_the_delimiter_are_left_out_and_said(api: Any, project:
     source = body["source"]
     assert source["skip_initial_space"] is True and "skip_initial_space" in source["detected"]
     assert any(s.startswith(NOTE) for s in source["ambiguous"])
-    assert not any(s.startswith("header: spaces around") for s in source["ambiguous"])  # one sentence says it
+    assert not any(s.startswith("header: spaces") for s in source["ambiguous"])  # one sentence says it
     data = _read_back(api, body)
     assert data["workclass"] == [
         "State-gov",
@@ -91,7 +91,7 @@ def test_a_file_with_some_values_after_a_space_keeps_them(api: Any, project: str
 def test_spaces_around_header_names_are_left_out_and_said(api: Any, project: str) -> None:
     body = _upload(api, project, "Name\u00a0;  Betrag ;Datum\nAnna;1;2024-01-02\nBen;2;2024-01-03\n".encode())
     assert [c["name"] for c in body["columns"]] == ["Name", "Betrag", "Datum"]
-    note = next(s for s in body["source"]["ambiguous"] if s.startswith("header: spaces around 2 name(s)"))
+    note = next(s for s in body["source"]["ambiguous"] if s.startswith("header: spaces or line breaks in 2 name(s)"))
     assert "'Name\\xa0' → Name" in note and "'  Betrag ' → Betrag" in note
     assert body["source"]["skip_initial_space"] is False
 
@@ -107,3 +107,16 @@ def test_a_bad_skip_initial_space_is_a_clear_422(api: Any, project: str, value: 
     r = _post(api, project, "datasets", ADULT.encode(), {"name": "bad", "skip_initial_space": value}, "c.csv")
     assert r.status_code == 422 and r.json()["code"] == "bad_reading_option"
     assert "skip_initial_space" in r.json()["detail"]
+
+
+def test_a_wrapped_title_is_one_line_and_a_name_with_a_slash_can_be_retyped(api: Any, project: str) -> None:
+    # Excel's wrapped header cells ("Total<Alt+Enter>Revenue") and names such as "Umsatz/Monat" or "km/h"
+    text = '"Total\r\nRevenue";"Umsatz/Monat";km/h\r\n1;2;3\r\n4;5;6\r\n'
+    body = _upload(api, project, text.encode(), name="wrapped")
+    assert [c["name"] for c in body["columns"]] == ["Total Revenue", "Umsatz/Monat", "km/h"]
+    assert any("'Total\\r\\nRevenue' → Total Revenue" in s for s in body["source"]["ambiguous"])
+    for name, url_name in (("Umsatz/Monat", "Umsatz/Monat"), ("km/h", "km%2Fh"), ("Total Revenue", "Total%20Revenue")):
+        r = api.client.patch(
+            f"{API}/datasets/{body['id']}/columns/{url_name}", headers=api.headers(), json={"type": "categorical"}
+        )
+        assert expect(r, 200)["name"] == name
