@@ -1,6 +1,7 @@
 """Categories in rows sent for scoring: a value that differs from one of the model's only by the spaces around it is
-that one (the others the transform counts as unseen: scored as the values the model does not encode, no dummy set,
-the index of "other")."""
+that one, and so is a boolean written as the training file wrote it (`TRUE`, `false`, `1`) for a column the file's
+reader read as booleans (the others the transform counts as unseen: scored as the values the model does not encode,
+no dummy set, the index of "other")."""
 
 from __future__ import annotations
 
@@ -39,9 +40,20 @@ def match(frame: pd.DataFrame, prep: dict[str, Any]) -> pd.DataFrame:
     return frame.assign(**changed) if changed else frame
 
 
+# How a CSV writes a boolean (pyarrow's reader takes these for one, whatever their case; a spreadsheet writes TRUE).
+BOOLEAN_TEXTS = {"true": "True", "1": "True", "false": "False", "0": "False"}
+
+
 def _by_trimmed(values: list[Any]) -> dict[str, Any]:
-    """VALUES by their text without the spaces around it, where no two of them share it."""
+    """VALUES by their text without the spaces around it, where no two of them share it; for a column of booleans,
+    also by each way a CSV writes them."""
     found: dict[str, list[Any]] = {}
     for value in values:
         found.setdefault(str(value).strip(), []).append(value)
-    return {key: same[0] for key, same in found.items() if len(same) == 1}
+    unique = {key: same[0] for key, same in found.items() if len(same) == 1}
+    if unique and set(unique) <= {"True", "False"}:  # the file's reader read the column as booleans
+        for text, value in BOOLEAN_TEXTS.items():
+            if value in unique:
+                unique.setdefault(text, unique[value])
+                unique.setdefault(text.upper(), unique[value])
+    return unique

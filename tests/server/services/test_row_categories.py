@@ -37,3 +37,14 @@ def test_rows_of_the_models_own_values_are_returned_as_they_are() -> None:
     assert row_categories.match(frame, PREP) is frame
     absent = pd.DataFrame({"x": [1]})  # the columns the rows lack are the 422 scoring answers
     assert row_categories.match(absent, PREP) is absent
+
+
+def test_a_boolean_column_takes_the_booleans_as_a_csv_writes_them() -> None:
+    # A spreadsheet's TRUE/FALSE column is read as booleans: a row copied from the file sends "TRUE" (it was unseen)
+    prep = {"main": [{"column": "active", "kind": "categorical", "values": [False, True]}]}
+    frame = pd.DataFrame({"active": ["TRUE", "false", "1", 0, " True ", True, "WAHR", None, "yes"]})
+    out = row_categories.match(frame, prep)["active"].tolist()
+    assert out[:6] == [True, False, True, False, True, True] and all(type(v) is bool for v in out[:6])
+    assert out[6:] == ["WAHR", None, "yes"]  # another language's word, or another word, is still none of them
+    texts = {"main": [{"column": "answer", "kind": "categorical", "values": ["yes", "no"]}]}
+    assert row_categories.match(pd.DataFrame({"answer": ["TRUE"]}), texts)["answer"].tolist() == ["TRUE"]
