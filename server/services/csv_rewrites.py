@@ -36,7 +36,8 @@ def with_short_rows_padded(src: Path, source: Any, dest: Path) -> tuple[int, int
     opts |= {"quotechar": source.quote} if source.quote else {"quoting": csv.QUOTE_NONE, "quotechar": None}
     try:
         with open(src, encoding="utf-8-sig", newline="") as fh, open(dest, "w", encoding="utf-8", newline="") as out:
-            reader, writer = csv.reader(fh, **opts), csv.writer(out, lineterminator="\n", **opts)
+            # strict: a quote left open, or text after a closing one, is csv.Error (the parser's 422 stands)
+            reader, writer = csv.reader(fh, strict=True, **opts), csv.writer(out, lineterminator="\n", **opts)
             for i, row in enumerate(reader):
                 if i >= source.skip_lines and row and len(row) < width:
                     padded, first = padded + 1, first or reader.line_num

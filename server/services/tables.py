@@ -231,8 +231,11 @@ def read_csv(path: Path, source: CsvSource) -> pa.Table:
         error = parse_error(exc)
         if not isinstance(error, ShortRows) or source.short_rows:
             raise error from None
-        with csv_rewrites.padded(path, source) as padded:
-            return read_csv(padded, source)
+        try:
+            with csv_rewrites.padded(path, source) as padded:
+                return read_csv(padded, source)
+        except csv.Error:  # not rows cut short but a quote left open: the parser's word stands
+            raise error from None
     _check_text(table.schema)
     try:
         batches = [_numbers(b, source) for b in table.to_batches()]
