@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from server.services import csv_source
+from server.services import csv_options, csv_source
 from tests.webui.conftest import Web, location
 from tests.webui.test_browser_upload import kunden_csv
 
@@ -16,7 +16,7 @@ def test_the_project_page_has_the_preview_fields_and_scripts(web: Web) -> None:
     fieldset = re.search(r'<fieldset id="csv-preview".*?</fieldset>', page, re.S)
     assert fieldset and " hidden " in fieldset.group(0) and 'data-url="/api/v1/projects/P1/datasets/sniff"' in page
     names = re.findall(r'name="(\w+)" data-reading-option', fieldset.group(0))
-    assert tuple(names) == csv_source.OPTION_FIELDS
+    assert tuple(names) == csv_options.OPTION_FIELDS
     assert page.index("/static/js/csv_preview.js") < page.index("/static/js/upload.js")
 
 
