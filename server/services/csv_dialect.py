@@ -63,6 +63,22 @@ def without_initial_spaces(batch: pa.RecordBatch, null_values: list[str], quote:
     return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
 
 
+def whitespace_columns(text: str) -> bool:
+    """Whether TEXT (a file's head) holds values separated by runs of spaces, as UCI's `housing.data` does
+    (` 0.00632  18.00   2.310  0`): no , ; tab or | in its first line, and its first SPACED_ROWS lines of the
+    same number of values, two or more."""
+    lines = list(itertools.islice((line for line in text.splitlines() if line.strip()), SPACED_ROWS))
+    if not lines or any(c in lines[0] for c in ",;\t|"):
+        return False
+    counts = {len(line.split()) for line in lines}
+    return len(counts) == 1 and counts.pop() >= 2
+
+
+def whitespace_as_tabs(text: str) -> str:
+    """TEXT with each line's runs of spaces and tabs made one tab, those around it left out."""
+    return "".join("\t".join(line.split()) + "\n" for line in text.splitlines())
+
+
 def after_lines(text: str, lines: int) -> str:
     """TEXT without its first LINES lines (each ended by CR LF, LF or CR); empty when it has fewer."""
     if not lines:

@@ -10,7 +10,7 @@ from typing import Any
 
 from server.errors import invalid
 
-DELIMITERS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "\\t": "\t", "|": "|"}
+DELIMITERS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "\\t": "\t", "|": "|", "whitespace": "whitespace"}
 QUOTES = {'"': '"', "'": "'", "none": None, "": None}
 BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 THOUSANDS = {"none": None, ",": ",", ".": ".", " ": " ", "space": " ", "'": "'", "\u00a0": "\u00a0", "\u202f": "\u202f"}
@@ -65,7 +65,7 @@ def parse_options(fields: dict[str, str]) -> dict[str, Any]:
     given = {k: fields[k] for k in OPTION_FIELDS if fields.get(k, "") != ""}  # an empty field: detect it
     out: dict[str, Any] = {}
     if "delimiter" in given:
-        out["delimiter"] = _pick(DELIMITERS, "delimiter", given["delimiter"], "one of , ; | or tab")
+        out["delimiter"] = _pick(DELIMITERS, "delimiter", given["delimiter"], "one of , ; | tab or whitespace")
     if "quote" in given:
         out["quote"] = _pick(QUOTES, "quote", given["quote"], "one of \" ' or none")
     if "header" in given:

@@ -49,6 +49,20 @@ def with_short_rows_padded(src: Path, source: Any, dest: Path) -> tuple[int, int
     return padded, first
 
 
+def with_tabs(src: Path, dest: Path) -> Path:
+    """Write SRC to DEST with each line's runs of spaces and tabs made one tab (csv_dialect.whitespace_columns)."""
+    from server.services.csv_dialect import whitespace_as_tabs
+
+    try:
+        with open(src, encoding="utf-8-sig", newline="") as fh, open(dest, "w", encoding="utf-8", newline="") as out:
+            for line in fh:
+                out.write(whitespace_as_tabs(line))
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+    return dest
+
+
 def bare_line(line: str) -> str:
     """LINE without its line break and a byte-order mark before it (`cat` of two Excel exports puts the second
     file's mark in the middle of the first)."""
@@ -138,6 +152,11 @@ def once(path: Path, source: Any) -> contextlib.AbstractContextManager[Path]:
         source.repeats, source.first_repeat = without_repeated_lines(path, set(source.repeated_lines), dest)
 
     return _copy(path, ".once", write)
+
+
+def tabs_for_whitespace(path: Path) -> contextlib.AbstractContextManager[Path]:
+    """A copy of PATH with its values separated by tabs instead of runs of spaces (with_tabs)."""
+    return _copy(path, ".tabs", lambda dest: with_tabs(path, dest))
 
 
 def quotes_after_spaces_read(path: Path, source: Any) -> contextlib.AbstractContextManager[Path]:

@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 
 from server.errors import ApiError, invalid
-from server.services import csv_rewrites, csv_source, tables
+from server.services import csv_dialect, csv_rewrites, csv_source, tables
 from server.services.json_cells import json_value
 from server.services.type_inference import infer_schema
 
@@ -67,6 +67,7 @@ def sniff(upload: Path, filename: str, fields: dict[str, str]) -> dict[str, Any]
     try:
         source = csv_source.detect(upload, fields, work)
         text = csv_source.head_text(upload, source.encoding)
+        text = csv_dialect.whitespace_as_tabs(text) if source.whitespace else text
         text, _ = csv_rewrites.without_repeats(text, set(source.repeated_lines))  # as the upload leaves them out
         table = _parse_head(text, source, work)
     finally:

@@ -51,6 +51,7 @@ class CsvSource:
     names: list[str] | None = None  # the header's names where some are blank (header_names), else the parser's
     skip_lines: int = 0  # lines before the header: a "sep=;" line, a report's title (`skip_rows`)
     skip_initial_space: bool = False  # values written after the delimiter and a space (`a, b`): the spaces left out
+    whitespace: bool = False  # values separated by runs of spaces: read as tabs from a copy (delimiter "whitespace")
     quoted_after_space: bool = False  # and some quoted after it (`1, "a, b"`): the file is rewritten first
     empty_rows: int = 0  # rows of separators alone at the end, left out (table_store)
     totals_row: str | None = None  # the label of a totals row at the end, left out (totals_row)
@@ -66,6 +67,7 @@ class CsvSource:
         options)."""
         keys = ("delimiter", "quote", "header", "encoding", "decimal", "thousands", "null_values", "detected")
         out: dict[str, Any] = {k: getattr(self, k) for k in keys} | {
+            "delimiter": "whitespace" if self.whitespace else self.delimiter,
             "skip_rows": self.skip_lines,
             "skip_initial_space": self.skip_initial_space,
         }
@@ -179,24 +181,15 @@ def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
         source.skip_lines, text = 1, text[hint.end() :]
     text = csv_dialect.after_lines(text, given.get("skip_rows", 0))  # lines above the table, as given
     source.skip_lines += given.get("skip_rows", 0)
-    first_line = text.split("\n", 1)[0]
+    text, hinted = _settle_whitespace(source, text, given, hint)
     try:
         work.write_text(_cut(text, SNIFF_CHARS), encoding="utf-8", newline="")
-        hinted = {"delimiter": hint.group(1), **given} if hint else given
-        *dialect, above = csv_dialect.sniff_dialect(work, first_line, hinted)
+        *dialect, above = csv_dialect.sniff_dialect(work, text.split("\n", 1)[0], hinted)
     finally:
         work.unlink(missing_ok=True)
     source.delimiter, source.quote, source.header = dialect
-    # a report's title, an account number, a blank line above the table: left out, and said so
-    if csv_dialect.is_preamble(text, above, source.delimiter, source.quote, source.header):
-        table = csv_dialect.after_lines(text, above)
-        skipped = [line.strip() for line in text[: len(text) - len(table)].splitlines() if line.strip()]
-        text, source.skip_lines = table, source.skip_lines + above
-        first_line = text.split("\n", 1)[0]
-        source.ambiguous.append(
-            f"skip_rows: the {above} line(s) above the table were left out ({'; '.join(skipped)[:120]!r}); "
-            "give `skip_rows` to change it."
-        )
+    text = _settle_preamble(source, text, above)
+    first_line = text.split("\n", 1)[0]
     source.null_values = given.get("null_values", source.null_values)
     text = _settle_repeats(source, text, first_line, hint.group(0) if hint else None)
     source.detected = [k for k in ("encoding", "delimiter", "quote", "header", "skip_rows") if k not in given]
@@ -206,6 +199,38 @@ def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
     csv_numbers.settle(source, text, given)
     check_one_column(source, first_line)
     return source
+
+
+def _settle_whitespace(
+    source: CsvSource, text: str, given: dict[str, Any], hint: re.Match[str] | None
+) -> tuple[str, dict[str, Any]]:
+    """TEXT (the head) with its runs of spaces made tabs when its values are separated so (delimiter=whitespace
+    given, or csv_dialect.whitespace_columns), said in SOURCE; and the options the sniffer is given."""
+    hinted = {"delimiter": hint.group(1), **given} if hint else dict(given)
+    if given.get("delimiter") == "whitespace" or ("delimiter" not in hinted and csv_dialect.whitespace_columns(text)):
+        source.whitespace, hinted["delimiter"] = True, "\t"
+        text = csv_dialect.whitespace_as_tabs(text)
+        if "delimiter" not in given:
+            source.ambiguous.append(
+                "delimiter: the values are separated by spaces (as in UCI's .data files), and read so "
+                "(give `delimiter` to change it)."
+            )
+    return text, hinted
+
+
+def _settle_preamble(source: CsvSource, text: str, above: int) -> str:
+    """TEXT without the ABOVE lines above its table (a report's title, an account number, a blank line), when
+    they are such lines (csv_dialect.is_preamble), said in SOURCE."""
+    if not csv_dialect.is_preamble(text, above, source.delimiter, source.quote, source.header):
+        return text
+    table = csv_dialect.after_lines(text, above)
+    skipped = [line.strip() for line in text[: len(text) - len(table)].splitlines() if line.strip()]
+    source.skip_lines += above
+    source.ambiguous.append(
+        f"skip_rows: the {above} line(s) above the table were left out ({'; '.join(skipped)[:120]!r}); "
+        "give `skip_rows` to change it."
+    )
+    return table
 
 
 def _settle_repeats(source: CsvSource, text: str, first_line: str, sep_line: str | None) -> str:
@@ -307,6 +332,8 @@ def read_as_utf8(path: Path, fields: dict[str, str]) -> Iterator[tuple[CsvSource
         if source.encoding not in UTF8:
             text = transcode(path, source.encoding, path.with_name(path.name + ".utf8"))
             copies.callback(text.unlink, missing_ok=True)
+        if source.whitespace:  # values separated by runs of spaces: tabs, as detect read the head
+            text = copies.enter_context(csv_rewrites.tabs_for_whitespace(text))
         if source.repeats == 0:  # repeats in the head (detect): left out of the whole file, counted
             text = copies.enter_context(csv_rewrites.once(text, source))
         if source.quoted_after_space:  # after the repeats are gone: the rewrite changes how lines are written
