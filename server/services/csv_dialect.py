@@ -67,7 +67,9 @@ def whitespace_columns(text: str) -> bool:
     """Whether TEXT (a file's head) holds values separated by runs of spaces, as UCI's `housing.data` does
     (` 0.00632  18.00   2.310  0`): no , ; tab or | in its first line, and its first SPACED_ROWS lines of the
     same number of values, two or more."""
-    lines = list(itertools.islice((line for line in text.splitlines() if line.strip()), SPACED_ROWS))
+    if any(c in text.split("\n", 1)[0] for c in ",;\t|"):  # most files: decided by the first line alone
+        return False
+    lines = list(itertools.islice((line for line in io.StringIO(text) if line.strip()), SPACED_ROWS))
     if not lines or any(c in lines[0] for c in ",;\t|"):
         return False
     counts = {len(line.split()) for line in lines}
