@@ -30,6 +30,7 @@ from fitstudio.client_errors import (  # noqa: F401  (the errors are fitstudio.c
     TrainingFailed,
     checked,
 )
+from fitstudio.client_options import reading_fields
 from fitstudio.client_retrain import SavedModelTools
 from fitstudio.client_sessions import SessionTools
 from fitstudio.client_threshold import TrainedModelExtras
@@ -130,12 +131,15 @@ class Project:
         """Name, owner, members."""
         return self.client.json("GET", f"/projects/{self.key}")
 
-    def upload_dataset(self, name: str, path: str | Path) -> dict[str, Any]:
-        """Upload a .csv (.tsv, .txt), .parquet or image .zip as a dataset."""
+    def upload_dataset(self, name: str, path: str | Path, **reading_options: Any) -> dict[str, Any]:
+        """Upload a .csv (.tsv, .txt), .parquet or image .zip as a dataset. READING_OPTIONS give a CSV's reading
+        options (data.md: e.g. `delimiter=";"`, `decimal=","`, `encoding="cp1252"`, `header=False`,
+        `null_values=["?"]`); the others are detected, and the answer's `source` says how it was read."""
+        fields = {"name": name, **reading_fields(reading_options)}
         path = Path(path)
         with open(path, "rb") as fh:
             return self.client.json(
-                "POST", f"/projects/{self.key}/datasets", data={"name": name}, files={"file": (path.name, fh)}
+                "POST", f"/projects/{self.key}/datasets", data=fields, files={"file": (path.name, fh)}
             )
 
     def list_datasets(self) -> list[dict[str, Any]]:
