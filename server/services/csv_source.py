@@ -55,11 +55,11 @@ class CsvSource:
     quoted_after_space: bool = False  # and some quoted after it (`1, "a, b"`): the file is rewritten first
     empty_rows: int = 0  # rows of separators alone at the end, left out (table_store)
     totals_row: str | None = None  # the label of a totals row at the end, left out (totals_row)
-    short_rows: int = 0  # rows with fewer cells than the header, given empty ones (tables.padded_rows)
+    short_rows: int = 0  # rows with fewer cells than the header, given empty ones (csv_rewrites.padded)
+    first_short_row: int = 0  # the line of the first
     repeated_lines: list[str] = field(default_factory=list)  # the header (and a "sep=" line): their repeats go
     repeats: int | None = None  # how many such repeats were left out (None: not looked for in the whole file)
     first_repeat: int = 0  # the line of the first
-    first_short_row: int = 0  # the line of the first
     width: int = 0
 
     def as_dict(self) -> dict[str, Any]:
