@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 BOM = "\ufeff"
+SCAN_BLOCK = 4 << 20
 
 
 def without_spaces_before_quotes(src: Path, source: Any, dest: Path) -> Path:
@@ -87,19 +88,37 @@ def without_repeats(text: str, lines: set[str], seen_before: frozenset[str] = fr
 
 
 def holds_again(path: Path, lines: set[str]) -> bool:
-    """Whether the UTF-8 file at PATH holds one of LINES again after its first line, a mark before it or not."""
-    import mmap
+    """Whether the UTF-8 file at PATH holds one of LINES again after its first line, a mark before it or not. Read
+    in blocks into one buffer: a memory map of the whole file would count it all as the process's memory (the
+    upload's bound), and joining blocks would copy each."""
+    needles = [line.encode() for line in lines]
+    keep = max((len(n) for n in needles), default=0) + 8  # carried into the next block: a line across two
+    buf = bytearray(SCAN_BLOCK + keep)
+    filled, start = 0, 1  # the file's first line is the header itself
+    with open(path, "rb", buffering=0) as fh, memoryview(buf) as view:
+        while True:
+            got = fh.readinto(view[filled:])
+            filled += got
+            if any(_line_in(buf, needle, start, filled, ended=not got) for needle in needles):
+                return True
+            if not got:
+                return False
+            carry = min(keep, filled)
+            buf[:carry], filled, start = buf[filled - carry : filled], carry, 0
 
-    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-        for line in lines:
-            needle = line.encode()
-            at = mm.find(needle, 1)
-            while at != -1:  # one scan a line: a header's text is rarely inside a row
-                before, after = mm[max(0, at - 4) : at], mm[at + len(needle) : at + len(needle) + 2]
-                whole = after in (b"", b"\r\n") or after.startswith(b"\n")  # the line ends there
-                if whole and before.removesuffix(BOM.encode()).endswith(b"\n"):
-                    return True
-                at = mm.find(needle, at + 1)
+
+def _line_in(buf: bytearray, needle: bytes, start: int, end: int, ended: bool) -> bool:
+    """Whether NEEDLE is a whole line of BUF[START:END] (a line break, or one and a mark, before it)."""
+    at = buf.find(needle, start, end)
+    while at != -1:
+        stop = at + len(needle)
+        if stop + 2 > end and not ended:
+            return False  # decided with the next block, which begins with this one's end
+        before, after = bytes(buf[max(0, at - 4) : at]), bytes(buf[stop : min(stop + 2, end)])
+        whole = after in (b"", b"\r\n") or after.startswith(b"\n")
+        if whole and before.removesuffix(BOM.encode()).endswith(b"\n"):
+            return True
+        at = buf.find(needle, at + 1, end)
     return False
 
 
