@@ -125,7 +125,7 @@ def sandbox_view(settings: Settings, job: dict[str, Any], scratch: Path) -> sand
         network=settings.training_network,
         devices=sandbox.gpu_devices() if job.get("gpus") else [],
         shm_bytes=max(64, settings.training_memory_mb // 2) << 20,
-        tmp=str(scratch / "tmp"),
+        tmp=str(workspace.tmp),
     )
 
 

@@ -31,6 +31,11 @@ class Workspace:
         return self.scratch.with_name(f"{self.name}.granted")
 
     @property
+    def tmp(self) -> Path:
+        """The training's TMPDIR, shown as /tmp inside its sandbox."""
+        return self.scratch / "tmp"
+
+    @property
     def log(self) -> Path:
         """A dry run's output."""
         return self.scratch.with_name(f"{self.name}.log")
@@ -40,7 +45,7 @@ class Workspace:
         self.remove()
         for folder in (self.scratch, self.out, self.granted):
             folder.mkdir(parents=True, mode=0o755)
-        (self.scratch / "tmp").mkdir()
+        self.tmp.mkdir()
 
     def remove(self) -> None:
         """Delete everything of it (rmtree never follows the links a training may leave)."""

@@ -39,9 +39,7 @@ def _safe_name(info: zipfile.ZipInfo) -> PurePosixPath:
         raise invalid(f"ZIP entry {name!r} is a symbolic link; archives may hold only files.", code="bad_archive")
     if "\x00" in name or any(ord(c) < 32 for c in name):
         raise invalid(f"ZIP entry {name!r} has a control character in its name.", code="bad_archive")
-    # macOS's Finder writes names decomposed (NFD: `e` and a combining accent), what people type is composed (NFC):
-    # composed, `café.jpg` in an index finds the file, and a class folder `Äpfel` is the label a person types
-    name = unicodedata.normalize("NFC", name.replace("\\", "/"))
+    name = _as_posix(name)
     path = PurePosixPath(name)
     if path.is_absolute() or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         raise invalid(f"ZIP entry {name!r} has an absolute path; use relative paths.", code="bad_archive")
@@ -225,7 +223,7 @@ def _from_index(
     wanted = _indexed_entries(values, root.parent, paths)
     into.budget.check_planned(sum(i.file_size for i in wanted.values()))
     for rel, info in wanted.items():
-        _extract(into, info, PurePosixPath(info.filename.replace("\\", "/")), rel)
+        _extract(into, info, PurePosixPath(_as_posix(info.filename)), rel)
     return table, image_col
 
 
@@ -247,9 +245,16 @@ def _read_index(archive: zipfile.ZipFile, info: zipfile.ZipInfo, root: PurePosix
             raise invalid(f"index.csv could not be read: {exc.detail}", code="bad_archive") from None
 
 
+def _as_posix(name: str) -> str:
+    """An entry's name or an index path with backslashes as folder separators (as Windows writes them) and its text
+    composed: macOS's Finder writes names decomposed (NFD: `e` and a combining accent), people type them composed
+    (NFC), so `café.jpg` in an index finds the file and a class folder `Äpfel` is the label a person types."""
+    return unicodedata.normalize("NFC", name.replace("\\", "/"))
+
+
 def _index_path(value: object) -> str:
-    """An index.csv image path as an entry's name is read (_safe_name): backslashes are folders, text composed."""
-    return unicodedata.normalize("NFC", str(value).strip().replace("\\", "/"))
+    """An index.csv image path as an entry's name is read (_safe_name)."""
+    return _as_posix(str(value).strip())
 
 
 def _image_column(table: pa.Table) -> str:
