@@ -155,11 +155,15 @@ def _copy(path: Path, suffix: str, write: Callable[[Path], Any]) -> Iterator[Pat
         dest.unlink(missing_ok=True)
 
 
-def padded(path: Path, source: Any) -> contextlib.AbstractContextManager[Path]:
-    """A copy of PATH with its short rows padded, counted in SOURCE (short_rows, first_short_row)."""
+def padded(path: Path, source: Any, refused: Exception) -> contextlib.AbstractContextManager[Path]:
+    """A copy of PATH with its short rows padded, counted in SOURCE (short_rows, first_short_row); REFUSED (the
+    parser's error) when the file is not rows cut short but a quote left open, which the strict read cannot close."""
 
     def write(dest: Path) -> None:
-        source.short_rows, source.first_short_row = with_short_rows_padded(path, source, dest)
+        try:
+            source.short_rows, source.first_short_row = with_short_rows_padded(path, source, dest)
+        except csv.Error:
+            raise refused from None
 
     return _copy(path, ".padded", write)
 

@@ -44,17 +44,13 @@ def _parse_head(text: str, source: csv_source.CsvSource, work: Path) -> pa.Table
 
 
 def _parse(text: str, source: csv_source.CsvSource, work: Path) -> pa.Table:
-    if source.quoted_after_space:  # rewritten as the upload's file is (csv_source.read_as_utf8)
-        raw = work.with_name(work.name + ".raw")
-        raw.write_text(text, encoding="utf-8", newline="")
-        try:
-            csv_rewrites.without_spaces_before_quotes(raw, source, work)
-        finally:
-            raw.unlink(missing_ok=True)
-    else:
-        work.write_text(text, encoding="utf-8", newline="")
-    tables.check_csv(work, source.delimiter)
-    return tables.read_csv(work, source)
+    work.write_text(text, encoding="utf-8", newline="")
+    if not source.quoted_after_space:
+        tables.check_csv(work, source.delimiter)
+        return tables.read_csv(work, source)
+    with csv_rewrites.quotes_after_spaces_read(work, source) as unspaced:  # as read_as_utf8 rewrites the upload
+        tables.check_csv(unspaced, source.delimiter)
+        return tables.read_csv(unspaced, source)
 
 
 def sniff(upload: Path, filename: str, fields: dict[str, str]) -> dict[str, Any]:

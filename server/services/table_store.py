@@ -3,7 +3,6 @@ parse blocks whatever the file's size (docs/benchmarks.md, ingest)."""
 
 from __future__ import annotations
 
-import csv
 import functools
 import gc
 from collections.abc import Iterable, Iterator
@@ -82,26 +81,23 @@ def store_csv(upload: Path, dest: Path, fields: dict[str, str] | None = None, me
 
 
 def _store_utf8(upload: Path, dest: Path, source: CsvSource, block: int) -> Stored:
-    """_store_parsed, and when a row has fewer cells than the header (some programs leave a row's empty cells at
-    its end out), again on a copy with such rows padded (source.short_rows says how many)."""
+    """_store_parsed, and again on a copy (csv_rewrites) when the parse met the header repeated (files joined
+    together: source.repeats) or a row with fewer cells than the header (source.short_rows)."""
     # Each copy is made only for a file that needs it (most need none), after the parse met what it fixes.
-    refused: ApiError | None = None
     try:
         return _store_parsed(upload, dest, source, block)
     except tables.ShortRows as exc:
         if source.short_rows:
             raise
-        refused = exc
         # A "sep=;" line of a second file joined on is a short row: its repeats go first, then what is left short
-        fix = csv_rewrites.once if _repeats_again(upload, source) else csv_rewrites.padded
+        fix = (
+            csv_rewrites.once if _repeats_again(upload, source) else functools.partial(csv_rewrites.padded, refused=exc)
+        )
     except RepeatedHeader:
         fix = csv_rewrites.once
     gc.collect()
-    try:
-        with fix(upload, source) as fixed:
-            return _store_utf8(fixed, dest, source, block)
-    except csv.Error:  # not rows cut short but a quote left open: the parser's 422 stands
-        raise (refused or invalid("The CSV could not be parsed: a quote is left open.", code="bad_csv")) from None
+    with fix(upload, source) as fixed:
+        return _store_utf8(fixed, dest, source, block)
 
 
 def _may_repeat_header(upload: Path, source: CsvSource, schema: pa.Schema) -> bool:

@@ -182,7 +182,7 @@ def read_options(
 
 
 class ShortRows(ApiError):
-    """The 422 for a row with fewer cells than the header, which a reader may pad (csv_dialect) and read again."""
+    """The 422 for a row with fewer cells than the header, which a reader may pad (csv_rewrites) and read again."""
 
     def __init__(self, detail: str):
         """DETAIL: the parser's message."""
@@ -231,11 +231,8 @@ def read_csv(path: Path, source: CsvSource) -> pa.Table:
         error = parse_error(exc)
         if not isinstance(error, ShortRows) or source.short_rows:
             raise error from None
-        try:
-            with csv_rewrites.padded(path, source) as padded:
-                return read_csv(padded, source)
-        except csv.Error:  # not rows cut short but a quote left open: the parser's word stands
-            raise error from None
+        with csv_rewrites.padded(path, source, error) as padded:
+            return read_csv(padded, source)
     _check_text(table.schema)
     try:
         batches = [_numbers(b, source) for b in table.to_batches()]
