@@ -174,11 +174,22 @@ def read_options(
         "convert_options": pacsv.ConvertOptions(
             strings_can_be_null=True,
             column_types=types,
-            # with spaces after the delimiter, " NA" is a null marker too (csv_dialect leaves out any more spaces)
-            null_values=source.null_values + [" " + v for v in source.null_values if v and source.skip_initial_space],
+            null_values=source.null_values + _spaced_nulls(source),
             decimal_point=source.decimal,
         ),
     }
+
+
+# The parser matches null markers before csv_dialect leaves the spaces out: "   NA" or a cell of spaces only would
+# make a number column text. Up to this many spaces are matched (aligned columns rarely pad more).
+SPACED_NULLS_UP_TO = 32
+
+
+def _spaced_nulls(source: CsvSource) -> list[str]:
+    """The null markers (and the empty cell) after 1 to SPACED_NULLS_UP_TO spaces, where spaces follow delimiters."""
+    if not source.skip_initial_space:
+        return []
+    return [" " * n + v for v in source.null_values for n in range(1, SPACED_NULLS_UP_TO + 1)]
 
 
 class ShortRows(ApiError):

@@ -63,6 +63,14 @@ def test_a_null_marker_after_the_space_is_a_missing_value(api: Any, project: str
     assert plain["column_2"][:3] == ["State-gov", "Self-emp-not-inc", "Private"] and plain["column_2"][5] is None
 
 
+def test_a_number_column_stays_numbers_with_markers_and_blanks_after_many_spaces(api: Any, project: str) -> None:
+    # columns aligned by hand: "   NA" and a cell of spaces only made `price` text (the parser matched " NA" only)
+    text = "id, price, name\n1,   12.5, a\n2,      NA, b\n3, 7, c\n4,     , d\n" + "5," + " " * 32 + "-, e\n"
+    body = _upload(api, project, text.encode(), name="aligned")
+    assert {c["name"]: c["type"] for c in body["columns"]}["price"] == "numeric"
+    assert _read_back(api, body)["price"] == [12.5, None, 7.0, None, None]
+
+
 def test_given_false_keeps_the_spaces_as_written(api: Any, project: str) -> None:
     body = _upload(api, project, ADULT.encode(), name="as-written", skip_initial_space="false")
     assert body["source"]["skip_initial_space"] is False and "skip_initial_space" not in body["source"]["detected"]
