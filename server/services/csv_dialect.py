@@ -89,8 +89,11 @@ def after_lines(text: str, lines: int) -> str:
     return text[found.end() :] if found else ""
 
 
+DELIMITERS = (",", ";", "\t", "|")
+
+
 def _fallback_delimiter(first_line: str) -> str:
-    counts = {d: first_line.count(d) for d in (",", ";", "\t", "|")}
+    counts = {d: first_line.count(d) for d in DELIMITERS}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
 
@@ -115,6 +118,37 @@ def _duckdb_sniff(sample: Path, given: dict[str, Any]) -> tuple[str, str, bool, 
         return None
 
 
+def _first_part_sniff(sample: Path, given: dict[str, Any]) -> tuple[str, str, bool, int] | None:
+    """_duckdb_sniff of SAMPLE's head before its first repeated table line and the title lines above that repeat:
+    reports joined together (`cat jan.csv feb.csv`, each part with its title) defeat the sniffer, which then
+    read the whole file as one column. None where SAMPLE repeats no line."""
+    with open(sample, encoding="utf-8", newline="") as fh:
+        lines = fh.read().splitlines(keepends=True)
+    at = _first_repeat(lines)
+    if at is None:
+        return None
+    bare = lines[at].rstrip("\r\n")
+    while at and all(lines[at - 1].count(d) < bare.count(d) for d in DELIMITERS if d in bare):
+        at -= 1  # the part's title and blank lines
+    head = sample.with_name(sample.name + ".part")
+    try:
+        head.write_text("".join(lines[:at]), encoding="utf-8", newline="")
+        return _duckdb_sniff(head, given)
+    finally:
+        head.unlink(missing_ok=True)
+
+
+def _first_repeat(lines: list[str]) -> int | None:
+    """The index of the first of LINES that repeats an earlier one and holds a delimiter; None when none does."""
+    seen: set[str] = set()
+    for at, line in enumerate(lines):
+        bare = line.rstrip("\r\n")
+        if bare in seen and any(d in bare for d in DELIMITERS):
+            return at
+        seen.add(bare)
+    return None
+
+
 def sniff_dialect(sample: Path, first_line: str, given: dict[str, Any]) -> tuple[str, str | None, bool, int]:
     """Delimiter, quote, header and the lines above the table (a report's title) of the UTF-8 SAMPLE by DuckDB's
     sniffer, the GIVEN options fixed.
@@ -123,6 +157,8 @@ def sniff_dialect(sample: Path, first_line: str, given: dict[str, Any]) -> tuple
     value the sample cuts) gives way to the most frequent candidate of that line, and the rest is sniffed again.
     """
     row = _duckdb_sniff(sample, given)
+    if row is None or ("delimiter" not in given and row[0] not in first_line):
+        row = _first_part_sniff(sample, given) or row
     fallback = _fallback_delimiter(first_line)
     if "delimiter" not in given and (row is None or row[0] not in first_line) and fallback in first_line:
         given = {**given, "delimiter": fallback}
@@ -130,7 +166,7 @@ def sniff_dialect(sample: Path, first_line: str, given: dict[str, Any]) -> tuple
     if row is None:
         row = (fallback, '"', True, 0)
     delimiter, quote, header, skip = row
-    if delimiter not in (",", ";", "\t", "|"):
+    if delimiter not in DELIMITERS:
         delimiter = fallback
     quote = quote if quote and len(quote) == 1 else '"'
     delimiter, quote = given.get("delimiter", delimiter), given.get("quote", quote)

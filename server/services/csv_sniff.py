@@ -64,7 +64,8 @@ def sniff(upload: Path, filename: str, fields: dict[str, str]) -> dict[str, Any]
         source = csv_source.detect(upload, fields, work)
         text = csv_source.head_text(upload, source.encoding)
         text = csv_dialect.whitespace_as_tabs(text) if source.whitespace else text
-        text, _ = csv_rewrites.without_repeats(text, set(source.repeated_lines))  # as the upload leaves them out
+        titles = {"titles": source.skip_lines, "delimiter": source.delimiter}  # as the upload leaves them out
+        text, _ = csv_rewrites.without_repeats(text, set(source.repeated_lines), **titles)
         table = _parse_head(text, source, work)
     finally:
         work.unlink(missing_ok=True)

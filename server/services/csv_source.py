@@ -60,6 +60,7 @@ class CsvSource:
     repeated_lines: list[str] = field(default_factory=list)  # the header (and a "sep=" line): their repeats go
     repeats: int | None = None  # how many such repeats were left out (None: not looked for in the whole file)
     first_repeat: int = 0  # the line of the first
+    title_lines: int = 0  # a joined part's title lines above its repeated header, left out with it
     width: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -96,7 +97,8 @@ class CsvSource:
         if self.repeats:
             out["ambiguous"].append(
                 f"{self.repeats} line(s) repeating the header{' or its sep= line' * (len(self.repeated_lines) > 1)} "
-                f"(files joined together) left out, the first on line {self.first_repeat}."
+                f"(files joined together) left out, the first on line {self.first_repeat}"
+                + (f", with the {self.title_lines} title line(s) above them." if self.title_lines else ".")
             )
         if self.totals_row:
             out["ambiguous"].append(
@@ -242,7 +244,8 @@ def _settle_repeats(source: CsvSource, text: str, first_line: str, sep_line: str
     source.repeated_lines = [csv_rewrites.bare_line(first_line)]
     source.repeated_lines += [csv_rewrites.bare_line(sep_line)] if sep_line else []
     above = frozenset(source.repeated_lines[1:])  # the "sep=" line was the file's first
-    text, found = csv_rewrites.without_repeats(text, set(source.repeated_lines), above)
+    titles = {"titles": source.skip_lines, "delimiter": source.delimiter}  # each part's title, as the first's
+    text, found = csv_rewrites.without_repeats(text, set(source.repeated_lines), above, **titles)
     source.repeats = 0 if found else None  # some in the head: the whole file is rewritten before it is read
     return text
 

@@ -29,3 +29,17 @@ def test_the_first_line_is_the_header_itself(tmp_path: Path) -> None:
     path = tmp_path / "one.csv"
     path.write_bytes(b"\xef\xbb\xbf" + HEADER.encode() + b"\r\nK1;2,50;01.01.2024\r\n")
     assert not csv_rewrites.holds_again(path, {HEADER})
+
+
+@pytest.mark.parametrize("binary", [False, True], ids=["text", "bytes"])
+def test_titles_go_only_right_above_a_repeat_and_no_more_than_the_first_parts_lines(binary: bool) -> None:
+    lines = ["T1\n", "\n", HEADER + "\n", "a;1;x\n", "short;1\n", "T2\n", "\n", HEADER + "\n", "b;2;y\n"]
+    lines += ["T3\n", "T3b\n", "\n", HEADER + "\n", "c;3;z\n"]  # three lines: the first part's two go
+    repeats = csv_rewrites.Repeats({HEADER}, titles=2, delimiter=";")
+    if binary:
+        repeats.binary()
+        lines = [line.encode() for line in lines]
+    kept = [out for n, line in enumerate(lines, 1) for out in repeats.kept(line, n)] + repeats.rest()
+    text = [line.decode() if binary else line for line in kept]
+    assert text == ["T1\n", "\n", HEADER + "\n", "a;1;x\n", "short;1\n", "b;2;y\n", "T3\n", "c;3;z\n"]
+    assert (repeats.repeats, repeats.first, repeats.title_lines) == (2, 8, 2)
