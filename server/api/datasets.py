@@ -14,7 +14,16 @@ from server.api.pagination import PageDep, paginate
 from server.api.responses import binary_file
 from server.models import Dataset, Project, User
 from server.schemas.datasets import ColumnTypeIn, ColumnTypeOut, DatasetOut, PreviewOut, SniffOut
-from server.services import access, csv_options, csv_sniff, csv_source, dataset_columns, dataset_download, datasets
+from server.services import (
+    access,
+    csv_options,
+    csv_sniff,
+    csv_source,
+    dataset_columns,
+    dataset_download,
+    datasets,
+    packed_tables,
+)
 from server.settings import Settings
 
 router = APIRouter(tags=["datasets"])
@@ -45,10 +54,19 @@ def _create(
 
 def _upload_body(title: str) -> dict[str, object]:
     """The upload's OpenAPI body: name, file and the optional reading options (all text fields)."""
-    body = uploads.named_file_body(title, "A .csv (or .tsv, .txt), .parquet or .zip (of images) file.")
+    body = uploads.named_file_body(
+        title,
+        "A .csv (or .tsv, .txt) or .parquet file, compressed (.gz, .bz2, .xz, .zst) or not or alone in a .zip, "
+        "or a .zip of images.",
+    )
     schema = body["content"]["multipart/form-data"]["schema"]  # type: ignore[index]
     for option in csv_options.OPTION_FIELDS:
         schema["properties"][option] = {"type": "string", "title": option, "description": "CSV reading option"}
+    schema["properties"][packed_tables.MEMBER_FIELD] = {
+        "type": "string",
+        "title": packed_tables.MEMBER_FIELD,
+        "description": "The table to read in a .zip that holds several (its path or name)",
+    }
     return body
 
 

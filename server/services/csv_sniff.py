@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 
 from server.errors import ApiError, invalid
-from server.services import csv_dialect, csv_rewrites, csv_source, tables
+from server.services import csv_dialect, csv_rewrites, csv_source, packed_tables, tables
 from server.services.json_cells import json_value
 from server.services.type_inference import infer_schema
 
@@ -54,11 +54,24 @@ def _parse(text: str, source: csv_source.CsvSource, work: Path) -> pa.Table:
 
 
 def sniff(upload: Path, filename: str, fields: dict[str, str]) -> dict[str, Any]:
-    """{source, columns, rows} for the head of the CSV UPLOAD read with FIELDS' reading options; nothing kept."""
-    if Path(filename or "").suffix.lower() not in csv_source.DELIMITED:
+    """{source, columns, rows} for the head of the CSV UPLOAD read with FIELDS' reading options; nothing kept. A
+    compressed CSV (`.csv.gz`) is previewed from what its head decompresses to."""
+    packed = packed_tables.packed_suffix(filename)
+    inner = packed.rsplit(".", 1)[0] if packed else Path(filename or "").suffix.lower()
+    if inner not in csv_source.DELIMITED:
         raise invalid(
             f"File {filename!r} is not a .csv (or .tsv, .txt); only CSV files are previewed.", code="unsupported_file"
         )
+    if packed:
+        compression = packed_tables.COMPRESSIONS[packed.removeprefix(inner)]
+        head = upload.with_name(upload.name + ".decompressed")
+        try:
+            head.write_bytes(packed_tables.head(upload, compression, csv_source.HEAD_BYTES))
+            answer = sniff(head, "head" + inner, fields)
+            answer["source"]["compression"] = compression  # as the upload's source says it
+            return answer
+        finally:
+            head.unlink(missing_ok=True)
     work = upload.with_name(upload.name + ".sniff")
     try:
         source = csv_source.detect(upload, fields, work)

@@ -15,7 +15,16 @@ from sqlalchemy.orm import Session
 from core import image_cache
 from server.errors import ApiError, conflict, invalid
 from server.models import Analysis, Dataset, Project, User
-from server.services import audit, column_stats, csv_source, image_zip, parse_process, storage, table_store
+from server.services import (
+    audit,
+    column_stats,
+    csv_source,
+    image_zip,
+    packed_tables,
+    parse_process,
+    storage,
+    table_store,
+)
 from server.services.json_cells import json_value
 from server.services.type_inference import infer_schema
 from server.settings import Settings
@@ -34,7 +43,12 @@ def check_name(name: str) -> str:
 
 
 def suffix_of(filename: str) -> str:
-    """The lower-case extension of FILENAME; 415 unless it is one we read."""
+    """The lower-case extension of FILENAME (`.csv.gz` for a compressed table: packed_tables); 415 unless it is one
+    we read."""
+    if packed := packed_tables.packed_suffix(filename):
+        return packed
+    if refused := packed_tables.refused(filename):
+        raise refused
     suffix = Path(filename or "").suffix.lower()
     if suffix in SPREADSHEETS:
         raise ApiError(
@@ -48,7 +62,8 @@ def suffix_of(filename: str) -> str:
         raise ApiError(
             415,
             "unsupported_file",
-            f"File {filename!r} is not .csv (or .tsv, .txt), .parquet or .zip; upload one of those.",
+            f"File {filename!r} is not .csv (or .tsv, .txt), .parquet or .zip; upload one of those (a .csv or "
+            ".parquet file may be compressed: .gz, .bz2, .xz, .zst).",
         )
     return suffix
 
@@ -120,6 +135,23 @@ def _stage(
 def _parse(settings: Settings, suffix: str, upload: Path, folder: Path, fields: dict[str, str] | None) -> _Parsed:
     """Store UPLOAD in the new FOLDER as data.parquet (an image archive's files under files/), columns profiled."""
     folder.mkdir(parents=True)
+    limits = (settings.max_zip_expanded_mb << 20, settings.min_free_disk_mb << 20)
+    with packed_tables.unpacked(upload, suffix, fields or {}, *limits) as (table, inner, packed):
+        kind, source, stored, image_columns = _store(settings, inner, table, folder, fields)
+    if source is not None:
+        source.update(packed)  # how it was unpacked, said beside how it was read
+    columns = schema_of(stored.sample, image_columns)
+    (folder / ".data.parquet.tmp").replace(folder / "data.parquet")
+    columns = column_stats.compute(folder / "data.parquet", columns)
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    return _Parsed(kind, columns, stored.n_rows, source, size)
+
+
+def _store(
+    settings: Settings, suffix: str, upload: Path, folder: Path, fields: dict[str, str] | None
+) -> tuple[str, dict[str, Any] | None, table_store.Stored, set[str]]:
+    """UPLOAD (a file of SUFFIX) stored as FOLDER's .data.parquet.tmp: its kind, CSV source, storing and image
+    columns."""
     tmp = folder / ".data.parquet.tmp"
     kind, source, image_columns = "tabular", None, set()
     if suffix == ".zip":
@@ -133,11 +165,7 @@ def _parse(settings: Settings, suffix: str, upload: Path, folder: Path, fields: 
         source = stored.source.as_dict() if stored.source else None
     else:
         stored = table_store.store_parquet(upload, tmp)
-    columns = schema_of(stored.sample, image_columns)
-    tmp.replace(folder / "data.parquet")
-    columns = column_stats.compute(folder / "data.parquet", columns)
-    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    return _Parsed(kind, columns, stored.n_rows, source, size)
+    return kind, source, stored, image_columns
 
 
 def _insert(db: Session, project_id: int, key: str, user: User, name: str, parsed: _Parsed) -> Dataset:

@@ -66,7 +66,7 @@ def _check_image(source: Path, name: str) -> None:
         raise _too_many_pixels(name, (w, h))
 
 
-def _check_directory(upload: Path) -> None:
+def check_directory(upload: Path) -> None:
     """Refuse an archive that declares too many entries or a huge central directory before parsing it.
 
     zipfile builds an object per entry of the central directory, so this is read from the end record first.
@@ -95,7 +95,7 @@ def ingest(upload: Path, dest: Path, max_bytes: int = MAX_TOTAL_BYTES, reserve: 
 
     At most MAX_BYTES are written, and never more than the disk's free space less RESERVE bytes.
     """
-    _check_directory(upload)
+    check_directory(upload)
     try:
         archive = zipfile.ZipFile(upload)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
@@ -156,7 +156,7 @@ def _unreadable(name: str, exc: BaseException) -> ApiError:
     return invalid(f"ZIP entry {name!r} cannot be read ({type(exc).__name__}: {str(exc)[:150]}).", code="bad_archive")
 
 
-def _copy_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, target: Path, budget: Budget) -> int:
+def copy_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, target: Path, budget: Budget) -> int:
     """Stream entry INFO into TARGET in CHUNK blocks, counting each against BUDGET and its declared size."""
     size = 0
     try:
@@ -186,7 +186,7 @@ class _Extraction:
 def _ingest(archive: zipfile.ZipFile, dest: Path, budget: Budget) -> tuple[pa.Table, set[str]]:
     """Extract the images named by an index.csv, or else those in <class>/<file> folders."""
     into = _Extraction(archive, dest, budget)
-    paths = _entries(archive)
+    paths = entries(archive)
     index = [p for p in paths if p.name.lower() == "index.csv"]  # Windows names it Index.csv as readily
     if index:
         root = min(index, key=lambda p: len(p.parts))  # the shallowest index.csv describes the archive
@@ -196,7 +196,7 @@ def _ingest(archive: zipfile.ZipFile, dest: Path, budget: Budget) -> tuple[pa.Ta
     return table, {image_col}
 
 
-def _entries(archive: zipfile.ZipFile) -> dict[PurePosixPath, zipfile.ZipInfo]:
+def entries(archive: zipfile.ZipFile) -> dict[PurePosixPath, zipfile.ZipInfo]:
     """The archive's files by safe path, hidden files and macOS metadata left out; 422 on a bomb."""
     infos = [i for i in archive.infolist() if not i.is_dir()]
     if len(infos) > MAX_ENTRIES:
@@ -317,7 +317,10 @@ def _from_class_folders(into: _Extraction, paths: dict[PurePosixPath, zipfile.Zi
         _extract(into, info, p, rel)
         rows.append((str(rel), p.parts[-2]))
     if not rows:
-        raise invalid("The archive holds no images (.png, .jpg, ...) and no index.csv.", code="empty_dataset")
+        raise invalid(
+            "The archive holds no images (.png, .jpg, ...), no index.csv and no table (.csv, .parquet).",
+            code="empty_dataset",
+        )
     return pa.table({"image": [r[0] for r in rows], "label": [r[1] for r in rows]}), "image"
 
 
@@ -331,7 +334,7 @@ def _extract(into: _Extraction, info: zipfile.ZipInfo, src: PurePosixPath, rel: 
     tmp = target.with_name(f".{target.name}.part")
     try:
         # capped: the declared size of an entry can lie
-        size = _copy_entry(into.archive, info, str(src), tmp, into.budget)
+        size = copy_entry(into.archive, info, str(src), tmp, into.budget)
         _check_image(tmp, str(src))
         tmp.replace(target)
     finally:

@@ -89,3 +89,41 @@ def test_a_person_previews_a_european_csv_uploads_it_and_corrects_a_type(page: A
     expect(unparseable).to_have_text(f"{len(NOT_NUMBERS)} unparseable")
     expect(page.locator('tr[data-column="kennung"] select.column-type')).to_have_value("numeric")
     expect(page.locator('tr[data-column="kennung"] .column-type-status')).to_have_text("")
+
+
+def test_a_compressed_csv_is_previewed_and_uploaded_and_a_zip_asks_which_table(page: Any, live: Live) -> None:
+    import gzip
+
+    from playwright.sync_api import expect
+
+    packed = live.log.parent / "kunden.csv.gz"
+    packed.write_bytes(gzip.compress(kunden_csv()))
+    page.goto("/login")
+    page.fill('input[name="username"]', "ada")
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button:has-text("Log in")')
+    page.fill('input[name="key"]', "PACKED")
+    page.fill('input[name="name"]', "Packed")
+    page.click('button:has-text("Create project")')
+    expect(page).to_have_url(f"{live.url}/projects/PACKED")
+    page.wait_for_load_state()
+
+    member = page.locator("#archive-member")
+    zipped = live.log.parent / "kaggle.zip"
+    zipped.write_bytes(b"PK\x05\x06" + b"\x00" * 18)  # an empty archive: only its name matters here
+    page.set_input_files('#upload-form input[type="file"]', str(zipped))
+    expect(member).to_be_visible()  # a .zip of tables: which one to read
+    page.fill('#upload-form input[name="name"]', "")
+
+    preview = page.locator("#csv-preview")
+    page.set_input_files('#upload-form input[type="file"]', str(packed))
+    expect(member).to_be_hidden()
+    expect(page.locator('#upload-form input[name="name"]')).to_have_value("kunden")
+    expect(preview.locator(".sniff-rows thead th")).to_have_count(5)
+    expect(preview.locator('select[name="delimiter"]')).to_have_value(";")
+    expect(preview.locator(".sniff-rows tbody tr").first).to_contain_text("München")
+    page.click('#upload-form button[type="submit"]')
+    page.wait_for_url("**/datasets/*")
+    expect(page.locator(".page-head")).to_contain_text(f"{ROWS} rows · 5 columns")
+    dataset_id = page.url.rsplit("/", 1)[1]
+    assert page.request.get(f"/api/v1/datasets/{dataset_id}").json()["source"]["compression"] == "gzip"

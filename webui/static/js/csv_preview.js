@@ -120,7 +120,7 @@ document.addEventListener("DOMContentLoaded", () => {
   fileInput.addEventListener("change", () => {
     const file = fileInput.files[0];
     resetOptions(panel);
-    panel.hidden = !(file && /\.(csv|tsv|txt)$/i.test(file.name));
+    panel.hidden = !(file && /\.(csv|tsv|txt)(\.(gz|bz2|xz|zst))?$/i.test(file.name));  // compressed: its head
     if (!panel.hidden) sniff(panel, file, state);
   });
   panel.addEventListener("change", (event) => {

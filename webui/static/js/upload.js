@@ -12,9 +12,12 @@ document.addEventListener("DOMContentLoaded", () => {
   const pathInput = form.querySelector('input[name="path"]');
   const raw = form.dataset.method === "PUT";
 
+  const member = document.getElementById("archive-member");
   fileInput.addEventListener("change", () => {
     const file = fileInput.files[0];
-    if (file && nameInput && !nameInput.value) nameInput.value = file.name.replace(/\.(csv|parquet|zip)$/i, "");
+    const suffix = /(\.(csv|tsv|txt|parquet))?(\.(gz|bz2|xz|zst))?$|\.zip$/i;
+    if (file && nameInput && !nameInput.value) nameInput.value = file.name.replace(suffix, "");
+    if (member) member.hidden = !(file && /\.zip$/i.test(file.name));  // a .zip of tables: which one to read
   });
 
   form.addEventListener("submit", (event) => {

@@ -1,0 +1,146 @@
+"""Tables that come packed: a CSV or Parquet file compressed on its own (`train.csv.gz`, `.bz2`, `.xz`, `.zst`)
+or alone in a ZIP (Kaggle's downloads, Windows' "Send to > Compressed folder"). Each is unpacked beside the
+upload, streamed and bounded as an image archive's extraction is, then read as the file it packs."""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import gzip
+import lzma
+import shutil
+import zipfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path, PurePath, PurePosixPath
+from typing import IO, Any
+
+import pyarrow as pa
+
+from server.errors import ApiError, insufficient_storage, invalid, is_disk_full
+from server.services import csv_source, image_zip
+
+COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
+TABLE_SUFFIXES = (*csv_source.DELIMITED, ".parquet")
+MEMBER_FIELD = "member"  # the multipart field naming the table to read in an archive that holds several
+# What reading damaged or truncated compressed data raises (gzip's BadGzipFile and bz2's errors are OSErrors).
+_READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError, pa.ArrowException)
+
+
+def packed_suffix(filename: str) -> str | None:
+    """`.csv.gz` and the like for a compressed table file FILENAME; None for any other name."""
+    suffixes = PurePath((filename or "").lower()).suffixes
+    if len(suffixes) >= 2 and suffixes[-1] in COMPRESSIONS and suffixes[-2] in TABLE_SUFFIXES:
+        return "".join(suffixes[-2:])
+    return None
+
+
+def _open(path: Path, compression: str) -> IO[bytes] | Any:
+    """PATH's decompressed bytes, as a stream read in blocks."""
+    if compression == "zstd":
+        return pa.CompressedInputStream(pa.OSFile(str(path)), "zstd")
+    return {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}[compression](path, "rb")
+
+
+def _decompress(upload: Path, compression: str, dest: Path, budget: image_zip.Budget) -> None:
+    """Write UPLOAD's decompressed bytes to DEST, each block counted against BUDGET; 422 when they are damaged."""
+    try:
+        with contextlib.closing(_open(upload, compression)) as src, open(dest, "wb") as out:
+            while block := src.read(image_zip.CHUNK):
+                budget.add(len(block))
+                out.write(block)
+    except _READ_ERRORS as exc:
+        if is_disk_full(exc):
+            raise insufficient_storage("Decompressing the upload") from None
+        raise invalid(
+            f"The file could not be decompressed as {compression} ({type(exc).__name__}: {str(exc)[:200]}).",
+            code="bad_archive",
+        ) from None
+
+
+def head(upload: Path, compression: str, limit: int) -> bytes:
+    """Up to LIMIT decompressed bytes of the start of UPLOAD, which may be cut short (a preview sends the file's
+    first MiBs only): what decompresses before the cut."""
+    got = bytearray()
+    try:
+        with contextlib.closing(_open(upload, compression)) as src:
+            while len(got) < limit and (block := src.read(min(image_zip.CHUNK, limit - len(got)))):
+                got += block
+    except _READ_ERRORS as exc:
+        if not got:
+            raise invalid(f"The file is not {compression} data ({type(exc).__name__}).", code="bad_archive") from None
+    return bytes(got)
+
+
+def _member(tables: list[PurePosixPath], fields: dict[str, str]) -> PurePosixPath:
+    """The table to read: the only one, or the one FIELDS' `member` names (its path, or its name when unique)."""
+    wanted = (fields.get(MEMBER_FIELD) or "").strip().replace("\\", "/")
+    if not wanted and len(tables) == 1:
+        return tables[0]
+    named = [p for p in tables if str(p) == wanted] or [p for p in tables if p.name == wanted]
+    if wanted and len(named) == 1:
+        return named[0]
+    listed = ", ".join(str(p) for p in tables[:20]) + (f" and {len(tables) - 20} more" if len(tables) > 20 else "")
+    if wanted:
+        raise invalid(f"The archive holds no single table {wanted!r}; it holds {listed}.", code="bad_member")
+    raise invalid(
+        f"The archive holds {len(tables)} tables ({listed}); give the one to read in the `member` field "
+        "(or upload it by itself).",
+        code="several_tables",
+    )
+
+
+@contextlib.contextmanager
+def unpacked(
+    upload: Path, suffix: str, fields: dict[str, str], max_bytes: int, reserve: int
+) -> Iterator[tuple[Path, str, dict[str, str]]]:
+    """UPLOAD (its name's SUFFIX, `.csv.gz` for a compressed table) as the table file it packs, in a copy beside
+    it removed afterwards, with that file's suffix and what was unpacked (`compression`, or `archive_member`);
+    UPLOAD itself and SUFFIX for any other file, an image archive too. At most MAX_BYTES are written, and never
+    the disk's last RESERVE bytes."""
+    outer = PurePath("f" + suffix).suffix
+    dest = upload.with_name(upload.name + ".unpacked")
+    budget = image_zip.Budget(max_bytes, shutil.disk_usage(upload.parent).free - reserve)
+    try:
+        if outer in COMPRESSIONS:
+            _decompress(upload, COMPRESSIONS[outer], dest, budget)
+            yield dest, suffix.removesuffix(outer), {"compression": COMPRESSIONS[outer]}
+        elif suffix == ".zip" and (member := _extract_table(upload, fields, dest, budget)):
+            yield dest, member.suffix.lower(), {"archive_member": str(member)}
+        else:
+            yield upload, suffix, {}
+    finally:
+        dest.unlink(missing_ok=True)
+
+
+def _extract_table(upload: Path, fields: dict[str, str], dest: Path, budget: image_zip.Budget) -> PurePosixPath | None:
+    """Extract to DEST the table of the ZIP UPLOAD that holds tables and no images (_member), and say which;
+    None for any other archive (image_zip reads it, or says what is wrong with it)."""
+    image_zip.check_directory(upload)
+    try:
+        archive = zipfile.ZipFile(upload)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+    with archive:
+        paths = image_zip.entries(archive)
+        if any(p.suffix.lower() in image_zip.IMAGE_SUFFIXES or p.name.lower() == "index.csv" for p in paths):
+            return None
+        tables = sorted(p for p in paths if p.suffix.lower() in TABLE_SUFFIXES)
+        if not tables:
+            return None
+        member = _member(tables, fields)
+        image_zip.copy_entry(archive, paths[member], str(member), dest, budget)
+    return member
+
+
+def refused(filename: str) -> ApiError | None:
+    """The 415 for a compressed file that packs no table (`model.h5.gz`, `photos.tar.gz`); None otherwise."""
+    suffixes = PurePath((filename or "").lower()).suffixes
+    if suffixes and suffixes[-1] in COMPRESSIONS and not packed_suffix(filename):
+        return ApiError(
+            415,
+            "unsupported_file",
+            f"File {filename!r} is compressed, but not a compressed .csv (or .tsv, .txt) or .parquet file; "
+            "fitstudio reads those (`train.csv.gz`), and images in a .zip.",
+        )
+    return None
