@@ -60,7 +60,8 @@ def sniff(upload: Path, filename: str, fields: dict[str, str]) -> dict[str, Any]
     inner = packed.rsplit(".", 1)[0] if packed else Path(filename or "").suffix.lower()
     if inner not in csv_source.DELIMITED:
         raise invalid(
-            f"File {filename!r} is not a .csv (or .tsv, .txt); only CSV files are previewed.", code="unsupported_file"
+            f"File {filename!r} is not {csv_source.DELIMITED_NAMES}; only CSV files are previewed.",
+            code="unsupported_file",
         )
     if packed:
         compression = packed_tables.COMPRESSIONS[packed.removeprefix(inner)]

@@ -18,8 +18,10 @@ from server.services import csv_dialect, csv_numbers, csv_rewrites
 from server.services.csv_encoding import detect_encoding
 from server.services.csv_options import parse_options
 
-# The suffixes read as delimited text: Excel saves "Unicode Text" as .txt (UTF-16, tabs); many tools write .tsv.
-DELIMITED = (".csv", ".tsv", ".txt")
+# The suffixes read as delimited text: Excel saves "Unicode Text" as .txt (UTF-16, tabs); many tools write .tsv;
+# UCI's datasets are .data (`iris.data`, `adult.data`), other sources' .dat, .tab and .psv (pipes).
+DELIMITED = (".csv", ".tsv", ".txt", ".data", ".dat", ".tab", ".psv")
+DELIMITED_NAMES = ".csv (or " + ", ".join(DELIMITED[1:]) + ")"
 HEAD_BYTES = 4 << 20  # what detection reads (and all that a sniff stores)
 SNIFF_CHARS = 256 << 10  # what DuckDB's sniffer reads of it (its cost grows with it)
 TRANSCODE_CHUNK = 1 << 20

@@ -62,7 +62,7 @@ def suffix_of(filename: str) -> str:
         raise ApiError(
             415,
             "unsupported_file",
-            f"File {filename!r} is not .csv (or .tsv, .txt), .parquet or .zip; upload one of those (a .csv or "
+            f"File {filename!r} is not {csv_source.DELIMITED_NAMES}, .parquet or .zip; upload one of those (a .csv or "
             ".parquet file may be compressed: .gz, .bz2, .xz, .zst).",
         )
     return suffix

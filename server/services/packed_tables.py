@@ -140,7 +140,7 @@ def refused(filename: str) -> ApiError | None:
         return ApiError(
             415,
             "unsupported_file",
-            f"File {filename!r} is compressed, but not a compressed .csv (or .tsv, .txt) or .parquet file; "
+            f"File {filename!r} is compressed, but not a compressed {csv_source.DELIMITED_NAMES} or .parquet file; "
             "fitstudio reads those (`train.csv.gz`), and images in a .zip.",
         )
     return None

@@ -126,3 +126,15 @@ def test_the_client_uploads_a_kaggle_zip_with_its_member(api: Any, project: str,
     path.write_bytes(zip_bytes({"train.csv": b"id,y\n1,0\n2,1\n", "test.csv": b"id\n3\n"}))
     body = client.get_project(project).upload_dataset("titanic", path, member="train.csv")
     assert body["n_rows"] == 2 and body["source"]["archive_member"] == "train.csv"
+
+
+@pytest.mark.parametrize("filename", ["iris.data", "bezdekIris.DAT", "iris.tab", "iris.psv"])
+def test_uci_and_other_delimited_suffixes_are_read(api: Any, project: str, filename: str) -> None:
+    # UCI's iris.data as published: no header, a blank line at its end; .psv holds pipes
+    rows = ["5.1,3.5,1.4,0.2,Iris-setosa", "7.0,3.2,4.7,1.4,Iris-versicolor", "6.3,3.3,6.0,2.5,Iris-virginica"]
+    text = "\n".join(rows).replace(",", "|" if filename.endswith(".psv") else ",") + "\n\n"
+    body = expect(_send(api, project, text.encode(), filename), 201)
+    assert body["n_rows"] == 3 and body["source"]["header"] is False
+    assert _read_back(api, body)["column_5"] == ["Iris-setosa", "Iris-versicolor", "Iris-virginica"]
+    zipped = expect(_send(api, project, gzip.compress(text.encode()), filename + ".gz"), 201)
+    assert zipped["n_rows"] == 3

@@ -1,4 +1,4 @@
-// The dataset upload's CSV preview: choosing a .csv (.tsv, .txt) sends its first 4 MiB (File.slice) to
+// The dataset upload's CSV preview: choosing a .csv (.tsv, .txt, .data, .dat, .tab, .psv) sends its first 4 MiB (File.slice) to
 // POST …/datasets/sniff (cookie + X-CSRF-Token) and shows how it would be read: the reading options as fields
 // (detected values filled in), the `ambiguous` sentences as warnings, and the first rows with each column's
 // detected type. Changing an option previews again with it. Only the options the user changed are sent
@@ -120,7 +120,7 @@ document.addEventListener("DOMContentLoaded", () => {
   fileInput.addEventListener("change", () => {
     const file = fileInput.files[0];
     resetOptions(panel);
-    panel.hidden = !(file && /\.(csv|tsv|txt)(\.(gz|bz2|xz|zst))?$/i.test(file.name));  // compressed: its head
+    panel.hidden = !(file && /\.(csv|tsv|txt|data|dat|tab|psv)(\.(gz|bz2|xz|zst))?$/i.test(file.name));  // compressed: its head
     if (!panel.hidden) sniff(panel, file, state);
   });
   panel.addEventListener("change", (event) => {
