@@ -20,6 +20,7 @@ from server.services import (
     column_stats,
     csv_source,
     image_zip,
+    json_tables,
     packed_tables,
     parse_process,
     storage,
@@ -29,7 +30,7 @@ from server.services.json_cells import json_value
 from server.services.type_inference import infer_schema
 from server.settings import Settings
 
-SUPPORTED = (*csv_source.DELIMITED, ".parquet", ".zip")
+SUPPORTED = (*csv_source.DELIMITED, *json_tables.SUFFIXES, ".parquet", ".zip")
 # Spreadsheets are not read (docs/decisions.md): the 415 says how to save one as a CSV, which keeps every value.
 SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".numbers")
 
@@ -62,8 +63,8 @@ def suffix_of(filename: str) -> str:
         raise ApiError(
             415,
             "unsupported_file",
-            f"File {filename!r} is not {csv_source.DELIMITED_NAMES}, .parquet or .zip; upload one of those (a .csv or "
-            ".parquet file may be compressed: .gz, .bz2, .xz, .zst).",
+            f"File {filename!r} is not {csv_source.DELIMITED_NAMES}, .json (.jsonl, .ndjson), .parquet or .zip; "
+            "upload one of those (a table may be compressed: .gz, .bz2, .xz, .zst).",
         )
     return suffix
 
@@ -163,6 +164,8 @@ def _store(
     elif suffix in csv_source.DELIMITED:
         stored = table_store.store_csv(upload, tmp, fields, settings.upload_memory_mb)
         source = stored.source.as_dict() if stored.source else None
+    elif suffix in json_tables.SUFFIXES:
+        stored = json_tables.store_json(upload, tmp, settings.upload_memory_mb)
     else:
         stored = table_store.store_parquet(upload, tmp)
     return kind, source, stored, image_columns

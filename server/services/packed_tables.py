@@ -18,10 +18,10 @@ from typing import IO, Any
 import pyarrow as pa
 
 from server.errors import ApiError, insufficient_storage, invalid, is_disk_full
-from server.services import csv_source, image_zip
+from server.services import csv_source, image_zip, json_tables
 
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
-TABLE_SUFFIXES = (*csv_source.DELIMITED, ".parquet")
+TABLE_SUFFIXES = (*csv_source.DELIMITED, *json_tables.SUFFIXES, ".parquet")
 MEMBER_FIELD = "member"  # the multipart field naming the table to read in an archive that holds several
 # What reading damaged or truncated compressed data raises (gzip's BadGzipFile and bz2's errors are OSErrors).
 _READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError, pa.ArrowException)
@@ -140,7 +140,7 @@ def refused(filename: str) -> ApiError | None:
         return ApiError(
             415,
             "unsupported_file",
-            f"File {filename!r} is compressed, but not a compressed {csv_source.DELIMITED_NAMES} or .parquet file; "
-            "fitstudio reads those (`train.csv.gz`), and images in a .zip.",
+            f"File {filename!r} is compressed, but not a compressed {csv_source.DELIMITED_NAMES}, .json or .parquet "
+            "file; fitstudio reads those (`train.csv.gz`), and images in a .zip.",
         )
     return None

@@ -66,6 +66,14 @@ def test_column_stats_quick(tmp_path: Path) -> None:
     assert all(tree[name]["wall_s"] > 0 for name in ("text_numbers", "emails", "comment", "all"))
 
 
+def test_json_ingest_quick(tmp_path: Path) -> None:
+    figures = run_quick("json_ingest", tmp_path)["figures"]
+    for kind in ("jsonl", "json"):
+        got = figures[f"{kind}/20000"]
+        assert got["fitstudio"]["rows"] == got["pandas"]["rows"] == [20_000] and got["fitstudio"]["peak_mb"] > 0
+    assert figures["jsonl/20000"]["pyarrow"]["rows"] == [20_000]
+
+
 def test_reconciler_quick(tmp_path: Path) -> None:
     figures = run_quick("reconciler", tmp_path)["figures"]
     for size in ("1000", "10000"):

@@ -15,7 +15,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const member = document.getElementById("archive-member");
   fileInput.addEventListener("change", () => {
     const file = fileInput.files[0];
-    const suffix = /(\.(csv|tsv|txt|data|dat|tab|psv|parquet))?(\.(gz|bz2|xz|zst))?$|\.zip$/i;
+    const suffix = /(\.(csv|tsv|txt|data|dat|tab|psv|json|jsonl|ndjson|parquet))?(\.(gz|bz2|xz|zst))?$|\.zip$/i;
     if (file && nameInput && !nameInput.value) nameInput.value = file.name.replace(suffix, "");
     if (member) member.hidden = !(file && /\.zip$/i.test(file.name));  // a .zip of tables: which one to read
   });
