@@ -70,7 +70,9 @@ def store_json(upload: Path, dest: Path, memory_mb: int | None = None) -> table_
 def _store_utf8(upload: Path, dest: Path, memory_mb: int | None) -> table_store.Stored:
     """store_json of a UTF-8 file."""
     path = str(upload).replace("'", "''")
-    source = f"read_json('{path}', format='auto', records='true', sample_size=-1, maximum_depth=8)"
+    # every record's types; objects of many keys as columns (DuckDB makes an object of over 200 keys a MAP)
+    options = "format='auto', records='true', sample_size=-1, maximum_depth=8, map_inference_threshold=-1"
+    source = f"read_json('{path}', {options})"
     # no temp_directory: nothing spills to disk (the default is a .tmp folder in the process's working directory)
     config = {"threads": 1, "memory_limit": f"{max(memory_mb or 0, MIN_MEMORY_MB)}MB", "temp_directory": ""}
     try:
@@ -102,6 +104,12 @@ def _not_json(exc: BaseException, upload: Path) -> Any:
         return invalid(
             "The JSON file holds no records: fitstudio reads an array of objects, one object per line, or one "
             "object holding such an array under a key.",
+            code="bad_json",
+        )
+    if "Out of Memory" in message:
+        return invalid(
+            f"Reading the JSON file needs more memory than an upload may hold (FITSTUDIO_UPLOAD_MEMORY_MB, at least "
+            f"{MIN_MEMORY_MB} MB): {message}",
             code="bad_json",
         )
     if "utf-8" in message.lower():

@@ -57,6 +57,8 @@ def test_json_lines_types_come_from_every_line(api: Any, project: str) -> None:
     lines.append(json.dumps({"id": 30_000, "code": "X7", "late": 1.5}))
     body = expect(_send(api, project, ("\n".join(lines) + "\n").encode(), "events.jsonl"), 201)
     assert [c["name"] for c in body["columns"]] == ["id", "code", "late"] and body["n_rows"] == 30_001
+    wide = "".join(json.dumps({f"k{j}": i * j for j in range(300)}) + "\n" for i in range(5))  # not a MAP column
+    assert len(expect(_send(api, project, wide.encode(), "wide.jsonl"), 201)["columns"]) == 300
     ndjson = expect(_send(api, project, b'{"a": 1, "b": "x"}\n{"a": "two", "b": 5}\n', "mixed.ndjson"), 201)
     assert _read_back(api, ndjson) == {"a": ["1", "two"], "b": ["x", "5"]}  # mixed: their text, unquoted
 
