@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -25,6 +26,7 @@ MAX_INDEX_BYTES = 256 << 20
 MAX_TOTAL_BYTES = 20 << 30
 MAX_RATIO = 200
 MAX_PIXELS = 40_000_000
+UTF8_FLAG = 0x800  # general purpose bit 11: the entry's name is UTF-8
 CHUNK = 1 << 20  # entries are copied to disk in blocks of this size: memory does not grow with an entry
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".bmp", ".gif", ".webp", ".avif", ".tif", ".tiff"}
 UNREADABLE_SUFFIXES = {".heic", ".heif"}  # iPhone photos: Pillow cannot decode them
@@ -95,15 +97,30 @@ def ingest(upload: Path, dest: Path, max_bytes: int = MAX_TOTAL_BYTES, reserve: 
 
     At most MAX_BYTES are written, and never more than the disk's free space less RESERVE bytes.
     """
-    check_directory(upload)
-    try:
-        archive = zipfile.ZipFile(upload)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise ApiError(415, "unsupported_file", "This .zip file is not a readable ZIP archive.") from None
+    archive = open_archive(upload)
+    if archive is None:
+        raise ApiError(415, "unsupported_file", "This .zip file is not a readable ZIP archive.")
     dest.mkdir(parents=True, exist_ok=True)
     budget = Budget(max_bytes, shutil.disk_usage(dest).free - reserve)
     with archive:
         return _ingest(archive, dest, budget)
+
+
+def open_archive(upload: Path) -> zipfile.ZipFile | None:
+    """UPLOAD opened as a ZIP, its directory's size checked first, names in UTF-8 read so even without the flag
+    that says so; None when it is no ZIP."""
+    check_directory(upload)
+    try:
+        archive = zipfile.ZipFile(upload)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+    for info in archive.infolist():
+        if not info.flag_bits & UTF8_FLAG and not info.filename.isascii():
+            # Linux's zip, Python's and other tools write UTF-8 names without the flag: read as the default CP437
+            # they were mojibake (`Ã¤pfel` for `äpfel`). Bytes that are not UTF-8 stay CP437 (Windows' Explorer).
+            with contextlib.suppress(UnicodeError):
+                info.filename = info.filename.encode("cp437").decode("utf-8")
+    return archive
 
 
 class Budget:

@@ -9,7 +9,6 @@ import contextlib
 import gzip
 import lzma
 import shutil
-import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path, PurePath, PurePosixPath
@@ -116,10 +115,8 @@ def unpacked(
 def _extract_table(upload: Path, fields: dict[str, str], dest: Path, budget: image_zip.Budget) -> PurePosixPath | None:
     """Extract to DEST the table of the ZIP UPLOAD that holds tables and no images (_member), and say which;
     None for any other archive (image_zip reads it, or says what is wrong with it)."""
-    image_zip.check_directory(upload)
-    try:
-        archive = zipfile.ZipFile(upload)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+    archive = image_zip.open_archive(upload)
+    if archive is None:
         return None
     with archive:
         paths = image_zip.entries(archive)

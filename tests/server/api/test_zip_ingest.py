@@ -197,3 +197,27 @@ def test_names_a_mac_decomposed_are_the_names_people_type(api: Any, project: str
         upload(api, project, "idx", zip_bytes({"index.csv": index, nfd("fotos/café.png"): png_bytes()}), "i.zip"), 201
     )
     assert _stored_paths(api, ds) == ["fotos/café.png"]
+
+
+def _flagless(entries: dict[str, bytes], encoding: str) -> bytes:
+    """A ZIP of ENTRIES whose names are written in ENCODING without the UTF-8 flag (Python's zipfile sets it for
+    every name that is not ASCII): written under ASCII stand-ins of the same length, then patched."""
+    stand_ins = {"qwxzjk"[i] * len(n.encode(encoding)): n for i, n in enumerate(entries)}
+    archive = zip_bytes({s: entries[n] for s, n in stand_ins.items()})
+    for stand_in, name in stand_ins.items():
+        assert archive.count(stand_in.encode()) == 2  # the local header and the central directory
+        archive = archive.replace(stand_in.encode(), name.encode(encoding))
+    return archive
+
+
+def test_utf8_names_without_the_flag_and_windows_names_both_read(api: Any, project: str) -> None:
+    # Linux's zip and many libraries write UTF-8 names without the flag: read as CP437 they were `├äpfel`
+    linux = _flagless({f"Äpfel/{i}.png": png_bytes() for i in range(2)} | {"Birnen/b.png": png_bytes()}, "utf-8")
+    ds = expect(upload(api, project, "linux", linux, "linux.zip"), 201)
+    rows = expect(api.get(f"{API}/datasets/{ds['id']}/preview?limit=10"), 200)["rows"]
+    assert sorted(r[1] for r in rows) == ["Birnen", "Äpfel", "Äpfel"]
+    # Windows' Explorer writes its OEM code page (CP437/CP850 share `Ä`): still read so
+    windows = _flagless({"Äpfel/1.png": png_bytes(), "Birnen/b.png": png_bytes()}, "cp437")
+    ds = expect(upload(api, project, "windows", windows, "windows.zip"), 201)
+    rows = expect(api.get(f"{API}/datasets/{ds['id']}/preview?limit=10"), 200)["rows"]
+    assert sorted(r[1] for r in rows) == ["Birnen", "Äpfel"]
