@@ -109,6 +109,38 @@ def test_text_classification(runtime: Runtime) -> None:
     assert details["metrics"]["Test ROC AUC"] > 0.8
 
 
+def test_nested_json_lines_train_and_predict_by_their_dotted_names(runtime: Runtime) -> None:
+    # an API's export, gzipped: the review's text and its stars nested, a list of tags (kept as its JSON text)
+    import gzip
+    import json
+
+    corpus = text_corpus()
+    records = [
+        {
+            "review": {"text": r.review, "stars": 4 + i % 2 if r.label == "pos" else 1 + i % 2},
+            "tags": ["a"] * (i % 3),
+            "label": r.label,
+        }
+        for i, r in enumerate(corpus.itertuples())
+    ]
+    payload = gzip.compress("".join(json.dumps(r) + "\n" for r in records).encode())
+    ds = runtime.dataset("reviews-json", payload, "reviews.jsonl.gz")
+    types = {c["name"]: c["type"] for c in runtime.api.get(f"/api/v1/datasets/{ds}").json()["columns"]}
+    assert types["review.text"] == "text" and types["review.stars"] == "numeric" and "tags" in types
+    task = runtime.task(
+        ds, "label", patch={"text": {"max_tokens": 200, "sequence_length": 16}, "training": {"epochs": 6}}
+    )
+    final = runtime.train_and_wait(task["id"])
+    assert final["status"] == "succeeded", (final["error"], runtime.log_tail())
+    details = runtime.api.get(f"/api/v1/trained-models/{final['trained_model_id']}").json()
+    assert "review.text_preprocessed" in details["input_shapes"] and details["metrics"]["Test ROC AUC"] > 0.9
+    r = runtime.api.post(f"/api/v1/trained-models/{final['trained_model_id']}/deploy", json={"saved_model_name": "j"})
+    assert r.status_code == 201, r.text
+    row = {"review.text": "a wonderful and superb film", "review.stars": 5, "tags": "[]"}
+    answer = runtime.api.post(f"/api/v1/saved-models/{r.json()['saved_model_id']}/predict", json={"rows": [row]})
+    assert answer.status_code == 200 and answer.json()["predictions"] == ["pos"], answer.text
+
+
 def japanese_reviews(n: int = 400) -> pd.DataFrame:
     """Japanese reviews (no spaces between words) whose words give their sentiment away."""
     rng = np.random.default_rng(4)
