@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -111,8 +112,26 @@ def _inputs(
     silently)."""
     prep = model_row.preprocessing
     numeric = [m["column"] for m in prep.get("main", []) if m["kind"] == "numeric"]
-    frame = row_numbers.read_columns(pd.DataFrame(rows), numeric, *number_format)
+    columns = {m["column"] for m in prep.get("main", [])} | {*prep.get("index", {}), *prep["text"], *prep["image"]}
+    flat = [flat_row(row, columns) for row in rows]
+    frame = row_numbers.read_columns(pd.DataFrame(flat), numeric, *number_format)
     return frame_inputs(model_row, frame, files_root)
+
+
+def flat_row(row: dict[str, Any], columns: set[str], prefix: str = "") -> dict[str, Any]:
+    """ROW with the objects it nests flattened into the model's COLUMNS as an uploaded JSON file's were
+    (`{"review": {"text": …}}` → `review.text`) and lists written as their JSON text (json_tables); an object that
+    is itself a column's value (an image's `{"base64": …}`) stays."""
+    flat: dict[str, Any] = {}
+    for key, value in row.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and name not in columns:
+            flat.update(flat_row(value, columns, f"{name}."))
+        elif isinstance(value, list):
+            flat[name] = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        else:
+            flat[name] = value
+    return flat
 
 
 def frame_inputs(

@@ -139,6 +139,11 @@ def test_nested_json_lines_train_and_predict_by_their_dotted_names(runtime: Runt
     row = {"review.text": "a wonderful and superb film", "review.stars": 5, "tags": "[]"}
     answer = runtime.api.post(f"/api/v1/saved-models/{r.json()['saved_model_id']}/predict", json={"rows": [row]})
     assert answer.status_code == 200 and answer.json()["predictions"] == ["pos"], answer.text
+    nested = {"review": {"text": "an awful and dreadful film", "stars": 1}, "tags": ["a"], "label": "?"}
+    answer = runtime.api.post(f"/api/v1/saved-models/{r.json()['saved_model_id']}/predict", json={"rows": [nested]})
+    assert answer.json()["predictions"] == ["neg"] and answer.json()["unseen"] == {}, (
+        answer.text
+    )  # as the file holds it
 
 
 def japanese_reviews(n: int = 400) -> pd.DataFrame:
