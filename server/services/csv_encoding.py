@@ -1,5 +1,6 @@
 """Which encoding an uploaded text file is in: a BOM, UTF-16 without one, UTF-8, else the Windows code page a
-spreadsheet saved it in (chardet, kept to Windows-1252 unless another is clearly likelier), Mac Roman or ISO-8859-15."""
+spreadsheet saved it in (chardet, kept to Windows-1252 unless another is clearly likelier), Mac Roman, DOS's CP850 or
+ISO-8859-15."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ NAMES |= {"cp1251": "Cyrillic", "cp1253": "Greek", "cp1254": "Turkish", "cp1255"
 NAMES |= {"cp1257": "Baltic", "cp874": "Thai", "cp932": "Japanese", "gb18030": "Chinese, simplified"}
 NAMES |= {"big5": "Chinese, traditional", "big5hkscs": "Chinese, traditional", "cp949": "Korean"}
 NAMES |= {"mac-roman": "Western European, Mac", "iso8859-15": "Western European, ISO-8859-15"}
+NAMES |= {"cp850": "Western European, DOS"}
 # Another code page is taken over Windows-1252 only when chardet gives it this much confidence, and this many times
 # Windows-1252's: the two read most Western text alike, and a wrong switch garbles what reading as cp1252 kept
 # (docs/decisions.md, "Encodings").
@@ -27,8 +29,12 @@ _UNDEFINED_IN_CP1252 = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
 # in the first SAMPLE bytes, and Mac Roman gives a quarter as many or fewer.
 MIN_ODD_IN_WORDS = 2
 SAMPLE = 200_000  # the bytes of the head the dates and Mac Roman's letters are looked for in (as many as chardet's)
-# Where Mac Roman's accented letters are that Windows-1252 has no letters at (its accented ones are 0xC0-0xFF).
+# Where Mac Roman's and DOS's accented letters are that Windows-1252 has no letters at (its are 0xC0-0xFF).
 _MAC_ROMAN_LETTERS = re.compile(rb"[\x80-\xbf]")
+# The Western code pages taken over Windows-1252 by the letters in words: DOS's CP850 has CP437's small accented
+# letters (US DOS) and more of Western Europe's capitals.
+WESTERN_VARIANTS = ("mac-roman", "cp850")
+MULTI_BYTE = ("cp932", "gb18030", "big5", "big5hkscs", "cp949")
 _IN_WORD = re.compile(r"(?<=[^\W\d_])[^\x00-\x7f](?=[a-z])")
 # ISO-8859-15 (Latin-9, the Western code page of older Unix systems and their exports) reads as Windows-1252 but for
 # the euro sign and seven letters, at bytes Windows-1252 reads as symbols: `12,50 ¤` for `12,50 €`, `c½ur` for
@@ -76,9 +82,10 @@ def code_page(head: bytes) -> str:
     best = max(confidence, key=confidence.__getitem__, default="cp1252")
     western = confidence.get("cp1252", 0.0)
     if best != "cp1252" and confidence[best] >= max(MIN_CONFIDENCE, OVER_CP1252 * western):
-        return best
-    if _reads_as_mac_roman(head[:SAMPLE]):
-        return "mac-roman"
+        # chardet has no DOS code page: it takes CP850's Italian or Swedish for Central European or Baltic
+        return best if best in MULTI_BYTE else _western_variant(head[:SAMPLE], best) or best
+    if variant := _western_variant(head[:SAMPLE], "cp1252"):
+        return variant
     if _LATIN9_ONLY.search(head[:SAMPLE]) and len(head.translate(None, _WINDOWS_1252_ONLY)) == len(head):
         return "iso8859-15"
     if any(b in head for b in _UNDEFINED_IN_CP1252):
@@ -86,13 +93,21 @@ def code_page(head: bytes) -> str:
     return "cp1252"
 
 
-def _reads_as_mac_roman(head: bytes) -> bool:
-    """Whether HEAD, Western text, is in Mac Roman (Excel for Mac's "CSV (Macintosh)"): its words hold far fewer odd
-    characters (_odd_in_words) read so than read as Windows-1252, which has at least MIN_ODD_IN_WORDS."""
+def _western_variant(head: bytes, read_as: str) -> str | None:
+    """The Western code page HEAD is in rather than READ_AS, if any: Mac Roman (Excel for Mac's "CSV (Macintosh)")
+    or DOS's CP850 (Excel's "CSV (MS-DOS)", DOS-era systems' exports), whichever gives its words fewer odd
+    characters (_odd_in_words), when that is a quarter or less of what READ_AS gives, and that at least
+    MIN_ODD_IN_WORDS. Where both read as well (Dutch, Danish), the line ends tell: DOS ends lines in CR LF."""
     if not _MAC_ROMAN_LETTERS.search(head):
-        return False
-    western = _odd_in_words(head.decode("cp1252", errors="replace"))
-    return western >= MIN_ODD_IN_WORDS and _odd_in_words(head.decode("mac-roman")) * 4 < western
+        return None
+    read = _odd_in_words(head.decode(read_as, errors="replace"))
+    if read < MIN_ODD_IN_WORDS:
+        return None
+    odd = {variant: _odd_in_words(head.decode(variant)) for variant in WESTERN_VARIANTS}
+    best = min(odd, key=odd.__getitem__)
+    if odd["mac-roman"] == odd["cp850"]:
+        best = "cp850" if b"\r\n" in head else "mac-roman"
+    return best if odd[best] * 4 < read else None
 
 
 def _odd_in_words(text: str) -> int:

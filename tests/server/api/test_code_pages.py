@@ -47,3 +47,15 @@ def test_a_mac_roman_file_reads_right_found_or_given(api: Any, project: str) -> 
     assert _read_back(api, found) == {"name": ["Zoë", "José"], "city": ["Besançon", "Orléans"]}
     body = _upload(api, project, raw, name="mac-given", encoding="mac-roman")
     assert _read_back(api, body) == {"name": ["Zoë", "José"], "city": ["Besançon", "Orléans"]}
+
+
+def test_an_excel_ms_dos_csv_reads_right(api: Any, project: str) -> None:
+    """Excel's "CSV (MS-DOS)" (and DOS-era systems' exports): CP850, lines ended in CR LF."""
+    raw = "Kunde,Straße,Ort\r\nMüller,Hauptstraße 5,München\r\nBöhm,Gänseweg 3,Düsseldorf\r\n".encode("cp850")
+    found = _upload(api, project, raw, name="dos-found")
+    assert found["source"]["encoding"] == "cp850" and "(Western European, DOS)" in found["source"]["ambiguous"][0]
+    assert _read_back(api, found) == {
+        "Kunde": ["Müller", "Böhm"],
+        "Straße": ["Hauptstraße 5", "Gänseweg 3"],
+        "Ort": ["München", "Düsseldorf"],
+    }
