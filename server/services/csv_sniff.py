@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from server.errors import ApiError, invalid
-from server.services import csv_dialect, csv_rewrites, csv_source, packed_tables, tables
+from server.services import csv_dialect, csv_rewrites, csv_source, packed_tables, table_store, tables, totals_row
 from server.services.json_cells import json_value
 from server.services.type_inference import infer_schema
 
@@ -53,9 +54,19 @@ def _parse(text: str, source: csv_source.CsvSource, work: Path) -> pa.Table:
         return tables.read_csv(unspaced, source)
 
 
-def sniff(upload: Path, filename: str, fields: dict[str, str]) -> dict[str, Any]:
+def _ended(table: pa.Table, source: csv_source.CsvSource) -> tuple[pa.Table, csv_source.CsvSource]:
+    """TABLE (a whole file) without the rows of separators alone at its end and a totals row, as table_store leaves
+    them out, and SOURCE saying so."""
+    empty, totals = [0], []
+    batches = list(totals_row.without_totals_row(table_store.without_empty_rows(table.to_batches(), empty), totals))
+    kept = pa.Table.from_batches(batches, schema=table.schema)
+    return kept, dataclasses.replace(source, empty_rows=empty[0], totals_row=totals[0] if totals else None)
+
+
+def sniff(upload: Path, filename: str, fields: dict[str, str], whole: bool = True) -> dict[str, Any]:
     """{source, columns, rows} for the head of the CSV UPLOAD read with FIELDS' reading options; nothing kept. A
-    compressed CSV (`.csv.gz`) is previewed from what its head decompresses to."""
+    compressed CSV (`.csv.gz`) is previewed from what its head decompresses to. An UPLOAD smaller than the head,
+    when WHOLE (not a compressed file's cut head), is the whole file: its end is read as the upload reads it."""
     packed = packed_tables.packed_suffix(filename)
     inner = packed.rsplit(".", 1)[0] if packed else Path(filename or "").suffix.lower()
     if inner not in csv_source.DELIMITED:
@@ -68,7 +79,7 @@ def sniff(upload: Path, filename: str, fields: dict[str, str]) -> dict[str, Any]
         head = upload.with_name(upload.name + ".decompressed")
         try:
             head.write_bytes(packed_tables.head(upload, compression, csv_source.HEAD_BYTES))
-            answer = sniff(head, "head" + inner, fields)
+            answer = sniff(head, "head" + inner, fields, whole=False)
             answer["source"]["compression"] = compression  # as the upload's source says it
             return answer
         finally:
@@ -83,6 +94,8 @@ def sniff(upload: Path, filename: str, fields: dict[str, str]) -> dict[str, Any]
         table = _parse_head(text, source, work)
     finally:
         work.unlink(missing_ok=True)
+    if whole and upload.stat().st_size < csv_source.HEAD_BYTES:  # the whole file: its end as the upload reads it
+        table, source = _ended(table, source)
     columns = [{"name": c["name"], "type": c["type"]} for c in infer_schema(table.to_pandas())]
     names = table.column_names
     rows = [[json_value(r.get(n)) for n in names] for r in table.slice(0, PREVIEW_ROWS).to_pylist()]

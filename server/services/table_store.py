@@ -139,7 +139,7 @@ def _store_parsed(upload: Path, dest: Path, source: CsvSource, block: int) -> St
         empty_rows = [0]
         totals: list[str] = []
         try:
-            stored = write(schema, without_totals_row(_without_empty_rows(batches, empty_rows), totals), dest)
+            stored = write(schema, without_totals_row(without_empty_rows(batches, empty_rows), totals), dest)
         except tables.Retype as exc:
             # Only the names are kept: the exception's frames hold the stopped reader and its read-ahead blocks.
             column, wider = exc.column, exc.wider
@@ -165,7 +165,7 @@ def _store_parsed(upload: Path, dest: Path, source: CsvSource, block: int) -> St
     raise invalid("The CSV's column types could not be settled; upload it as Parquet.", code="bad_csv")
 
 
-def _without_empty_rows(batches: Iterable[pa.RecordBatch], dropped: list[int]) -> Iterator[pa.RecordBatch]:
+def without_empty_rows(batches: Iterable[pa.RecordBatch], dropped: list[int]) -> Iterator[pa.RecordBatch]:
     """BATCHES without the rows at their end that hold no value (the lines of separators alone, `;;;`, that Excel
     writes below a table where cells were once formatted), counted in DROPPED[0]. Such rows with data after them
     are rows of the table, kept: they are held back until a row with a value comes."""

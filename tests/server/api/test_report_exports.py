@@ -80,3 +80,18 @@ def test_a_totals_row_below_the_table_is_left_out_and_named(api: Any, project: s
     assert any("'Summe'" in note for note in body["source"]["ambiguous"])
     record = _upload(api, project, ("Kunde;Betrag;Stück\r\n" + "".join(rows) + "Summe;12,50;3\r\n").encode(), name="r")
     assert record["n_rows"] == 31  # a customer named "Summe": kept
+
+
+def test_the_preview_of_a_whole_file_says_what_its_end_loses(api: Any, project: str) -> None:
+    """The preview read the head alone, so it could not name a totals row or the separators below a table; a file
+    smaller than the head is the whole file, and its end is read as the upload reads it."""
+    rows = "".join(f"K{i};{i},50;{i}\r\n" for i in range(1, 31))
+    text = ("Kunde;Betrag;Stück\r\n" + rows + "Summe;480,00;465\r\n" + ";;\r\n" * 4).encode()
+    preview = expect(_post(api, project, "datasets/sniff", text, {}, "s.csv"), 200)
+    notes = preview["source"]["ambiguous"]
+    assert any("'Summe'" in n for n in notes) and any(n.startswith("4 row(s) without any value") for n in notes)
+    uploaded = _upload(api, project, text, name="s-whole")
+    assert sorted(uploaded["source"]["ambiguous"]) == sorted(notes)
+    cut = text + b"".join(f"K{i};1,00;1\r\n".encode() for i in range(400_000))  # the head of a larger file
+    preview = expect(_post(api, project, "datasets/sniff", cut, {}, "big.csv"), 200)
+    assert not any("'Summe'" in n for n in preview["source"]["ambiguous"])  # not its end: nothing said
