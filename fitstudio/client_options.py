@@ -7,7 +7,7 @@ from typing import Any
 
 # data.md "Reading a table"; the server's csv_options.OPTION_FIELDS
 READING_OPTIONS = ("delimiter", "quote", "header", "encoding", "decimal", "thousands", "null_values", "skip_rows")
-READING_OPTIONS += ("skip_initial_space", "member")  # member: the table to read in a .zip holding several
+READING_OPTIONS += ("skip_initial_space", "member", "sheet")  # the table of a .zip holding several; a workbook's sheet
 
 
 def reading_fields(options: dict[str, Any]) -> dict[str, str]:

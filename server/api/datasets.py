@@ -23,6 +23,7 @@ from server.services import (
     dataset_download,
     datasets,
     packed_tables,
+    spreadsheets,
 )
 from server.settings import Settings
 
@@ -56,8 +57,8 @@ def _upload_body(title: str) -> dict[str, object]:
     """The upload's OpenAPI body: name, file and the optional reading options (all text fields)."""
     body = uploads.named_file_body(
         title,
-        f"A {csv_source.DELIMITED_NAMES}, .json (.jsonl, .ndjson) or .parquet file, compressed (.gz, .bz2, .xz, "
-        ".zst) or not or alone in a .zip, or a .zip of images.",
+        f"A {csv_source.DELIMITED_NAMES}, .xlsx (.xlsm, .xls), .json (.jsonl, .ndjson) or .parquet file, compressed "
+        "(.gz, .bz2, .xz, .zst) or not or alone in a .zip, or a .zip of images.",
     )
     schema = body["content"]["multipart/form-data"]["schema"]  # type: ignore[index]
     for option in csv_options.OPTION_FIELDS:
@@ -66,6 +67,11 @@ def _upload_body(title: str) -> dict[str, object]:
         "type": "string",
         "title": packed_tables.MEMBER_FIELD,
         "description": "The table to read in a .zip that holds several (its path or name)",
+    }
+    schema["properties"][spreadsheets.SHEET_FIELD] = {
+        "type": "string",
+        "title": spreadsheets.SHEET_FIELD,
+        "description": "The sheet of an Excel workbook to read (its name, or its number from 1); the first otherwise",
     }
     return body
 

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 SPACED_ROWS = 1000  # rows looked at for spaces after the delimiter
+TITLE_ROWS = 20  # rows looked at for a title written as wide as its table
 
 
 def is_preamble(text: str, lines: int, delimiter: str, quote: str | None, header: bool) -> bool:
@@ -25,7 +26,30 @@ def is_preamble(text: str, lines: int, delimiter: str, quote: str | None, header
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quote or "\x00")
     rows = list(itertools.islice(reader, lines + 1))
     width = len(rows[lines]) if len(rows) > lines else 0
-    return all(len(row) < width for row in rows[:lines])
+    return all(_filled(row) < width for row in rows[:lines])
+
+
+def _filled(row: list[str]) -> int:
+    """How many cells ROW holds up to its last value (Excel writes every row of a sheet as wide as its table)."""
+    return next((i + 1 for i in range(len(row) - 1, -1, -1) if row[i].strip()), 0)
+
+
+def padded_titles(text: str, delimiter: str, quote: str | None) -> int:
+    """How many lines of TEXT are a report's title and blank lines that Excel wrote as wide as the table below
+    (`Umsatzbericht 2024;;;;;`, then `;;;;;`): its first rows holding one value at most, when the row after them
+    holds two or more, none empty. 0 when the first row is such a row already."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quote or "\x00")
+    try:
+        rows = list(itertools.islice(reader, TITLE_ROWS + 1))
+    except csv.Error:
+        return 0
+    for at, row in enumerate(rows):
+        if (filled := _filled(row)) > 1:
+            header = all(cell.strip() for cell in row[:filled])
+            # as wide as the table, or blank: a first row without the delimiter is a file read with the wrong one
+            padded = all(len(above) == len(row) or not any(above) for above in rows[:at])
+            return at if header and padded else 0
+    return 0
 
 
 def spaces_after_delimiter(text: str, delimiter: str, quote: str | None, header: bool) -> bool:

@@ -192,6 +192,8 @@ def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
     finally:
         work.unlink(missing_ok=True)
     source.delimiter, source.quote, source.header = dialect
+    if not above and "skip_rows" not in given:  # a title as wide as the table: DuckDB sees no lines above it
+        above = csv_dialect.padded_titles(text, source.delimiter, source.quote)
     text = _settle_preamble(source, text, above)
     first_line = text.split("\n", 1)[0]
     source.null_values = given.get("null_values", source.null_values)
@@ -228,7 +230,8 @@ def _settle_preamble(source: CsvSource, text: str, above: int) -> str:
     if not csv_dialect.is_preamble(text, above, source.delimiter, source.quote, source.header):
         return text
     table = csv_dialect.after_lines(text, above)
-    skipped = [line.strip() for line in text[: len(text) - len(table)].splitlines() if line.strip()]
+    lines = (line.strip().rstrip(source.delimiter) for line in text[: len(text) - len(table)].splitlines())
+    skipped = [line for line in lines if line]
     source.skip_lines += above
     source.ambiguous.append(
         f"skip_rows: the {above} line(s) above the table were left out ({'; '.join(skipped)[:120]!r}); "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from server.services import (
     json_tables,
     packed_tables,
     parse_process,
+    spreadsheets,
     storage,
     table_store,
 )
@@ -30,9 +32,9 @@ from server.services.json_cells import json_value
 from server.services.type_inference import infer_schema
 from server.settings import Settings
 
-SUPPORTED = (*csv_source.DELIMITED, *json_tables.SUFFIXES, ".parquet", ".zip")
-# Spreadsheets are not read (docs/decisions.md): the 415 says how to save one as a CSV, which keeps every value.
-SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods", ".numbers")
+SUPPORTED = (*csv_source.DELIMITED, *json_tables.SUFFIXES, *spreadsheets.SUFFIXES, ".parquet", ".zip")
+# Workbooks other than Excel's (spreadsheets.SUFFIXES) are not read (docs/decisions.md): the 415 says how to save one.
+SPREADSHEETS = (".xlsb", ".ods", ".numbers")
 
 
 def check_name(name: str) -> str:
@@ -55,16 +57,16 @@ def suffix_of(filename: str) -> str:
         raise ApiError(
             415,
             "unsupported_file",
-            f"File {filename!r} is a spreadsheet; fitstudio reads its sheets saved as CSV. In Excel: File > Save As > "
-            "CSV UTF-8 (Comma delimited) (*.csv); in LibreOffice or Numbers: export the sheet as CSV. Then upload "
-            "that file: its separators, decimal commas and encoding are detected.",
+            f"File {filename!r} is a spreadsheet fitstudio does not read; it reads Excel workbooks (.xlsx, .xlsm, "
+            ".xls) and CSV. In Excel: File > Save As > Excel Workbook (*.xlsx); in LibreOffice or Numbers: export the "
+            "sheet as .xlsx or CSV. Then upload that file.",
         )
     if suffix not in SUPPORTED:
         raise ApiError(
             415,
             "unsupported_file",
-            f"File {filename!r} is not {csv_source.DELIMITED_NAMES}, .json (.jsonl, .ndjson), .parquet or .zip; "
-            "upload one of those (a table may be compressed: .gz, .bz2, .xz, .zst).",
+            f"File {filename!r} is not {csv_source.DELIMITED_NAMES}, .json (.jsonl, .ndjson), .xlsx (.xlsm, .xls), "
+            ".parquet or .zip; upload one of those (a table may be compressed: .gz, .bz2, .xz, .zst).",
         )
     return suffix
 
@@ -166,9 +168,26 @@ def _store(
         source = stored.source.as_dict() if stored.source else None
     elif suffix in json_tables.SUFFIXES:
         stored = json_tables.store_json(upload, tmp, settings.upload_memory_mb)
+    elif suffix in spreadsheets.SUFFIXES:
+        return _store_sheet(settings, suffix, upload, tmp, fields)
     else:
         stored = table_store.store_parquet(upload, tmp)
     return kind, source, stored, image_columns
+
+
+def _store_sheet(
+    settings: Settings, suffix: str, upload: Path, tmp: Path, fields: dict[str, str] | None
+) -> tuple[str, dict[str, Any] | None, table_store.Stored, set[str]]:
+    """_store of a workbook: its sheet written out as a CSV (spreadsheets), then stored as a CSV upload is."""
+    budget = image_zip.Budget(
+        settings.max_zip_expanded_mb << 20, shutil.disk_usage(upload.parent).free - (settings.min_free_disk_mb << 20)
+    )
+    with spreadsheets.as_csv(upload, suffix, fields or {}, budget) as (sheet_csv, options, about):
+        stored = table_store.store_csv(sheet_csv, tmp, options, settings.upload_memory_mb)
+    source = stored.source.as_dict() if stored.source else {}
+    if note := about.pop("note", None):
+        source["ambiguous"] = [note, *source.get("ambiguous", [])]
+    return "tabular", {**source, **about}, stored, set()
 
 
 def _insert(db: Session, project_id: int, key: str, user: User, name: str, parsed: _Parsed) -> Dataset:

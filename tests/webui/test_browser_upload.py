@@ -91,7 +91,9 @@ def test_a_person_previews_a_european_csv_uploads_it_and_corrects_a_type(page: A
     expect(page.locator('tr[data-column="kennung"] .column-type-status')).to_have_text("")
 
 
-def test_a_compressed_csv_is_previewed_and_uploaded_and_a_zip_asks_which_table(page: Any, live: Live) -> None:
+def test_packed_files_and_workbooks_are_uploaded_asking_which_table_or_sheet(
+    page: Any, live: Live
+) -> None:
     import gzip
 
     from playwright.sync_api import expect
@@ -127,3 +129,19 @@ def test_a_compressed_csv_is_previewed_and_uploaded_and_a_zip_asks_which_table(p
     expect(page.locator(".page-head")).to_contain_text(f"{ROWS} rows · 5 columns")
     dataset_id = page.url.rsplit("/", 1)[1]
     assert page.request.get(f"/api/v1/datasets/{dataset_id}").json()["source"]["compression"] == "gzip"
+
+    # A workbook: the form asks which sheet, and the dataset is that sheet's table.
+    from tests.server.api.test_spreadsheets import _xlsx
+
+    workbook = live.log.parent / "Kunden 2024.xlsx"
+    workbook.write_bytes(_xlsx({"Notizen": [["nichts"]], "Kunden": [["id", "name"], [1, "Anna"], [2, "Ben"]]}))
+    page.goto(f"{live.url}/projects/PACKED")
+    page.wait_for_load_state()
+    page.set_input_files('#upload-form input[type="file"]', str(workbook))
+    expect(page.locator("#workbook-sheet")).to_be_visible()
+    expect(page.locator("#csv-preview")).to_be_hidden()
+    expect(page.locator('#upload-form input[name="name"]')).to_have_value("Kunden 2024")
+    page.fill('#upload-form input[name="sheet"]', "Kunden")
+    page.click('#upload-form button[type="submit"]')
+    page.wait_for_url("**/datasets/*")
+    expect(page.locator(".page-head")).to_contain_text("2 rows · 2 columns")

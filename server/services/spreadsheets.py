@@ -1,0 +1,167 @@
+"""Excel workbooks (.xlsx and .xlsm by openpyxl's streaming reader, the older .xls by xlrd): one sheet is written out
+as a UTF-8 CSV beside the upload, then read as any CSV is, so the lines above its table, the rows of separators
+below it and a totals row are found as in a CSV that Excel saved. Cells are written as their values: formulas' last
+computed values, dates as ISO dates, numbers in full."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime
+import zipfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from server.errors import ApiError, invalid
+from server.services import image_zip
+
+SUFFIXES = (".xlsx", ".xlsm", ".xls")
+SHEET_FIELD = "sheet"  # the multipart field naming the sheet to read; the first one otherwise
+# The reading options that mean the same for a sheet written out as a CSV (its delimiter, quote, encoding and
+# number format are the writer's, not the person's).
+SHEET_OPTIONS = ("header", "skip_rows", "null_values")
+MAX_SHARED_STRINGS = 256 << 20  # openpyxl holds a workbook's table of texts in memory
+CHECK_EVERY = 10_000  # rows written between two checks of the CSV's size against the upload's budget
+
+
+def _cell(value: Any) -> Any:
+    """VALUE as the CSV holds it: a date without its midnight, a float in full, the rest as is."""
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat(sep=" ")
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)  # xlrd reads every number as a float: 5 stays 5
+    return value
+
+
+def _xlsx_rows(upload: Path, wanted: str | None, max_bytes: int) -> tuple[Iterator[tuple[Any, ...]], list[str], Any]:
+    """The rows of the sheet WANTED (None: the first) of the workbook UPLOAD, its sheets' names and what to close."""
+    import openpyxl
+
+    image_zip.check_directory(upload)
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            sizes = {info.filename: info.file_size for info in archive.infolist()}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise ApiError(415, "unsupported_file", "This file is not a readable Excel workbook (.xlsx).") from None
+    if sum(sizes.values()) > max_bytes or sizes.get("xl/sharedStrings.xml", 0) > MAX_SHARED_STRINGS:
+        raise invalid(
+            f"The workbook expands to more than {min(max_bytes, MAX_SHARED_STRINGS) >> 20} MB; save its sheet as a "
+            "CSV and upload that.",
+            code="bad_archive",
+        )
+    try:
+        # a file object: given a path, openpyxl refuses one whose name does not end in .xlsx (an upload's has none)
+        book = openpyxl.load_workbook(open(upload, "rb"), read_only=True, data_only=True)  # noqa: SIM115
+    except Exception as exc:  # openpyxl raises many kinds on a damaged workbook: each is the person's file
+        raise _unreadable(exc) from None
+    names = list(book.sheetnames)
+    sheet = book[_pick(wanted, names)]
+    width = sheet.max_column  # from the sheet's dimension; a workbook some libraries write has none
+    if not width:
+        width = max((len(row) for row in sheet.iter_rows(values_only=True)), default=0)
+    return _padded(sheet.iter_rows(values_only=True), width), names, book
+
+
+def _padded(rows: Iterable[tuple[Any, ...]], width: int) -> Iterator[tuple[Any, ...]]:
+    """ROWS each WIDTH cells long, as Excel writes a sheet as CSV (its used range's width, every row)."""
+    for row in rows:
+        yield row + (None,) * (width - len(row)) if len(row) < width else row
+
+
+def _xls_rows(upload: Path, wanted: str | None) -> tuple[Iterator[tuple[Any, ...]], list[str], Any]:
+    """_xlsx_rows for an Excel 97-2003 workbook (.xls: at most 65,536 rows, read whole)."""
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(upload), on_demand=True)
+    except Exception as exc:  # xlrd's XLRDError and the struct errors of a damaged file
+        raise _unreadable(exc) from None
+    names = book.sheet_names()
+    sheet = book.sheet_by_name(_pick(wanted, names))
+
+    def value(cell: Any) -> Any:
+        if cell.ctype == xlrd.XL_CELL_DATE:
+            return xlrd.xldate_as_datetime(cell.value, book.datemode)
+        if cell.ctype == xlrd.XL_CELL_BOOLEAN:
+            return bool(cell.value)
+        if cell.ctype == xlrd.XL_CELL_ERROR:
+            return xlrd.error_text_from_code.get(cell.value, "#N/A")
+        return None if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK) else cell.value
+
+    rows = (tuple(value(c) for c in sheet.row(i)) for i in range(sheet.nrows))
+    return _padded(rows, sheet.ncols), names, _Released(book)
+
+
+class _Released:
+    """An xlrd book, its sheets released on close()."""
+
+    def __init__(self, book: Any):
+        """BOOK: an xlrd book opened on demand."""
+        self.book = book
+
+    def close(self) -> None:
+        """Release the book's sheets and file."""
+        self.book.release_resources()
+
+
+def _unreadable(exc: BaseException) -> ApiError:
+    return invalid(f"The workbook could not be read ({type(exc).__name__}: {str(exc)[:200]}).", code="bad_sheet")
+
+
+def _pick(wanted: str | None, names: list[str]) -> str:
+    """The sheet to read: WANTED (its name, any case, or its number from 1), else the first of NAMES."""
+    if not wanted:
+        return names[0]
+    found = [n for n in names if n == wanted] or [n for n in names if n.casefold() == wanted.casefold()]
+    if not found and wanted.isdigit() and 1 <= int(wanted) <= len(names):
+        found = [names[int(wanted) - 1]]
+    if not found:
+        listed = ", ".join(repr(n) for n in names[:30])
+        raise invalid(f"The workbook has no sheet {wanted!r}; its sheets are {listed}.", code="bad_sheet")
+    return found[0]
+
+
+def _write(rows: Iterable[tuple[Any, ...]], dest: Path, budget: image_zip.Budget) -> int:
+    """Write ROWS to DEST as a CSV, its size counted against BUDGET as it grows; how many rows."""
+    written = counted = 0
+    with open(dest, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\r\n")
+        for written, row in enumerate(rows, 1):
+            writer.writerow([_cell(v) for v in row])
+            if written % CHECK_EVERY == 0:
+                size = out.tell()
+                budget.add(size - counted)
+                counted = size
+        budget.add(out.tell() - counted)
+    return written
+
+
+@contextlib.contextmanager
+def as_csv(
+    upload: Path, suffix: str, fields: dict[str, str], budget: image_zip.Budget
+) -> Iterator[tuple[Path, dict[str, str], dict[str, Any]]]:
+    """The sheet of the workbook UPLOAD (SUFFIX) that FIELDS' `sheet` names, or its first, as a CSV beside it
+    (removed afterwards); the reading options of FIELDS that apply to it; and what `source` says of it (the sheet
+    read, the workbook's sheets, and a sentence when it has others)."""
+    wanted = (fields.get(SHEET_FIELD) or "").strip() or None
+    if suffix == ".xls":
+        rows, names, closing = _xls_rows(upload, wanted)
+    else:
+        rows, names, closing = _xlsx_rows(upload, wanted, budget.limit)
+    dest = upload.with_name(upload.name + ".sheet.csv")
+    try:
+        with contextlib.closing(closing):
+            sheet = _pick(wanted, names)
+            _write(rows, dest, budget)
+        about: dict[str, Any] = {"sheet": sheet, "sheets": names}
+        if len(names) > 1 and not wanted:
+            about["note"] = (
+                f"sheet: the first of the workbook's {len(names)} sheets, {sheet!r}, was read (give `sheet` to read "
+                f"another: {', '.join(repr(n) for n in names[1:6])}{' …' if len(names) > 6 else ''})."
+            )
+        yield dest, {k: v for k, v in fields.items() if k in SHEET_OPTIONS}, about
+    finally:
+        dest.unlink(missing_ok=True)
