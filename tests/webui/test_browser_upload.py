@@ -91,9 +91,7 @@ def test_a_person_previews_a_european_csv_uploads_it_and_corrects_a_type(page: A
     expect(page.locator('tr[data-column="kennung"] .column-type-status')).to_have_text("")
 
 
-def test_packed_files_and_workbooks_are_uploaded_asking_which_table_or_sheet(
-    page: Any, live: Live
-) -> None:
+def test_packed_files_and_workbooks_are_uploaded_asking_which_table_or_sheet(page: Any, live: Live) -> None:
     import gzip
 
     from playwright.sync_api import expect
