@@ -29,6 +29,7 @@ CANCEL_POLL_EVERY_S = 0.5
 TICK_S = 0.1
 # Memory and process count, at most this often: each look reads /proc for the child's process tree.
 USAGE_EVERY_S = 0.25
+OOM_COUNT_WAIT_S = 1.0  # how long a SIGKILLed child's memory cgroup may take to count the kernel's kill
 EVENT_QUEUE = 1000  # events parsed but not yet handled; past it the child's writes wait
 MAX_EVENT_BYTES = 1 << 20
 FLOOD_EVENTS = 2000  # more events than this in FLOOD_WINDOW_S ends the training (honest ones send a few a second)
@@ -292,6 +293,21 @@ class Supervisor:
         """The kernel's verdict where a memory cgroup holds the limit, else the polled resident memory's."""
         return self.oom_kills() > 0 if self.oom_kills is not None else rss > self.memory_limit
 
+    def _killed_at_limit(self) -> bool:
+        """Whether the kernel killed the exited child at its memory cgroup's limit. The kernel counts the kill just
+        after it sends SIGKILL, so a child reaped at once (a loaded host) may find the count still 0: a child
+        ended by SIGKILL is given up to OOM_COUNT_WAIT_S for it (it was "process_died" before)."""
+        if self._over_memory(0):
+            return True
+        if self.oom_kills is None or self.outcome.returncode not in (-signal.SIGKILL, 128 + signal.SIGKILL):
+            return False
+        deadline = time.monotonic() + OOM_COUNT_WAIT_S
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            if self.oom_kills() > 0:
+                return True
+        return False
+
     def _memory_message(self) -> str:
         return f"The training used more than {self.memory_limit >> 20} MB of memory (FITSTUDIO_TRAINING_MEMORY_MB)."
 
@@ -324,7 +340,7 @@ class Supervisor:
             self._finished.set()
             self._enforcer.join(timeout=5)
         self.outcome.returncode = self.proc.wait()
-        if self.outcome.killed_for is None and self._over_memory(0):  # killed by the kernel at the limit
+        if self.outcome.killed_for is None and self._killed_at_limit():
             self.outcome.killed_for, self.outcome.message = "memory_limit", self._memory_message()
         try:
             os.close(self._replies_fd)

@@ -104,3 +104,35 @@ def test_with_a_memory_cgroup_the_polled_size_does_not_decide(
 def test_without_a_memory_cgroup_polling_holds_the_limit() -> None:
     outcome = run_hog(None, 3 * LIMIT_MB)
     assert outcome.killed_for == "memory_limit", outcome
+
+
+# Killed by SIGKILL, as the kernel's OOM killer ends a training.
+KILLED = """
+import os, signal, sys
+os.read(int(sys.argv[1]), 1)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _killed(oom_kills: Any) -> Outcome:
+    """Supervise a child that SIGKILLs itself, with OOM_KILLS as its memory cgroup's count."""
+    go_r, go_w = os.pipe()
+    events_r, events_w = os.pipe()
+    proc = subprocess.Popen([sys.executable, "-c", KILLED, str(go_r)], pass_fds=(go_r,), start_new_session=True)
+    os.close(go_r)
+    os.close(events_w)
+    os.write(go_w, b"\n")
+    options: dict[str, Any] = {"time_limit_s": 60.0, "memory_limit_mb": LIMIT_MB, "max_processes": 100}
+    sink = Sink()
+    return Supervisor(
+        proc, events_r, go_w, sink, on_request=lambda r: {"ok": True}, oom_kills=oom_kills, **options
+    ).run()
+
+
+def test_a_kill_the_kernel_counts_late_is_still_the_memory_limit() -> None:
+    # On a loaded host the child was reaped before its cgroup counted the kill: it ended as "process_died".
+    reads = iter([0, 0, 0, 0, 1])
+    outcome = _killed(lambda: next(reads, 1))
+    assert outcome.killed_for == "memory_limit" and outcome.returncode == -9, outcome
+    never = _killed(lambda: 0)  # a SIGKILL that was not the kernel's at the limit: no reason made up
+    assert never.killed_for is None and never.returncode == -9, never
