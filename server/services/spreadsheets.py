@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from server.errors import ApiError, invalid
+from server.errors import ApiError, insufficient_storage, invalid, is_disk_full
 from server.services import image_zip
 
 SUFFIXES = (".xlsx", ".xlsm", ".xls")
@@ -36,8 +36,11 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def _xlsx_rows(upload: Path, wanted: str | None, max_bytes: int) -> tuple[Iterator[tuple[Any, ...]], list[str], Any]:
-    """The rows of the sheet WANTED (None: the first) of the workbook UPLOAD, its sheets' names and what to close."""
+def _xlsx_rows(
+    upload: Path, wanted: str | None, max_bytes: int, stack: contextlib.ExitStack
+) -> tuple[Iterator[tuple[Any, ...]], list[str]]:
+    """The rows of the sheet WANTED (None: the first) of the workbook UPLOAD and its sheets' names; STACK closes
+    the workbook."""
     import openpyxl
 
     image_zip.check_directory(upload)
@@ -52,17 +55,19 @@ def _xlsx_rows(upload: Path, wanted: str | None, max_bytes: int) -> tuple[Iterat
             "CSV and upload that.",
             code="bad_archive",
         )
+    # a file object: given a path, openpyxl refuses one whose name does not end in .xlsx (an upload's has none)
+    handle = stack.enter_context(open(upload, "rb"))
     try:
-        # a file object: given a path, openpyxl refuses one whose name does not end in .xlsx (an upload's has none)
-        book = openpyxl.load_workbook(open(upload, "rb"), read_only=True, data_only=True)  # noqa: SIM115
+        book = openpyxl.load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on a damaged workbook: each is the person's file
         raise _unreadable(exc) from None
+    stack.callback(book.close)
     names = list(book.sheetnames)
     sheet = book[_pick(wanted, names)]
     width = sheet.max_column  # from the sheet's dimension; a workbook some libraries write has none
     if not width:
         width = max((len(row) for row in sheet.iter_rows(values_only=True)), default=0)
-    return _padded(sheet.iter_rows(values_only=True), width), names, book
+    return _padded(sheet.iter_rows(values_only=True), width), names
 
 
 def _padded(rows: Iterable[tuple[Any, ...]], width: int) -> Iterator[tuple[Any, ...]]:
@@ -71,7 +76,9 @@ def _padded(rows: Iterable[tuple[Any, ...]], width: int) -> Iterator[tuple[Any, 
         yield row + (None,) * (width - len(row)) if len(row) < width else row
 
 
-def _xls_rows(upload: Path, wanted: str | None) -> tuple[Iterator[tuple[Any, ...]], list[str], Any]:
+def _xls_rows(
+    upload: Path, wanted: str | None, stack: contextlib.ExitStack
+) -> tuple[Iterator[tuple[Any, ...]], list[str]]:
     """_xlsx_rows for an Excel 97-2003 workbook (.xls: at most 65,536 rows, read whole)."""
     import xlrd
 
@@ -79,6 +86,7 @@ def _xls_rows(upload: Path, wanted: str | None) -> tuple[Iterator[tuple[Any, ...
         book = xlrd.open_workbook(str(upload), on_demand=True)
     except Exception as exc:  # xlrd's XLRDError and the struct errors of a damaged file
         raise _unreadable(exc) from None
+    stack.callback(book.release_resources)
     names = book.sheet_names()
     sheet = book.sheet_by_name(_pick(wanted, names))
 
@@ -92,19 +100,7 @@ def _xls_rows(upload: Path, wanted: str | None) -> tuple[Iterator[tuple[Any, ...
         return None if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK) else cell.value
 
     rows = (tuple(value(c) for c in sheet.row(i)) for i in range(sheet.nrows))
-    return _padded(rows, sheet.ncols), names, _Released(book)
-
-
-class _Released:
-    """An xlrd book, its sheets released on close()."""
-
-    def __init__(self, book: Any):
-        """BOOK: an xlrd book opened on demand."""
-        self.book = book
-
-    def close(self) -> None:
-        """Release the book's sheets and file."""
-        self.book.release_resources()
+    return _padded(rows, sheet.ncols), names
 
 
 def _unreadable(exc: BaseException) -> ApiError:
@@ -139,6 +135,20 @@ def _write(rows: Iterable[tuple[Any, ...]], dest: Path, budget: image_zip.Budget
     return written
 
 
+def _write_all(rows: Iterable[tuple[Any, ...]], dest: Path, budget: image_zip.Budget) -> None:
+    """_write, a damaged sheet met on the way a 422 and a full disk a 507."""
+    try:
+        _write(rows, dest, budget)
+    except ApiError:
+        raise
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise insufficient_storage("Reading the workbook") from None
+        raise _unreadable(exc) from None
+    except Exception as exc:  # the XML of a damaged sheet, met row by row
+        raise _unreadable(exc) from None
+
+
 @contextlib.contextmanager
 def as_csv(
     upload: Path, suffix: str, fields: dict[str, str], budget: image_zip.Budget
@@ -147,15 +157,15 @@ def as_csv(
     (removed afterwards); the reading options of FIELDS that apply to it; and what `source` says of it (the sheet
     read, the workbook's sheets, and a sentence when it has others)."""
     wanted = (fields.get(SHEET_FIELD) or "").strip() or None
-    if suffix == ".xls":
-        rows, names, closing = _xls_rows(upload, wanted)
-    else:
-        rows, names, closing = _xlsx_rows(upload, wanted, budget.limit)
     dest = upload.with_name(upload.name + ".sheet.csv")
     try:
-        with contextlib.closing(closing):
+        with contextlib.ExitStack() as stack:
+            if suffix == ".xls":
+                rows, names = _xls_rows(upload, wanted, stack)
+            else:
+                rows, names = _xlsx_rows(upload, wanted, budget.limit, stack)
             sheet = _pick(wanted, names)
-            _write(rows, dest, budget)
+            _write_all(rows, dest, budget)
         about: dict[str, Any] = {"sheet": sheet, "sheets": names}
         if len(names) > 1 and not wanted:
             about["note"] = (

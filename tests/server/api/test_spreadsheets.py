@@ -44,6 +44,16 @@ def _xlsx(sheets: dict[str, list[list[Any]]]) -> bytes:
     return buf.getvalue()
 
 
+def _cut_sheet(workbook: bytes) -> bytes:
+    """WORKBOOK with its first sheet's XML cut in the middle: the workbook opens, the sheet breaks while read."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(workbook)) as source, zipfile.ZipFile(out, "w") as cut:
+        for info in source.infolist():
+            data = source.read(info)
+            cut.writestr(info, data[: len(data) // 2] if info.filename == "xl/worksheets/sheet1.xml" else data)
+    return out.getvalue()
+
+
 def _send(api: Any, project: str, payload: bytes, filename: str, **fields: str) -> Any:
     return _post(api, project, "datasets", payload, {"name": filename, **fields}, filename)
 
@@ -90,6 +100,7 @@ def test_damaged_workbooks_and_bombs_are_a_clear_422(api: Any, project: str, mon
         archive.writestr("hello.txt", "a zip, not a workbook")
     expect_error(_send(api, project, buf.getvalue(), "z.xlsx"), 422, "bad_sheet")
     expect_error(_send(api, project, b"\xd0\xcf\x11\xe0 not really", "x.xls"), 422, "bad_sheet")
+    expect_error(_send(api, project, _cut_sheet(_xlsx({"Daten": _report_rows(300)})), "cut.xlsx"), 422, "bad_sheet")
     configure(monkeypatch, api.settings.home, max_zip_expanded_mb="1")
     wide = _xlsx({"Daten": [["a", "b"]] + [[i, "x" * 40] for i in range(20_000)]})  # about 1.5 MB of XML
     body = expect_error(_send(api, project, wide, "wide.xlsx"), 422, "bad_archive")
