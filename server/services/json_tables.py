@@ -81,7 +81,7 @@ def _store_utf8(upload: Path, dest: Path, memory_mb: int | None) -> table_store.
             select = [c for n, t in zip(rel.columns, rel.types, strict=True) for c in _columns(_quoted(n), n, t)]
             reader = rel.project(", ".join(select)).to_arrow_reader(BATCH_ROWS)  # the types inferred once
             return _store(reader, dest)
-    except duckdb.Error as exc:
+    except (duckdb.Error, pa.ArrowException) as exc:  # Arrow's: an error DuckDB meets while the batches stream
         raise _not_json(exc, upload) from None
 
 
