@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from server.errors import invalid
+from server.errors import insufficient_storage, invalid, is_disk_full
 from server.services import csv_source, table_store, tables
 
 SUFFIXES = (".json", ".jsonl", ".ndjson")
@@ -82,6 +82,8 @@ def _store_utf8(upload: Path, dest: Path, memory_mb: int | None) -> table_store.
             reader = rel.project(", ".join(select)).to_arrow_reader(BATCH_ROWS)  # the types inferred once
             return _store(reader, dest)
     except (duckdb.Error, pa.ArrowException) as exc:  # Arrow's: an error DuckDB meets while the batches stream
+        if isinstance(exc, OSError) and is_disk_full(exc):
+            raise insufficient_storage("Storing the upload") from None
         raise _not_json(exc, upload) from None
 
 
