@@ -243,10 +243,10 @@ def _rows(*values: int | None) -> pa.RecordBatch:
 def test_only_the_rows_without_values_at_the_end_are_left_out() -> None:
     batches = [_rows(1, None, None), _rows(None, None), _rows(2, None), _rows(None), _rows()]
     dropped = [0]
-    kept = pa.Table.from_batches(list(table_store._without_empty_rows(batches, dropped)))
+    kept = pa.Table.from_batches(list(table_store.without_empty_rows(batches, dropped)))
     assert kept.column("n").to_pylist() == [1, None, None, None, None, 2] and dropped == [2]
     dropped = [0]
-    assert list(table_store._without_empty_rows([_rows(1, 2)], dropped)) == [_rows(1, 2)] and dropped == [0]
+    assert list(table_store.without_empty_rows([_rows(1, 2)], dropped)) == [_rows(1, 2)] and dropped == [0]
 
 
 def test_a_short_row_far_down_is_padded_while_the_file_streams(tmp_path: Path, small_blocks: None) -> None:
