@@ -59,6 +59,13 @@ def test_json_lines_types_come_from_every_line(api: Any, project: str) -> None:
     assert [c["name"] for c in body["columns"]] == ["id", "code", "late"] and body["n_rows"] == 30_001
     wide = "".join(json.dumps({f"k{j}": i * j for j in range(300)}) + "\n" for i in range(5))  # not a MAP column
     assert len(expect(_send(api, project, wide.encode(), "wide.jsonl"), 201)["columns"]) == 300
+    deep: dict[str, Any] = {"v": 1}
+    for level in range(10):
+        deep = {f"l{9 - level}": deep}
+    nested = expect(_send(api, project, (json.dumps(deep) + "\n").encode() * 2, "deep.jsonl"), 201)
+    # eight levels become the column's path; what lies deeper is the JSON text of the eighth level's value
+    assert [c["name"] for c in nested["columns"]] == ["l0.l1.l2.l3.l4.l5.l6.l7"]
+    assert _read_back(api, nested)["l0.l1.l2.l3.l4.l5.l6.l7"][0] == '{"l8":{"l9":{"v":1}}}'
     ndjson = expect(_send(api, project, b'{"a": 1, "b": "x"}\n{"a": "two", "b": 5}\n', "mixed.ndjson"), 201)
     assert _read_back(api, ndjson) == {"a": ["1", "two"], "b": ["x", "5"]}  # mixed: their text, unquoted
 
