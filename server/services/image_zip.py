@@ -101,7 +101,7 @@ def ingest(upload: Path, dest: Path, max_bytes: int = MAX_TOTAL_BYTES, reserve: 
     if archive is None:
         raise ApiError(415, "unsupported_file", "This .zip file is not a readable ZIP archive.")
     dest.mkdir(parents=True, exist_ok=True)
-    budget = Budget(max_bytes, shutil.disk_usage(dest).free - reserve)
+    budget = Budget.on_disk_of(dest, max_bytes, reserve)
     with archive:
         return _ingest(archive, dest, budget)
 
@@ -130,6 +130,11 @@ class Budget:
         self.limit = limit
         self.free = free
         self.written = 0
+
+    @classmethod
+    def on_disk_of(cls, folder: Path, limit: int, reserve: int) -> Budget:
+        """LIMIT bytes, and never the last RESERVE bytes of the disk FOLDER is on."""
+        return cls(limit, shutil.disk_usage(folder).free - reserve)
 
     def check_planned(self, planned: int) -> None:
         """Refuse before writing when the entries to extract declare more than may be written."""

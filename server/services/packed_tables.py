@@ -8,7 +8,6 @@ import bz2
 import contextlib
 import gzip
 import lzma
-import shutil
 import zlib
 from collections.abc import Iterator
 from pathlib import Path, PurePath, PurePosixPath
@@ -99,7 +98,7 @@ def unpacked(
     the disk's last RESERVE bytes."""
     outer = PurePath("f" + suffix).suffix
     dest = upload.with_name(upload.name + ".unpacked")
-    budget = image_zip.Budget(max_bytes, shutil.disk_usage(upload.parent).free - reserve)
+    budget = image_zip.Budget.on_disk_of(upload.parent, max_bytes, reserve)
     try:
         if outer in COMPRESSIONS:
             _decompress(upload, COMPRESSIONS[outer], dest, budget)

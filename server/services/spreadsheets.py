@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime
-import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -46,12 +45,11 @@ def _xlsx_rows(
     the workbook."""
     import openpyxl
 
-    image_zip.check_directory(upload)
-    try:
-        with zipfile.ZipFile(upload) as archive:
-            sizes = {info.filename: info.file_size for info in archive.infolist()}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        raise ApiError(415, "unsupported_file", "This file is not a readable Excel workbook (.xlsx).") from None
+    archive = image_zip.open_archive(upload)
+    if archive is None:
+        raise ApiError(415, "unsupported_file", "This file is not a readable Excel workbook (.xlsx).")
+    with archive:
+        sizes = {info.filename: info.file_size for info in archive.infolist()}
     if sum(sizes.values()) > max_bytes or sizes.get("xl/sharedStrings.xml", 0) > MAX_SHARED_STRINGS:
         raise invalid(
             f"The workbook expands to more than {min(max_bytes, MAX_SHARED_STRINGS) >> 20} MB; save its sheet as a "

@@ -35,21 +35,28 @@ def kunden_csv() -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode("latin-1")
 
 
+def _log_in_to_a_new_project(page: Any, live: Live, key: str, name: str) -> None:
+    """Log in as ada and create project KEY, whose page is then open with its scripts listening."""
+    from playwright.sync_api import expect
+
+    page.goto("/login")
+    page.fill('input[name="username"]', "ada")
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button:has-text("Log in")')
+    page.fill('input[name="key"]', key)
+    page.fill('input[name="name"]', name)
+    page.click('button:has-text("Create project")')
+    expect(page).to_have_url(f"{live.url}/projects/{key}")
+    page.wait_for_load_state()  # the page scripts listen for the file input from DOMContentLoaded on
+
+
 def test_a_person_previews_a_european_csv_uploads_it_and_corrects_a_type(page: Any, live: Live) -> None:
     from playwright.sync_api import expect
 
     csv = live.log.parent / "kunden.csv"
     csv.write_bytes(kunden_csv())
 
-    page.goto("/login")
-    page.fill('input[name="username"]', "ada")
-    page.fill('input[name="password"]', PASSWORD)
-    page.click('button:has-text("Log in")')
-    page.fill('input[name="key"]', "KUNDEN")
-    page.fill('input[name="name"]', "Kunden")
-    page.click('button:has-text("Create project")')
-    expect(page).to_have_url(f"{live.url}/projects/KUNDEN")
-    page.wait_for_load_state()  # the page scripts listen for the file input from DOMContentLoaded on
+    _log_in_to_a_new_project(page, live, "KUNDEN", "Kunden")
 
     # Choosing the file previews it: what was detected, the encoding guess as a warning, the columns' types.
     preview = page.locator("#csv-preview")
@@ -98,15 +105,7 @@ def test_packed_files_and_workbooks_are_uploaded_asking_which_table_or_sheet(pag
 
     packed = live.log.parent / "kunden.csv.gz"
     packed.write_bytes(gzip.compress(kunden_csv()))
-    page.goto("/login")
-    page.fill('input[name="username"]', "ada")
-    page.fill('input[name="password"]', PASSWORD)
-    page.click('button:has-text("Log in")')
-    page.fill('input[name="key"]', "PACKED")
-    page.fill('input[name="name"]', "Packed")
-    page.click('button:has-text("Create project")')
-    expect(page).to_have_url(f"{live.url}/projects/PACKED")
-    page.wait_for_load_state()
+    _log_in_to_a_new_project(page, live, "PACKED", "Packed")
 
     member = page.locator("#archive-member")
     zipped = live.log.parent / "kaggle.zip"
