@@ -8,11 +8,12 @@ architecture, batch size 32 (the product default) and standard mode, 3 epochs (t
 ones), 3 repeats (MLP) or 2 (CNN). Interleaved, in each repeat:
 
 (a) a real session on a real worker; epoch time = the session history's "time" (epoch start to the end of the
-    base callbacks: training steps + fitstudio's validation forward pass at batch 1024, val_loss and metrics on
-    the validation rows and the Train metrics' sample, trainer.train_sample_rows); whole run = POST /train to the
-    session's ended_at (queue, child start, imports, data, preprocessing, fit, final evaluation, model save);
+    base callbacks: training steps + fitstudio's validation forward pass, in calls of callbacks.predict_rows rows,
+    val_loss and metrics on the validation rows and the Train metrics' sample, trainer.train_sample_rows); whole
+    run = POST /train to the session's ended_at (queue, child start, imports, data, preprocessing, fit, final
+    evaluation, model save);
 (b) a plain script in a fresh interpreter: the same split, preprocessing, model and batch size, then
-    `model.fit(x, y, validation_data=..., validation_batch_size=1024)` on float32 arrays (the same validation
+    `model.fit(x, y, validation_data=..., validation_batch_size=...)` on float32 arrays (the same validation
     batch as fitstudio's forward pass), `model.evaluate` on the validation rows and `model.save`; whole run =
     its spawn to the end of the save. It also times `BaseCallback.scores` (the metrics) after that;
 (c) without validation on both sides: fitstudio cannot train without a validation split, so a second ML task
@@ -54,7 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import Interference, base_args, median, show, write_result  # noqa: E402
 from bench.datasets import image_zip, tabular_csv  # noqa: E402
 from bench.stack import Stack, read_only  # noqa: E402
-from bench.throughput_plain import VALIDATION_BATCH, run_plain  # noqa: E402
+from bench.throughput_plain import run_plain  # noqa: E402
 
 SIZES = {  # workload: (full size, quick size, epochs, batch size, default repeats)
     "mlp": (200_000, 3_000, 3, 32, 3),
@@ -282,7 +283,7 @@ def workload(
         reps.append(rep)
         print(
             f"{name} rep {i + 1}: fitstudio {rep['fs_epoch_s']:.2f}s/epoch, plain {rep['plain_epoch_s']:.2f}s "
-            f"(validation at {VALIDATION_BATCH} on both sides); without validation "
+            f"(validation at {rep['plain']['validation_batch_size']} rows a call on both sides); without validation "
             f"{rep['fs_epoch_no_validation_s']:.2f} vs {rep['plain_epoch_no_validation_s']:.2f}s; "
             f"whole run {rep['session']['whole_run_s']:.1f} vs "
             f"{rep['plain']['whole_run_s']:.1f}s -> ratios {rep['ratio_with_metrics']:.3f} with metrics, "
@@ -295,7 +296,7 @@ def workload(
         "size": size,
         "epochs": epochs,
         "batch_size": batch,
-        "validation_batch_size": VALIDATION_BATCH,
+        "validation_batch_size": first["plain"]["validation_batch_size"],
         "n_train": first["plain"]["n_train"],
         "n_val": first["plain"]["n_val"],
         "no_validation_train_ratio": few,

@@ -24,8 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import PY, ROOT  # noqa: E402
 from bench.epoch_clock import epoch_clock  # noqa: E402
 
-VALIDATION_BATCH = 1024  # worker.runtime.callbacks.PREDICT_BATCH: fitstudio's validation forward pass
-
 
 def feed(variant: str, x: dict[str, Any], y: Any, batch: int, seed: int, train: bool) -> tuple[Any, dict[str, Any]]:
     """What model.fit gets for VARIANT: (x or dataset, extra fit kwargs)."""
@@ -103,22 +101,27 @@ def fit_timed(p: Prepared, variant: str, epochs: int) -> tuple[list[float], list
     """Fit P's model fed as VARIANT for EPOCHS (the design's when 0), validating at fitstudio's validation batch
     unless VARIANT is arrays-noval: each epoch's wall and CPU seconds (the process's, all its threads: what other
     work on the host cannot inflate)."""
-    from worker.runtime.callbacks import PREDICT_BATCH
-
-    assert PREDICT_BATCH == VALIDATION_BATCH, "fitstudio's validation batch changed: update VALIDATION_BATCH"
     settings = p.design["settings"]
     training, seed = settings["training"], settings["split"]["seed"]
     batch, epochs = int(training["batch_size"]), epochs or int(training["epochs"])
+    rows = validation_rows(p)
     train_feed, kw = feed(variant, p.train_x, p.train_y, batch, seed, True)
-    val_feed, _ = feed(variant, p.val_x, p.val_y, PREDICT_BATCH, seed, False)
+    val_feed, _ = feed(variant, p.val_x, p.val_y, rows, seed, False)
     fit_args = train_feed if isinstance(train_feed, tuple) else (train_feed,)
     if variant != "arrays-noval":  # at fitstudio's validation batch (its forward pass), not the training batch
         kw["validation_data"] = val_feed
         if isinstance(val_feed, tuple):
-            kw["validation_batch_size"] = PREDICT_BATCH
+            kw["validation_batch_size"] = rows
     clock = epoch_clock()
     p.model.fit(*fit_args, epochs=epochs, callbacks=[clock], verbose=0, **kw)
     return clock.wall, clock.cpu
+
+
+def validation_rows(p: Prepared) -> int:
+    """The rows per call of fitstudio's validation forward pass on P's inputs, which the script validates at too."""
+    from worker.runtime.callbacks import predict_rows
+
+    return predict_rows(p.val_x)
 
 
 def final_evaluation(p: Prepared) -> None:
@@ -126,7 +129,7 @@ def final_evaluation(p: Prepared) -> None:
     from core.sequences import as_model_input
 
     x = {k: as_model_input(v) for k, v in p.val_x.items()}
-    p.model.evaluate(x, p.val_y, batch_size=VALIDATION_BATCH, verbose=0)
+    p.model.evaluate(x, p.val_y, batch_size=validation_rows(p), verbose=0)
 
 
 def metrics_seconds(p: Prepared, epochs: int) -> float:
@@ -191,6 +194,7 @@ def plain_main(job_path: str, variant: str, out_path: str, limit: int, epochs: i
         "variant": variant,
         "n_train": len(prepared.train_df),
         "n_val": len(prepared.val_df),
+        "validation_batch_size": validation_rows(prepared),
         "epoch_s": epoch_times,
         "epoch_cpu_s": epoch_cpu,
         "scores_s": scores,

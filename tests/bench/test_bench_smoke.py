@@ -84,7 +84,7 @@ def test_reconciler_quick(tmp_path: Path) -> None:
 @BENCH
 def test_throughput_quick(tmp_path: Path) -> None:
     figures = run_quick("throughput", tmp_path, "--feeds", "")["figures"]
-    for name in ("mlp", "cnn"):
+    for name in ("mlp", "cnn"):  # fitstudio's forward calls: 1,024 rows (64×64×3 images too)
         f = figures[name]
         assert f["validation_batch_size"] == 1024 and f["no_validation_n_val"] < f["n_val"]
         for ratio in ("ratio_with_metrics", "ratio_no_validation", "ratio_whole_run", "ratio_whole_run_no_validation"):
@@ -117,7 +117,8 @@ def test_metric_overhead_quick(tmp_path: Path) -> None:
     images = figures["images_500"]  # the default CNN on 400 training images: 200 in the sample, 400 before
     assert (images["n_train"], images["n_val"], images["train_sample_rows"]) == (400, 100, 200)
     assert images["train_sample_rows_before"] == 400
-    k = images["keras_validation_pass_s"]
+    k = images["keras_validation_pass_s"]  # Keras's pass at the forward pass's rows a call
+    assert images["validation_batch_size"] == 1024 and images["keras_validation_pass_at_s"] == {"1024": k}
     assert images["added_vs_validated_epoch"] == (images["scores_s"] - k) / (images["steps_epoch_s"] + k)
     assert images["overhead_before"] == images["scores_before_s"] / (
         images["steps_epoch_s"] + images["scores_before_s"]
@@ -321,3 +322,9 @@ def test_streamed_memory_quick(tmp_path: Path) -> None:
         }
         assert steps["fit_sample"] > 10 and now["peak_over_base_mib"] >= max(steps.values())
         assert now["held_trimmed_over_base_mib"] < now["held_over_base_mib"]  # the freed heap was given back
+
+
+def test_forward_rows_quick(tmp_path: Path) -> None:
+    figures = run_quick("forward_rows", tmp_path)["figures"]["32x32x3/200"]
+    assert [figures[cap]["rows_per_call"] for cap in ("48", "6", "3")] == [1024, 512, 256]  # 12 KiB a row
+    assert figures["48"]["ratio_to_first"] == 1.0 and figures["3"]["max_abs_diff"] < 1e-5
