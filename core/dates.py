@@ -130,10 +130,39 @@ def parse(series: pd.Series, dayfirst: bool) -> pd.Series:
     return out.dt.tz_convert(None)
 
 
+# Dates written as whole numbers, YYYYMMDD (20240115), as databases, SAP and data warehouses export them. A column is
+# date_like when its numbers are such dates; it stays numeric until a person types it `date` (docs/decisions.md).
+COMPACT_FIRST, COMPACT_LAST = 19000101, 21001231
+_MONTH_DAYS = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def compact_dates(values: np.ndarray) -> int:
+    """How many of VALUES (finite numbers) are dates written as YYYYMMDD between 1900-01-01 and 2100-12-31."""
+    whole = values[(values >= COMPACT_FIRST) & (values <= COMPACT_LAST) & (values == np.floor(values))]
+    n = whole.astype(np.int64)
+    year, month, day = n // 10000, n // 100 % 100, n % 100
+    valid = (month >= 1) & (month <= 12) & (day >= 1)
+    days = np.where(valid, _MONTH_DAYS[np.where(valid, month, 0)], 0)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    days = np.where((month == 2) & ~leap, 28, days)
+    return int((valid & (day <= days)).sum())
+
+
 def as_text(series: pd.Series) -> pd.Series:
-    """SERIES as stripped strings (object dtype), None where a value is missing or blank."""
+    """SERIES as stripped strings (object dtype), None where a value is missing or blank. A whole number held as a
+    float (an integer column with a missing value, read by pandas) is written without its ".0": 20240115 and 2024
+    then read as the compact date and the year they are, as they do from an integer column."""
     text = pd.Series(series.to_numpy(dtype=object), dtype=object).where(series.notna().to_numpy(), None)
-    return text.map(lambda v: None if v is None else str(v).strip() or None)
+    return text.map(_written)
+
+
+def _written(value: object) -> str | None:
+    """VALUE as stripped text (None when missing or blank); a whole float without its ".0"."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip() or None
 
 
 def _read_distinct(text: pd.Series, dayfirst: bool) -> pd.Series:

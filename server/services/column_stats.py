@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from core import preprocessing
+from core import dates, preprocessing
 from core.dates import DATE_RE
 from core.text_inputs import CJK
 from server.services.column_values import DistinctCounter, TopValues, present_values
@@ -65,6 +65,7 @@ class ColumnAccumulator:
         self.top = TopValues()
         self.words = 0
         self.dates = self.not_dates = 0
+        self.compact_dates = 0  # whole numbers that are dates written as YYYYMMDD (core/dates.compact_dates)
         self.date_typed = False
         self.broken = False
         self.finite = np.empty(0)
@@ -127,6 +128,8 @@ class ColumnAccumulator:
             return
         self.low, self.high = min(self.low, float(values.min())), max(self.high, float(values.max()))
         self.integral = self.integral and bool(np.all(values == np.floor(values)))
+        if self.integral and values.min() >= dates.COMPACT_FIRST and values.max() <= dates.COMPACT_LAST:
+            self.compact_dates += dates.compact_dates(values)
         n_b, mean_b = values.size, float(values.mean())
         m2_b = float(((values - mean_b) ** 2).sum())
         total = self.n + n_b
@@ -161,7 +164,9 @@ class ColumnAccumulator:
         """What a person should look at in this column."""
         found: list[str] = []
         distinct = self.distinct.count()
-        date_like = self.date_typed or bool(self.present and self.dates >= DATE_LIKE_RATIO * self.present)
+        date_like = self.date_typed or bool(
+            self.present and max(self.dates, self.compact_dates) >= DATE_LIKE_RATIO * self.present
+        )
         id_type = not date_like and (self.kind == "categorical" or (self.kind == "numeric" and self.integral))
         if id_type and self.present >= ID_LIKE_MIN_VALUES and distinct >= ID_LIKE_RATIO * self.rows:
             found.append("id_like")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -155,3 +156,18 @@ def test_a_time_of_day_alone_is_date_like_and_read_on_one_day(written: str, read
 def test_durations_ratios_and_scores_are_not_times_of_day(value: str) -> None:
     assert not re.match(dates.DATE_RE, value)
     assert not pc.match_substring_regex(pa.array([value]), dates.DATE_RE)[0].as_py()
+
+
+def test_dates_written_as_yyyymmdd_numbers_are_counted_with_their_month_lengths() -> None:
+    values = np.array([20240115.0, 20240229, 20000229, 21001231, 20230229, 19000229, 20241301, 20240100, 20240431])
+    assert dates.compact_dates(values) == 4  # 2024 and 2000 are leap years, 2023 and 1900 are not
+    assert dates.compact_dates(np.array([18991231.0, 21010101, 20240115.5, 2024])) == 0
+
+
+def test_whole_numbers_held_as_floats_read_as_the_dates_they_write() -> None:
+    """An integer column with a missing value reaches pandas as floats: 20240115.0 is still 15 January 2024."""
+    compact = pd.Series([20240115, None, 19991231], dtype="float64")
+    assert dates.parse(compact, False).tolist() == [pd.Timestamp("2024-01-15"), pd.NaT, pd.Timestamp("1999-12-31")]
+    years = pd.Series([2024, None], dtype="float64")  # a year typed `date`
+    assert dates.parse(years, False).tolist()[0] == pd.Timestamp("2024-01-01")
+    assert dates.parse(pd.Series([20240132.0]), False).isna().all()

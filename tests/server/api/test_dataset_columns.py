@@ -125,3 +125,29 @@ def test_a_date_type_counts_the_values_that_are_not_dates(api: Any, messy: dict[
     assert expect(_patch(api, messy["id"], "signup", {"type": "date"}), 200)["unparseable"] == 0
     back = expect(_patch(api, messy["id"], "city", {"type": "date"}), 200)
     assert back["type"] == "date" and back["unparseable"] == back["stats"]["unparseable"] > 0
+
+
+def test_dates_written_as_numbers_are_date_like_and_read_as_dates(api: Any, project: str) -> None:
+    """A database's export: `20240115` for 15 January 2024, one row a day, a day left empty."""
+    from datetime import date, timedelta
+
+    days = [date(2023, 12, 1) + timedelta(days=i) for i in range(ROWS)]  # across a year's end and 29 February
+    rows = ["order_date,order_no,amount"]
+    rows += [f"{'' if i == 7 else d.strftime('%Y%m%d')},{10_000_000 + i},{i % 9}.5" for i, d in enumerate(days)]
+    body = expect(api.upload_csv(project, "orders", ("\n".join(rows) + "\n").encode()), 201)
+    cols = _columns(body)
+    # Still numbers (only a person can tell a date from a code), but said to be dates and so not an id.
+    assert cols["order_date"]["type"] == "numeric" and cols["order_date"]["hints"] == ["date_like"]
+    assert "date_like" not in cols["order_no"]["hints"] and "id_like" in cols["order_no"]["hints"]
+    task = support.create_ml_task(api, support.create_analysis(api, project, body["id"])["id"], "amount")
+    features = task["settings"]["features"]  # an input, not rejected as an id as the order numbers are
+    assert features["order_date"]["role"] == "input" and features["order_no"]["role"] == "reject"
+    back = expect(_patch(api, body["id"], "order_date", {"type": "date"}), 200)
+    assert back["type"] == "date" and back["unparseable"] == 0  # the missing day is missing, not unparseable
+
+
+def test_whole_numbers_that_are_not_all_dates_are_not_date_like(api: Any, project: str) -> None:
+    """Sequential codes from 20240101 run past day 31 and month 12: not dates."""
+    rows = ["code,y"] + [f"{20240101 + i},{i % 2}" for i in range(ROWS)]
+    cols = _columns(expect(api.upload_csv(project, "codes", ("\n".join(rows) + "\n").encode()), 201))
+    assert cols["code"]["type"] == "numeric" and "date_like" not in cols["code"]["hints"]
