@@ -7,7 +7,12 @@ from typing import Any
 
 # data.md "Reading a table"; the server's csv_options.OPTION_FIELDS
 READING_OPTIONS = ("delimiter", "quote", "header", "encoding", "decimal", "thousands", "null_values", "skip_rows")
-READING_OPTIONS += ("skip_initial_space", "member", "sheet")  # the table of a .zip holding several; a workbook's sheet
+READING_OPTIONS += (
+    "skip_initial_space",
+    "skip_rows_after_header",
+    "member",
+    "sheet",
+)  # the table of a .zip holding several; a workbook's sheet
 
 
 def reading_fields(options: dict[str, Any]) -> dict[str, str]:

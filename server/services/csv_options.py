@@ -16,7 +16,7 @@ BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "n
 THOUSANDS = {"none": None, ",": ",", ".": ".", " ": " ", "space": " ", "'": "'", "\u00a0": "\u00a0", "\u202f": "\u202f"}
 THOUSANDS["\u2019"] = "\u2019"  # the typographic apostrophe of Windows' Swiss formats
 OPTION_FIELDS = ("delimiter", "quote", "header", "encoding", "decimal", "thousands", "null_values", "skip_rows")
-OPTION_FIELDS += ("skip_initial_space",)
+OPTION_FIELDS += ("skip_initial_space", "skip_rows_after_header")
 MAX_SKIP_ROWS = 1000
 # Character sets a CSV is written in (canonical codec names), not Python's transforms (idna, unicode_escape, …).
 ENCODINGS = re.compile(
@@ -82,12 +82,11 @@ def parse_options(fields: dict[str, str]) -> dict[str, Any]:
         )
     if "null_values" in given:
         out["null_values"] = _null_values(given["null_values"])
-    if "skip_rows" in given:
-        if not given["skip_rows"].strip().isdigit() or int(given["skip_rows"]) > MAX_SKIP_ROWS:
-            raise _bad(
-                "skip_rows", given["skip_rows"], f"give the number of lines above the header, 0 to {MAX_SKIP_ROWS}"
-            )
-        out["skip_rows"] = int(given["skip_rows"])
+    for name, where in (("skip_rows", "above"), ("skip_rows_after_header", "below")):
+        if name in given:
+            if not given[name].strip().isdigit() or int(given[name]) > MAX_SKIP_ROWS:
+                raise _bad(name, given[name], f"give the number of lines {where} the header, 0 to {MAX_SKIP_ROWS}")
+            out[name] = int(given[name])
     if out.get("thousands") and out["thousands"] == out.get("decimal"):
         raise _bad("thousands", given["thousands"], "the thousands separator must differ from the decimal separator")
     if out.get("delimiter") and out["delimiter"] == out.get("quote"):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from server.errors import ApiError, invalid
-from server.services import csv_dialect, csv_numbers, csv_rewrites
+from server.services import csv_dialect, csv_numbers, csv_rewrites, csv_unit_lines
 from server.services.csv_encoding import detect_encoding
 from server.services.csv_options import parse_options
 
@@ -52,6 +52,7 @@ class CsvSource:
     units: dict[str, str] = field(default_factory=dict)  # number columns written with a unit ("" none: negatives)
     names: list[str] | None = None  # the header's names where some are blank (header_names), else the parser's
     skip_lines: int = 0  # lines before the header: a "sep=;" line, a report's title (`skip_rows`)
+    units_lines: int = 0  # lines right below the header naming units, not values (`skip_rows_after_header`)
     skip_initial_space: bool = False  # values written after the delimiter and a space (`a, b`): the spaces left out
     whitespace: bool = False  # values separated by runs of spaces: read as tabs from a copy (delimiter "whitespace")
     quoted_after_space: bool = False  # and some quoted after it (`1, "a, b"`): the file is rewritten first
@@ -72,6 +73,7 @@ class CsvSource:
         out: dict[str, Any] = {k: getattr(self, k) for k in keys} | {
             "delimiter": "whitespace" if self.whitespace else self.delimiter,
             "skip_rows": self.skip_lines,
+            "skip_rows_after_header": self.units_lines,
             "skip_initial_space": self.skip_initial_space,
         }
         out["ambiguous"] = list(self.ambiguous) + [
@@ -202,6 +204,7 @@ def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
     _settle_initial_space(source, text, given)
     if source.header:
         source.names = header_names(text, source)
+    text = _settle_units(source, text, given)
     csv_numbers.settle(source, text, given)
     check_one_column(source, first_line)
     return source
@@ -253,6 +256,27 @@ def _settle_repeats(source: CsvSource, text: str, first_line: str, sep_line: str
     text, found = csv_rewrites.without_repeats(text, set(source.repeated_lines), above, **titles)
     source.repeats = 0 if found else None  # some in the head: the whole file is rewritten before it is read
     return text
+
+
+def _settle_units(source: CsvSource, text: str, given: dict[str, Any]) -> str:
+    """TEXT (the head) without the lines right below its header that name units (`cm`, `kg`; csv_unit_lines), as GIVEN
+    or found, counted in SOURCE and said: read as records, they made each number column text."""
+    if "skip_rows_after_header" in given:
+        source.units_lines = given["skip_rows_after_header"] if source.header else 0
+    elif source.header:
+        source.detected.append("skip_rows_after_header")
+        found = csv_unit_lines.units_lines(text, source.delimiter, source.quote, source.null_values)
+        source.units_lines = len(found)
+        if found:
+            shown = "; ".join(", ".join(c for c in row if c) for row in found)
+            source.ambiguous.append(
+                f"skip_rows_after_header: the {len(found)} line(s) right below the header name units, not values "
+                f"({shown[:120]!r}): left out (give `skip_rows_after_header=0` to read them as rows)."
+            )
+    if not source.units_lines:
+        return text
+    header = text[: len(text) - len(csv_dialect.after_lines(text, 1))]
+    return header + csv_dialect.after_lines(text, 1 + source.units_lines)
 
 
 def _settle_initial_space(source: CsvSource, text: str, given: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ SUFFIXES = (".xlsx", ".xlsm", ".xls")
 SHEET_FIELD = "sheet"  # the multipart field naming the sheet to read; the first one otherwise
 # The reading options that mean the same for a sheet written out as a CSV (its delimiter, quote, encoding and
 # number format are the writer's, not the person's).
-SHEET_OPTIONS = ("header", "skip_rows", "null_values")
+SHEET_OPTIONS = ("header", "skip_rows", "skip_rows_after_header", "null_values")
 MAX_SHARED_STRINGS = 256 << 20  # openpyxl holds a workbook's table of texts in memory
 CHECK_EVERY = 10_000  # rows written between two checks of the CSV's size against the upload's budget
 

@@ -166,6 +166,7 @@ def read_options(
             block_size=block or PARSE_BLOCK_BYTES,
             column_names=names,
             skip_rows=source.skip_lines + (1 if source.header and names else 0),
+            skip_rows_after_names=source.units_lines,
             autogenerate_column_names=not source.header and not names,
         ),
         "parse_options": pacsv.ParseOptions(
