@@ -16,7 +16,7 @@ BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "n
 THOUSANDS = {"none": None, ",": ",", ".": ".", " ": " ", "space": " ", "'": "'", "\u00a0": "\u00a0", "\u202f": "\u202f"}
 THOUSANDS["\u2019"] = "\u2019"  # the typographic apostrophe of Windows' Swiss formats
 OPTION_FIELDS = ("delimiter", "quote", "header", "encoding", "decimal", "thousands", "null_values", "skip_rows")
-OPTION_FIELDS += ("skip_initial_space", "skip_rows_after_header")
+OPTION_FIELDS += ("skip_rows_after_header", "skip_initial_space")
 MAX_SKIP_ROWS = 1000
 # Character sets a CSV is written in (canonical codec names), not Python's transforms (idna, unicode_escape, …).
 ENCODINGS = re.compile(
