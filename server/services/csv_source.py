@@ -28,6 +28,9 @@ TRANSCODE_CHUNK = 1 << 20
 UTF8 = ("utf-8", "utf-8-sig")
 LINE_BREAKS = re.compile(r"\s*[\r\n\t\v\f]+\s*")  # inside a header's name: one space
 SEP_LINE = re.compile(r'"?sep=([,;\t|])"?[ \t]*(\r\n|\n|\r)')
+# The first line of a Campbell Scientific data logger's table file (TOA5, the older TOACI1): the format, the logger's
+# model and serial number, its program, the table's name. It is wider than the table, whose header follows.
+LOGGER_LINE = re.compile(r'"?(TOA5|TOACI1)"?,[^\r\n]*(\r\n|\n|\r)')
 # data.md's null markers, and the usual ones pyarrow honoured before
 NULL_VALUES = ["", "NA", "N/A", "n/a", "#N/A", "null", "NULL", "None", "NaN", "nan", "-"]
 NULL_VALUES += ["#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#NULL!"]  # Excel's errors: cells without a value
@@ -185,6 +188,8 @@ def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
     hint = None if "skip_rows" in given else SEP_LINE.match(text)  # Excel's "sep=;" line names the delimiter
     if hint:
         source.skip_lines, text = 1, text[hint.end() :]
+    elif "skip_rows" not in given:
+        text = _without_logger_line(source, text)
     text = csv_dialect.after_lines(text, given.get("skip_rows", 0))  # lines above the table, as given
     source.skip_lines += given.get("skip_rows", 0)
     text, hinted = _settle_whitespace(source, text, given, hint)
@@ -208,6 +213,19 @@ def detect(path: Path, fields: dict[str, str], work: Path) -> CsvSource:
     csv_numbers.settle(source, text, given)
     check_one_column(source, first_line)
     return source
+
+
+def _without_logger_line(source: CsvSource, text: str) -> str:
+    """TEXT without a data logger's first line (LOGGER_LINE), counted in SOURCE's skip_lines and said."""
+    found = LOGGER_LINE.match(text)
+    if not found:
+        return text
+    source.skip_lines += 1
+    source.ambiguous.append(
+        f"skip_rows: the first line describes the data logger ({found.group(0).strip()[:100]!r}), as Campbell "
+        f"Scientific's {found.group(1)} files begin: left out (give `skip_rows` to change it)."
+    )
+    return text[found.end() :]
 
 
 def _settle_whitespace(

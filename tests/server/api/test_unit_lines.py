@@ -47,9 +47,12 @@ def test_a_units_line_under_the_header_is_left_out_and_said(api: Any, project: s
     }
 
 
-def test_a_loggers_units_and_processing_lines_are_left_out(api: Any, project: str) -> None:
-    dataset = _upload(api, project, TOA5.encode(), skip_rows="1")  # the logger's own line, given
-    assert dataset["source"]["skip_rows_after_header"] == 2 and dataset["n_rows"] == 3
+def test_a_loggers_own_line_and_its_units_and_processing_lines_are_left_out(api: Any, project: str) -> None:
+    dataset = _upload(api, project, TOA5.encode())
+    source = dataset["source"]
+    assert (source["skip_rows"], source["skip_rows_after_header"], dataset["n_rows"]) == (1, 2, 3)
+    assert any('\'"TOA5","CR1000"' in note for note in source["ambiguous"])
+    assert [c["name"] for c in dataset["columns"]] == ["TIMESTAMP", "RECORD", "AirT_Avg", "RH"]
     types = _types(dataset)
     assert types["TIMESTAMP"] == "date" and types["RECORD"] == types["AirT_Avg"] == types["RH"] == "numeric"
     assert _read_back(api, dataset)["AirT_Avg"] == [1.52, 1.25, -0.5]
