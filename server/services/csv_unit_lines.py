@@ -16,7 +16,7 @@ MIN_ROWS_BELOW = 2  # rows under the candidate lines needed to see what the colu
 MAX_UNIT_CHARS = 32
 # A cell that reads as a number in any common writing: signs, digits grouped or not, a decimal point or comma,
 # an exponent, a percent sign.
-NUMBER = re.compile(r"[+-−]?[\d.,'\u00a0\u202f ]*\d[\d.,'\u00a0\u202f ]*([eE][+-]?\d+)?\s*%?")
+NUMBER = re.compile(r"[+\-−]?[\d.,'\u00a0\u202f ]*\d[\d.,'\u00a0\u202f ]*([eE][+-]?\d+)?\s*%?")
 _DATE = re.compile(DATE_RE)
 
 

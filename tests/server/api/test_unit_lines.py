@@ -9,7 +9,7 @@ from typing import Any
 from tests.server.api.support import API, expect, expect_error
 from tests.server.api.test_csv_sources import _post, _read_back, _upload
 
-MEASURED = "name;height;weight\n;cm;kg\nAnna;170;60,5\nBen;182;80\nCara;165;55,25\n"
+MEASURED = "name;height;weight;area\n;cm;kg;m2\nAnna;170;60,5;1,8\nBen;182;80;2\nCara;165;55,25;1,6\n"
 # Campbell Scientific's TOA5, as its loggers write it: a line describing the logger, the names, the units, how each
 # value was processed, then the records.
 TOA5 = (
@@ -32,18 +32,20 @@ def test_a_units_line_under_the_header_is_left_out_and_said(api: Any, project: s
     assert (
         sniffed["source"]["skip_rows_after_header"] == 1 and "skip_rows_after_header" in sniffed["source"]["detected"]
     )
-    assert any("'cm, kg'" in note for note in sniffed["source"]["ambiguous"])
-    assert sniffed["rows"][0] == ["Anna", 170, 60.5]
+    assert any("'cm, kg, m2'" in note for note in sniffed["source"]["ambiguous"])  # "m2" is a unit, not a number
+    assert sniffed["rows"][0] == ["Anna", 170, 60.5, 1.8]
     dataset = _upload(api, project, MEASURED.encode())
     assert dataset["n_rows"] == 3 and _types(dataset) == {
         "name": "categorical",
         "height": "numeric",
         "weight": "numeric",
+        "area": "numeric",
     }
     assert _read_back(api, dataset) == {
         "name": ["Anna", "Ben", "Cara"],
         "height": [170, 182, 165],
         "weight": [60.5, 80, 55.25],
+        "area": [1.8, 2, 1.6],
     }
 
 
