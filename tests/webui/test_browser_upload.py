@@ -76,7 +76,7 @@ def test_a_person_previews_a_european_csv_uploads_it_and_corrects_a_type(page: A
     preview.locator('input[name="encoding"]').blur()
     expect(preview.locator(".preview-warnings li")).to_have_count(0)
     expect(preview.locator(".sniff-rows tbody tr").nth(1)).to_contain_text("Köln")
-    expect(preview.locator("label.detected")).to_have_count(7)  # all but the encoding and the null markers
+    expect(preview.locator("label.detected")).to_have_count(8)  # all but the encoding and the null markers
 
     # Upload: the whole file, with only the option the person set; the rest detected as in the preview.
     page.click('#upload-form button[type="submit"]')
