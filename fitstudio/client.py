@@ -132,9 +132,9 @@ class Project:
         return self.client.json("GET", f"/projects/{self.key}")
 
     def upload_dataset(self, name: str, path: str | Path, **reading_options: Any) -> dict[str, Any]:
-        """Upload a .csv (.tsv, .txt, .data, .dat, .tab, .psv), .xlsx (.xlsm, .xls), .json (.jsonl, .ndjson) or
-        .parquet file (compressed, `.csv.gz`, or alone in a .zip), or an image .zip, as a dataset. READING_OPTIONS
-        give a CSV's reading options (data.md: e.g. `delimiter=";"`, `decimal=","`, `encoding="cp1252"`,
+        """Upload a .csv (.tsv, .txt, .data, .dat, .tab, .psv), .xlsx (.xlsm, .xls, .xlsb), .ods, .json (.jsonl,
+        .ndjson) or .parquet file (compressed, `.csv.gz`, or alone in a .zip), or an image .zip, as a dataset.
+        READING_OPTIONS give a CSV's reading options (data.md: e.g. `delimiter=";"`, `decimal=","`, `encoding="cp1252"`,
         `header=False`, `null_values=["?"]`; `member="train.csv"` picks the table of a .zip that holds several,
         `sheet="Kunden"` a workbook's sheet); the others are detected, and the answer's `source` says how it was
         read."""

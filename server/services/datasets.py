@@ -32,8 +32,8 @@ from server.services.type_inference import infer_schema
 from server.settings import Settings
 
 SUPPORTED = (*csv_source.DELIMITED, *json_tables.SUFFIXES, *spreadsheets.SUFFIXES, ".parquet", ".zip")
-# Workbooks other than Excel's (spreadsheets.SUFFIXES) are not read (docs/decisions.md): the 415 says how to save one.
-SPREADSHEETS = (".xlsb", ".ods", ".numbers")
+# Apple's Numbers workbooks are not read (docs/decisions.md): the 415 says how to save one.
+SPREADSHEETS = (".numbers",)
 
 
 def check_name(name: str) -> str:
@@ -57,15 +57,15 @@ def suffix_of(filename: str) -> str:
             415,
             "unsupported_file",
             f"File {filename!r} is a spreadsheet fitstudio does not read; it reads Excel workbooks (.xlsx, .xlsm, "
-            ".xls) and CSV. In Excel: File > Save As > Excel Workbook (*.xlsx); in LibreOffice or Numbers: export the "
-            "sheet as .xlsx or CSV. Then upload that file.",
+            ".xls, .xlsb), OpenDocument spreadsheets (.ods) and CSV. In Numbers: File > Export To > Excel or CSV. "
+            "Then upload that file.",
         )
     if suffix not in SUPPORTED:
         raise ApiError(
             415,
             "unsupported_file",
-            f"File {filename!r} is not {csv_source.DELIMITED_NAMES}, .json (.jsonl, .ndjson), .xlsx (.xlsm, .xls), "
-            ".parquet or .zip; upload one of those (a table may be compressed: .gz, .bz2, .xz, .zst).",
+            f"File {filename!r} is not {csv_source.DELIMITED_NAMES}, .json (.jsonl, .ndjson), .xlsx (.xlsm, .xls, "
+            ".xlsb), .ods, .parquet or .zip; upload one of those (a table may be compressed: .gz, .bz2, .xz, .zst).",
         )
     return suffix
 

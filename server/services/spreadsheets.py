@@ -1,7 +1,8 @@
-"""Excel workbooks (.xlsx and .xlsm by openpyxl's streaming reader, the older .xls by xlrd): one sheet is written out
-as a UTF-8 CSV beside the upload, then read as any CSV is, so the lines above its table, the rows of separators
-below it and a totals row are found as in a CSV that Excel saved. Cells are written as their values: formulas' last
-computed values, dates as ISO dates, numbers in full."""
+"""Workbooks (Excel's .xlsx and .xlsm by openpyxl's streaming reader, the older .xls by xlrd, Excel's binary .xlsb and
+LibreOffice's .ods by calamine, spreadsheet_parts): one sheet is written out as a UTF-8 CSV beside the upload, then
+read as any CSV is, so the lines above its table, the rows of separators below it and a totals row are found as in a
+CSV that Excel saved. Cells are written as their values: formulas' last computed values, dates as ISO dates, numbers
+in full."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from server.errors import ApiError, insufficient_storage, invalid, is_disk_full
-from server.services import image_zip
+from server.services import image_zip, spreadsheet_parts
 
-SUFFIXES = (".xlsx", ".xlsm", ".xls")
+SUFFIXES = (".xlsx", ".xlsm", ".xls", *spreadsheet_parts.SUFFIXES)
 SHEET_FIELD = "sheet"  # the multipart field naming the sheet to read; the first one otherwise
 # The reading options that mean the same for a sheet written out as a CSV (its delimiter, quote, encoding and
 # number format are the writer's, not the person's).
@@ -45,10 +46,7 @@ def _xlsx_rows(
     the workbook."""
     import openpyxl
 
-    archive = image_zip.open_archive(upload)
-    if archive is None:
-        raise ApiError(415, "unsupported_file", "This file is not a readable Excel workbook (.xlsx).")
-    with archive:
+    with spreadsheet_parts.open_zip(upload, "This file is not a readable Excel workbook (.xlsx).") as archive:
         sizes = {info.filename: info.file_size for info in archive.infolist()}
     if sum(sizes.values()) > max_bytes or sizes.get("xl/sharedStrings.xml", 0) > MAX_SHARED_STRINGS:
         raise invalid(
@@ -104,6 +102,25 @@ def _xls_rows(
 
     rows = (tuple(value(c) for c in sheet.row(i)) for i in range(sheet.nrows))
     return _padded(rows, sheet.ncols), names
+
+
+def _calamine_rows(
+    upload: Path, suffix: str, wanted: str | None, max_bytes: int
+) -> tuple[Iterator[tuple[Any, ...]], list[str]]:
+    """_xlsx_rows for a binary Excel (.xlsb) or OpenDocument (.ods) workbook: calamine holds the sheet whole, so its
+    parts are bounded first (spreadsheet_parts.check)."""
+    from python_calamine import CalamineWorkbook
+
+    spreadsheet_parts.check(upload, suffix, max_bytes)
+    try:
+        book = CalamineWorkbook.from_path(str(upload))
+        names = list(book.sheet_names)
+        sheet = book.get_sheet_by_name(_pick(wanted, names))
+    except ApiError:
+        raise
+    except Exception as exc:  # calamine's CalamineError, a password-protected or damaged workbook
+        raise _unreadable(exc) from None
+    return spreadsheet_parts.rows_from_a1(sheet), names
 
 
 def _unreadable(exc: BaseException) -> ApiError:
@@ -165,6 +182,8 @@ def as_csv(
         with contextlib.ExitStack() as stack:
             if suffix == ".xls":
                 rows, names = _xls_rows(upload, wanted, stack)
+            elif suffix in spreadsheet_parts.SUFFIXES:
+                rows, names = _calamine_rows(upload, suffix, wanted, budget.limit)
             else:
                 rows, names = _xlsx_rows(upload, wanted, budget.limit, stack)
             sheet = _pick(wanted, names)

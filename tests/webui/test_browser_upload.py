@@ -127,18 +127,21 @@ def test_packed_files_and_workbooks_are_uploaded_asking_which_table_or_sheet(pag
     dataset_id = page.url.rsplit("/", 1)[1]
     assert page.request.get(f"/api/v1/datasets/{dataset_id}").json()["source"]["compression"] == "gzip"
 
-    # A workbook: the form asks which sheet, and the dataset is that sheet's table.
+    # A workbook, Excel's or LibreOffice's: the form asks which sheet, and the dataset is that sheet's table.
+    from tests.server.api.test_other_workbooks import _ods
     from tests.server.api.test_spreadsheets import _xlsx
 
-    workbook = live.log.parent / "Kunden 2024.xlsx"
-    workbook.write_bytes(_xlsx({"Notizen": [["nichts"]], "Kunden": [["id", "name"], [1, "Anna"], [2, "Ben"]]}))
-    page.goto(f"{live.url}/projects/PACKED")
-    page.wait_for_load_state()
-    page.set_input_files('#upload-form input[type="file"]', str(workbook))
-    expect(page.locator("#workbook-sheet")).to_be_visible()
-    expect(page.locator("#csv-preview")).to_be_hidden()
-    expect(page.locator('#upload-form input[name="name"]')).to_have_value("Kunden 2024")
-    page.fill('#upload-form input[name="sheet"]', "Kunden")
-    page.click('#upload-form button[type="submit"]')
-    page.wait_for_url("**/datasets/*")
-    expect(page.locator(".page-head")).to_contain_text("2 rows · 2 columns")
+    sheets = {"Notizen": [["nichts"]], "Kunden": [["id", "name"], [1, "Anna"], [2, "Ben"]]}
+    for workbook, built in (("Kunden 2024.xlsx", _xlsx(sheets)), ("Kunden Calc.ods", _ods(sheets))):
+        path = live.log.parent / workbook
+        path.write_bytes(built)
+        page.goto(f"{live.url}/projects/PACKED")
+        page.wait_for_load_state()
+        page.set_input_files('#upload-form input[type="file"]', str(path))
+        expect(page.locator("#workbook-sheet")).to_be_visible()
+        expect(page.locator("#csv-preview")).to_be_hidden()
+        expect(page.locator('#upload-form input[name="name"]')).to_have_value(workbook.rsplit(".", 1)[0])
+        page.fill('#upload-form input[name="sheet"]', "Kunden")
+        page.click('#upload-form button[type="submit"]')
+        page.wait_for_url("**/datasets/*")
+        expect(page.locator(".page-head")).to_contain_text("2 rows · 2 columns")

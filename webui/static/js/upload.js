@@ -16,10 +16,10 @@ document.addEventListener("DOMContentLoaded", () => {
   const sheet = document.getElementById("workbook-sheet");
   fileInput.addEventListener("change", () => {
     const file = fileInput.files[0];
-    const suffix = /(\.(csv|tsv|txt|data|dat|tab|psv|json|jsonl|ndjson|xlsx|xlsm|xls|parquet))?(\.(gz|bz2|xz|zst))?$|\.zip$/i;
+    const suffix = /(\.(csv|tsv|txt|data|dat|tab|psv|json|jsonl|ndjson|xlsx|xlsm|xlsb|xls|ods|parquet))?(\.(gz|bz2|xz|zst))?$|\.zip$/i;
     if (file && nameInput && !nameInput.value) nameInput.value = file.name.replace(suffix, "");
     if (member) member.hidden = !(file && /\.zip$/i.test(file.name));  // a .zip of tables: which one to read
-    if (sheet) sheet.hidden = !(file && /\.xls[xm]?$/i.test(file.name));  // a workbook: which sheet to read
+    if (sheet) sheet.hidden = !(file && /\.(xls[xmb]?|ods)$/i.test(file.name));  // a workbook: which sheet to read
   });
 
   form.addEventListener("submit", (event) => {
