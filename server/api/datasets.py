@@ -17,13 +17,13 @@ from server.schemas.datasets import ColumnTypeIn, ColumnTypeOut, DatasetOut, Pre
 from server.services import (
     access,
     csv_options,
-    csv_sniff,
     csv_source,
     dataset_columns,
     dataset_download,
     datasets,
     packed_tables,
     spreadsheets,
+    upload_preview,
 )
 from server.settings import Settings
 
@@ -97,16 +97,19 @@ async def upload_dataset(key: str, request: Request, db: DbDep, user: CurrentUse
 
 @router.post("/projects/{key}/datasets/sniff", openapi_extra={"requestBody": SNIFF_BODY})
 async def sniff_dataset(key: str, request: Request, db: DbDep, user: CurrentUser, settings: SettingsDep) -> SniffOut:
-    """How a CSV upload would be read (same multipart body; only its first MiBs are kept): nothing is stored."""
+    """How a CSV upload or a workbook's sheet would be read (same multipart body; only a CSV's first MiBs are kept, a
+    workbook whole up to 64 MB): nothing is stored."""
     access.project(db, user, key, "writer")
     answer = await uploads.receive_form_file(
         request,
         settings,
         datasets.suffix_of,
-        lambda fields, filename, tmp: csv_sniff.sniff(tmp, filename, fields),
+        lambda fields, filename, tmp: upload_preview.preview(
+            tmp, filename, fields, *datasets.expansion_limits(settings)
+        ),
         "Previewing the upload",
         required=("file",),
-        head=csv_source.HEAD_BYTES,
+        head=upload_preview.head_bytes,
     )
     return SniffOut(**answer)
 

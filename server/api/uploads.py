@@ -63,21 +63,27 @@ async def receive_form_file(
     store: Callable[[dict[str, str], str, Path], Stored],
     what: str,
     required: tuple[str, ...] = ("name", "file"),
-    head: int | None = None,
+    head: Callable[[str], int] | None = None,
 ) -> Stored:
-    """Parse the body ourselves (the file is written once, straight to a temporary file; only its first HEAD bytes
-    when HEAD is given), then STORE(fields, filename, path) in a thread: parsing and storing take seconds for a
-    big file. A full disk is 507 naming WHAT; the temporary file is always removed."""
+    """Parse the body ourselves (the file is written once, straight to a temporary file; only its first
+    HEAD(filename) bytes when HEAD is given), then STORE(fields, filename, path) in a thread: parsing and storing
+    take seconds for a big file. A full disk is 507 naming WHAT; the temporary file is always removed."""
     tmp = storage.upload_tmp(settings)
     try:
         with open(tmp, "wb") as fh:
-            out = fh if head is None else cast(BinaryIO, _Head(fh, head))
+            kept = _Head(fh, 0)
+
+            def check(filename: str) -> None:
+                check_filename(filename)
+                if head is not None:
+                    kept.left = head(filename)
+
             form = await form_stream.receive_form(
                 request,
-                out,
+                fh if head is None else cast(BinaryIO, kept),
                 file_field="file",
                 required=list(required),
-                check_filename=check_filename,
+                check_filename=check,
                 limit=settings.max_upload_mb << 20,
                 too_large=lambda: too_large(settings),
             )

@@ -71,7 +71,8 @@ def sniff(upload: Path, filename: str, fields: dict[str, str], whole: bool = Tru
     inner = packed.rsplit(".", 1)[0] if packed else Path(filename or "").suffix.lower()
     if inner not in csv_source.DELIMITED:
         raise invalid(
-            f"File {filename!r} is not {csv_source.DELIMITED_NAMES}; only CSV files are previewed.",
+            f"File {filename!r} is not {csv_source.DELIMITED_NAMES}; only CSV files and workbooks (.xlsx, .xlsm, "
+            ".xls, .xlsb, .ods) are previewed.",
             code="unsupported_file",
         )
     if packed:

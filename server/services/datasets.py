@@ -137,7 +137,7 @@ def _stage(
 def _parse(settings: Settings, suffix: str, upload: Path, folder: Path, fields: dict[str, str] | None) -> _Parsed:
     """Store UPLOAD in the new FOLDER as data.parquet (an image archive's files under files/), columns profiled."""
     folder.mkdir(parents=True)
-    with packed_tables.unpacked(upload, suffix, fields or {}, *_expansion_limits(settings)) as (table, inner, packed):
+    with packed_tables.unpacked(upload, suffix, fields or {}, *expansion_limits(settings)) as (table, inner, packed):
         kind, source, stored, image_columns = _store(settings, inner, table, folder, fields)
     if source is not None:
         source.update(packed)  # how it was unpacked, said beside how it was read
@@ -156,7 +156,7 @@ def _store(
     tmp = folder / ".data.parquet.tmp"
     kind, source, image_columns = "tabular", None, set()
     if suffix == ".zip":
-        table, image_columns = image_zip.ingest(upload, folder / "files", *_expansion_limits(settings))
+        table, image_columns = image_zip.ingest(upload, folder / "files", *expansion_limits(settings))
         kind = "images"
         stored = table_store.write(table.schema, table.to_batches(), tmp)
     elif suffix in csv_source.DELIMITED:
@@ -171,7 +171,7 @@ def _store(
     return kind, source, stored, image_columns
 
 
-def _expansion_limits(settings: Settings) -> tuple[int, int]:
+def expansion_limits(settings: Settings) -> tuple[int, int]:
     """What an upload may write once unpacked or extracted, and the disk's bytes it must leave free."""
     return settings.max_zip_expanded_mb << 20, settings.min_free_disk_mb << 20
 
@@ -180,13 +180,13 @@ def _store_sheet(
     settings: Settings, suffix: str, upload: Path, tmp: Path, fields: dict[str, str] | None
 ) -> tuple[str, dict[str, Any] | None, table_store.Stored, set[str]]:
     """_store of a workbook: its sheet written out as a CSV (spreadsheets), then stored as a CSV upload is."""
-    budget = image_zip.Budget.on_disk_of(upload.parent, *_expansion_limits(settings))
-    with spreadsheets.as_csv(upload, suffix, fields or {}, budget) as (sheet_csv, options, about):
+    budget = image_zip.Budget.on_disk_of(upload.parent, *expansion_limits(settings))
+    with (
+        spreadsheets.as_csv(upload, suffix, fields or {}, budget) as (sheet_csv, options, about),
+        spreadsheets.sheet_named_in_errors(about),
+    ):
         stored = table_store.store_csv(sheet_csv, tmp, options, settings.upload_memory_mb)
-    source = stored.source.as_dict() if stored.source else {}
-    if note := about.pop("note", None):
-        source["ambiguous"] = [note, *source.get("ambiguous", [])]
-    return "tabular", {**source, **about}, stored, set()
+    return "tabular", spreadsheets.sheet_source(stored.source.as_dict() if stored.source else {}, about), stored, set()
 
 
 def _insert(db: Session, project_id: int, key: str, user: User, name: str, parsed: _Parsed) -> Dataset:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime
+import itertools
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -169,13 +170,48 @@ def _write_all(rows: Iterable[tuple[Any, ...]], dest: Path, budget: image_zip.Bu
         raise _unreadable(exc) from None
 
 
+def sheet_source(source: dict[str, Any], about: dict[str, Any]) -> dict[str, Any]:
+    """SOURCE (how a sheet's CSV was read) with what as_csv's ABOUT says of the sheet, its note first among the
+    sentences to check."""
+    notes = [about["note"]] if "note" in about else []
+    sheet = {k: v for k, v in about.items() if k not in ("note", "cut")}
+    return {**source, "ambiguous": [*notes, *source.get("ambiguous", [])], **sheet}
+
+
+@contextlib.contextmanager
+def sheet_named_in_errors(about: dict[str, Any]) -> Iterator[None]:
+    """An empty sheet's 422 (raised reading its CSV) naming the sheet and the workbook's others, as as_csv's ABOUT
+    says them, instead of "the CSV"."""
+    try:
+        yield
+    except ApiError as exc:
+        if exc.code != "empty_dataset":
+            raise
+        others = [n for n in about["sheets"] if n != about["sheet"]]
+        listed = f"its other sheets: {', '.join(repr(n) for n in others[:10])}" if others else "it has no other sheet"
+        raise invalid(
+            f"The sheet {about['sheet']!r} holds no table (a header, or nothing, and no rows); give `sheet` to read "
+            f"another ({listed}).",
+            code="empty_dataset",
+        ) from None
+
+
+def _more(rows: Iterator[tuple[Any, ...]]) -> bool:
+    """Whether ROWS has a row left (a damaged one counts: the upload will say what is wrong with it)."""
+    try:
+        return next(rows, None) is not None
+    except Exception:  # the XML of a damaged sheet, met on that row
+        return True
+
+
 @contextlib.contextmanager
 def as_csv(
-    upload: Path, suffix: str, fields: dict[str, str], budget: image_zip.Budget
+    upload: Path, suffix: str, fields: dict[str, str], budget: image_zip.Budget, max_rows: int | None = None
 ) -> Iterator[tuple[Path, dict[str, str], dict[str, Any]]]:
     """The sheet of the workbook UPLOAD (SUFFIX) that FIELDS' `sheet` names, or its first, as a CSV beside it
-    (removed afterwards); the reading options of FIELDS that apply to it; and what `source` says of it (the sheet
-    read, the workbook's sheets, and a sentence when it has others)."""
+    (removed afterwards; its first MAX_ROWS rows when given, and `cut` in what is said when it has more); the
+    reading options of FIELDS that apply to it; and what `source` says of it (the sheet read, the workbook's
+    sheets, and a sentence when it has others)."""
     wanted = (fields.get(SHEET_FIELD) or "").strip() or None
     dest = upload.with_name(upload.name + ".sheet.csv")
     try:
@@ -187,8 +223,9 @@ def as_csv(
             else:
                 rows, names = _xlsx_rows(upload, wanted, budget.limit, stack)
             sheet = _pick(wanted, names)
-            _write_all(rows, dest, budget)
-        about: dict[str, Any] = {"sheet": sheet, "sheets": names}
+            _write_all(rows if max_rows is None else itertools.islice(rows, max_rows), dest, budget)
+            cut = max_rows is not None and _more(rows)
+        about: dict[str, Any] = {"sheet": sheet, "sheets": names} | ({"cut": True} if cut else {})
         if len(names) > 1 and not wanted:
             about["note"] = (
                 f"sheet: the first of the workbook's {len(names)} sheets, {sheet!r}, was read (give `sheet` to read "

@@ -127,11 +127,11 @@ def test_packed_files_and_workbooks_are_uploaded_asking_which_table_or_sheet(pag
     dataset_id = page.url.rsplit("/", 1)[1]
     assert page.request.get(f"/api/v1/datasets/{dataset_id}").json()["source"]["compression"] == "gzip"
 
-    # A workbook, Excel's or LibreOffice's: the form asks which sheet, and the dataset is that sheet's table.
+    # A workbook, Excel's or LibreOffice's: previewed, its sheets offered, and the dataset is the sheet chosen.
     from tests.server.api.test_other_workbooks import _ods
     from tests.server.api.test_spreadsheets import _xlsx
 
-    sheets = {"Notizen": [["nichts"]], "Kunden": [["id", "name"], [1, "Anna"], [2, "Ben"]]}
+    sheets = {"Kunden": [["id", "name"], [1, "Anna"], [2, "Ben"]], "Notizen": [["nichts"]]}
     for workbook, built in (("Kunden 2024.xlsx", _xlsx(sheets)), ("Kunden Calc.ods", _ods(sheets))):
         path = live.log.parent / workbook
         path.write_bytes(built)
@@ -139,9 +139,23 @@ def test_packed_files_and_workbooks_are_uploaded_asking_which_table_or_sheet(pag
         page.wait_for_load_state()
         page.set_input_files('#upload-form input[type="file"]', str(path))
         expect(page.locator("#workbook-sheet")).to_be_visible()
-        expect(page.locator("#csv-preview")).to_be_hidden()
+        expect(preview).to_be_visible()
+        expect(preview.locator("legend")).to_have_text("How the sheet is read")
+        expect(preview.locator(".preview-warnings")).to_contain_text("the first of the workbook's 2 sheets, 'Kunden'")
+        expect(preview.locator(".sniff-rows tbody tr").first).to_contain_text("Anna")
+        expect(page.locator("#workbook-sheets option")).to_have_count(2)
+        expect(page.locator('#upload-form input[name="sheet"]')).to_have_attribute("placeholder", "Kunden")
+        expect(preview.locator('select[name="delimiter"]')).to_be_hidden()  # a sheet has no delimiter to choose
+        expect(preview.locator('input[name="skip_rows"]')).to_be_visible()
         expect(page.locator('#upload-form input[name="name"]')).to_have_value(workbook.rsplit(".", 1)[0])
-        page.fill('#upload-form input[name="sheet"]', "Kunden")
+        sheet = page.locator('#upload-form input[name="sheet"]')
+        sheet.fill("Notizen")
+        sheet.dispatch_event("change")
+        expect(preview.locator(".preview-status")).to_contain_text("'Notizen' holds no table")
+        sheet.fill("Kunden")
+        sheet.dispatch_event("change")
+        expect(preview.locator(".preview-status")).to_contain_text("2 columns; the first 2 rows")
+        expect(preview.locator(".preview-warnings")).not_to_contain_text("the first of the workbook")
         page.click('#upload-form button[type="submit"]')
         page.wait_for_url("**/datasets/*")
         expect(page.locator(".page-head")).to_contain_text("2 rows · 2 columns")

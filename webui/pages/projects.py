@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from server.api.deps import DbDep
 from server.errors import ApiError
 from server.models import User
-from server.services import access, analyses, datasets, deletes, folders, projects, registry
+from server.services import access, analyses, datasets, deletes, folders, projects, registry, upload_preview
 from webui.web import CsrfForm, PageRoute, PageUser, commit_or_show, form_str, render
 
 router = APIRouter(route_class=PageRoute)
@@ -74,6 +74,7 @@ def project_view(request: Request, db: Session, user: User, key: str, error: Api
         "members": projects.members_by_name(project),
         "goes": deletes.describe(deletes.project_impact(db, project)),  # what the Delete dialog says goes with it
         "error": error,
+        "workbook_preview_bytes": upload_preview.WORKBOOK_BYTES,
     }
     return render(request, "project.html", context, status_code=error.status if error else 200)
 
