@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import stat
@@ -18,7 +17,7 @@ import pyarrow as pa
 from PIL import Image
 
 from server.errors import ApiError, insufficient_storage, invalid, is_disk_full
-from server.services import csv_source, tables
+from server.services import csv_source, tables, zip_names
 
 MAX_ENTRIES = 200_000
 MAX_DIRECTORY_BYTES = 64 << 20  # the central directory of an archive of MAX_ENTRIES entries with long names
@@ -108,18 +107,24 @@ def ingest(upload: Path, dest: Path, max_bytes: int = MAX_TOTAL_BYTES, reserve: 
 
 def open_archive(upload: Path) -> zipfile.ZipFile | None:
     """UPLOAD opened as a ZIP, its directory's size checked first, names in UTF-8 read so even without the flag
-    that says so; None when it is no ZIP."""
+    that says so, and others in the Windows code page they were written in (zip_names); None when it is no ZIP."""
     check_directory(upload)
     try:
         archive = zipfile.ZipFile(upload)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         return None
+    oem: list[zipfile.ZipInfo] = []
     for info in archive.infolist():
         if not info.flag_bits & UTF8_FLAG and not info.filename.isascii():
             # Linux's zip, Python's and other tools write UTF-8 names without the flag: read as the default CP437
-            # they were mojibake (`Ã¤pfel` for `äpfel`). Bytes that are not UTF-8 stay CP437 (Windows' Explorer).
-            with contextlib.suppress(UnicodeError):
-                info.filename = info.filename.encode("cp437").decode("utf-8")
+            # they were mojibake (`Ã¤pfel` for `äpfel`). Bytes that are not UTF-8 are a Windows' OEM code page.
+            try:
+                info.filename = info.filename.encode(zip_names.OEM).decode("utf-8")
+            except UnicodeError:
+                oem.append(info)
+    if oem and (found := zip_names.code_page([i.filename.encode(zip_names.OEM) for i in oem])) != zip_names.OEM:
+        for info in oem:
+            info.filename = info.filename.encode(zip_names.OEM).decode(found)
     return archive
 
 

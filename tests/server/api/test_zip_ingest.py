@@ -210,6 +210,21 @@ def _flagless(entries: dict[str, bytes], encoding: str) -> bytes:
     return archive
 
 
+def test_class_folders_zipped_on_a_japanese_or_russian_windows_are_their_names(api: Any, project: str) -> None:
+    # A Japanese Windows' Explorer and 7-Zip write names in CP932 without the flag: read as CP437, `猫` was `öL`
+    japanese = _flagless(
+        {"写真/猫/1.png": png_bytes(), "写真/猫/2.png": png_bytes(), "写真/犬/ぽち.png": png_bytes()}, "cp932"
+    )
+    ds = expect(upload(api, project, "japanese", japanese, "japanese.zip"), 201)
+    rows = expect(api.get(f"{API}/datasets/{ds['id']}/preview?limit=10"), 200)["rows"]
+    assert sorted(r[0] for r in rows) == ["犬/ぽち.png", "猫/1.png", "猫/2.png"]
+    assert sorted(r[1] for r in rows) == ["犬", "猫", "猫"]
+    russian = _flagless({"кошки/1.png": png_bytes(), "собаки/2.png": png_bytes()}, "cp866")
+    ds = expect(upload(api, project, "russian", russian, "russian.zip"), 201)
+    rows = expect(api.get(f"{API}/datasets/{ds['id']}/preview?limit=10"), 200)["rows"]
+    assert sorted(r[1] for r in rows) == ["кошки", "собаки"]
+
+
 def test_utf8_names_without_the_flag_and_windows_names_both_read(api: Any, project: str) -> None:
     # Linux's zip and many libraries write UTF-8 names without the flag: read as CP437 they were `├äpfel`
     linux = _flagless({f"Äpfel/{i}.png": png_bytes() for i in range(2)} | {"Birnen/b.png": png_bytes()}, "utf-8")
