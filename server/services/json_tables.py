@@ -1,7 +1,7 @@
 """JSON uploads, as APIs, databases and scrapers write them: an array of objects, one object per line (JSON Lines,
-`.jsonl`, `.ndjson`), or one object holding such an array (`{"data": [...]}`). DuckDB's `read_json` reads them,
-streamed, its types inferred over the whole file; nested objects become columns named by their path (`addr.city`),
-lists and values of mixed types their JSON text."""
+`.jsonl`, `.ndjson`), one object holding such an array (`{"data": [...]}`), or pandas' other layouts, rewritten as
+records first (pandas_json). DuckDB's `read_json` reads them, streamed, its types inferred over the whole file;
+nested objects become columns named by their path (`addr.city`), lists and values of mixed types their JSON text."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import duckdb
 import pyarrow as pa
 
 from server.errors import insufficient_storage, invalid, is_disk_full
-from server.services import csv_source, table_store, tables
+from server.services import csv_source, pandas_json, table_store, tables
 
 SUFFIXES = (".json", ".jsonl", ".ndjson")
 BATCH_ROWS = 65_536
@@ -68,7 +68,22 @@ def store_json(upload: Path, dest: Path, memory_mb: int | None = None) -> table_
 
 
 def _store_utf8(upload: Path, dest: Path, memory_mb: int | None) -> table_store.Stored:
-    """store_json of a UTF-8 file."""
+    """store_json of a UTF-8 file; one in a pandas layout other than records is rewritten as records first."""
+    records = upload.with_name(upload.name + ".records.jsonl")
+    try:
+        try:
+            layout = pandas_json.as_records(upload, records)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise insufficient_storage("Storing the upload") from None
+            raise
+        return _read_records(records if layout else upload, dest, memory_mb)
+    finally:
+        records.unlink(missing_ok=True)
+
+
+def _read_records(upload: Path, dest: Path, memory_mb: int | None) -> table_store.Stored:
+    """Store UPLOAD, UTF-8 JSON records, read by DuckDB."""
     path = str(upload).replace("'", "''")
     # every record's types; objects of many keys as columns (DuckDB makes an object of over 200 keys a MAP)
     options = "format='auto', records='true', sample_size=-1, maximum_depth=8, map_inference_threshold=-1"
