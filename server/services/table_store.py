@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from core.data import open_parquet  # noqa: F401 - the services read stored files through table_store
 from server.errors import ApiError, invalid
-from server.services import csv_rewrites, csv_source, csv_widen, tables
+from server.services import csv_rewrites, csv_source, csv_widen, parquet_index, tables
 from server.services.csv_source import CsvSource
 from server.services.totals_row import without_totals_row
 
@@ -195,6 +195,7 @@ def store_parquet(upload: Path, dest: Path) -> Stored:
         schema = source.schema_arrow
     except (pa.ArrowInvalid, OSError) as exc:
         raise _not_parquet(exc, upload) from None
+    schema, taken = parquet_index.plan(schema)  # a DataFrame's index as columns
     tables.check_names(schema.names, "Parquet file")
     # Text as string views (Polars 1.38 wrote them, Rust's arrow can) is stored as plain text, which every reader
     # of the dataset (pandas, the statistics, the training child) handles.
@@ -205,7 +206,8 @@ def store_parquet(upload: Path, dest: Path) -> Stored:
 
     def batches() -> Iterable[pa.RecordBatch]:
         try:
-            for batch in source.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+            for read in source.iter_batches(batch_size=PARQUET_BATCH_ROWS):
+                batch = pa.RecordBatch.from_arrays([read.column(i) for i in taken], names=schema.names)
                 yield batch.cast(schema) if viewed else batch
         except (pa.ArrowInvalid, OSError) as exc:
             raise _not_parquet(exc, upload) from None
