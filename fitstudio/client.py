@@ -30,7 +30,7 @@ from fitstudio.client_errors import (  # noqa: F401  (the errors are fitstudio.c
     TrainingFailed,
     checked,
 )
-from fitstudio.client_options import reading_fields
+from fitstudio.client_options import PREVIEW_BYTES, WORKBOOKS, reading_fields
 from fitstudio.client_retrain import SavedModelTools
 from fitstudio.client_sessions import SessionTools
 from fitstudio.client_threshold import TrainedModelExtras
@@ -144,6 +144,19 @@ class Project:
             return self.client.json(
                 "POST", f"/projects/{self.key}/datasets", data=fields, files={"file": (path.name, fh)}
             )
+
+    def preview_dataset(self, path: str | Path, **reading_options: Any) -> dict[str, Any]:
+        """How upload_dataset would read the file at PATH, nothing stored (`POST …/datasets/sniff`): `source` (the
+        reading options, detected or given, and the sentences to check), `columns` with their detected types and
+        the first `rows`. A CSV's first 4 MiB are sent, as the service reads no more to detect; a workbook whole."""
+        fields = reading_fields(reading_options)
+        path = Path(path)
+        with open(path, "rb") as fh:
+            workbook = path.suffix.lower() in WORKBOOKS
+            head = fh.read() if workbook else fh.read(PREVIEW_BYTES)
+        return self.client.json(
+            "POST", f"/projects/{self.key}/datasets/sniff", data=fields, files={"file": (path.name, head)}
+        )
 
     def list_datasets(self) -> list[dict[str, Any]]:
         """The project's datasets."""

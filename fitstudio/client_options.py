@@ -14,6 +14,11 @@ READING_OPTIONS += (
     "sheet",
 )  # the table of a .zip holding several; a workbook's sheet
 
+# What a preview sends (Project.preview_dataset): the head the service detects a CSV's options on (its
+# csv_source.HEAD_BYTES), and a workbook whole (its directory is at its end).
+PREVIEW_BYTES = 4 << 20
+WORKBOOKS = (".xlsx", ".xlsm", ".xls", ".xlsb", ".ods")
+
 
 def reading_fields(options: dict[str, Any]) -> dict[str, str]:
     """OPTIONS as the upload's multipart fields: booleans true/false, None none, lists JSON; TypeError for an

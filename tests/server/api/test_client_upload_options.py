@@ -31,3 +31,22 @@ def test_an_unknown_option_is_refused_before_anything_is_sent(api: Any, project:
     client = Client("http://testserver", api.token, transport=api.client._transport)
     with pytest.raises(TypeError, match="unknown reading option.*separator.*the options are delimiter"):
         client.get_project(project).upload_dataset("x", tmp_path / "none.csv", separator=";")
+
+
+def test_a_file_is_previewed_as_it_would_be_read_and_nothing_is_stored(api: Any, project: str, tmp_path: Path) -> None:
+    from tests.server.api.test_spreadsheets import _xlsx
+
+    client = Client("http://testserver", api.token, transport=api.client._transport)
+    target = client.get_project(project)
+    before = len(target.list_datasets())
+    path = tmp_path / "prices.csv"
+    path.write_text("id;price;note\n1;2.500;?\n2;1.250;ok\n" + "3;4,5;x\n" * 300_000, encoding="utf-8")  # > 4 MiB
+    preview = target.preview_dataset(path, null_values=["?"])
+    assert preview["source"]["delimiter"] == ";" and preview["source"]["decimal"] == ","  # 4,5 below: 2.500 is 2500
+    assert preview["rows"][0] == [1, 2500, None]
+    assert "null_values" not in preview["source"]["detected"]
+    workbook = tmp_path / "Kunden.xlsx"
+    workbook.write_bytes(_xlsx({"Notizen": [["a", "b"], [1, 2]], "Kunden": [["id", "name"], [1, "Anna"]]}))
+    sheet = target.preview_dataset(workbook, sheet="Kunden")
+    assert sheet["source"]["sheets"] == ["Notizen", "Kunden"] and sheet["rows"] == [[1, "Anna"]]
+    assert len(target.list_datasets()) == before
