@@ -25,7 +25,7 @@ XLSB_CELL_BYTES = 10
 # An .ods sheet is XML whose rows and cells say how many times they repeat (LibreOffice writes a million empty rows
 # as one element): the cells holding a value are counted with their repeats, in any namespace prefix. A cell's value
 # type is counted by bytes.count (LibreOffice writes it twice, as office: and calcext:), and only the rarer repeats
-# are looked at one by one: 0.2 s for 100,000 rows of 5 cells.
+# are looked at one by one: 0.4-0.6 s for 100,000 rows of 5 cells (73 MiB of XML), about calamine's own read.
 _VALUE_TYPE, _SECOND_VALUE_TYPE = b":value-type=", b"calcext:value-type="
 _COLUMNS_REPEATED = re.compile(rb"number-columns-repeated\s*=\s*[\"'](\d+)")
 _REPEATED_ROW = re.compile(
@@ -41,14 +41,15 @@ MAX_ROW_BYTES = 64 << 20  # a row longer than this is counted in pieces (its rep
 
 def check(upload: Path, suffix: str, max_bytes: int) -> None:
     """Refuse the workbook UPLOAD (SUFFIX) before calamine opens it: 415 when it is no ZIP, 422 `bad_archive` when
-    its parts declare more than MAX_BYTES or its sheets more than MAX_CELLS cells."""
+    its parts declare more than MAX_BYTES, or more than MAX_CELLS cells (an .ods in all its sheets, an .xlsb in its
+    largest)."""
     with open_zip(upload, f"This file is not a readable {KINDS[suffix]} workbook ({suffix}).") as archive:
         infos = archive.infolist()
         if sum(info.file_size for info in infos) > max_bytes:
             raise _too_large(f"expands to more than {max_bytes >> 20} MB")
         cells = _ods_cells(archive) if suffix == ".ods" else _xlsb_cells(infos)
     if cells > MAX_CELLS:
-        raise _too_large(f"declares more than {MAX_CELLS:,} cells in a sheet")
+        raise _too_large(f"declares more than {MAX_CELLS:,} cells")
 
 
 def open_zip(upload: Path, otherwise: str) -> zipfile.ZipFile:

@@ -34,6 +34,7 @@ def test_an_unknown_option_is_refused_before_anything_is_sent(api: Any, project:
 
 
 def test_a_file_is_previewed_as_it_would_be_read_and_nothing_is_stored(api: Any, project: str, tmp_path: Path) -> None:
+    from tests.server.api.test_other_workbooks import _ods
     from tests.server.api.test_spreadsheets import _xlsx
 
     client = Client("http://testserver", api.token, transport=api.client._transport)
@@ -50,3 +51,6 @@ def test_a_file_is_previewed_as_it_would_be_read_and_nothing_is_stored(api: Any,
     sheet = target.preview_dataset(workbook, sheet="Kunden")
     assert sheet["source"]["sheets"] == ["Notizen", "Kunden"] and sheet["rows"] == [[1, "Anna"]]
     assert len(target.list_datasets()) == before
+    spreadsheet = tmp_path / "Kunden.ods"  # LibreOffice's, uploaded as any file
+    spreadsheet.write_bytes(_ods({"Kunden": [["id", "name"], [1, "Anna"], [2, "Ben"]]}))
+    assert target.upload_dataset("kunden", spreadsheet, sheet="Kunden")["n_rows"] == 2
