@@ -57,8 +57,8 @@ def _upload_body(title: str) -> dict[str, object]:
     """The upload's OpenAPI body: name, file and the optional reading options (all text fields)."""
     body = uploads.named_file_body(
         title,
-        f"A {csv_source.DELIMITED_NAMES}, .xlsx (.xlsm, .xls, .xlsb), .ods, .json (.jsonl, .ndjson) or .parquet "
-        "file, compressed (.gz, .bz2, .xz, .zst) or not or alone in a .zip, or a .zip of images.",
+        f"A {csv_source.DELIMITED_NAMES}, .xlsx (.xlsm, .xls, .xlsb), .ods, .json (.jsonl, .ndjson), .parquet or "
+        "SPSS, Stata or SAS file, compressed (.gz, .bz2, .xz, .zst) or not or alone in a .zip, or a .zip of images.",
     )
     schema = body["content"]["multipart/form-data"]["schema"]  # type: ignore[index]
     for option in csv_options.OPTION_FIELDS:

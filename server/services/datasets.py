@@ -24,6 +24,7 @@ from server.services import (
     packed_tables,
     parse_process,
     spreadsheets,
+    stat_files,
     storage,
     table_store,
 )
@@ -31,7 +32,8 @@ from server.services.json_cells import json_value
 from server.services.type_inference import infer_schema
 from server.settings import Settings
 
-SUPPORTED = (*csv_source.DELIMITED, *json_tables.SUFFIXES, *spreadsheets.SUFFIXES, ".parquet", ".zip")
+SUPPORTED = (*csv_source.DELIMITED, *json_tables.SUFFIXES, *spreadsheets.SUFFIXES, *stat_files.SUFFIXES, ".parquet")
+SUPPORTED += (".zip",)
 # Apple's Numbers workbooks are not read (docs/decisions.md): the 415 says how to save one.
 SPREADSHEETS = (".numbers",)
 
@@ -65,7 +67,8 @@ def suffix_of(filename: str) -> str:
             415,
             "unsupported_file",
             f"File {filename!r} is not {csv_source.DELIMITED_NAMES}, .json (.jsonl, .ndjson), .xlsx (.xlsm, .xls, "
-            ".xlsb), .ods, .parquet or .zip; upload one of those (a table may be compressed: .gz, .bz2, .xz, .zst).",
+            ".xlsb), .ods, .parquet, a statistics file (.sav, .dta, .sas7bdat, .xpt, .por) or .zip; upload one of "
+            "those (a table may be compressed: .gz, .bz2, .xz, .zst).",
         )
     return suffix
 
@@ -162,6 +165,8 @@ def _store(
     elif suffix in csv_source.DELIMITED:
         stored = table_store.store_csv(upload, tmp, fields, settings.upload_memory_mb)
         source = stored.source.as_dict() if stored.source else None
+    elif suffix in stat_files.SUFFIXES:
+        stored = stat_files.store(upload, suffix, tmp)
     elif suffix in json_tables.SUFFIXES:
         stored = json_tables.store_json(upload, tmp, settings.upload_memory_mb)
     elif suffix in spreadsheets.SUFFIXES:

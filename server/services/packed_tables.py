@@ -16,10 +16,11 @@ from typing import IO, Any
 import pyarrow as pa
 
 from server.errors import ApiError, insufficient_storage, invalid, is_disk_full
-from server.services import csv_source, image_zip, json_tables, spreadsheets
+from server.services import csv_source, image_zip, json_tables, spreadsheets, stat_files
 
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
-TABLE_SUFFIXES = (*csv_source.DELIMITED, *json_tables.SUFFIXES, *spreadsheets.SUFFIXES, ".parquet")
+TABLE_SUFFIXES = (*csv_source.DELIMITED, *json_tables.SUFFIXES, *spreadsheets.SUFFIXES, *stat_files.SUFFIXES)
+TABLE_SUFFIXES += (".parquet",)
 MEMBER_FIELD = "member"  # the multipart field naming the table to read in an archive that holds several
 # What reading damaged or truncated compressed data raises (gzip's BadGzipFile and bz2's errors are OSErrors).
 _READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError, pa.ArrowException)
