@@ -174,6 +174,15 @@ def split_unit(value: str) -> tuple[str, str | None] | None:
     return number, found["pre"] or found["post"]
 
 
+_EXPONENT = re.compile(r"[-+\u2212]?\d+(?:[.,]\d+)?[eE][-+]?\d+")
+
+
+def looks_like_number(value: str) -> bool:
+    """Whether VALUE reads as a number in any common writing (split_unit's, or with an exponent: `1,5E-03`),
+    before the file's decimal separator is known."""
+    return split_unit(value) is not None or bool(_EXPONENT.fullmatch(value.strip()))
+
+
 def unit_columns(columns: dict[str, list[str]]) -> tuple[dict[str, str], dict[str, list[str]]]:
     """The columns whose values are all numbers (split_unit) with at most one currency or percent sign, and at
     least one of them written with it or as a negative in another way: name -> that sign ("" for none); and

@@ -9,14 +9,12 @@ import io
 import re
 
 from core.dates import DATE_RE
+from server.services import csv_numbers
 
 MAX_LINES = 3  # a logger writes units and a processing line; more lines below a header are data
 SAMPLE_ROWS = 200
 MIN_ROWS_BELOW = 2  # rows under the candidate lines needed to see what the columns hold
 MAX_UNIT_CHARS = 32
-# A cell that reads as a number in any common writing: signs, digits grouped or not, a decimal point or comma,
-# an exponent, a percent sign.
-NUMBER = re.compile(r"[+\-−]?[\d.,'\u00a0\u202f ]*\d[\d.,'\u00a0\u202f ]*([eE][+-]?\d+)?\s*%?")
 _DATE = re.compile(DATE_RE)
 
 
@@ -45,7 +43,7 @@ def _valued_columns(rows: list[list[str]], missing: set[str]) -> set[int]:
     out = set()
     for i in range(width):
         present = [r[i] for r in rows if i < len(r) and r[i] not in missing]
-        if len(present) >= MIN_ROWS_BELOW and all(NUMBER.fullmatch(v) or _DATE.match(v) for v in present):
+        if len(present) >= MIN_ROWS_BELOW and all(csv_numbers.looks_like_number(v) or _DATE.match(v) for v in present):
             out.add(i)
     return out
 
@@ -56,4 +54,4 @@ def _names_units(row: list[str], valued: set[int], missing: set[str]) -> bool:
     if not any(i in valued for i in filled) or any(i not in valued for i in filled):
         return False
     cells = [row[i] for i in filled]
-    return all(len(c) <= MAX_UNIT_CHARS and not NUMBER.fullmatch(c) and not _DATE.match(c) for c in cells)
+    return all(len(c) <= MAX_UNIT_CHARS and not csv_numbers.looks_like_number(c) and not _DATE.match(c) for c in cells)
