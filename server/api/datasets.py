@@ -104,9 +104,7 @@ async def sniff_dataset(key: str, request: Request, db: DbDep, user: CurrentUser
         request,
         settings,
         datasets.suffix_of,
-        lambda fields, filename, tmp: upload_preview.preview(
-            tmp, filename, fields, *datasets.expansion_limits(settings)
-        ),
+        lambda fields, filename, tmp: upload_preview.preview_upload(settings, tmp, filename, fields),
         "Previewing the upload",
         required=("file",),
         head=upload_preview.head_bytes,

@@ -17,16 +17,23 @@ about 2 s to import them, and whatever a parse allocated is given back when its 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import tempfile
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import TypeVar
 
 from core.cpu_cgroups import join_uploads_if_in_service
-from server.errors import ApiError
+from server.errors import ApiError, invalid
 from server.settings import Settings
 
+# How a process dies when the file crashes its reader (Rust's and C's abort, a bad memory access); SIGKILL is the
+# kernel's out-of-memory killer, or a person.
+CRASHES = {signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE}
 PROCESSES = 2  # parses at once; more uploads wait their turn (each parse holds FITSTUDIO_UPLOAD_MEMORY_MB)
 # What the fork server imports once for every parse (duckdb, the CSV sniffer, is imported by csv_source on first use:
 # 0.03 s of each parse otherwise).
@@ -39,20 +46,48 @@ _pool: ProcessPoolExecutor | None = None
 
 def run(settings: Settings, fn: Callable[..., T], *args: object) -> T:
     """FN(*ARGS) in a parse process (its exceptions re-raised here), or in this thread when
-    FITSTUDIO_UPLOAD_PARSE_PROCESS is off; 503 upload_parse_failed when the process dies (out of memory, killed)."""
+    FITSTUDIO_UPLOAD_PARSE_PROCESS is off; 422 damaged_file when the file crashed its process (a native reader's
+    abort or segmentation fault), 503 upload_parse_failed when the process died otherwise (out of memory, killed)."""
     if not settings.upload_parse_process:
         return fn(*args)
     pool = _executor()
+    with tempfile.NamedTemporaryFile(prefix="fitstudio-parse-", suffix=".pid") as marker:
+        try:
+            return pool.submit(_marked, marker.name, fn, *args).result()
+        except BrokenProcessPool:
+            crash = _crash_signal(pool, Path(marker.name))  # before the pool is shut down: it forgets its processes
+            _discard(pool)
+    if crash is not None:
+        raise invalid(
+            f"Reading the file crashed its reader ({crash}): the file is damaged, or written in a way the reader "
+            "cannot handle; nothing was stored. Save it again with its program, or as CSV, and upload that.",
+            code="damaged_file",
+        )
+    raise ApiError(
+        503,
+        "upload_parse_failed",
+        "The process parsing the upload stopped before it finished (out of memory, or killed); nothing was stored. "
+        "Retry, or upload a smaller file.",
+    )
+
+
+def _marked(marker: str, fn: Callable[..., T], *args: object) -> T:
+    """FN(*ARGS) in a parse process, which first writes its pid to the file MARKER: if it dies, the caller can tell
+    its own process among the pool's, and how it died."""
+    Path(marker).write_text(str(os.getpid()))
+    return fn(*args)
+
+
+def _crash_signal(pool: ProcessPoolExecutor, marker: Path) -> str | None:
+    """The signal's name when the parse process whose pid MARKER holds crashed (a native reader aborting, or its
+    segmentation fault: the file's doing); None when it was killed (out of memory) or cannot be told."""
     try:
-        return pool.submit(fn, *args).result()
-    except BrokenProcessPool:
-        _discard(pool)
-        raise ApiError(
-            503,
-            "upload_parse_failed",
-            "The process parsing the upload stopped before it finished (out of memory, or killed); nothing was "
-            "stored. Retry, or upload a smaller file.",
-        ) from None
+        pid = int(marker.read_text())
+        # the executor keeps its processes, exit codes set, once broken (CPython's ProcessPoolExecutor._processes)
+        code = pool._processes[pid].exitcode  # type: ignore[attr-defined]
+    except (OSError, ValueError, KeyError, AttributeError, TypeError):
+        return None
+    return signal.Signals(-code).name if code is not None and -code in CRASHES else None
 
 
 def start(settings: Settings) -> None:

@@ -39,6 +39,12 @@ ENCRYPTION_HEAD = 1 << 20  # the bytes looked in for it, with the container's fi
 MAX_ROW_BYTES = 64 << 20  # a row longer than this is counted in pieces (its repeats may then be missed)
 
 
+def is_damage(exc: BaseException) -> bool:
+    """Whether EXC, raised reading a workbook, says the file is damaged: the readers' errors, and calamine's panics,
+    which pyo3 raises as a PanicException deriving from BaseException (an interrupt or an exit is not damage)."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
 def check(upload: Path, suffix: str, max_bytes: int) -> None:
     """Refuse the workbook UPLOAD (SUFFIX) before calamine opens it: 415 when it is no ZIP, 422 `bad_archive` when
     its parts declare more than MAX_BYTES, or more than MAX_CELLS cells (an .ods in all its sheets, an .xlsb in its

@@ -119,7 +119,9 @@ def _calamine_rows(
         sheet = book.get_sheet_by_name(_pick(wanted, names))
     except ApiError:
         raise
-    except Exception as exc:  # calamine's CalamineError, a password-protected or damaged workbook
+    except BaseException as exc:  # calamine's errors and panics (is_damage): a password-protected or damaged file
+        if not spreadsheet_parts.is_damage(exc):
+            raise
         raise _unreadable(exc) from None
     return spreadsheet_parts.rows_from_a1(sheet), names
 
@@ -166,7 +168,9 @@ def _write_all(rows: Iterable[tuple[Any, ...]], dest: Path, budget: image_zip.Bu
         if is_disk_full(exc):
             raise insufficient_storage("Reading the workbook") from None
         raise _unreadable(exc) from None
-    except Exception as exc:  # the XML of a damaged sheet, met row by row
+    except BaseException as exc:  # the XML of a damaged sheet, met row by row, or calamine's panic (is_damage)
+        if not spreadsheet_parts.is_damage(exc):
+            raise
         raise _unreadable(exc) from None
 
 

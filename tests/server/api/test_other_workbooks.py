@@ -12,7 +12,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from tests.server.api.support import expect, expect_error
-from tests.server.api.test_csv_sources import _read_back
+from tests.server.api.test_csv_sources import _post, _read_back
 from tests.server.api.test_spreadsheets import HEADER, _report_rows, _send, _xlsx
 
 DATA = Path(__file__).parent / "data"
@@ -162,3 +162,17 @@ def test_damaged_protected_and_oversized_binary_workbooks_are_clear_errors(api: 
         archive.writestr("xl/worksheets/sheet1.bin", bytes(60 << 20))  # declares 60 MB: 6 M cells or more
     body = expect_error(_send(api, project, buf.getvalue(), "big.xlsb"), 422, "bad_archive")
     assert "5,000,000 cells" in body["detail"]
+
+
+def test_a_workbook_that_crashes_its_reader_costs_the_api_nothing(api: Any, project: str) -> None:
+    # Two .xlsb files damaged at random (tests/server/api/data/README.md): on one calamine panics, on the other it
+    # aborts its process (a Rust allocation of terabytes). Both are read in a parse process, previews too.
+    panics = (DATA / "panics.xlsb").read_bytes()
+    expect_error(_send(api, project, panics, "panics.xlsb"), 422, "bad_sheet")
+    aborts = (DATA / "aborts.xlsb").read_bytes()
+    for path in ("datasets", "datasets/sniff"):
+        fields = {"name": "aborts", "sheet": "issue2"}  # its damaged sheet; the first reads
+        body = expect_error(_post(api, project, path, aborts, fields, "aborts.xlsb"), 422, "damaged_file")
+        assert "crashed its reader (SIGABRT)" in body["detail"]
+    ods = expect(_send(api, project, _ods({"S": [["a"], [1], [2]]}), "after.ods"), 201)  # the next one is read
+    assert ods["n_rows"] == 2

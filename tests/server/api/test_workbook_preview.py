@@ -54,6 +54,7 @@ def test_a_workbook_too_large_to_preview_and_a_file_not_previewed_are_clear(
     api: Any, project: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     workbook = _xlsx(SHEETS)
+    monkeypatch.setattr(api.settings, "upload_parse_process", False)  # the limit patched is this process's
     monkeypatch.setattr(upload_preview, "WORKBOOK_BYTES", len(workbook) - 1)
     body = expect_error(_sniff(api, project, workbook, "big.xlsx"), 413, "preview_too_large")
     assert "upload it without a preview" in body["detail"]

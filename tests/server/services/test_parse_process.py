@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 from typing import Any
 
 import pytest
@@ -28,6 +29,16 @@ def test_a_parse_process_that_dies_is_503_and_the_next_upload_gets_a_new_one(sql
     with pytest.raises(ApiError) as died:
         parse_process.run(sqlite_settings, os._exit, 9)
     assert died.value.status == 503 and died.value.code == "upload_parse_failed"
+    assert parse_process.run(sqlite_settings, os.getpid) != os.getpid()
+
+
+def test_a_file_that_crashes_its_reader_is_422_and_a_killed_parse_503(sqlite_settings: Any) -> None:
+    with pytest.raises(ApiError) as crashed:
+        parse_process.run(sqlite_settings, os.abort)  # as a native reader aborts on a damaged file
+    assert (crashed.value.status, crashed.value.code) == (422, "damaged_file") and "SIGABRT" in crashed.value.detail
+    with pytest.raises(ApiError) as killed:
+        parse_process.run(sqlite_settings, signal.raise_signal, signal.SIGKILL)  # the out-of-memory killer's signal
+    assert (killed.value.status, killed.value.code) == (503, "upload_parse_failed")
     assert parse_process.run(sqlite_settings, os.getpid) != os.getpid()
 
 
