@@ -34,6 +34,7 @@ from server.settings import Settings
 # How a process dies when the file crashes its reader (Rust's and C's abort, a bad memory access); SIGKILL is the
 # kernel's out-of-memory killer, or a person.
 CRASHES = {signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE}
+REAP_SECONDS = 2.0
 PROCESSES = 2  # parses at once; more uploads wait their turn (each parse holds FITSTUDIO_UPLOAD_MEMORY_MB)
 # What the fork server imports once for every parse (duckdb, the CSV sniffer, is imported by csv_source on first use:
 # 0.03 s of each parse otherwise).
@@ -83,8 +84,11 @@ def _crash_signal(pool: ProcessPoolExecutor, marker: Path) -> str | None:
     segmentation fault: the file's doing); None when it was killed (out of memory) or cannot be told."""
     try:
         pid = int(marker.read_text())
-        # the executor keeps its processes, exit codes set, once broken (CPython's ProcessPoolExecutor._processes)
-        code = pool._processes[pid].exitcode  # type: ignore[attr-defined]
+        # the executor keeps its processes once broken (CPython's ProcessPoolExecutor._processes); the pool can break
+        # before the dead one is reaped, so its exit code is waited for
+        process = pool._processes[pid]  # type: ignore[attr-defined]
+        process.join(REAP_SECONDS)
+        code = process.exitcode
     except (OSError, ValueError, KeyError, AttributeError, TypeError):
         return None
     return signal.Signals(-code).name if code is not None and -code in CRASHES else None

@@ -72,3 +72,13 @@ def test_a_damaged_statistics_file_is_a_clear_422(api: Any, project: str, tmp_pa
     body = expect_error(_post(api, project, "datasets", b"not SPSS", {"name": "x"}, "x.sav"), 422, "bad_file")
     assert "The .sav file could not be read" in body["detail"] and str(api.settings.home) not in body["detail"]
     expect_error(_post(api, project, "datasets", whole[: len(whole) // 2], {"name": "cut"}, "cut.sav"), 422, "bad_file")
+
+
+def test_a_file_that_crashes_readstat_is_a_422_and_the_api_goes_on(api: Any, project: str, tmp_path: Path) -> None:
+    # an SPSS file with a few bytes changed at random, on which ReadStat reads out of bounds (a segmentation fault):
+    # it is read in a parse process, whose death by that signal says the file is damaged
+    crashes = (Path(__file__).parent / "data" / "crashes.sav").read_bytes()
+    body = expect_error(_post(api, project, "datasets", crashes, {"name": "c"}, "crashes.sav"), 422, "damaged_file")
+    assert "SIGSEGV" in body["detail"]
+    types, data = _stored(api, project, _written(tmp_path, ".sav"), "after.sav")
+    assert data["id"] == [101, 102, 103, 104]
