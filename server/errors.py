@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+from pathlib import Path
 from typing import Any
 
 _FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
@@ -53,6 +54,12 @@ def insufficient_storage(what: str = "The server") -> ApiError:
         "insufficient_storage",
         f"{what} ran out of disk space; nothing was stored. Free space (or ask the operator to) and retry.",
     )
+
+
+def without_paths(text: str, upload: Path) -> str:
+    """TEXT (a reader's error about the file UPLOAD) with the server's paths left out: the file as "the file", its
+    folder as "…"."""
+    return text.replace(str(upload), "the file").replace(str(upload.parent), "…")
 
 
 def is_disk_full(exc: BaseException | None) -> bool:

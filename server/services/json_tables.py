@@ -12,7 +12,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from server.errors import insufficient_storage, invalid, is_disk_full
+from server.errors import insufficient_storage, invalid, is_disk_full, without_paths
 from server.services import csv_source, pandas_json, table_store, tables
 
 SUFFIXES = (".json", ".jsonl", ".ndjson")
@@ -116,7 +116,7 @@ def _store(reader: pa.RecordBatchReader, dest: Path) -> table_store.Stored:
 def _not_json(exc: BaseException, upload: Path) -> Any:
     """The 422 for DuckDB's error EXC on UPLOAD: its first line, without the server's paths."""
     message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    message = message.replace(str(upload), "the file").replace(str(upload.parent), "…")[:300]
+    message = without_paths(message, upload)[:300]
     if "expected records" in message:  # `42`, `[[1, 2]]`, `[]`
         return invalid(
             "The JSON file holds no records: fitstudio reads an array of objects, one object per line, or one "

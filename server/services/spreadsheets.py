@@ -204,7 +204,9 @@ def _more(rows: Iterator[tuple[Any, ...]]) -> bool:
     """Whether ROWS has a row left (a damaged one counts: the upload will say what is wrong with it)."""
     try:
         return next(rows, None) is not None
-    except Exception:  # the XML of a damaged sheet, met on that row
+    except BaseException as exc:  # the XML of a damaged sheet met on that row, or calamine's panic, as _write_all
+        if not spreadsheet_parts.is_damage(exc):
+            raise
         return True
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from server.errors import ApiError, invalid
+from server.errors import ApiError, invalid, without_paths
 from server.services import table_store, tables
 
 SUFFIXES = (".sav", ".zsav", ".por", ".dta", ".sas7bdat", ".xpt")
@@ -100,5 +100,5 @@ def _as_text(value: Any) -> str:
 
 def _unreadable(exc: BaseException, upload: Path, suffix: str) -> ApiError:
     """The 422 for the reading error EXC, without the server's paths."""
-    reason = str(exc).replace(str(upload), "the file").replace(str(upload.parent), "…")[:200]
+    reason = without_paths(str(exc), upload)[:200]
     return invalid(f"The {suffix} file could not be read ({type(exc).__name__}: {reason}).", code="bad_file")
