@@ -4,8 +4,8 @@ A dataset's caches live in `<dataset folder>/image_cache/`, next to its `files/`
 (column, height, width, channels): `<key>.npy` (uint8, rows × height × width × channels, opened with
 `numpy.load(mmap_mode="r")`) and `<key>.json` (the image paths in row order, the paths that could not be decoded,
 the Parquet file's size and mtime it was built from). The worker builds them (worker/image_cache_build.py);
-the training child only reads them. This module imports nothing of fitstudio's but core.row_views (NumPy only),
-so that its decoding processes start fast.
+the training child only reads them. This module imports nothing of fitstudio's but core.row_views (NumPy only) and
+core.image_formats, so that its decoding processes start fast.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from core import row_views
+from core import image_formats, row_views
 
 FOLDER = "image_cache"
 FORMAT = 3  # 2: 16-bit grey scaled and EXIF turns; 3: 32-bit and float grey scaled (older caches are rebuilt)
@@ -56,7 +56,7 @@ def decode(path_or_bytes: Any, spec: dict[str, Any]) -> np.ndarray:
 
     Image.MAX_IMAGE_PIXELS = 40_000_000
     mode = {1: "L", 3: "RGB", 4: "RGBA"}[spec["channels"]]
-    with Image.open(path_or_bytes) as img:
+    with image_formats.open_image(path_or_bytes) as img:
         if img.getexif().get(ORIENTATION, 1) != 1:  # a phone's photo, stored sideways: trained on as it is seen
             img = ImageOps.exif_transpose(img)
         if img.mode.startswith("I") or img.mode == "F":  # convert() clips these at 255: nearly all white or black

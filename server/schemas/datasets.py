@@ -42,7 +42,8 @@ class DatasetOut(BaseModel):
     size_bytes: int
     image_cache_bytes: int = 0  # its preprocessed image caches (0 in lists: only GET /datasets/{id} measures them)
     created_at: datetime
-    source: dict[str, Any] | None = None  # how a CSV was read (data.md "Reading a table"); null for others
+    # how a CSV was read (data.md "Reading a table"), or the images an image ZIP left out; null for others
+    source: dict[str, Any] | None = None
 
 
 class PreviewOut(BaseModel):

@@ -7,6 +7,7 @@ import mimetypes
 from pathlib import Path
 from typing import Any
 
+from core import image_formats
 from server.errors import not_found
 from server.models import Dataset
 from server.services.datasets import files_root
@@ -50,10 +51,11 @@ def image_file(settings: Settings, dataset: Dataset, path: str) -> Path:
 
 def thumbnail_png(file: Path, size: int = THUMB_PX) -> bytes:
     """FILE scaled down to at most SIZE pixels on its longer side, as PNG (the original bytes when unreadable)."""
-    from PIL import Image  # Pillow loads only when a thumbnail is asked for
+    from PIL import ImageOps  # Pillow loads only when a thumbnail is asked for
 
     try:
-        with Image.open(file) as img:
+        with image_formats.open_image(file) as opened:
+            img = ImageOps.exif_transpose(opened)  # a phone's photo stored sideways, shown as it is trained on
             img.thumbnail((size, size))
             out = io.BytesIO()
             img.convert("RGBA" if img.mode in ("RGBA", "LA", "P") else "RGB").save(out, format="PNG")

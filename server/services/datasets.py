@@ -27,6 +27,7 @@ from server.services import (
     stat_files,
     storage,
     table_store,
+    tar_archives,
 )
 from server.services.json_cells import json_value
 from server.services.type_inference import infer_schema
@@ -49,6 +50,8 @@ def check_name(name: str) -> str:
 def suffix_of(filename: str) -> str:
     """The lower-case extension of FILENAME (`.csv.gz` for a compressed table: packed_tables); 415 unless it is one
     we read."""
+    if tar_archives.is_tar(filename):
+        return tar_archives.SUFFIX
     if packed := packed_tables.packed_suffix(filename):
         return packed
     if refused := packed_tables.refused(filename):
@@ -67,8 +70,9 @@ def suffix_of(filename: str) -> str:
             415,
             "unsupported_file",
             f"File {filename!r} is not {csv_source.DELIMITED_NAMES}, .json (.jsonl, .ndjson), .xlsx (.xlsm, .xls, "
-            ".xlsb), .ods, .parquet, a statistics file (.sav, .dta, .sas7bdat, .xpt, .por) or .zip; upload one of "
-            "those (a table may be compressed: .gz, .bz2, .xz, .zst).",
+            ".xlsb), .ods, .parquet, a statistics file (.sav, .dta, .sas7bdat, .xpt, .por), .zip or a tar archive "
+            "(.tar, .tgz, .tar.gz, .tar.bz2, .tar.xz); upload one of those (a table may be compressed: .gz, .bz2, .xz, "
+            ".zst).",
         )
     return suffix
 
@@ -154,14 +158,14 @@ def _parse(settings: Settings, suffix: str, upload: Path, folder: Path, fields: 
 def _store(
     settings: Settings, suffix: str, upload: Path, folder: Path, fields: dict[str, str] | None
 ) -> tuple[str, dict[str, Any] | None, table_store.Stored, set[str]]:
-    """UPLOAD (a file of SUFFIX) stored as FOLDER's .data.parquet.tmp: its kind, CSV source, storing and image
-    columns."""
+    """UPLOAD (a file of SUFFIX) stored as FOLDER's .data.parquet.tmp: its kind, source (how a CSV was read, or the
+    images an archive left out), storing and image columns."""
     tmp = folder / ".data.parquet.tmp"
     kind, source, image_columns = "tabular", None, set()
     if suffix == ".zip":
-        table, image_columns = image_zip.ingest(upload, folder / "files", *expansion_limits(settings))
-        kind = "images"
-        stored = table_store.write(table.schema, table.to_batches(), tmp)
+        archive = image_zip.ingest(upload, folder / "files", *expansion_limits(settings))
+        kind, source, image_columns = "images", archive.left_out, archive.image_columns
+        stored = table_store.write(archive.table.schema, archive.table.to_batches(), tmp)
     elif suffix in csv_source.DELIMITED:
         stored = table_store.store_csv(upload, tmp, fields, settings.upload_memory_mb)
         source = stored.source.as_dict() if stored.source else None

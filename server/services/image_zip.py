@@ -12,23 +12,23 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pyarrow as pa
-from PIL import Image
 
+from core import image_formats
 from server.errors import ApiError, insufficient_storage, invalid, is_disk_full
-from server.services import csv_source, tables, zip_names
+from server.services import csv_source, image_checks, tables, zip_names
 
 MAX_ENTRIES = 200_000
 MAX_DIRECTORY_BYTES = 64 << 20  # the central directory of an archive of MAX_ENTRIES entries with long names
 MAX_INDEX_BYTES = 256 << 20
 MAX_TOTAL_BYTES = 20 << 30
 MAX_RATIO = 200
-MAX_PIXELS = 40_000_000
+MAX_PIXELS = image_checks.MAX_PIXELS
 UTF8_FLAG = 0x800  # general purpose bit 11: the entry's name is UTF-8
 CHUNK = 1 << 20  # entries are copied to disk in blocks of this size: memory does not grow with an entry
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jfif", ".jpe", ".bmp", ".gif", ".webp", ".avif", ".tif", ".tiff"}
-UNREADABLE_SUFFIXES = {".heic", ".heif"}  # iPhone photos: Pillow cannot decode them
+IMAGE_SUFFIXES = image_formats.SUFFIXES
 
 
 def _safe_name(info: zipfile.ZipInfo) -> PurePosixPath:
@@ -47,24 +47,6 @@ def _safe_name(info: zipfile.ZipInfo) -> PurePosixPath:
     if ".." in path.parts:
         raise invalid(f"ZIP entry {name!r} climbs out of the archive with '..'.", code="bad_archive")
     return path
-
-
-def _too_many_pixels(name: str, size: tuple[int, int] | None) -> ApiError:
-    declared = f"{size[0]}x{size[1]} pixels" if size else f"far more than {MAX_PIXELS} pixels"
-    return invalid(f"Image {name!r} declares {declared}; the limit is {MAX_PIXELS} pixels.", code="image_too_large")
-
-
-def _check_image(source: Path, name: str) -> None:
-    """422 unless SOURCE is an image Pillow recognises, within the pixel limit (only its header is read)."""
-    try:
-        with Image.open(source) as img:
-            w, h = img.size
-    except Image.DecompressionBombError:  # Pillow's own guard, for sizes far above ours
-        raise _too_many_pixels(name, None) from None
-    except Exception:
-        raise invalid(f"ZIP entry {name!r} is not a readable image.", code="bad_image") from None
-    if w * h > MAX_PIXELS:
-        raise _too_many_pixels(name, (w, h))
 
 
 def check_directory(upload: Path) -> None:
@@ -91,8 +73,18 @@ def check_directory(upload: Path) -> None:
         )
 
 
-def ingest(upload: Path, dest: Path, max_bytes: int = MAX_TOTAL_BYTES, reserve: int = 0) -> tuple[pa.Table, set[str]]:
-    """Extract the image archive UPLOAD into DEST and return its table and the names of its image columns.
+@dataclass(frozen=True)
+class Ingested:
+    """An extracted image archive: its table, its image columns, and what a dataset's source says of the images
+    left out because they cannot be read (None when none was)."""
+
+    table: pa.Table
+    image_columns: set[str]
+    left_out: dict[str, Any] | None
+
+
+def ingest(upload: Path, dest: Path, max_bytes: int = MAX_TOTAL_BYTES, reserve: int = 0) -> Ingested:
+    """Extract the image archive UPLOAD into DEST: its table, the names of its image columns, the images left out.
 
     At most MAX_BYTES are written, and never more than the disk's free space less RESERVE bytes.
     """
@@ -101,8 +93,8 @@ def ingest(upload: Path, dest: Path, max_bytes: int = MAX_TOTAL_BYTES, reserve: 
         raise ApiError(415, "unsupported_file", "This .zip file is not a readable ZIP archive.")
     dest.mkdir(parents=True, exist_ok=True)
     budget = Budget.on_disk_of(dest, max_bytes, reserve)
-    with archive:
-        return _ingest(archive, dest, budget)
+    with archive, image_checks.Checks() as checks:
+        return _ingest(_Extraction(archive, dest, budget, checks))
 
 
 def open_archive(upload: Path) -> zipfile.ZipFile | None:
@@ -148,6 +140,12 @@ class Budget:
         if planned > self.free:
             raise insufficient_storage("Extracting the archive")
 
+    def copy(self, src: Any, dst: Any) -> None:
+        """Copy the binary stream SRC to DST in CHUNK blocks, each counted before it is written."""
+        while block := src.read(CHUNK):
+            self.add(len(block))
+            dst.write(block)
+
     def add(self, count: int) -> None:
         """Count COUNT more bytes written; refuse as soon as a bound is passed."""
         self.written += count
@@ -155,6 +153,14 @@ class Budget:
             raise _too_much(self.limit)
         if self.written > self.free:
             raise insufficient_storage("Extracting the archive")
+
+
+def unpack_error(exc: BaseException, doing: str, read_as: str) -> ApiError:
+    """What EXC, raised while DOING something to an upload read as READ_AS, answers: 507 for a full disk, else a
+    422 `bad_archive` quoting it."""
+    if is_disk_full(exc):
+        return insufficient_storage(doing)
+    return invalid(f"The file could not be {read_as} ({type(exc).__name__}: {str(exc)[:200]}).", code="bad_archive")
 
 
 def _too_much(limit: int) -> ApiError:
@@ -203,24 +209,31 @@ def copy_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, targe
 
 @dataclass(frozen=True)
 class _Extraction:
-    """Where the entries of one upload go: the open archive, the dataset folder and the bytes still allowed."""
+    """Where the entries of one upload go: the open archive, the dataset folder, the bytes still allowed and the
+    checks of the images extracted."""
 
     archive: zipfile.ZipFile
     dest: Path
     budget: Budget
+    checks: image_checks.Checks
 
 
-def _ingest(archive: zipfile.ZipFile, dest: Path, budget: Budget) -> tuple[pa.Table, set[str]]:
-    """Extract the images named by an index.csv, or else those in <class>/<file> folders."""
-    into = _Extraction(archive, dest, budget)
-    paths = entries(archive)
+def _ingest(into: _Extraction) -> Ingested:
+    """Extract the images named by an index.csv, or else those in <class>/<file> folders; rows whose image cannot
+    be read are left out (all of them: a 422)."""
+    paths = entries(into.archive)
     index = [p for p in paths if p.name.lower() == "index.csv"]  # Windows names it Index.csv as readily
     if index:
         root = min(index, key=lambda p: len(p.parts))  # the shallowest index.csv describes the archive
         table, image_col = _from_index(into, paths, root)
     else:
         table, image_col = _from_class_folders(into, paths)
-    return table, {image_col}
+    failed = into.checks.failed()
+    if failed:
+        stored = [None if v is None else str(PurePosixPath(v)) for v in table[image_col].to_pylist()]
+        table = table.filter(pa.array([v not in failed for v in stored]))
+        image_checks.refuse_when_none_readable(table.num_rows, failed)
+    return Ingested(table, {image_col}, image_checks.left_out_source(failed))
 
 
 def entries(archive: zipfile.ZipFile) -> dict[PurePosixPath, zipfile.ZipInfo]:
@@ -323,13 +336,6 @@ def _from_class_folders(into: _Extraction, paths: dict[PurePosixPath, zipfile.Zi
     """Extract every image of a <class>/<file> layout; return a table of image path and label."""
     rows: list[tuple[str, str]] = []
     images = [(p, i) for p, i in sorted(paths.items(), key=lambda kv: str(kv[0])) if p.suffix.lower() in IMAGE_SUFFIXES]
-    unreadable = [p for p in paths if p.suffix.lower() in UNREADABLE_SUFFIXES]
-    if unreadable:  # never left out in silence: they are photos the person means to train on
-        raise invalid(
-            f"{len(unreadable)} image(s) such as {str(unreadable[0])!r} are HEIC, which fitstudio cannot read; "
-            "export them as JPEG (on an iPhone: Settings › Camera › Formats › Most Compatible).",
-            code="bad_image",
-        )
     into.budget.check_planned(sum(i.file_size for _, i in images))
     # A folder around every class folder (a zipped "photos/") is left out of the paths; any other is kept, so that
     # train/cat/1.jpg and val/cat/1.jpg stay two images (cut to cat/1.jpg, the second overwrote the first).
@@ -352,7 +358,7 @@ def _from_class_folders(into: _Extraction, paths: dict[PurePosixPath, zipfile.Zi
 
 
 def _extract(into: _Extraction, info: zipfile.ZipInfo, src: PurePosixPath, rel: PurePosixPath) -> int:
-    """Stream entry INFO to DEST/REL (bounded by the budget), then check it is an image within the pixel limit."""
+    """Stream entry INFO to DEST/REL (bounded by the budget), then have it checked (image_checks)."""
     dest = into.dest
     target = (dest / Path(*rel.parts)).resolve()
     if dest.resolve() not in target.parents:
@@ -362,8 +368,8 @@ def _extract(into: _Extraction, info: zipfile.ZipInfo, src: PurePosixPath, rel: 
     try:
         # capped: the declared size of an entry can lie
         size = copy_entry(into.archive, info, str(src), tmp, into.budget)
-        _check_image(tmp, str(src))
         tmp.replace(target)
     finally:
         tmp.unlink(missing_ok=True)
+    into.checks.submit(target, str(rel), str(src))
     return size

@@ -15,8 +15,8 @@ from typing import IO, Any
 
 import pyarrow as pa
 
-from server.errors import ApiError, insufficient_storage, invalid, is_disk_full
-from server.services import csv_source, image_zip, json_tables, spreadsheets, stat_files
+from server.errors import ApiError, invalid
+from server.services import csv_source, image_zip, json_tables, spreadsheets, stat_files, tar_archives
 
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
 TABLE_SUFFIXES = (*csv_source.DELIMITED, *json_tables.SUFFIXES, *spreadsheets.SUFFIXES, *stat_files.SUFFIXES)
@@ -45,16 +45,9 @@ def _decompress(upload: Path, compression: str, dest: Path, budget: image_zip.Bu
     """Write UPLOAD's decompressed bytes to DEST, each block counted against BUDGET; 422 when they are damaged."""
     try:
         with contextlib.closing(_open(upload, compression)) as src, open(dest, "wb") as out:
-            while block := src.read(image_zip.CHUNK):
-                budget.add(len(block))
-                out.write(block)
+            budget.copy(src, out)
     except _READ_ERRORS as exc:
-        if is_disk_full(exc):
-            raise insufficient_storage("Decompressing the upload") from None
-        raise invalid(
-            f"The file could not be decompressed as {compression} ({type(exc).__name__}: {str(exc)[:200]}).",
-            code="bad_archive",
-        ) from None
+        raise image_zip.unpack_error(exc, "Decompressing the upload", f"decompressed as {compression}") from None
 
 
 def head(upload: Path, compression: str, limit: int) -> bytes:
@@ -95,12 +88,16 @@ def unpacked(
 ) -> Iterator[tuple[Path, str, dict[str, str]]]:
     """UPLOAD (its name's SUFFIX, `.csv.gz` for a compressed table) as the table file it packs, in a copy beside
     it removed afterwards, with that file's suffix and what was unpacked (`compression`, or `archive_member`);
-    UPLOAD itself and SUFFIX for any other file, an image archive too. At most MAX_BYTES are written, and never
-    the disk's last RESERVE bytes."""
-    outer = PurePath("f" + suffix).suffix
+    UPLOAD itself and SUFFIX for any other file, an image archive too (a tar archive is first rewritten as a ZIP:
+    that ZIP and `.zip`). At most MAX_BYTES are written, and never the disk's last RESERVE bytes."""
     dest = upload.with_name(upload.name + ".unpacked")
+    zipped = upload.with_name(upload.name + ".zip")
     budget = image_zip.Budget.on_disk_of(upload.parent, max_bytes, reserve)
     try:
+        if suffix == tar_archives.SUFFIX:  # read as the ZIP of the same files
+            tar_archives.as_zip(upload, zipped, budget)
+            upload, suffix = zipped, ".zip"
+        outer = PurePath("f" + suffix).suffix
         if outer in COMPRESSIONS:
             _decompress(upload, COMPRESSIONS[outer], dest, budget)
             yield dest, suffix.removesuffix(outer), {"compression": COMPRESSIONS[outer]}
@@ -110,6 +107,7 @@ def unpacked(
             yield upload, suffix, {}
     finally:
         dest.unlink(missing_ok=True)
+        zipped.unlink(missing_ok=True)
 
 
 def _extract_table(upload: Path, fields: dict[str, str], dest: Path, budget: image_zip.Budget) -> PurePosixPath | None:

@@ -1,8 +1,8 @@
 """Smoke test of the benchmark scripts (bench/): each runs with --quick, exits 0 and writes its results file.
 
-Benchmarks never fail on a timing; this only checks that they run and what their results hold. The ingest and
-reconciler quick modes (seconds) run in every suite. The others (marker `bench`) are the benchmark tools' own smoke
-checks, not product tests: each starts a stack, workers and TensorFlow children (about two minutes each on two
+Benchmarks never fail on a timing; this only checks that they run and what their results hold. The ingest, image
+checks and reconciler quick modes (seconds) run in every suite. The others (marker `bench`) are the benchmark tools'
+own smoke checks, not product tests: each starts a stack, workers and TensorFlow children (about two minutes each on two
 cores), so CI (`scripts/test.sh`) leaves them out; `scripts/test.sh --bench` runs them, and `bench/run_all.py
 --quick` runs the scripts themselves (bench/README.md).
 """
@@ -72,6 +72,13 @@ def test_json_ingest_quick(tmp_path: Path) -> None:
         got = figures[f"{kind}/20000"]
         assert got["fitstudio"]["rows"] == got["pandas"]["rows"] == [20_000] and got["fitstudio"]["peak_mb"] > 0
     assert figures["jsonl/20000"]["pyarrow"]["rows"] == [20_000]
+
+
+def test_image_checks_quick(tmp_path: Path) -> None:
+    figures = run_quick("image_checks", tmp_path)["figures"]
+    got = figures["500"]
+    assert all(got[v] > 0 for v in ("header", "decoded", "decoded, 1 thread")) and got["zip_mb"] > 1
+    assert figures["12mp"]["check_s"] > 0
 
 
 def test_reconciler_quick(tmp_path: Path) -> None:

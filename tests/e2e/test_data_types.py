@@ -34,11 +34,16 @@ def fit_model(model, train_sequence, validation_sequence, base_callbacks):
 """
 
 
-def digits_zip(n_per_class: int = 40) -> bytes:
-    """scikit-learn's digits 0-3 as 8x8 PNGs in <class>/<file> folders."""
+def digits_zip(n_per_class: int = 40, fmt: str = "PNG") -> bytes:
+    """scikit-learn's digits 0-3 as 8x8 images (PNG, or FMT: "HEIF" as an iPhone saves) in <class>/<file> folders."""
     from PIL import Image
     from sklearn.datasets import load_digits
 
+    if fmt == "HEIF":
+        import pillow_heif
+
+        pillow_heif.register_heif_opener()
+    suffix = {"PNG": "png", "HEIF": "HEIC"}[fmt]
     digits = load_digits(n_class=4)
     counts = dict.fromkeys(range(4), 0)
     buf = io.BytesIO()
@@ -47,9 +52,9 @@ def digits_zip(n_per_class: int = 40) -> bytes:
             if counts[label] >= n_per_class:
                 continue
             counts[label] += 1
-            png = io.BytesIO()
-            Image.fromarray((image * 16).astype("uint8")).save(png, format="PNG")
-            zf.writestr(f"digit_{label}/{counts[label]}.png", png.getvalue())
+            encoded = io.BytesIO()
+            Image.fromarray((image * 16).astype("uint8")).convert("RGB" if fmt == "HEIF" else "L").save(encoded, fmt)
+            zf.writestr(f"digit_{label}/{counts[label]}.{suffix}", encoded.getvalue())
     return buf.getvalue()
 
 

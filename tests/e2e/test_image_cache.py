@@ -37,3 +37,22 @@ def test_trainings_share_the_cache_inside_the_sandbox(runtime: Runtime) -> None:
     assert runtime.api.delete(f"/api/v1/analyses/{analysis}").status_code == 204
     assert runtime.api.delete(f"/api/v1/datasets/{ds}").status_code == 204
     assert not folder.exists()
+
+
+@pytest.mark.slow
+def test_iphone_photos_train_and_unreadable_ones_are_left_out(runtime: Runtime) -> None:
+    import io
+    import zipfile
+
+    photos = io.BytesIO(digits_zip(n_per_class=10, fmt="HEIF"))
+    with zipfile.ZipFile(photos, "a") as archive:  # as Microsoft's Kaggle cats and dogs: an empty file, a cut one
+        archive.writestr("digit_0/666.HEIC", b"")
+        archive.writestr("digit_1/11702.HEIC", archive.read("digit_1/1.HEIC")[:200])
+    ds = runtime.dataset("iphone_digits", photos.getvalue(), "IMG.zip")
+    meta = runtime.api.get(f"/api/v1/datasets/{ds}").json()
+    assert meta["n_rows"] == 40 and meta["source"]["images_left_out"] == 2
+    task = runtime.task(ds, "label", patch={"image": SIZES, "training": {"epochs": 1, "batch_size": 16}})
+    done = runtime.train_and_wait(task["id"])
+    assert done["status"] == "succeeded", (done["error"], runtime.log_tail())
+    log = runtime.api.get(f"/api/v1/sessions/{done['id']}/log").text
+    assert "[fitstudio] decoding images: 40 / 40" in log and "read from the preprocessed cache" in log

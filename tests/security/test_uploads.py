@@ -223,13 +223,19 @@ def test_damaged_and_encrypted_entries_are_refused(api: Api, project: str) -> No
     _refused(api, b"not a zip at all", "junk.zip", 415, "unsupported_file")
 
 
-def test_an_image_declaring_huge_dimensions_is_refused_by_the_pixel_limit(api: Api, project: str) -> None:
+def test_an_image_declaring_huge_dimensions_is_never_decoded_or_kept(api: Api, project: str) -> None:
     from server.services import image_zip
 
     for width, height in ((100_000, 100_000), (10_000, 5_000)):
-        payload = zip_bytes({"cat/a.png": png_bytes(), "cat/huge.png": png_header_claiming(width, height)})
-        body = _refused(api, payload, "pixels.zip", 422, "image_too_large")
-        assert str(image_zip.MAX_PIXELS) in body["detail"] and "huge.png" in body["detail"]
+        huge = png_header_claiming(width, height)
+        alone = _refused(api, zip_bytes({"cat/huge.png": huge}), "pixels.zip", 422, "image_too_large")
+        assert str(image_zip.MAX_PIXELS) in alone["detail"] and "huge.png" in alone["detail"]
+        payload = zip_bytes({"cat/a.png": png_bytes(), "cat/huge.png": huge})
+        files = {"file": ("pixels.zip", io.BytesIO(payload), "application/octet-stream")}
+        ds = expect(api.post(f"{API}/projects/{KEY}/datasets", data={"name": f"pixels-{width}"}, files=files), 201)
+        assert ds["n_rows"] == 1 and ds["source"]["left_out"][0]["path"] == "cat/huge.png"
+        assert str(image_zip.MAX_PIXELS) in ds["source"]["left_out"][0]["why"]
+        assert not list(api.settings.data_root.rglob("huge.png"))
 
 
 # CSV files ------------------------------------------------------------------------------------------------------

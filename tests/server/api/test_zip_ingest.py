@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import configure
-from tests.security.support import png_bytes, zip_bytes
+from tests.security.support import png_bytes, png_header_claiming, zip_bytes
 from tests.server.api.support import API, assert_error_shape, expect, expect_error, upload
 
 
@@ -79,18 +79,91 @@ def test_train_and_val_folders_with_the_same_file_names_keep_every_image(api: An
     assert expect(api.get(f"{API}/datasets/{wrapped['id']}/preview"), 200)["rows"] == [["cat/a.png", "cat"]]
 
 
-def test_jfif_and_avif_photos_are_images_and_heic_ones_a_clear_refusal(api: Any, project: str) -> None:
-    def saved(fmt: str) -> bytes:
-        buf = io.BytesIO()
-        Image.new("RGB", (6, 6), (20, 120, 220)).save(buf, format=fmt)
-        return buf.getvalue()
+def _saved(fmt: str, size: tuple[int, int] = (6, 6), exif: bytes | None = None) -> bytes:
+    import pillow_heif
 
-    entries = {"cat/a.jfif": saved("JPEG"), "dog/b.avif": saved("AVIF"), "dog/c.JPE": saved("JPEG")}
+    pillow_heif.register_heif_opener()
+    buf = io.BytesIO()
+    Image.new("RGB", size, (20, 120, 220)).save(buf, format=fmt, **({"exif": exif} if exif else {}))
+    return buf.getvalue()
+
+
+def test_jfif_avif_and_iphone_heic_photos_are_images(api: Any, project: str) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to view": a phone held upright
+    entries = {
+        "cat/a.jfif": _saved("JPEG"),
+        "dog/b.avif": _saved("AVIF"),
+        "dog/c.JPE": _saved("JPEG"),
+        "dog/IMG_0001.HEIC": _saved("HEIF", (12, 8), exif.tobytes()),
+    }
     ds = expect(upload(api, project, "photos", zip_bytes(entries), "p.zip"), 201)
+    assert ds["n_rows"] == 4 and ds["source"] is None  # nothing left out
+    _log_in(api)
+    thumb = api.client.get(f"/datasets/{ds['id']}/thumbnails/dog/IMG_0001.HEIC")
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(thumb.content)).size == (8, 12)  # shown upright, as it is trained on
+
+    from core import image_cache
+
+    stored = next(_datasets_root(api).rglob("IMG_0001.HEIC"))
+    pixels = image_cache.decode(stored, {"height": 12, "width": 8, "channels": 3})
+    assert abs(pixels.reshape(-1, 3).mean(axis=0) - (20, 120, 220)).max() < 8
+
+
+def _log_in(api: Any) -> None:
+    assert api.client.get(f"/login?token={api.token}", follow_redirects=False).status_code in (302, 303)
+
+
+def _truncated_jpeg() -> bytes:
+    whole = _saved("JPEG", (64, 48))
+    return whole[: len(whole) // 2]
+
+
+def test_images_that_cannot_be_read_are_left_out_and_named(api: Any, project: str) -> None:
+    entries = {
+        "PetImages/Cat/1.jpg": _saved("JPEG"),
+        "PetImages/Cat/666.jpg": b"",  # as in Microsoft's Kaggle cats and dogs: an empty file
+        "PetImages/Cat/2.png": png_bytes(),
+        "PetImages/Dog/11702.jpg": _truncated_jpeg(),
+        "PetImages/Dog/3.jpg": b"<html><body>404 Not Found</body></html>",  # a scraper's saved error page
+        "PetImages/Dog/4.png": png_header_claiming(10_000, 5_000),  # a panorama over the pixel limit
+        "PetImages/Dog/5.png": png_bytes(),
+    }
+    ds = expect(upload(api, project, "pets", zip_bytes(entries), "pets.zip"), 201)
     assert ds["n_rows"] == 3
-    heic = zip_bytes({**entries, "dog/IMG_0001.HEIC": b"\x00\x00\x00\x18ftypheic"})
-    body = expect_error(upload(api, project, "iphone", heic, "i.zip"), 422, "bad_image")
-    assert "IMG_0001.HEIC" in body["detail"] and "JPEG" in body["detail"]
+    rows = expect(api.get(f"{API}/datasets/{ds['id']}/preview?limit=10"), 200)["rows"]
+    assert sorted(rows) == [["Cat/1.jpg", "Cat"], ["Cat/2.png", "Cat"], ["Dog/5.png", "Dog"]]
+    source = ds["source"]
+    assert source["images_left_out"] == 4
+    why = {item["path"]: item["why"] for item in source["left_out"]}
+    assert why["PetImages/Cat/666.jpg"] == "is an empty file"
+    assert why["PetImages/Dog/11702.jpg"].startswith("is a damaged image (")  # Pillow: "Truncated File Read"
+    assert why["PetImages/Dog/3.jpg"] == "is not a readable image"
+    assert why["PetImages/Dog/4.png"] == "declares 10000x5000 pixels; the limit is 40000000 pixels"
+    stored = sorted(p.name for p in _files(_datasets_root(api)) if "files" in p.parts)
+    assert stored == ["1.jpg", "2.png", "5.png"]  # the unreadable ones were not kept
+    _log_in(api)
+    page = api.client.get(f"/datasets/{ds['id']}").text
+    assert "4 images left out" in page and "11702.jpg" in page and "Read as" not in page
+
+
+def test_index_rows_whose_image_cannot_be_read_are_left_out(api: Any, project: str) -> None:
+    index = "file,weight\nimg/a.png,1.5\nimg/b.jpg,2.5\nimg/c.png,3.5\nimg/b.jpg,4.5\n"
+    entries = {"index.csv": index.encode(), "img/a.png": png_bytes(), "img/b.jpg": _truncated_jpeg()}
+    ds = expect(upload(api, project, "idx", zip_bytes({**entries, "img/c.png": png_bytes()}), "i.zip"), 201)
+    rows = expect(api.get(f"{API}/datasets/{ds['id']}/preview?limit=10"), 200)["rows"]
+    assert rows == [["img/a.png", 1.5], ["img/c.png", 3.5]]  # both rows naming b.jpg, the others intact
+    assert ds["source"]["images_left_out"] == 1 and ds["source"]["left_out"][0]["path"] == "img/b.jpg"
+
+
+def test_an_archive_of_no_readable_image_is_refused_with_why(api: Any, project: str) -> None:
+    one = expect_error(upload(api, project, "one", zip_bytes({"cat/a.jpg": b"GIF89a"}), "o.zip"), 422, "bad_image")
+    assert "'cat/a.jpg' is a damaged image" in one["detail"] or "'cat/a.jpg' is not a readable" in one["detail"]
+    entries = {"cat/a.jpg": b"", "dog/b.jpg": _truncated_jpeg()}
+    body = expect_error(upload(api, project, "none", zip_bytes(entries), "n.zip"), 422, "bad_image")
+    assert body["detail"].startswith("None of the archive's 2 images can be read: ZIP entry 'cat/a.jpg'")
+    assert _files(_datasets_root(api)) == []
 
 
 def test_the_expanded_total_is_bounded_by_a_setting(api: Any, project: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -16,9 +16,10 @@ document.addEventListener("DOMContentLoaded", () => {
   const sheet = document.getElementById("workbook-sheet");
   fileInput.addEventListener("change", () => {
     const file = fileInput.files[0];
-    const suffix = /(\.(csv|tsv|txt|data|dat|tab|psv|json|jsonl|ndjson|xlsx|xlsm|xlsb|xls|ods|parquet|sav|zsav|por|dta|sas7bdat|xpt))?(\.(gz|bz2|xz|zst))?$|\.zip$/i;
+    const suffix = /(\.(csv|tsv|txt|data|dat|tab|psv|json|jsonl|ndjson|xlsx|xlsm|xlsb|xls|ods|parquet|sav|zsav|por|dta|sas7bdat|xpt|tar))?(\.(gz|bz2|xz|zst))?$|\.(zip|tgz|tbz2?|txz)$/i;
+    const archive = /\.(zip|tar|tgz|tbz2?|txz|tar\.(gz|bz2|xz))$/i;
     if (file && nameInput && !nameInput.value) nameInput.value = file.name.replace(suffix, "");
-    if (member) member.hidden = !(file && /\.zip$/i.test(file.name));  // a .zip of tables: which one to read
+    if (member) member.hidden = !(file && archive.test(file.name));  // an archive of tables: which one to read
     if (sheet) sheet.hidden = !(file && /\.(xls[xmb]?|ods)$/i.test(file.name));  // a workbook: which sheet to read
   });
 
