@@ -133,11 +133,12 @@ class Project:
 
     def upload_dataset(self, name: str, path: str | Path, **reading_options: Any) -> dict[str, Any]:
         """Upload a .csv (.tsv, .txt, .data, .dat, .tab, .psv), .xlsx (.xlsm, .xls, .xlsb), .ods, .json (.jsonl,
-        .ndjson), .parquet or SPSS, Stata or SAS file (compressed, `.csv.gz`, or alone in a .zip), or an image .zip,
-        as a dataset. READING_OPTIONS give a CSV's reading options (data.md: e.g. `delimiter=";"`, `decimal=","`,
-        `encoding="cp1252"`, `header=False`, `null_values=["?"]`; `member="train.csv"` picks the table of a .zip
-        that holds several, `sheet="Kunden"` a workbook's sheet); the others are detected, and the answer's
-        `source` says how it was read."""
+        .ndjson), .parquet or SPSS, Stata or SAS file (compressed, `.csv.gz`, or alone in a .zip or tar), or an image
+        .zip or tar (`.tgz`), as a dataset. READING_OPTIONS give a CSV's reading options (data.md: e.g.
+        `delimiter=";"`, `decimal=","`, `encoding="cp1252"`, `header=False`, `null_values=["?"]`;
+        `member="train.csv"` picks the table of an archive that holds several, or the one that labels its images,
+        `sheet="Kunden"` a workbook's sheet); the others are detected, and the answer's `source` says how it was
+        read, or which images were left out."""
         fields = {"name": name, **reading_fields(reading_options)}
         path = Path(path)
         with open(path, "rb") as fh:

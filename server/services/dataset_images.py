@@ -23,12 +23,15 @@ def image_positions(dataset: Dataset, preview: dict[str, Any]) -> list[int]:
 
 
 def gallery(dataset: Dataset, preview: dict[str, Any], limit: int) -> list[dict[str, Any]]:
-    """Up to LIMIT {path, label} of PREVIEW's rows: the first image column, labelled by the first other column."""
+    """Up to LIMIT {path, label} of PREVIEW's rows: the first image column, labelled by the first other column that
+    is not an id (Kaggle's labels.csv starts with one: the breed says more)."""
     positions = image_positions(dataset, preview)
     if not positions:
         return []
     first = positions[0]
-    label = next((i for i, _ in enumerate(preview["columns"]) if i not in positions), None)
+    ids = {c["name"] for c in dataset.columns if "id_like" in (c.get("hints") or [])}
+    others = [i for i, _ in enumerate(preview["columns"]) if i not in positions]
+    label = next((i for i in others if preview["columns"][i] not in ids), others[0] if others else None)
     return [
         {"path": row[first], "label": row[label] if label is not None else ""}
         for row in preview["rows"][:limit]

@@ -163,7 +163,8 @@ def _store(
     tmp = folder / ".data.parquet.tmp"
     kind, source, image_columns = "tabular", None, set()
     if suffix == ".zip":
-        archive = image_zip.ingest(upload, folder / "files", *expansion_limits(settings))
+        member = (fields or {}).get(packed_tables.MEMBER_FIELD)  # the table that labels the images, if several
+        archive = image_zip.ingest(upload, folder / "files", *expansion_limits(settings), member=member)
         kind, source, image_columns = "images", archive.left_out, archive.image_columns
         stored = table_store.write(archive.table.schema, archive.table.to_batches(), tmp)
     elif suffix in csv_source.DELIMITED:

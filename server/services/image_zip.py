@@ -7,7 +7,6 @@ import shutil
 import stat
 import struct
 import tempfile
-import unicodedata
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ import pyarrow as pa
 
 from core import image_formats
 from server.errors import ApiError, insufficient_storage, invalid, is_disk_full
-from server.services import csv_source, image_checks, tables, zip_names
+from server.services import csv_source, image_checks, image_index, tables, zip_names
 
 MAX_ENTRIES = 200_000
 MAX_DIRECTORY_BYTES = 64 << 20  # the central directory of an archive of MAX_ENTRIES entries with long names
@@ -40,7 +39,7 @@ def _safe_name(info: zipfile.ZipInfo) -> PurePosixPath:
         raise invalid(f"ZIP entry {name!r} is a symbolic link; archives may hold only files.", code="bad_archive")
     if "\x00" in name or any(ord(c) < 32 for c in name):
         raise invalid(f"ZIP entry {name!r} has a control character in its name.", code="bad_archive")
-    name = _as_posix(name)
+    name = image_index.as_posix(name)
     path = PurePosixPath(name)
     if path.is_absolute() or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
         raise invalid(f"ZIP entry {name!r} has an absolute path; use relative paths.", code="bad_archive")
@@ -83,8 +82,11 @@ class Ingested:
     left_out: dict[str, Any] | None
 
 
-def ingest(upload: Path, dest: Path, max_bytes: int = MAX_TOTAL_BYTES, reserve: int = 0) -> Ingested:
+def ingest(
+    upload: Path, dest: Path, max_bytes: int = MAX_TOTAL_BYTES, reserve: int = 0, member: str | None = None
+) -> Ingested:
     """Extract the image archive UPLOAD into DEST: its table, the names of its image columns, the images left out.
+    MEMBER names the table that labels the images, when the archive holds several.
 
     At most MAX_BYTES are written, and never more than the disk's free space less RESERVE bytes.
     """
@@ -94,7 +96,7 @@ def ingest(upload: Path, dest: Path, max_bytes: int = MAX_TOTAL_BYTES, reserve: 
     dest.mkdir(parents=True, exist_ok=True)
     budget = Budget.on_disk_of(dest, max_bytes, reserve)
     with archive, image_checks.Checks() as checks:
-        return _ingest(_Extraction(archive, dest, budget, checks))
+        return _ingest(_Extraction(archive, dest, budget, checks), member)
 
 
 def open_archive(upload: Path) -> zipfile.ZipFile | None:
@@ -218,14 +220,18 @@ class _Extraction:
     checks: image_checks.Checks
 
 
-def _ingest(into: _Extraction) -> Ingested:
-    """Extract the images named by an index.csv, or else those in <class>/<file> folders; rows whose image cannot
-    be read are left out (all of them: a 422)."""
+def _ingest(into: _Extraction, member: str | None) -> Ingested:
+    """Extract the images named by an index.csv, or else by another table (_labels), or else those in
+    <class>/<file> folders; rows whose image cannot be read are left out (all of them: a 422)."""
     paths = entries(into.archive)
     index = [p for p in paths if p.name.lower() == "index.csv"]  # Windows names it Index.csv as readily
-    if index:
+    about: dict[str, Any] = {}
+    if index and not member:
         root = min(index, key=lambda p: len(p.parts))  # the shallowest index.csv describes the archive
-        table, image_col = _from_index(into, paths, root)
+        table, image_col = _from_index(into, paths, root, _read_index(into.archive, paths[root], root))
+    elif labels := _labels(into.archive, paths, member):
+        table, image_col = _from_index(into, paths, *labels)
+        table, about = image_index.with_folders(table, image_col), {"labels_file": str(labels[0])}
     else:
         table, image_col = _from_class_folders(into, paths)
     failed = into.checks.failed()
@@ -233,7 +239,33 @@ def _ingest(into: _Extraction) -> Ingested:
         stored = [None if v is None else str(PurePosixPath(v)) for v in table[image_col].to_pylist()]
         table = table.filter(pa.array([v not in failed for v in stored]))
         image_checks.refuse_when_none_readable(table.num_rows, failed)
-    return Ingested(table, {image_col}, image_checks.left_out_source(failed))
+    return Ingested(table, {image_col}, {**about, **(image_checks.left_out_source(failed) or {})} or None)
+
+
+def _labels(
+    archive: zipfile.ZipFile, paths: dict[PurePosixPath, zipfile.ZipInfo], member: str | None
+) -> tuple[PurePosixPath, pa.Table] | None:
+    """The table other than an index.csv that names the archive's images (Kaggle's labels.csv, train.csv), and its
+    path: the one MEMBER names, or the only one; 422 `several_tables` when more than one does."""
+    lookup = image_index.Lookup(paths)
+    found = []
+    for path in image_index.labels_files(paths, member):
+        try:
+            table = _read_index(archive, paths[path], path)
+        except ApiError:
+            if member:
+                raise
+            continue  # a table that is no labels file (a README.csv of another shape) is not one
+        if member or image_index.image_column(table, lookup, path.parent, known=False):
+            found.append((path, table))
+    if len(found) > 1:
+        listed = ", ".join(str(p) for p, _ in found)
+        raise invalid(
+            f"The archive holds {len(found)} tables that name its images ({listed}); give the one that labels them "
+            "in the `member` field.",
+            code="several_tables",
+        )
+    return found[0] if found else None
 
 
 def entries(archive: zipfile.ZipFile) -> dict[PurePosixPath, zipfile.ZipInfo]:
@@ -252,26 +284,27 @@ def entries(archive: zipfile.ZipFile) -> dict[PurePosixPath, zipfile.ZipInfo]:
 
 
 def _from_index(
-    into: _Extraction, paths: dict[PurePosixPath, zipfile.ZipInfo], root: PurePosixPath
+    into: _Extraction, paths: dict[PurePosixPath, zipfile.ZipInfo], root: PurePosixPath, table: pa.Table
 ) -> tuple[pa.Table, str]:
-    """Extract the images the index.csv at ROOT names; return its table and its image column."""
-    table = _read_index(into.archive, paths[root], root)
-    image_col = _image_column(table)
-    values = [None if v is None else _index_path(v) for v in table[image_col].to_pylist()]
-    if values != table[image_col].to_pylist():  # `images\\1.jpg` as Windows writes it: the path it names
-        table = table.set_column(table.schema.get_field_index(image_col), image_col, pa.array(values, pa.string()))
-    wanted = _indexed_entries(values, root.parent, paths)
+    """Extract the images TABLE, read from ROOT, names; return it (its image paths) and its image column."""
+    lookup = image_index.Lookup(paths)
+    image_col = image_index.image_column(table, lookup, root.parent, known=True)
+    if image_col is None:
+        raise invalid(
+            f"{root.name} has no column of image file paths (.png, .jpg, ...), names or ids.", code="bad_archive"
+        )
+    table, image_col, wanted = image_index.resolve(table, image_col, lookup, root.parent, root.name)
     into.budget.check_planned(sum(i.file_size for i in wanted.values()))
     for rel, info in wanted.items():
-        _extract(into, info, PurePosixPath(_as_posix(info.filename)), rel)
+        _extract(into, info, PurePosixPath(image_index.as_posix(info.filename)), rel)
     return table, image_col
 
 
 def _read_index(archive: zipfile.ZipFile, info: zipfile.ZipInfo, root: PurePosixPath) -> pa.Table:
-    """The table of index.csv entry INFO, read as an uploaded CSV is (an index.csv saved by Excel in Europe has
-    semicolons and Windows-1252 letters); 422 when it is too large or cannot be parsed."""
+    """The table of entry INFO at ROOT (an index.csv or labels file), read as an uploaded CSV is (an index.csv saved
+    by Excel in Europe has semicolons and Windows-1252 letters); 422 when it is too large or cannot be parsed."""
     if info.file_size > MAX_INDEX_BYTES:
-        raise invalid(f"index.csv is larger than {MAX_INDEX_BYTES >> 20} MB.", code="bad_archive")
+        raise invalid(f"{root.name} is larger than {MAX_INDEX_BYTES >> 20} MB.", code="bad_archive")
     with tempfile.TemporaryDirectory(prefix="fitstudio-index-") as scratch:
         raw = Path(scratch) / "index.csv"
         raw.write_bytes(_read_entry(archive, info, str(root)))
@@ -282,54 +315,7 @@ def _read_index(archive: zipfile.ZipFile, info: zipfile.ZipInfo, root: PurePosix
         except ApiError as exc:
             if exc.status >= 500:  # a full disk stays itself
                 raise
-            raise invalid(f"index.csv could not be read: {exc.detail}", code="bad_archive") from None
-
-
-def _as_posix(name: str) -> str:
-    """An entry's name or an index path with backslashes as folder separators (as Windows writes them) and its text
-    composed: macOS's Finder writes names decomposed (NFD: `e` and a combining accent), people type them composed
-    (NFC), so `café.jpg` in an index finds the file and a class folder `Äpfel` is the label a person types."""
-    return unicodedata.normalize("NFC", name.replace("\\", "/"))
-
-
-def _index_path(value: object) -> str:
-    """An index.csv image path as an entry's name is read (_safe_name)."""
-    return _as_posix(str(value).strip())
-
-
-def _image_column(table: pa.Table) -> str:
-    """The first column whose first value is an image file path; 422 when none is."""
-    for column in table.column_names:
-        if table.num_rows and PurePosixPath(str(table[column][0])).suffix.lower() in IMAGE_SUFFIXES:
-            return column
-    raise invalid("index.csv has no column of image file paths (.png, .jpg, ...).", code="bad_archive")
-
-
-def _indexed_entries(
-    values: list[object], base: PurePosixPath, paths: dict[PurePosixPath, zipfile.ZipInfo]
-) -> dict[PurePosixPath, zipfile.ZipInfo]:
-    """The entries the index's image paths VALUES name, relative to BASE (or else to the archive's top, or else
-    in another case: an index written on Windows, whose file names ignore case); 422 on a path outside or
-    missing."""
-    wanted: dict[PurePosixPath, zipfile.ZipInfo] = {}  # an entry named by many rows is extracted once
-    folded: dict[PurePosixPath, list[zipfile.ZipInfo]] = {}
-    for path, info in paths.items():
-        folded.setdefault(PurePosixPath(str(path).casefold()), []).append(info)
-    for value in values:
-        rel = PurePosixPath(str(value))
-        if rel.is_absolute() or ".." in rel.parts:
-            raise invalid(f"index.csv path {value!r} leaves the archive.", code="bad_archive")
-        tries = [base / rel, rel] if base.parts else [rel]
-        info = next((paths[t] for t in tries if t in paths), None)
-        if info is None:  # one entry only in another case: two would be a guess
-            found = [
-                folded[k] for k in (PurePosixPath(str(t).casefold()) for t in tries) if len(folded.get(k, [])) == 1
-            ]
-            info = found[0][0] if found else None
-        if info is None:
-            raise invalid(f"index.csv names {value!r}, which is not in the archive.", code="bad_archive")
-        wanted[rel] = info
-    return wanted
+            raise invalid(f"{root.name} could not be read: {exc.detail}", code="bad_archive") from None
 
 
 def _from_class_folders(into: _Extraction, paths: dict[PurePosixPath, zipfile.ZipInfo]) -> tuple[pa.Table, str]:
