@@ -172,9 +172,15 @@ def test_zip_symlink_entries_are_refused(api: Api, project: str) -> None:
     assert "symbolic link" in body["detail"]
 
 
-def test_an_index_csv_that_points_outside_is_refused(api: Api, project: str) -> None:
+def test_an_index_csv_that_points_outside_is_refused(api: Api, project: str, tmp_path: Path) -> None:
     payload = zip_bytes({"index.csv": b"path,label\n../../../etc/passwd.png,a\n", "a.png": png_bytes()})
     _refused(api, payload, "index.zip", 422, "bad_archive")
+    secret = tmp_path / "secret" / "b.png"  # a real image on the server, named by its absolute path
+    secret.parent.mkdir()
+    secret.write_bytes(png_bytes(9, 9))
+    payload = zip_bytes({"index.csv": f"path,label\n{secret},a\n".encode(), "a.png": png_bytes()})
+    body = _refused(api, payload, "index.zip", 422, "bad_archive")
+    assert "which is not in the archive" in body["detail"]
 
 
 def test_too_many_entries_are_refused_before_the_directory_is_parsed(api: Api, project: str) -> None:
