@@ -4,6 +4,7 @@ extension (an id), as such archives are published."""
 
 from __future__ import annotations
 
+import copy
 import unicodedata
 import zipfile
 from pathlib import PurePosixPath
@@ -36,6 +37,7 @@ class Lookup:
 
     def __init__(self, paths: dict[PurePosixPath, zipfile.ZipInfo]):
         self.paths = paths
+        self.table = ""  # the name of the table being read, folded: `trainlabels` prefers train/1.png to test/1.png
         self._folded: dict[str, list[PurePosixPath]] = {}
         self._names: dict[str, list[PurePosixPath]] = {}
         self._stems: dict[str, list[PurePosixPath]] = {}
@@ -44,6 +46,13 @@ class Lookup:
             if path.suffix.lower() in image_formats.SUFFIXES:
                 self._names.setdefault(path.name.casefold(), []).append(path)
                 self._stems.setdefault(path.stem.casefold(), []).append(path)
+
+    def for_table(self, table: PurePosixPath) -> Lookup:
+        """This lookup, preferring the folder the TABLE's name names among files of one name (Kaggle's
+        `trainLabels.csv` beside `train/1.png` and `test/1.png`)."""
+        found = copy.copy(self)
+        found.table = table.stem.casefold()
+        return found
 
     def find(self, value: str, base: PurePosixPath) -> tuple[PurePosixPath, PurePosixPath] | None:
         """(where the image is stored, relative to BASE; the entry's path) for an index VALUE; None when no file
@@ -67,20 +76,33 @@ class Lookup:
         return None
 
     def _by_name(self, rel: PurePosixPath) -> list[PurePosixPath]:
-        """The images named as REL is: by file name when it has an image's extension, else by file name without."""
+        """The images named as REL is: by file name when it has an image's extension, else by file name without;
+        of several, those in a folder the table's name names, if any."""
         by = self._names if rel.suffix.lower() in image_formats.SUFFIXES else self._stems
-        return by.get(rel.name.casefold(), [])
+        found = by.get(rel.name.casefold(), [])
+        if len(found) > 1 and self.table:
+            named = [p for p in found if any(len(f) > 2 and f.casefold() in self.table for f in p.parent.parts)]
+            return named or found
+        return found
 
-    def several(self, rel: PurePosixPath) -> str:
-        """`; it matches 2 files (a/x.jpg, b/x.jpg)` when REL's name or id is not unique, else nothing."""
+    def not_found(self, rel: PurePosixPath) -> str:
+        """Why REL finds no image: none is named so, or several are (`a/x.jpg, b/x.jpg`)."""
         found = self._by_name(rel)
-        return f"; it matches {len(found)} files ({', '.join(str(p) for p in found[:3])})" if len(found) > 1 else ""
+        if len(found) > 1:
+            return f"which names {len(found)} files ({', '.join(str(p) for p in found[:3])}); give its path"
+        return "which is not in the archive"
 
     def names_images(self, values: list[object], base: PurePosixPath, every: bool) -> bool:
         """True when the first non-null VALUES of a column each (or, not EVERY, any of them) find an image."""
         sample = [index_path(v) for v in values if v is not None][:PROBE_ROWS]
-        found = [bool(f := self.find(v, base)) and f[1].suffix.lower() in image_formats.SUFFIXES for v in sample]
+        found = [self._names_image(v, base) for v in sample]
         return bool(sample) and (all(found) if every else any(found))
+
+    def _names_image(self, value: str, base: PurePosixPath) -> bool:
+        """True when VALUE finds an image, or names several (then reading the table says which)."""
+        if found := self.find(value, base):
+            return found[1].suffix.lower() in image_formats.SUFFIXES
+        return len(self._by_name(PurePosixPath(value))) > 1
 
 
 def image_column(table: pa.Table, lookup: Lookup, base: PurePosixPath, known: bool) -> str | None:
@@ -112,9 +134,7 @@ def resolve(
             raise invalid(f"{label} path {value!r} leaves the archive.", code="bad_archive")
         found = lookup.find(str(value), base)
         if found is None:
-            raise invalid(
-                f"{label} names {value!r}, which is not in the archive{lookup.several(rel)}.", code="bad_archive"
-            )
+            raise invalid(f"{label} names {value!r}, {lookup.not_found(rel)}.", code="bad_archive")
         wanted[found[0]] = lookup.paths[found[1]]
         stored.append(str(found[0]))
     if any(s != str(PurePosixPath(str(v))) for s, v in zip(stored, values, strict=True)):

@@ -256,7 +256,7 @@ def _labels(
             if member:
                 raise
             continue  # a table that is no labels file (a README.csv of another shape) is not one
-        if member or image_index.image_column(table, lookup, path.parent, known=False):
+        if member or image_index.image_column(table, lookup.for_table(path), path.parent, known=False):
             found.append((path, table))
     if len(found) > 1:
         listed = ", ".join(str(p) for p, _ in found)
@@ -287,7 +287,7 @@ def _from_index(
     into: _Extraction, paths: dict[PurePosixPath, zipfile.ZipInfo], root: PurePosixPath, table: pa.Table
 ) -> tuple[pa.Table, str]:
     """Extract the images TABLE, read from ROOT, names; return it (its image paths) and its image column."""
-    lookup = image_index.Lookup(paths)
+    lookup = image_index.Lookup(paths).for_table(root)
     image_col = image_index.image_column(table, lookup, root.parent, known=True)
     if image_col is None:
         raise invalid(

@@ -105,7 +105,7 @@ def test_two_tables_naming_the_images_ask_which_and_a_bad_member_is_named(api: A
     assert "labels.csv" in body["detail"]
     ambiguous = {**_dog_breeds(), f"test/{next(iter(BREEDS))}.jpg": png_bytes()}  # one id in train/ and test/
     body = expect_error(_send(api, project, "amb", zip_bytes(ambiguous), member="labels.csv"), 422, "bad_archive")
-    assert "matches 2 files" in body["detail"]
+    assert "which names 2 files" in body["detail"]
 
 
 def test_an_index_csv_still_needs_no_guess(api: Any, project: str) -> None:
@@ -128,3 +128,16 @@ def test_an_index_of_paths_on_the_machine_that_wrote_it_finds_the_images(api: An
     outside = {"index.csv": b"path,label\n/etc/passwd.png,a\n", "a.png": png_bytes()}
     body = expect_error(_send(api, project, "etc", zip_bytes(outside)), 422, "bad_archive")
     assert "'/etc/passwd.png', which is not in the archive" in body["detail"]
+
+
+def test_ids_in_train_and_test_folders_are_read_from_the_folder_the_table_names(api: Any, project: str) -> None:
+    images = {f"{split}/{i}.png": png_bytes(3 + i, 3) for split in ("train", "test") for i in (1, 2, 3)}
+    labels = b"id,label\n1,frog\n2,truck\n3,frog\n"  # Kaggle's CIFAR-10: trainLabels.csv, train/1.png, test/1.png
+    ds = expect(_send(api, project, "cifar", zip_bytes({"trainLabels.csv": labels, **images})), 201)
+    assert [r[1:] for r in _rows(api, ds)] == [
+        ["frog", "train/1.png"],
+        ["truck", "train/2.png"],
+        ["frog", "train/3.png"],
+    ]
+    body = expect_error(_send(api, project, "which", zip_bytes({"labels.csv": labels, **images})), 422, "bad_archive")
+    assert "labels.csv names '1', which names 2 files (train/1.png, test/1.png); give its path" in body["detail"]
