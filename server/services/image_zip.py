@@ -252,8 +252,8 @@ def _labels(
     for path in image_index.labels_files(paths, member):
         try:
             table = _read_index(archive, paths[path], path)
-        except ApiError:
-            if member:
+        except ApiError as exc:
+            if member or exc.status >= 500:  # the table asked for, or a full disk
                 raise
             continue  # a table that is no labels file (a README.csv of another shape) is not one
         if member or image_index.image_column(table, lookup.for_table(path), path.parent, known=False):
