@@ -207,8 +207,26 @@ class TrainingCgroup:
                 log.warning("could not remove cgroup %s: %s", path, exc)
 
 
+def _starter_alive(name: str) -> bool:
+    """True when the process whose pid ends cgroup NAME (`s12-l1-4242`: the training's first process, started
+    before its cgroups are made) is alive. Another worker's reconciler took such an empty cgroup for a stale one:
+    the training was never moved in, never told to go, and waited until its session timed out."""
+    pid = name.rsplit("-", 1)[-1]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
 def clean_stale(active_scratch: set[str]) -> list[str]:
-    """Remove empty cgroups of trainings no longer running here (left by a killed worker)."""
+    """Remove empty cgroups of trainings no longer running here (left by a killed worker), but those whose training
+    process is alive: any worker of the host runs this, and a training's cgroups are empty between their creation
+    and the training's move into them."""
     removed = []
     for base in {_base(), _memory_base(), cpu_base()}:
         if base is None or not base.is_dir():
@@ -218,6 +236,7 @@ def clean_stale(active_scratch: set[str]) -> list[str]:
                 not path.is_dir()
                 or path.name in SIBLINGS_KEPT
                 or any(path.name.startswith(f"{name}-") for name in active_scratch)
+                or _starter_alive(path.name)
             ):
                 continue
             try:

@@ -234,6 +234,22 @@ def _start_child(
     return view, started
 
 
+def admit(proc: subprocess.Popen[bytes], cgroup: TrainingCgroup | None, replies_fd: int, expected: int) -> None:
+    """Move the child PROC's EXPECTED processes into CGROUP, then tell it to go (it waits for that line, so it is in
+    its cgroup before it can fork anything). When the cgroup has gone meanwhile, the child is stopped: it must
+    neither run unbounded nor wait for ever."""
+    try:
+        if cgroup is not None:
+            cgroup.add_tree(proc.pid, expected=expected)
+    except OSError as exc:
+        log.warning("training child %s could not be moved into its cgroups: %s; stopped", proc.pid, exc)
+        child_process.kill_group(proc)
+    try:
+        os.write(replies_fd, b'{"type": "go"}\n')
+    except OSError:
+        pass  # the child died at start; the supervisor reports how
+
+
 def run_in_child(
     settings: Settings,
     scratch: Path,
@@ -252,13 +268,7 @@ def run_in_child(
     cgroup = TrainingCgroup.create(
         f"{scratch.name}-{proc.pid}", settings.training_max_processes, settings.training_memory_mb << 20, cpu_role
     )
-    try:
-        if cgroup is not None:
-            cgroup.add_tree(proc.pid, expected=3 if view is not None else 1)
-        # The child waits for this line, so it is in its cgroup before it can fork anything.
-        os.write(replies_fd, b'{"type": "go"}\n')
-    except OSError:
-        pass  # the child died at start; the supervisor reports how
+    admit(proc, cgroup, replies_fd, expected=3 if view is not None else 1)
     supervisor = Supervisor(
         proc,
         events_fd,

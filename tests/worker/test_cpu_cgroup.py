@@ -3,6 +3,7 @@ fitstudio/service, each training gets a 512th of its weight (v1; v2 the same rat
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import uuid
@@ -137,3 +138,51 @@ def test_the_scoring_task_runs_its_child_at_the_scoring_weight(monkeypatch: pyte
     monkeypatch.setattr(score_task.exchange, "exchange", lambda settings, token: tmp_path)
     score_task.run_scoring("0" * 32)
     assert seen.get("cpu_role") == "scoring"
+
+
+def test_the_empty_cgroups_of_a_starting_training_are_not_taken_for_stale_ones(
+    cpu_base: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker makes a training's cgroups after starting its child and moves the child in a moment later; any
+    worker's reconciler pass (one per worker of the host) removed them in between, and the child, never told to go,
+    waited until its session's test timed out (two CI runs, 2026-12-06)."""
+    monkeypatch.setattr(cgroups, "in_service", lambda: True)  # a worker of the service: a cpu cgroup too
+    starter = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    name = f"s9-l1-{starter.pid}"
+    cgroup = TrainingCgroup.create(name, 64)
+    assert cgroup is not None
+    try:
+        folders = [p for p in (cgroups._base(), cgroups._memory_base(), cpu_base) if p and (p / name).is_dir()]
+        assert cpu_base in folders
+        removed = cgroups.clean_stale(set())  # as another worker, running no training, does
+        assert not [r for r in removed if r.endswith(name)]
+        assert all((p / name).is_dir() for p in folders)
+        starter.kill()
+        starter.wait()
+        cgroups.clean_stale(set())  # now stale: removed (here, or by a worker of a test running meanwhile)
+        assert not any((p / name).exists() for p in folders)
+    finally:
+        starter.kill()
+        for folder in (p / name for p in (cgroups._base(), cgroups._memory_base(), cpu_base) if p):
+            if folder.exists():
+                folder.rmdir()
+
+
+def test_a_child_whose_cgroup_went_is_stopped_not_left_waiting() -> None:
+    from worker import runner
+
+    class Gone:
+        def add_tree(self, pid: int, expected: int = 1) -> None:
+            raise FileNotFoundError(2, "No such file or directory", f"/sys/fs/cgroup/pids/fitstudio/s9-l1-{pid}")
+
+    waiting = subprocess.Popen(  # as the child does: block until the worker's "go" line
+        [sys.executable, "-c", "import os, sys; os.read(int(sys.argv[1]), 1)", "0"],
+        stdin=subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert waiting.stdin is not None
+    runner.admit(waiting, Gone(), waiting.stdin.fileno(), expected=1)  # type: ignore[arg-type]
+    assert waiting.wait(timeout=10) == -9  # stopped, not told to go unconfined
+    ok_read, ok_write = os.pipe()
+    runner.admit(waiting, None, ok_write, expected=1)  # no cgroups on this host: just go
+    assert os.read(ok_read, 100) == b'{"type": "go"}\n'
