@@ -106,4 +106,4 @@ def refuse_when_none_readable(kept: int, failed: dict[str, tuple[str, Unreadable
         return
     name, why = next(iter(failed.values()))
     whole = f"None of the archive's {len(failed)} images can be read: " if len(failed) > 1 else ""
-    raise invalid(f"{whole}ZIP entry {name!r} {why.why}.", code=why.code)
+    raise invalid(f"{whole}Archive entry {name!r} {why.why}.", code=why.code)

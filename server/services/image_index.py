@@ -5,6 +5,7 @@ extension (an id), as such archives are published."""
 from __future__ import annotations
 
 import copy
+import re
 import unicodedata
 import zipfile
 from pathlib import PurePosixPath
@@ -17,6 +18,7 @@ from server.errors import invalid
 PROBE_ROWS = 20  # a column names images when its first values (this many at most) all find one
 LABELS_SUFFIXES = (".csv", ".tsv")
 MAX_LABELS_FILES = 20  # the labels files tried, shallowest first
+WEB_ADDRESS = re.compile(r"^[a-z][a-z0-9+.-]+:/+[^/]", re.IGNORECASE)  # `https://…`, not `C:/…` (one letter)
 
 
 def as_posix(name: str) -> str:
@@ -85,11 +87,13 @@ class Lookup:
             return named or found
         return found
 
-    def not_found(self, rel: PurePosixPath) -> str:
-        """Why REL finds no image: none is named so, or several are (`a/x.jpg, b/x.jpg`)."""
-        found = self._by_name(rel)
+    def not_found(self, value: str) -> str:
+        """Why VALUE finds no image: several are named so (`a/x.jpg, b/x.jpg`), it is a web address, or none is."""
+        found = self._by_name(PurePosixPath(value))
         if len(found) > 1:
             return f"which names {len(found)} files ({', '.join(str(p) for p in found[:3])}); give its path"
+        if WEB_ADDRESS.match(value):
+            return "a web address: trainings have no network, so put the images in the archive and name them by path"
         return "which is not in the archive"
 
     def names_images(self, values: list[object], base: PurePosixPath, every: bool) -> bool:
@@ -134,7 +138,7 @@ def resolve(
             raise invalid(f"{label} path {value!r} leaves the archive.", code="bad_archive")
         found = lookup.find(str(value), base)
         if found is None:
-            raise invalid(f"{label} names {value!r}, {lookup.not_found(rel)}.", code="bad_archive")
+            raise invalid(f"{label} names {value!r}, {lookup.not_found(str(value))}.", code="bad_archive")
         wanted[found[0]] = lookup.paths[found[1]]
         stored.append(str(found[0]))
     if any(s != str(PurePosixPath(str(v))) for s, v in zip(stored, values, strict=True)):

@@ -36,15 +36,15 @@ def _safe_name(info: zipfile.ZipInfo) -> PurePosixPath:
     name = info.filename
     mode = info.external_attr >> 16
     if stat.S_ISLNK(mode):
-        raise invalid(f"ZIP entry {name!r} is a symbolic link; archives may hold only files.", code="bad_archive")
+        raise invalid(f"Archive entry {name!r} is a symbolic link; archives may hold only files.", code="bad_archive")
     if "\x00" in name or any(ord(c) < 32 for c in name):
-        raise invalid(f"ZIP entry {name!r} has a control character in its name.", code="bad_archive")
+        raise invalid(f"Archive entry {name!r} has a control character in its name.", code="bad_archive")
     name = image_index.as_posix(name)
     path = PurePosixPath(name)
     if path.is_absolute() or name.startswith("/") or (len(name) > 1 and name[1] == ":"):
-        raise invalid(f"ZIP entry {name!r} has an absolute path; use relative paths.", code="bad_archive")
+        raise invalid(f"Archive entry {name!r} has an absolute path; use relative paths.", code="bad_archive")
     if ".." in path.parts:
-        raise invalid(f"ZIP entry {name!r} climbs out of the archive with '..'.", code="bad_archive")
+        raise invalid(f"Archive entry {name!r} climbs out of the archive with '..'.", code="bad_archive")
     return path
 
 
@@ -183,12 +183,14 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> b
     except _READ_ERRORS as exc:
         raise _unreadable(name, exc) from None
     if len(data) > info.file_size:
-        raise invalid(f"ZIP entry {name!r} is larger than it declares.", code="bad_archive")
+        raise invalid(f"Archive entry {name!r} is larger than it declares.", code="bad_archive")
     return data
 
 
 def _unreadable(name: str, exc: BaseException) -> ApiError:
-    return invalid(f"ZIP entry {name!r} cannot be read ({type(exc).__name__}: {str(exc)[:150]}).", code="bad_archive")
+    return invalid(
+        f"Archive entry {name!r} cannot be read ({type(exc).__name__}: {str(exc)[:150]}).", code="bad_archive"
+    )
 
 
 def copy_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, target: Path, budget: Budget) -> int:
@@ -199,7 +201,7 @@ def copy_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, targe
             while block := src.read(CHUNK):
                 size += len(block)
                 if size > info.file_size:
-                    raise invalid(f"ZIP entry {name!r} is larger than it declares.", code="bad_archive")
+                    raise invalid(f"Archive entry {name!r} is larger than it declares.", code="bad_archive")
                 budget.add(len(block))
                 out.write(block)
     except _READ_ERRORS as exc:
@@ -348,7 +350,7 @@ def _extract(into: _Extraction, info: zipfile.ZipInfo, src: PurePosixPath, rel: 
     dest = into.dest
     target = (dest / Path(*rel.parts)).resolve()
     if dest.resolve() not in target.parents:
-        raise invalid(f"ZIP entry {str(src)!r} would land outside the dataset folder.", code="bad_archive")
+        raise invalid(f"Archive entry {str(src)!r} would land outside the dataset folder.", code="bad_archive")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.part")
     try:

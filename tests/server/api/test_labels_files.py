@@ -128,6 +128,9 @@ def test_an_index_of_paths_on_the_machine_that_wrote_it_finds_the_images(api: An
     outside = {"index.csv": b"path,label\n/etc/passwd.png,a\n", "a.png": png_bytes()}
     body = expect_error(_send(api, project, "etc", zip_bytes(outside)), 422, "bad_archive")
     assert "'/etc/passwd.png', which is not in the archive" in body["detail"]
+    online = {"index.csv": b"url,label\nhttps://images.example.com/cats/a.png,a\n", "b.png": png_bytes()}
+    body = expect_error(_send(api, project, "web", zip_bytes(online)), 422, "bad_archive")
+    assert "a web address: trainings have no network" in body["detail"]
 
 
 def test_ids_in_train_and_test_folders_are_read_from_the_folder_the_table_names(api: Any, project: str) -> None:

@@ -162,7 +162,7 @@ def test_an_archive_of_no_readable_image_is_refused_with_why(api: Any, project: 
     assert "'cat/a.jpg' is a damaged image" in one["detail"] or "'cat/a.jpg' is not a readable" in one["detail"]
     entries = {"cat/a.jpg": b"", "dog/b.jpg": _truncated_jpeg()}
     body = expect_error(upload(api, project, "none", zip_bytes(entries), "n.zip"), 422, "bad_image")
-    assert body["detail"].startswith("None of the archive's 2 images can be read: ZIP entry 'cat/a.jpg'")
+    assert body["detail"].startswith("None of the archive's 2 images can be read: Archive entry 'cat/a.jpg'")
     assert _files(_datasets_root(api)) == []
 
 
