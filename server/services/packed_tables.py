@@ -21,6 +21,7 @@ from server.services import csv_source, image_zip, json_tables, spreadsheets, st
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
 TABLE_SUFFIXES = (*csv_source.DELIMITED, *json_tables.SUFFIXES, *spreadsheets.SUFFIXES, *stat_files.SUFFIXES)
 TABLE_SUFFIXES += (".parquet",)
+ARCHIVE_NAMES = (".zip", *tar_archives.NAMES, ".7z", ".rar")  # archives inside an archive
 MEMBER_FIELD = "member"  # the multipart field naming the table to read in an archive that holds several
 # What reading damaged or truncated compressed data raises (gzip's BadGzipFile and bz2's errors are OSErrors).
 _READ_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError, pa.ArrowException)
@@ -64,9 +65,12 @@ def head(upload: Path, compression: str, limit: int) -> bytes:
     return bytes(got)
 
 
-def _member(tables: list[PurePosixPath], fields: dict[str, str]) -> PurePosixPath:
-    """The table to read: the only one, or the one FIELDS' `member` names (its path, or its name when unique)."""
+def _member(tables: list[PurePosixPath], fields: dict[str, str], others: list[PurePosixPath]) -> PurePosixPath:
+    """The table to read: the only one (Kaggle's submission templates aside), or the one FIELDS' `member` names (its
+    path, or its name when unique); OTHERS, the archive's other files, are named when only a template is there."""
     wanted = (fields.get(MEMBER_FIELD) or "").strip().replace("\\", "/")
+    if not wanted:
+        tables = [p for p in tables if "submission" not in p.stem.lower()] or _templates_only(tables, others)
     if not wanted and len(tables) == 1:
         return tables[0]
     named = [p for p in tables if str(p) == wanted] or [p for p in tables if p.name == wanted]
@@ -79,6 +83,22 @@ def _member(tables: list[PurePosixPath], fields: dict[str, str]) -> PurePosixPat
         f"The archive holds {len(tables)} tables ({listed}); give the one to read in the `member` field "
         "(or upload it by itself).",
         code="several_tables",
+    )
+
+
+def _templates_only(tables: list[PurePosixPath], others: list[PurePosixPath]) -> list[PurePosixPath]:
+    """422: the archive's tables are all submission templates (Kaggle's `sampleSubmission.csv` beside `train.zip`)."""
+    inner = [str(p) for p in others if p.name.lower().endswith(ARCHIVE_NAMES)]
+    nested = (
+        f"; its data is in archives inside it ({', '.join(inner[:5])}), which fitstudio does not open: unpack them "
+        "and upload what they hold"
+        if inner
+        else ""
+    )
+    raise invalid(
+        f"The archive's only table, {tables[0]}, is a submission template, not data{nested}. To read it all the "
+        "same, name it in the `member` field.",
+        code="submission_only",
     )
 
 
@@ -123,7 +143,7 @@ def _extract_table(upload: Path, fields: dict[str, str], dest: Path, budget: ima
         tables = sorted(p for p in paths if p.suffix.lower() in TABLE_SUFFIXES)
         if not tables:
             return None
-        member = _member(tables, fields)
+        member = _member(tables, fields, [p for p in paths if p not in tables])
         image_zip.copy_entry(archive, paths[member], str(member), dest, budget)
     return member
 

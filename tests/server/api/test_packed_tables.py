@@ -70,11 +70,26 @@ def test_a_zip_of_several_tables_names_them_and_reads_the_one_given(api: Any, pr
     tables = {"train.csv": b"id,y\n1,0\n2,1\n", "test.csv": b"id\n3\n", "gender_submission.csv": b"id,y\n3,0\n"}
     archive = zip_bytes(tables)
     body = expect_error(_send(api, project, archive, "titanic.zip"), 422, "several_tables")
-    assert "gender_submission.csv, test.csv, train.csv" in body["detail"] and "`member`" in body["detail"]
+    assert "2 tables (test.csv, train.csv)" in body["detail"] and "`member`" in body["detail"]  # not the template
     train = expect(_send(api, project, archive, "titanic.zip", member="train.csv"), 201)
     assert _read_back(api, train) == {"id": [1, 2], "y": [0, 1]}
     missing = expect_error(_send(api, project, archive, "t2.zip", member="valid.csv"), 422, "bad_member")
     assert "valid.csv" in missing["detail"] and "train.csv" in missing["detail"]
+
+
+def test_a_submission_template_is_never_read_unasked(api: Any, project: str) -> None:
+    # a Kaggle download without its test file: the data, not the template beside it
+    archive = zip_bytes({"train.csv": b"id,y\n1,0\n2,1\n", "sample_submission.csv": b"id,y\n3,0\n"})
+    train = expect(_send(api, project, archive, "house.zip"), 201)
+    assert train["source"]["archive_member"] == "train.csv" and train["n_rows"] == 2
+    # Kaggle's dogs-vs-cats: the images in archives inside it, a template beside them
+    inner = zip_bytes({"train/cat.0.jpg": png_bytes()})
+    nested = zip_bytes({"train.zip": inner, "test1.zip": inner, "sampleSubmission.csv": b"id,label\n1,0\n"})
+    body = expect_error(_send(api, project, nested, "dogs-vs-cats.zip"), 422, "submission_only")
+    assert "only table, sampleSubmission.csv, is a submission template" in body["detail"]
+    assert "(train.zip, test1.zip)" in body["detail"] or "(test1.zip, train.zip)" in body["detail"]
+    asked = expect(_send(api, project, nested, "dogs-vs-cats.zip", member="sampleSubmission.csv"), 201)
+    assert asked["source"]["archive_member"] == "sampleSubmission.csv"
 
 
 def test_a_zip_with_images_is_still_an_image_dataset(api: Any, project: str) -> None:
