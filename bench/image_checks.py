@@ -7,7 +7,8 @@ phones and cameras leave them: JPEGs do not deflate) in two class folders, then 
 `image_zip.ingest`, interleaved, REPEATS times each:
 
 - `header`: each image's header read (Pillow's `Image.open` and its size): the check before;
-- `decoded`: each image decoded (image_checks.check_image: a JPEG at 1/8 scale) on CHECK_THREADS threads: now;
+- `decoded`: each image decoded (image_checks.check_image: a JPEG at 1/8 scale) on CHECK_THREADS threads (the
+  cores, up to 4): now;
 - `decoded, 1 thread`: the same on one thread, to show what the threads buy.
 
 It reports the seconds, images per second and the ratio to `header`, and one 12-megapixel photo's check (an
