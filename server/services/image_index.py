@@ -14,6 +14,7 @@ import pyarrow as pa
 
 from core import image_formats
 from server.errors import invalid
+from server.services import archive_members
 
 PROBE_ROWS = 20  # a column names images when its first values (this many at most) all find one
 LABELS_SUFFIXES = (".csv", ".tsv")
@@ -163,10 +164,10 @@ def labels_files(paths: dict[PurePosixPath, zipfile.ZipInfo], member: str | None
     when unique), or else each `.csv`/`.tsv` but Kaggle's `sample_submission.csv` (it names the test images)."""
     tables = sorted((p for p in paths if p.suffix.lower() in LABELS_SUFFIXES), key=lambda p: (len(p.parts), str(p)))
     if member:
-        wanted = member.strip().replace("\\", "/")
-        named = [p for p in tables if str(p) == wanted] or [p for p in tables if p.name == wanted]
+        wanted = archive_members.wanted(member)
+        named = archive_members.named(tables, wanted)
         if len(named) != 1:
             listed = ", ".join(str(p) for p in tables[:20]) or "none"
             raise invalid(f"The archive holds no single table {wanted!r}; its tables: {listed}.", code="bad_member")
         return named
-    return [p for p in tables if "submission" not in p.stem.lower()][:MAX_LABELS_FILES]
+    return [p for p in tables if not archive_members.is_template(p)][:MAX_LABELS_FILES]

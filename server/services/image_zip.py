@@ -228,11 +228,13 @@ def _ingest(into: _Extraction, member: str | None) -> Ingested:
     paths = entries(into.archive)
     index = [p for p in paths if p.name.lower() == "index.csv"]  # Windows names it Index.csv as readily
     about: dict[str, Any] = {}
-    if index and not member:
+    candidates = [] if index and not member else image_index.labels_files(paths, member)
+    lookup = image_index.Lookup(paths) if index or candidates else None  # built once, and not for class folders
+    if index and not member and lookup is not None:
         root = min(index, key=lambda p: len(p.parts))  # the shallowest index.csv describes the archive
-        table, image_col = _from_index(into, paths, root, _read_index(into.archive, paths[root], root))
-    elif labels := _labels(into.archive, paths, member):
-        table, image_col = _from_index(into, paths, *labels)
+        table, image_col = _from_index(into, lookup, root, _read_index(into.archive, paths[root], root))
+    elif lookup is not None and (labels := _labels(into.archive, paths, lookup, candidates, bool(member))):
+        table, image_col = _from_index(into, lookup, *labels)
         table, about = image_index.with_folders(table, image_col), {"labels_file": str(labels[0])}
     else:
         table, image_col = _from_class_folders(into, paths)
@@ -245,20 +247,24 @@ def _ingest(into: _Extraction, member: str | None) -> Ingested:
 
 
 def _labels(
-    archive: zipfile.ZipFile, paths: dict[PurePosixPath, zipfile.ZipInfo], member: str | None
+    archive: zipfile.ZipFile,
+    paths: dict[PurePosixPath, zipfile.ZipInfo],
+    lookup: image_index.Lookup,
+    candidates: list[PurePosixPath],
+    asked: bool,
 ) -> tuple[PurePosixPath, pa.Table] | None:
-    """The table other than an index.csv that names the archive's images (Kaggle's labels.csv, train.csv), and its
-    path: the one MEMBER names, or the only one; 422 `several_tables` when more than one does."""
-    lookup = image_index.Lookup(paths)
+    """The table of CANDIDATES (image_index.labels_files) that names the archive's images (Kaggle's labels.csv,
+    train.csv), and its path: the one the `member` field names when ASKED, or the only one; 422 `several_tables`
+    when more than one does."""
     found = []
-    for path in image_index.labels_files(paths, member):
+    for path in candidates:
         try:
             table = _read_index(archive, paths[path], path)
         except ApiError as exc:
-            if member or exc.status >= 500:  # the table asked for, or a full disk
+            if asked or exc.status >= 500:  # the table asked for, or a full disk
                 raise
             continue  # a table that is no labels file (a README.csv of another shape) is not one
-        if member or image_index.image_column(table, lookup.for_table(path), path.parent, known=False):
+        if asked or image_index.image_column(table, lookup.for_table(path), path.parent, known=False):
             found.append((path, table))
     if len(found) > 1:
         listed = ", ".join(str(p) for p, _ in found)
@@ -286,10 +292,10 @@ def entries(archive: zipfile.ZipFile) -> dict[PurePosixPath, zipfile.ZipInfo]:
 
 
 def _from_index(
-    into: _Extraction, paths: dict[PurePosixPath, zipfile.ZipInfo], root: PurePosixPath, table: pa.Table
+    into: _Extraction, archive_lookup: image_index.Lookup, root: PurePosixPath, table: pa.Table
 ) -> tuple[pa.Table, str]:
     """Extract the images TABLE, read from ROOT, names; return it (its image paths) and its image column."""
-    lookup = image_index.Lookup(paths).for_table(root)
+    lookup = archive_lookup.for_table(root)
     image_col = image_index.image_column(table, lookup, root.parent, known=True)
     if image_col is None:
         raise invalid(

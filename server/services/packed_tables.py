@@ -16,7 +16,15 @@ from typing import IO, Any
 import pyarrow as pa
 
 from server.errors import ApiError, invalid
-from server.services import csv_source, image_zip, json_tables, spreadsheets, stat_files, tar_archives
+from server.services import (
+    archive_members,
+    csv_source,
+    image_zip,
+    json_tables,
+    spreadsheets,
+    stat_files,
+    tar_archives,
+)
 
 COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
 TABLE_SUFFIXES = (*csv_source.DELIMITED, *json_tables.SUFFIXES, *spreadsheets.SUFFIXES, *stat_files.SUFFIXES)
@@ -68,12 +76,12 @@ def head(upload: Path, compression: str, limit: int) -> bytes:
 def _member(tables: list[PurePosixPath], fields: dict[str, str], others: list[PurePosixPath]) -> PurePosixPath:
     """The table to read: the only one (Kaggle's submission templates aside), or the one FIELDS' `member` names (its
     path, or its name when unique); OTHERS, the archive's other files, are named when only a template is there."""
-    wanted = (fields.get(MEMBER_FIELD) or "").strip().replace("\\", "/")
+    wanted = archive_members.wanted(fields.get(MEMBER_FIELD))
     if not wanted:
-        tables = [p for p in tables if "submission" not in p.stem.lower()] or _templates_only(tables, others)
+        tables = [p for p in tables if not archive_members.is_template(p)] or _templates_only(tables, others)
     if not wanted and len(tables) == 1:
         return tables[0]
-    named = [p for p in tables if str(p) == wanted] or [p for p in tables if p.name == wanted]
+    named = archive_members.named(tables, wanted)
     if wanted and len(named) == 1:
         return named[0]
     listed = ", ".join(str(p) for p in tables[:20]) + (f" and {len(tables) - 20} more" if len(tables) > 20 else "")
