@@ -39,13 +39,40 @@ esac
 # Without an option (.ci/run): every test but the `bench` smoke runs, as two pytest processes at once (`--stream`,
 # tests/conftest.py): the trainings that use neither PostgreSQL nor Redis beside all the rest. One process alone kept
 # about one of CI's two cores busy: it mostly waits on the workers and training children it starts.
+# A stream that runs past FITSTUDIO_TEST_STREAM_LIMIT_S (default 50 minutes; the suite takes 20 to 27) is stopped by
+# watch_stream: SIGUSR1 first (tests/conftest.py has faulthandler write every thread's stack to the stream's
+# FITSTUDIO_TEST_STACKS_FILE, as it does for a test still running 60 s past pytest-timeout's limit), then SIGINT
+# (pytest prints where it was and its summary), then SIGKILL. So a hang ends as a failure that says where it hung,
+# within CI's limit, and never as a silent CI timeout.
+limit=${FITSTUDIO_TEST_STREAM_LIMIT_S:-3000}
 runs=$(mktemp -d)
 status=0
-"${PYTEST[@]}" -m "not bench" --stream services --basetemp "$runs/services-tmp" "$@" >"$runs/services.log" 2>&1 &
+watch_stream() {  # PID NAME: stop stream NAME's pytest PID once it has run for $limit seconds
+  local waited=0
+  while kill -0 "$1" 2>/dev/null; do
+    if [ "$waited" -ge "$limit" ]; then
+      printf '\n*** stream %s ran past %ss: its stacks, then stopped ***\n' "$2" "$limit" >>"$runs/$2.log"
+      touch "$runs/$2.stopped"
+      kill -USR1 "$1" 2>/dev/null; sleep 5
+      kill -INT "$1" 2>/dev/null; sleep 90
+      if kill -0 "$1" 2>/dev/null; then kill -KILL "$1"; fi
+      return 0
+    fi
+    sleep 5
+    waited=$((waited + 5))
+  done
+}
+FITSTUDIO_TEST_STACKS_FILE="$runs/services.stacks" \
+  "${PYTEST[@]}" -m "not bench" --stream services --basetemp "$runs/services-tmp" "$@" >"$runs/services.log" 2>&1 &
 services=$!
-FITSTUDIO_TEST_REDIS_URL="${FITSTUDIO_TEST_REDIS_URL_TRAININGS:-redis://127.0.0.1:6379/14}" \
+watch_stream "$services" services >/dev/null 2>&1 &
+watchers=$!
+FITSTUDIO_TEST_STACKS_FILE="$runs/trainings.stacks" \
+  FITSTUDIO_TEST_REDIS_URL="${FITSTUDIO_TEST_REDIS_URL_TRAININGS:-redis://127.0.0.1:6379/14}" \
   "${PYTEST[@]}" -m "not bench" --stream trainings --basetemp "$runs/trainings-tmp" "$@" >"$runs/trainings.log" 2>&1 &
 trainings=$!
+watch_stream "$trainings" trainings >/dev/null 2>&1 &
+watchers="$watchers $!"
 ran=0
 for pid in "$services" "$trainings"; do
   code=0
@@ -55,9 +82,22 @@ for pid in "$services" "$trainings"; do
   if [ "$code" != 0 ]; then status=$code; fi
 done
 if [ "$ran" = 0 ]; then status=5; fi
+kill $watchers 2>/dev/null || true
 for stream in services trainings; do
   printf '\n==================== stream: %s ====================\n' "$stream"
   cat "$runs/$stream.log"
+  if [ -s "$runs/$stream.stacks" ]; then
+    printf '\n--- stream %s: the stacks of a test that hung ---\n' "$stream"
+    cat "$runs/$stream.stacks"
+  fi
+  if [ -e "$runs/$stream.stopped" ]; then
+    status=1
+    # What the stream's workers and trainings last wrote (their logs lie in its --basetemp).
+    find "$runs/$stream-tmp" -name '*.log' -mmin -20 2>/dev/null | head -20 | while read -r log; do
+      printf '\n--- %s (last 40 lines) ---\n' "$log"
+      tail -n 40 "$log"
+    done
+  fi
 done
 rm -rf "$runs"
 exit "$status"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import faulthandler
 import inspect
 import io
 import os
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +57,31 @@ def _starts_workers(func: Any, depth: int = 1) -> bool:
 WEBUI_DIR = Path(__file__).resolve().parent / "webui"
 SERVICE_FIXTURES = {"pg_url", "redis_url", "pg_redis_settings", "cluster"}
 SERVICE_WORDS = (*SERVICE_FIXTURES, "REDIS_URL", "create_pg_database", "postgres_redis", "redis-server", "postgresql")
+
+
+# scripts/test.sh gives each stream a FITSTUDIO_TEST_STACKS_FILE. Every thread's stack is written there on SIGUSR1 (its
+# watchdog sends it before stopping a stream that ran past its limit), and for a test still running a minute after
+# pytest-timeout's limit: its SIGALRM does nothing to a main thread blocked in C (libpq waiting on a lock, say).
+STACKS_FILE = os.environ.get("FITSTUDIO_TEST_STACKS_FILE")
+_stacks: list[io.TextIOWrapper] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if STACKS_FILE:
+        _stacks.append(open(STACKS_FILE, "a"))  # noqa: SIM115 - open for the whole run: faulthandler writes to it
+        faulthandler.register(signal.SIGUSR1, file=_stacks[0], all_threads=True)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Have faulthandler write every thread's stack if ITEM hangs past pytest-timeout's limit (see STACKS_FILE)."""
+    if _stacks:
+        faulthandler.dump_traceback_later(float(item.config.getini("timeout")) + 60, file=_stacks[0])
+    try:
+        yield
+    finally:
+        if _stacks:
+            faulthandler.cancel_dump_traceback_later()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
