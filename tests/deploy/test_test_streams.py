@@ -4,9 +4,13 @@ restart."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = [
@@ -42,3 +46,28 @@ def test_the_streams_split_the_suite_and_keep_the_services_apart() -> None:
     assert {t for t in everything if t.startswith(("tests/core/", "tests/webui/"))} <= services
     source = (ROOT / "tests/e2e/test_training.py").read_text()
     assert "pg_redis" in source and not {t for t in trainings if t.startswith("tests/e2e/test_training.py")}
+
+
+@pytest.mark.slow
+def test_a_hung_test_ends_the_stream_with_its_stacks_well_within_ci_limit() -> None:
+    """scripts/streams.sh on a test blocked in C: faulthandler writes its stacks 60 s past pytest-timeout's limit,
+    the watchdog stops the stream at its limit with the stacks of the test and of the process it started, and the run
+    fails saying where it hung, instead of running on."""
+    limits = {"FITSTUDIO_TEST_STREAM_LIMIT_S": "75", "FITSTUDIO_TEST_STREAM_GRACE_S": "3"}
+    env = dict(os.environ, FITSTUDIO_TEST_HANG="1", **limits)
+    started = time.monotonic()
+    out = subprocess.run(
+        ["bash", "scripts/streams.sh", "tests/deploy/hangs.py", "-o", "timeout=5"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    took = time.monotonic() - started
+    assert out.returncode != 0 and took < 150, (out.returncode, took)
+    assert "*** stream services ran past 75s: its stacks, then stopped ***" in out.stdout
+    assert "stream services: the stacks of a test that hung" in out.stdout
+    assert "Timeout (0:01:05)!" in out.stdout, "the per-test dump, 60 s past timeout=5"
+    assert out.stdout.count('tests/deploy/hangs.py", line') >= 2, "both dumps show the hung line"
+    assert "(<string>:1)" in out.stdout, "py-spy's stack of the process the hung test started"

@@ -44,32 +44,107 @@ def _redis_up() -> bool:
     return helpers.redis_problem() is None
 
 
-def _restart_redis() -> None:
-    """Stop Redis without saving (queued messages are lost, as in a crash) and start it again."""
-    subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], capture_output=True, timeout=30)
-    helpers.wait_for(lambda: not _redis_up(), 20, "Redis to stop")
+def _redis_pid() -> int:
+    import redis
+
+    return int(redis.Redis.from_url(helpers.REDIS_URL, socket_connect_timeout=3).info("server")["process_id"])
+
+
+def _postgres_pid() -> int:
+    import psycopg
+
+    with psycopg.connect(helpers.PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=3) as conn:
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    assert row is not None
+    return int(row[0])  # a backend: forked by the postmaster, in its cgroups
+
+
+def _cgroups(pid: int) -> dict[str, str]:
+    """Process PID's cgroup in each hierarchy, keyed as /proc/PID/cgroup names them ("memory", "name=systemd", "")."""
+    lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    return {controllers: path for _, controllers, path in (line.split(":", 2) for line in lines)}
+
+
+def _cgroup_mount(controllers: str) -> Path | None:
+    """Where the hierarchy of CONTROLLERS (a key of _cgroups) is mounted, or None."""
+    wanted = set(controllers.split(","))
+    for line in Path("/proc/self/mountinfo").read_text().splitlines():
+        fields, _, tail = line.partition(" - ")
+        fstype, _source, options = [*tail.split(" "), "", ""][:3]
+        if (fstype == "cgroup2" and not controllers) or (
+            fstype == "cgroup" and controllers and wanted <= set(options.split(","))
+        ):
+            return Path(fields.split(" ")[4])
+    return None
+
+
+def _beside(pid: int) -> Any:
+    """A preexec_fn that moves the process it starts into process PID's cgroups, where they differ from this test's.
+    A service this test restarts then runs where its process manager put it, not in the test's own session, whose end
+    kills its cgroup (a CI runner's, a login session's): the services must outlive the test run as they were."""
+    mine = _cgroups(os.getpid())
+    targets = []
+    for controllers, path in _cgroups(pid).items():
+        mount = _cgroup_mount(controllers)
+        if mine.get(controllers) != path and mount is not None:
+            targets.append(mount / path.lstrip("/") / "cgroup.procs")
+
+    def move() -> None:
+        for procs in targets:
+            try:
+                procs.write_text(str(os.getpid()))
+            except OSError:
+                pass  # not ours to change (not root): the service runs where this test does, as it would by hand
+
+    return move
+
+
+def _same_cgroups(before: dict[str, str], pid: int) -> None:
+    """Where this test may move processes (root), the restarted service PID is back in cgroups BEFORE."""
+    if os.geteuid() == 0:
+        assert _cgroups(pid) == before, "the restarted service runs where the one it replaced ran"
+
+
+def _start_redis(beside: Any) -> None:
     try:
-        subprocess.run(REDIS_START, check=True, capture_output=True, timeout=30)
+        subprocess.run(REDIS_START, check=True, capture_output=True, timeout=30, preexec_fn=beside)
     except (OSError, subprocess.CalledProcessError):
         subprocess.run(
             ["redis-server", "--daemonize", "yes", "--port", "6379", "--save", "", "--appendonly", "no"],
             check=True,
             capture_output=True,
             timeout=30,
+            preexec_fn=beside,
         )
-    helpers.wait_for(_redis_up, 30, "Redis to come back")
+
+
+def _restart_redis() -> None:
+    """Stop Redis without saving (queued messages are lost, as in a crash) and start it again."""
+    old = _redis_pid()
+    before, beside = _cgroups(old), _beside(old)
+    subprocess.run(["redis-cli", "-h", "127.0.0.1", "shutdown", "nosave"], capture_output=True, timeout=30)
+    helpers.wait_for(lambda: not _redis_up(), 20, "Redis to stop")
+    try:
+        _start_redis(beside)
+    finally:
+        helpers.wait_for(_redis_up, 30, "Redis to come back")
+    _same_cgroups(before, _redis_pid())
 
 
 def _restart_postgres() -> None:
     clusters = [p.name for p in Path("/etc/postgresql").iterdir()] if Path("/etc/postgresql").is_dir() else []
     assert clusters, "this test restarts the local PostgreSQL cluster; none found under /etc/postgresql"
+    old = _postgres_pid()
+    before = _cgroups(old)
     subprocess.run(
         ["pg_ctlcluster", "--skip-systemctl-redirect", clusters[0], "main", "restart"],
         check=True,
         capture_output=True,
         timeout=120,
+        preexec_fn=_beside(old),
     )
     helpers.wait_for(lambda: helpers.postgres_problem() is None, 60, "PostgreSQL to come back")
+    _same_cgroups(before, _postgres_pid())
 
 
 def test_broker_restart_loses_no_session(cluster: Cluster) -> None:
@@ -79,11 +154,7 @@ def test_broker_restart_loses_no_session(cluster: Cluster) -> None:
     cluster.wait(first, lambda s: s["status"] == "running" and len(s["history"]) >= 1, 180, "the first session to run")
     queued = [cluster.train(task) for _ in range(2)]
     assert all(cluster.session(s)["status"] == "queued" for s in queued)
-    try:
-        _restart_redis()
-    finally:
-        if not _redis_up():
-            subprocess.run(REDIS_START, capture_output=True, timeout=30)
+    _restart_redis()
     finals = [cluster.wait_end(s, timeout=300) for s in [first, *queued]]
     assert [f["status"] for f in finals] == ["succeeded"] * 3, (finals, cluster.worker_logs())
     for final in finals:
