@@ -22,6 +22,14 @@ SHEET_FIELD = "sheet"  # the multipart field naming the sheet to read; the first
 # The reading options that mean the same for a sheet written out as a CSV (its delimiter, quote, encoding and
 # number format are the writer's, not the person's).
 SHEET_OPTIONS = ("header", "skip_rows", "skip_rows_after_header", "null_values")
+# How the sheet's CSV is written, given to its reader: a sheet's text cells hold spaces, semicolons and commas that
+# are never its delimiter (a one-column sheet of titles was read as space-separated). But a sheet one column wide
+# whose cells hold ; tab or | in its first PASTED_ROWS rows is delimited lines pasted into column A (a CSV opened
+# in Excel without splitting it, then saved as a workbook): its lines are written as they are and read as a CSV is,
+# its delimiter and number format detected.
+WRITTEN_AS = {"delimiter": ",", "quote": '"', "encoding": "utf-8"}
+PASTED_ROWS = 1_000
+PASTED_DELIMITERS = (";", "\t", "|")
 MAX_SHARED_STRINGS = 256 << 20  # openpyxl holds a workbook's table of texts in memory
 CHECK_EVERY = 10_000  # rows written between two checks of the CSV's size against the upload's budget
 
@@ -143,25 +151,40 @@ def _pick(wanted: str | None, names: list[str]) -> str:
     return found[0]
 
 
-def _write(rows: Iterable[tuple[Any, ...]], dest: Path, budget: image_zip.Budget) -> int:
-    """Write ROWS to DEST as a CSV, its size counted against BUDGET as it grows; how many rows."""
-    written = counted = 0
+def _pasted(head: list[tuple[Any, ...]]) -> bool:
+    """Whether HEAD, a sheet's first rows, is delimited lines pasted into one column (see WRITTEN_AS)."""
+    return (
+        bool(head)
+        and all(len(row) <= 1 for row in head)
+        and any(isinstance(row[0], str) and any(d in row[0] for d in PASTED_DELIMITERS) for row in head if row)
+    )
+
+
+def _write(rows: Iterable[tuple[Any, ...]], dest: Path, budget: image_zip.Budget) -> bool:
+    """Write ROWS to DEST as a CSV, its size counted against BUDGET as it grows; whether they were delimited lines
+    pasted into one column, which are written as the lines they are (see WRITTEN_AS)."""
+    rows = iter(rows)
+    head = list(itertools.islice(rows, PASTED_ROWS))
+    pasted, counted = _pasted(head), 0
     with open(dest, "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\r\n")
-        for written, row in enumerate(rows, 1):
-            writer.writerow([_cell(v) for v in row])
+        for written, row in enumerate(itertools.chain(head, rows), 1):
+            if pasted:
+                out.write(f"{_cell(row[0]) if row and row[0] is not None else ''}\r\n")
+            else:
+                writer.writerow([_cell(v) for v in row])
             if written % CHECK_EVERY == 0:
                 size = out.tell()
                 budget.add(size - counted)
                 counted = size
         budget.add(out.tell() - counted)
-    return written
+    return pasted
 
 
-def _write_all(rows: Iterable[tuple[Any, ...]], dest: Path, budget: image_zip.Budget) -> None:
+def _write_all(rows: Iterable[tuple[Any, ...]], dest: Path, budget: image_zip.Budget) -> bool:
     """_write, a damaged sheet met on the way a 422 and a full disk a 507."""
     try:
-        _write(rows, dest, budget)
+        return _write(rows, dest, budget)
     except ApiError:
         raise
     except OSError as exc:
@@ -229,7 +252,7 @@ def as_csv(
             else:
                 rows, names = _xlsx_rows(upload, wanted, budget.limit, stack)
             sheet = _pick(wanted, names)
-            _write_all(rows if max_rows is None else itertools.islice(rows, max_rows), dest, budget)
+            pasted = _write_all(rows if max_rows is None else itertools.islice(rows, max_rows), dest, budget)
             cut = max_rows is not None and _more(rows)
         about: dict[str, Any] = {"sheet": sheet, "sheets": names} | ({"cut": True} if cut else {})
         if len(names) > 1 and not wanted:
@@ -237,6 +260,7 @@ def as_csv(
                 f"sheet: the first of the workbook's {len(names)} sheets, {sheet!r}, was read (give `sheet` to read "
                 f"another: {', '.join(repr(n) for n in names[1:6])}{' …' if len(names) > 6 else ''})."
             )
-        yield dest, {k: v for k, v in fields.items() if k in SHEET_OPTIONS}, about
+        options = {k: v for k, v in fields.items() if k in SHEET_OPTIONS} | ({} if pasted else WRITTEN_AS)
+        yield dest, options, about
     finally:
         dest.unlink(missing_ok=True)

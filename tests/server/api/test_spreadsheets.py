@@ -82,6 +82,29 @@ def test_a_report_sheet_reads_as_its_table(api: Any, project: str) -> None:
     expect_error(_send(api, project, workbook, "k4.xlsx", sheet="Notizen"), 422, "empty_dataset")
 
 
+def test_a_sheet_is_read_with_the_delimiter_it_was_written_with(api: Any, project: str) -> None:
+    """Text cells with spaces are one value each: a one-column sheet of titles was read as space-separated columns."""
+    titles = [["Product name"], ["Red apple pie"], ["Green tea latte"], ["Dark chocolate bar"], ["Plain bagel"]]
+    body = expect(_send(api, project, _xlsx({"Products": titles}), "titles.xlsx"), 201)
+    assert [c["name"] for c in body["columns"]] == ["Product name"] and body["n_rows"] == 4
+    assert body["source"]["delimiter"] == "," and "delimiter" not in body["source"]["detected"]
+    assert _read_back(api, body)["Product name"][0] == "Red apple pie"
+    # Cells that hold ; or , inside a table of several columns are values, whatever the sniffer would make of them.
+    notes = [["id", "note"], *[[i, f"late; refund {i},5 EUR; call back"] for i in range(1, 9)]]
+    body = expect(_send(api, project, _xlsx({"Notes": notes}), "notes.xlsx"), 201)
+    assert [c["name"] for c in body["columns"]] == ["id", "note"]
+    assert _read_back(api, body)["note"][0] == "late; refund 1,5 EUR; call back"
+
+
+def test_semicolon_lines_pasted_into_column_a_are_split(api: Any, project: str) -> None:
+    """A ;-CSV opened in Excel without splitting it and saved as a workbook: every line in column A."""
+    lines = [["id;city;amount"], *[[f"{i};Köln;{i},5"] for i in range(1, 11)]]
+    body = expect(_send(api, project, _xlsx({"Export": lines}), "export.xlsx"), 201)
+    assert [c["name"] for c in body["columns"]] == ["id", "city", "amount"] and body["n_rows"] == 10
+    assert body["source"]["delimiter"] == ";" and "delimiter" in body["source"]["detected"]
+    assert _read_back(api, body)["amount"][:2] == [1.5, 2.5]
+
+
 def test_an_old_xls_workbook_reads_too(api: Any, project: str) -> None:
     xls = Path(__file__).parent / "data" / "kunden.xls"
     body = expect(_send(api, project, xls.read_bytes(), "kunden.xls"), 201)
