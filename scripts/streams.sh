@@ -83,5 +83,12 @@ for stream in services trainings; do
     done || true  # no --basetemp when the stream stopped before its first test
   fi
 done
+# Last, where a reader of CI's output tail looks first: each stream's failures and its closing line.
+printf '\n==================== summary ====================\n'
+for stream in services trainings; do
+  grep -E '^(FAILED|ERROR) ' "$runs/$stream.log" | cut -c1-300 | sed "s/^/$stream: /" || true
+  if [ -e "$runs/$stream.stopped" ]; then echo "$stream: stopped after ${limit}s (its stacks are above)"; fi
+  echo "$stream: $(grep -E '^=*.* (passed|failed|error|errors|deselected|no tests ran)( |,|$)' "$runs/$stream.log" | tail -n 1)"
+done
 rm -rf "$runs"
 exit "$status"

@@ -71,3 +71,5 @@ def test_a_hung_test_ends_the_stream_with_its_stacks_well_within_ci_limit() -> N
     assert "Timeout (0:01:05)!" in out.stdout, "the per-test dump, 60 s past timeout=5"
     assert out.stdout.count('tests/deploy/hangs.py", line') >= 2, "both dumps show the hung line"
     assert "(<string>:1)" in out.stdout, "py-spy's stack of the process the hung test started"
+    summary = out.stdout.rsplit("==================== summary ====================", 1)[1]
+    assert "services: stopped after 75s" in summary, "the last lines, which CI shows, say it"
