@@ -51,12 +51,15 @@ def _redis_pid() -> int:
 
 
 def _postgres_pid() -> int:
+    """The postmaster's pid: the parent of this connection's backend, read while the backend lives (it ends with the
+    connection)."""
     import psycopg
 
     with psycopg.connect(helpers.PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), connect_timeout=3) as conn:
         row = conn.execute("SELECT pg_backend_pid()").fetchone()
-    assert row is not None
-    return int(row[0])  # a backend: forked by the postmaster, in its cgroups
+        assert row is not None
+        stat = Path(f"/proc/{row[0]}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[1])  # the field after the state: the parent's pid
 
 
 def _cgroups(pid: int) -> dict[str, str]:
