@@ -18,7 +18,7 @@ from server.errors import ApiError, insufficient_storage, invalid, is_disk_full
 from server.services import image_zip, spreadsheet_parts
 
 SUFFIXES = (".xlsx", ".xlsm", ".xls", *spreadsheet_parts.SUFFIXES)
-SHEET_FIELD = "sheet"  # the multipart field naming the sheet to read; the first one otherwise
+SHEET_FIELD = "sheet"  # the multipart field naming the sheet to read; the first that holds a table otherwise (as_csv)
 # The reading options that mean the same for a sheet written out as a CSV (its delimiter, quote, encoding and
 # number format are the writer's, not the person's).
 SHEET_OPTIONS = ("header", "skip_rows", "skip_rows_after_header", "null_values")
@@ -160,12 +160,13 @@ def _pasted(head: list[tuple[Any, ...]]) -> bool:
     )
 
 
-def _write(rows: Iterable[tuple[Any, ...]], dest: Path, budget: image_zip.Budget) -> bool:
-    """Write ROWS to DEST as a CSV, its size counted against BUDGET as it grows; whether they were delimited lines
-    pasted into one column, which are written as the lines they are (see WRITTEN_AS)."""
+def _write(rows: Iterable[tuple[Any, ...]], dest: Path, budget: image_zip.Budget) -> tuple[bool, bool]:
+    """Write ROWS to DEST as a CSV, its size counted against BUDGET as it grows. Whether they were delimited lines
+    pasted into one column, written as the lines they are (see WRITTEN_AS), and whether they hold a table: two rows
+    (a header and one) of two values or more, or two pasted lines."""
     rows = iter(rows)
     head = list(itertools.islice(rows, PASTED_ROWS))
-    pasted, counted = _pasted(head), 0
+    pasted, counted, wide = _pasted(head), 0, 0
     with open(dest, "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\r\n")
         for written, row in enumerate(itertools.chain(head, rows), 1):
@@ -173,15 +174,17 @@ def _write(rows: Iterable[tuple[Any, ...]], dest: Path, budget: image_zip.Budget
                 out.write(f"{_cell(row[0]) if row and row[0] is not None else ''}\r\n")
             else:
                 writer.writerow([_cell(v) for v in row])
+            if wide < 2 and (pasted or sum(v is not None and v != "" for v in row) >= 2):
+                wide += 1
             if written % CHECK_EVERY == 0:
                 size = out.tell()
                 budget.add(size - counted)
                 counted = size
         budget.add(out.tell() - counted)
-    return pasted
+    return pasted, wide >= 2
 
 
-def _write_all(rows: Iterable[tuple[Any, ...]], dest: Path, budget: image_zip.Budget) -> bool:
+def _write_all(rows: Iterable[tuple[Any, ...]], dest: Path, budget: image_zip.Budget) -> tuple[bool, bool]:
     """_write, a damaged sheet met on the way a 422 and a full disk a 507."""
     try:
         return _write(rows, dest, budget)
@@ -233,33 +236,68 @@ def _more(rows: Iterator[tuple[Any, ...]]) -> bool:
         return True
 
 
+def _sheet_rows(
+    upload: Path, suffix: str, wanted: str | None, budget: image_zip.Budget, stack: contextlib.ExitStack
+) -> tuple[Iterator[tuple[Any, ...]], list[str]]:
+    """The rows of the sheet WANTED (None: the first) of the workbook UPLOAD (SUFFIX), and its sheets' names."""
+    if suffix == ".xls":
+        return _xls_rows(upload, wanted, stack)
+    if suffix in spreadsheet_parts.SUFFIXES:
+        return _calamine_rows(upload, suffix, wanted, budget.limit)
+    return _xlsx_rows(upload, wanted, budget.limit, stack)
+
+
+def _sheet_csv(
+    upload: Path, suffix: str, wanted: str | None, dest: Path, budget: image_zip.Budget, max_rows: int | None
+) -> tuple[list[str], bool, bool, bool]:
+    """Write the sheet WANTED (None: the first) to DEST (its first MAX_ROWS rows when given): the workbook's sheets,
+    whether the sheet was pasted lines, whether it holds a table (see _write), and whether MAX_ROWS cut it."""
+    with contextlib.ExitStack() as stack:
+        rows, names = _sheet_rows(upload, suffix, wanted, budget, stack)
+        pasted, table = _write_all(rows if max_rows is None else itertools.islice(rows, max_rows), dest, budget)
+        return names, pasted, table, max_rows is not None and _more(rows)
+
+
+def _sheet_note(names: list[str], sheet: str) -> str:
+    """What `source` says when the sheet SHEET of a workbook of sheets NAMES was read without being named."""
+    others = [n for n in names if n != sheet]
+    listed = f"{', '.join(repr(n) for n in others[:5])}{' …' if len(others) > 5 else ''}"
+    if sheet == names[0]:
+        return (
+            f"sheet: the first of the workbook's {len(names)} sheets, {sheet!r}, was read (give `sheet` to read "
+            f"another: {listed})."
+        )
+    return (
+        f"sheet: the workbook's first sheet, {names[0]!r}, holds no table (a title page, notes, or nothing), so "
+        f"{sheet!r}, the first that does, was read (give `sheet` to read another: {listed})."
+    )
+
+
 @contextlib.contextmanager
 def as_csv(
     upload: Path, suffix: str, fields: dict[str, str], budget: image_zip.Budget, max_rows: int | None = None
 ) -> Iterator[tuple[Path, dict[str, str], dict[str, Any]]]:
-    """The sheet of the workbook UPLOAD (SUFFIX) that FIELDS' `sheet` names, or its first, as a CSV beside it
-    (removed afterwards; its first MAX_ROWS rows when given, and `cut` in what is said when it has more); the
-    reading options of FIELDS that apply to it; and what `source` says of it (the sheet read, the workbook's
-    sheets, and a sentence when it has others)."""
+    """The sheet of the workbook UPLOAD (SUFFIX) that FIELDS' `sheet` names, else its first sheet that holds a table
+    (its first when none does), as a CSV beside it (removed afterwards; its first MAX_ROWS rows when given, and
+    `cut` in what is said when it has more); the reading options of FIELDS that apply to it; and what `source`
+    says of it (the sheet read, the workbook's sheets, and a sentence when it has others)."""
     wanted = (fields.get(SHEET_FIELD) or "").strip() or None
     dest = upload.with_name(upload.name + ".sheet.csv")
     try:
-        with contextlib.ExitStack() as stack:
-            if suffix == ".xls":
-                rows, names = _xls_rows(upload, wanted, stack)
-            elif suffix in spreadsheet_parts.SUFFIXES:
-                rows, names = _calamine_rows(upload, suffix, wanted, budget.limit)
-            else:
-                rows, names = _xlsx_rows(upload, wanted, budget.limit, stack)
-            sheet = _pick(wanted, names)
-            pasted = _write_all(rows if max_rows is None else itertools.islice(rows, max_rows), dest, budget)
-            cut = max_rows is not None and _more(rows)
+        names, pasted, table, cut = _sheet_csv(upload, suffix, wanted, dest, budget, max_rows)
+        sheet = _pick(wanted, names)
+        if not wanted and not table and len(names) > 1:
+            # A title page or notes before the data (or Excel's empty "Sheet1"): the first sheet that holds a table.
+            for other in names[1:]:
+                _, other_pasted, other_table, other_cut = _sheet_csv(upload, suffix, other, dest, budget, max_rows)
+                if other_table:
+                    sheet, pasted, cut = other, other_pasted, other_cut
+                    break
+            else:  # none does: the first, as it is (its CSV was written over meanwhile)
+                _, pasted, _, cut = _sheet_csv(upload, suffix, None, dest, budget, max_rows)
         about: dict[str, Any] = {"sheet": sheet, "sheets": names} | ({"cut": True} if cut else {})
         if len(names) > 1 and not wanted:
-            about["note"] = (
-                f"sheet: the first of the workbook's {len(names)} sheets, {sheet!r}, was read (give `sheet` to read "
-                f"another: {', '.join(repr(n) for n in names[1:6])}{' …' if len(names) > 6 else ''})."
-            )
+            about["note"] = _sheet_note(names, sheet)
         options = {k: v for k, v in fields.items() if k in SHEET_OPTIONS} | ({} if pasted else WRITTEN_AS)
         yield dest, options, about
     finally:

@@ -176,3 +176,13 @@ def test_a_workbook_that_crashes_its_reader_costs_the_api_nothing(api: Any, proj
         assert "crashed its reader (SIGABRT)" in body["detail"]
     ods = expect(_send(api, project, _ods({"S": [["a"], [1], [2]]}), "after.ods"), 201)  # the next one is read
     assert ods["n_rows"] == 2
+
+
+def test_an_ods_cover_sheet_gives_way_to_the_first_table(api: Any, project: str) -> None:
+    """As in an .xlsx (test_spreadsheets.py): the first sheet that holds a table, when none is named."""
+    workbook = _ods(
+        {"Cover": [["Sales 2024"], ["by region"]], "Data": [["region", "sales"], ["North", 1], ["South", 2]]}
+    )
+    body = expect(_send(api, project, workbook, "sales.ods"), 201)
+    assert body["source"]["sheet"] == "Data"
+    assert _read_back(api, body) == {"region": ["North", "South"], "sales": [1, 2]}

@@ -105,6 +105,26 @@ def test_semicolon_lines_pasted_into_column_a_are_split(api: Any, project: str) 
     assert _read_back(api, body)["amount"][:2] == [1.5, 2.5]
 
 
+def test_a_title_page_or_an_empty_first_sheet_gives_way_to_the_first_table(api: Any, project: str) -> None:
+    """A report's cover sheet, or Excel's empty "Sheet1", before the data: the first sheet that holds a table."""
+    cover = [["Quarterly report"], ["Generated 2024-01-05"], ["Confidential"]]
+    workbook = _xlsx({"Summary": cover, "Umsatz": _report_rows(), "Kunden": [["id", "name"], [1, "Anna"]]})
+    body = expect(_send(api, project, workbook, "report.xlsx"), 201)
+    assert body["source"]["sheet"] == "Umsatz" and [c["name"] for c in body["columns"]] == HEADER
+    assert body["n_rows"] == 30
+    assert body["source"]["ambiguous"][0].startswith("sheet: the workbook's first sheet, 'Summary', holds no table")
+    named = expect(_send(api, project, workbook, "cover.xlsx", sheet="Summary"), 201)  # named, it is read
+    assert named["source"]["sheet"] == "Summary" and named["n_rows"] == 2
+    empty_first = _xlsx({"Sheet1": [], "Sheet2": [["x", "y"], [1, 2], [3, 4]]})
+    body = expect(_send(api, project, empty_first, "blank_first.xlsx"), 201)
+    assert body["source"]["sheet"] == "Sheet2" and _read_back(api, body) == {"x": [1, 3], "y": [2, 4]}
+    # No sheet holds a table: the first is read, as it is.
+    lists = _xlsx({"Names": [["name"], ["Ana"], ["Ben"]], "Notes": [["one note"]]})
+    body = expect(_send(api, project, lists, "lists.xlsx"), 201)
+    assert body["source"]["sheet"] == "Names" and _read_back(api, body) == {"name": ["Ana", "Ben"]}
+    assert body["source"]["ambiguous"][0].startswith("sheet: the first of the workbook's 2 sheets, 'Names'")
+
+
 def test_an_old_xls_workbook_reads_too(api: Any, project: str) -> None:
     xls = Path(__file__).parent / "data" / "kunden.xls"
     body = expect(_send(api, project, xls.read_bytes(), "kunden.xls"), 201)
