@@ -283,18 +283,18 @@ def as_csv(
     says of it (the sheet read, the workbook's sheets, and a sentence when it has others)."""
     wanted = (fields.get(SHEET_FIELD) or "").strip() or None
     dest = upload.with_name(upload.name + ".sheet.csv")
+    trial = upload.with_name(upload.name + ".next-sheet.csv")  # another sheet's CSV, kept when it holds a table
     try:
         names, pasted, table, cut = _sheet_csv(upload, suffix, wanted, dest, budget, max_rows)
         sheet = _pick(wanted, names)
-        if not wanted and not table and len(names) > 1:
-            # A title page or notes before the data (or Excel's empty "Sheet1"): the first sheet that holds a table.
-            for other in names[1:]:
-                _, other_pasted, other_table, other_cut = _sheet_csv(upload, suffix, other, dest, budget, max_rows)
-                if other_table:
-                    sheet, pasted, cut = other, other_pasted, other_cut
-                    break
-            else:  # none does: the first, as it is (its CSV was written over meanwhile)
-                _, pasted, _, cut = _sheet_csv(upload, suffix, None, dest, budget, max_rows)
+        # A title page or notes before the data (or Excel's empty "Sheet1"): the first sheet that holds a table, or
+        # the first sheet as it is when none does.
+        for other in [] if wanted or table else names[1:]:
+            _, other_pasted, other_table, other_cut = _sheet_csv(upload, suffix, other, trial, budget, max_rows)
+            if other_table:
+                trial.replace(dest)
+                sheet, pasted, cut = other, other_pasted, other_cut
+                break
         about: dict[str, Any] = {"sheet": sheet, "sheets": names} | ({"cut": True} if cut else {})
         if len(names) > 1 and not wanted:
             about["note"] = _sheet_note(names, sheet)
@@ -302,3 +302,4 @@ def as_csv(
         yield dest, options, about
     finally:
         dest.unlink(missing_ok=True)
+        trial.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,7 @@ def _cgroup_mount(controllers: str) -> Path | None:
     return None
 
 
-def _beside(pid: int) -> Any:
+def _beside(pid: int) -> Callable[[], None]:
     """A preexec_fn that moves the process it starts into process PID's cgroups, where they differ from this test's.
     A service this test restarts then runs where its process manager put it, not in the test's own session, whose end
     kills its cgroup (a CI runner's, a login session's): the services must outlive the test run as they were."""
@@ -108,7 +109,7 @@ def _same_cgroups(before: dict[str, str], pid: int) -> None:
         assert _cgroups(pid) == before, "the restarted service runs where the one it replaced ran"
 
 
-def _start_redis(beside: Any) -> None:
+def _start_redis(beside: Callable[[], None]) -> None:
     try:
         subprocess.run(REDIS_START, check=True, capture_output=True, timeout=30, preexec_fn=beside)
     except (OSError, subprocess.CalledProcessError):
