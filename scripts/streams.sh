@@ -37,7 +37,7 @@ watch_stream() {  # PID NAME: stop stream NAME's pytest PID once it has run for 
       printf '\n*** stream %s ran past %ss: its stacks, then stopped ***\n' "$2" "$limit" >>"$runs/$2.log"
       touch "$runs/$2.stopped"
       kill -USR1 "$1" 2>/dev/null; sleep 5
-      dump_descendants "$1" >>"$runs/$2.stacks" 2>&1 || true
+      dump_descendants "$1" >>"$runs/$2.children" 2>&1 || true
       kill -INT "$1" 2>/dev/null; sleep "$grace"
       if kill -0 "$1" 2>/dev/null; then kill -KILL "$1"; fi
       return 0
@@ -74,6 +74,10 @@ for stream in services trainings; do
     printf '\n--- stream %s: the stacks of a test that hung ---\n' "$stream"
     cat "$runs/$stream.stacks"
   fi
+  if [ -s "$runs/$stream.children" ]; then
+    printf '\n--- stream %s: the stacks of the processes its tests started ---\n' "$stream"
+    cat "$runs/$stream.children"
+  fi
   if [ -e "$runs/$stream.stopped" ]; then
     status=1
     # What the stream's workers and trainings last wrote (their logs lie in its --basetemp).
@@ -87,7 +91,14 @@ done
 printf '\n==================== summary ====================\n'
 for stream in services trainings; do
   grep -E '^(FAILED|ERROR) ' "$runs/$stream.log" | cut -c1-300 | sed "s/^/$stream: /" || true
-  if [ -e "$runs/$stream.stopped" ]; then echo "$stream: stopped after ${limit}s (its stacks are above)"; fi
+  # tests/exit_guard.py's lines: what the exit waited for, and whether it had to be cut short
+  grep -E "^pytest's exit waits for" "$runs/$stream.log" | cut -c1-400 | sed "s/^/$stream: /" || true
+  # and when the exit hung, the stacks of what it waited for
+  awk "/^pytest's process hung at exit/{on=1} on" "$runs/$stream.log" | head -n 60 | cut -c1-300 | sed "s/^/$stream: /"
+  if [ -e "$runs/$stream.stopped" ]; then
+    echo "$stream: stopped after ${limit}s; where its main thread was (all stacks above):"
+    awk '/^Current thread/{on=1} on&&/^$/{exit} on' "$runs/$stream.stacks" | head -n 40 | sed "s/^/$stream:   /"
+  fi
   echo "$stream: $(grep -E '^=*.* (passed|failed|error|errors|deselected|no tests ran)( |,|$)' "$runs/$stream.log" | tail -n 1)"
 done
 rm -rf "$runs"

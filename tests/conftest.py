@@ -17,6 +17,9 @@ from fastapi.testclient import TestClient
 
 from tests import helpers
 
+# tests/exit_guard.py: a pytest process whose exit hangs past its summary is ended, with its stacks.
+pytest_plugins = ["tests.exit_guard"]
+
 # No test may read the developer's own ~/.fitstudio or service credentials.
 for _var in [v for v in os.environ if v.startswith("FITSTUDIO_") and not v.startswith("FITSTUDIO_TEST_")]:
     os.environ.pop(_var)

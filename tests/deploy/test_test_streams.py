@@ -73,3 +73,26 @@ def test_a_hung_test_ends_the_stream_with_its_stacks_well_within_ci_limit() -> N
     assert "(<string>:1)" in out.stdout, "py-spy's stack of the process the hung test started"
     summary = out.stdout.rsplit("==================== summary ====================", 1)[1]
     assert "services: stopped after 75s" in summary, "the last lines, which CI shows, say it"
+    assert 'hangs.py", line' in summary, "and where the main thread was"
+
+
+def test_a_process_whose_exit_hangs_ends_with_its_status_and_says_on_what() -> None:
+    """tests/exit_guard.py: a test that leaves a thread the exit would join forever passes, its pytest process ends
+    FITSTUDIO_TEST_EXIT_GRACE_S after its summary with pytest's status, and the summary names the thread."""
+    env = dict(os.environ, FITSTUDIO_TEST_HANG="1", FITSTUDIO_TEST_EXIT_GRACE_S="3")
+    started = time.monotonic()
+    out = subprocess.run(
+        ["bash", "scripts/streams.sh", "tests/deploy/exit_hangs.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    took = time.monotonic() - started
+    assert out.returncode == 0 and took < 60, (out.returncode, took, out.stdout[-3000:])
+    summary = out.stdout.rsplit("==================== summary ====================", 1)[1]
+    assert "services: pytest's exit waits for 1 thread(s) ['never-ends']" in summary
+    assert "services: pytest's process hung at exit: still exiting 3 s after its summary" in summary
+    assert "--- thread 'never-ends' (daemon: False):" in out.stdout, "its stack, above the summary"
+    assert "1 passed" in summary
