@@ -9,23 +9,24 @@ joins fitstudio/uploads, an 8th of the service's cpu weight and 64 times a train
 not keep requests waiting (docs/benchmarks.md, "Uploads below the requests"; at niceness +5, before the trainings
 had cgroups, the uploads took 10 % longer with no measurable gain for the API).
 
-Each parse gets a fresh process, forked from a server process that has imported the parse's modules once
+Each parse gets a fresh process of its own, forked from a server process that has imported the parse's modules once
 (multiprocessing's forkserver, started with the API): a fork costs about 15 ms where a spawned interpreter took
-about 2 s to import them, and whatever a parse allocated is given back when its process ends.
+about 2 s to import them, and whatever a parse allocated is given back when its process ends. Not a
+ProcessPoolExecutor: one of its processes dying breaks the whole pool, failing the other parses of the moment, and
+in Python 3.11 an upload submitted while the pool broke could leave a process that the pool's manager thread then
+waited for forever, so the API's process never exited (docs/decisions.md, "Uploads parsed in processes of their
+own").
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import os
 import signal
-import tempfile
 import threading
+import traceback
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from pathlib import Path
-from typing import TypeVar
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar
 
 from core.cpu_cgroups import join_uploads_if_in_service
 from server.errors import ApiError, invalid
@@ -34,15 +35,13 @@ from server.settings import Settings
 # How a process dies when the file crashes its reader (Rust's and C's abort, a bad memory access); SIGKILL is the
 # kernel's out-of-memory killer, or a person.
 CRASHES = {signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS, signal.SIGILL, signal.SIGFPE}
-REAP_SECONDS = 2.0
 PROCESSES = 2  # parses at once; more uploads wait their turn (each parse holds FITSTUDIO_UPLOAD_MEMORY_MB)
 # What the fork server imports once for every parse (duckdb, the CSV sniffer, is imported by csv_source on first use:
 # 0.03 s of each parse otherwise).
 PRELOADED = ["__main__", "server.services.datasets", "duckdb"]
 
 T = TypeVar("T")
-_lock = threading.Lock()
-_pool: ProcessPoolExecutor | None = None
+_turns = threading.BoundedSemaphore(PROCESSES)
 
 
 def run(settings: Settings, fn: Callable[..., T], *args: object) -> T:
@@ -51,47 +50,64 @@ def run(settings: Settings, fn: Callable[..., T], *args: object) -> T:
     abort or segmentation fault), 503 upload_parse_failed when the process died otherwise (out of memory, killed)."""
     if not settings.upload_parse_process:
         return fn(*args)
-    pool = _executor()
-    with tempfile.NamedTemporaryFile(prefix="fitstudio-parse-", suffix=".pid") as marker:
-        try:
-            return pool.submit(_marked, marker.name, fn, *args).result()
-        except BrokenProcessPool:
-            crash = _crash_signal(pool, Path(marker.name))  # before the pool is shut down: it forgets its processes
-            _discard(pool)
-    if crash is not None:
-        raise invalid(
-            f"Reading the file crashed its reader ({crash}): the file is damaged, or written in a way the reader "
-            "cannot handle; nothing was stored. Save it again with its program, or as CSV, and upload that.",
+    with _turns:
+        answer, exit_code = _in_a_process(fn, args)
+    if answer is None:
+        raise _died(exit_code)
+    ok, value = answer
+    if not ok:
+        raise value
+    return value
+
+
+def _in_a_process(fn: Callable[..., Any], args: tuple[object, ...]) -> tuple[tuple[bool, Any] | None, int | None]:
+    """(ok, FN's value or exception) from a fresh parse process, or None when it died first; and its exit code."""
+    reader, writer = _context().Pipe(duplex=False)
+    # A daemon: the API's exit ends a parse still running instead of waiting for it.
+    process = _context().Process(target=_parse, args=(writer, fn, args), name="fitstudio-parse", daemon=True)
+    try:
+        process.start()
+    finally:
+        writer.close()  # the child's copy is its own: its end, clean or not, is the end of the pipe here
+    try:
+        answer = reader.recv()  # before the join: a large answer fills the pipe until it is read
+    except EOFError:
+        answer = None
+    finally:
+        reader.close()
+    process.join()
+    return answer, process.exitcode
+
+
+def _parse(writer: Connection, fn: Callable[..., Any], args: tuple[object, ...]) -> None:
+    """In the parse process: FN(*ARGS) sent back through WRITER as (True, value), or (False, the exception)."""
+    join_uploads_if_in_service()
+    try:
+        answer: tuple[bool, Any] = (True, fn(*args))
+    except BaseException as exc:  # re-raised in the API's process, as the request's error (as pools did)
+        exc.add_note("in the upload's parse process:\n" + "".join(traceback.format_exception(exc)))
+        answer = (False, exc)
+    try:
+        writer.send(answer)
+    except Exception as exc:  # an answer that cannot be pickled: say so rather than die
+        writer.send((False, RuntimeError(f"the parse's answer could not be sent back: {exc!r}")))
+
+
+def _died(exit_code: int | None) -> ApiError:
+    """The error for a parse process that ended without an answer, EXIT_CODE telling how."""
+    if exit_code is not None and -exit_code in CRASHES:
+        return invalid(
+            f"Reading the file crashed its reader ({signal.Signals(-exit_code).name}): the file is damaged, or "
+            "written in a way the reader cannot handle; nothing was stored. Save it again with its program, or as "
+            "CSV, and upload that.",
             code="damaged_file",
         )
-    raise ApiError(
+    return ApiError(
         503,
         "upload_parse_failed",
         "The process parsing the upload stopped before it finished (out of memory, or killed); nothing was stored. "
         "Retry, or upload a smaller file.",
     )
-
-
-def _marked(marker: str, fn: Callable[..., T], *args: object) -> T:
-    """FN(*ARGS) in a parse process, which first writes its pid to the file MARKER: if it dies, the caller can tell
-    its own process among the pool's, and how it died."""
-    Path(marker).write_text(str(os.getpid()))
-    return fn(*args)
-
-
-def _crash_signal(pool: ProcessPoolExecutor, marker: Path) -> str | None:
-    """The signal's name when the parse process whose pid MARKER holds crashed (a native reader aborting, or its
-    segmentation fault: the file's doing); None when it was killed (out of memory) or cannot be told."""
-    try:
-        pid = int(marker.read_text())
-        # the executor keeps its processes once broken (CPython's ProcessPoolExecutor._processes); the pool can break
-        # before the dead one is reaped, so its exit code is waited for
-        process = pool._processes[pid]  # type: ignore[attr-defined]
-        process.join(REAP_SECONDS)
-        code = process.exitcode
-    except (OSError, ValueError, KeyError, AttributeError, TypeError):
-        return None
-    return signal.Signals(-code).name if code is not None and -code in CRASHES else None
 
 
 def start(settings: Settings) -> None:
@@ -110,22 +126,3 @@ def _context() -> multiprocessing.context.BaseContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOADED)
     return context
-
-
-def _executor() -> ProcessPoolExecutor:
-    global _pool
-    with _lock:
-        if _pool is None:
-            _pool = ProcessPoolExecutor(
-                PROCESSES, mp_context=_context(), initializer=join_uploads_if_in_service, max_tasks_per_child=1
-            )
-        return _pool
-
-
-def _discard(pool: ProcessPoolExecutor) -> None:
-    """Drop a broken POOL: the next upload starts a new one."""
-    global _pool
-    with _lock:
-        if _pool is pool:
-            _pool = None
-    pool.shutdown(wait=False, cancel_futures=True)

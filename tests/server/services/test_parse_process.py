@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import errno
+import multiprocessing
 import os
 import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -58,3 +62,29 @@ def test_a_full_disk_in_the_parse_process_is_still_a_full_disk_here(sqlite_setti
     with pytest.raises(OSError) as raised:
         parse_process.run(sqlite_settings, _fill_the_disk)
     assert is_disk_full(raised.value)  # the API answers 507 (test_disk_full.py)
+
+
+def _slow_pid(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_a_crash_fails_only_its_own_parse_and_leaves_nothing_behind(sqlite_settings: Any) -> None:
+    """Parses that crash beside parses that run (a damaged file uploaded during others): the others answer, and no
+    process or thread is left that the API's exit would wait for (a broken ProcessPoolExecutor once left one)."""
+    threads_before = {t.ident for t in threading.enumerate()}
+    calls: list[tuple[Any, ...]] = [(_slow_pid, 0.3), (os.abort,), (_slow_pid, 0.1), (os._exit, 9)] * 4
+    with ThreadPoolExecutor(len(calls)) as callers:
+        futures = [callers.submit(parse_process.run, sqlite_settings, *call) for call in calls]
+        outcomes: list[Any] = []
+        for future in futures:
+            try:
+                outcomes.append(future.result(timeout=120))
+            except ApiError as error:
+                outcomes.append(error.code)
+    assert outcomes[1::2] == ["damaged_file", "upload_parse_failed"] * 4, outcomes
+    pids = outcomes[0::2]
+    assert all(isinstance(pid, int) and pid != os.getpid() for pid in pids) and len(set(pids)) == len(pids)
+    assert multiprocessing.active_children() == []
+    left = [t.name for t in threading.enumerate() if t.ident not in threads_before and not t.daemon]
+    assert left == []
