@@ -1,8 +1,9 @@
 """A pytest process that cannot hang once its summary is printed (a plugin tests/conftest.py loads).
 
-After the summary, Python's exit still joins every non-daemon thread (a ThreadPoolExecutor's workers, a
-ProcessPoolExecutor's manager) and every multiprocessing child. One of them stuck kept CI's `services` stream alive
-for 30 minutes after "2701 passed". So at pytest_unconfigure this plugin says which threads and children the exit
+After the summary, Python's exit still joins every non-daemon thread, every executor's threads (a
+ThreadPoolExecutor's workers, a ProcessPoolExecutor's manager) and every multiprocessing child. One of them stuck
+kept CI's `services` stream alive for 30 minutes after "2701 passed" (an upload parse pool's manager thread, joining
+a process it had never stopped). So at pytest_unconfigure this plugin says which threads and children the exit
 waits for, and a daemon thread started once the session has finished gives the rest EXIT_GRACE_S: past that it
 writes a line starting with EXIT_HUNG (scripts/streams.sh puts it in its summary) and every thread's stack to
 stderr, and ends the process with pytest's own exit status.
@@ -10,6 +11,8 @@ stderr, and ends the process with pytest's own exit status.
 
 from __future__ import annotations
 
+import concurrent.futures.process
+import concurrent.futures.thread
 import multiprocessing
 import os
 import sys
@@ -31,7 +34,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def _waited_for() -> str | None:
     """What Python's exit will join: non-daemon threads and multiprocessing's children, named; None when nothing."""
-    threads = [t.name for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    # the executors' threads are daemons that their own atexit hooks join
+    pooled = [*concurrent.futures.thread._threads_queues, *concurrent.futures.process._threads_wakeups]
+    joined = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    threads = [t.name for t in dict.fromkeys([*joined, *pooled]) if t.is_alive()]
     children = [f"{p.name} (pid {p.pid})" for p in multiprocessing.active_children()]
     if not threads and not children:
         return None
