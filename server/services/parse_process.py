@@ -62,14 +62,15 @@ def run(settings: Settings, fn: Callable[..., T], *args: object) -> T:
 
 def _in_a_process(fn: Callable[..., Any], args: tuple[object, ...]) -> tuple[tuple[bool, Any] | None, int | None]:
     """(ok, FN's value or exception) from a fresh parse process, or None when it died first; and its exit code."""
-    reader, writer = _context().Pipe(duplex=False)
+    context = _context()
+    reader, writer = context.Pipe(duplex=False)
     # A daemon: the API's exit ends a parse still running instead of waiting for it.
-    process = _context().Process(target=_parse, args=(writer, fn, args), name="fitstudio-parse", daemon=True)
+    process = context.Process(target=_parse, args=(writer, fn, args), name="fitstudio-parse", daemon=True)
     try:
-        process.start()
-    finally:
-        writer.close()  # the child's copy is its own: its end, clean or not, is the end of the pipe here
-    try:
+        try:
+            process.start()
+        finally:
+            writer.close()  # the child's copy is its own: its end, clean or not, is the end of the pipe here
         answer = reader.recv()  # before the join: a large answer fills the pipe until it is read
     except EOFError:
         answer = None

@@ -48,23 +48,27 @@ def test_the_streams_split_the_suite_and_keep_the_services_apart() -> None:
     assert "pg_redis" in source and not {t for t in trainings if t.startswith("tests/e2e/test_training.py")}
 
 
+def _streams(args: list[str], env: dict[str, str], timeout: int) -> tuple[subprocess.CompletedProcess[str], float]:
+    """scripts/streams.sh on ARGS with FITSTUDIO_TEST_HANG=1 and ENV: its run, and the seconds it took."""
+    started = time.monotonic()
+    out = subprocess.run(
+        ["bash", "scripts/streams.sh", *args],
+        cwd=ROOT,
+        env=dict(os.environ, FITSTUDIO_TEST_HANG="1", **env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return out, time.monotonic() - started
+
+
 @pytest.mark.slow
 def test_a_hung_test_ends_the_stream_with_its_stacks_well_within_ci_limit() -> None:
     """scripts/streams.sh on a test blocked in C: faulthandler writes its stacks 60 s past pytest-timeout's limit,
     the watchdog stops the stream at its limit with the stacks of the test and of the process it started, and the run
     fails saying where it hung, instead of running on."""
     limits = {"FITSTUDIO_TEST_STREAM_LIMIT_S": "75", "FITSTUDIO_TEST_STREAM_GRACE_S": "3"}
-    env = dict(os.environ, FITSTUDIO_TEST_HANG="1", **limits)
-    started = time.monotonic()
-    out = subprocess.run(
-        ["bash", "scripts/streams.sh", "tests/deploy/hangs.py", "-o", "timeout=5"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    took = time.monotonic() - started
+    out, took = _streams(["tests/deploy/hangs.py", "-o", "timeout=5"], limits, timeout=300)
     assert out.returncode != 0 and took < 150, (out.returncode, took)
     assert "*** stream services ran past 75s: its stacks, then stopped ***" in out.stdout
     assert "stream services: the stacks of a test that hung" in out.stdout
@@ -79,17 +83,7 @@ def test_a_hung_test_ends_the_stream_with_its_stacks_well_within_ci_limit() -> N
 def test_a_process_whose_exit_hangs_ends_with_its_status_and_says_on_what() -> None:
     """tests/exit_guard.py: a test that leaves a thread the exit would join forever passes, its pytest process ends
     FITSTUDIO_TEST_EXIT_GRACE_S after its summary with pytest's status, and the summary names the thread."""
-    env = dict(os.environ, FITSTUDIO_TEST_HANG="1", FITSTUDIO_TEST_EXIT_GRACE_S="3")
-    started = time.monotonic()
-    out = subprocess.run(
-        ["bash", "scripts/streams.sh", "tests/deploy/exit_hangs.py"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    took = time.monotonic() - started
+    out, took = _streams(["tests/deploy/exit_hangs.py"], {"FITSTUDIO_TEST_EXIT_GRACE_S": "3"}, timeout=120)
     assert out.returncode == 0 and took < 60, (out.returncode, took, out.stdout[-3000:])
     summary = out.stdout.rsplit("==================== summary ====================", 1)[1]
     assert "services: pytest's exit waits for 1 thread(s) ['never-ends']" in summary
